@@ -1,0 +1,26 @@
+"""glupy: GlusterFS translators written in Python.
+
+    import errno
+    from glupy import Translator, FopError, Option
+
+    class HideTmp(Translator):
+        suffix = Option(str, default=".tmp", doc="names hidden from lookup")
+
+        async def lookup(self, loc, xdata):
+            if loc.name and loc.name.endswith(self.suffix):
+                raise FopError(errno.ENOENT)
+            return await self.child.lookup(loc, xdata)
+"""
+
+from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
+from glupy.replies import Reply
+from glupy.translator import Child, FopError, Gather, Option, Size, Translator, Wind, gather
+from glupy.types import (Dict, Dirent, Dirents, Event, Fd, Flock, IaType, Iatt, Inode, Lease, Loc,
+                         StatVfs, Vector, gfid_str)
+
+__version__ = "0.1.0"
+__all__ = [
+    "Child", "Dict", "Dirent", "Dirents", "Event", "Fd", "Flock", "FopError", "Gather", "IaType",
+    "Iatt", "Inode", "Lease", "Loc", "Option", "Reply", "Size", "StatVfs", "Translator", "Vector",
+    "Wind", "gather", "gfid_str",
+]

@@ -1,0 +1,246 @@
+/* The hand-written part of the bridge: starting CPython inside a glusterfs
+ * process, the xlator_api symbol GlusterFS loads, and the per-instance fop
+ * table.  Everything per-fop is generated (codegen.py); this file is included
+ * by build.py after the generated code.
+ */
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Entry points implemented in Python (glupy/runtime.py). */
+static int glupy_py_init(xlator_t *this);
+static void glupy_py_fini(xlator_t *this);
+static int glupy_py_notify(xlator_t *this, int32_t event, void *data);
+static int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+
+typedef struct {
+    /* the Python class defines notify(): route events through Python */
+    int py_notify;
+    struct xlator_fops *fops;
+    struct xlator_cbks *cbks;
+} glupy_private_t;
+
+static pthread_mutex_t glupy_start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Start the interpreter the package was built for, once per process.
+ * GlusterFS owns signals, so Python installs no handlers; the GIL is released
+ * at the end and taken by every call into Python (cffi's extern "Python"). */
+static int glupy_start_python(xlator_t *this)
+{
+    int ret = 0;
+    pthread_mutex_lock(&glupy_start_lock);
+    if (!Py_IsInitialized()) {
+        PyConfig config;
+        PyStatus status;
+        Dl_info info;
+        char root[PATH_MAX];
+
+        /* xlators are dlopen()ed RTLD_LOCAL: make libpython's symbols global so
+         * C extension modules (cffi's backend, _ssl, ...) can resolve them. */
+        if (!dlopen(GLUPY_LIBPYTHON, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD))
+            dlopen(GLUPY_LIBPYTHON, RTLD_NOW | RTLD_GLOBAL);
+
+        PyConfig_InitPythonConfig(&config);
+        config.install_signal_handlers = 0;
+        config.parse_argv = 0;
+        /* program_name makes getpath find the venv (pyvenv.cfg) the package
+           was installed into, hence its site-packages. */
+        status = PyConfig_SetBytesString(&config, &config.program_name,
+                                         GLUPY_PYTHON);
+        if (!PyStatus_Exception(status))
+            status = Py_InitializeFromConfig(&config);
+        PyConfig_Clear(&config);
+        if (PyStatus_Exception(status)) {
+            gf_log(this->name, GF_LOG_ERROR,
+                   "glupy: cannot start Python %s: %s", GLUPY_PYTHON,
+                   status.err_msg ? status.err_msg : "unknown error");
+            ret = -1;
+            goto out;
+        }
+        /* The glupy package that holds this .so comes first on sys.path
+           (.../ROOT/glupy/_bridge/glupy.so -> ROOT). */
+        if (dladdr((void *)glupy_start_python, &info) && info.dli_fname &&
+            realpath(info.dli_fname, root)) {
+            for (int up = 0; up < 3; up++) {
+                char *slash = strrchr(root, '/');
+                if (slash)
+                    *slash = '\0';
+            }
+            PyObject *path = PySys_GetObject("path"); /* borrowed */
+            PyObject *entry = PyUnicode_DecodeFSDefault(root);
+            if (path && entry)
+                PyList_Insert(path, 0, entry);
+            Py_XDECREF(entry);
+        }
+        PyEval_SaveThread();
+    }
+out:
+    pthread_mutex_unlock(&glupy_start_lock);
+    return ret;
+}
+
+/* Called from Python once the translator class is known: fops the class
+ * defines go to Python, every other slot keeps GlusterFS's default
+ * pass-through, so undefined fops never touch Python. */
+static int glupy_install_fops(xlator_t *this, const unsigned char *enabled,
+                              int py_notify)
+{
+    glupy_private_t *priv = this->private;
+    struct xlator_fops *fops = calloc(1, sizeof(*fops));
+    if (!fops || !priv) {
+        free(fops);
+        return -1;
+    }
+    memcpy(fops, default_fops, sizeof(*fops));
+    void **dst = (void **)fops;
+    for (int slot = 0; slot < GLUPY_NUM_SLOTS; slot++)
+        if (enabled[slot] && glupy_entry_points[slot])
+            dst[slot] = glupy_entry_points[slot];
+    /* publish: a reload swaps the whole table at once */
+    __atomic_store_n(&this->fops, fops, __ATOMIC_RELEASE);
+    priv->py_notify = py_notify;
+    /* old tables are kept: fops in flight may still be reading them */
+    priv->fops = fops;
+    return 0;
+}
+
+static int32_t glupy_c_forget(xlator_t *this, inode_t *inode)
+{
+    return glupy_py_cbk_forget(this, inode);
+}
+static int32_t glupy_c_release(xlator_t *this, fd_t *fd)
+{
+    return glupy_py_cbk_release(this, fd);
+}
+static int32_t glupy_c_releasedir(xlator_t *this, fd_t *fd)
+{
+    return glupy_py_cbk_releasedir(this, fd);
+}
+static int32_t glupy_c_invalidate(xlator_t *this, inode_t *inode)
+{
+    return glupy_py_cbk_invalidate(this, inode);
+}
+static int32_t glupy_c_client_destroy(xlator_t *this, client_t *client)
+{
+    return glupy_py_cbk_client_destroy(this, client);
+}
+static int32_t glupy_c_client_disconnect(xlator_t *this, client_t *client)
+{
+    return glupy_py_cbk_client_disconnect(this, client);
+}
+static void glupy_c_ictxmerge(xlator_t *this, fd_t *fd, inode_t *inode,
+                              inode_t *linked_inode)
+{
+    glupy_py_cbk_ictxmerge(this, fd, inode, linked_inode);
+}
+static void glupy_c_fdclose(xlator_t *this, fd_t *fd)
+{
+    glupy_py_cbk_fdclose(this, fd);
+}
+static void glupy_c_fdclosedir(xlator_t *this, fd_t *fd)
+{
+    glupy_py_cbk_fdclosedir(this, fd);
+}
+
+/* Per instance: forget/release/releasedir always reach Python (GlusterFS only
+ * calls them for inodes/fds that carry our context); the others only when the
+ * class defines them. */
+static int glupy_install_cbks(xlator_t *this, const unsigned char *enabled)
+{
+    struct xlator_cbks *cbks = calloc(1, sizeof(*cbks));
+    if (!cbks)
+        return -1;
+    cbks->forget = glupy_c_forget;
+    cbks->release = glupy_c_release;
+    cbks->releasedir = glupy_c_releasedir;
+    if (enabled[0])
+        cbks->invalidate = glupy_c_invalidate;
+    if (enabled[1])
+        cbks->client_destroy = glupy_c_client_destroy;
+    if (enabled[2])
+        cbks->client_disconnect = glupy_c_client_disconnect;
+    if (enabled[3])
+        cbks->ictxmerge = glupy_c_ictxmerge;
+    if (enabled[4])
+        cbks->fdclose = glupy_c_fdclose;
+    if (enabled[5])
+        cbks->fdclosedir = glupy_c_fdclosedir;
+    this->cbks = cbks;
+    return 0;
+}
+
+static int32_t glupy_init(xlator_t *this)
+{
+    glupy_private_t *priv;
+
+    if (!this->children) {
+        gf_log(this->name, GF_LOG_ERROR,
+               "glupy: a glupy translator needs at least one subvolume");
+        return -1;
+    }
+    priv = calloc(1, sizeof(*priv));
+    if (!priv)
+        return -1;
+    this->private = priv;
+    if (glupy_start_python(this) != 0)
+        return -1;
+    /* The first extern "Python" call also imports glupy.runtime (cffi's
+       embedding init code); it returns 1 only when the translator is ready. */
+    if (glupy_py_init(this) != 1) {
+        gf_log(this->name, GF_LOG_ERROR,
+               "glupy: translator %s failed to initialise (cause logged above)",
+               this->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void glupy_fini(xlator_t *this)
+{
+    if (Py_IsInitialized() && this->private)
+        glupy_py_fini(this);
+    /* the fop/cbk tables stay allocated: late callers may still read them */
+}
+
+static int32_t glupy_notify(xlator_t *this, int32_t event, void *data, ...)
+{
+    glupy_private_t *priv = this->private;
+    if (priv && priv->py_notify)
+        return glupy_py_notify(this, event, data);
+    return default_notify(this, event, data);
+}
+
+static int32_t glupy_reconfigure(xlator_t *this, dict_t *options)
+{
+    return glupy_py_reconfigure(this, options);
+}
+
+static struct xlator_fops glupy_static_fops;
+static struct xlator_cbks glupy_static_cbks;
+static struct xlator_dumpops glupy_dumpops;
+
+static volume_option_t glupy_options[] = {
+    {.key = {"module"},
+     .type = GF_OPTION_TYPE_STR,
+     .description = "Python translator: package.module or package.module:Class"},
+    {.key = {"python-path"},
+     .type = GF_OPTION_TYPE_STR,
+     .description = "extra directories (':'-separated) put first on sys.path"},
+    {.key = {NULL}},
+};
+
+xlator_api_t xlator_api = {
+    .init = glupy_init,
+    .fini = glupy_fini,
+    .notify = glupy_notify,
+    .reconfigure = glupy_reconfigure,
+    .op_version = {1},
+    .fops = &glupy_static_fops,
+    .cbks = &glupy_static_cbks,
+    .dumpops = &glupy_dumpops,
+    .options = glupy_options,
+    .identifier = "glupy",
+    .category = GF_EXPERIMENTAL,
+};

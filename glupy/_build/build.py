@@ -1,0 +1,116 @@
+"""Build the bridge: glupy/_bridge/glupy.so, the xlator GlusterFS loads as
+``features/glupy``.  One cffi embedding module made of the binding modules
+(bindings/), the generated per-fop shim (codegen.py) and bridge.c.
+
+    python -m glupy._build            # builds with this interpreter
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import cffi
+
+from glupy._build import codegen
+from glupy._build.bindings import MODULES
+from glupy.fops import NUM_FOP_SLOTS
+
+HERE = Path(__file__).parent
+PACKAGE = HERE.parent
+OUTPUT = PACKAGE / "_bridge" / "glupy.so"
+MODULE_NAME = "_glupy_bridge"
+
+# Flags that make the headers describe the same struct layout libglusterfs
+# was built with (see ../shared/GLUSTER_NOTES.md: without
+# HAVE_ATOMIC_BUILTINS sizeof(xlator_t) is wrong).
+DEFINES = [
+    ("_FILE_OFFSET_BITS", "64"),
+    ("_GNU_SOURCE", None),
+    ("GF_LINUX_HOST_OS", None),
+    ("HAVE_ATOMIC_BUILTINS", "1"),
+    ("SIZEOF_LONG", "8"),
+]
+
+BRIDGE_CDEF = f"""
+extern "Python" {{
+    int glupy_py_init(xlator_t *this);
+    void glupy_py_fini(xlator_t *this);
+    int glupy_py_notify(xlator_t *this, int32_t event, void *data);
+    int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+}}
+int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
+int glupy_install_cbks(xlator_t *this, const unsigned char *enabled);
+#define GLUPY_NUM_SLOTS {NUM_FOP_SLOTS}
+"""
+
+INIT_CODE = """
+from _glupy_bridge import ffi, lib
+try:
+    from glupy import runtime as _runtime
+    _runtime.attach(ffi, lib)
+except BaseException:
+    import traceback
+    for _line in traceback.format_exc().splitlines():
+        lib.glupy_log(b"glupy", b"glupy/_build/build.py", b"init", 0, 4, _line.encode())
+    raise
+"""
+
+
+def bridge_path() -> Path:
+    return OUTPUT
+
+
+def libpython() -> str:
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    name = sysconfig.get_config_var("LDLIBRARY") or ""
+    path = Path(libdir) / name
+    if not name.endswith(".so") and not ".so." in name or not path.exists():
+        raise SystemExit(f"glupy: {sys.executable} has no shared libpython ({path}); "
+                         "the bridge embeds CPython and needs one (Debian: python3-dev)")
+    return str(path)
+
+
+def make_ffi() -> cffi.FFI:
+    modules = [importlib.import_module(f"glupy._build.bindings.{m}") for m in MODULES]
+    ffi = cffi.FFI()
+    ffi.cdef("\n".join(m.TYPES for m in modules))
+    ffi.cdef("\n".join(m.FUNCTIONS for m in modules))
+    ffi.cdef(codegen.cdef())
+    ffi.cdef(BRIDGE_CDEF)
+    src = "\n".join(
+        ["#define GLUPY_NUM_SLOTS %d" % NUM_FOP_SLOTS]
+        + [m.INCLUDES for m in modules]
+        + [m.CUSTOMIZATIONS for m in modules]
+        + [codegen.source(), (HERE / "bridge.c").read_text()]
+    )
+    ffi.embedding_init_code(INIT_CODE)
+    defines = DEFINES + [
+        ("GLUPY_PYTHON", '"%s"' % sys.executable),
+        ("GLUPY_LIBPYTHON", '"%s"' % libpython()),
+    ]
+    ffi.set_source(
+        MODULE_NAME,
+        src,
+        define_macros=defines,
+        libraries=["glusterfs"],
+        extra_compile_args=["-Wall", "-Wno-unused-function", "-Werror=incompatible-pointer-types",
+                            "-Werror=implicit-function-declaration"],
+        extra_link_args=["-Wl,-z,nodelete", "-Wl,--no-undefined"],
+    )
+    return ffi
+
+
+def build(output: Path = OUTPUT, verbose: bool = False) -> Path:
+    ffi = make_ffi()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="glupy-build-") as tmp:
+        built = ffi.compile(tmpdir=tmp, target="glupy.*", verbose=verbose)
+        tmp_out = output.with_suffix(".so.tmp")
+        Path(built).replace(tmp_out)
+        os.replace(tmp_out, output)  # atomic: a running glusterfs keeps its mapping
+    return output

@@ -1,0 +1,405 @@
+"""The ``glupy`` command: mount Python translators, print volfiles, install the bridge."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from glupy import process, volfile
+
+DEFAULT_TRANSLATOR = "glupy.library.audit"
+
+STACK_HELP = """
+Translators are given with -t MODULE[:Class], top-most first (the first -t sits right
+under FUSE, the last one right above storage/posix). Each -o KEY=VALUE applies to the
+most recent -t before it; an -o before any -t is an error. Without -t, the library
+default glupy.library.audit is used (give it explicitly to pass it options).
+"""
+
+
+# --------------------------------------------------------------------------- -t/-o order
+
+
+def _option_owners(command: click.Command, args: Sequence[str]) -> list[int]:
+    """For each -o/--option in ``args`` (in order), how many -t/--translator precede it.
+
+    Click gathers each ``multiple=True`` option into its own tuple and loses how -t and -o
+    interleave, so this scans the raw arguments with the command's own option table.
+    """
+    takes_value: dict[str, bool] = {}
+    role: dict[str, str] = {}
+    for param in command.params:
+        if isinstance(param, click.Option):
+            for opt in [*param.opts, *param.secondary_opts]:
+                takes_value[opt] = not param.is_flag and not param.count
+                if param.name in ("translators", "options"):
+                    role[opt] = param.name
+    owners: list[int] = []
+    n_translators = 0
+
+    def seen(opt: str) -> None:
+        nonlocal n_translators
+        if role.get(opt) == "translators":
+            n_translators += 1
+        elif role.get(opt) == "options":
+            owners.append(n_translators)
+
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            break
+        if arg.startswith("--"):
+            name, has_value, _ = arg.partition("=")
+            seen(name)
+            if takes_value.get(name) and not has_value:
+                i += 1
+        elif arg.startswith("-") and len(arg) > 1:
+            for j in range(1, len(arg)):
+                opt = "-" + arg[j]
+                seen(opt)
+                if takes_value.get(opt):
+                    if j == len(arg) - 1:
+                        i += 1
+                    break
+    return owners
+
+
+class _StackCommand(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["glupy.option_owners"] = _option_owners(self, args)
+        return super().parse_args(ctx, args)
+
+
+def _build_stack(
+    ctx: click.Context, translators: Sequence[str], options: Sequence[str]
+) -> list[tuple[str, dict[str, str]]]:
+    owners: list[int] = ctx.meta.get("glupy.option_owners", [])
+    if len(owners) != len(options):  # cannot happen unless click changes its parsing
+        raise click.UsageError("could not tell which -t each -o belongs to")
+    specs = list(translators) or [DEFAULT_TRANSLATOR]
+    for spec in specs:
+        try:
+            volfile.split_module_spec(spec)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-t/--translator") from None
+    stack: list[tuple[str, dict[str, str]]] = [(spec, {}) for spec in specs]
+    for owner, item in zip(owners, options, strict=True):
+        if owner == 0:
+            raise click.UsageError(
+                f"-o {item} comes before any -t: each -o applies to the -t before it "
+                f"(e.g. -t {DEFAULT_TRANSLATOR} -o {item})"
+            )
+        key, eq, value = item.partition("=")
+        if not key or not eq:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-o")
+        if value == "":
+            raise click.BadParameter(
+                f"{key}: GlusterFS volfiles cannot hold an empty value", param_hint="-o"
+            )
+        spec, opts = stack[owner - 1]
+        if key in opts:
+            raise click.BadParameter(f"{key} given twice for {spec}", param_hint="-o")
+        if key in volfile.RESERVED_OPTIONS:
+            raise click.BadParameter(
+                f"{key} is set by glupy (use -t / --python-path)", param_hint="-o"
+            )
+        opts[key] = value
+    return stack
+
+
+def _graph(
+    ctx: click.Context,
+    source_dir: str,
+    translators: Sequence[str],
+    options: Sequence[str],
+    python_path: Sequence[str],
+    name_prefix: str,
+) -> volfile.Graph:
+    stack = _build_stack(ctx, translators, options)
+    try:
+        return volfile.single_process_graph(
+            source_dir, stack, name_prefix=name_prefix, python_path=python_path
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _stack_options(func: Any) -> Any:
+    decorators = [
+        click.option(
+            "-t",
+            "--translator",
+            "translators",
+            multiple=True,
+            metavar="MODULE[:Class]",
+            help="Translator to stack (repeatable, top-most first).",
+        ),
+        click.option(
+            "-o",
+            "--option",
+            "options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Option for the most recent -t (repeatable).",
+        ),
+        click.option(
+            "--python-path",
+            "python_path",
+            multiple=True,
+            type=click.Path(file_okay=False),
+            metavar="DIR",
+            help="Extra sys.path entry for the translators (repeatable).",
+        ),
+        click.option(
+            "--name",
+            "name_prefix",
+            default="glupy",
+            show_default=True,
+            help="Prefix of the volume names in the graph (and in log lines).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise click.ClickException(f"{what} must run as root (try: sudo glupy ...)")
+
+
+def _require_glusterfs() -> None:
+    try:
+        process.find_glusterfs()
+    except process.GlusterfsNotFoundError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _nonempty(value: str, what: str) -> str:
+    if not value.strip():
+        raise click.BadParameter(f"{what} must not be empty", param_hint=what)
+    return value
+
+
+def _state_dir_option(func: Any) -> Any:
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where mount state lives [default: $GLUPY_STATE_DIR or /run/glupy].",
+    )(func)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """glupy: GlusterFS translators written in Python."""
+
+
+@main.command(cls=_StackCommand, epilog=STACK_HELP)
+@_stack_options
+@click.option("--foreground", is_flag=True, help="Run glusterfs in the foreground (-N).")
+@click.option("--debug", is_flag=True, help="Log at DEBUG level (-L DEBUG).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the mount to answer.",
+)
+@_state_dir_option
+@click.argument("source_dir", type=click.Path())
+@click.argument("mountpoint", type=click.Path())
+@click.pass_context
+def mount(
+    ctx: click.Context,
+    translators: tuple[str, ...],
+    options: tuple[str, ...],
+    python_path: tuple[str, ...],
+    name_prefix: str,
+    foreground: bool,
+    debug: bool,
+    timeout: float,
+    state_dir: Path | None,
+    source_dir: str,
+    mountpoint: str,
+) -> None:
+    """Mount SOURCE_DIR at MOUNTPOINT through a stack of Python translators.
+
+    Runs one glusterfs process (storage/posix over SOURCE_DIR, the translators on top)
+    and waits until the mount answers; prints the log file path.
+    """
+    _nonempty(source_dir, "SOURCE_DIR")
+    _nonempty(mountpoint, "MOUNTPOINT")
+    if not os.path.isdir(source_dir):
+        raise click.BadParameter(f"{source_dir}: no such directory", param_hint="SOURCE_DIR")
+    if not os.path.isdir(mountpoint):
+        raise click.BadParameter(f"{mountpoint}: no such directory", param_hint="MOUNTPOINT")
+    if process.canonical_mountpoint(mountpoint) == os.path.realpath(source_dir):
+        raise click.UsageError("SOURCE_DIR and MOUNTPOINT must differ")
+    graph = _graph(ctx, source_dir, translators, options, python_path, name_prefix)
+    _require_glusterfs()
+    _require_root("glupy mount")
+    fstype = process.mount_fstype(mountpoint)
+    if fstype is not None:
+        raise click.ClickException(f"{mountpoint} is already mounted ({fstype})")
+    so = volfile.bridge_so_path()
+    if not so.exists():
+        raise click.ClickException(
+            f"the glupy bridge is not built ({so} missing): run `python -m glupy._build` "
+            "or `glupy install`"
+        )
+    try:
+        state = process.mount_graph(
+            graph,
+            mountpoint,
+            source_dir=source_dir,
+            foreground=foreground,
+            debug=debug,
+            state_dir=state_dir,
+            timeout=timeout,
+        )
+    except process.MountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mounted {state.mountpoint} (pid {state.pid})")
+    click.echo(f"log: {state.log_path}")
+    if foreground:
+        _wait_foreground(state, state_dir)
+
+
+def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
+    """Block until glusterfs exits; SIGINT/SIGTERM unmount."""
+    proc = process.foreground_process(state.mountpoint)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while proc is not None and proc.poll() is None:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        click.echo(f"unmounting {state.mountpoint}", err=True)
+    finally:
+        with contextlib.suppress(process.NotMountedError):
+            process.unmount(state.mountpoint, state_dir=state_dir)
+    if proc is not None and proc.returncode not in (0, None, -signal.SIGTERM):
+        raise click.ClickException(
+            f"glusterfs exited with status {proc.returncode} (log: {state.log_path})"
+        )
+
+
+@main.command()
+@_state_dir_option
+@click.option(
+    "--timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for glusterfs to exit before killing it.",
+)
+@click.argument("mountpoint", type=click.Path())
+def umount(mountpoint: str, state_dir: Path | None, timeout: float) -> None:
+    """Unmount MOUNTPOINT and stop its glusterfs process."""
+    _nonempty(mountpoint, "MOUNTPOINT")
+    _require_root("glupy umount")
+    try:
+        process.unmount(mountpoint, state_dir=state_dir, timeout=timeout)
+    except process.GlupyProcessError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"unmounted {process.canonical_mountpoint(mountpoint)}")
+
+
+@main.command(name="volfile", cls=_StackCommand, epilog=STACK_HELP)
+@_stack_options
+@click.option(
+    "--installed/--uninstalled",
+    default=None,
+    help="Load the bridge as features/glupy, or by path [default: detect].",
+)
+@click.argument("source_dir", type=click.Path())
+@click.pass_context
+def volfile_cmd(
+    ctx: click.Context,
+    translators: tuple[str, ...],
+    options: tuple[str, ...],
+    python_path: tuple[str, ...],
+    name_prefix: str,
+    installed: bool | None,
+    source_dir: str,
+) -> None:
+    """Print the volfile `glupy mount` would run for SOURCE_DIR."""
+    _nonempty(source_dir, "SOURCE_DIR")
+    stack = _build_stack(ctx, translators, options)
+    try:
+        graph = volfile.single_process_graph(
+            source_dir,
+            stack,
+            name_prefix=name_prefix,
+            python_path=python_path,
+            glupy_type=volfile.bridge_type(installed),
+        )
+        click.echo(graph.render(), nl=False)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@main.command()
+@click.option("--uninstall", is_flag=True, help="Remove the link instead.")
+@click.option(
+    "--force", is_flag=True, help="Replace (or remove) a glupy.so glupy did not put there."
+)
+def install(uninstall: bool, force: bool) -> None:
+    """Link the bridge into GlusterFS's xlator dir as features/glupy (idempotent).
+
+    Builds the bridge first (python -m glupy._build) if it is missing.
+    """
+    _require_root("glupy install")
+    target = volfile.installed_so_path()
+    so = volfile.bridge_so_path()
+    ours = target.is_symlink() and os.path.realpath(target) == os.path.realpath(so)
+    if uninstall:
+        if not target.exists() and not target.is_symlink():
+            click.echo(f"not installed ({target} absent)")
+            return
+        if not (ours or target.is_symlink() or force):
+            raise click.ClickException(f"{target} is not a glupy link; use --force to remove it")
+        target.unlink()
+        click.echo(f"removed {target}")
+        return
+    if not so.exists():
+        click.echo(f"building the bridge ({sys.executable} -m glupy._build)")
+        res = subprocess.run([sys.executable, "-m", "glupy._build"])
+        if res.returncode != 0 or not volfile.bridge_so_path().exists():
+            raise click.ClickException("building the bridge failed (see the output above)")
+        so = volfile.bridge_so_path()
+    if ours:
+        click.echo(f"already installed: {target} -> {so}")
+        return
+    if target.exists() or target.is_symlink():
+        if not (target.is_symlink() or force):
+            raise click.ClickException(f"{target} exists and is not a link; use --force")
+        target.unlink()
+    if not target.parent.is_dir():
+        raise click.ClickException(
+            f"{target.parent} does not exist: is GlusterFS installed (glusterfs-server)?"
+        )
+    target.symlink_to(so.resolve())
+    click.echo(f"installed {target} -> {so.resolve()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

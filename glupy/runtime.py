@@ -1,0 +1,825 @@
+"""The coroutine driver: runs inside the glusterfs process, called from the C shim.
+
+Life of a fop handled in Python (no event loop, no extra thread):
+
+1. GlusterFS calls the fop's entry (``glupy_py_<fop>``, an extern "Python"
+   function that cffi enters with the GIL).  The entry wraps the C arguments
+   in views and calls the translator's ``async def`` to get a coroutine.
+2. ``_run`` sends into the coroutine.  It finishes (the reply is unwound),
+   raises (the errno is unwound; anything but FopError is EIO + traceback in
+   the log), or suspends on a :class:`Wind` / :class:`Gather`.
+3. Winds are issued in C (STACK_WIND_COOKIE, the cookie names the task);
+   cffi releases the GIL while the child runs.
+4. The child's callback (``glupy_py_<fop>_cbk``, any thread, maybe inside the
+   wind itself) wraps the reply and resumes the coroutine right there.  If
+   the reply arrives on the winding thread before the wind call returned, the
+   callback resumes the coroutine nested (bounded depth); if it arrives on
+   another thread while the winder is still inside C, it parks the reply and
+   the winder continues when the wind returns.  A per-task lock and a
+   generation number make exactly one thread continue the coroutine.
+
+Reply views point into the child's memory, valid only while its callback
+runs: when the coroutine keeps a reply across another wind, the reply is
+detached (structs copied, inode/dict/fd/iobref refs taken).
+"""
+
+from __future__ import annotations
+
+import _thread
+import errno
+import importlib
+import itertools
+import logging
+import sys
+import traceback
+from typing import Any
+
+from glupy import types as _t
+from glupy.fops import CBKS_BY_NAME, FOPS, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.replies import REPLY_CLASSES, Reply
+from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
+from glupy.types import (Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector,
+                         build_dirents)
+
+ffi: Any = None
+lib: Any = None
+NULL: Any = None
+
+log = logging.getLogger("glupy")
+
+# task states
+WINDING, WAITING, READY, RUNNING, DONE = range(5)
+MAX_NESTING = 24  # synchronous replies resumed in place up to this depth
+
+_instances: dict[Any, Instance] = {}
+_inflight: dict[int, tuple[Task, int, list[Any]]] = {}
+_cookies = itertools.count(1)
+_get_ident = _thread.get_ident
+
+
+class InitError(Exception):
+    """A translator cannot start; the message is logged as one line."""
+
+
+class Instance:
+    """One glupy xlator in the graph: the xlator pointer and its Python object."""
+
+    def __init__(self, xl: Any, name: str) -> None:
+        self.xl = xl
+        self.name = name
+        self.translator: Translator | None = None
+        self.fops: list[Any] = [None] * NUM_FOP_SLOTS
+        self.cbks: dict[str, Any] = {}
+        self.inode_ctx = _t._Ctx(lib.glupy_inode_ctx_mark, lib.glupy_inode_ctx_unmark)
+        self.fd_ctx = _t._Ctx(lib.glupy_fd_ctx_mark, lib.glupy_fd_ctx_unmark)
+        self.options: dict[str, Option[Any]] = {}
+        self.option_tables: list[Any] = []  # C option tables, alive as long as the process
+        self.log = logging.getLogger(f"glupy.{name}")
+        self.spec = ""
+
+
+class Task:
+    """One fop being handled in Python."""
+
+    __slots__ = ("inst", "fop", "frame", "coro", "state", "lock", "gen", "results",
+                 "remaining", "gather", "thread", "depth")
+
+    def __init__(self, inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
+        self.inst = inst
+        self.fop = fop
+        self.frame = frame
+        self.coro = coro
+        self.state = RUNNING
+        self.lock = _thread.allocate_lock()
+        self.gen = 0
+        self.results: list[Any] = []
+        self.remaining = 0
+        self.gather: Gather | None = None
+        self.thread = 0
+        self.depth = 0
+
+
+# ---------------------------------------------------------------- driver
+
+
+def _start(inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
+    if not hasattr(coro, "send"):
+        inst.log.error("%s() of %s returned %r instead of a coroutine (is it 'async def'?)",
+                       fop.name, inst.spec, coro)
+        lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
+        return
+    _run(Task(inst, fop, frame, coro), None, None)
+
+
+def _run(task: Task, value: Any, exc: BaseException | None) -> None:
+    coro = task.coro
+    while True:
+        try:
+            req = coro.send(value) if exc is None else coro.throw(exc)
+        except StopIteration as stop:
+            task.state = DONE
+            _finish(task, stop.value)
+            return
+        except FopError as e:
+            task.state = DONE
+            _fail(task, e)
+            return
+        except BaseException as e:  # noqa: BLE001 - every error must unwind the fop
+            task.state = DONE
+            _crash(task, e)
+            return
+        value = exc = None
+        cls = type(req)
+        if cls is Wind:
+            winds: tuple[Wind, ...] = (req,)
+            task.gather = None
+        elif cls is Gather:
+            winds = req.winds
+            task.gather = req
+            if not winds:
+                value = []
+                continue
+        else:
+            exc = TypeError(f"a glupy translator can only await child fops or glupy.gather(), "
+                            f"not {req!r}")
+            continue
+        task.results = [None] * len(winds)
+        task.remaining = len(winds)
+        task.gen += 1
+        gen = task.gen
+        task.thread = _get_ident()
+        task.state = WINDING
+        for i, w in enumerate(winds):
+            _issue(task, i, w)
+        with task.lock:
+            if task.gen != gen or task.state != WINDING and task.state != READY:
+                return  # a nested callback already moved the task on
+            if task.state == WINDING:
+                task.state = WAITING
+                return
+            task.state = RUNNING
+            value, exc = _collect(task)
+
+
+def _issue(task: Task, index: int, w: Wind) -> None:
+    key = next(_cookies)
+    keep: list[Any] = []
+    try:
+        child = w.child
+        if child.xl is None:
+            raise TypeError(f"{child!r} is not a child of a running translator")
+        wind = _winders[w.fop.slot]
+        _inflight[key] = (task, index, keep)
+        wind(task.frame, child.xl, key, w.args, keep)
+    except BaseException as e:  # noqa: BLE001 - bad arguments fail this wind only
+        if _inflight.pop(key, None) is None:
+            raise  # the wind happened; the error came from deeper: cannot recover
+        _deliver(task, index, e if isinstance(e, FopError) else
+                 TypeError(f"cannot wind {w.fop.name}: {e.__class__.__name__}: {e}"))
+
+
+def _deliver(task: Task, index: int, result: Any) -> None:
+    with task.lock:
+        task.results[index] = result
+        task.remaining -= 1
+        if task.remaining:
+            _detach(result)
+            return
+        if task.state == WINDING and (task.thread != _get_ident() or task.depth >= MAX_NESTING):
+            _detach(result)
+            task.state = READY
+            return
+        task.state = RUNNING
+        value, exc = _collect(task)
+    task.depth += 1
+    try:
+        _run(task, value, exc)
+    finally:
+        task.depth -= 1
+    if task.state != DONE:
+        _detach(result)  # the child's memory goes away when this callback returns
+
+
+def _collect(task: Task) -> tuple[Any, BaseException | None]:
+    results = task.results
+    task.results = []
+    if task.gather is None:
+        r = results[0]
+        return (None, r) if isinstance(r, BaseException) else (r, None)
+    if not task.gather.return_exceptions:
+        for r in results:
+            if isinstance(r, BaseException):
+                return None, r
+    return results, None
+
+
+def _detach(result: Any) -> None:
+    if isinstance(result, Reply):
+        result._detach()
+    elif isinstance(result, FopError) and result.reply is not None:
+        result.reply._detach()
+
+
+def _finish(task: Task, value: Any) -> None:
+    fop = task.fop
+    if type(value) is not REPLY_CLASSES[fop.name]:
+        task.inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
+                            fop.name, task.inst.spec, value, fop.reply_class)
+        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
+        return
+    keep: list[Any] = []
+    try:
+        args = _reply_to_c[fop.slot](value, keep)
+    except BaseException as e:  # noqa: BLE001
+        task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
+                            fop.name, task.inst.spec, e.__class__.__name__, e)
+        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
+        return
+    op_ret = value.op_ret
+    if fop.name in ("readdir", "readdirp") and value.entries is not None \
+            and type(value.entries) is not Dirents and op_ret >= 0:
+        op_ret = len(value.entries)  # a new listing: op_ret is its length
+    _unwinders[fop.slot](task.frame, op_ret, value.op_errno, *args)
+
+
+def _fail(task: Task, e: FopError) -> None:
+    fop = task.fop
+    code = e.errno or errno.EIO
+    reply = e.reply
+    if reply is not None and type(reply) is REPLY_CLASSES[fop.name]:
+        keep: list[Any] = []
+        try:
+            args = _reply_to_c[fop.slot](reply, keep)
+        except BaseException:  # noqa: BLE001
+            args = None
+        if args is not None:
+            _unwinders[fop.slot](task.frame, -1, code, *args)
+            return
+    lib.glupy_unwind_error(fop.slot, task.frame, code)
+
+
+def _crash(task: Task, e: BaseException) -> None:
+    inst = task.inst
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    inst.log.error("%s() of %s raised %s: %s (failing the fop with EIO)\n%s",
+                   task.fop.name, inst.spec, type(e).__name__, e, text.rstrip())
+    lib.glupy_unwind_error(task.fop.slot, task.frame, errno.EIO)
+
+
+# ------------------------------------------------------- C <-> Python glue
+# Per-kind conversions; the per-fop functions below are generated from the
+# fop table and only string these together.
+
+
+def _iatt(p: Any) -> Iatt | None:
+    return None if p == NULL else Iatt(p)
+
+
+def _dict(p: Any) -> Dict | None:
+    return None if p == NULL else Dict(p)
+
+
+def _inode(p: Any, inst: Instance) -> Inode | None:
+    return None if p == NULL else Inode(p, inst)
+
+
+def _fd(p: Any, inst: Instance) -> Fd | None:
+    return None if p == NULL else Fd(p, inst)
+
+
+def _loc(p: Any, inst: Instance) -> Loc | None:
+    return None if p == NULL else Loc(p, inst)
+
+
+def _str(p: Any) -> str | None:
+    return None if p == NULL else ffi.string(p).decode("utf-8", "surrogateescape")
+
+
+def _flock(p: Any) -> Flock | None:
+    return None if p == NULL else Flock(p)
+
+
+def _statvfs(p: Any) -> StatVfs | None:
+    return None if p == NULL else StatVfs(p)
+
+
+def _lease(p: Any) -> Lease | None:
+    return None if p == NULL else Lease(p)
+
+
+def _dirents(p: Any, inst: Instance) -> Dirents | None:
+    return None if p == NULL else Dirents(p, inst)
+
+
+def _opaque(p: Any) -> Any:
+    return None if p == NULL else p
+
+
+_PTR_TYPES = {"loc": Loc, "fd": Fd, "inode": Inode, "iatt": Iatt, "flock": Flock,
+              "statvfs": StatVfs, "lease": Lease}
+
+
+def _c_ptr(value: Any, cls: type) -> Any:
+    if value is None:
+        return NULL
+    if type(value) is not cls:
+        raise TypeError(f"expected {cls.__name__} or None, got {type(value).__name__}")
+    return value._p
+
+
+def _c_dict(value: Any, keep: list[Any]) -> Any:
+    if value is None:
+        return NULL
+    if type(value) is Dict:
+        return value._p
+    d = Dict.from_mapping(value)
+    keep.append(d)
+    return d._p
+
+
+def _c_str(value: Any, keep: list[Any]) -> Any:
+    if value is None:
+        return NULL
+    b = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+    c = ffi.new("char[]", b)
+    keep.append(c)
+    return c
+
+
+def _c_opaque(value: Any) -> Any:
+    return NULL if value is None else value
+
+
+def _c_vector(value: Any, keep: list[Any]) -> tuple[Any, int, Any]:
+    if value is None:
+        return NULL, 0, NULL
+    if type(value) is Vector and value._data is None:
+        return value._iov, value._count, value._iobref
+    data = bytes(value)
+    size = len(data)
+    iov = ffi.new("struct iovec *")
+    iobref = ffi.gc(lib.iobref_new(), lib.iobref_unref)
+    if size:
+        pool = ffi.cast("struct iobuf_pool *", _ctx_iobuf_pool())
+        iobuf = lib.iobuf_get2(pool, size)
+        if iobuf == NULL:
+            raise MemoryError("iobuf_get2")
+        ffi.memmove(iobuf.ptr, data, size)
+        lib.iobref_add(iobref, iobuf)
+        lib.iobuf_unref(iobuf)  # the iobref holds it now
+        iov.iov_base = iobuf.ptr
+    iov.iov_len = size
+    keep.append(iov)
+    keep.append(iobref)
+    return iov, 1, iobref
+
+
+def _c_dirents(value: Any, keep: list[Any]) -> Any:
+    if value is None:
+        return NULL
+    if type(value) is Dirents and value._p is not None:
+        return value._p
+    head = build_dirents(value)
+    keep.append(head)
+    return head
+
+
+_iobuf_pool: Any = None
+
+
+def _ctx_iobuf_pool() -> Any:
+    global _iobuf_pool
+    if _iobuf_pool is None:
+        for inst in _instances.values():
+            _iobuf_pool = inst.xl.ctx.iobuf_pool
+            break
+    return _iobuf_pool
+
+
+def _py_expr(kind: str, name: str, fop_args: tuple[Any, ...]) -> str:
+    """Expression converting C value ``name`` (of ``kind``) to Python."""
+    if kind in ("loc", "fd", "inode", "dirents"):
+        return f"_{kind}({name}, inst)"
+    if kind in ("iatt", "dict", "str", "flock", "statvfs", "lease", "opaque"):
+        return f"_{kind}({name})"
+    if kind == "vector":
+        return "Vector(vector, count, iobref)"
+    return name
+
+
+def _c_expr(kind: str, name: str) -> str:
+    """Expression converting Python value ``name`` to its C argument."""
+    if kind in _PTR_TYPES:
+        return f"_c_ptr({name}, {_PTR_TYPES[kind].__name__})"
+    if kind == "dict":
+        return f"_c_dict({name}, keep)"
+    if kind == "str":
+        return f"_c_str({name}, keep)"
+    if kind == "dirents":
+        return f"_c_dirents({name}, keep)"
+    if kind == "opaque":
+        return f"_c_opaque({name})"
+    return name
+
+
+def _c_args(args: tuple[Any, ...], src: str) -> tuple[list[str], list[str]]:
+    """(statements, C argument expressions) for passing Python values named
+    like ``args`` (read from ``src``) to C, vector/count/iobref expanded."""
+    stmts = []
+    exprs = []
+    for a in args:
+        if a.kind == "vector":
+            stmts.append(f"_iov, _cnt, _iob = _c_vector({src}{a.name}, keep)")
+            exprs.append("_iov")
+        elif a.kind == "iobref":
+            exprs.append("_iob")
+        elif a.name == "count" and a.kind == "int":
+            exprs.append("_cnt")
+        else:
+            exprs.append(_c_expr(a.kind, f"{src}{a.name}"))
+    return stmts, exprs
+
+
+_entries: dict[str, Any] = {}
+_callbacks: dict[str, Any] = {}
+_winders: list[Any] = [None] * NUM_FOP_SLOTS
+_unwinders: list[Any] = [None] * NUM_FOP_SLOTS
+_reply_to_c: list[Any] = [None] * NUM_FOP_SLOTS
+
+
+def _generate(fop: Fop) -> str:
+    n = fop.name
+    cargs = [a.name for a in fop.args]
+    py_args = [_py_expr(a.kind, a.name, fop.args) for a in fop.py_args]
+    reply_cls = fop.reply_class
+    out = []
+    # entry: GlusterFS -> translator coroutine
+    out.append(f"def entry_{n}(frame, this, {', '.join(cargs)}):\n"
+               f"    inst = _instances.get(this)\n"
+               f"    if inst is None:\n"
+               f"        _no_instance(this, frame, fop_{n})\n"
+               f"        return 0\n"
+               f"    try:\n"
+               f"        coro = inst.fops[{fop.slot}]({', '.join(py_args)})\n"
+               f"    except BaseException as e:\n"
+               f"        _crash(Task(inst, fop_{n}, frame, None), e)\n"
+               f"        return 0\n"
+               f"    _start(inst, fop_{n}, frame, coro)\n"
+               f"    return 0\n")
+    # callback: child's reply -> resume the task
+    rnames = [a.name for a in fop.reply]
+    sets = "".join(f"    r.{a.name} = {_py_expr(a.kind, a.name, fop.reply)}\n" for a in fop.py_reply)
+    out.append(f"def cbk_{n}(frame, cookie, this, op_ret, op_errno{''.join(', ' + x for x in rnames)}):\n"
+               f"    task, index, keep = _inflight.pop(int(ffi.cast('uintptr_t', cookie)))\n"
+               f"    inst = task.inst\n"
+               f"    r = {reply_cls}.__new__({reply_cls})\n"
+               f"{sets}"
+               f"    r.op_ret = op_ret\n"
+               f"    r.op_errno = op_errno\n"
+               f"    _deliver(task, index, r if op_ret >= 0 else FopError(op_errno, reply=r))\n"
+               f"    return 0\n")
+    # wind: Python args -> C, STACK_WIND
+    stmts, exprs = _c_args(fop.args, "")
+    body = "".join(f"    {s}\n" for s in stmts)
+    unpack = ", ".join(a.name for a in fop.py_args)
+    out.append(f"def wind_{n}(frame, child, key, args, keep):\n"
+               f"    {unpack}{',' if len(fop.py_args) == 1 else ''} = args\n"
+               f"{body}"
+               f"    lib.glupy_wind_{n}(frame, child, key{''.join(', ' + e for e in exprs)})\n")
+    # reply -> C arguments of the unwind
+    stmts, exprs = _c_args(fop.reply, "r.")
+    body = "".join(f"    {s}\n" for s in stmts)
+    out.append(f"def reply_to_c_{n}(r, keep):\n{body}"
+               f"    return ({''.join(e + ', ' for e in exprs)})\n")
+    return "\n".join(out)
+
+
+def _no_instance(this: Any, frame: Any, fop: Fop) -> None:
+    log.error("fop %s for an xlator glupy does not know (%s): failing with EIO", fop.name, this)
+    lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
+
+
+def _build_glue() -> None:
+    ns: dict[str, Any] = dict(globals())
+    ns.update(REPLY_CLASSES and {cls.__name__: cls for cls in REPLY_CLASSES.values()})
+    for fop in FOPS:
+        ns[f"fop_{fop.name}"] = fop
+        exec(_generate(fop), ns)  # generated from the fop table
+        _entries[fop.name] = ns[f"entry_{fop.name}"]
+        _callbacks[fop.name] = ns[f"cbk_{fop.name}"]
+        _winders[fop.slot] = ns[f"wind_{fop.name}"]
+        _reply_to_c[fop.slot] = ns[f"reply_to_c_{fop.name}"]
+        _unwinders[fop.slot] = getattr(lib, f"glupy_unwind_{fop.name}")
+
+
+# ----------------------------------------------------- lifecycle entries
+
+
+def _load_class(spec: str) -> type[Translator]:
+    modname, _, clsname = spec.partition(":")
+    try:
+        module = importlib.import_module(modname)
+    except Exception as e:
+        raise InitError(f"cannot import translator module {modname!r}: "
+                        f"{type(e).__name__}: {e}") from e
+    if clsname:
+        cls = getattr(module, clsname, None)
+        if cls is None:
+            raise InitError(f"module {modname!r} has no class {clsname!r}")
+    else:
+        found = [v for v in vars(module).values()
+                 if isinstance(v, type) and issubclass(v, Translator) and v is not Translator
+                 and v.__module__ == module.__name__]
+        if len(found) != 1:
+            names = ", ".join(c.__name__ for c in found) or "none"
+            raise InitError(f"module {modname!r} must define exactly one Translator subclass "
+                            f"(found: {names}); name one with 'option module {modname}:Class'")
+        cls = found[0]
+    if not (isinstance(cls, type) and issubclass(cls, Translator)):
+        raise InitError(f"{spec!r} is not a glupy.Translator subclass")
+    problems = cls.problems()
+    if problems:
+        raise InitError(f"{spec}: " + "; ".join(problems))
+    return cls
+
+
+BRIDGE_OPTIONS = {"module", "python-path", "log-level"}
+_GF_TYPES = {"BOOL": "GF_OPTION_TYPE_BOOL", "INT": "GF_OPTION_TYPE_INT",
+             "DOUBLE": "GF_OPTION_TYPE_DOUBLE", "STR": "GF_OPTION_TYPE_STR",
+             "SIZET": "GF_OPTION_TYPE_SIZET", "PATH": "GF_OPTION_TYPE_PATH"}
+
+
+def _option_table(inst: Instance, options: dict[str, Option[Any]]) -> Any:
+    """A ``volume_option_t[]`` for the class's options (GlusterFS validates with it)."""
+    table = ffi.new("volume_option_t[]", len(options) + 1)
+    strings = inst.option_tables
+    strings.append(table)
+
+    def cstr(s: str) -> Any:
+        c = ffi.new("char[]", s.encode())
+        strings.append(c)
+        return c
+
+    for i, opt in enumerate(options.values()):
+        e = table[i]
+        e.key[0] = cstr(opt.key or "")
+        e.type = getattr(lib, _GF_TYPES[opt.gf_type])
+        if opt.min is not None or opt.max is not None:
+            e.min = opt.min if opt.min is not None else -2**53
+            e.max = opt.max if opt.max is not None else 2**53
+        if opt.choices:
+            for j, choice in enumerate(opt.choices[:63]):
+                e.value[j] = cstr(choice)
+        if opt.default_text is not None:
+            e.default_value = cstr(opt.default_text)
+        e.description = cstr(opt.doc or opt.key or "")
+    return table
+
+
+def _apply_options(inst: Instance, given: dict[str, str], table: Any) -> dict[str, Any]:
+    """Validate ``given`` with GlusterFS's own validator and parse values."""
+    cls_opts = inst.options
+    unknown = [k for k in given if k not in cls_opts and k not in BRIDGE_OPTIONS]
+    if unknown:
+        known = ", ".join(sorted(cls_opts)) or "none"
+        raise InitError(f"unknown option {unknown[0]!r} for {inst.spec} (its options: {known})")
+    values = {}
+    for i, (key, opt) in enumerate(cls_opts.items()):
+        if key not in given:
+            continue
+        text = given[key]
+        errstr = ffi.new("char **")
+        if lib.xlator_option_validate(inst.xl, key.encode(), text.encode(),
+                                      ffi.addressof(table, i), errstr) != 0:
+            why = ffi.string(errstr[0]).decode() if errstr[0] != NULL else "invalid"
+            raise InitError(f"option {key!r}: {why}")
+        try:
+            values[opt.attr] = opt.parse(text)
+        except ValueError as e:
+            raise InitError(str(e)) from None
+    return values
+
+
+def _options_of(xl_options: Any) -> dict[str, str]:
+    out = {}
+    for k, v in Dict(xl_options).items():
+        out[k] = v if isinstance(v, str) else str(v)
+    return out
+
+
+def _children(xl: Any) -> list[Child]:
+    out = []
+    node = xl.children
+    while node != NULL:
+        c = node.xlator
+        out.append(Child(ffi.string(c.name).decode(), c, ffi.string(c.type).decode()))
+        node = node.next
+    return out
+
+
+def _bind_methods(inst: Instance, obj: Translator) -> None:
+    for fop in FOPS:
+        inst.fops[fop.slot] = getattr(obj, fop.name, None)
+    inst.cbks = {c: getattr(obj, c) for c in type(obj).defined_cbks()}
+
+
+def py_init(this: Any) -> int:
+    name = ffi.string(this.name).decode()
+    inst = Instance(this, name)
+    try:
+        given = _options_of(this.options)
+        spec = given.get("module")
+        if not spec:
+            raise InitError("option 'module' is required (package.module or package.module:Class)")
+        inst.spec = spec
+        for d in reversed([d for d in given.get("python-path", "").split(":") if d]):
+            if d not in sys.path:
+                sys.path.insert(0, d)
+        cls = _load_class(spec)
+        inst.options = cls.options()
+        table = _option_table(inst, inst.options)
+        lib.glupy_register_options(this, table)
+        values = _apply_options(inst, given, table)
+        obj = cls()
+        obj.name = name
+        obj.children = _children(this)
+        obj.log = inst.log
+        obj.default_notify = (lambda event, data, _x=this:  # type: ignore[method-assign]
+                              lib.default_notify(_x, int(event), data if data is not None else NULL))
+        for attr, value in values.items():
+            setattr(obj, attr, value)
+        inst.translator = obj
+        _bind_methods(inst, obj)
+        obj.init()
+        _install(inst, cls)
+        _instances[this] = inst
+        inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,
+                      ", ".join(cls.defined_fops()) or "none")
+        return 1
+    except InitError as e:
+        log_to_gluster(name, logging.ERROR, f"glupy: {name}: {e}")
+    except BaseException as e:  # noqa: BLE001
+        text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        log_to_gluster(name, logging.ERROR,
+                       f"glupy: {name}: initialising {inst.spec or '?'} raised "
+                       f"{type(e).__name__}: {e}\n{text.rstrip()}")
+    return 0
+
+
+def _install(inst: Instance, cls: type[Translator]) -> None:
+    enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
+    for name in cls.defined_fops():
+        enabled[next(f.slot for f in FOPS if f.name == name)] = 1
+    overrides_notify = cls.notify is not Translator.notify
+    cb = ffi.new("unsigned char[]", 6)
+    for i, name in enumerate(("invalidate", "client_destroy", "client_disconnect",
+                              "ictxmerge", "fdclose", "fdclosedir")):
+        cb[i] = name in inst.cbks
+    if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
+            lib.glupy_install_cbks(inst.xl, cb) != 0:
+        raise InitError("out of memory installing the fop table")
+
+
+def py_fini(this: Any) -> None:
+    inst = _instances.pop(this, None)
+    if inst is not None and inst.translator is not None:
+        try:
+            inst.translator.fini()
+        except BaseException:  # noqa: BLE001
+            inst.log.exception("fini() of %s failed", inst.spec)
+
+
+def py_notify(this: Any, event: int, data: Any) -> int:
+    inst = _instances.get(this)
+    if inst is None or inst.translator is None:
+        return int(lib.default_notify(this, event, data))
+    try:
+        try:
+            ev: int = _t.Event(event)
+        except ValueError:
+            ev = event
+        return int(inst.translator.notify(ev, data) or 0)
+    except BaseException:  # noqa: BLE001
+        inst.log.exception("notify(%s) of %s failed; forwarding as default_notify", event, inst.spec)
+        return int(lib.default_notify(this, event, data))
+
+
+def py_reconfigure(this: Any, options: Any) -> int:
+    inst = _instances.get(this)
+    if inst is None or inst.translator is None:
+        return 0
+    try:
+        given = _options_of(options)
+        table = _option_table(inst, inst.options)
+        values = _apply_options(inst, given, table)
+        obj = inst.translator
+        # options absent from the new volfile go back to their defaults
+        for opt in inst.options.values():
+            if opt.key not in given and opt.attr in obj.__dict__:
+                del obj.__dict__[opt.attr]
+        changed = {}
+        for attr, value in values.items():
+            if getattr(obj, attr) != value:
+                changed[attr] = value
+            setattr(obj, attr, value)
+        obj.reconfigure(changed)
+        return 0
+    except InitError as e:
+        inst.log.error("glupy: %s: reconfigure: %s", inst.name, e)
+    except BaseException:  # noqa: BLE001
+        inst.log.exception("reconfigure of %s failed", inst.spec)
+    return -1
+
+
+def _cbk_entry(name: str, ctx: str | None, void: bool) -> Any:
+    """forget/release/releasedir drop the Python context; all cbks call the
+    translator's method when it defines one."""
+
+    def cbk(this: Any, *args: Any) -> int:
+        inst = _instances.get(this)
+        if inst is None:
+            return 0
+        try:
+            method = inst.cbks.get(name)
+            if method is not None:
+                wrapped = [Inode(a, inst) if ffi.typeof(a) is ffi.typeof("inode_t *")
+                           else Fd(a, inst) if ffi.typeof(a) is ffi.typeof("fd_t *") else a
+                           for a in args]
+                method(*wrapped)
+        except BaseException:  # noqa: BLE001
+            inst.log.exception("%s() of %s failed", name, inst.spec)
+        finally:
+            if ctx is not None:
+                store = getattr(inst, ctx)
+                store.values.pop(int(ffi.cast("uintptr_t", args[0])), None)
+        return None if void else 0
+
+    return cbk
+
+
+# ---------------------------------------------------------------- logging
+
+_GF_LEVEL = {logging.CRITICAL: 3, logging.ERROR: 4, logging.WARNING: 5, logging.INFO: 7,
+             logging.DEBUG: 8}
+_PY_LEVEL = {0: logging.CRITICAL + 10, 1: logging.CRITICAL, 2: logging.CRITICAL,
+             3: logging.CRITICAL, 4: logging.ERROR, 5: logging.WARNING, 6: logging.INFO,
+             7: logging.INFO, 8: logging.DEBUG, 9: logging.DEBUG}
+
+
+def log_to_gluster(domain: str, level: int, msg: str, file: str = "", func: str = "",
+                   line: int = 0) -> None:
+    gf = _GF_LEVEL.get(level, 7)
+    for text in msg.splitlines() or [""]:
+        lib.glupy_log(domain.encode(), file.encode(), func.encode(), line, gf,
+                      text.encode("utf-8", "replace"))
+
+
+class GlusterHandler(logging.Handler):
+    """Python logging -> the glusterfs process log, domain = xlator name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            domain = record.name[6:] if record.name.startswith("glupy.") else record.name
+            log_to_gluster(domain, record.levelno, self.format(record), record.pathname,
+                           record.funcName, record.lineno)
+        except Exception:  # noqa: BLE001
+            self.handleError(record)
+
+
+# ------------------------------------------------------------------ attach
+
+
+def attach(ffi_: Any, lib_: Any) -> None:
+    """Called once by the bridge's embedding init code."""
+    global ffi, lib, NULL
+    ffi, lib, NULL = ffi_, lib_, ffi_.NULL
+    _t._bind(ffi, lib)
+    root = logging.getLogger()
+    handler = GlusterHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(_PY_LEVEL.get(int(lib.gf_log_get_loglevel()), logging.INFO))
+    _build_glue()
+    for fop in FOPS:
+        ffi.def_extern(name=f"glupy_py_{fop.name}", onerror=_extern_error)(_entries[fop.name])
+        ffi.def_extern(name=f"glupy_py_{fop.name}_cbk", onerror=_extern_error)(_callbacks[fop.name])
+    for name in PY_CBKS + ("ictxsize", "fdctxsize"):
+        ctx = {"forget": "inode_ctx", "release": "fd_ctx", "releasedir": "fd_ctx"}.get(name)
+        void = CBKS_BY_NAME[name].ret == "void"
+        ffi.def_extern(name=f"glupy_py_cbk_{name}", onerror=_extern_error)(_cbk_entry(name, ctx, void))
+    ffi.def_extern(name="glupy_py_init", error=0, onerror=_extern_error)(py_init)
+    ffi.def_extern(name="glupy_py_fini", onerror=_extern_error)(py_fini)
+    ffi.def_extern(name="glupy_py_notify", onerror=_extern_error)(py_notify)
+    ffi.def_extern(name="glupy_py_reconfigure", error=-1, onerror=_extern_error)(py_reconfigure)
+
+
+def _extern_error(exc: type, value: BaseException, tb: Any) -> None:
+    """Last line of defence: an error escaped the runtime itself (a glupy bug).
+    Log it, and fail the fop if the frame is known, so nothing hangs."""
+    text = "".join(traceback.format_exception(exc, value, tb))
+    log_to_gluster("glupy", logging.ERROR, f"glupy internal error: {text.rstrip()}")
+    frame_locals = tb.tb_frame.f_locals if tb is not None else {}
+    frame = frame_locals.get("frame")
+    fop = frame_locals.get("fop") or frame_locals.get("task") and frame_locals["task"].fop
+    if frame is not None and isinstance(fop, Fop):
+        lib.glupy_unwind_error(fop.slot, frame, errno.EIO)

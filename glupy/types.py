@@ -1,0 +1,681 @@
+"""Typed views of GlusterFS's structures: Loc, Iatt, Inode, Fd, Dict, Vector, ...
+
+A view wraps a C pointer and reads fields on access (no copy).  Views of the
+fop's own arguments are valid until the fop unwinds; views of a child's reply
+are made durable by the runtime (structs copied, refs taken) whenever the
+coroutine keeps them across another wind.  Anything kept *beyond* the fop
+(caches, contexts) should be copied into Python values (``iatt.copy()``,
+``inode.gfid``, ``bytes(vector)``).
+"""
+
+from __future__ import annotations
+
+import enum
+import stat as _stat
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+# Set by glupy.runtime.attach() inside a glusterfs process.
+_ffi: Any = None
+_lib: Any = None
+
+
+def _bind(ffi: Any, lib: Any) -> None:
+    global _ffi, _lib
+    _ffi, _lib = ffi, lib
+
+
+def _str(p: Any) -> str | None:
+    return None if p == _ffi.NULL else _ffi.string(p).decode("utf-8", "surrogateescape")
+
+
+NULL_GFID = bytes(16)
+
+
+def gfid_str(gfid: bytes) -> str:
+    """The canonical text form of a gfid (as in .glusterfs paths and logs)."""
+    h = gfid.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class IaType(enum.IntEnum):
+    INVAL = 0
+    REG = 1
+    DIR = 2
+    LNK = 3
+    BLK = 4
+    CHR = 5
+    FIFO = 6
+    SOCK = 7
+
+
+_IFMT = {
+    IaType.REG: _stat.S_IFREG, IaType.DIR: _stat.S_IFDIR, IaType.LNK: _stat.S_IFLNK,
+    IaType.BLK: _stat.S_IFBLK, IaType.CHR: _stat.S_IFCHR, IaType.FIFO: _stat.S_IFIFO,
+    IaType.SOCK: _stat.S_IFSOCK,
+}
+_IA_OF_IFMT = {v: k for k, v in _IFMT.items()}
+
+
+class Event(enum.IntEnum):
+    """``glusterfs_event_t``: what notify() receives."""
+
+    PARENT_UP = 1
+    POLLIN = 2
+    POLLOUT = 3
+    POLLERR = 4
+    CHILD_UP = 5
+    CHILD_DOWN = 6
+    CHILD_CONNECTING = 7
+    CLEANUP = 9
+    TRANSPORT_CONNECTED = 10
+    VOLFILE_MODIFIED = 11
+    GRAPH_NEW = 12
+    TRANSLATOR_INFO = 13
+    TRANSLATOR_OP = 14
+    AUTH_FAILED = 15
+    VOLUME_DEFRAG = 16
+    PARENT_DOWN = 17
+    VOLUME_BARRIER_OP = 18
+    UPCALL = 19
+    SCRUB_STATUS = 20
+    SOME_DESCENDENT_DOWN = 21
+    SCRUB_ONDEMAND = 22
+    SOME_DESCENDENT_UP = 23
+    CHILD_PING = 24
+
+
+class _View:
+    """Base of pointer views.  ``_p`` is the cdata pointer; ``_keep`` holds
+    whatever keeps it alive once detached (a copy or a gc'd reference)."""
+
+    __slots__ = ("_p", "_keep")
+
+    def __init__(self, p: Any) -> None:
+        self._p = p
+        self._keep: Any = None
+
+    def _detach(self) -> None:  # pragma: no cover - overridden where needed
+        pass
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._p == self._p  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._p)
+
+
+def _int_field(name: str, doc: str) -> property:
+    def get(self: _View) -> int:
+        return int(getattr(self._p, name))
+
+    def set(self: _View, value: int) -> None:
+        setattr(self._p, name, value)
+
+    return property(get, set, doc=doc)
+
+
+def _time_field(name: str) -> property:
+    def get(self: _View) -> float:
+        p = self._p
+        return getattr(p, name) + getattr(p, name + "_nsec") / 1e9
+
+    def set(self: _View, value: float) -> None:
+        sec = int(value // 1)
+        setattr(self._p, name, sec)
+        setattr(self._p, name + "_nsec", int(round((value - sec) * 1e9)) % 1_000_000_000)
+
+    return property(get, set, doc=f"{name[3:]} in seconds (float)")
+
+
+def _ns_field(name: str) -> property:
+    def get(self: _View) -> int:
+        p = self._p
+        return getattr(p, name) * 1_000_000_000 + getattr(p, name + "_nsec")
+
+    def set(self: _View, value: int) -> None:
+        setattr(self._p, name, value // 1_000_000_000)
+        setattr(self._p, name + "_nsec", value % 1_000_000_000)
+
+    return property(get, set, doc=f"{name[3:]} in nanoseconds (int)")
+
+
+class Iatt(_View):
+    """``struct iatt``: GlusterFS's stat buffer."""
+
+    __slots__ = ()
+
+    def __init__(self, p: Any = None) -> None:
+        super().__init__(_ffi.new("struct iatt *") if p is None else p)
+
+    flags = _int_field("ia_flags", "ia_flags")
+    ino = _int_field("ia_ino", "inode number")
+    dev = _int_field("ia_dev", "backing device")
+    rdev = _int_field("ia_rdev", "device id of special files")
+    size = _int_field("ia_size", "size in bytes")
+    nlink = _int_field("ia_nlink", "link count")
+    uid = _int_field("ia_uid", "owner uid")
+    gid = _int_field("ia_gid", "owner gid")
+    blksize = _int_field("ia_blksize", "preferred I/O size")
+    blocks = _int_field("ia_blocks", "512-byte blocks allocated")
+    attributes = _int_field("ia_attributes", "chattr attributes")
+    attributes_mask = _int_field("ia_attributes_mask", "mask of valid attributes")
+    atime = _time_field("ia_atime")
+    mtime = _time_field("ia_mtime")
+    ctime = _time_field("ia_ctime")
+    btime = _time_field("ia_btime")
+    atime_ns = _ns_field("ia_atime")
+    mtime_ns = _ns_field("ia_mtime")
+    ctime_ns = _ns_field("ia_ctime")
+    btime_ns = _ns_field("ia_btime")
+
+    @property
+    def gfid(self) -> bytes:
+        return bytes(_ffi.buffer(self._p.ia_gfid))
+
+    @gfid.setter
+    def gfid(self, value: bytes) -> None:
+        _ffi.memmove(self._p.ia_gfid, bytes(value), 16)
+
+    @property
+    def type(self) -> IaType:
+        return IaType(self._p.ia_type)
+
+    @type.setter
+    def type(self, value: int) -> None:
+        self._p.ia_type = int(value)
+
+    @property
+    def mode(self) -> int:
+        """st_mode: file type bits and permission bits."""
+        pr = self._p.ia_prot
+        bits = ((pr.suid << 11) | (pr.sgid << 10) | (pr.sticky << 9)
+                | (pr.owner.read << 8) | (pr.owner.write << 7) | (pr.owner.exec << 6)
+                | (pr.group.read << 5) | (pr.group.write << 4) | (pr.group.exec << 3)
+                | (pr.other.read << 2) | (pr.other.write << 1) | pr.other.exec)
+        return _IFMT.get(IaType(self._p.ia_type), 0) | bits
+
+    @mode.setter
+    def mode(self, value: int) -> None:
+        pr = self._p.ia_prot
+        pr.suid, pr.sgid, pr.sticky = (value >> 11) & 1, (value >> 10) & 1, (value >> 9) & 1
+        pr.owner.read, pr.owner.write, pr.owner.exec = (value >> 8) & 1, (value >> 7) & 1, (value >> 6) & 1
+        pr.group.read, pr.group.write, pr.group.exec = (value >> 5) & 1, (value >> 4) & 1, (value >> 3) & 1
+        pr.other.read, pr.other.write, pr.other.exec = (value >> 2) & 1, (value >> 1) & 1, value & 1
+        fmt = _stat.S_IFMT(value)
+        if fmt:
+            self._p.ia_type = _IA_OF_IFMT.get(fmt, IaType.INVAL)
+
+    def is_dir(self) -> bool:
+        return self._p.ia_type == IaType.DIR
+
+    def is_reg(self) -> bool:
+        return self._p.ia_type == IaType.REG
+
+    def copy(self) -> Iatt:
+        """An independent copy owned by Python."""
+        return Iatt(_ffi.new("struct iatt *", self._p[0]))
+
+    def _detach(self) -> None:
+        self._p = _ffi.new("struct iatt *", self._p[0])
+
+    def __repr__(self) -> str:
+        return (f"Iatt(gfid={gfid_str(self.gfid)}, type={self.type.name}, mode={self.mode:o}, "
+                f"size={self.size}, nlink={self.nlink}, uid={self.uid}, gid={self.gid})")
+
+
+class _Ctx:
+    """Per-translator context storage for inodes/fds, keyed by the C pointer.
+    GlusterFS calls the translator's forget/release for pointers that carry our
+    marker, and the runtime drops the entry then."""
+
+    __slots__ = ("values", "mark", "unmark")
+
+    def __init__(self, mark: Any, unmark: Any) -> None:
+        self.values: dict[Any, Any] = {}
+        self.mark = mark
+        self.unmark = unmark
+
+
+class Inode(_View):
+    """``inode_t``: a file or directory known to this process."""
+
+    __slots__ = ("_inst",)
+
+    def __init__(self, p: Any, inst: Any = None) -> None:
+        super().__init__(p)
+        self._inst = inst
+
+    @property
+    def gfid(self) -> bytes:
+        return bytes(_ffi.buffer(self._p.gfid))
+
+    @property
+    def type(self) -> IaType:
+        return IaType(self._p.ia_type)
+
+    @property
+    def ctx(self) -> Any:
+        """This translator's context object for the inode (None if unset);
+        dropped when GlusterFS forgets the inode."""
+        return self._inst.inode_ctx.values.get(self._key())
+
+    @ctx.setter
+    def ctx(self, value: Any) -> None:
+        store = self._inst.inode_ctx
+        key = self._key()
+        if value is None:
+            if store.values.pop(key, None) is not None:
+                store.unmark(self._p, self._inst.xl)
+            return
+        if key not in store.values:
+            store.mark(self._p, self._inst.xl)
+        store.values[key] = value
+
+    def _key(self) -> int:
+        return int(_ffi.cast("uintptr_t", self._p))
+
+    def _detach(self) -> None:
+        self._keep = _ffi.gc(_lib.inode_ref(self._p), _lib.inode_unref)
+
+    def __repr__(self) -> str:
+        return f"Inode(gfid={gfid_str(self.gfid)}, type={self.type.name})"
+
+
+class Fd(_View):
+    """``fd_t``: an open file or directory."""
+
+    __slots__ = ("_inst",)
+
+    def __init__(self, p: Any, inst: Any = None) -> None:
+        super().__init__(p)
+        self._inst = inst
+
+    @property
+    def inode(self) -> Inode | None:
+        p = self._p.inode
+        return None if p == _ffi.NULL else Inode(p, self._inst)
+
+    @property
+    def flags(self) -> int:
+        return int(self._p.flags)
+
+    @property
+    def pid(self) -> int:
+        return int(self._p.pid)
+
+    @property
+    def anonymous(self) -> bool:
+        return bool(self._p.anonymous)
+
+    @property
+    def ctx(self) -> Any:
+        """This translator's context object for the fd; dropped on release."""
+        return self._inst.fd_ctx.values.get(int(_ffi.cast("uintptr_t", self._p)))
+
+    @ctx.setter
+    def ctx(self, value: Any) -> None:
+        store = self._inst.fd_ctx
+        key = int(_ffi.cast("uintptr_t", self._p))
+        if value is None:
+            if store.values.pop(key, None) is not None:
+                store.unmark(self._p, self._inst.xl)
+            return
+        if key not in store.values:
+            store.mark(self._p, self._inst.xl)
+        store.values[key] = value
+
+    def _detach(self) -> None:
+        self._keep = _ffi.gc(_lib.fd_ref(self._p), _lib.fd_unref)
+
+    def __repr__(self) -> str:
+        return f"Fd(flags={self.flags:#o}, inode={self.inode!r})"
+
+
+class Loc(_View):
+    """``loc_t``: where a path-based fop applies."""
+
+    __slots__ = ("_inst",)
+
+    def __init__(self, p: Any, inst: Any = None) -> None:
+        super().__init__(p)
+        self._inst = inst
+
+    @property
+    def path(self) -> str | None:
+        return _str(self._p.path)
+
+    @property
+    def name(self) -> str | None:
+        return _str(self._p.name)
+
+    @property
+    def gfid(self) -> bytes:
+        """loc->gfid, or the inode's gfid when the loc's is not filled in."""
+        g = bytes(_ffi.buffer(self._p.gfid))
+        if g == NULL_GFID and self._p.inode != _ffi.NULL:
+            g = bytes(_ffi.buffer(self._p.inode.gfid))
+        return g
+
+    @property
+    def pargfid(self) -> bytes:
+        g = bytes(_ffi.buffer(self._p.pargfid))
+        if g == NULL_GFID and self._p.parent != _ffi.NULL:
+            g = bytes(_ffi.buffer(self._p.parent.gfid))
+        return g
+
+    @property
+    def inode(self) -> Inode | None:
+        p = self._p.inode
+        return None if p == _ffi.NULL else Inode(p, self._inst)
+
+    @property
+    def parent(self) -> Inode | None:
+        p = self._p.parent
+        return None if p == _ffi.NULL else Inode(p, self._inst)
+
+    def _detach(self) -> None:
+        copy = _ffi.new("loc_t *")
+        _lib.loc_copy(copy, self._p)
+        self._keep = _ffi.gc(copy, _lib.loc_wipe)
+        self._p = copy
+
+    def __repr__(self) -> str:
+        return f"Loc(path={self.path!r}, gfid={gfid_str(self.gfid)})"
+
+
+class Dict(_View, MutableMapping[str, Any]):
+    """``dict_t`` (xdata, xattrs): str keys; values int, float, str or bytes.
+
+    Integers and strings stored by GlusterFS come back as int/str; binary
+    values (xattr contents, gfids) as bytes.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, p: Any = None, *, owned: bool = False) -> None:
+        if p is None:
+            p = _ffi.gc(_lib.dict_new(), _lib.dict_unref)
+        elif owned:
+            p = _ffi.gc(p, _lib.dict_unref)
+        super().__init__(p)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Dict:
+        d = cls()
+        for k, v in values.items():
+            d[k] = v
+        return d
+
+    def _data(self, key: str) -> Any:
+        return _lib.dict_get(self._p, key.encode())
+
+    def __getitem__(self, key: str) -> Any:
+        data = self._data(key)
+        if data == _ffi.NULL:
+            raise KeyError(key)
+        return _data_value(data)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        k = key.encode()
+        if isinstance(value, bool | int):
+            ret = _lib.dict_set_int64(self._p, k, int(value))
+        elif isinstance(value, float):
+            ret = _lib.dict_set_double(self._p, k, value)
+        elif isinstance(value, str):
+            ret = _lib.dict_set_dynstr_with_alloc(self._p, k, value.encode())
+        elif isinstance(value, bytes | bytearray | memoryview):
+            b = bytes(value)
+            ret = _lib.glupy_dict_set_bytes(self._p, k, b, len(b))
+        else:
+            raise TypeError(f"Dict values are int, float, str or bytes, not {type(value).__name__}")
+        if ret != 0:
+            raise MemoryError(f"dict_set {key!r} failed")
+
+    def __delitem__(self, key: str) -> None:
+        if self._data(key) == _ffi.NULL:
+            raise KeyError(key)
+        _lib.dict_del(self._p, key.encode())
+
+    def __iter__(self) -> Iterator[str]:
+        keys = []
+        pair = self._p.members_list
+        while pair != _ffi.NULL:
+            keys.append(_ffi.string(pair.key).decode("utf-8", "surrogateescape"))
+            pair = pair.next
+        return iter(keys)
+
+    def __len__(self) -> int:
+        return int(self._p.count)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._data(key) != _ffi.NULL
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def _detach(self) -> None:
+        self._keep = _ffi.gc(_lib.dict_ref(self._p), _lib.dict_unref)
+
+    def __repr__(self) -> str:
+        return f"Dict({self.copy()!r})"
+
+
+def _data_value(data: Any) -> Any:
+    t = data.data_type
+    if t == _lib.GF_DATA_TYPE_INT:
+        return int(_lib.data_to_int64(data))
+    if t == _lib.GF_DATA_TYPE_UINT:
+        return int(_lib.data_to_uint64(data))
+    if t == _lib.GF_DATA_TYPE_DOUBLE:
+        return float(_ffi.cast("double *", data.data)[0])
+    if t in (_lib.GF_DATA_TYPE_STR, _lib.GF_DATA_TYPE_STR_OLD):
+        raw = bytes(_ffi.buffer(data.data, data.len))
+        return raw.rstrip(b"\0").decode("utf-8", "surrogateescape")
+    return bytes(_ffi.buffer(data.data, data.len))
+
+
+class Vector:
+    """Data of readv/writev: an iovec array and the iobref that owns the memory.
+
+    ``views()`` gives zero-copy memoryviews of GlusterFS's buffers;
+    ``bytes(v)`` joins them.  To return new data, return/wind ``bytes`` (or
+    ``Vector.from_bytes``) and the runtime allocates an iobuf for it.
+    """
+
+    __slots__ = ("_iov", "_count", "_iobref", "_keep", "_data")
+
+    def __init__(self, iov: Any = None, count: int = 0, iobref: Any = None, data: bytes | None = None):
+        self._iov = iov
+        self._count = count
+        self._iobref = iobref
+        self._keep: Any = None
+        self._data = data
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Vector:
+        return cls(data=bytes(data))
+
+    def views(self) -> list[memoryview]:
+        if self._data is not None:
+            return [memoryview(self._data)]
+        return [memoryview(_ffi.buffer(self._iov[i].iov_base, self._iov[i].iov_len))
+                for i in range(self._count)]
+
+    def __len__(self) -> int:
+        if self._data is not None:
+            return len(self._data)
+        return sum(int(self._iov[i].iov_len) for i in range(self._count))
+
+    def __bytes__(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        if self._count == 1:
+            return _ffi.buffer(self._iov[0].iov_base, self._iov[0].iov_len)[:]
+        return b"".join(bytes(v) for v in self.views())
+
+    tobytes = __bytes__
+
+    def _detach(self) -> None:
+        if self._data is not None or self._iov is None:
+            return
+        iov = _ffi.new("struct iovec[]", max(self._count, 1))
+        _ffi.memmove(iov, self._iov, _ffi.sizeof("struct iovec") * self._count)
+        self._iov = iov
+        if self._iobref != _ffi.NULL:
+            self._keep = _ffi.gc(_lib.iobref_ref(self._iobref), _lib.iobref_unref)
+
+    def __repr__(self) -> str:
+        return f"Vector({len(self)} bytes in {self._count or 1} buffer(s))"
+
+
+class Flock(_View):
+    """``struct gf_flock``."""
+
+    __slots__ = ()
+
+    def __init__(self, p: Any = None) -> None:
+        super().__init__(_ffi.new("struct gf_flock *") if p is None else p)
+
+    type = _int_field("l_type", "F_RDLCK/F_WRLCK/F_UNLCK")
+    whence = _int_field("l_whence", "SEEK_SET/CUR/END")
+    start = _int_field("l_start", "start offset")
+    len = _int_field("l_len", "length (0 = to EOF)")
+    pid = _int_field("l_pid", "owner pid")
+
+    @property
+    def owner(self) -> bytes:
+        o = self._p.l_owner
+        return bytes(_ffi.buffer(o.data, o.len))
+
+    def _detach(self) -> None:
+        self._p = _ffi.new("struct gf_flock *", self._p[0])
+
+    def __repr__(self) -> str:
+        return f"Flock(type={self.type}, start={self.start}, len={self.len}, pid={self.pid})"
+
+
+class StatVfs(_View):
+    """``struct statvfs`` of statfs."""
+
+    __slots__ = ()
+
+    bsize = _int_field("f_bsize", "block size")
+    frsize = _int_field("f_frsize", "fragment size")
+    blocks = _int_field("f_blocks", "blocks")
+    bfree = _int_field("f_bfree", "free blocks")
+    bavail = _int_field("f_bavail", "free blocks for unprivileged users")
+    files = _int_field("f_files", "inodes")
+    ffree = _int_field("f_ffree", "free inodes")
+    favail = _int_field("f_favail", "free inodes for unprivileged users")
+    fsid = _int_field("f_fsid", "filesystem id")
+    flag = _int_field("f_flag", "mount flags")
+    namemax = _int_field("f_namemax", "maximum name length")
+
+    def _detach(self) -> None:
+        self._p = _ffi.new("struct statvfs *", self._p[0])
+
+
+class Lease(_View):
+    """``struct gf_lease``."""
+
+    __slots__ = ()
+
+    cmd = _int_field("cmd", "GF_GET_LEASE/GF_SET_LEASE/GF_UNLK_LEASE")
+    lease_type = _int_field("lease_type", "GF_RD_LEASE/GF_RW_LEASE")
+    lease_flags = _int_field("lease_flags", "flags")
+
+    @property
+    def lease_id(self) -> bytes:
+        return bytes(_ffi.buffer(self._p.lease_id))
+
+    def _detach(self) -> None:
+        self._p = _ffi.new("struct gf_lease *", self._p[0])
+
+
+class Dirent:
+    """One entry of readdir/readdirp.  A view of GlusterFS's entry, or a Python
+    value (``Dirent(name, ...)``) when building a new listing."""
+
+    __slots__ = ("name", "d_ino", "d_off", "d_type", "stat", "dict", "inode")
+
+    def __init__(self, name: str, d_ino: int = 0, d_off: int = 0, d_type: int = 0,
+                 stat: Iatt | None = None, dict: Dict | None = None, inode: Inode | None = None):
+        self.name = name
+        self.d_ino = d_ino
+        self.d_off = d_off
+        self.d_type = d_type
+        self.stat = stat
+        self.dict = dict
+        self.inode = inode
+
+    def __repr__(self) -> str:
+        return f"Dirent({self.name!r}, d_off={self.d_off})"
+
+
+class Dirents(_View):
+    """The entry list of readdir/readdirp (``gf_dirent_t``).  Iterate it for
+    ``Dirent`` objects; to change a listing, return a list of Dirents."""
+
+    __slots__ = ("_inst", "_entries")
+
+    def __init__(self, p: Any, inst: Any = None) -> None:
+        super().__init__(p)
+        self._inst = inst
+        self._entries: list[Dirent] | None = None
+
+    def _load(self) -> list[Dirent]:
+        if self._entries is None:
+            out = []
+            head = _ffi.cast("struct list_head *", self._p)
+            node = head.next
+            while node != head:
+                e = _ffi.cast("gf_dirent_t *", node)
+                out.append(Dirent(
+                    _ffi.string(e.d_name).decode("utf-8", "surrogateescape"),
+                    int(e.d_ino), int(e.d_off), int(e.d_type),
+                    Iatt(_ffi.addressof(e, "d_stat")),
+                    None if e.dict == _ffi.NULL else Dict(e.dict),
+                    None if e.inode == _ffi.NULL else Inode(e.inode, self._inst)))
+                node = node.next
+            self._entries = out
+        return self._entries
+
+    def __iter__(self) -> Iterator[Dirent]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __getitem__(self, i: int) -> Dirent:
+        return self._load()[i]
+
+    def _detach(self) -> None:
+        for e in self._load():
+            if e.stat is not None:
+                e.stat._detach()
+            if e.dict is not None:
+                e.dict._detach()
+            if e.inode is not None:
+                e.inode._detach()
+        self._p = None  # the C list is gone: unwinding rebuilds one
+
+
+def build_dirents(entries: Iterable[Dirent]) -> Any:
+    """A new gf_dirent_t list (head) from Dirent values; freed by the caller
+    with gf_dirent_free + the head's own lifetime."""
+    head = _ffi.new("gf_dirent_t *")
+    _lib.glupy_dirents_init(head)
+    for d in entries:
+        e = _lib.gf_dirent_for_name(d.name.encode("utf-8", "surrogateescape"))
+        if e == _ffi.NULL:
+            raise MemoryError("gf_dirent_for_name")
+        e.d_ino, e.d_off, e.d_type = d.d_ino, d.d_off, d.d_type
+        if d.stat is not None:
+            e.d_stat = d.stat._p[0]
+        if d.dict is not None:
+            e.dict = _lib.dict_ref(d.dict._p)
+        if d.inode is not None:
+            e.inode = _lib.inode_ref(d.inode._p)
+        _lib.glupy_dirents_append(head, e)
+    return _ffi.gc(head, _lib.gf_dirent_free)
