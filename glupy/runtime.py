@@ -260,7 +260,7 @@ def _fail(task: Task, e: FopError) -> None:
 
 def _crash(task: Task, e: BaseException) -> None:
     inst = task.inst
-    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))
     inst.log.error("%s() of %s raised %s: %s (failing the fop with EIO)\n%s",
                    task.fop.name, inst.spec, type(e).__name__, e, text.rstrip())
     lib.glupy_unwind_error(task.fop.slot, task.frame, errno.EIO)

@@ -1,0 +1,1 @@
+"""Ready-made translators: ``glupy mount -t glupy.library.<name>``."""

@@ -1,0 +1,71 @@
+"""The fop table (glupy/fops.py) must say exactly what the installed headers say."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from glupy._build import codegen, headers
+from glupy.fops import CBKS, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, parse_params
+
+pytestmark = pytest.mark.skipif(not (headers.INCLUDE_DIR / "xlator.h").exists(),
+                                reason="GlusterFS headers (libglusterfs-dev) not installed")
+
+
+def test_every_fop_of_the_headers_is_in_the_table_with_the_same_signature():
+    from_headers = {name: (slot, args, cbk) for slot, name, args, cbk in headers.header_fops()}
+    assert set(from_headers) == set(FOPS_BY_NAME), "fop names differ"
+    for fop in FOPS:
+        slot, args, cbk = from_headers[fop.name]
+        assert fop.slot == slot, fop.name
+        assert [(a.ctype, a.name) for a in fop.args] == [(t, n) for t, n in args], fop.name
+        assert [(a.ctype, a.name) for a in fop.reply] == [(t, n) for t, n in cbk], fop.name
+
+
+def test_fop_count_matches_10_3():
+    assert len(FOPS) == 55
+    text = (headers.INCLUDE_DIR / "glusterfs-fops.h").read_text()
+    maxvalue = re.search(r"GF_FOP_MAXVALUE\s*=\s*0\s*\+\s*(\d+)", text)
+    assert maxvalue and int(maxvalue.group(1)) == NUM_FOP_SLOTS + 1
+
+
+def test_every_cbk_of_the_headers_is_in_the_table():
+    from_headers = [(name, ret, [(t, n) for t, n in args]) for name, ret, args in headers.header_cbks()]
+    ours = [(c.name, c.ret, [(a.ctype, a.name) for a in c.args]) for c in CBKS]
+    assert ours == from_headers
+
+
+def test_a_changed_header_is_detected(tmp_path: Path):
+    """The comparison is real: a header with one argument renamed disagrees."""
+    text = (headers.INCLUDE_DIR / "xlator.h").read_text()
+    changed = text.replace("typedef int32_t (*fop_lookup_t)(call_frame_t *frame, xlator_t *this, loc_t *loc,",
+                           "typedef int32_t (*fop_lookup_t)(call_frame_t *frame, xlator_t *this, loc_t *where,")
+    assert changed != text
+    (tmp_path / "xlator.h").write_text(changed)
+    fops = {name: args for _, name, args, _ in headers.header_fops(tmp_path)}
+    assert fops["lookup"][0] == ("loc_t *", "where")
+    assert [(a.ctype, a.name) for a in FOPS_BY_NAME["lookup"].args][0] != fops["lookup"][0]
+
+
+def test_parse_params_normalises_pointer_spacing():
+    assert [(a.ctype, a.name) for a in parse_params("const char* name, struct iatt  *buf")] == \
+        [("const char *", "name"), ("struct iatt *", "buf")]
+
+
+def test_codegen_emits_every_fop_and_a_layout_check_per_slot():
+    src = codegen.source()
+    cdef = codegen.cdef()
+    for fop in FOPS:
+        assert f"glupy_py_{fop.name}(" in cdef and f"glupy_py_{fop.name}_cbk(" in cdef
+        assert f"STACK_WIND_COOKIE(frame, glupy_py_{fop.name}_cbk" in src
+        assert f"STACK_UNWIND_STRICT({fop.name}, frame" in src
+        assert f"offsetof(struct xlator_fops, {fop.name}) == {fop.slot} * sizeof(void *)" in src
+
+
+def test_python_view_folds_vector_count_and_iobref():
+    writev = FOPS_BY_NAME["writev"]
+    assert [a.name for a in writev.py_args] == ["fd", "vector", "offset", "flags", "xdata"]
+    readv = FOPS_BY_NAME["readv"]
+    assert [a.name for a in readv.py_reply] == ["vector", "stbuf", "xdata"]
+    put = FOPS_BY_NAME["put"]
+    assert "count" not in [a.name for a in put.py_args] and "iobref" not in [a.name for a in put.py_args]
