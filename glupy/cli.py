@@ -296,7 +296,8 @@ def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
     finally:
         with contextlib.suppress(process.NotMountedError):
             process.unmount(state.mountpoint, state_dir=state_dir)
-    if proc is not None and proc.returncode not in (0, None, -signal.SIGTERM):
+    # glusterfs exits with status 15 (its SIGTERM path) when its mount is unmounted.
+    if proc is not None and proc.returncode not in (0, None, 15, -signal.SIGTERM):
         raise click.ClickException(
             f"glusterfs exited with status {proc.returncode} (log: {state.log_path})"
         )

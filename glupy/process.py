@@ -158,7 +158,8 @@ def canonical_mountpoint(mountpoint: str | os.PathLike[str]) -> str:
 def state_dir_for(mountpoint: str | os.PathLike[str], base: Path | None = None) -> Path:
     mp = canonical_mountpoint(mountpoint)
     digest = hashlib.sha1(mp.encode()).hexdigest()[:8]
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", mp.strip("/").replace("/", "-"))[-60:] or "root"
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", mp.strip("/").replace("/", "-"))
+    readable = readable[-60:].lstrip("-_.") or "root"
     return (base or default_state_dir()) / f"{readable}-{digest}"
 
 

@@ -75,7 +75,7 @@ def libpython() -> str:
     return str(path)
 
 
-def make_ffi() -> cffi.FFI:
+def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI:
     modules = [importlib.import_module(f"glupy._build.bindings.{m}") for m in MODULES]
     ffi = cffi.FFI()
     ffi.cdef("\n".join(m.TYPES for m in modules))
@@ -88,19 +88,23 @@ def make_ffi() -> cffi.FFI:
         + [m.CUSTOMIZATIONS for m in modules]
         + [codegen.source(), (HERE / "bridge.c").read_text()]
     )
-    ffi.embedding_init_code(INIT_CODE)
-    defines = DEFINES + [
+    if embedding:
+        ffi.embedding_init_code(INIT_CODE)
+    # the bridge uses the full C API (PyConfig): no limited API
+    defines = DEFINES + [("_CFFI_NO_LIMITED_API", None),
         ("GLUPY_PYTHON", '"%s"' % sys.executable),
         ("GLUPY_LIBPYTHON", '"%s"' % libpython()),
     ]
     ffi.set_source(
-        MODULE_NAME,
+        module_name,
         src,
         define_macros=defines,
         libraries=["glusterfs"],
         extra_compile_args=["-Wall", "-Wno-unused-function", "-Werror=incompatible-pointer-types",
                             "-Werror=implicit-function-declaration"],
-        extra_link_args=["-Wl,-z,nodelete", "-Wl,--no-undefined"],
+        # nodelete: gfapi dlcloses xlators and CPython cannot be re-initialised;
+        # no-undefined: a symbol missing from libglusterfs fails the build, not the dlopen
+        extra_link_args=["-Wl,-z,nodelete"] + (["-Wl,--no-undefined"] if embedding else []),
     )
     return ffi
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up glupy on a fresh Debian 12 machine (idempotent; run as root):
+# GlusterFS 10.3 + build tools from Debian, a venv at .venv with glupy installed
+# editable (and its test tools), the bridge built and linked in as features/glupy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+echo "== Debian packages"
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+    glusterfs-server glusterfs-client libglusterfs-dev libgfapi0 liburcu-dev \
+    gcc libc6-dev pkg-config fio attr psmisc ca-certificates
+
+echo "== Python"
+PY=${PYTHON:-$(command -v python3 || true)}
+if [ -z "$PY" ]; then
+    apt-get install -y -q python3 python3-dev python3-venv
+    PY=$(command -v python3)
+fi
+has_headers() {
+    "$PY" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'
+}
+has_venv() { "$PY" -c 'import ensurepip, venv' 2>/dev/null; }
+if ! has_headers || ! has_venv; then
+    case "$(readlink -f "$PY")" in
+        /usr/bin/*) apt-get install -y -q python3-dev python3-venv ;;
+        *) echo "setup.sh: $PY lacks Python.h or venv/ensurepip and is not Debian's python3;" \
+                "set PYTHON=/usr/bin/python3 or install its headers" >&2
+           exit 1 ;;
+    esac
+fi
+"$PY" -c 'import sys; assert sys.version_info >= (3, 11), sys.version' || {
+    echo "setup.sh: glupy needs Python >= 3.11 ($PY is older)" >&2; exit 1; }
+echo "using $PY ($("$PY" -c 'import sys; print(sys.version.split()[0])'))"
+
+echo "== venv at $REPO/.venv"
+VPY=$REPO/.venv/bin/python
+want=$("$PY" -c 'import sys; print(sys.base_prefix)')
+have=$("$VPY" -c 'import sys; print(sys.base_prefix)' 2>/dev/null || true)
+if [ "$have" != "$want" ]; then
+    rm -rf "$REPO/.venv"
+    "$PY" -m venv "$REPO/.venv"
+fi
+"$VPY" -m pip install -q --upgrade pip
+"$VPY" -m pip install -q -e "$REPO[test]"
+
+echo "== bridge"
+"$VPY" -m glupy._build
+"$REPO/.venv/bin/glupy" install
+echo "setup done: try  sudo bash scripts/demo.sh"
