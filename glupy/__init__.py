@@ -15,8 +15,22 @@
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
 from glupy.translator import Child, FopError, Gather, Option, Size, Translator, Wind, gather
-from glupy.types import (Dict, Dirent, Dirents, Event, Fd, Flock, IaType, Iatt, Inode, Lease, Loc,
-                         StatVfs, Vector, gfid_str)
+from glupy.types import (
+                         Dict,
+                         Dirent,
+                         Dirents,
+                         Event,
+                         Fd,
+                         Flock,
+                         Iatt,
+                         IaType,
+                         Inode,
+                         Lease,
+                         Loc,
+                         StatVfs,
+                         Vector,
+                         gfid_str,
+)
 
 __version__ = "0.1.0"
 __all__ = [

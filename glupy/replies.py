@@ -23,7 +23,7 @@ class Reply:
     def __init__(self, *args: Any, op_ret: int = 0, op_errno: int = 0, **kwargs: Any) -> None:
         if len(args) > len(self.fields):
             raise TypeError(f"{type(self).__name__} takes at most {len(self.fields)} fields")
-        values = dict(zip(self.fields, args))
+        values = dict(zip(self.fields, args, strict=False))
         for k, v in kwargs.items():
             if k not in self.fields:
                 raise TypeError(f"{type(self).__name__} has no field {k!r}")

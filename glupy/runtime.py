@@ -38,8 +38,7 @@ from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.replies import REPLY_CLASSES, Reply
 from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
-from glupy.types import (Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector,
-                         build_dirents)
+from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector, build_dirents
 
 ffi: Any = None
 lib: Any = None
@@ -124,7 +123,7 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             task.state = DONE
             _fail(task, e)
             return
-        except BaseException as e:  # noqa: BLE001 - every error must unwind the fop
+        except BaseException as e:
             task.state = DONE
             _crash(task, e)
             return
@@ -152,7 +151,7 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
         for i, w in enumerate(winds):
             _issue(task, i, w)
         with task.lock:
-            if task.gen != gen or task.state != WINDING and task.state != READY:
+            if task.gen != gen or (task.state != WINDING and task.state != READY):
                 return  # a nested callback already moved the task on
             if task.state == WINDING:
                 task.state = WAITING
@@ -171,7 +170,7 @@ def _issue(task: Task, index: int, w: Wind) -> None:
         wind = _winders[w.fop.slot]
         _inflight[key] = (task, index, keep)
         wind(task.frame, child.xl, key, w.args, keep)
-    except BaseException as e:  # noqa: BLE001 - bad arguments fail this wind only
+    except BaseException as e:
         if _inflight.pop(key, None) is None:
             raise  # the wind happened; the error came from deeper: cannot recover
         _deliver(task, index, e if isinstance(e, FopError) else
@@ -230,7 +229,7 @@ def _finish(task: Task, value: Any) -> None:
     keep: list[Any] = []
     try:
         args = _reply_to_c[fop.slot](value, keep)
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
                             fop.name, task.inst.spec, e.__class__.__name__, e)
         lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
@@ -250,7 +249,7 @@ def _fail(task: Task, e: FopError) -> None:
         keep: list[Any] = []
         try:
             args = _reply_to_c[fop.slot](reply, keep)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             args = None
         if args is not None:
             _unwinders[fop.slot](task.frame, -1, code, *args)
@@ -658,7 +657,7 @@ def py_init(this: Any) -> int:
         return 1
     except InitError as e:
         log_to_gluster(name, logging.ERROR, f"glupy: {name}: {e}")
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
         log_to_gluster(name, logging.ERROR,
                        f"glupy: {name}: initialising {inst.spec or '?'} raised "
@@ -685,7 +684,7 @@ def py_fini(this: Any) -> None:
     if inst is not None and inst.translator is not None:
         try:
             inst.translator.fini()
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             inst.log.exception("fini() of %s failed", inst.spec)
 
 
@@ -699,7 +698,7 @@ def py_notify(this: Any, event: int, data: Any) -> int:
         except ValueError:
             ev = event
         return int(inst.translator.notify(ev, data) or 0)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         inst.log.exception("notify(%s) of %s failed; forwarding as default_notify", event, inst.spec)
         return int(lib.default_notify(this, event, data))
 
@@ -726,7 +725,7 @@ def py_reconfigure(this: Any, options: Any) -> int:
         return 0
     except InitError as e:
         inst.log.error("glupy: %s: reconfigure: %s", inst.name, e)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         inst.log.exception("reconfigure of %s failed", inst.spec)
     return -1
 
@@ -746,7 +745,7 @@ def _cbk_entry(name: str, ctx: str | None, void: bool) -> Any:
                            else Fd(a, inst) if ffi.typeof(a) is ffi.typeof("fd_t *") else a
                            for a in args]
                 method(*wrapped)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             inst.log.exception("%s() of %s failed", name, inst.spec)
         finally:
             if ctx is not None:
@@ -782,7 +781,7 @@ class GlusterHandler(logging.Handler):
             domain = record.name[6:] if record.name.startswith("glupy.") else record.name
             log_to_gluster(domain, record.levelno, self.format(record), record.pathname,
                            record.funcName, record.lineno)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.handleError(record)
 
 
@@ -803,7 +802,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     for fop in FOPS:
         ffi.def_extern(name=f"glupy_py_{fop.name}", onerror=_extern_error)(_entries[fop.name])
         ffi.def_extern(name=f"glupy_py_{fop.name}_cbk", onerror=_extern_error)(_callbacks[fop.name])
-    for name in PY_CBKS + ("ictxsize", "fdctxsize"):
+    for name in (*PY_CBKS, "ictxsize", "fdctxsize"):
         ctx = {"forget": "inode_ctx", "release": "fd_ctx", "releasedir": "fd_ctx"}.get(name)
         void = CBKS_BY_NAME[name].ret == "void"
         ffi.def_extern(name=f"glupy_py_cbk_{name}", onerror=_extern_error)(_cbk_entry(name, ctx, void))
@@ -820,6 +819,6 @@ def _extern_error(exc: type, value: BaseException, tb: Any) -> None:
     log_to_gluster("glupy", logging.ERROR, f"glupy internal error: {text.rstrip()}")
     frame_locals = tb.tb_frame.f_locals if tb is not None else {}
     frame = frame_locals.get("frame")
-    fop = frame_locals.get("fop") or frame_locals.get("task") and frame_locals["task"].fop
+    fop = frame_locals.get("fop") or (frame_locals.get("task") and frame_locals["task"].fop)
     if frame is not None and isinstance(fop, Fop):
         lib.glupy_unwind_error(fop.slot, frame, errno.EIO)

@@ -8,7 +8,7 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Generator, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import Reply
@@ -74,8 +74,8 @@ class Option(Generic[T]):
     """
 
     # GlusterFS option type for each Python type (options.h)
-    GF_TYPES = {bool: "BOOL", int: "INT", float: "DOUBLE", str: "STR", Size: "SIZET",
-                os.PathLike: "PATH"}
+    GF_TYPES: ClassVar[dict[Any, str]] = {
+        bool: "BOOL", int: "INT", float: "DOUBLE", str: "STR", Size: "SIZET", os.PathLike: "PATH"}
 
     def __init__(self, type: Any = str, default: Any = None, doc: str = "", *,
                  min: float | None = None, max: float | None = None,
@@ -243,7 +243,7 @@ class Translator:
 
     #: set by the runtime
     name: str = ""
-    children: list[Child] = []
+    children: ClassVar[list[Child]] = []
     log: logging.Logger = logging.getLogger("glupy")
 
     @property

@@ -123,7 +123,7 @@ def _time_field(name: str) -> property:
     def set(self: _View, value: float) -> None:
         sec = int(value // 1)
         setattr(self._p, name, sec)
-        setattr(self._p, name + "_nsec", int(round((value - sec) * 1e9)) % 1_000_000_000)
+        setattr(self._p, name + "_nsec", round((value - sec) * 1e9) % 1_000_000_000)
 
     return property(get, set, doc=f"{name[3:]} in seconds (float)")
 

@@ -31,6 +31,7 @@ protocol/server -> features/locks -> posix.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -44,7 +45,7 @@ import signal
 import stat
 import struct
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = [
     "ALL_FOPS",
@@ -341,7 +342,7 @@ def _read_all(path: str, size: int) -> bytes:
 class _Child:
     """A forked helper process speaking JSON lines over two pipes."""
 
-    def __init__(self, body: Callable[["_Child"], object]):
+    def __init__(self, body: Callable[[_Child], object]):
         c_r, p_w = os.pipe()
         p_r, c_w = os.pipe()
         pid = os.fork()
@@ -416,10 +417,8 @@ class _Child:
 
     def kill(self) -> None:
         if self.pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.wait()
 
 
@@ -438,7 +437,7 @@ def _lockf_try(fd: int, kind: int, length: int, start: int) -> str:
 def _getlk(fd: int, ltype: int, start: int, length: int, cmd: int = fcntl.F_GETLK) -> dict:
     arg = struct.pack(_FLOCK_FMT, ltype, os.SEEK_SET, start, length, 0)
     out = fcntl.fcntl(fd, cmd, arg)
-    t, w, s, ln, pid = struct.unpack(_FLOCK_FMT, out)
+    t, _w, s, ln, pid = struct.unpack(_FLOCK_FMT, out)
     return {"type": t, "start": s, "len": ln, "pid": pid}
 
 

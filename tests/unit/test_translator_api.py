@@ -1,7 +1,7 @@
 """The author-facing API, without GlusterFS (pure Python)."""
 
-import errno
 import enum
+import errno
 
 import pytest
 
