@@ -481,10 +481,10 @@ def _generate(fop: Fop) -> str:
     stmts, exprs = _c_args(fop.args, "")
     body = "".join(f"    {s}\n" for s in stmts)
     unpack = ", ".join(a.name for a in fop.py_args)
-    out.append(f"def wind_{n}(frame, child, key, args, keep):\n"
+    out.append(f"def wind_{n}(frame, child, _cookie, args, keep):\n"
                f"    {unpack}{',' if len(fop.py_args) == 1 else ''} = args\n"
                f"{body}"
-               f"    lib.glupy_wind_{n}(frame, child, key{''.join(', ' + e for e in exprs)})\n")
+               f"    lib.glupy_wind_{n}(frame, child, _cookie{''.join(', ' + e for e in exprs)})\n")
     # reply -> C arguments of the unwind
     stmts, exprs = _c_args(fop.reply, "r.")
     body = "".join(f"    {s}\n" for s in stmts)

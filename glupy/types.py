@@ -291,6 +291,17 @@ class Fd(_View):
         super().__init__(p)
         self._inst = inst
 
+    @classmethod
+    def open_anonymous(cls, inode: Inode) -> Fd:
+        """An anonymous fd on ``inode`` (fd_anonymous), for fd-based fops a
+        translator issues itself; unreffed when the Python object goes away."""
+        p = _lib.fd_anonymous(inode._p)
+        if p == _ffi.NULL:
+            raise MemoryError("fd_anonymous")
+        fd = cls(p, inode._inst)
+        fd._keep = _ffi.gc(p, _lib.fd_unref)
+        return fd
+
     @property
     def inode(self) -> Inode | None:
         p = self._p.inode
@@ -560,6 +571,9 @@ class StatVfs(_View):
 
     __slots__ = ()
 
+    def __init__(self, p: Any = None) -> None:
+        super().__init__(_ffi.new("struct statvfs *") if p is None else p)
+
     bsize = _int_field("f_bsize", "block size")
     frsize = _int_field("f_frsize", "fragment size")
     blocks = _int_field("f_blocks", "blocks")
@@ -580,6 +594,9 @@ class Lease(_View):
     """``struct gf_lease``."""
 
     __slots__ = ()
+
+    def __init__(self, p: Any = None) -> None:
+        super().__init__(_ffi.new("struct gf_lease *") if p is None else p)
 
     cmd = _int_field("cmd", "GF_GET_LEASE/GF_SET_LEASE/GF_UNLK_LEASE")
     lease_type = _int_field("lease_type", "GF_RD_LEASE/GF_RW_LEASE")

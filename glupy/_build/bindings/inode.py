@@ -46,6 +46,7 @@ inode_t *inode_new(inode_table_t *table);
 int inode_path(inode_t *inode, const char *name, char **bufp);
 fd_t *fd_ref(fd_t *fd);
 void fd_unref(fd_t *fd);
+fd_t *fd_anonymous(inode_t *inode);
 int loc_copy(loc_t *dst, loc_t *src);
 void loc_wipe(loc_t *loc);
 char *gf_strdup(const char *src);
