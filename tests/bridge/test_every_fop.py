@@ -14,12 +14,10 @@ import os
 from pathlib import Path
 
 import pytest
+from exercise import FUSE_REACHABLE_BY_EXERCISE, FUSE_REACHABLE_CONDITIONALLY, FUSE_UNREACHABLE, exercise_all
 
 from glupy.fops import FOP_NAMES
 from glupy.library.passthrough import COUNTERS_XATTR
-
-from exercise import (FUSE_REACHABLE_BY_EXERCISE, FUSE_REACHABLE_CONDITIONALLY, FUSE_UNREACHABLE,
-                       exercise_all)
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")
