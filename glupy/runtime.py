@@ -31,14 +31,28 @@ import importlib
 import itertools
 import logging
 import sys
+import threading
 import traceback
 from typing import Any
 
 from glupy import types as _t
-from glupy.fops import CBKS_BY_NAME, FOPS, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.replies import REPLY_CLASSES, Reply
 from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
-from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector, build_dirents
+from glupy.types import (
+    Caller,
+    Dict,
+    Dirents,
+    Fd,
+    Flock,
+    Iatt,
+    Inode,
+    Lease,
+    Loc,
+    StatVfs,
+    Vector,
+    build_dirents,
+)
 
 ffi: Any = None
 lib: Any = None
@@ -110,9 +124,27 @@ def _start(inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
     _run(Task(inst, fop, frame, coro), None, None)
 
 
+class _Current(threading.local):
+    task: Task | None = None
+
+
+_current = _Current()
+
+
+def current_caller() -> Caller:
+    """The caller of the fop whose coroutine is running on this thread."""
+    task = _current.task
+    if task is None:
+        raise RuntimeError("no fop is running on this thread")
+    return Caller(task.frame.root)
+
+
 def _run(task: Task, value: Any, exc: BaseException | None) -> None:
     coro = task.coro
+    cur = _current
     while True:
+        prev = cur.task
+        cur.task = task
         try:
             req = coro.send(value) if exc is None else coro.throw(exc)
         except StopIteration as stop:
@@ -127,6 +159,8 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             task.state = DONE
             _crash(task, e)
             return
+        finally:
+            cur.task = prev
         value = exc = None
         cls = type(req)
         if cls is Wind:
@@ -650,10 +684,10 @@ def py_init(this: Any) -> int:
         inst.translator = obj
         _bind_methods(inst, obj)
         obj.init()
-        _install(inst, cls)
+        handled = _install(inst, obj)
         _instances[this] = inst
         inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,
-                      ", ".join(cls.defined_fops()) or "none")
+                      ", ".join(handled) or "none")
         return 1
     except InitError as e:
         log_to_gluster(name, logging.ERROR, f"glupy: {name}: {e}")
@@ -665,10 +699,16 @@ def py_init(this: Any) -> int:
     return 0
 
 
-def _install(inst: Instance, cls: type[Translator]) -> None:
+def _install(inst: Instance, obj: Translator) -> list[str]:
+    """Point the xlator's fop table at Python for the fops this instance handles."""
+    cls = type(obj)
+    handled = list(obj.handled_fops())
+    extra = set(handled) - set(cls.defined_fops())
+    if extra:
+        raise InitError(f"handled_fops() names fops {cls.__name__} does not define: {sorted(extra)}")
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
-    for name in cls.defined_fops():
-        enabled[next(f.slot for f in FOPS if f.name == name)] = 1
+    for name in handled:
+        enabled[FOPS_BY_NAME[name].slot] = 1
     overrides_notify = cls.notify is not Translator.notify
     cb = ffi.new("unsigned char[]", 6)
     for i, name in enumerate(("invalidate", "client_destroy", "client_disconnect",
@@ -677,6 +717,7 @@ def _install(inst: Instance, cls: type[Translator]) -> None:
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, cb) != 0:
         raise InitError("out of memory installing the fop table")
+    return handled
 
 
 def py_fini(this: Any) -> None:
@@ -793,6 +834,8 @@ def attach(ffi_: Any, lib_: Any) -> None:
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
     _t._bind(ffi, lib)
+    import glupy.translator as _tr
+    _tr._current_caller = current_caller
     root = logging.getLogger()
     handler = GlusterHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -15,6 +15,9 @@ from glupy.replies import Reply
 
 T = TypeVar("T")
 
+# set by glupy.runtime inside GlusterFS
+_current_caller: Any = None
+
 
 class FopError(Exception):
     """Raise to fail a fop with ``errno``; raised by a wind whose child failed.
@@ -252,6 +255,21 @@ class Translator:
         if len(self.children) != 1:
             raise RuntimeError(f"{self.name} has {len(self.children)} children: use self.children")
         return self.children[0]
+
+    @property
+    def caller(self) -> Any:
+        """Who issued the fop being handled (uid, gid, pid, groups, lk_owner):
+        a :class:`glupy.types.Caller`.  Only inside a fop."""
+        if _current_caller is None:
+            raise RuntimeError("caller is only available inside GlusterFS")
+        return _current_caller()
+
+    def handled_fops(self) -> list[str]:
+        """The fops of this instance that run in Python (default: every fop the
+        class defines).  Called once after init(); override to decide from
+        options, e.g. an audit translator that only watches some fops — the
+        others then pass through in C at no Python cost."""
+        return type(self).defined_fops()
 
     # lifecycle hooks ------------------------------------------------------
     def init(self) -> None:

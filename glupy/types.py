@@ -272,6 +272,17 @@ class Inode(_View):
             store.mark(self._p, self._inst.xl)
         store.values[key] = value
 
+    def path(self, name: str | None = None) -> str | None:
+        """The inode's path as this process knows it (inode_path), or None."""
+        buf = _ffi.new("char **")
+        n = _lib.inode_path(self._p, name.encode() if name else _ffi.NULL, buf)
+        if n < 0 or buf[0] == _ffi.NULL:
+            return None
+        try:
+            return _ffi.string(buf[0]).decode("utf-8", "surrogateescape")
+        finally:
+            _lib.glupy_free(buf[0])
+
     def _key(self) -> int:
         return int(_ffi.cast("uintptr_t", self._p))
 
@@ -341,6 +352,37 @@ class Fd(_View):
 
     def __repr__(self) -> str:
         return f"Fd(flags={self.flags:#o}, inode={self.inode!r})"
+
+
+class Caller(_View):
+    """The process that issued a fop (``frame->root``): uid, gid, pid, groups."""
+
+    __slots__ = ()
+
+    @property
+    def uid(self) -> int:
+        return int(self._p.uid)
+
+    @property
+    def gid(self) -> int:
+        return int(self._p.gid)
+
+    @property
+    def pid(self) -> int:
+        return int(self._p.pid)
+
+    @property
+    def groups(self) -> list[int]:
+        p = self._p
+        return [int(p.groups[i]) for i in range(p.ngrps)] if p.groups != _ffi.NULL else []
+
+    @property
+    def lk_owner(self) -> bytes:
+        o = self._p.lk_owner
+        return bytes(_ffi.buffer(o.data, o.len))
+
+    def __repr__(self) -> str:
+        return f"Caller(uid={self.uid}, gid={self.gid}, pid={self.pid})"
 
 
 class Loc(_View):
