@@ -1,0 +1,86 @@
+"""audit on a real FUSE graph: the records match what the client did."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+AUDIT = "glupy.library.audit:Audit"
+
+
+def _records(path: Path, until: str = "", timeout: float = 10.0) -> list[dict]:
+    """The records, once one for fop ``until`` is there (the writer is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        recs = [json.loads(line) for line in lines]
+        if any(r["fop"] == until for r in recs) or time.monotonic() > deadline:
+            return recs
+        time.sleep(0.05)
+
+
+def test_records_every_fop_with_caller_result_and_latency(glupy_mount, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log)})])
+    f = m.mountpoint / "hello.txt"
+    f.write_bytes(b"x" * 5000)
+    assert f.read_bytes() == b"x" * 5000
+    try:
+        os.stat(m.mountpoint / "missing")
+    except FileNotFoundError:
+        pass
+    os.unlink(f)
+    recs = _records(log, until="unlink")
+    by_fop: dict[str, list[dict]] = {}
+    for r in recs:
+        by_fop.setdefault(r["fop"], []).append(r)
+    create = by_fop["create"][0]
+    assert create["path"] == "/hello.txt" and create["errno"] == 0
+    assert create["uid"] == os.getuid() and create["pid"] > 0 and create["latency_us"] > 0
+    writes = by_fop["writev"]
+    assert sum(r["op_ret"] for r in writes) == 5000
+    assert all(r["path"] == "/hello.txt" and len(r["gfid"]) == 36 for r in writes)
+    misses = [r for r in by_fop["lookup"] if r["path"] == "/missing"]
+    assert misses and misses[0]["errno"] == 2 and misses[0]["op_ret"] == -1
+    assert any(r["path"] == "/hello.txt" for r in by_fop["unlink"])
+
+
+def test_fops_and_path_prefix_select_what_is_recorded(glupy_mount, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log), "fops": "create,unlink",
+                              "path-prefix": "/keep"})])
+    (m.mountpoint / "keep").mkdir()
+    (m.mountpoint / "skip").mkdir()
+    for d in ("keep", "skip"):
+        (m.mountpoint / d / "a").write_bytes(b"1")
+        os.unlink(m.mountpoint / d / "a")
+    recs = _records(log, until="unlink")
+    time.sleep(0.3)
+    recs = _records(log, until="unlink")
+    assert sorted((r["fop"], r["path"]) for r in recs) == [("create", "/keep/a"), ("unlink", "/keep/a")]
+    # only the selected fops run in Python
+    assert any("fops in Python: create, unlink" in line for line in m.log_tail(400))
+
+
+def test_rotation_by_size(glupy_mount, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log), "max-size": "4KB"})])
+    for i in range(200):
+        (m.mountpoint / f"f{i}").write_bytes(b"")
+    deadline = time.monotonic() + 10
+    while not Path(str(log) + ".1").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Path(str(log) + ".1").exists()
+    assert Path(str(log) + ".1").stat().st_size >= 4096
+
+
+def test_bad_fops_option_fails_the_mount(glupy_mount, tmp_path):
+    import pytest
+
+    from glupy.process import MountError
+
+    with pytest.raises(MountError) as e:
+        glupy_mount([(AUDIT, {"log-file": str(tmp_path / "a.jsonl"), "fops": "lookup,frobnicate"})])
+    assert "frobnicate" in str(e.value) + "\n".join(e.value.log_lines)
