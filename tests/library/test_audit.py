@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -27,10 +28,8 @@ def test_records_every_fop_with_caller_result_and_latency(glupy_mount, tmp_path)
     f = m.mountpoint / "hello.txt"
     f.write_bytes(b"x" * 5000)
     assert f.read_bytes() == b"x" * 5000
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.stat(m.mountpoint / "missing")
-    except FileNotFoundError:
-        pass
     os.unlink(f)
     recs = _records(log, until="unlink")
     by_fop: dict[str, list[dict]] = {}
