@@ -7,11 +7,13 @@ import errno as _errno
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Generator, Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Awaitable, Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
+from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
+from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector  # noqa: F401
 
 T = TypeVar("T")
 
@@ -161,7 +163,10 @@ class Option(Generic[T]):
         obj.__dict__[self.attr] = value
 
 
-class Wind:
+R = TypeVar("R")
+
+
+class Wind(Generic[R]):
     """A pending call to a child translator; ``await`` it for the reply."""
 
     __slots__ = ("child", "fop", "args")
@@ -171,7 +176,7 @@ class Wind:
         self.fop = fop
         self.args = args
 
-    def __await__(self) -> Generator[Any, Any, Any]:
+    def __await__(self) -> Generator[Any, Any, R]:
         return (yield self)
 
     def __repr__(self) -> str:
@@ -183,7 +188,7 @@ class Gather:
 
     __slots__ = ("winds", "return_exceptions")
 
-    def __init__(self, winds: tuple[Wind, ...], return_exceptions: bool) -> None:
+    def __init__(self, winds: tuple[Wind[Any], ...], return_exceptions: bool) -> None:
         self.winds = winds
         self.return_exceptions = return_exceptions
 
@@ -191,7 +196,7 @@ class Gather:
         return (yield self)
 
 
-def gather(*winds: Wind, return_exceptions: bool = False) -> Awaitable[list[Any]]:
+def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list[Any]]:
     """Wind to several children at once; resumes when every reply is in.
 
     ``await gather(a.writev(...), b.writev(...))`` winds both before either
@@ -218,24 +223,406 @@ class Child:
     def __repr__(self) -> str:
         return f"<child {self.name} ({self.type})>"
 
+    # BEGIN GENERATED child (python -m glupy._build.docgen; do not edit)
+    def stat(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatReply]:
+        """Wind ``stat`` to this child; await the StatReply."""
+        return Wind(self, FOPS_BY_NAME['stat'], (loc, xdata))
 
-def _child_method(fop: Fop) -> Any:
-    params = [a.name for a in fop.py_args]
-    sig = ", ".join(p + ("=None" if p == "xdata" else "") for p in params)
-    src = (f"def {fop.name}(self, {sig}):\n"
-           f"    return Wind(self, fop, ({', '.join(params)}{',' if params else ''}))\n")
-    ns: dict[str, Any] = {"Wind": Wind, "fop": fop}
-    exec(src, ns)  # generated from the fop table: real signatures for help()/editors
-    fn = ns[fop.name]
-    fn.__doc__ = f"Wind ``{fop.name}`` to this child; await the {fop.reply_class}."
-    return fn
+    def readlink(self, loc: Loc, size: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadlinkReply]:
+        """Wind ``readlink`` to this child; await the ReadlinkReply."""
+        return Wind(self, FOPS_BY_NAME['readlink'], (loc, size, xdata))
+
+    def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MknodReply]:
+        """Wind ``mknod`` to this child; await the MknodReply."""
+        return Wind(self, FOPS_BY_NAME['mknod'], (loc, mode, rdev, umask, xdata))
+
+    def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MkdirReply]:
+        """Wind ``mkdir`` to this child; await the MkdirReply."""
+        return Wind(self, FOPS_BY_NAME['mkdir'], (loc, mode, umask, xdata))
+
+    def unlink(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[UnlinkReply]:
+        """Wind ``unlink`` to this child; await the UnlinkReply."""
+        return Wind(self, FOPS_BY_NAME['unlink'], (loc, xflags, xdata))
+
+    def rmdir(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RmdirReply]:
+        """Wind ``rmdir`` to this child; await the RmdirReply."""
+        return Wind(self, FOPS_BY_NAME['rmdir'], (loc, xflags, xdata))
+
+    def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SymlinkReply]:
+        """Wind ``symlink`` to this child; await the SymlinkReply."""
+        return Wind(self, FOPS_BY_NAME['symlink'], (linkname, loc, umask, xdata))
+
+    def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RenameReply]:
+        """Wind ``rename`` to this child; await the RenameReply."""
+        return Wind(self, FOPS_BY_NAME['rename'], (oldloc, newloc, xdata))
+
+    def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LinkReply]:
+        """Wind ``link`` to this child; await the LinkReply."""
+        return Wind(self, FOPS_BY_NAME['link'], (oldloc, newloc, xdata))
+
+    def truncate(self, loc: Loc, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[TruncateReply]:
+        """Wind ``truncate`` to this child; await the TruncateReply."""
+        return Wind(self, FOPS_BY_NAME['truncate'], (loc, offset, xdata))
+
+    def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpenReply]:
+        """Wind ``open`` to this child; await the OpenReply."""
+        return Wind(self, FOPS_BY_NAME['open'], (loc, flags, fd, xdata))
+
+    def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadvReply]:
+        """Wind ``readv`` to this child; await the ReadvReply."""
+        return Wind(self, FOPS_BY_NAME['readv'], (fd, size, offset, flags, xdata))
+
+    def writev(self, fd: Fd, vector: Vector | bytes, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[WritevReply]:
+        """Wind ``writev`` to this child; await the WritevReply."""
+        return Wind(self, FOPS_BY_NAME['writev'], (fd, vector, offset, flags, xdata))
+
+    def statfs(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatfsReply]:
+        """Wind ``statfs`` to this child; await the StatfsReply."""
+        return Wind(self, FOPS_BY_NAME['statfs'], (loc, xdata))
+
+    def flush(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FlushReply]:
+        """Wind ``flush`` to this child; await the FlushReply."""
+        return Wind(self, FOPS_BY_NAME['flush'], (fd, xdata))
+
+    def fsync(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncReply]:
+        """Wind ``fsync`` to this child; await the FsyncReply."""
+        return Wind(self, FOPS_BY_NAME['fsync'], (fd, datasync, xdata))
+
+    def setxattr(self, loc: Loc, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetxattrReply]:
+        """Wind ``setxattr`` to this child; await the SetxattrReply."""
+        return Wind(self, FOPS_BY_NAME['setxattr'], (loc, dict, flags, xdata))
+
+    def getxattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetxattrReply]:
+        """Wind ``getxattr`` to this child; await the GetxattrReply."""
+        return Wind(self, FOPS_BY_NAME['getxattr'], (loc, name, xdata))
+
+    def removexattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RemovexattrReply]:
+        """Wind ``removexattr`` to this child; await the RemovexattrReply."""
+        return Wind(self, FOPS_BY_NAME['removexattr'], (loc, name, xdata))
+
+    def opendir(self, loc: Loc, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpendirReply]:
+        """Wind ``opendir`` to this child; await the OpendirReply."""
+        return Wind(self, FOPS_BY_NAME['opendir'], (loc, fd, xdata))
+
+    def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncdirReply]:
+        """Wind ``fsyncdir`` to this child; await the FsyncdirReply."""
+        return Wind(self, FOPS_BY_NAME['fsyncdir'], (fd, datasync, xdata))
+
+    def access(self, loc: Loc, mask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[AccessReply]:
+        """Wind ``access`` to this child; await the AccessReply."""
+        return Wind(self, FOPS_BY_NAME['access'], (loc, mask, xdata))
+
+    def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CreateReply]:
+        """Wind ``create`` to this child; await the CreateReply."""
+        return Wind(self, FOPS_BY_NAME['create'], (loc, flags, mode, umask, fd, xdata))
+
+    def ftruncate(self, fd: Fd, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FtruncateReply]:
+        """Wind ``ftruncate`` to this child; await the FtruncateReply."""
+        return Wind(self, FOPS_BY_NAME['ftruncate'], (fd, offset, xdata))
+
+    def fstat(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FstatReply]:
+        """Wind ``fstat`` to this child; await the FstatReply."""
+        return Wind(self, FOPS_BY_NAME['fstat'], (fd, xdata))
+
+    def lk(self, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LkReply]:
+        """Wind ``lk`` to this child; await the LkReply."""
+        return Wind(self, FOPS_BY_NAME['lk'], (fd, cmd, flock, xdata))
+
+    def lookup(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LookupReply]:
+        """Wind ``lookup`` to this child; await the LookupReply."""
+        return Wind(self, FOPS_BY_NAME['lookup'], (loc, xdata))
+
+    def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirReply]:
+        """Wind ``readdir`` to this child; await the ReaddirReply."""
+        return Wind(self, FOPS_BY_NAME['readdir'], (fd, size, offset, xdata))
+
+    def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[InodelkReply]:
+        """Wind ``inodelk`` to this child; await the InodelkReply."""
+        return Wind(self, FOPS_BY_NAME['inodelk'], (volume, loc, cmd, flock, xdata))
+
+    def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FinodelkReply]:
+        """Wind ``finodelk`` to this child; await the FinodelkReply."""
+        return Wind(self, FOPS_BY_NAME['finodelk'], (volume, fd, cmd, flock, xdata))
+
+    def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[EntrylkReply]:
+        """Wind ``entrylk`` to this child; await the EntrylkReply."""
+        return Wind(self, FOPS_BY_NAME['entrylk'], (volume, loc, basename, cmd, type, xdata))
+
+    def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FentrylkReply]:
+        """Wind ``fentrylk`` to this child; await the FentrylkReply."""
+        return Wind(self, FOPS_BY_NAME['fentrylk'], (volume, fd, basename, cmd, type, xdata))
+
+    def xattrop(self, loc: Loc, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[XattropReply]:
+        """Wind ``xattrop`` to this child; await the XattropReply."""
+        return Wind(self, FOPS_BY_NAME['xattrop'], (loc, optype, xattr, xdata))
+
+    def fxattrop(self, fd: Fd, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FxattropReply]:
+        """Wind ``fxattrop`` to this child; await the FxattropReply."""
+        return Wind(self, FOPS_BY_NAME['fxattrop'], (fd, optype, xattr, xdata))
+
+    def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FgetxattrReply]:
+        """Wind ``fgetxattr`` to this child; await the FgetxattrReply."""
+        return Wind(self, FOPS_BY_NAME['fgetxattr'], (fd, name, xdata))
+
+    def fsetxattr(self, fd: Fd, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetxattrReply]:
+        """Wind ``fsetxattr`` to this child; await the FsetxattrReply."""
+        return Wind(self, FOPS_BY_NAME['fsetxattr'], (fd, dict, flags, xdata))
+
+    def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RchecksumReply]:
+        """Wind ``rchecksum`` to this child; await the RchecksumReply."""
+        return Wind(self, FOPS_BY_NAME['rchecksum'], (fd, offset, len, xdata))
+
+    def setattr(self, loc: Loc, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetattrReply]:
+        """Wind ``setattr`` to this child; await the SetattrReply."""
+        return Wind(self, FOPS_BY_NAME['setattr'], (loc, stbuf, valid, xdata))
+
+    def fsetattr(self, fd: Fd, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetattrReply]:
+        """Wind ``fsetattr`` to this child; await the FsetattrReply."""
+        return Wind(self, FOPS_BY_NAME['fsetattr'], (fd, stbuf, valid, xdata))
+
+    def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirpReply]:
+        """Wind ``readdirp`` to this child; await the ReaddirpReply."""
+        return Wind(self, FOPS_BY_NAME['readdirp'], (fd, size, offset, xdata))
+
+    def getspec(self, key: str | None, flag: int) -> Wind[GetspecReply]:
+        """Wind ``getspec`` to this child; await the GetspecReply."""
+        return Wind(self, FOPS_BY_NAME['getspec'], (key, flag))
+
+    def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FremovexattrReply]:
+        """Wind ``fremovexattr`` to this child; await the FremovexattrReply."""
+        return Wind(self, FOPS_BY_NAME['fremovexattr'], (fd, name, xdata))
+
+    def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FallocateReply]:
+        """Wind ``fallocate`` to this child; await the FallocateReply."""
+        return Wind(self, FOPS_BY_NAME['fallocate'], (fd, keep_size, offset, len, xdata))
+
+    def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[DiscardReply]:
+        """Wind ``discard`` to this child; await the DiscardReply."""
+        return Wind(self, FOPS_BY_NAME['discard'], (fd, offset, len, xdata))
+
+    def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ZerofillReply]:
+        """Wind ``zerofill`` to this child; await the ZerofillReply."""
+        return Wind(self, FOPS_BY_NAME['zerofill'], (fd, offset, len, xdata))
+
+    def ipc(self, op: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IpcReply]:
+        """Wind ``ipc`` to this child; await the IpcReply."""
+        return Wind(self, FOPS_BY_NAME['ipc'], (op, xdata))
+
+    def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SeekReply]:
+        """Wind ``seek`` to this child; await the SeekReply."""
+        return Wind(self, FOPS_BY_NAME['seek'], (fd, offset, what, xdata))
+
+    def lease(self, loc: Loc, lease: Lease | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LeaseReply]:
+        """Wind ``lease`` to this child; await the LeaseReply."""
+        return Wind(self, FOPS_BY_NAME['lease'], (loc, lease, xdata))
+
+    def compound(self, args: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CompoundReply]:
+        """Wind ``compound`` to this child; await the CompoundReply."""
+        return Wind(self, FOPS_BY_NAME['compound'], (args, xdata))
+
+    def getactivelk(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetactivelkReply]:
+        """Wind ``getactivelk`` to this child; await the GetactivelkReply."""
+        return Wind(self, FOPS_BY_NAME['getactivelk'], (loc, xdata))
+
+    def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetactivelkReply]:
+        """Wind ``setactivelk`` to this child; await the SetactivelkReply."""
+        return Wind(self, FOPS_BY_NAME['setactivelk'], (loc, locklist, xdata))
+
+    def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector | bytes, offset: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[PutReply]:
+        """Wind ``put`` to this child; await the PutReply."""
+        return Wind(self, FOPS_BY_NAME['put'], (loc, mode, umask, flags, vector, offset, xattr, xdata))
+
+    def icreate(self, loc: Loc, mode: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IcreateReply]:
+        """Wind ``icreate`` to this child; await the IcreateReply."""
+        return Wind(self, FOPS_BY_NAME['icreate'], (loc, mode, xdata))
+
+    def namelink(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[NamelinkReply]:
+        """Wind ``namelink`` to this child; await the NamelinkReply."""
+        return Wind(self, FOPS_BY_NAME['namelink'], (loc, xdata))
+
+    def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CopyFileRangeReply]:
+        """Wind ``copy_file_range`` to this child; await the CopyFileRangeReply."""
+        return Wind(self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata))
+    # END GENERATED child
 
 
-for _fop in FOPS:
-    setattr(Child, _fop.name, _child_method(_fop))
+if TYPE_CHECKING:
+    # BEGIN GENERATED fop-methods (python -m glupy._build.docgen; do not edit)
+    class FopMethods:
+        """The signatures of every fop a Translator may define (for type checkers and
+        editors only: a Translator handles just the fops its class defines)."""
+
+        async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
+            ...
+
+        async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply:
+            ...
+
+        async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | None) -> MknodReply:
+            ...
+
+        async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
+            ...
+
+        async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
+            ...
+
+        async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
+            ...
+
+        async def symlink(self, linkname: str, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
+            ...
+
+        async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
+            ...
+
+        async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
+            ...
+
+        async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
+            ...
+
+        async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+            ...
+
+        async def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | None) -> ReadvReply:
+            ...
+
+        async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int, xdata: Dict | None) -> WritevReply:
+            ...
+
+        async def statfs(self, loc: Loc, xdata: Dict | None) -> StatfsReply:
+            ...
+
+        async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
+            ...
+
+        async def fsync(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncReply:
+            ...
+
+        async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply:
+            ...
+
+        async def getxattr(self, loc: Loc, name: str, xdata: Dict | None) -> GetxattrReply:
+            ...
+
+        async def removexattr(self, loc: Loc, name: str, xdata: Dict | None) -> RemovexattrReply:
+            ...
+
+        async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
+            ...
+
+        async def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncdirReply:
+            ...
+
+        async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
+            ...
+
+        async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | None) -> CreateReply:
+            ...
+
+        async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
+            ...
+
+        async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
+            ...
+
+        async def lk(self, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> LkReply:
+            ...
+
+        async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
+            ...
+
+        async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply:
+            ...
+
+        async def inodelk(self, volume: str, loc: Loc, cmd: int, flock: Flock, xdata: Dict | None) -> InodelkReply:
+            ...
+
+        async def finodelk(self, volume: str, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> FinodelkReply:
+            ...
+
+        async def entrylk(self, volume: str, loc: Loc, basename: str, cmd: int, type: int, xdata: Dict | None) -> EntrylkReply:
+            ...
+
+        async def fentrylk(self, volume: str, fd: Fd, basename: str, cmd: int, type: int, xdata: Dict | None) -> FentrylkReply:
+            ...
+
+        async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None, xdata: Dict | None) -> XattropReply:
+            ...
+
+        async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None, xdata: Dict | None) -> FxattropReply:
+            ...
+
+        async def fgetxattr(self, fd: Fd, name: str, xdata: Dict | None) -> FgetxattrReply:
+            ...
+
+        async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply:
+            ...
+
+        async def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> RchecksumReply:
+            ...
+
+        async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
+            ...
+
+        async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
+            ...
+
+        async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
+            ...
+
+        async def getspec(self, key: str, flag: int) -> GetspecReply:
+            ...
+
+        async def fremovexattr(self, fd: Fd, name: str, xdata: Dict | None) -> FremovexattrReply:
+            ...
+
+        async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | None) -> FallocateReply:
+            ...
+
+        async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
+            ...
+
+        async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
+            ...
+
+        async def ipc(self, op: int, xdata: Dict | None) -> IpcReply:
+            ...
+
+        async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply:
+            ...
+
+        async def lease(self, loc: Loc, lease: Lease, xdata: Dict | None) -> LeaseReply:
+            ...
+
+        async def compound(self, args: Any, xdata: Dict | None) -> CompoundReply:
+            ...
+
+        async def getactivelk(self, loc: Loc, xdata: Dict | None) -> GetactivelkReply:
+            ...
+
+        async def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | None) -> SetactivelkReply:
+            ...
+
+        async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int, xattr: Dict | None, xdata: Dict | None) -> PutReply:
+            ...
+
+        async def icreate(self, loc: Loc, mode: int, xdata: Dict | None) -> IcreateReply:
+            ...
+
+        async def namelink(self, loc: Loc, xdata: Dict | None) -> NamelinkReply:
+            ...
+
+        async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | None) -> CopyFileRangeReply:
+            ...
+    # END GENERATED fop-methods
+    _TranslatorBase = FopMethods
+else:
+    _TranslatorBase = object
 
 
-class Translator:
+class Translator(_TranslatorBase):
     """Base class of Python translators.
 
     Define ``async def <fop>(self, <args>)`` for the fops to handle (names and
