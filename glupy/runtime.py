@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import _thread
 import errno
-import importlib
 import itertools
 import logging
-import sys
 import threading
 import traceback
 from typing import Any
 
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.loader import LoadError, add_python_path, load_class
 from glupy.replies import REPLY_CLASSES, Reply
 from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
 from glupy.types import (
@@ -549,31 +548,10 @@ def _build_glue() -> None:
 
 
 def _load_class(spec: str) -> type[Translator]:
-    modname, _, clsname = spec.partition(":")
     try:
-        module = importlib.import_module(modname)
-    except Exception as e:
-        raise InitError(f"cannot import translator module {modname!r}: "
-                        f"{type(e).__name__}: {e}") from e
-    if clsname:
-        cls = getattr(module, clsname, None)
-        if cls is None:
-            raise InitError(f"module {modname!r} has no class {clsname!r}")
-    else:
-        found = [v for v in vars(module).values()
-                 if isinstance(v, type) and issubclass(v, Translator) and v is not Translator
-                 and v.__module__ == module.__name__]
-        if len(found) != 1:
-            names = ", ".join(c.__name__ for c in found) or "none"
-            raise InitError(f"module {modname!r} must define exactly one Translator subclass "
-                            f"(found: {names}); name one with 'option module {modname}:Class'")
-        cls = found[0]
-    if not (isinstance(cls, type) and issubclass(cls, Translator)):
-        raise InitError(f"{spec!r} is not a glupy.Translator subclass")
-    problems = cls.problems()
-    if problems:
-        raise InitError(f"{spec}: " + "; ".join(problems))
-    return cls
+        return load_class(spec)
+    except LoadError as e:
+        raise InitError(str(e)) from e
 
 
 BRIDGE_OPTIONS = {"module", "python-path", "log-level"}
@@ -665,9 +643,7 @@ def py_init(this: Any) -> int:
         if not spec:
             raise InitError("option 'module' is required (package.module or package.module:Class)")
         inst.spec = spec
-        for d in reversed([d for d in given.get("python-path", "").split(":") if d]):
-            if d not in sys.path:
-                sys.path.insert(0, d)
+        add_python_path(given.get("python-path", "").split(":"))
         cls = _load_class(spec)
         inst.options = cls.options()
         table = _option_table(inst, inst.options)

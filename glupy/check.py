@@ -1,0 +1,83 @@
+"""``glupy check``: load a translator without GlusterFS and report what it does."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+from glupy.fops import FOP_NAMES, PY_CBKS
+from glupy.loader import LoadError, add_python_path, load_class
+from glupy.translator import Translator
+
+
+@dataclass
+class Report:
+    spec: str
+    cls: type[Translator] | None = None
+    fops: list[str] = field(default_factory=list)
+    cbks: list[str] = field(default_factory=list)
+    options: list[dict[str, object]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def render(self) -> str:
+        lines = [f"{self.spec}: " + (self.cls.__qualname__ if self.cls else "not loadable")]
+        if self.cls is not None:
+            lines.append(f"  fops in Python ({len(self.fops)}): {', '.join(self.fops) or 'none'}")
+            lines.append("  every other fop passes through in C")
+            if self.cbks:
+                lines.append(f"  cbks: {', '.join(self.cbks)}")
+            if self.options:
+                lines.append("  options:")
+                for o in self.options:
+                    extra = ""
+                    if o.get("choices"):
+                        extra = f", one of {o['choices']}"
+                    elif o.get("min") is not None or o.get("max") is not None:
+                        extra = f", range [{o.get('min')}, {o.get('max')}]"
+                    lines.append(f"    {o['key']} ({o['type']}, default {o['default']!r}{extra})"
+                                 + (f": {o['doc']}" if o["doc"] else ""))
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        for p in self.problems:
+            lines.append(f"  problem: {p}")
+        lines.append("  OK" if self.ok else "  NOT OK")
+        return "\n".join(lines)
+
+
+def check(spec: str, python_path: list[str] | None = None) -> Report:
+    report = Report(spec)
+    add_python_path(python_path or [])
+    try:
+        cls = load_class(spec)
+    except LoadError as e:
+        report.problems.append(str(e))
+        return report
+    report.cls = cls
+    report.fops = cls.defined_fops()
+    report.cbks = cls.defined_cbks()
+    for key, opt in cls.options().items():
+        report.options.append({"key": key, "type": opt.gf_type.lower(), "default": opt.default_text,
+                               "doc": opt.doc, "choices": opt.choices, "min": opt.min, "max": opt.max})
+        if opt.default is not None:
+            try:
+                opt.parse(opt.default_text or "")
+            except ValueError as e:
+                report.problems.append(f"default of {e}")
+    for name, value in vars(cls).items():
+        if name.startswith("_") or not inspect.iscoroutinefunction(value):
+            continue
+        if name not in FOP_NAMES:
+            close = [f for f in FOP_NAMES if f.startswith(name[:4])]
+            hint = f" (did you mean {', '.join(sorted(close))}?)" if close else ""
+            report.warnings.append(f"async method {name}() is not a fop: GlusterFS never calls it{hint}")
+    for name in PY_CBKS:
+        if name in vars(cls) and inspect.iscoroutinefunction(vars(cls)[name]):
+            report.problems.append(f"cbk {name}() must be a plain def")
+    if not report.fops and not report.cbks:
+        report.warnings.append("defines no fop: the translator passes everything through")
+    return report
