@@ -23,11 +23,15 @@ def load_class(spec: str, *, reload: bool = False) -> type[Translator]:
     modname, _, clsname = spec.partition(":")
     if not modname:
         raise LoadError(f"empty module name in {spec!r}")
+    old = sys.modules.pop(modname, None) if reload else None
     try:
+        # a reload imports into a NEW module object: code still running (fops in
+        # flight) keeps the old module's globals, new fops see the new ones
+        importlib.invalidate_caches()
         module = importlib.import_module(modname)
-        if reload:
-            module = importlib.reload(module)
     except Exception as e:
+        if old is not None:
+            sys.modules[modname] = old
         where = ""
         if isinstance(e, SyntaxError) and e.filename:
             where = f" ({e.filename}, line {e.lineno})"

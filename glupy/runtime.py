@@ -33,6 +33,7 @@ import threading
 import traceback
 from typing import Any
 
+from glupy import control
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
@@ -88,6 +89,7 @@ class Instance:
         self.option_tables: list[Any] = []  # C option tables, alive as long as the process
         self.log = logging.getLogger(f"glupy.{name}")
         self.spec = ""
+        self.reloads = 0
 
 
 class Task:
@@ -629,9 +631,36 @@ def _children(xl: Any) -> list[Child]:
 
 
 def _bind_methods(inst: Instance, obj: Translator) -> None:
+    """Publish obj's fop methods (one list swap, so a fop sees old or new, never a mix).
+    Slots the class does not define get a pass-through: after a reload that drops
+    a fop, calls already routed to Python by the old table still complete."""
+    fops: list[Any] = [None] * NUM_FOP_SLOTS
+    defined = set(type(obj).defined_fops())
     for fop in FOPS:
-        inst.fops[fop.slot] = getattr(obj, fop.name, None)
+        fops[fop.slot] = (getattr(obj, fop.name) if fop.name in defined
+                          else _pass_through(obj, fop))
     inst.cbks = {c: getattr(obj, c) for c in type(obj).defined_cbks()}
+    inst.fops = fops
+
+
+def _pass_through(obj: Translator, fop: Fop) -> Any:
+    async def forward(*args: Any) -> Any:
+        return await getattr(obj.child, fop.name)(*args)
+
+    return forward
+
+
+def _new_translator(inst: Instance, cls: type[Translator], values: dict[str, Any]) -> Translator:
+    obj = cls()
+    obj.name = inst.name
+    obj.children = _children(inst.xl)
+    obj.log = inst.log
+    xl = inst.xl
+    obj.default_notify = (lambda event, data:  # type: ignore[method-assign]
+                          lib.default_notify(xl, int(event), data if data is not None else NULL))
+    for attr, value in values.items():
+        setattr(obj, attr, value)
+    return obj
 
 
 def py_init(this: Any) -> int:
@@ -649,14 +678,7 @@ def py_init(this: Any) -> int:
         table = _option_table(inst, inst.options)
         lib.glupy_register_options(this, table)
         values = _apply_options(inst, given, table)
-        obj = cls()
-        obj.name = name
-        obj.children = _children(this)
-        obj.log = inst.log
-        obj.default_notify = (lambda event, data, _x=this:  # type: ignore[method-assign]
-                              lib.default_notify(_x, int(event), data if data is not None else NULL))
-        for attr, value in values.items():
-            setattr(obj, attr, value)
+        obj = _new_translator(inst, cls, values)
         inst.translator = obj
         _bind_methods(inst, obj)
         obj.init()
@@ -664,6 +686,7 @@ def py_init(this: Any) -> int:
         _instances[this] = inst
         inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,
                       ", ".join(handled) or "none")
+        control.start(_instances)
         return 1
     except InitError as e:
         log_to_gluster(name, logging.ERROR, f"glupy: {name}: {e}")
@@ -673,6 +696,48 @@ def py_init(this: Any) -> int:
                        f"glupy: {name}: initialising {inst.spec or '?'} raised "
                        f"{type(e).__name__}: {e}\n{text.rstrip()}")
     return 0
+
+
+def reload_instance(inst: Instance) -> str:
+    """Hot reload: re-import the module, build a new translator with the same
+    options and switch new fops to it.  Fops in flight finish on the old
+    coroutines.  Raises InitError (the old code keeps running) on failure."""
+    given = _options_of(inst.xl.options)
+    try:
+        cls = load_class(inst.spec, reload=True)
+    except LoadError as e:
+        raise InitError(str(e)) from e
+    options = cls.options()
+    table = _option_table(inst, options)
+    saved = inst.options
+    inst.options = options
+    try:
+        values = _apply_options(inst, given, table)
+    except InitError:
+        inst.options = saved
+        raise
+    obj = _new_translator(inst, cls, values)
+    old = inst.translator
+    try:
+        obj.init()
+        on_reload = getattr(obj, "on_reload", None)
+        if on_reload is not None:
+            on_reload(old)
+    except BaseException as e:
+        inst.options = saved
+        raise InitError(f"init() of the new {cls.__name__} failed: {type(e).__name__}: {e}") from e
+    inst.translator = obj
+    _bind_methods(inst, obj)
+    handled = _install(inst, obj)
+    inst.reloads += 1
+    if old is not None:
+        try:
+            old.fini()
+        except BaseException:
+            inst.log.exception("fini() of the old %s failed", inst.spec)
+    msg = f"glupy: {inst.name} reloaded {inst.spec} (fops in Python: {', '.join(handled) or 'none'})"
+    inst.log.info("%s", msg)
+    return msg
 
 
 def _install(inst: Instance, obj: Translator) -> list[str]:

@@ -1,0 +1,125 @@
+"""A control socket in every glusterfs process that runs glupy translators.
+
+``/run/glupy/ctl/<pid>.sock`` (root only) takes one JSON request per
+connection and answers one JSON line:
+
+* ``{"cmd": "status"}`` -> the glupy translators of this process: name, module,
+  fops in Python, options, reload count.
+* ``{"cmd": "reload", "name": "xl"}`` (name optional: all) -> hot reload.
+
+A thread owned by glupy serves it; fops never wait for it.  Used by
+``glupy reload`` and ``glupy status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+CTL_DIR = Path(os.environ.get("GLUPY_CTL_DIR", "/run/glupy/ctl"))
+
+_started = False
+_lock = threading.Lock()
+
+
+def socket_path(pid: int | None = None) -> Path:
+    return CTL_DIR / f"{pid or os.getpid()}.sock"
+
+
+def start(instances: dict[Any, Any]) -> None:
+    global _started
+    with _lock:
+        if _started:
+            return
+        _started = True
+    try:
+        CTL_DIR.mkdir(parents=True, exist_ok=True)
+        os.chmod(CTL_DIR, stat.S_IRWXU)
+        path = socket_path()
+        if path.exists():
+            path.unlink()
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(str(path))
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        srv.listen(4)
+    except OSError as e:
+        import logging
+
+        logging.getLogger("glupy").warning("glupy: no control socket (%s): reload/status disabled", e)
+        return
+    threading.Thread(target=_serve, args=(srv, instances), name="glupy-control", daemon=True).start()
+
+
+def _serve(srv: socket.socket, instances: dict[Any, Any]) -> None:
+    while True:
+        conn, _ = srv.accept()
+        with conn:
+            try:
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                answer = handle(json.loads(data or b"{}"), instances)
+            except Exception as e:
+                answer = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+            conn.sendall(json.dumps(answer).encode() + b"\n")
+
+
+def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]:
+    from glupy import runtime
+
+    cmd = request.get("cmd")
+    if cmd == "status":
+        return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()]}
+    if cmd == "reload":
+        name = request.get("name")
+        targets = [i for i in instances.values() if name in (None, i.name)]
+        if not targets:
+            return {"ok": False, "error": f"no glupy translator named {name!r} in pid {os.getpid()}"}
+        results = []
+        ok = True
+        for inst in targets:
+            try:
+                results.append({"name": inst.name, "ok": True, "message": runtime.reload_instance(inst)})
+            except runtime.InitError as e:
+                ok = False
+                inst.log.error("glupy: %s: reload failed, the old code keeps running: %s", inst.name, e)
+                results.append({"name": inst.name, "ok": False, "error": str(e)})
+        return {"ok": ok, "results": results}
+    return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+def _describe(inst: Any) -> dict[str, Any]:
+    obj = inst.translator
+    return {
+        "name": inst.name, "module": inst.spec, "class": type(obj).__qualname__ if obj else None,
+        "fops": obj.handled_fops() if obj else [], "reloads": inst.reloads,
+        "options": {o.key: repr(getattr(obj, o.attr)) for o in inst.options.values()} if obj else {},
+        "children": [c.name for c in obj.children] if obj else [],
+    }
+
+
+def request(pid: int, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+    """Client side: send one request to the glusterfs process ``pid``."""
+    path = socket_path(pid)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+        except OSError as e:
+            raise ConnectionError(f"no glupy control socket for pid {pid} ({path}): {e}") from e
+        s.sendall(json.dumps(payload).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
