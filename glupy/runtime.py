@@ -592,7 +592,9 @@ def _option_table(inst: Instance, options: dict[str, Option[Any]]) -> Any:
 def _apply_options(inst: Instance, given: dict[str, str], table: Any) -> dict[str, Any]:
     """Validate ``given`` with GlusterFS's own validator and parse values."""
     cls_opts = inst.options
-    unknown = [k for k in given if k not in cls_opts and k not in BRIDGE_OPTIONS]
+    # protocol/server copies its auth.addr.*/auth.login.* options into its child
+    unknown = [k for k in given if k not in cls_opts and k not in BRIDGE_OPTIONS
+               and not k.startswith("auth.")]
     if unknown:
         known = ", ".join(sorted(cls_opts)) or "none"
         raise InitError(f"unknown option {unknown[0]!r} for {inst.spec} (its options: {known})")

@@ -8,9 +8,18 @@ Loaded automatically once glupy is installed (``pytest11`` entry point), or with
         (m.backend_dir / "secret.txt").write_text("x")
         assert not (m.mountpoint / "secret.txt").exists()
 
-Every mount is unmounted at teardown. When a test fails, the last 60 lines of each of
-its glusterfs logs are added to the report. Tests using ``glupy_mount`` are skipped when
-not root (FUSE needs it); a missing glusterfs or an unbuilt bridge is an error, not a skip.
+``glupy_brick_mount`` does the same with the translators on the BRICK side: glusterfsd
+serves ``protocol/server -> io-stats -> translators -> features/locks -> storage/posix``
+on a free 127.0.0.1 port and a ``protocol/client`` graph is mounted::
+
+    def test_on_brick(glupy_brick_mount):
+        m = glupy_brick_mount([("mypkg.hide:Hide", {})], python_path=[HERE])
+        assert "loaded" in m.brick_log_path.read_text()
+
+Every mount is unmounted (and every glusterfsd stopped, by pid) at teardown. When a test
+fails, the last 60 lines of each of its glusterfs/glusterfsd logs are added to the report.
+Tests using these fixtures are skipped when not root (FUSE needs it); a missing glusterfs
+or an unbuilt bridge is an error, not a skip.
 """
 
 from __future__ import annotations
@@ -22,10 +31,11 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
+from glupy import brick, process, volfile
 
 LOG_LINES = 60
 _MOUNTS_KEY = pytest.StashKey[list["MountInfo"]]()
+_BRICKS_KEY = pytest.StashKey[list["BrickMountInfo"]]()
 
 
 @dataclass
@@ -49,6 +59,60 @@ class MountInfo:
 
 
 MountFactory = Callable[..., MountInfo]
+
+
+@dataclass
+class BrickMountInfo:
+    """A client mount of a glusterfsd brick whose graph holds the translators."""
+
+    mountpoint: Path
+    backend_dir: Path
+    brick_log_path: Path
+    client_log_path: Path
+    brick_pid: int | None
+    client_pid: int | None
+    port: int
+    exported: str  # the brick volume the client attaches to (remote-subvolume)
+    client_volume: str
+    brick_volfile_path: Path
+    client_volfile_path: Path
+    brick_graph: volfile.Graph
+    brick_state: brick.BrickState | None = field(repr=False, default=None)
+    state_dir: Path = field(repr=False, default=Path())
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def brick_log_tail(self, n: int = LOG_LINES) -> list[str]:
+        return process.tail(self.brick_log_path, n)
+
+    def client_log_tail(self, n: int = LOG_LINES) -> list[str]:
+        return process.tail(self.client_log_path, n)
+
+    def brick_alive(self) -> bool:
+        return self.brick_pid is not None and process.pid_alive(self.brick_pid)
+
+    def unmount(self) -> None:
+        """Unmount the client, then stop glusterfsd (by pid)."""
+        errors = []
+        client_dir = self.state_dir / "client"
+        try:
+            if process.read_state(self.mountpoint, client_dir) is not None or process.mount_fstype(
+                self.mountpoint
+            ):
+                process.unmount(self.mountpoint, state_dir=client_dir)
+        except Exception as exc:
+            errors.append(f"client: {exc}")
+        if self.brick_state is not None:
+            try:
+                brick.stop_brick(self.brick_state)
+            except Exception as exc:
+                errors.append(f"glusterfsd: {exc}")
+            if self.brick_alive():
+                errors.append(f"glusterfsd pid {self.brick_pid} still alive")
+        if errors:
+            raise RuntimeError("; ".join(errors))
+
+
+BrickMountFactory = Callable[..., BrickMountInfo]
 
 
 def require_mount_privileges() -> None:
@@ -129,6 +193,96 @@ def glupy_mount(
         pytest.fail("unmount failed: " + "; ".join(errors), pytrace=False)
 
 
+@pytest.fixture
+def glupy_brick_mount(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrickMountFactory]:
+    """Factory: ``glupy_brick_mount(translators, python_path=(), backend_dir=None, ...)``.
+
+    Starts ``glusterfsd`` on a brick graph with ``translators`` (top-most first) between
+    protocol/server (+ debug/io-stats) and features/locks -> storage/posix over
+    ``backend_dir``, mounts a protocol/client graph and waits until it is connected.
+    Returns a BrickMountInfo; teardown unmounts and stops glusterfsd by pid.
+    ``io_stats=False`` puts the first translator directly under protocol/server.
+    """
+    require_mount_privileges()
+    infos = request.node.stash.setdefault(_BRICKS_KEY, [])
+    mine: list[BrickMountInfo] = []
+
+    def factory(
+        translators: Sequence[tuple[str, dict[str, str]]],
+        python_path: Sequence[str | os.PathLike[str]] = (),
+        *,
+        backend_dir: Path | None = None,
+        debug: bool = False,
+        timeout: float = 30.0,
+        glupy_type: str | None = None,
+        locks: bool = True,
+        io_stats: bool = True,
+    ) -> BrickMountInfo:
+        so = volfile.bridge_so_path()
+        if glupy_type is None and translators and not so.exists():
+            pytest.fail(
+                f"the glupy bridge is not built ({so}): run `python -m glupy._build`",
+                pytrace=False,
+            )
+        try:
+            brick.find_glusterfsd()
+        except process.GlusterfsNotFoundError as exc:
+            pytest.fail(exc.message, pytrace=False)
+        base = tmp_path_factory.mktemp("glupy-brick")
+        backend = backend_dir or base / "backend"
+        backend.mkdir(parents=True, exist_ok=True)
+        mnt = base / "mnt"
+        mnt.mkdir()
+        state_dir = base / "state"
+        client_sdir = process.state_dir_for(mnt, state_dir / "client")
+        info = BrickMountInfo(
+            mountpoint=mnt,
+            backend_dir=backend,
+            brick_log_path=state_dir / "brick" / "glusterfsd.log",
+            client_log_path=client_sdir / "glusterfs.log",
+            brick_pid=None,
+            client_pid=None,
+            port=0,
+            exported="",
+            client_volume="brick-client",
+            brick_volfile_path=state_dir / "brick" / "brick.vol",
+            client_volfile_path=client_sdir / "graph.vol",
+            brick_graph=volfile.Graph(),
+            state_dir=state_dir,
+        )
+        infos.append(info)  # registered first: a failed start still shows its logs
+        graph, bstate = brick.serve(
+            backend, translators, state_dir / "brick", debug=debug, timeout=timeout,
+            python_path=python_path, glupy_type=glupy_type, locks=locks, io_stats=io_stats,
+        )
+        info.brick_graph = graph
+        info.brick_state = bstate
+        info.brick_pid = bstate.pid
+        info.port = bstate.port
+        info.exported = bstate.exported
+        info.timings["brick_ready_s"] = bstate.ready_after
+        mine.append(info)  # from here on teardown must stop glusterfsd
+        bm = brick.mount_brick_client(
+            bstate, mnt, client_volume=info.client_volume, state_dir=state_dir / "client",
+            debug=debug, timeout=timeout,
+        )
+        info.client_pid = bm.client.pid
+        info.timings["client_connected_s"] = bm.connect_after
+        return info
+
+    yield factory
+    errors = []
+    for info in reversed(mine):
+        try:
+            info.unmount()
+        except Exception as exc:  # teardown must try every mount
+            errors.append(f"{info.mountpoint}: {exc}")
+    if errors:
+        pytest.fail("brick teardown failed: " + "; ".join(errors), pytrace=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -140,6 +294,12 @@ def pytest_runtest_makereport(
         lines = info.log_tail(LOG_LINES)
         title = f"glusterfs log {info.log_path} (last {len(lines)} lines)"
         report.sections.append((title, "\n".join(lines) or "(empty)"))
+    for binfo in item.stash.get(_BRICKS_KEY, []):
+        for what, path in (("glusterfsd (brick)", binfo.brick_log_path),
+                           ("glusterfs (client)", binfo.client_log_path)):
+            lines = process.tail(path, LOG_LINES)
+            title = f"{what} log {path} (last {len(lines)} lines)"
+            report.sections.append((title, "\n".join(lines) or "(empty)"))
     return report
 
 
