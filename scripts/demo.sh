@@ -20,8 +20,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+DEFAULT_OPTIONS=""
+if [ "$TRANSLATOR" = glupy.library.audit ]; then
+    DEFAULT_OPTIONS="log-file=$DEMO/audit.jsonl"
+fi
 args=(-t "$TRANSLATOR")
-for opt in ${GLUPY_DEMO_OPTIONS:-}; do args+=(-o "$opt"); done
+for opt in ${GLUPY_DEMO_OPTIONS:-$DEFAULT_OPTIONS}; do args+=(-o "$opt"); done
 
 echo "\$ glupy mount ${args[*]} $DEMO/data $DEMO/mnt"
 out=$("$GLUPY" mount --state-dir "$STATE" "${args[@]}" "$DEMO/data" "$DEMO/mnt")
@@ -46,7 +50,8 @@ find "$DEMO/data" -path "$DEMO/data/.glusterfs" -prune -o -print
 echo
 echo "== what the translator logged ($LOG)"
 grep -E '\] [A-Z] \[[^]]*\] [0-9]+-glupy-' "$LOG" | grep -v -- '-glupy-posix' | tail -n 40 || echo "(nothing)"
-for f in "$DEMO"/data/*audit* "$STATE"/*/*audit*; do
+sleep 0.5  # the audit writer thread is asynchronous
+for f in "$DEMO"/*.jsonl "$DEMO"/data/*audit* "$STATE"/*/*audit*; do
     [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }
 done
 

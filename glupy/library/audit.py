@@ -35,6 +35,7 @@ from typing import Any
 
 from glupy import FopError, Option, Size, Translator, gfid_str
 from glupy.fops import FOPS, Fop
+from glupy.types import NULL_GFID
 
 DEFAULT_DIR = "/var/log/glusterfs"
 
@@ -154,7 +155,7 @@ class Audit(Translator):
                 op_ret: int, err: int, latency_us: float) -> None:
         line = json.dumps({
             "time": round(time.time(), 6), "fop": fop, "path": path,
-            "gfid": gfid_str(gfid) if gfid else None, "uid": who[0], "gid": who[1],
+            "gfid": gfid_str(gfid) if gfid and gfid != NULL_GFID else None, "uid": who[0], "gid": who[1],
             "pid": who[2], "op_ret": op_ret, "errno": err, "latency_us": round(latency_us, 1),
         }) + "\n"
         try:
