@@ -1,0 +1,245 @@
+"""negative_lookup: remembers which names do not exist, and answers ENOENT for them.
+
+Build systems, interpreters (``sys.path`` scans), shells (``$PATH`` scans) and
+loaders stat many names that are not there.  Each miss is a full ``lookup``
+down the graph -- a network round trip (or several, under DHT/AFR) on a real
+volume.  This translator caches the ENOENT answers of named lookups per
+(parent gfid, name) and answers repeated misses itself, without winding.
+
+Options:
+
+* ``timeout`` (float seconds, default 60): how long a miss is trusted.  ``0``
+  caches nothing.
+* ``max-entries`` (int, default 65536): LRU bound on remembered misses.
+  ``0`` caches nothing.
+
+Consistency:
+
+* Every fop that can make a name exist through *this* translator invalidates
+  its (parent, name) entry: create, mkdir, mknod, symlink, link (newloc),
+  rename (newloc), put, namelink.  Invalidation happens before the wind and
+  again after the reply (success or not).  A per-parent generation counter
+  (striped over a fixed array, so memory stays bounded) is bumped at both
+  points; a lookup only caches its ENOENT if no invalidation touched its
+  parent while it was in flight.  So a lookup racing with a create can never
+  leave a stale miss behind.
+* rmdir of a directory drops every entry keyed by that directory's gfid
+  (gfids are not reused, so this only frees memory).  Entries are keyed by
+  gfid, not path, so renaming a directory keeps its entries valid.
+* readdirp listing a name that is cached as missing drops that entry (the
+  name was created behind our back; the listing proves it exists).
+* Nameless (gfid) lookups and the root are never cached.
+* Multi-client staleness: a name created by another client (or directly in
+  a brick) stays invisible here for up to ``timeout`` seconds.  GlusterFS's C
+  ``performance/nl-cache`` closes that window with upcall notifications
+  (``GF_EVENT_UPCALL``, needs ``features.cache-invalidation``); this
+  translator does not, because glupy hands ``notify()`` the upcall data as an
+  opaque pointer (no ``struct gf_upcall`` view).  Keep ``timeout`` short where
+  several clients create the same names.
+
+Observability: ``getfattr -n glupy.negative_lookup.stats --only-values MOUNT``
+returns JSON ``{"entries", "hits", "misses_cached", "invalidations", ...}``.
+
+Where it belongs: on the client side, above everything that makes a lookup
+expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
+/ md-cache.  Over a local storage/posix it saves nothing (a local miss costs
+~1 us); the savings show only when the child is remote::
+
+    volume nlc
+        type features/glupy
+        option module glupy.library.negative_lookup
+        option timeout 30
+        subvolumes dht
+    end-volume
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from glupy import Dict, FopError, Option, Translator
+from glupy.replies import REPLY_CLASSES
+from glupy.types import NULL_GFID, Fd, Loc
+
+STATS_XATTR = "glupy.negative_lookup.stats"
+_STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
+
+Key = tuple[bytes, str]
+
+
+class NegativeLookup(Translator):
+    """Caches ENOENT replies of named lookups."""
+
+    timeout: Option[float] = Option(float, default=60.0, min=0,
+                                    doc="seconds a cached miss is trusted (0: no caching)")
+    max_entries: Option[int] = Option(int, default=65536, min=0,
+                                      doc="most misses remembered (LRU; 0: no caching)")
+
+    def init(self) -> None:
+        self._lock = threading.Lock()
+        # (parent gfid, name) -> monotonic expiry time; ordered oldest-used first
+        self._entries: OrderedDict[Key, float] = OrderedDict()
+        # parent gfid -> names cached under it (for per-directory drops)
+        self._by_parent: dict[bytes, set[str]] = {}
+        self._gens = [0] * _STRIPES
+        self.stats = {"hits": 0, "misses_cached": 0, "lookups_wound": 0, "invalidations": 0,
+                      "expired": 0, "evicted": 0, "raced": 0}
+
+    def reconfigure(self, changed: dict[str, Any]) -> None:
+        with self._lock:
+            self._trim()
+
+    # ------------------------------------------------------------ cache core
+    @staticmethod
+    def _stripe(parent: bytes) -> int:
+        return hash(parent) % _STRIPES
+
+    def _remove(self, key: Key) -> bool:
+        """Drop one entry (lock held)."""
+        if self._entries.pop(key, None) is None:
+            return False
+        names = self._by_parent.get(key[0])
+        if names is not None:
+            names.discard(key[1])
+            if not names:
+                del self._by_parent[key[0]]
+        return True
+
+    def _trim(self) -> None:
+        """Enforce max-entries (lock held)."""
+        limit = self.max_entries
+        while len(self._entries) > limit:
+            key, _ = self._entries.popitem(last=False)
+            names = self._by_parent.get(key[0])
+            if names is not None:
+                names.discard(key[1])
+                if not names:
+                    del self._by_parent[key[0]]
+            self.stats["evicted"] += 1
+
+    def _invalidate(self, parent: bytes, name: str | None) -> None:
+        """A name under ``parent`` may exist now: forget the miss, and keep
+        lookups already in flight for this parent from caching theirs."""
+        if parent == NULL_GFID:
+            return
+        with self._lock:
+            self._gens[self._stripe(parent)] += 1
+            self.stats["invalidations"] += 1
+            if name is not None:
+                self._remove((parent, name))
+
+    def _drop_parent(self, parent: bytes) -> None:
+        if parent == NULL_GFID:
+            return
+        with self._lock:
+            self._gens[self._stripe(parent)] += 1
+            for name in list(self._by_parent.get(parent, ())):
+                self._remove((parent, name))
+
+    @staticmethod
+    def _key_of(loc: Loc | None) -> tuple[bytes, str | None]:
+        if loc is None:
+            return NULL_GFID, None
+        return loc.pargfid, loc.name
+
+    async def _entry_fop(self, name: str, loc: Loc, args: tuple[Any, ...]) -> Any:
+        """Wind an entry-creating fop, invalidating (parent, name) around it."""
+        parent, base = self._key_of(loc)
+        self._invalidate(parent, base)
+        try:
+            return await getattr(self.child, name)(*args)
+        finally:
+            self._invalidate(parent, base)
+
+    # ------------------------------------------------------------ lookup
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+        name = loc.name
+        parent = loc.pargfid
+        if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
+            return await self.child.lookup(loc, xdata)
+        key = (parent, name)
+        stripe = self._stripe(parent)
+        with self._lock:
+            expiry = self._entries.get(key)
+            if expiry is not None:
+                if time.monotonic() < expiry:
+                    self._entries.move_to_end(key)
+                    self.stats["hits"] += 1
+                    raise FopError(errno.ENOENT)
+                self._remove(key)
+                self.stats["expired"] += 1
+            gen = self._gens[stripe]
+            self.stats["lookups_wound"] += 1
+        try:
+            return await self.child.lookup(loc, xdata)
+        except FopError as e:
+            if e.errno == errno.ENOENT:
+                with self._lock:
+                    if self._gens[stripe] != gen:
+                        self.stats["raced"] += 1  # an invalidation overlapped: do not cache
+                    else:
+                        self._entries[key] = time.monotonic() + self.timeout
+                        self._entries.move_to_end(key)
+                        self._by_parent.setdefault(parent, set()).add(name)
+                        self.stats["misses_cached"] += 1
+                        self._trim()
+            raise
+
+    # ------------------------------------------------------------ invalidation
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:
+        return await self._entry_fop("create", loc, (loc, flags, mode, umask, fd, xdata))
+
+    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Any) -> Any:
+        return await self._entry_fop("mkdir", loc, (loc, mode, umask, xdata))
+
+    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Any) -> Any:
+        return await self._entry_fop("mknod", loc, (loc, mode, rdev, umask, xdata))
+
+    async def symlink(self, linkname: str, loc: Loc, umask: int, xdata: Any) -> Any:
+        return await self._entry_fop("symlink", loc, (linkname, loc, umask, xdata))
+
+    async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+        return await self._entry_fop("link", newloc, (oldloc, newloc, xdata))
+
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+        # oldloc's name disappears: nothing to do (a name that existed has no entry).
+        return await self._entry_fop("rename", newloc, (oldloc, newloc, xdata))
+
+    async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Any, offset: int,
+                  xattr: Any, xdata: Any) -> Any:
+        return await self._entry_fop("put", loc, (loc, mode, umask, flags, vector, offset, xattr, xdata))
+
+    async def namelink(self, loc: Loc, xdata: Any) -> Any:
+        return await self._entry_fop("namelink", loc, (loc, xdata))
+
+    async def rmdir(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+        gfid = loc.gfid
+        try:
+            return await self.child.rmdir(loc, xflags, xdata)
+        finally:
+            self._drop_parent(gfid)
+
+    async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Any) -> Any:
+        inode = fd.inode
+        parent = inode.gfid if inode is not None else NULL_GFID
+        reply = await self.child.readdirp(fd, size, offset, xdata)
+        if parent in self._by_parent:  # unlocked peek: a cheap filter only
+            for entry in reply.entries or ():
+                if entry.name not in (".", ".."):
+                    with self._lock:
+                        self._remove((parent, entry.name))
+        return reply
+
+    # ------------------------------------------------------------ stats
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+        if name == STATS_XATTR:
+            with self._lock:
+                value = json.dumps({"entries": len(self._entries), "parents": len(self._by_parent),
+                                    **self.stats}, sort_keys=True).encode()
+            return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
+        return await self.child.getxattr(loc, name, xdata)
