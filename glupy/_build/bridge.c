@@ -108,39 +108,48 @@ static int glupy_install_fops(xlator_t *this, const unsigned char *enabled,
 
 static int32_t glupy_c_forget(xlator_t *this, inode_t *inode)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_forget(this, inode);
 }
 static int32_t glupy_c_release(xlator_t *this, fd_t *fd)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_release(this, fd);
 }
 static int32_t glupy_c_releasedir(xlator_t *this, fd_t *fd)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_releasedir(this, fd);
 }
 static int32_t glupy_c_invalidate(xlator_t *this, inode_t *inode)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_invalidate(this, inode);
 }
 static int32_t glupy_c_client_destroy(xlator_t *this, client_t *client)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_client_destroy(this, client);
 }
 static int32_t glupy_c_client_disconnect(xlator_t *this, client_t *client)
 {
+    glupy_enter_thread();
     return glupy_py_cbk_client_disconnect(this, client);
 }
 static void glupy_c_ictxmerge(xlator_t *this, fd_t *fd, inode_t *inode,
                               inode_t *linked_inode)
 {
+    glupy_enter_thread();
     glupy_py_cbk_ictxmerge(this, fd, inode, linked_inode);
 }
 static void glupy_c_fdclose(xlator_t *this, fd_t *fd)
 {
+    glupy_enter_thread();
     glupy_py_cbk_fdclose(this, fd);
 }
 static void glupy_c_fdclosedir(xlator_t *this, fd_t *fd)
 {
+    glupy_enter_thread();
     glupy_py_cbk_fdclosedir(this, fd);
 }
 
@@ -188,6 +197,7 @@ static int32_t glupy_init(xlator_t *this)
         return -1;
     /* The first extern "Python" call also imports glupy.runtime (cffi's
        embedding init code); it returns 1 only when the translator is ready. */
+    glupy_enter_thread();
     if (glupy_py_init(this) != 1) {
         gf_log(this->name, GF_LOG_ERROR,
                "glupy: translator %s failed to initialise (cause logged above)",
@@ -199,21 +209,26 @@ static int32_t glupy_init(xlator_t *this)
 
 static void glupy_fini(xlator_t *this)
 {
-    if (Py_IsInitialized() && this->private)
+    if (Py_IsInitialized() && this->private) {
+        glupy_enter_thread();
         glupy_py_fini(this);
+    }
     /* the fop/cbk tables stay allocated: late callers may still read them */
 }
 
 static int32_t glupy_notify(xlator_t *this, int32_t event, void *data, ...)
 {
     glupy_private_t *priv = this->private;
-    if (priv && priv->py_notify)
+    if (priv && priv->py_notify) {
+        glupy_enter_thread();
         return glupy_py_notify(this, event, data);
+    }
     return default_notify(this, event, data);
 }
 
 static int32_t glupy_reconfigure(xlator_t *this, dict_t *options)
 {
+    glupy_enter_thread();
     return glupy_py_reconfigure(this, options);
 }
 
