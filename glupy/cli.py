@@ -402,5 +402,132 @@ def install(uninstall: bool, force: bool) -> None:
     click.echo(f"installed {target} -> {so.resolve()}")
 
 
+# --------------------------------------------------------------------------- glusterd volumes
+
+
+def _glusterd_sock_option(func: Any) -> Any:
+    return click.option(
+        "--glusterd-sock",
+        envvar="GLUPY_GLUSTERD_SOCK",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="glusterd's socket [default: $GLUPY_GLUSTERD_SOCK or the gluster CLI's own].",
+    )(func)
+
+
+def _deploy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from glupy.deploy.gluster import GlusterError
+    from glupy.deploy.ops import DeployError
+
+    try:
+        return fn(*args, **kwargs)
+    except (DeployError, GlusterError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("volume")
+@click.argument("module_spec", metavar="MODULE[:Class]")
+@click.option("--side", type=click.Choice(["client", "brick", "both"]), default="both",
+              show_default=True, help="Client graphs (FUSE/gfapi), brick graphs, or both.")
+@click.option("--name", "name", default=None,
+              help="Name of this attachment (for detach) [default: the class name, lower-case].")
+@click.option("--position", default="default", show_default=True,
+              help="default (client: above the top cluster translator; brick: above "
+                   "storage/posix), top (right below io-stats), or above:TYPE.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Translator option (repeatable).")
+@click.option("--python-path", "python_path", multiple=True, metavar="DIR",
+              help="Extra sys.path entry on every peer (absolute; repeatable).")
+@click.option("--restart-bricks/--no-restart-bricks", default=True, show_default=True,
+              help="Restart the bricks (rolling, through glusterd) so they load the new graph.")
+@_glusterd_sock_option
+def attach(volume: str, module_spec: str, side: str, name: str | None, position: str,
+           options: tuple[str, ...], python_path: tuple[str, ...], restart_bricks: bool,
+           glusterd_sock: str | None) -> None:
+    """Add a Python translator to the volfiles of glusterd-managed VOLUME.
+
+    The configuration is stored as the volume option user.glupy.xl.NAME (glusterd keeps
+    it on every peer); a volfile filter installed in GlusterFS's filter/ directory inserts
+    the translator each time glusterd writes a volfile. Mounted clients switch to the new
+    graph live; bricks cannot, so they are restarted one per replica set at a time.
+    """
+    from glupy.deploy import ops
+    from glupy.deploy.config import AttachSpec
+    from glupy.deploy.gluster import Gluster
+
+    try:
+        module, cls = volfile.split_module_spec(module_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="MODULE[:Class]") from None
+    opts: dict[str, str] = {}
+    for item in options:
+        key, eq, value = item.partition("=")
+        if not key or not eq or value == "":
+            raise click.BadParameter(f"expected KEY=VALUE with a non-empty value, got {item!r}",
+                                     param_hint="-o")
+        if key in opts:
+            raise click.BadParameter(f"{key} given twice", param_hint="-o")
+        opts[key] = value
+    default_name = (cls or module.rsplit(".", 1)[-1]).lower().replace("_", "-")
+    spec = AttachSpec(name=name or default_name, module=module_spec, side=side,
+                      position=position, options=opts,
+                      python_path=[os.path.abspath(p) for p in python_path])
+    _deploy_call(ops.attach, Gluster(glusterd_sock), volume, spec, restart=restart_bricks,
+                 say=click.echo)
+
+
+@main.command()
+@click.argument("volume")
+@click.argument("name")
+@click.option("--restart-bricks/--no-restart-bricks", default=True, show_default=True,
+              help="Restart the bricks (rolling) so they drop the translator.")
+@_glusterd_sock_option
+def detach(volume: str, name: str, restart_bricks: bool, glusterd_sock: str | None) -> None:
+    """Remove the Python translator NAME from VOLUME (every peer, every volfile)."""
+    from glupy.deploy import ops
+    from glupy.deploy.gluster import Gluster
+
+    _deploy_call(ops.detach, Gluster(glusterd_sock), volume, name, restart=restart_bricks,
+                 say=click.echo)
+
+
+@main.command()
+@click.argument("volume", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_glusterd_sock_option
+def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None:
+    """Show the Python translators attached to VOLUME (or to every volume) and whether
+    the running brick processes (this host) and FUSE mounts (this host) loaded them."""
+    import json
+
+    from glupy.deploy import ops
+    from glupy.deploy.gluster import Gluster
+
+    result = _deploy_call(ops.status, Gluster(glusterd_sock), volume)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    if not result:
+        click.echo("no glupy translators attached")
+        return
+    for entry in result:
+        click.echo(f"volume {entry['volume']} ({entry['status']}), filter: "
+                   f"{entry['filter'] or 'NOT INSTALLED on this host'}")
+        if not entry["translators"]:
+            click.echo("  no glupy translators attached")
+        for t in entry["translators"]:
+            opts = " ".join(f"{k}={v}" for k, v in t["options"].items()) or "-"
+            click.echo(f"  {t['name']}: {t['module']} side={t['side']} position={t['position']} "
+                       f"options: {opts}")
+            vf = t["volfiles"]
+            click.echo(f"    volfiles (this host): {sum(vf.values())}/{len(vf)} contain {t['xlator']}")
+            for where, kind in (("bricks", "brick"), ("clients", "mount")):
+                for key, st in t[where].items():
+                    click.echo(f"    {kind} {key}: {st['state']}")
+                    for line in st.get("errors", []):
+                        click.echo(f"      ! {line}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

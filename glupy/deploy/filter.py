@@ -1,0 +1,288 @@
+"""The glusterd volfile filter that inserts attached Python translators.
+
+glusterd runs every executable in ``<xlatordir>/../filter/`` as ``FILTER VOLFILE`` right
+after it writes a volfile (glusterd-volgen.c, ``volgen_apply_filters``), on every peer,
+for every volfile of every volume, including temporary shd volfiles in /tmp.  This
+filter:
+
+* only looks at volfiles inside a ``vols/<VOL>/`` directory that has an ``info`` file
+  with ``user.glupy.xl.*`` options (anything else: exit 0, file untouched);
+* rewrites the FUSE client volfiles (``VOL.tcp-fuse.vol``, ``trusted-VOL.tcp-fuse.vol``)
+  and the brick volfiles (``VOL.<host>.<brick>.vol``, the graphs with protocol/server
+  over storage/posix); shd, rebalance, gfproxy and snapd volfiles are left alone;
+* is idempotent: volumes it inserted earlier (``VOL-glupy-NAME``) are removed first.
+
+It never fails glusterd: errors go to ``glupy-filter.log`` next to the volfile and
+the volfile is left as glusterd wrote it.
+
+``python -m glupy.deploy.filter install|uninstall|status`` manages the executable
+(every peer of a pool needs it, together with ``glupy install``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from glupy import volfile
+from glupy.deploy.config import AttachSpec, read_info, specs_from_options
+from glupy.volfile import Graph, Volume
+
+FILTER_NAME = "glupy-filter"
+MARK = "# glupy-filter:"
+LOG_NAME = "glupy-filter.log"
+
+
+def filter_dir() -> Path:
+    return volfile.xlatordir().parent / "filter"
+
+
+def filter_path() -> Path:
+    return filter_dir() / FILTER_NAME
+
+
+# --------------------------------------------------------------------------- graphs
+
+
+def volfile_kind(path: Path, volume: str) -> str | None:
+    """'client', 'brick' or None (not ours to touch) from the file name."""
+    name = path.name
+    if name in (f"{volume}.tcp-fuse.vol", f"trusted-{volume}.tcp-fuse.vol",
+                f"{volume}.rdma-fuse.vol", f"trusted-{volume}.rdma-fuse.vol"):
+        return "client"
+    if name.startswith(f"{volume}.") and name.endswith(".vol") and "gfproxy" not in name:
+        return "brick"
+    return None
+
+
+def is_glupy_type(type_: str) -> bool:
+    return type_ == volfile.GLUPY_TYPE or type_.rsplit("/", 1)[-1] == "glupy"
+
+
+def strip(graph: Graph, volume: str) -> Graph:
+    """Remove volumes a previous run inserted (``VOL-glupy-*`` of the bridge's type)."""
+    prefix = f"{volume}-glupy-"
+    ours = {v.name: v for v in graph if v.name.startswith(prefix) and is_glupy_type(v.type)}
+    if not ours:
+        return graph
+
+    def resolve(name: str) -> str:
+        while name in ours:
+            name = ours[name].subvolumes[0]
+        return name
+
+    kept = []
+    for v in graph:
+        if v.name in ours:
+            continue
+        v.subvolumes = [resolve(s) for s in v.subvolumes]
+        kept.append(v)
+    return Graph(kept)
+
+
+def _parents(graph: Graph, name: str) -> list[Volume]:
+    return [v for v in graph if name in v.subvolumes]
+
+
+def insert_point(graph: Graph, side: str, position: str) -> Volume:
+    """The volume the translator goes right above."""
+    top = graph.top
+    if position == "top":
+        node = top
+        if node.type == "protocol/server":
+            node = graph[node.subvolumes[0]]
+        if node.type == "debug/io-stats":
+            node = graph[node.subvolumes[0]]
+        return node
+    if position.startswith("above:"):
+        want = position[len("above:"):]
+        for v in reversed(graph.volumes):
+            if v.type == want:
+                return v
+        raise volfile.VolfileError(f"no {want} volume in this graph")
+    if side == "brick":
+        posix = graph.of_type("storage/posix")
+        if not posix:
+            raise volfile.VolfileError("brick graph without storage/posix")
+        return posix[0]
+    for v in reversed(graph.volumes):  # the top-most cluster translator
+        if v.type.startswith("cluster/"):
+            return v
+    clients = graph.of_type("protocol/client")
+    if len(clients) == 1:
+        return clients[0]
+    raise volfile.VolfileError("client graph without a cluster translator")
+
+
+def insert(graph: Graph, target: Volume, new: Volume) -> None:
+    for parent in _parents(graph, target.name):
+        parent.subvolumes = [new.name if s == target.name else s for s in parent.subvolumes]
+    new.subvolumes = [target.name]
+    graph.volumes.insert(graph.volumes.index(target) + 1, new)
+
+
+def apply(graph: Graph, volume: str, kind: str, specs: list[AttachSpec],
+          glupy_type: str | None = None) -> Graph:
+    """``graph`` (as glusterd wrote it, or as filtered before) with ``specs`` inserted."""
+    graph = strip(graph, volume)
+    type_ = glupy_type or volfile.bridge_type()
+    # earlier attaches end up above later ones at the same spot: insert the last first
+    for spec in sorted(specs, key=lambda s: (s.seq, s.name), reverse=True):
+        if kind not in spec.sides:
+            continue
+        options = {"module": spec.module}
+        if spec.python_path:
+            options["python-path"] = ":".join(spec.python_path)
+        options.update(spec.options)
+        new = Volume(name=spec.xlator_name(volume), type=type_, options=options)
+        insert(graph, insert_point(graph, kind, spec.position), new)
+    graph.validate()
+    return graph
+
+
+# --------------------------------------------------------------------------- the filter
+
+
+def _log(vol_dir: Path, text: str) -> None:
+    try:
+        with open(vol_dir / LOG_NAME, "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text.rstrip()}\n")
+    except OSError:
+        print(text, file=sys.stderr)
+
+
+def glupy_type_for(xlatordir: Path) -> str:
+    """``features/glupy`` if this package's bridge is installed there, else a relative type."""
+    so = Path(__file__).resolve().parents[1] / "_bridge" / "glupy.so"
+    installed = xlatordir / (volfile.GLUPY_TYPE + ".so")
+    try:
+        if installed.exists() and os.path.samefile(installed, so):
+            return volfile.GLUPY_TYPE
+    except OSError:
+        pass
+    return os.path.relpath(so.with_suffix(""), xlatordir)
+
+
+def run_filter(path: str | os.PathLike[str], xlatordir: str | os.PathLike[str] | None = None) -> int:
+    path = Path(path)
+    vol_dir = path.parent
+    info = vol_dir / "info"
+    if vol_dir.parent.name != "vols" or not info.is_file():
+        return 0  # e.g. /tmp/gglustershd-XXXXXX: not a per-volume volfile
+    volume = vol_dir.name
+    try:
+        kind = volfile_kind(path, volume)
+        if kind is None:
+            return 0
+        text = path.read_text()
+        specs = specs_from_options(read_info(info))
+        if not specs and f"{volume}-glupy-" not in text:
+            return 0
+        graph = volfile.parse(text)
+        if kind == "brick" and not (graph.of_type("protocol/server") and graph.of_type("storage/posix")):
+            return 0
+        xdir = Path(xlatordir) if xlatordir else volfile.xlatordir()
+        new = apply(graph, volume, kind, specs, glupy_type_for(xdir))
+        out = f"{MARK} {len(specs)} glupy translator(s) from {info}\n" + new.render()
+        if out == text:
+            return 0
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".glupy-tmp", dir=vol_dir)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(out)
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        names = [s.xlator_name(volume) for s in specs if kind in s.sides]
+        _log(vol_dir, f"{path.name}: {kind} volfile, inserted {', '.join(names) or 'nothing'}")
+    except Exception as exc:
+        _log(vol_dir, f"{path.name}: ERROR {exc!r}; volfile left as glusterd wrote it\n"
+             + traceback.format_exc())
+    return 0
+
+
+# --------------------------------------------------------------------------- install
+
+
+def script_text() -> str:
+    root = Path(__file__).resolve().parents[2]
+    python = sys.executable
+    return f"""#!/bin/sh
+{MARK} inserts Python translators attached with `glupy attach` (user.glupy.xl.* options)
+# into the volfiles glusterd writes. Installed by glupy; remove with
+#   {python} -m glupy.deploy.filter uninstall
+vol="$1"
+info="${{vol%/*}}/info"
+[ -f "$info" ] || exit 0
+grep -qs '^user\\.glupy\\.xl\\.[^=]*={{' "$info" || grep -qs -- '-glupy-' "$vol" || exit 0
+# -S -E: no site, no environment (glusterd's); glupy/__init__ (the translator API) is
+# not needed here, so the package is entered as a bare namespace.
+exec {python} -S -E -c 'import sys, types
+pkg = types.ModuleType("glupy"); pkg.__path__ = [sys.argv[1] + "/glupy"]; sys.modules["glupy"] = pkg
+from glupy.deploy.filter import run_filter
+sys.exit(run_filter(sys.argv[2], sys.argv[3]))' {root} "$vol" "${{0%/*}}/../xlator"
+"""
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        return MARK in path.read_text(errors="replace")[:200]
+    except OSError:
+        return False
+
+
+def install(path: Path | None = None) -> tuple[Path, bool]:
+    """Install (or refresh) the filter; returns (path, changed)."""
+    path = path or filter_path()
+    text = script_text()
+    if path.exists() and not is_ours(path):
+        raise FileExistsError(f"{path} exists and is not glupy's filter")
+    if path.exists() and path.read_text() == text and os.access(path, os.X_OK):
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".glupy-filter.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+    return path, True
+
+
+def uninstall(path: Path | None = None) -> bool:
+    path = path or filter_path()
+    if not path.exists():
+        return False
+    if not is_ours(path):
+        raise FileExistsError(f"{path} is not glupy's filter")
+    path.unlink()
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["install"]:
+        p, changed = install()
+        print(f"{'installed' if changed else 'already installed'}: {p}")
+        return 0
+    if argv == ["uninstall"]:
+        print(f"removed {filter_path()}" if uninstall() else f"not installed ({filter_path()})")
+        return 0
+    if argv == ["status"]:
+        p = filter_path()
+        print(f"{p}: {'installed' if is_ours(p) else 'absent' if not p.exists() else 'not glupy'}")
+        return 0
+    if len(argv) == 1 and not re.match(r"^-", argv[0]):
+        return run_filter(argv[0])
+    print("usage: python -m glupy.deploy.filter install|uninstall|status|VOLFILE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
