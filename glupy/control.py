@@ -77,7 +77,10 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
 
     cmd = request.get("cmd")
     if cmd == "status":
-        return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()]}
+        import gc
+
+        return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()],
+                "gc": gc.get_stats(), "gc_count": gc.get_count(), "tasks_in_flight": len(runtime._inflight)}
     if cmd == "reload":
         name = request.get("name")
         targets = [i for i in instances.values() if name in (None, i.name)]

@@ -8,16 +8,58 @@ fop's return value (bytes read/written, entries listed, 0 ...).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from glupy.fops import FOPS_BY_NAME, Fop
 from glupy.types import Dict, Dirent, Dirents, Fd, Flock, Iatt, Inode, Lease, StatVfs, Vector
+
+T = TypeVar("T")
+
+
+_UNSET: Any = object()
+
+
+class _Field(Generic[T]):
+    """A reply field.  A child's reply keeps the callback's C arguments (``_raw``)
+    and makes a view only when a field is read, so a reply passed on unchanged
+    goes back to C without any conversion."""
+
+    __slots__ = ("cidx", "index", "kind", "name")
+
+    def __init__(self, index: int, name: str, kind: str, cidx: tuple[int, ...]) -> None:
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.cidx = cidx
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Field[T]: ...
+    @overload
+    def __get__(self, obj: Reply, owner: type | None = None) -> T: ...
+
+    def __get__(self, obj: Reply | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        vals = obj._vals
+        v = vals[self.index]
+        if v is _UNSET:
+            v = vals[self.index] = CONVERTERS[self.kind](obj._raw, self.cidx, obj._inst)
+        return v
+
+    def __set__(self, obj: Reply, value: T) -> None:
+        obj._vals[self.index] = value
+        obj._dirty = True
+
+
+# kind -> (raw C arguments, their indices, instance) -> Python value; filled in
+# by glupy.runtime inside GlusterFS
+CONVERTERS: dict[str, Any] = {}
 
 
 class Reply:
     """Base of all replies."""
 
-    __slots__ = ("op_errno", "op_ret")
+    __slots__ = ("_dirty", "_inst", "_raw", "_vals", "op_errno", "op_ret")
     fop: ClassVar[Fop]
     fields: ClassVar[tuple[str, ...]] = ()
 
@@ -31,8 +73,10 @@ class Reply:
             if k in values:
                 raise TypeError(f"{type(self).__name__} got {k!r} twice")
             values[k] = v
-        for name in self.fields:
-            setattr(self, name, values.get(name))
+        self._raw: tuple[Any, ...] | None = None
+        self._inst: Any = None
+        self._vals: list[Any] = [values.get(name) for name in self.fields]
+        self._dirty = True
         self.op_ret = op_ret
         self.op_errno = op_errno
 
@@ -44,11 +88,14 @@ class Reply:
         return type(self)(op_ret=op_ret, **values)
 
     def _detach(self) -> None:
+        """Make the reply independent of the child's memory (see glupy.runtime)."""
         for name in self.fields:
             v = getattr(self, name)
             detach = getattr(v, "_detach", None)
             if detach is not None:
                 detach()
+        self._raw = None
+        self._dirty = True
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.fields)
@@ -59,11 +106,11 @@ class Reply:
 class StatReply(Reply):
     """Reply of ``stat``: buf, xdata."""
 
-    __slots__ = ('buf', 'xdata')
+    __slots__ = ()
     fields = ('buf', 'xdata')
     fop = FOPS_BY_NAME['stat']
-    buf: Iatt | None
-    xdata: Dict | None
+    buf: _Field[Iatt | None] = _Field(0, 'buf', 'iatt', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -74,12 +121,12 @@ class StatReply(Reply):
 class ReadlinkReply(Reply):
     """Reply of ``readlink``: path, buf, xdata."""
 
-    __slots__ = ('path', 'buf', 'xdata')
+    __slots__ = ()
     fields = ('path', 'buf', 'xdata')
     fop = FOPS_BY_NAME['readlink']
-    path: str | None
-    buf: Iatt | None
-    xdata: Dict | None
+    path: _Field[str | None] = _Field(0, 'path', 'str', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -90,14 +137,14 @@ class ReadlinkReply(Reply):
 class MknodReply(Reply):
     """Reply of ``mknod``: inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['mknod']
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    preparent: _Field[Iatt | None] = _Field(2, 'preparent', 'iatt', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
+    xdata: _Field[Dict | None] = _Field(4, 'xdata', 'dict', (4,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -108,14 +155,14 @@ class MknodReply(Reply):
 class MkdirReply(Reply):
     """Reply of ``mkdir``: inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['mkdir']
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    preparent: _Field[Iatt | None] = _Field(2, 'preparent', 'iatt', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
+    xdata: _Field[Dict | None] = _Field(4, 'xdata', 'dict', (4,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -126,36 +173,36 @@ class MkdirReply(Reply):
 class UnlinkReply(Reply):
     """Reply of ``unlink``: preparent, postparent, xdata."""
 
-    __slots__ = ('preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['unlink']
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    preparent: _Field[Iatt | None] = _Field(0, 'preparent', 'iatt', (0,))
+    postparent: _Field[Iatt | None] = _Field(1, 'postparent', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class RmdirReply(Reply):
     """Reply of ``rmdir``: preparent, postparent, xdata."""
 
-    __slots__ = ('preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['rmdir']
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    preparent: _Field[Iatt | None] = _Field(0, 'preparent', 'iatt', (0,))
+    postparent: _Field[Iatt | None] = _Field(1, 'postparent', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class SymlinkReply(Reply):
     """Reply of ``symlink``: inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['symlink']
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    preparent: _Field[Iatt | None] = _Field(2, 'preparent', 'iatt', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
+    xdata: _Field[Dict | None] = _Field(4, 'xdata', 'dict', (4,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -166,15 +213,15 @@ class SymlinkReply(Reply):
 class RenameReply(Reply):
     """Reply of ``rename``: buf, preoldparent, postoldparent, prenewparent, postnewparent, xdata."""
 
-    __slots__ = ('buf', 'preoldparent', 'postoldparent', 'prenewparent', 'postnewparent', 'xdata')
+    __slots__ = ()
     fields = ('buf', 'preoldparent', 'postoldparent', 'prenewparent', 'postnewparent', 'xdata')
     fop = FOPS_BY_NAME['rename']
-    buf: Iatt | None
-    preoldparent: Iatt | None
-    postoldparent: Iatt | None
-    prenewparent: Iatt | None
-    postnewparent: Iatt | None
-    xdata: Dict | None
+    buf: _Field[Iatt | None] = _Field(0, 'buf', 'iatt', (0,))
+    preoldparent: _Field[Iatt | None] = _Field(1, 'preoldparent', 'iatt', (1,))
+    postoldparent: _Field[Iatt | None] = _Field(2, 'postoldparent', 'iatt', (2,))
+    prenewparent: _Field[Iatt | None] = _Field(3, 'prenewparent', 'iatt', (3,))
+    postnewparent: _Field[Iatt | None] = _Field(4, 'postnewparent', 'iatt', (4,))
+    xdata: _Field[Dict | None] = _Field(5, 'xdata', 'dict', (5,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -185,14 +232,14 @@ class RenameReply(Reply):
 class LinkReply(Reply):
     """Reply of ``link``: inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['link']
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    preparent: _Field[Iatt | None] = _Field(2, 'preparent', 'iatt', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
+    xdata: _Field[Dict | None] = _Field(4, 'xdata', 'dict', (4,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -203,54 +250,54 @@ class LinkReply(Reply):
 class TruncateReply(Reply):
     """Reply of ``truncate``: prebuf, postbuf, xdata."""
 
-    __slots__ = ('prebuf', 'postbuf', 'xdata')
+    __slots__ = ()
     fields = ('prebuf', 'postbuf', 'xdata')
     fop = FOPS_BY_NAME['truncate']
-    prebuf: Iatt | None
-    postbuf: Iatt | None
-    xdata: Dict | None
+    prebuf: _Field[Iatt | None] = _Field(0, 'prebuf', 'iatt', (0,))
+    postbuf: _Field[Iatt | None] = _Field(1, 'postbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class OpenReply(Reply):
     """Reply of ``open``: fd, xdata."""
 
-    __slots__ = ('fd', 'xdata')
+    __slots__ = ()
     fields = ('fd', 'xdata')
     fop = FOPS_BY_NAME['open']
-    fd: Fd | None
-    xdata: Dict | None
+    fd: _Field[Fd | None] = _Field(0, 'fd', 'fd', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class ReadvReply(Reply):
     """Reply of ``readv``: vector, stbuf, xdata."""
 
-    __slots__ = ('vector', 'stbuf', 'xdata')
+    __slots__ = ()
     fields = ('vector', 'stbuf', 'xdata')
     fop = FOPS_BY_NAME['readv']
-    vector: Vector | bytes | None
-    stbuf: Iatt | None
-    xdata: Dict | None
+    vector: _Field[Vector | bytes | None] = _Field(0, 'vector', 'vector', (0, 1, 3))
+    stbuf: _Field[Iatt | None] = _Field(1, 'stbuf', 'iatt', (2,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (4,))
 
 
 class WritevReply(Reply):
     """Reply of ``writev``: prebuf, postbuf, xdata."""
 
-    __slots__ = ('prebuf', 'postbuf', 'xdata')
+    __slots__ = ()
     fields = ('prebuf', 'postbuf', 'xdata')
     fop = FOPS_BY_NAME['writev']
-    prebuf: Iatt | None
-    postbuf: Iatt | None
-    xdata: Dict | None
+    prebuf: _Field[Iatt | None] = _Field(0, 'prebuf', 'iatt', (0,))
+    postbuf: _Field[Iatt | None] = _Field(1, 'postbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class StatfsReply(Reply):
     """Reply of ``statfs``: buf, xdata."""
 
-    __slots__ = ('buf', 'xdata')
+    __slots__ = ()
     fields = ('buf', 'xdata')
     fop = FOPS_BY_NAME['statfs']
-    buf: StatVfs | None
-    xdata: Dict | None
+    buf: _Field[StatVfs | None] = _Field(0, 'buf', 'statvfs', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -261,91 +308,91 @@ class StatfsReply(Reply):
 class FlushReply(Reply):
     """Reply of ``flush``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['flush']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class FsyncReply(Reply):
     """Reply of ``fsync``: prebuf, postbuf, xdata."""
 
-    __slots__ = ('prebuf', 'postbuf', 'xdata')
+    __slots__ = ()
     fields = ('prebuf', 'postbuf', 'xdata')
     fop = FOPS_BY_NAME['fsync']
-    prebuf: Iatt | None
-    postbuf: Iatt | None
-    xdata: Dict | None
+    prebuf: _Field[Iatt | None] = _Field(0, 'prebuf', 'iatt', (0,))
+    postbuf: _Field[Iatt | None] = _Field(1, 'postbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class SetxattrReply(Reply):
     """Reply of ``setxattr``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['setxattr']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class GetxattrReply(Reply):
     """Reply of ``getxattr``: dict, xdata."""
 
-    __slots__ = ('dict', 'xdata')
+    __slots__ = ()
     fields = ('dict', 'xdata')
     fop = FOPS_BY_NAME['getxattr']
-    dict: Dict | None
-    xdata: Dict | None
+    dict: _Field[Dict | None] = _Field(0, 'dict', 'dict', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class RemovexattrReply(Reply):
     """Reply of ``removexattr``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['removexattr']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class OpendirReply(Reply):
     """Reply of ``opendir``: fd, xdata."""
 
-    __slots__ = ('fd', 'xdata')
+    __slots__ = ()
     fields = ('fd', 'xdata')
     fop = FOPS_BY_NAME['opendir']
-    fd: Fd | None
-    xdata: Dict | None
+    fd: _Field[Fd | None] = _Field(0, 'fd', 'fd', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class FsyncdirReply(Reply):
     """Reply of ``fsyncdir``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['fsyncdir']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class AccessReply(Reply):
     """Reply of ``access``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['access']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class CreateReply(Reply):
     """Reply of ``create``: fd, inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('fd', 'inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('fd', 'inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['create']
-    fd: Fd | None
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    fd: _Field[Fd | None] = _Field(0, 'fd', 'fd', (0,))
+    inode: _Field[Inode | None] = _Field(1, 'inode', 'inode', (1,))
+    buf: _Field[Iatt | None] = _Field(2, 'buf', 'iatt', (2,))
+    preparent: _Field[Iatt | None] = _Field(3, 'preparent', 'iatt', (3,))
+    postparent: _Field[Iatt | None] = _Field(4, 'postparent', 'iatt', (4,))
+    xdata: _Field[Dict | None] = _Field(5, 'xdata', 'dict', (5,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -356,22 +403,22 @@ class CreateReply(Reply):
 class FtruncateReply(Reply):
     """Reply of ``ftruncate``: prebuf, postbuf, xdata."""
 
-    __slots__ = ('prebuf', 'postbuf', 'xdata')
+    __slots__ = ()
     fields = ('prebuf', 'postbuf', 'xdata')
     fop = FOPS_BY_NAME['ftruncate']
-    prebuf: Iatt | None
-    postbuf: Iatt | None
-    xdata: Dict | None
+    prebuf: _Field[Iatt | None] = _Field(0, 'prebuf', 'iatt', (0,))
+    postbuf: _Field[Iatt | None] = _Field(1, 'postbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class FstatReply(Reply):
     """Reply of ``fstat``: buf, xdata."""
 
-    __slots__ = ('buf', 'xdata')
+    __slots__ = ()
     fields = ('buf', 'xdata')
     fop = FOPS_BY_NAME['fstat']
-    buf: Iatt | None
-    xdata: Dict | None
+    buf: _Field[Iatt | None] = _Field(0, 'buf', 'iatt', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -382,23 +429,23 @@ class FstatReply(Reply):
 class LkReply(Reply):
     """Reply of ``lk``: flock, xdata."""
 
-    __slots__ = ('flock', 'xdata')
+    __slots__ = ()
     fields = ('flock', 'xdata')
     fop = FOPS_BY_NAME['lk']
-    flock: Flock | None
-    xdata: Dict | None
+    flock: _Field[Flock | None] = _Field(0, 'flock', 'flock', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class LookupReply(Reply):
     """Reply of ``lookup``: inode, buf, xdata, postparent."""
 
-    __slots__ = ('inode', 'buf', 'xdata', 'postparent')
+    __slots__ = ()
     fields = ('inode', 'buf', 'xdata', 'postparent')
     fop = FOPS_BY_NAME['lookup']
-    inode: Inode | None
-    buf: Iatt | None
-    xdata: Dict | None
-    postparent: Iatt | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -409,251 +456,251 @@ class LookupReply(Reply):
 class ReaddirReply(Reply):
     """Reply of ``readdir``: entries, xdata."""
 
-    __slots__ = ('entries', 'xdata')
+    __slots__ = ()
     fields = ('entries', 'xdata')
     fop = FOPS_BY_NAME['readdir']
-    entries: Dirents | list[Dirent] | None
-    xdata: Dict | None
+    entries: _Field[Dirents | list[Dirent] | None] = _Field(0, 'entries', 'dirents', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class InodelkReply(Reply):
     """Reply of ``inodelk``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['inodelk']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class FinodelkReply(Reply):
     """Reply of ``finodelk``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['finodelk']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class EntrylkReply(Reply):
     """Reply of ``entrylk``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['entrylk']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class FentrylkReply(Reply):
     """Reply of ``fentrylk``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['fentrylk']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class XattropReply(Reply):
     """Reply of ``xattrop``: xattr, xdata."""
 
-    __slots__ = ('xattr', 'xdata')
+    __slots__ = ()
     fields = ('xattr', 'xdata')
     fop = FOPS_BY_NAME['xattrop']
-    xattr: Dict | None
-    xdata: Dict | None
+    xattr: _Field[Dict | None] = _Field(0, 'xattr', 'dict', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class FxattropReply(Reply):
     """Reply of ``fxattrop``: xattr, xdata."""
 
-    __slots__ = ('xattr', 'xdata')
+    __slots__ = ()
     fields = ('xattr', 'xdata')
     fop = FOPS_BY_NAME['fxattrop']
-    xattr: Dict | None
-    xdata: Dict | None
+    xattr: _Field[Dict | None] = _Field(0, 'xattr', 'dict', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class FgetxattrReply(Reply):
     """Reply of ``fgetxattr``: dict, xdata."""
 
-    __slots__ = ('dict', 'xdata')
+    __slots__ = ()
     fields = ('dict', 'xdata')
     fop = FOPS_BY_NAME['fgetxattr']
-    dict: Dict | None
-    xdata: Dict | None
+    dict: _Field[Dict | None] = _Field(0, 'dict', 'dict', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class FsetxattrReply(Reply):
     """Reply of ``fsetxattr``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['fsetxattr']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class RchecksumReply(Reply):
     """Reply of ``rchecksum``: weak_checksum, strong_checksum, xdata."""
 
-    __slots__ = ('weak_checksum', 'strong_checksum', 'xdata')
+    __slots__ = ()
     fields = ('weak_checksum', 'strong_checksum', 'xdata')
     fop = FOPS_BY_NAME['rchecksum']
-    weak_checksum: int
-    strong_checksum: Any
-    xdata: Dict | None
+    weak_checksum: _Field[int] = _Field(0, 'weak_checksum', 'int', (0,))
+    strong_checksum: _Field[Any] = _Field(1, 'strong_checksum', 'opaque', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class SetattrReply(Reply):
     """Reply of ``setattr``: preop_stbuf, postop_stbuf, xdata."""
 
-    __slots__ = ('preop_stbuf', 'postop_stbuf', 'xdata')
+    __slots__ = ()
     fields = ('preop_stbuf', 'postop_stbuf', 'xdata')
     fop = FOPS_BY_NAME['setattr']
-    preop_stbuf: Iatt | None
-    postop_stbuf: Iatt | None
-    xdata: Dict | None
+    preop_stbuf: _Field[Iatt | None] = _Field(0, 'preop_stbuf', 'iatt', (0,))
+    postop_stbuf: _Field[Iatt | None] = _Field(1, 'postop_stbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class FsetattrReply(Reply):
     """Reply of ``fsetattr``: preop_stbuf, postop_stbuf, xdata."""
 
-    __slots__ = ('preop_stbuf', 'postop_stbuf', 'xdata')
+    __slots__ = ()
     fields = ('preop_stbuf', 'postop_stbuf', 'xdata')
     fop = FOPS_BY_NAME['fsetattr']
-    preop_stbuf: Iatt | None
-    postop_stbuf: Iatt | None
-    xdata: Dict | None
+    preop_stbuf: _Field[Iatt | None] = _Field(0, 'preop_stbuf', 'iatt', (0,))
+    postop_stbuf: _Field[Iatt | None] = _Field(1, 'postop_stbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class ReaddirpReply(Reply):
     """Reply of ``readdirp``: entries, xdata."""
 
-    __slots__ = ('entries', 'xdata')
+    __slots__ = ()
     fields = ('entries', 'xdata')
     fop = FOPS_BY_NAME['readdirp']
-    entries: Dirents | list[Dirent] | None
-    xdata: Dict | None
+    entries: _Field[Dirents | list[Dirent] | None] = _Field(0, 'entries', 'dirents', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class GetspecReply(Reply):
     """Reply of ``getspec``: spec_data."""
 
-    __slots__ = ('spec_data',)
+    __slots__ = ()
     fields = ('spec_data',)
     fop = FOPS_BY_NAME['getspec']
-    spec_data: str | None
+    spec_data: _Field[str | None] = _Field(0, 'spec_data', 'str', (0,))
 
 
 class FremovexattrReply(Reply):
     """Reply of ``fremovexattr``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['fremovexattr']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class FallocateReply(Reply):
     """Reply of ``fallocate``: preop_stbuf, postop_stbuf, xdata."""
 
-    __slots__ = ('preop_stbuf', 'postop_stbuf', 'xdata')
+    __slots__ = ()
     fields = ('preop_stbuf', 'postop_stbuf', 'xdata')
     fop = FOPS_BY_NAME['fallocate']
-    preop_stbuf: Iatt | None
-    postop_stbuf: Iatt | None
-    xdata: Dict | None
+    preop_stbuf: _Field[Iatt | None] = _Field(0, 'preop_stbuf', 'iatt', (0,))
+    postop_stbuf: _Field[Iatt | None] = _Field(1, 'postop_stbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class DiscardReply(Reply):
     """Reply of ``discard``: preop_stbuf, postop_stbuf, xdata."""
 
-    __slots__ = ('preop_stbuf', 'postop_stbuf', 'xdata')
+    __slots__ = ()
     fields = ('preop_stbuf', 'postop_stbuf', 'xdata')
     fop = FOPS_BY_NAME['discard']
-    preop_stbuf: Iatt | None
-    postop_stbuf: Iatt | None
-    xdata: Dict | None
+    preop_stbuf: _Field[Iatt | None] = _Field(0, 'preop_stbuf', 'iatt', (0,))
+    postop_stbuf: _Field[Iatt | None] = _Field(1, 'postop_stbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class ZerofillReply(Reply):
     """Reply of ``zerofill``: preop_stbuf, postop_stbuf, xdata."""
 
-    __slots__ = ('preop_stbuf', 'postop_stbuf', 'xdata')
+    __slots__ = ()
     fields = ('preop_stbuf', 'postop_stbuf', 'xdata')
     fop = FOPS_BY_NAME['zerofill']
-    preop_stbuf: Iatt | None
-    postop_stbuf: Iatt | None
-    xdata: Dict | None
+    preop_stbuf: _Field[Iatt | None] = _Field(0, 'preop_stbuf', 'iatt', (0,))
+    postop_stbuf: _Field[Iatt | None] = _Field(1, 'postop_stbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class IpcReply(Reply):
     """Reply of ``ipc``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['ipc']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class SeekReply(Reply):
     """Reply of ``seek``: offset, xdata."""
 
-    __slots__ = ('offset', 'xdata')
+    __slots__ = ()
     fields = ('offset', 'xdata')
     fop = FOPS_BY_NAME['seek']
-    offset: int
-    xdata: Dict | None
+    offset: _Field[int] = _Field(0, 'offset', 'int', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class LeaseReply(Reply):
     """Reply of ``lease``: lease, xdata."""
 
-    __slots__ = ('lease', 'xdata')
+    __slots__ = ()
     fields = ('lease', 'xdata')
     fop = FOPS_BY_NAME['lease']
-    lease: Lease | None
-    xdata: Dict | None
+    lease: _Field[Lease | None] = _Field(0, 'lease', 'lease', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class CompoundReply(Reply):
     """Reply of ``compound``: data, xdata."""
 
-    __slots__ = ('data', 'xdata')
+    __slots__ = ()
     fields = ('data', 'xdata')
     fop = FOPS_BY_NAME['compound']
-    data: Any
-    xdata: Dict | None
+    data: _Field[Any] = _Field(0, 'data', 'opaque', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class GetactivelkReply(Reply):
     """Reply of ``getactivelk``: locklist, xdata."""
 
-    __slots__ = ('locklist', 'xdata')
+    __slots__ = ()
     fields = ('locklist', 'xdata')
     fop = FOPS_BY_NAME['getactivelk']
-    locklist: Any
-    xdata: Dict | None
+    locklist: _Field[Any] = _Field(0, 'locklist', 'opaque', (0,))
+    xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
 
 class SetactivelkReply(Reply):
     """Reply of ``setactivelk``: xdata."""
 
-    __slots__ = ('xdata',)
+    __slots__ = ()
     fields = ('xdata',)
     fop = FOPS_BY_NAME['setactivelk']
-    xdata: Dict | None
+    xdata: _Field[Dict | None] = _Field(0, 'xdata', 'dict', (0,))
 
 
 class PutReply(Reply):
     """Reply of ``put``: inode, buf, preparent, postparent, xdata."""
 
-    __slots__ = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'preparent', 'postparent', 'xdata')
     fop = FOPS_BY_NAME['put']
-    inode: Inode | None
-    buf: Iatt | None
-    preparent: Iatt | None
-    postparent: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    preparent: _Field[Iatt | None] = _Field(2, 'preparent', 'iatt', (2,))
+    postparent: _Field[Iatt | None] = _Field(3, 'postparent', 'iatt', (3,))
+    xdata: _Field[Dict | None] = _Field(4, 'xdata', 'dict', (4,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -664,12 +711,12 @@ class PutReply(Reply):
 class IcreateReply(Reply):
     """Reply of ``icreate``: inode, buf, xdata."""
 
-    __slots__ = ('inode', 'buf', 'xdata')
+    __slots__ = ()
     fields = ('inode', 'buf', 'xdata')
     fop = FOPS_BY_NAME['icreate']
-    inode: Inode | None
-    buf: Iatt | None
-    xdata: Dict | None
+    inode: _Field[Inode | None] = _Field(0, 'inode', 'inode', (0,))
+    buf: _Field[Iatt | None] = _Field(1, 'buf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
     @property
     def iatt(self) -> Iatt | None:
@@ -680,24 +727,24 @@ class IcreateReply(Reply):
 class NamelinkReply(Reply):
     """Reply of ``namelink``: prebuf, postbuf, xdata."""
 
-    __slots__ = ('prebuf', 'postbuf', 'xdata')
+    __slots__ = ()
     fields = ('prebuf', 'postbuf', 'xdata')
     fop = FOPS_BY_NAME['namelink']
-    prebuf: Iatt | None
-    postbuf: Iatt | None
-    xdata: Dict | None
+    prebuf: _Field[Iatt | None] = _Field(0, 'prebuf', 'iatt', (0,))
+    postbuf: _Field[Iatt | None] = _Field(1, 'postbuf', 'iatt', (1,))
+    xdata: _Field[Dict | None] = _Field(2, 'xdata', 'dict', (2,))
 
 
 class CopyFileRangeReply(Reply):
     """Reply of ``copy_file_range``: stbuf, prebuf_dst, postbuf_dst, xdata."""
 
-    __slots__ = ('stbuf', 'prebuf_dst', 'postbuf_dst', 'xdata')
+    __slots__ = ()
     fields = ('stbuf', 'prebuf_dst', 'postbuf_dst', 'xdata')
     fop = FOPS_BY_NAME['copy_file_range']
-    stbuf: Iatt | None
-    prebuf_dst: Iatt | None
-    postbuf_dst: Iatt | None
-    xdata: Dict | None
+    stbuf: _Field[Iatt | None] = _Field(0, 'stbuf', 'iatt', (0,))
+    prebuf_dst: _Field[Iatt | None] = _Field(1, 'prebuf_dst', 'iatt', (1,))
+    postbuf_dst: _Field[Iatt | None] = _Field(2, 'postbuf_dst', 'iatt', (2,))
+    xdata: _Field[Dict | None] = _Field(3, 'xdata', 'dict', (3,))
 
 
 REPLY_CLASSES: dict[str, type[Reply]] = {

@@ -29,15 +29,16 @@ import _thread
 import errno
 import itertools
 import logging
-import threading
+import sys
 import traceback
 from typing import Any
 
 from glupy import control
+from glupy import replies as _replies
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
-from glupy.replies import REPLY_CLASSES, Reply
+from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
 from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
 from glupy.types import (
     Caller,
@@ -68,6 +69,10 @@ _instances: dict[Any, Instance] = {}
 _inflight: dict[int, tuple[Task, int, list[Any]]] = {}
 _cookies = itertools.count(1)
 _get_ident = _thread.get_ident
+_new = object.__new__
+# guards the state hand-over between the winding thread and the callback's
+# thread; held for a few bytecodes, never across a C call
+_task_lock = _thread.allocate_lock()
 
 
 class InitError(Exception):
@@ -95,7 +100,7 @@ class Instance:
 class Task:
     """One fop being handled in Python."""
 
-    __slots__ = ("inst", "fop", "frame", "coro", "state", "lock", "gen", "results",
+    __slots__ = ("inst", "fop", "frame", "coro", "state", "gen", "results",
                  "remaining", "gather", "thread", "depth")
 
     def __init__(self, inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
@@ -104,7 +109,6 @@ class Task:
         self.frame = frame
         self.coro = coro
         self.state = RUNNING
-        self.lock = _thread.allocate_lock()
         self.gen = 0
         self.results: list[Any] = []
         self.remaining = 0
@@ -125,27 +129,21 @@ def _start(inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
     _run(Task(inst, fop, frame, coro), None, None)
 
 
-class _Current(threading.local):
-    task: Task | None = None
-
-
-_current = _Current()
-
-
 def current_caller() -> Caller:
-    """The caller of the fop whose coroutine is running on this thread."""
-    task = _current.task
-    if task is None:
-        raise RuntimeError("no fop is running on this thread")
-    return Caller(task.frame.root)
+    """The caller of the fop whose coroutine is running on this thread: found
+    by walking up to the driver's frame (only paid by code that asks)."""
+    f = sys._getframe(1)
+    code = _run.__code__
+    while f is not None:
+        if f.f_code is code:
+            return Caller(f.f_locals["task"].frame.root)
+        f = f.f_back
+    raise RuntimeError("no fop is running on this thread")
 
 
 def _run(task: Task, value: Any, exc: BaseException | None) -> None:
     coro = task.coro
-    cur = _current
     while True:
-        prev = cur.task
-        cur.task = task
         try:
             req = coro.send(value) if exc is None else coro.throw(exc)
         except StopIteration as stop:
@@ -154,14 +152,16 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             return
         except FopError as e:
             task.state = DONE
+            # drop the traceback: it references this frame, which references
+            # the exception (``exc``): a cycle per failed fop, left to the GC
+            e.__traceback__ = None
+            exc = value = None
             _fail(task, e)
             return
         except BaseException as e:
             task.state = DONE
             _crash(task, e)
             return
-        finally:
-            cur.task = prev
         value = exc = None
         cls = type(req)
         if cls is Wind:
@@ -185,14 +185,19 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
         task.state = WINDING
         for i, w in enumerate(winds):
             _issue(task, i, w)
-        with task.lock:
-            if task.gen != gen or (task.state != WINDING and task.state != READY):
-                return  # a nested callback already moved the task on
-            if task.state == WINDING:
-                task.state = WAITING
-                return
-            task.state = RUNNING
-            value, exc = _collect(task)
+        lock = _task_lock
+        lock.acquire()
+        state = task.state
+        if task.gen != gen or (state != WINDING and state != READY):
+            lock.release()
+            return  # a nested callback already moved the task on
+        if state == WINDING:
+            task.state = WAITING
+            lock.release()
+            return
+        task.state = RUNNING
+        lock.release()
+        value, exc = _collect(task)
 
 
 def _issue(task: Task, index: int, w: Wind) -> None:
@@ -213,18 +218,22 @@ def _issue(task: Task, index: int, w: Wind) -> None:
 
 
 def _deliver(task: Task, index: int, result: Any) -> None:
-    with task.lock:
-        task.results[index] = result
-        task.remaining -= 1
-        if task.remaining:
-            _detach(result)
-            return
-        if task.state == WINDING and (task.thread != _get_ident() or task.depth >= MAX_NESTING):
-            _detach(result)
-            task.state = READY
-            return
-        task.state = RUNNING
-        value, exc = _collect(task)
+    lock = _task_lock
+    lock.acquire()
+    task.results[index] = result
+    task.remaining -= 1
+    if task.remaining:
+        lock.release()
+        _detach(result)
+        return
+    if task.state == WINDING and (task.thread != _get_ident() or task.depth >= MAX_NESTING):
+        task.state = READY
+        lock.release()
+        _detach(result)
+        return
+    task.state = RUNNING
+    lock.release()
+    value, exc = _collect(task)
     task.depth += 1
     try:
         _run(task, value, exc)
@@ -262,13 +271,17 @@ def _finish(task: Task, value: Any) -> None:
         lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
         return
     keep: list[Any] = []
-    try:
-        args = _reply_to_c[fop.slot](value, keep)
-    except BaseException as e:
-        task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
-                            fop.name, task.inst.spec, e.__class__.__name__, e)
-        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
-        return
+    raw = value._raw
+    if raw is not None and not value._dirty:
+        args = raw  # the child's reply, passed on unchanged: no conversion
+    else:
+        try:
+            args = _reply_to_c[fop.slot](value, keep)
+        except BaseException as e:
+            task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
+                                fop.name, task.inst.spec, e.__class__.__name__, e)
+            lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
+            return
     op_ret = value.op_ret
     if fop.name in ("readdir", "readdirp") and value.entries is not None \
             and type(value.entries) is not Dirents and op_ret >= 0:
@@ -282,10 +295,14 @@ def _fail(task: Task, e: FopError) -> None:
     reply = e.reply
     if reply is not None and type(reply) is REPLY_CLASSES[fop.name]:
         keep: list[Any] = []
-        try:
-            args = _reply_to_c[fop.slot](reply, keep)
-        except BaseException:
-            args = None
+        raw = reply._raw
+        if raw is not None and not reply._dirty:
+            args = raw
+        else:
+            try:
+                args = _reply_to_c[fop.slot](reply, keep)
+            except BaseException:
+                args = None
         if args is not None:
             _unwinders[fop.slot](task.frame, -1, code, *args)
             return
@@ -500,17 +517,20 @@ def _generate(fop: Fop) -> str:
                f"        return 0\n"
                f"    _start(inst, fop_{n}, frame, coro)\n"
                f"    return 0\n")
-    # callback: child's reply -> resume the task
+    # callback: child's reply -> resume the task.  The reply keeps the C
+    # arguments; views are made only for fields the translator reads.
     rnames = [a.name for a in fop.reply]
-    sets = "".join(f"    r.{a.name} = {_py_expr(a.kind, a.name, fop.reply)}\n" for a in fop.py_reply)
-    out.append(f"def cbk_{n}(frame, cookie, this, op_ret, op_errno{''.join(', ' + x for x in rnames)}):\n"
-               f"    task, index, keep = _inflight.pop(int(ffi.cast('uintptr_t', cookie)))\n"
-               f"    inst = task.inst\n"
-               f"    r = {reply_cls}.__new__({reply_cls})\n"
-               f"{sets}"
+    nfields = len(fop.py_reply)
+    out.append(f"def cbk_{n}(cookie, op_ret, op_errno{''.join(', ' + x for x in rnames)}):\n"
+               f"    task, index, keep = _inflight.pop(cookie)\n"
+               f"    r = _new({reply_cls})\n"
+               f"    r._raw = ({''.join(x + ', ' for x in rnames)})\n"
+               f"    r._vals = [{', '.join(['_UNSET'] * nfields)}]\n"
+               f"    r._inst = task.inst\n"
+               f"    r._dirty = False\n"
                f"    r.op_ret = op_ret\n"
                f"    r.op_errno = op_errno\n"
-               f"    _deliver(task, index, r if op_ret >= 0 else FopError(op_errno, reply=r))\n"
+               f"    _deliver(task, index, r if op_ret >= 0 else _fop_error(op_errno, r))\n"
                f"    return 0\n")
     # wind: Python args -> C, STACK_WIND
     stmts, exprs = _c_args(fop.args, "")
@@ -528,6 +548,43 @@ def _generate(fop: Fop) -> str:
     return "\n".join(out)
 
 
+def _fop_error(op_errno: int, reply: Reply) -> FopError:
+    e = FopError.__new__(FopError)
+    e.errno = op_errno
+    e.reply = reply
+    e._message = None
+    return e
+
+
+def _raw_ptr(view: Any) -> Any:
+    def convert(raw: tuple[Any, ...], cidx: tuple[int, ...], inst: Any) -> Any:
+        p = raw[cidx[0]]
+        return None if p == NULL else view(p)
+
+    return convert
+
+
+def _raw_inst(view: Any) -> Any:
+    def convert(raw: tuple[Any, ...], cidx: tuple[int, ...], inst: Any) -> Any:
+        p = raw[cidx[0]]
+        return None if p == NULL else view(p, inst)
+
+    return convert
+
+
+def _register_converters() -> None:
+    CONVERTERS.update({
+        "iatt": _raw_ptr(Iatt), "dict": _raw_ptr(Dict), "flock": _raw_ptr(Flock),
+        "statvfs": _raw_ptr(StatVfs), "lease": _raw_ptr(Lease),
+        "inode": _raw_inst(Inode), "fd": _raw_inst(Fd), "loc": _raw_inst(Loc),
+        "dirents": _raw_inst(Dirents),
+        "str": lambda raw, cidx, inst: _str(raw[cidx[0]]),
+        "opaque": lambda raw, cidx, inst: _opaque(raw[cidx[0]]),
+        "int": lambda raw, cidx, inst: raw[cidx[0]],
+        "vector": lambda raw, cidx, inst: Vector(raw[cidx[0]], raw[cidx[1]], raw[cidx[2]]),
+    })
+
+
 def _no_instance(this: Any, frame: Any, fop: Fop) -> None:
     log.error("fop %s for an xlator glupy does not know (%s): failing with EIO", fop.name, this)
     lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
@@ -535,7 +592,9 @@ def _no_instance(this: Any, frame: Any, fop: Fop) -> None:
 
 def _build_glue() -> None:
     ns: dict[str, Any] = dict(globals())
-    ns.update(REPLY_CLASSES and {cls.__name__: cls for cls in REPLY_CLASSES.values()})
+    ns.update({cls.__name__: cls for cls in REPLY_CLASSES.values()})
+    ns["_new"] = object.__new__
+    ns["_UNSET"] = _replies._UNSET
     for fop in FOPS:
         ns[f"fop_{fop.name}"] = fop
         exec(_generate(fop), ns)  # generated from the fop table
@@ -884,7 +943,12 @@ def attach(ffi_: Any, lib_: Any) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(_PY_LEVEL.get(int(lib.gf_log_get_loglevel()), logging.INFO))
+    _register_converters()
     _build_glue()
+    # ~30 short-lived objects per fop: collect the young generation less often
+    import gc
+    gc.set_threshold(20000, 20, 20)
+    gc.freeze()
     for fop in FOPS:
         ffi.def_extern(name=f"glupy_py_{fop.name}", onerror=_extern_error)(_entries[fop.name])
         ffi.def_extern(name=f"glupy_py_{fop.name}_cbk", onerror=_extern_error)(_callbacks[fop.name])

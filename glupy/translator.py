@@ -31,8 +31,12 @@ class FopError(Exception):
     def __init__(self, errno: int, message: str | None = None, reply: Reply | None = None):
         self.errno = int(errno)
         self.reply = reply
-        super().__init__(message or f"{_errno.errorcode.get(self.errno, self.errno)}: "
-                                    f"{os.strerror(self.errno)}")
+        self._message = message
+
+    def __str__(self) -> str:
+        # formatted on demand: failing fops are a hot path (ENOENT lookups)
+        return self._message or (f"{_errno.errorcode.get(self.errno, self.errno)}: "
+                                 f"{os.strerror(self.errno)}")
 
 
 class Size(int):

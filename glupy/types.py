@@ -146,7 +146,8 @@ class Iatt(_View):
     __slots__ = ()
 
     def __init__(self, p: Any = None) -> None:
-        super().__init__(_ffi.new("struct iatt *") if p is None else p)
+        self._p = _ffi.new("struct iatt *") if p is None else p
+        self._keep = None
 
     flags = _int_field("ia_flags", "ia_flags")
     ino = _int_field("ia_ino", "inode number")
@@ -243,7 +244,8 @@ class Inode(_View):
     __slots__ = ("_inst",)
 
     def __init__(self, p: Any, inst: Any = None) -> None:
-        super().__init__(p)
+        self._p = p
+        self._keep = None
         self._inst = inst
 
     @property
@@ -299,7 +301,8 @@ class Fd(_View):
     __slots__ = ("_inst",)
 
     def __init__(self, p: Any, inst: Any = None) -> None:
-        super().__init__(p)
+        self._p = p
+        self._keep = None
         self._inst = inst
 
     @classmethod
@@ -391,7 +394,8 @@ class Loc(_View):
     __slots__ = ("_inst",)
 
     def __init__(self, p: Any, inst: Any = None) -> None:
-        super().__init__(p)
+        self._p = p
+        self._keep = None
         self._inst = inst
 
     @property
@@ -451,7 +455,8 @@ class Dict(_View, MutableMapping[str, Any]):
             p = _ffi.gc(_lib.dict_new(), _lib.dict_unref)
         elif owned:
             p = _ffi.gc(p, _lib.dict_unref)
-        super().__init__(p)
+        self._p = p
+        self._keep = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Dict:
@@ -588,7 +593,8 @@ class Flock(_View):
     __slots__ = ()
 
     def __init__(self, p: Any = None) -> None:
-        super().__init__(_ffi.new("struct gf_flock *") if p is None else p)
+        self._p = _ffi.new("struct gf_flock *") if p is None else p
+        self._keep = None
 
     type = _int_field("l_type", "F_RDLCK/F_WRLCK/F_UNLCK")
     whence = _int_field("l_whence", "SEEK_SET/CUR/END")
@@ -614,7 +620,8 @@ class StatVfs(_View):
     __slots__ = ()
 
     def __init__(self, p: Any = None) -> None:
-        super().__init__(_ffi.new("struct statvfs *") if p is None else p)
+        self._p = _ffi.new("struct statvfs *") if p is None else p
+        self._keep = None
 
     bsize = _int_field("f_bsize", "block size")
     frsize = _int_field("f_frsize", "fragment size")
@@ -638,7 +645,8 @@ class Lease(_View):
     __slots__ = ()
 
     def __init__(self, p: Any = None) -> None:
-        super().__init__(_ffi.new("struct gf_lease *") if p is None else p)
+        self._p = _ffi.new("struct gf_lease *") if p is None else p
+        self._keep = None
 
     cmd = _int_field("cmd", "GF_GET_LEASE/GF_SET_LEASE/GF_UNLK_LEASE")
     lease_type = _int_field("lease_type", "GF_RD_LEASE/GF_RW_LEASE")
@@ -679,7 +687,8 @@ class Dirents(_View):
     __slots__ = ("_inst", "_entries")
 
     def __init__(self, p: Any, inst: Any = None) -> None:
-        super().__init__(p)
+        self._p = p
+        self._keep = None
         self._inst = inst
         self._entries: list[Dirent] | None = None
 

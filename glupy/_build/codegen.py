@@ -34,7 +34,9 @@ def _entry_proto(f: Fop) -> str:
 
 
 def _cbk_proto(f: Fop) -> str:
-    return (f"int32_t glupy_py_{f.name}_cbk(call_frame_t *frame, void *cookie, xlator_t *this, "
+    # the child's frame and ``this`` are not needed in Python: the cookie names
+    # the task (as an integer, so Python gets an int without a cast)
+    return (f"int32_t glupy_py_{f.name}_cbk(uintptr_t cookie, "
             f"int32_t op_ret, int32_t op_errno{_decls(f.reply)})")
 
 
@@ -106,7 +108,7 @@ def source() -> str:
         params = (f"call_frame_t *frame, void *cookie, xlator_t *this, int32_t op_ret, "
                   f"int32_t op_errno{_decls(f.reply)}")
         out.append(_c_wrapper(f"glupy_c_{f.name}_cbk", "int32_t", params,
-                              f"frame, cookie, this, op_ret, op_errno{_names(f.reply)}",
+                              f"(uintptr_t)cookie, op_ret, op_errno{_names(f.reply)}",
                               f"glupy_py_{f.name}_cbk"))
     for c in CBKS:
         out.append(f"static {_cbk_cbk_proto(c.name, c.ret, c.args)};")

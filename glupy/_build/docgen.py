@@ -53,11 +53,12 @@ def replies_region() -> str:
         names = tuple(a.name for a in fields)
         out.append(f"class {f.reply_class}(Reply):")
         out.append(f'    """Reply of ``{f.name}``: {", ".join(names) or "no fields"}."""\n')
-        out.append(f"    __slots__ = {names!r}")
+        out.append("    __slots__ = ()")
         out.append(f"    fields = {names!r}")
         out.append(f"    fop = FOPS_BY_NAME[{f.name!r}]")
-        for a in fields:
-            out.append(f"    {a.name}: {FIELD_TYPE[a.kind]}")
+        for i, a in enumerate(fields):
+            out.append(f"    {a.name}: _Field[{FIELD_TYPE[a.kind]}] = "
+                       f"_Field({i}, {a.name!r}, {a.kind!r}, {_cidx(f, a)!r})")
         if "buf" in names:
             out.append("\n    @property")
             out.append("    def iatt(self) -> Iatt | None:")
@@ -73,6 +74,14 @@ def replies_region() -> str:
     out += [f'    "{n}",' for n in names]
     out.append("]\n")
     return "\n".join(out).replace("\n\n\n\nREPLY", "\n\nREPLY")
+
+
+def _cidx(f: Fop, a: Arg) -> tuple[int, ...]:
+    """Indices of the C callback arguments behind Python reply field ``a``."""
+    names = [r.name for r in f.reply]
+    if a.kind == "vector":
+        return (names.index(a.name), names.index("count"), names.index("iobref"))
+    return (names.index(a.name),)
 
 
 def child_region() -> str:

@@ -57,7 +57,7 @@ def test_codegen_emits_every_fop_and_a_layout_check_per_slot():
     cdef = codegen.cdef()
     for fop in FOPS:
         assert f"glupy_py_{fop.name}(" in cdef and f"glupy_py_{fop.name}_cbk(" in cdef
-        assert f"STACK_WIND_COOKIE(frame, glupy_py_{fop.name}_cbk" in src
+        assert f"STACK_WIND_COOKIE(frame, glupy_c_{fop.name}_cbk" in src
         assert f"STACK_UNWIND_STRICT({fop.name}, frame" in src
         assert f"offsetof(struct xlator_fops, {fop.name}) == {fop.slot} * sizeof(void *)" in src
 
