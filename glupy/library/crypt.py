@@ -1,0 +1,628 @@
+"""crypt: client-side encryption at rest; the bricks only ever hold ciphertext.
+
+Put it above the subvolume whose data must be encrypted (in a client graph: above
+DHT/AFR, so every brick receives ciphertext)::
+
+    volume crypt
+        type features/glupy
+        option module glupy.library.crypt
+        option key-file /etc/glusterfs/crypt.key   # 32 raw bytes or 64 hex digits
+        subvolumes posix
+    end-volume
+
+The volfile names the key *file*, never the key.  ``init`` fails with a clear log line
+when the file is missing, unreadable or not a 256-bit key.
+
+Design
+------
+* Keys: two sub-keys are derived from the volume key with HKDF-SHA256: the AES-256 data
+  key and a 16-byte *key check value* (KCV).  Every encrypted file carries two xattrs,
+  set atomically by ``create`` (posix sets xattrs passed in create's xdata):
+  ``trusted.glupy.crypt.nonce`` (16 random bytes) and ``trusted.glupy.crypt.kcv``.
+  A file whose KCV differs from this volume key's is refused: open/read/write/truncate
+  fail with **EKEYREJECTED** ("Key was rejected by service") and the log says
+  ``crypt: <gfid>: encrypted with a different key``; damaged crypt xattrs give EIO.  A
+  wrong key never yields garbage; metadata (stat, readdir) stays visible.
+* Cipher: **AES-256-CTR**, the counter block of file offset ``x`` being
+  ``(nonce + x // 16) mod 2**128``: the keystream is addressed by file offset, so any
+  byte range is encrypted or decrypted on its own (unaligned reads and writes, no
+  read-modify-write of whole blocks).  CTR is length preserving: the backend file has
+  exactly the plaintext size, so no iatt (stat, lookup, readdirp, write/truncate
+  post-op buffers ...) needs fixing.
+* Holes: a hole (or a region extended by truncate) reads as zeros from the brick, and
+  zeros are not the ciphertext of zeros.  Rule: an aligned 16-byte chunk that lies
+  entirely below EOF and whose ciphertext is all zero bytes *is* plaintext zeros (real
+  ciphertext is all-zero with probability 2**-128).  So sparse files stay sparse.  The
+  one chunk this rule cannot cover is a partial chunk: a chunk cut by EOF always holds
+  real ciphertext, and the translator keeps it that way: when a write or truncate moves
+  EOF past a partial chunk it first completes it with encrypted zeros, a write that
+  starts or ends inside a hole chunk (or inside the gap after EOF) writes encrypted
+  zeros for the rest of that chunk, and a truncate that cuts a hole chunk rewrites the
+  kept part as encrypted zeros.  Reads are widened to whole chunks to apply the rule.
+  Size-changing work runs under a per-inode lock after an fstat of the real size.
+* O_APPEND: posix opens the brick file with the caller's flags, so a pwrite on an
+  O_APPEND fd lands at the *brick's* EOF whatever offset was asked (the kernel's offset
+  comes from its possibly stale cached size).  writev on an O_APPEND fd therefore reads
+  the real size under the inode lock, encrypts for that offset and writes it through an
+  anonymous (non-append) fd at that explicit offset.  Internal reads and fix-up writes
+  also use an anonymous fd (the caller's fd may be write-only or O_DIRECT).
+* Nonce rotation: truncating a non-empty file to 0 (``truncate``, ``ftruncate``, or
+  ``open(O_TRUNC)``) gives it a fresh nonce, so the common "rewrite the whole file"
+  pattern does not reuse keystream.
+* Files without a nonce (written before the translator was added, or made by mknod):
+  an empty one is adopted (gets a nonce and KCV) when opened; a non-empty one is
+  refused with EACCES by default (``option unencrypted-files passthrough`` serves it
+  unencrypted instead, and writes to it stay plaintext).  Directories, symlinks and
+  other non-regular files are not touched.
+* The xattrs ``trusted.glupy.crypt.*`` are hidden from getxattr/listxattr (ENODATA) and
+  cannot be set or removed through the mount (EPERM).
+* Not supported (EOPNOTSUPP): fallocate, discard (punch hole), zerofill,
+  copy_file_range (the kernel then falls back to read+write, which works) and put.
+  glibc's posix_fallocate() then emulates by writing zeros, which works too.
+* No per-block authentication: tags would need a side store (an xattr per block or a
+  tag file) updated with every write and a read-modify-write for unaligned writes;
+  left out (see below).
+* Cost: the crypt xattrs are read once per inode (kept in ``inode.ctx``); every write
+  winds an extra fstat (the real size), unaligned writes over holes one or two 16-byte
+  reads; reads are widened by at most 30 bytes.  Readers take no lock: a generation
+  counter makes a read that raced a nonce rotation retry.
+* Files are expected to be opened (FUSE always does): a writer that uses an anonymous
+  fd on a file without crypt xattrs (no open/create through this translator) is
+  refused under the default ``unencrypted-files refuse``.
+
+What it protects, and what not
+------------------------------
+Protects file *contents* against someone who gets a copy of the bricks (stolen disk,
+backup, a brick host admin looking at one snapshot): confidentiality only.
+
+Does not protect:
+
+* integrity: CTR is malleable and there is no MAC.  Flipping a ciphertext bit flips the
+  same plaintext bit; zeroing an aligned 16-byte chunk makes it read as zeros;
+  truncation, rollback to an older copy and swapping files are not detected;
+* an observer who sees the brick *over time*: overwriting data in place reuses the
+  keystream of that offset, so two versions of the same range reveal the XOR of their
+  plaintexts (only truncation to 0 rotates the nonce);
+* metadata: names, directory structure, sizes (exact), sparseness at 16-byte
+  granularity, timestamps, ownership, modes, other xattrs, symlink targets;
+* anything on the client: plaintext lives in the client's page cache and memory, the
+  key in the client process.
+
+Concurrency: operations of one client process on one file are serialised by a
+per-inode lock; nothing coordinates two clients extending the same file at the same
+time (as with any client-side translator that needs the file size).  The lock is a
+blocking lock held across winds (glupy has no awaitable lock yet).  That is safe as long
+as a thread that blocks on it is never the one that must deliver the holder's reply:
+true when fops enter from FUSE threads (crypt right under FUSE, posix, io-threads or
+protocol/client below; tested with io-threads and concurrent writers/appenders).  A
+translator above that winds writes from reply callbacks (write-behind) could break
+that; a timeout (EDEADLK + a log line) is the safety net.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hmac
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from glupy import Dict, Fd, FopError, Iatt, IaType, Inode, Loc, Option, Translator, Vector, gather, gfid_str
+from glupy.replies import (
+    CopyFileRangeReply,
+    CreateReply,
+    DiscardReply,
+    FallocateReply,
+    FgetxattrReply,
+    FremovexattrReply,
+    FsetxattrReply,
+    FstatReply,
+    FtruncateReply,
+    GetxattrReply,
+    OpenReply,
+    PutReply,
+    ReadvReply,
+    RemovexattrReply,
+    SetxattrReply,
+    StatReply,
+    TruncateReply,
+    WritevReply,
+    ZerofillReply,
+)
+
+XATTR_PREFIX = "trusted.glupy.crypt."
+NONCE_XATTR = XATTR_PREFIX + "nonce"
+KCV_XATTR = XATTR_PREFIX + "kcv"
+NONCE_LEN = 16
+KCV_LEN = 16
+KEY_LEN = 32
+CHUNK = 16  # AES block: the unit of the hole rule
+ZERO_CHUNK = bytes(CHUNK)
+ZERO_PAGE = bytes(4096)
+LOCK_TIMEOUT = 60.0  # seconds; see the module docstring
+
+_XattrReply = TypeVar("_XattrReply", GetxattrReply, FgetxattrReply)
+
+class KeyFileError(ValueError):
+    """The key file is missing, unreadable or does not hold a 256-bit key."""
+
+
+def read_key_file(path: str | os.PathLike[str]) -> bytes:
+    """The 32-byte key in ``path``: exactly 32 raw bytes, or 64 hex digits (whitespace
+    around them ignored)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise KeyFileError(f"cannot read key file {os.fspath(path)!r}: {e.strerror or e}") from None
+    if len(data) == KEY_LEN:
+        return data
+    text = data.strip()
+    if len(text) == 2 * KEY_LEN:
+        try:
+            return bytes.fromhex(text.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+    raise KeyFileError(f"key file {os.fspath(path)!r} must hold exactly {KEY_LEN} raw bytes or "
+                       f"{2 * KEY_LEN} hex digits (it has {len(data)} bytes)")
+
+
+def _hkdf(key: bytes, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(key)
+
+
+def _align_down(x: int) -> int:
+    return x - x % CHUNK
+
+
+def _align_up(x: int) -> int:
+    return -(-x // CHUNK) * CHUNK
+
+
+def _iatt(reply: StatReply | FstatReply) -> Iatt:
+    if reply.buf is None:
+        raise FopError(errno.EIO, "crypt: stat reply without a stat buffer")
+    return reply.buf
+
+
+def _zero_runs(ct: bytes) -> list[tuple[int, int]]:
+    """[start, end) ranges of whole all-zero chunks in ``ct`` (which starts on a chunk
+    boundary); a trailing partial chunk never counts."""
+    n = _align_down(len(ct))
+    runs: list[tuple[int, int]] = []
+    pos = ct.find(ZERO_CHUNK, 0, n)
+    while pos != -1:
+        c = _align_up(pos)
+        if c + CHUNK > n:
+            break
+        if ct[c:c + CHUNK] != ZERO_CHUNK:
+            pos = ct.find(ZERO_CHUNK, pos + 1, n)
+            continue
+        e = c + CHUNK
+        while e + len(ZERO_PAGE) <= n and ct[e:e + len(ZERO_PAGE)] == ZERO_PAGE:
+            e += len(ZERO_PAGE)
+        while e + CHUNK <= n and ct[e:e + CHUNK] == ZERO_CHUNK:
+            e += CHUNK
+        runs.append((c, e))
+        pos = ct.find(ZERO_CHUNK, e, n)
+    return runs
+
+
+@dataclass(eq=False)
+class FileState:
+    """What the translator knows about one regular file (kept in ``inode.ctx``)."""
+
+    nonce: bytes | None  # None: the file is not encrypted
+    rejected: str | None = None  # why this key cannot be used on the file
+    rejected_errno: int = errno.EKEYREJECTED
+    generation: int = 0  # bumped when the nonce changes (readers retry)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Crypt(Translator):
+    """AES-256-CTR encryption of regular file contents (see the module docstring)."""
+
+    key_file: Option[Path] = Option(Path, doc="file holding the volume key: 32 raw bytes or 64 hex digits")
+    unencrypted_files: Option[str] = Option(str, default="refuse", choices=["refuse", "passthrough"],
+                               doc="non-empty files without crypt xattrs: refuse them (EACCES) "
+                                   "or serve them unencrypted")
+
+    # ------------------------------------------------------------------ setup
+    def init(self) -> None:
+        if self.key_file is None:
+            raise KeyFileError("option 'key-file' is required (a file holding 32 raw bytes "
+                               "or 64 hex digits; the key itself never goes in the volfile)")
+        self._set_key(read_key_file(self.key_file))
+        with contextlib.suppress(OSError):
+            if os.stat(self.key_file).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                self.log.warning("crypt: key file %s is accessible by group/others", self.key_file)
+        self.log.info("crypt: AES-256-CTR, key check value %s…", self._kcv.hex()[:8])
+
+    def _set_key(self, key: bytes) -> None:
+        self._aes = algorithms.AES(_hkdf(key, b"glupy-crypt v1 aes-256-ctr", KEY_LEN))
+        self._kcv = _hkdf(key, b"glupy-crypt v1 key check value", KCV_LEN)
+
+    def reconfigure(self, changed: dict[str, Any]) -> None:
+        if "key_file" in changed:
+            new = read_key_file(self.key_file)
+            if not hmac.compare_digest(_hkdf(new, b"glupy-crypt v1 key check value", KCV_LEN),
+                                       self._kcv):
+                raise KeyFileError("crypt: the key of a mounted volume cannot change (remount)")
+
+    # ------------------------------------------------------------------ crypto
+    def _xor(self, nonce: bytes, offset: int, data: bytes) -> bytes:
+        """AES-CTR keystream at file ``offset`` XOR ``data`` (encrypts and decrypts)."""
+        if not data:
+            return b""
+        counter = (int.from_bytes(nonce, "big") + offset // CHUNK) % (1 << 128)
+        enc = Cipher(self._aes, modes.CTR(counter.to_bytes(16, "big"))).encryptor()
+        skip = offset % CHUNK
+        if skip:
+            enc.update(bytes(skip))
+        out = enc.update(data)
+        enc.finalize()  # CTR: always b""
+        return out
+
+    def _decrypt(self, nonce: bytes, base: int, ct: bytes) -> bytes:
+        """Plaintext of brick bytes ``ct`` read at chunk-aligned ``base``."""
+        runs = _zero_runs(ct)
+        pt = self._xor(nonce, base, ct)
+        if not runs:
+            return pt
+        out = bytearray(pt)
+        for s, e in runs:
+            out[s:e] = bytes(e - s)
+        return bytes(out)
+
+    def _zeros(self, nonce: bytes, start: int, end: int) -> bytes:
+        return self._xor(nonce, start, bytes(end - start))
+
+    # ------------------------------------------------------------------ file state
+    def _state_from_xattrs(self, xattrs: Dict | None, inode: Inode) -> FileState:
+        values = xattrs.copy() if xattrs is not None else {}
+        nonce, kcv = values.get(NONCE_XATTR), values.get(KCV_XATTR)
+        if isinstance(nonce, str):
+            nonce = nonce.encode("utf-8", "surrogateescape")
+        if isinstance(kcv, str):
+            kcv = kcv.encode("utf-8", "surrogateescape")
+        st = FileState(nonce=nonce)
+        if nonce is None and kcv is None:
+            return st
+        who = gfid_str(inode.gfid)
+        if nonce is None or len(nonce) != NONCE_LEN or kcv is None:
+            st.rejected = f"crypt: {who}: damaged crypt xattrs (nonce/kcv missing or malformed)"
+            st.rejected_errno = errno.EIO
+        elif not hmac.compare_digest(bytes(kcv), self._kcv):
+            st.rejected = (f"crypt: {who}: encrypted with a different key (key check value "
+                           f"mismatch): refusing access with EKEYREJECTED")
+        if st.rejected:
+            self.log.error("%s", st.rejected)
+        return st
+
+    async def _state(self, inode: Inode, fd: Fd | None = None, loc: Loc | None = None,
+                     fresh: bool = False) -> FileState:
+        st = None if fresh else inode.ctx
+        if st is not None:
+            return st
+        try:
+            if fd is not None:
+                xattrs = (await self.child.fgetxattr(fd, None, None)).dict
+            else:
+                assert loc is not None
+                xattrs = (await self.child.getxattr(loc, None, None)).dict
+        except FopError as e:
+            if e.errno not in (errno.ENODATA, errno.EOPNOTSUPP):
+                raise
+            xattrs = None
+        st = self._state_from_xattrs(xattrs, inode)
+        old = None if fresh else inode.ctx
+        if old is not None:  # another fop loaded it meanwhile
+            return old
+        inode.ctx = st
+        return st
+
+    def _check(self, st: FileState) -> bool:
+        """True if the file is encrypted (use the cipher), False for a plaintext file;
+        raises if it may not be used."""
+        if st.rejected:
+            raise FopError(st.rejected_errno, st.rejected)
+        if st.nonce is not None:
+            return True
+        if self.unencrypted_files == "passthrough":
+            return False
+        raise FopError(errno.EACCES, "crypt: unencrypted file refused")
+
+    @contextlib.contextmanager
+    def _locked(self, st: FileState) -> Iterator[None]:
+        if not st.lock.acquire(timeout=LOCK_TIMEOUT):
+            self.log.error("crypt: inode lock not acquired in %.0f s: failing with EDEADLK "
+                           "(a fop waiting for this thread?)", LOCK_TIMEOUT)
+            raise FopError(errno.EDEADLK)
+        try:
+            yield
+        finally:
+            st.lock.release()
+
+    def _new_xattrs(self, nonce: bytes) -> Dict:
+        return Dict.from_mapping({NONCE_XATTR: nonce, KCV_XATTR: self._kcv})
+
+    async def _adopt(self, st: FileState, fd: Fd) -> None:
+        """Give an empty file without crypt xattrs a nonce (under st.lock)."""
+        if st.nonce is not None:
+            return
+        nonce = secrets.token_bytes(NONCE_LEN)
+        await self.child.fsetxattr(fd, self._new_xattrs(nonce), 0, None)
+        st.nonce = nonce
+        st.generation += 1
+
+    async def _rotate(self, st: FileState, fd: Fd) -> None:
+        """A fresh nonce for a file that just became empty (under st.lock)."""
+        nonce = secrets.token_bytes(NONCE_LEN)
+        try:
+            await self.child.fsetxattr(fd, Dict.from_mapping({NONCE_XATTR: nonce}), 0, None)
+        except FopError as e:
+            self.log.warning("crypt: could not rotate the nonce of an emptied file: %s", e)
+            return
+        st.nonce = nonce
+        st.generation += 1
+
+    async def _hole_chunks(self, anon: Fd, offsets: list[int]) -> set[int]:
+        """Which of the chunks at ``offsets`` (all entirely below EOF) are holes."""
+        replies = await gather(*(self.child.readv(anon, CHUNK, o, 0, None) for o in offsets))
+        return {o for o, r in zip(offsets, replies, strict=True)
+                if r.vector is not None and bytes(r.vector) == ZERO_CHUNK}
+
+    # ------------------------------------------------------------------ open/create
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+        inode = loc.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.open(loc, flags, fd, xdata)
+        st = await self._state(inode, loc=loc)
+        if st.rejected:
+            raise FopError(st.rejected_errno, st.rejected)
+        if st.nonce is None and not flags & os.O_TRUNC and self.unencrypted_files == "refuse":
+            size = _iatt(await self.child.stat(loc, None)).size
+            if size:
+                self.log.error("crypt: %s has no crypt xattrs (written before encryption was "
+                               "enabled?): refusing it with EACCES (option unencrypted-files)",
+                               loc.path)
+                raise FopError(errno.EACCES)
+        reply = await self.child.open(loc, flags, fd, xdata)
+        if st.nonce is None:
+            with self._locked(st):
+                size = 0 if flags & os.O_TRUNC else _iatt(await self.child.fstat(fd, None)).size
+                if size == 0:
+                    await self._adopt(st, fd)
+        elif flags & os.O_TRUNC:
+            with self._locked(st):
+                await self._rotate(st, fd)
+        return reply
+
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
+                     xdata: Dict | None) -> CreateReply:
+        nonce = secrets.token_bytes(NONCE_LEN)
+        x = xdata if xdata is not None else Dict()
+        x[NONCE_XATTR] = nonce  # posix sets create's xdata keys as xattrs on a new file
+        x[KCV_XATTR] = self._kcv
+        try:
+            reply = await self.child.create(loc, flags, mode, umask, fd, x)
+        finally:
+            if xdata is not None:
+                del xdata[NONCE_XATTR], xdata[KCV_XATTR]
+        inode = reply.inode or fd.inode
+        if inode is None:
+            return reply
+        # the file may have existed already (create without O_EXCL): read what it has
+        st = await self._state(inode, fd=fd, fresh=True)
+        if st.rejected:
+            raise FopError(st.rejected_errno, st.rejected)
+        if st.nonce is None:
+            with self._locked(st):
+                if _iatt(await self.child.fstat(fd, None)).size == 0:
+                    await self._adopt(st, fd)
+        return reply
+
+    # ------------------------------------------------------------------ data
+    async def readv(self, fd: Fd, size: int, offset: int, flags: int,
+                    xdata: Dict | None) -> ReadvReply:
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.readv(fd, size, offset, flags, xdata)
+        st = await self._state(inode, fd=fd)
+        if not self._check(st):
+            return await self.child.readv(fd, size, offset, flags, xdata)
+        start, end = _align_down(offset), _align_up(offset + size)
+        for _attempt in range(4):
+            generation, nonce = st.generation, st.nonce
+            assert nonce is not None
+            r = await self.child.readv(fd, end - start, start, flags, xdata)
+            if st.generation != generation:
+                continue  # the file was emptied and re-keyed while we read
+            ct = bytes(r.vector) if r.vector is not None else b""
+            skip = offset - start
+            if len(ct) <= skip:
+                pt = b""
+            else:
+                pt = self._decrypt(nonce, start, ct)
+                if skip or len(pt) > size:
+                    pt = pt[skip:skip + size]
+            return ReadvReply(vector=pt, stbuf=r.stbuf, xdata=r.xdata, op_ret=len(pt))
+        raise FopError(errno.EAGAIN, "crypt: file re-keyed during every read attempt")
+
+    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
+                     xdata: Dict | None) -> WritevReply:
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.writev(fd, vector, offset, flags, xdata)
+        st = await self._state(inode, fd=fd)
+        if not self._check(st) or len(vector) == 0:
+            return await self.child.writev(fd, vector, offset, flags, xdata)
+        data = bytes(vector)
+        with self._locked(st):
+            nonce = st.nonce
+            assert nonce is not None
+            pre = _iatt(await self.child.fstat(fd, None))
+            size = pre.size
+            append = bool(fd.flags & os.O_APPEND)
+            o = size if append else offset
+            e = o + len(data)
+            start, end = o, e
+            fills: list[tuple[int, int]] = []  # separate encrypted-zero writes, before the data
+            probes: list[int] = []
+            if o > size:  # writing past EOF: the gap's edge chunks get encrypted zeros
+                head = _align_down(o)
+                if head <= size:
+                    start = size
+                else:
+                    start = head
+                    if size % CHUNK:
+                        fills.append((size, _align_up(size)))
+            elif o % CHUNK and _align_down(o) + CHUNK <= size:
+                probes.append(_align_down(o))
+            if e < size and e % CHUNK and _align_up(e) <= size and _align_down(e) not in probes:
+                probes.append(_align_down(e))
+            anon = Fd.open_anonymous(inode) if (fills or probes or append
+                                                or fd.flags & os.O_DIRECT) else None
+            if probes:
+                assert anon is not None
+                holes = await self._hole_chunks(anon, probes)
+                if _align_down(o) in holes:
+                    start = _align_down(o)
+                if _align_down(e) in holes:
+                    end = _align_up(e)
+            for fs, fe in fills:
+                assert anon is not None
+                await self.child.writev(anon, self._zeros(nonce, fs, fe), fs, 0, None)
+            plain = bytes(o - start) + data + bytes(end - e)
+            ct = self._xor(nonce, start, plain)
+            via_anon = append or (bool(fd.flags & os.O_DIRECT) and (start, end) != (o, e))
+            r = await self.child.writev(anon if via_anon and anon is not None else fd, ct, start,
+                                        flags, xdata)
+            written = max(0, min(len(data), r.op_ret - (o - start)))
+            return WritevReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=written)
+
+    async def _before_resize(self, st: FileState, anon: Fd, size: int, size_to: int) -> None:
+        """Encrypted-zero fix-ups before the file goes from ``size`` to ``size_to`` bytes
+        (under st.lock): see "Holes" in the module docstring."""
+        nonce = st.nonce
+        assert nonce is not None
+        fills: list[list[int]] = []
+        if size_to > size:
+            if size % CHUNK:  # complete the old EOF chunk
+                fills.append([size, min(_align_up(size), size_to)])
+            if size_to % CHUNK:  # the new EOF chunk is partial: it must hold real ciphertext
+                ts = max(_align_down(size_to), size)
+                if fills and ts <= fills[-1][1]:
+                    fills[-1][1] = size_to
+                else:
+                    fills.append([ts, size_to])
+        elif size_to < size and size_to % CHUNK and _align_down(size_to) + CHUNK <= size:
+            cut = _align_down(size_to)  # the kept part of a cut hole chunk becomes real
+            if await self._hole_chunks(anon, [cut]):
+                fills.append([cut, size_to])
+        for fs, fe in fills:
+            await self.child.writev(anon, self._zeros(nonce, fs, fe), fs, 0, None)
+
+    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
+        inode = loc.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.truncate(loc, offset, xdata)
+        st = await self._state(inode, loc=loc)
+        if not self._check(st):
+            return await self.child.truncate(loc, offset, xdata)
+        with self._locked(st):
+            pre = _iatt(await self.child.stat(loc, None))
+            anon = Fd.open_anonymous(inode)
+            await self._before_resize(st, anon, pre.size, offset)
+            r = await self.child.truncate(loc, offset, xdata)
+            if offset == 0 and pre.size > 0:
+                await self._rotate(st, anon)
+        return TruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)
+
+    async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.ftruncate(fd, offset, xdata)
+        st = await self._state(inode, fd=fd)
+        if not self._check(st):
+            return await self.child.ftruncate(fd, offset, xdata)
+        with self._locked(st):
+            pre = _iatt(await self.child.fstat(fd, None))
+            anon = Fd.open_anonymous(inode)
+            await self._before_resize(st, anon, pre.size, offset)
+            r = await self.child.ftruncate(fd, offset, xdata)
+            if offset == 0 and pre.size > 0:
+                await self._rotate(st, anon)
+        return FtruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)
+
+    # ------------------------------------------------------------------ unsupported
+    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
+                        xdata: Dict | None) -> FallocateReply:
+        raise FopError(errno.EOPNOTSUPP, "crypt: fallocate is not supported")
+
+    async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
+        raise FopError(errno.EOPNOTSUPP, "crypt: discard is not supported")
+
+    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
+        raise FopError(errno.EOPNOTSUPP, "crypt: zerofill is not supported")
+
+    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,
+                              flags: int, xdata: Dict | None) -> CopyFileRangeReply:
+        raise FopError(errno.EOPNOTSUPP, "crypt: copy_file_range is not supported")
+
+    async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int,
+                  xattr: Dict | None, xdata: Dict | None) -> PutReply:
+        raise FopError(errno.EOPNOTSUPP, "crypt: put is not supported")
+
+    # ------------------------------------------------------------------ xattrs
+    @staticmethod
+    def _hide(reply: _XattrReply) -> _XattrReply:
+        d = reply.dict
+        if d is not None:
+            for k in [k for k in d if k.startswith(XATTR_PREFIX)]:
+                del d[k]
+        return reply
+
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+        if name and name.startswith(XATTR_PREFIX):
+            raise FopError(errno.ENODATA)
+        return self._hide(await self.child.getxattr(loc, name, xdata))
+
+    async def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FgetxattrReply:
+        if name and name.startswith(XATTR_PREFIX):
+            raise FopError(errno.ENODATA)
+        return self._hide(await self.child.fgetxattr(fd, name, xdata))
+
+    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int,
+                       xdata: Dict | None) -> SetxattrReply:
+        if dict is not None and any(k.startswith(XATTR_PREFIX) for k in dict):
+            raise FopError(errno.EPERM)
+        return await self.child.setxattr(loc, dict, flags, xdata)
+
+    async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int,
+                        xdata: Dict | None) -> FsetxattrReply:
+        if dict is not None and any(k.startswith(XATTR_PREFIX) for k in dict):
+            raise FopError(errno.EPERM)
+        return await self.child.fsetxattr(fd, dict, flags, xdata)
+
+    async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
+        if name and name.startswith(XATTR_PREFIX):
+            raise FopError(errno.EPERM)
+        return await self.child.removexattr(loc, name, xdata)
+
+    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
+        if name and name.startswith(XATTR_PREFIX):
+            raise FopError(errno.EPERM)
+        return await self.child.fremovexattr(fd, name, xdata)
+
+
+__all__ = ["KCV_XATTR", "NONCE_XATTR", "Crypt", "FileState", "KeyFileError", "read_key_file"]
