@@ -529,5 +529,98 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
                         click.echo(f"      ! {line}")
 
 
+@main.command()
+@click.argument("module_spec", metavar="MODULE[:Class]")
+@click.option("--python-path", "python_path", multiple=True, type=click.Path(),
+              help="Directory put first on sys.path (repeatable).")
+def check(module_spec: str, python_path: tuple[str, ...]) -> None:
+    """Load a translator without GlusterFS and report its fops, options and problems
+    (not async, wrong signatures, unknown fop names, import errors)."""
+    from glupy.check import check as run_check
+
+    report = run_check(module_spec, list(python_path))
+    click.echo(report.render())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--dest", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Directory to create the package in.")
+def new(name: str, dest: str) -> None:
+    """Create a translator package NAME (module, test using glupy.testing, README)
+    that passes its own test at once."""
+    from glupy.scaffold import new as scaffold
+
+    try:
+        root = scaffold(name, Path(dest))
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {root}")
+    click.echo(f"  cd {root} && glupy check {root.name.replace('-', '_')}.translator --python-path . "
+               "&& sudo python -m pytest")
+
+
+def _mount_pid(target: str, state_dir: Path | None) -> int:
+    """The glusterfs pid serving MOUNTPOINT (glupy mount state) or a PID."""
+    if target.isdigit():
+        return int(target)
+    state = process.read_state(target, state_dir)
+    if state is None or not state.pid:
+        raise click.ClickException(f"{target}: not a glupy mount (no state found); give a PID instead")
+    if not state.alive():
+        raise click.ClickException(f"{target}: its glusterfs process {state.pid} is not running")
+    return int(state.pid)
+
+
+@main.command()
+@click.argument("target", metavar="MOUNTPOINT|PID")
+@click.argument("name", required=False)
+@_state_dir_option
+def reload(target: str, name: str | None, state_dir: Path | None) -> None:
+    """Hot-reload the Python translator(s) of a running glusterfs process: new fops
+    use the re-imported module, fops in flight finish on the old code; if the import
+    or init() fails, the old code keeps running and the error is shown."""
+    from glupy import control
+
+    _require_root("reload")
+    pid = _mount_pid(target, state_dir)
+    try:
+        answer = control.request(pid, {"cmd": "reload", "name": name})
+    except (ConnectionError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for r in answer.get("results", []):
+        click.echo(r.get("message") or f"{r['name']}: reload FAILED, old code still running: {r['error']}")
+    if not answer.get("ok"):
+        if "error" in answer:
+            click.echo(answer["error"], err=True)
+        sys.exit(1)
+
+
+@main.command(name="ps")
+@_state_dir_option
+def ps_cmd(state_dir: Path | None) -> None:
+    """glupy mounts on this host and what their processes run (live, via the control socket)."""
+    from glupy import control
+
+    mounts = process.list_mounts(state_dir)
+    if not mounts:
+        click.echo("no glupy mounts")
+    for m in mounts:
+        alive = m.alive()
+        click.echo(f"{m.mountpoint}: pid {m.pid} {'running' if alive else 'NOT RUNNING'}, log {m.log_path}")
+        if not alive or not m.pid:
+            continue
+        try:
+            st = control.request(int(m.pid), {"cmd": "status"}, timeout=5)
+        except (ConnectionError, OSError) as exc:
+            click.echo(f"  (no status: {exc})")
+            continue
+        for t in st.get("translators", []):
+            click.echo(f"  {t['name']}: {t['module']} ({t['class']}), reloads {t['reloads']}, "
+                       f"fops in Python: {', '.join(t['fops']) or 'none'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
