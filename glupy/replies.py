@@ -299,11 +299,6 @@ class StatfsReply(Reply):
     buf: _Field[StatVfs | None] = _Field(0, 'buf', 'statvfs', (0,))
     xdata: _Field[Dict | None] = _Field(1, 'xdata', 'dict', (1,))
 
-    @property
-    def iatt(self) -> Iatt | None:
-        """Alias of ``buf``."""
-        return self.buf
-
 
 class FlushReply(Reply):
     """Reply of ``flush``: xdata."""

@@ -8,7 +8,7 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
@@ -86,11 +86,13 @@ class Option(Generic[T]):
     GF_TYPES: ClassVar[dict[Any, str]] = {
         bool: "BOOL", int: "INT", float: "DOUBLE", str: "STR", Size: "SIZET", os.PathLike: "PATH"}
 
-    def __init__(self, type: Any = str, default: Any = None, doc: str = "", *,
+    def __init__(self, type: type[T] = str,  # type: ignore[assignment]
+                 default: Any = None, doc: str = "", *,
                  min: float | None = None, max: float | None = None,
                  choices: Iterable[str] | None = None, key: str | None = None) -> None:
         if isinstance(type, enum.EnumMeta):
-            choices = [m.value if isinstance(m.value, str) else m.name for m in type]
+            members: list[Any] = list(type)
+            choices = [m.value if isinstance(m.value, str) else m.name for m in members]
         self.type = type
         self.doc = doc
         self.min = min
@@ -141,11 +143,12 @@ class Option(Generic[T]):
             elif t is float:
                 value = float(text)
             elif isinstance(t, enum.EnumMeta):
-                value = next(m for m in t if str(m.value) == text or m.name == text)
+                members: list[Any] = list(t)
+                value = next(m for m in members if str(m.value) == text or m.name == text)
             elif t is str:
                 value = text
             else:
-                value = t(text)
+                value = t(text)  # type: ignore[call-arg]
             if isinstance(value, int | float) and not isinstance(value, bool):
                 if self.min is not None and value < self.min:
                     raise ValueError(f"must be >= {self.min}")
@@ -155,13 +158,19 @@ class Option(Generic[T]):
             raise ValueError(f"option {self.key!r}: invalid value {text!r}: {e}") from None
         return value
 
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Option[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
         try:
             return obj.__dict__[self.attr]
         except KeyError:
-            return self.parse(self.default_text) if self.default is not None else None
+            text = self.default_text
+            return self.parse(text) if text is not None else None
 
     def __set__(self, obj: Any, value: Any) -> None:
         obj.__dict__[self.attr] = value
@@ -181,7 +190,8 @@ class Wind(Generic[R]):
         self.args = args
 
     def __await__(self) -> Generator[Any, Any, R]:
-        return (yield self)
+        reply: R = yield self
+        return reply
 
     def __repr__(self) -> str:
         return f"<wind {self.fop.name} to {self.child.name}>"
@@ -197,7 +207,8 @@ class Gather:
         self.return_exceptions = return_exceptions
 
     def __await__(self) -> Generator[Any, Any, list[Any]]:
-        return (yield self)
+        replies: list[Any] = yield self
+        return replies
 
 
 def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list[Any]]:
@@ -474,7 +485,7 @@ if TYPE_CHECKING:
         async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
             ...
 
-        async def symlink(self, linkname: str, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
+        async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
             ...
 
         async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
@@ -507,10 +518,10 @@ if TYPE_CHECKING:
         async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply:
             ...
 
-        async def getxattr(self, loc: Loc, name: str, xdata: Dict | None) -> GetxattrReply:
+        async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
             ...
 
-        async def removexattr(self, loc: Loc, name: str, xdata: Dict | None) -> RemovexattrReply:
+        async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
             ...
 
         async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
@@ -540,16 +551,16 @@ if TYPE_CHECKING:
         async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply:
             ...
 
-        async def inodelk(self, volume: str, loc: Loc, cmd: int, flock: Flock, xdata: Dict | None) -> InodelkReply:
+        async def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock, xdata: Dict | None) -> InodelkReply:
             ...
 
-        async def finodelk(self, volume: str, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> FinodelkReply:
+        async def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> FinodelkReply:
             ...
 
-        async def entrylk(self, volume: str, loc: Loc, basename: str, cmd: int, type: int, xdata: Dict | None) -> EntrylkReply:
+        async def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> EntrylkReply:
             ...
 
-        async def fentrylk(self, volume: str, fd: Fd, basename: str, cmd: int, type: int, xdata: Dict | None) -> FentrylkReply:
+        async def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> FentrylkReply:
             ...
 
         async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None, xdata: Dict | None) -> XattropReply:
@@ -558,7 +569,7 @@ if TYPE_CHECKING:
         async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None, xdata: Dict | None) -> FxattropReply:
             ...
 
-        async def fgetxattr(self, fd: Fd, name: str, xdata: Dict | None) -> FgetxattrReply:
+        async def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FgetxattrReply:
             ...
 
         async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply:
@@ -576,10 +587,10 @@ if TYPE_CHECKING:
         async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
             ...
 
-        async def getspec(self, key: str, flag: int) -> GetspecReply:
+        async def getspec(self, key: str | None, flag: int) -> GetspecReply:
             ...
 
-        async def fremovexattr(self, fd: Fd, name: str, xdata: Dict | None) -> FremovexattrReply:
+        async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
             ...
 
         async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | None) -> FallocateReply:

@@ -99,7 +99,7 @@ class _View:
         pass
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._p == self._p  # type: ignore[attr-defined]
+        return type(other) is type(self) and bool(other._p == self._p)
 
     def __hash__(self) -> int:
         return hash(self._p)
@@ -118,7 +118,7 @@ def _int_field(name: str, doc: str) -> property:
 def _time_field(name: str) -> property:
     def get(self: _View) -> float:
         p = self._p
-        return getattr(p, name) + getattr(p, name + "_nsec") / 1e9
+        return float(getattr(p, name) + getattr(p, name + "_nsec") / 1e9)
 
     def set(self: _View, value: float) -> None:
         sec = int(value // 1)
@@ -131,7 +131,7 @@ def _time_field(name: str) -> property:
 def _ns_field(name: str) -> property:
     def get(self: _View) -> int:
         p = self._p
-        return getattr(p, name) * 1_000_000_000 + getattr(p, name + "_nsec")
+        return int(getattr(p, name) * 1_000_000_000 + getattr(p, name + "_nsec"))
 
     def set(self: _View, value: int) -> None:
         setattr(self._p, name, value // 1_000_000_000)
@@ -194,7 +194,7 @@ class Iatt(_View):
                 | (pr.owner.read << 8) | (pr.owner.write << 7) | (pr.owner.exec << 6)
                 | (pr.group.read << 5) | (pr.group.write << 4) | (pr.group.exec << 3)
                 | (pr.other.read << 2) | (pr.other.write << 1) | pr.other.exec)
-        return _IFMT.get(IaType(self._p.ia_type), 0) | bits
+        return int(_IFMT.get(IaType(self._p.ia_type), 0) | bits)
 
     @mode.setter
     def mode(self, value: int) -> None:
@@ -208,10 +208,10 @@ class Iatt(_View):
             self._p.ia_type = _IA_OF_IFMT.get(fmt, IaType.INVAL)
 
     def is_dir(self) -> bool:
-        return self._p.ia_type == IaType.DIR
+        return bool(self._p.ia_type == IaType.DIR)
 
     def is_reg(self) -> bool:
-        return self._p.ia_type == IaType.REG
+        return bool(self._p.ia_type == IaType.REG)
 
     def copy(self) -> Iatt:
         """An independent copy owned by Python."""
@@ -281,7 +281,7 @@ class Inode(_View):
         if n < 0 or buf[0] == _ffi.NULL:
             return None
         try:
-            return _ffi.string(buf[0]).decode("utf-8", "surrogateescape")
+            return str(_ffi.string(buf[0]).decode("utf-8", "surrogateescape"))
         finally:
             _lib.glupy_free(buf[0])
 
@@ -569,7 +569,7 @@ class Vector:
         if self._data is not None:
             return self._data
         if self._count == 1:
-            return _ffi.buffer(self._iov[0].iov_base, self._iov[0].iov_len)[:]
+            return bytes(_ffi.buffer(self._iov[0].iov_base, self._iov[0].iov_len))
         return b"".join(bytes(v) for v in self.views())
 
     tobytes = __bytes__

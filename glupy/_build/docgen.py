@@ -26,7 +26,7 @@ FOPS_MD = ROOT / "docs" / "fops.md"
 # and as a reply field.
 ARG_TYPE = {
     "loc": "Loc", "fd": "Fd", "inode": "Inode", "dict": "Dict | None", "iatt": "Iatt",
-    "str": "str", "vector": "Vector", "flock": "Flock", "statvfs": "StatVfs",
+    "str": "str | None", "vector": "Vector", "flock": "Flock", "statvfs": "StatVfs",
     "dirents": "Dirents", "lease": "Lease", "opaque": "Any", "int": "int",
 }
 WIND_TYPE = dict(ARG_TYPE, dict="Dict | Mapping[str, Any] | None", vector="Vector | bytes",
@@ -59,7 +59,7 @@ def replies_region() -> str:
         for i, a in enumerate(fields):
             out.append(f"    {a.name}: _Field[{FIELD_TYPE[a.kind]}] = "
                        f"_Field({i}, {a.name!r}, {a.kind!r}, {_cidx(f, a)!r})")
-        if "buf" in names:
+        if any(a.name == "buf" and a.kind == "iatt" for a in fields):
             out.append("\n    @property")
             out.append("    def iatt(self) -> Iatt | None:")
             out.append('        """Alias of ``buf``."""')

@@ -310,7 +310,7 @@ class Crypt(Translator):
 
     async def _state(self, inode: Inode, fd: Fd | None = None, loc: Loc | None = None,
                      fresh: bool = False) -> FileState:
-        st = None if fresh else inode.ctx
+        st: FileState | None = None if fresh else inode.ctx
         if st is not None:
             return st
         try:
@@ -324,7 +324,7 @@ class Crypt(Translator):
                 raise
             xattrs = None
         st = self._state_from_xattrs(xattrs, inode)
-        old = None if fresh else inode.ctx
+        old: FileState | None = None if fresh else inode.ctx
         if old is not None:  # another fop loaded it meanwhile
             return old
         inode.ctx = st

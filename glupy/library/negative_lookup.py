@@ -200,7 +200,7 @@ class NegativeLookup(Translator):
     async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Any) -> Any:
         return await self._entry_fop("mknod", loc, (loc, mode, rdev, umask, xdata))
 
-    async def symlink(self, linkname: str, loc: Loc, umask: int, xdata: Any) -> Any:
+    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Any) -> Any:
         return await self._entry_fop("symlink", loc, (linkname, loc, umask, xdata))
 
     async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:

@@ -17,9 +17,9 @@ import threading
 from collections import Counter
 from typing import Any
 
-from glupy import Dict, FopError, Option, Translator
+from glupy import Dict, Fd, FopError, Inode, Loc, Option, Translator
 from glupy.fops import FOPS, Fop
-from glupy.replies import REPLY_CLASSES
+from glupy.replies import CreateReply, GetxattrReply, LookupReply, OpendirReply, OpenReply
 
 COUNTERS_XATTR = "glupy.counters"
 
@@ -50,61 +50,59 @@ class PassThrough(Translator):
             self.counts[name] += 1
 
     # cbks: only called for inodes/fds carrying this translator's context
-    def forget(self, inode: Any) -> None:
+    def forget(self, inode: Inode) -> None:
         self._count("forget")
 
-    def release(self, fd: Any) -> None:
+    def release(self, fd: Fd) -> None:
         self._count("release")
 
-    def releasedir(self, fd: Any) -> None:
+    def releasedir(self, fd: Fd) -> None:
         self._count("releasedir")
 
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
+        self._count("lookup")
+        reply = await self.child.lookup(loc, xdata)
+        if self.track_ctx and reply.inode is not None and reply.inode.ctx is None:
+            reply.inode.ctx = {"looked_up": True}
+        return reply
 
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+        self._count("open")
+        reply = await self.child.open(loc, flags, fd, xdata)
+        self._keep_ctx(reply.fd, "open")
+        return reply
+
+    async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
+        self._count("opendir")
+        reply = await self.child.opendir(loc, fd, xdata)
+        self._keep_ctx(reply.fd, "opendir")
+        return reply
+
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
+                     xdata: Dict | None) -> CreateReply:
+        self._count("create")
+        reply = await self.child.create(loc, flags, mode, umask, fd, xdata)
+        self._keep_ctx(reply.fd, "create")
+        return reply
+
+    def _keep_ctx(self, fd: Fd | None, opened_by: str) -> None:
+        if self.track_ctx and fd is not None:
+            fd.ctx = {"opened_by": opened_by}
+
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+        # "glupy.counters" is answered by the top-most PassThrough,
+        # "glupy.counters.<xlator name>" by that instance (e.g. on a brick)
+        if name == COUNTERS_XATTR or name == f"{COUNTERS_XATTR}.{self.name}":
+            with self._lock:
+                value = json.dumps(dict(self.counts), sort_keys=True).encode()
+            return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
+        self._count("getxattr")
+        return await self.child.getxattr(loc, name, xdata)
+
+
+# every other fop: generated from the fop table
 for _fop in FOPS:
-    setattr(PassThrough, _fop.name, _method(_fop))
+    if _fop.name not in vars(PassThrough):
+        setattr(PassThrough, _fop.name, _method(_fop))
 
-
-async def _lookup(self: PassThrough, loc: Any, xdata: Any) -> Any:
-    self._count("lookup")
-    reply = await self.child.lookup(loc, xdata)
-    if self.track_ctx and reply.inode is not None and reply.inode.ctx is None:
-        reply.inode.ctx = {"looked_up": True}
-    return reply
-
-
-async def _open_like(self: PassThrough, name: str, args: tuple[Any, ...]) -> Any:
-    self._count(name)
-    reply = await getattr(self.child, name)(*args)
-    if self.track_ctx and reply.fd is not None:
-        reply.fd.ctx = {"opened_by": name}
-    return reply
-
-
-async def _open(self: PassThrough, loc: Any, flags: Any, fd: Any, xdata: Any) -> Any:
-    return await _open_like(self, "open", (loc, flags, fd, xdata))
-
-
-async def _opendir(self: PassThrough, loc: Any, fd: Any, xdata: Any) -> Any:
-    return await _open_like(self, "opendir", (loc, fd, xdata))
-
-
-async def _create(self: PassThrough, loc: Any, flags: Any, mode: Any, umask: Any, fd: Any,
-                  xdata: Any) -> Any:
-    return await _open_like(self, "create", (loc, flags, mode, umask, fd, xdata))
-
-
-async def _getxattr(self: PassThrough, loc: Any, name: Any, xdata: Any) -> Any:
-    if name == COUNTERS_XATTR:
-        with self._lock:
-            value = json.dumps(dict(self.counts), sort_keys=True).encode()
-        return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
-    self._count("getxattr")
-    return await self.child.getxattr(loc, name, xdata)
-
-
-PassThrough.lookup = _lookup  # type: ignore[attr-defined]
-PassThrough.open = _open  # type: ignore[attr-defined]
-PassThrough.opendir = _opendir  # type: ignore[attr-defined]
-PassThrough.create = _create  # type: ignore[attr-defined]
-PassThrough.getxattr = _getxattr  # type: ignore[attr-defined]
 __all__ = ["COUNTERS_XATTR", "FopError", "PassThrough"]

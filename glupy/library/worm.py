@@ -273,13 +273,13 @@ class Worm(Translator):
         await self._refuse_if_committed(fd.inode, fd=fd)
         return await self.child.fsetxattr(fd, dict, flags, xdata)
 
-    async def removexattr(self, loc: Loc, name: str, xdata: Any) -> Any:
+    async def removexattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
         if name == WORM_XATTR:
             raise FopError(errno.EPERM)
         await self._refuse_if_committed(loc.inode, loc)
         return await self.child.removexattr(loc, name, xdata)
 
-    async def fremovexattr(self, fd: Fd, name: str, xdata: Any) -> Any:
+    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Any) -> Any:
         if name == WORM_XATTR:
             raise FopError(errno.EPERM)
         await self._refuse_if_committed(fd.inode, fd=fd)
