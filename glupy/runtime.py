@@ -39,7 +39,7 @@ from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
 from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
-from glupy.translator import Child, FopError, Gather, Option, Translator, Wind
+from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind
 from glupy.types import (
     Caller,
     Dict,
@@ -74,9 +74,6 @@ _new = object.__new__
 # thread; held for a few bytecodes, never across a C call
 _task_lock = _thread.allocate_lock()
 
-
-class InitError(Exception):
-    """A translator cannot start; the message is logged as one line."""
 
 
 class Instance:
@@ -742,7 +739,11 @@ def py_init(this: Any) -> int:
         obj = _new_translator(inst, cls, values)
         inst.translator = obj
         _bind_methods(inst, obj)
-        obj.init()
+        try:
+            obj.init()
+        except (InitError, ValueError, OSError) as e:
+            # a configuration problem the translator diagnosed: one line, no traceback
+            raise InitError(f"init() of {inst.spec}: {e}") from e
         handled = _install(inst, obj)
         _instances[this] = inst
         inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,

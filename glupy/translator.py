@@ -39,6 +39,11 @@ class FopError(Exception):
                                  f"{os.strerror(self.errno)}")
 
 
+class InitError(Exception):
+    """Raise from ``init()`` (as with ValueError/OSError) to refuse to start with a
+    one-line reason in the log; glusterfs then exits non-zero."""
+
+
 class Size(int):
     """An option type: a byte count written like ``64MB``, ``4KB``, ``1GB``."""
 
