@@ -14,7 +14,7 @@
 
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
-from glupy.translator import Child, FopError, Gather, InitError, Option, Size, Translator, Wind, gather
+from glupy.translator import Child, FopError, Gather, InitError, Lock, Option, Size, Translator, Wind, gather
 from glupy.types import (
                          Caller,
                          Dict,
@@ -36,6 +36,6 @@ from glupy.types import (
 __version__ = "0.1.0"
 __all__ = [
     "Caller", "Child", "Dict", "Dirent", "Dirents", "Event", "Fd", "Flock", "FopError", "Gather", "IaType",
-    "Iatt", "InitError", "Inode", "Lease", "Loc", "Option", "Reply", "Size", "StatVfs", "Translator",
+    "Iatt", "InitError", "Inode", "Lease", "Loc", "Lock", "Option", "Reply", "Size", "StatVfs", "Translator",
     "Vector", "Wind", "gather", "gfid_str",
 ]

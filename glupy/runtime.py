@@ -35,11 +35,12 @@ from typing import Any
 
 from glupy import control
 from glupy import replies as _replies
+from glupy import translator as _translator
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
 from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
-from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind
+from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _Acquire, _sync
 from glupy.types import (
     Caller,
     Dict,
@@ -71,8 +72,8 @@ _cookies = itertools.count(1)
 _get_ident = _thread.get_ident
 _new = object.__new__
 # guards the state hand-over between the winding thread and the callback's
-# thread; held for a few bytecodes, never across a C call
-_task_lock = _thread.allocate_lock()
+# thread (and glupy.Lock); held for a few bytecodes, never across a C call
+_task_lock = _sync
 
 
 
@@ -170,9 +171,21 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             if not winds:
                 value = []
                 continue
+        elif cls is _Acquire:
+            lock = req.lock
+            _task_lock.acquire()
+            if not lock._locked:
+                lock._locked = True
+                _task_lock.release()
+                continue
+            task.gen += 1
+            task.state = WAITING  # parked until Lock.release hands it the lock
+            lock._waiters.append(task)
+            _task_lock.release()
+            return
         else:
-            exc = TypeError(f"a glupy translator can only await child fops or glupy.gather(), "
-                            f"not {req!r}")
+            exc = TypeError(f"a glupy translator can only await child fops, glupy.gather() "
+                            f"or a glupy.Lock, not {req!r}")
             continue
         task.results = [None] * len(winds)
         task.remaining = len(winds)
@@ -195,6 +208,16 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
         task.state = RUNNING
         lock.release()
         value, exc = _collect(task)
+
+
+def _resume_locked(task: Task) -> None:
+    """A glupy.Lock was handed to a parked task: continue it on this thread."""
+    task.state = RUNNING
+    task.depth += 1
+    try:
+        _run(task, None, None)
+    finally:
+        task.depth -= 1
 
 
 def _issue(task: Task, index: int, w: Wind) -> None:
@@ -937,8 +960,8 @@ def attach(ffi_: Any, lib_: Any) -> None:
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
     _t._bind(ffi, lib)
-    import glupy.translator as _tr
-    _tr._current_caller = current_caller
+    _translator._current_caller = current_caller
+    _translator._resume_task = _resume_locked
     root = logging.getLogger()
     handler = GlusterHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))

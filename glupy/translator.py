@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import _thread
 import enum
 import errno as _errno
 import inspect
 import logging
 import os
+from collections import deque
 from collections.abc import Awaitable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -214,6 +216,73 @@ class Gather:
     def __await__(self) -> Generator[Any, Any, list[Any]]:
         replies: list[Any] = yield self
         return replies
+
+
+# Guards task hand-over and Lock state in glupy.runtime; held for a few
+# bytecodes at a time, never across a C call or a wait.
+_sync = _thread.allocate_lock()
+# set by glupy.runtime: resume a parked task (a Lock was handed to it)
+_resume_task: Any = None
+
+
+class _Acquire:
+    """``await lock.acquire()``: takes a free lock without suspending; otherwise
+    parks the fop (no GlusterFS thread waits) until the holder releases it."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Lock) -> None:
+        self.lock = lock
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        lock = self.lock
+        with _sync:
+            if not lock._locked:
+                lock._locked = True
+                return
+        yield self  # the driver re-checks under _sync, then parks or continues
+
+
+class Lock:
+    """A lock for translator coroutines (like asyncio.Lock)::
+
+        async with self.lock:
+            size = (await self.child.fstat(fd, None)).buf.size
+            await self.child.writev(fd, data, size, 0, None)
+
+    Waiting parks the fop instead of blocking a GlusterFS thread; the release
+    hands the lock to the oldest waiter and resumes it.  Use it for
+    read-modify-write sequences across winds; a ``threading.Lock`` must never
+    be held across an ``await``.
+    """
+
+    __slots__ = ("_locked", "_waiters")
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: deque[Any] = deque()
+
+    def locked(self) -> bool:
+        return self._locked
+
+    def acquire(self) -> _Acquire:
+        return _Acquire(self)
+
+    def release(self) -> None:
+        with _sync:
+            if not self._locked:
+                raise RuntimeError("release of an unlocked glupy.Lock")
+            if not self._waiters:
+                self._locked = False
+                return
+            task = self._waiters.popleft()  # the lock passes to it, still locked
+        _resume_task(task)
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
 
 
 def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list[Any]]:

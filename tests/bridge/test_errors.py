@@ -257,7 +257,7 @@ def test_awaiting_something_else_than_a_child_fop_is_eio(faulty, prefix):
     assert "Traceback (most recent call last)" in record
     if prefix == "sleep0-":
         # asyncio.sleep(0) yields None to the driver, which refuses it
-        assert "can only await child fops or glupy.gather(), not None" in record
+        assert "can only await child fops, glupy.gather() or a glupy.Lock, not None" in record
     fails_with(errno.EIO, os.stat, m.mountpoint / f"{prefix}y")
     still_serving(m, prefix)
 
