@@ -71,6 +71,7 @@ _inflight: dict[int, tuple[Task, int, list[Any]]] = {}
 _cookies = itertools.count(1)
 _get_ident = _thread.get_ident
 _new = object.__new__
+_NO_RESULTS: list[Any] = []
 # guards the state hand-over between the winding thread and the callback's
 # thread (and glupy.Lock); held for a few bytecodes, never across a C call
 _task_lock = _sync
@@ -162,9 +163,14 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             return
         value = exc = None
         cls = type(req)
-        if cls is Wind:
-            winds: tuple[Wind, ...] = (req,)
+        if cls is Wind:  # the common case: one wind
             task.gather = None
+            task.results = [None]
+            task.remaining = 1
+            gen = task.gen = task.gen + 1
+            task.thread = _get_ident()
+            task.state = WINDING
+            _issue(task, 0, req)
         elif cls is Gather:
             winds = req.winds
             task.gather = req
@@ -187,14 +193,14 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             exc = TypeError(f"a glupy translator can only await child fops, glupy.gather() "
                             f"or a glupy.Lock, not {req!r}")
             continue
-        task.results = [None] * len(winds)
-        task.remaining = len(winds)
-        task.gen += 1
-        gen = task.gen
-        task.thread = _get_ident()
-        task.state = WINDING
-        for i, w in enumerate(winds):
-            _issue(task, i, w)
+        if cls is Gather:
+            task.results = [None] * len(winds)
+            task.remaining = len(winds)
+            gen = task.gen = task.gen + 1
+            task.thread = _get_ident()
+            task.state = WINDING
+            for i, w in enumerate(winds):
+                _issue(task, i, w)
         lock = _task_lock
         lock.acquire()
         state = task.state
@@ -253,7 +259,14 @@ def _deliver(task: Task, index: int, result: Any) -> None:
         return
     task.state = RUNNING
     lock.release()
-    value, exc = _collect(task)
+    if task.gather is None:  # one wind: no list to look at
+        task.results = _NO_RESULTS
+        if isinstance(result, BaseException):
+            value, exc = None, result
+        else:
+            value, exc = result, None
+    else:
+        value, exc = _collect(task)
     task.depth += 1
     try:
         _run(task, value, exc)
@@ -285,6 +298,10 @@ def _detach(result: Any) -> None:
 
 def _finish(task: Task, value: Any) -> None:
     fop = task.fop
+    if type(value) is _reply_cls[fop.slot] and value._raw is not None and not value._dirty:
+        # the child's reply, passed on unchanged: straight back to C
+        _unwinders[fop.slot](task.frame, value.op_ret, value.op_errno, *value._raw)
+        return
     if type(value) is not REPLY_CLASSES[fop.name]:
         task.inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
                             fop.name, task.inst.spec, value, fop.reply_class)
@@ -516,6 +533,7 @@ _callbacks: dict[str, Any] = {}
 _winders: list[Any] = [None] * NUM_FOP_SLOTS
 _unwinders: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_to_c: list[Any] = [None] * NUM_FOP_SLOTS
+_reply_cls: list[Any] = [None] * NUM_FOP_SLOTS
 
 
 def _generate(fop: Fop) -> str:
@@ -623,6 +641,7 @@ def _build_glue() -> None:
         _winders[fop.slot] = ns[f"wind_{fop.name}"]
         _reply_to_c[fop.slot] = ns[f"reply_to_c_{fop.name}"]
         _unwinders[fop.slot] = getattr(lib, f"glupy_unwind_{fop.name}")
+        _reply_cls[fop.slot] = REPLY_CLASSES[fop.name]
 
 
 # ----------------------------------------------------- lifecycle entries
