@@ -495,6 +495,26 @@ def _py_expr(kind: str, name: str, fop_args: tuple[Any, ...]) -> str:
     return name
 
 
+_VIEW_CLASSES = {"loc": "Loc", "fd": "Fd", "inode": "Inode", "dirents": "Dirents", "iatt": "Iatt",
+                 "dict": "Dict", "flock": "Flock", "statvfs": "StatVfs", "lease": "Lease"}
+
+
+def _view_stmts(a: Any, var: str) -> str:
+    """Statements (8-space indent) binding ``var`` to the Python view of C arg ``a``."""
+    cls = _VIEW_CLASSES.get(a.kind)
+    if cls is None:
+        return f"        {var} = {_py_expr(a.kind, a.name, ())}\n"
+    extra = ""
+    if a.kind in ("loc", "fd", "inode", "dirents"):
+        extra += f"; {var}._inst = inst"
+    if a.kind == "dirents":
+        extra += f"; {var}._entries = None"
+    return (f"        if {a.name} == NULL:\n"
+            f"            {var} = None\n"
+            f"        else:\n"
+            f"            {var} = _new({cls}); {var}._p = {a.name}{extra}\n")
+
+
 def _c_expr(kind: str, name: str) -> str:
     """Expression converting Python value ``name`` to its C argument."""
     if kind in _PTR_TYPES:
@@ -539,17 +559,20 @@ _reply_cls: list[Any] = [None] * NUM_FOP_SLOTS
 def _generate(fop: Fop) -> str:
     n = fop.name
     cargs = [a.name for a in fop.args]
-    py_args = [_py_expr(a.kind, a.name, fop.args) for a in fop.py_args]
     reply_cls = fop.reply_class
     out = []
-    # entry: GlusterFS -> translator coroutine
+    # entry: GlusterFS -> translator coroutine.  Views are built inline (no
+    # __init__ frames): this runs for every fop handled in Python.
+    views = "".join(_view_stmts(a, f"a{i}") for i, a in enumerate(fop.py_args))
+    call = ", ".join(f"a{i}" for i in range(len(fop.py_args)))
     out.append(f"def entry_{n}(frame, this, {', '.join(cargs)}):\n"
                f"    inst = _instances.get(this)\n"
                f"    if inst is None:\n"
                f"        _no_instance(this, frame, fop_{n})\n"
                f"        return 0\n"
                f"    try:\n"
-               f"        coro = inst.fops[{fop.slot}]({', '.join(py_args)})\n"
+               f"{views}"
+               f"        coro = inst.fops[{fop.slot}]({call})\n"
                f"    except BaseException as e:\n"
                f"        _crash(Task(inst, fop_{n}, frame, None), e)\n"
                f"        return 0\n"

@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 # set by glupy.runtime inside GlusterFS
 _current_caller: Any = None
+_new = object.__new__
 
 
 class FopError(Exception):
@@ -315,223 +316,333 @@ class Child:
     # BEGIN GENERATED child (python -m glupy._build.docgen; do not edit)
     def stat(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatReply]:
         """Wind ``stat`` to this child; await the StatReply."""
-        return Wind(self, FOPS_BY_NAME['stat'], (loc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['stat'], (loc, xdata)
+        return w
 
     def readlink(self, loc: Loc, size: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadlinkReply]:
         """Wind ``readlink`` to this child; await the ReadlinkReply."""
-        return Wind(self, FOPS_BY_NAME['readlink'], (loc, size, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['readlink'], (loc, size, xdata)
+        return w
 
     def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MknodReply]:
         """Wind ``mknod`` to this child; await the MknodReply."""
-        return Wind(self, FOPS_BY_NAME['mknod'], (loc, mode, rdev, umask, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['mknod'], (loc, mode, rdev, umask, xdata)
+        return w
 
     def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MkdirReply]:
         """Wind ``mkdir`` to this child; await the MkdirReply."""
-        return Wind(self, FOPS_BY_NAME['mkdir'], (loc, mode, umask, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['mkdir'], (loc, mode, umask, xdata)
+        return w
 
     def unlink(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[UnlinkReply]:
         """Wind ``unlink`` to this child; await the UnlinkReply."""
-        return Wind(self, FOPS_BY_NAME['unlink'], (loc, xflags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['unlink'], (loc, xflags, xdata)
+        return w
 
     def rmdir(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RmdirReply]:
         """Wind ``rmdir`` to this child; await the RmdirReply."""
-        return Wind(self, FOPS_BY_NAME['rmdir'], (loc, xflags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['rmdir'], (loc, xflags, xdata)
+        return w
 
     def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SymlinkReply]:
         """Wind ``symlink`` to this child; await the SymlinkReply."""
-        return Wind(self, FOPS_BY_NAME['symlink'], (linkname, loc, umask, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['symlink'], (linkname, loc, umask, xdata)
+        return w
 
     def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RenameReply]:
         """Wind ``rename`` to this child; await the RenameReply."""
-        return Wind(self, FOPS_BY_NAME['rename'], (oldloc, newloc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['rename'], (oldloc, newloc, xdata)
+        return w
 
     def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LinkReply]:
         """Wind ``link`` to this child; await the LinkReply."""
-        return Wind(self, FOPS_BY_NAME['link'], (oldloc, newloc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['link'], (oldloc, newloc, xdata)
+        return w
 
     def truncate(self, loc: Loc, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[TruncateReply]:
         """Wind ``truncate`` to this child; await the TruncateReply."""
-        return Wind(self, FOPS_BY_NAME['truncate'], (loc, offset, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['truncate'], (loc, offset, xdata)
+        return w
 
     def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpenReply]:
         """Wind ``open`` to this child; await the OpenReply."""
-        return Wind(self, FOPS_BY_NAME['open'], (loc, flags, fd, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['open'], (loc, flags, fd, xdata)
+        return w
 
     def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadvReply]:
         """Wind ``readv`` to this child; await the ReadvReply."""
-        return Wind(self, FOPS_BY_NAME['readv'], (fd, size, offset, flags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['readv'], (fd, size, offset, flags, xdata)
+        return w
 
     def writev(self, fd: Fd, vector: Vector | bytes, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[WritevReply]:
         """Wind ``writev`` to this child; await the WritevReply."""
-        return Wind(self, FOPS_BY_NAME['writev'], (fd, vector, offset, flags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['writev'], (fd, vector, offset, flags, xdata)
+        return w
 
     def statfs(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatfsReply]:
         """Wind ``statfs`` to this child; await the StatfsReply."""
-        return Wind(self, FOPS_BY_NAME['statfs'], (loc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['statfs'], (loc, xdata)
+        return w
 
     def flush(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FlushReply]:
         """Wind ``flush`` to this child; await the FlushReply."""
-        return Wind(self, FOPS_BY_NAME['flush'], (fd, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['flush'], (fd, xdata)
+        return w
 
     def fsync(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncReply]:
         """Wind ``fsync`` to this child; await the FsyncReply."""
-        return Wind(self, FOPS_BY_NAME['fsync'], (fd, datasync, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsync'], (fd, datasync, xdata)
+        return w
 
     def setxattr(self, loc: Loc, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetxattrReply]:
         """Wind ``setxattr`` to this child; await the SetxattrReply."""
-        return Wind(self, FOPS_BY_NAME['setxattr'], (loc, dict, flags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['setxattr'], (loc, dict, flags, xdata)
+        return w
 
     def getxattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetxattrReply]:
         """Wind ``getxattr`` to this child; await the GetxattrReply."""
-        return Wind(self, FOPS_BY_NAME['getxattr'], (loc, name, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['getxattr'], (loc, name, xdata)
+        return w
 
     def removexattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RemovexattrReply]:
         """Wind ``removexattr`` to this child; await the RemovexattrReply."""
-        return Wind(self, FOPS_BY_NAME['removexattr'], (loc, name, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['removexattr'], (loc, name, xdata)
+        return w
 
     def opendir(self, loc: Loc, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpendirReply]:
         """Wind ``opendir`` to this child; await the OpendirReply."""
-        return Wind(self, FOPS_BY_NAME['opendir'], (loc, fd, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['opendir'], (loc, fd, xdata)
+        return w
 
     def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncdirReply]:
         """Wind ``fsyncdir`` to this child; await the FsyncdirReply."""
-        return Wind(self, FOPS_BY_NAME['fsyncdir'], (fd, datasync, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsyncdir'], (fd, datasync, xdata)
+        return w
 
     def access(self, loc: Loc, mask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[AccessReply]:
         """Wind ``access`` to this child; await the AccessReply."""
-        return Wind(self, FOPS_BY_NAME['access'], (loc, mask, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['access'], (loc, mask, xdata)
+        return w
 
     def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CreateReply]:
         """Wind ``create`` to this child; await the CreateReply."""
-        return Wind(self, FOPS_BY_NAME['create'], (loc, flags, mode, umask, fd, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['create'], (loc, flags, mode, umask, fd, xdata)
+        return w
 
     def ftruncate(self, fd: Fd, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FtruncateReply]:
         """Wind ``ftruncate`` to this child; await the FtruncateReply."""
-        return Wind(self, FOPS_BY_NAME['ftruncate'], (fd, offset, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['ftruncate'], (fd, offset, xdata)
+        return w
 
     def fstat(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FstatReply]:
         """Wind ``fstat`` to this child; await the FstatReply."""
-        return Wind(self, FOPS_BY_NAME['fstat'], (fd, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fstat'], (fd, xdata)
+        return w
 
     def lk(self, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LkReply]:
         """Wind ``lk`` to this child; await the LkReply."""
-        return Wind(self, FOPS_BY_NAME['lk'], (fd, cmd, flock, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['lk'], (fd, cmd, flock, xdata)
+        return w
 
     def lookup(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LookupReply]:
         """Wind ``lookup`` to this child; await the LookupReply."""
-        return Wind(self, FOPS_BY_NAME['lookup'], (loc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['lookup'], (loc, xdata)
+        return w
 
     def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirReply]:
         """Wind ``readdir`` to this child; await the ReaddirReply."""
-        return Wind(self, FOPS_BY_NAME['readdir'], (fd, size, offset, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['readdir'], (fd, size, offset, xdata)
+        return w
 
     def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[InodelkReply]:
         """Wind ``inodelk`` to this child; await the InodelkReply."""
-        return Wind(self, FOPS_BY_NAME['inodelk'], (volume, loc, cmd, flock, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['inodelk'], (volume, loc, cmd, flock, xdata)
+        return w
 
     def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FinodelkReply]:
         """Wind ``finodelk`` to this child; await the FinodelkReply."""
-        return Wind(self, FOPS_BY_NAME['finodelk'], (volume, fd, cmd, flock, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['finodelk'], (volume, fd, cmd, flock, xdata)
+        return w
 
     def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[EntrylkReply]:
         """Wind ``entrylk`` to this child; await the EntrylkReply."""
-        return Wind(self, FOPS_BY_NAME['entrylk'], (volume, loc, basename, cmd, type, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['entrylk'], (volume, loc, basename, cmd, type, xdata)
+        return w
 
     def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FentrylkReply]:
         """Wind ``fentrylk`` to this child; await the FentrylkReply."""
-        return Wind(self, FOPS_BY_NAME['fentrylk'], (volume, fd, basename, cmd, type, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fentrylk'], (volume, fd, basename, cmd, type, xdata)
+        return w
 
     def xattrop(self, loc: Loc, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[XattropReply]:
         """Wind ``xattrop`` to this child; await the XattropReply."""
-        return Wind(self, FOPS_BY_NAME['xattrop'], (loc, optype, xattr, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['xattrop'], (loc, optype, xattr, xdata)
+        return w
 
     def fxattrop(self, fd: Fd, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FxattropReply]:
         """Wind ``fxattrop`` to this child; await the FxattropReply."""
-        return Wind(self, FOPS_BY_NAME['fxattrop'], (fd, optype, xattr, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fxattrop'], (fd, optype, xattr, xdata)
+        return w
 
     def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FgetxattrReply]:
         """Wind ``fgetxattr`` to this child; await the FgetxattrReply."""
-        return Wind(self, FOPS_BY_NAME['fgetxattr'], (fd, name, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fgetxattr'], (fd, name, xdata)
+        return w
 
     def fsetxattr(self, fd: Fd, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetxattrReply]:
         """Wind ``fsetxattr`` to this child; await the FsetxattrReply."""
-        return Wind(self, FOPS_BY_NAME['fsetxattr'], (fd, dict, flags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsetxattr'], (fd, dict, flags, xdata)
+        return w
 
     def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RchecksumReply]:
         """Wind ``rchecksum`` to this child; await the RchecksumReply."""
-        return Wind(self, FOPS_BY_NAME['rchecksum'], (fd, offset, len, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['rchecksum'], (fd, offset, len, xdata)
+        return w
 
     def setattr(self, loc: Loc, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetattrReply]:
         """Wind ``setattr`` to this child; await the SetattrReply."""
-        return Wind(self, FOPS_BY_NAME['setattr'], (loc, stbuf, valid, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['setattr'], (loc, stbuf, valid, xdata)
+        return w
 
     def fsetattr(self, fd: Fd, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetattrReply]:
         """Wind ``fsetattr`` to this child; await the FsetattrReply."""
-        return Wind(self, FOPS_BY_NAME['fsetattr'], (fd, stbuf, valid, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsetattr'], (fd, stbuf, valid, xdata)
+        return w
 
     def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirpReply]:
         """Wind ``readdirp`` to this child; await the ReaddirpReply."""
-        return Wind(self, FOPS_BY_NAME['readdirp'], (fd, size, offset, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['readdirp'], (fd, size, offset, xdata)
+        return w
 
     def getspec(self, key: str | None, flag: int) -> Wind[GetspecReply]:
         """Wind ``getspec`` to this child; await the GetspecReply."""
-        return Wind(self, FOPS_BY_NAME['getspec'], (key, flag))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['getspec'], (key, flag)
+        return w
 
     def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FremovexattrReply]:
         """Wind ``fremovexattr`` to this child; await the FremovexattrReply."""
-        return Wind(self, FOPS_BY_NAME['fremovexattr'], (fd, name, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fremovexattr'], (fd, name, xdata)
+        return w
 
     def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FallocateReply]:
         """Wind ``fallocate`` to this child; await the FallocateReply."""
-        return Wind(self, FOPS_BY_NAME['fallocate'], (fd, keep_size, offset, len, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['fallocate'], (fd, keep_size, offset, len, xdata)
+        return w
 
     def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[DiscardReply]:
         """Wind ``discard`` to this child; await the DiscardReply."""
-        return Wind(self, FOPS_BY_NAME['discard'], (fd, offset, len, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['discard'], (fd, offset, len, xdata)
+        return w
 
     def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ZerofillReply]:
         """Wind ``zerofill`` to this child; await the ZerofillReply."""
-        return Wind(self, FOPS_BY_NAME['zerofill'], (fd, offset, len, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['zerofill'], (fd, offset, len, xdata)
+        return w
 
     def ipc(self, op: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IpcReply]:
         """Wind ``ipc`` to this child; await the IpcReply."""
-        return Wind(self, FOPS_BY_NAME['ipc'], (op, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['ipc'], (op, xdata)
+        return w
 
     def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SeekReply]:
         """Wind ``seek`` to this child; await the SeekReply."""
-        return Wind(self, FOPS_BY_NAME['seek'], (fd, offset, what, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['seek'], (fd, offset, what, xdata)
+        return w
 
     def lease(self, loc: Loc, lease: Lease | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LeaseReply]:
         """Wind ``lease`` to this child; await the LeaseReply."""
-        return Wind(self, FOPS_BY_NAME['lease'], (loc, lease, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['lease'], (loc, lease, xdata)
+        return w
 
     def compound(self, args: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CompoundReply]:
         """Wind ``compound`` to this child; await the CompoundReply."""
-        return Wind(self, FOPS_BY_NAME['compound'], (args, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['compound'], (args, xdata)
+        return w
 
     def getactivelk(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetactivelkReply]:
         """Wind ``getactivelk`` to this child; await the GetactivelkReply."""
-        return Wind(self, FOPS_BY_NAME['getactivelk'], (loc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['getactivelk'], (loc, xdata)
+        return w
 
     def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetactivelkReply]:
         """Wind ``setactivelk`` to this child; await the SetactivelkReply."""
-        return Wind(self, FOPS_BY_NAME['setactivelk'], (loc, locklist, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['setactivelk'], (loc, locklist, xdata)
+        return w
 
     def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector | bytes, offset: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[PutReply]:
         """Wind ``put`` to this child; await the PutReply."""
-        return Wind(self, FOPS_BY_NAME['put'], (loc, mode, umask, flags, vector, offset, xattr, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['put'], (loc, mode, umask, flags, vector, offset, xattr, xdata)
+        return w
 
     def icreate(self, loc: Loc, mode: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IcreateReply]:
         """Wind ``icreate`` to this child; await the IcreateReply."""
-        return Wind(self, FOPS_BY_NAME['icreate'], (loc, mode, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['icreate'], (loc, mode, xdata)
+        return w
 
     def namelink(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[NamelinkReply]:
         """Wind ``namelink`` to this child; await the NamelinkReply."""
-        return Wind(self, FOPS_BY_NAME['namelink'], (loc, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['namelink'], (loc, xdata)
+        return w
 
     def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CopyFileRangeReply]:
         """Wind ``copy_file_range`` to this child; await the CopyFileRangeReply."""
-        return Wind(self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata))
+        w: Wind[Any] = _new(Wind)
+        w.child, w.fop, w.args = self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata)
+        return w
     # END GENERATED child
 
 

@@ -91,7 +91,10 @@ def child_region() -> str:
         tup = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
         out.append(f"    def {f.name}(self, {_params(f.py_args, WIND_TYPE, True)}) -> Wind[{f.reply_class}]:")
         out.append(f'        """Wind ``{f.name}`` to this child; await the {f.reply_class}."""')
-        out.append(f"        return Wind(self, FOPS_BY_NAME[{f.name!r}], {tup})\n")
+        # built without an __init__ frame: this runs for every wind
+        out.append("        w: Wind[Any] = _new(Wind)")
+        out.append(f"        w.child, w.fop, w.args = self, FOPS_BY_NAME[{f.name!r}], {tup}")
+        out.append("        return w\n")
     return "\n".join(out).rstrip() + "\n"
 
 
