@@ -575,16 +575,30 @@ def _mount_pid(target: str, state_dir: Path | None) -> int:
 
 
 @main.command()
-@click.argument("target", metavar="MOUNTPOINT|PID")
+@click.argument("target", metavar="MOUNTPOINT|PID|VOLUME")
 @click.argument("name", required=False)
 @_state_dir_option
-def reload(target: str, name: str | None, state_dir: Path | None) -> None:
-    """Hot-reload the Python translator(s) of a running glusterfs process: new fops
-    use the re-imported module, fops in flight finish on the old code; if the import
-    or init() fails, the old code keeps running and the error is shown."""
+@_glusterd_sock_option
+def reload(target: str, name: str | None, state_dir: Path | None, glusterd_sock: str | None) -> None:
+    """Hot-reload the Python translator(s) of a running glusterfs process (a glupy
+    mount or a PID), or of every process on this host running VOLUME's attached
+    translators (bricks and FUSE mounts; NAME as given to attach).  New fops use the
+    re-imported module, fops in flight finish on the old code; if the import or
+    init() fails, the old code keeps running and the error is shown."""
     from glupy import control
 
     _require_root("reload")
+    if not target.isdigit() and not os.path.isdir(target):
+        from glupy.deploy import ops
+        from glupy.deploy.gluster import Gluster
+
+        results = _deploy_call(ops.reload, Gluster(glusterd_sock), target, name)
+        for r in results:
+            status = r.get("message") or f"FAILED, old code still running: {r.get('error')}"
+            click.echo(f"{r['process']} (pid {r['pid']}): {status}")
+        if not all(r.get("ok") for r in results):
+            sys.exit(1)
+        return
     pid = _mount_pid(target, state_dir)
     try:
         answer = control.request(pid, {"cmd": "reload", "name": name})

@@ -392,3 +392,51 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
             entry["translators"].append(t)  # type: ignore[attr-defined]
         out.append(entry)
     return out
+
+
+def _mount_pid(mountpoint: str) -> int | None:
+    """The glusterfs client process serving ``mountpoint`` (from /proc cmdlines)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        cl = _cmdline(int(proc.name))
+        if cl and cl[0].endswith("glusterfs") and mountpoint in cl:
+            return int(proc.name)
+    return None
+
+
+def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, object]]:
+    """Hot-reload glupy translators of VOLUME in every process on this host that runs
+    them (bricks and FUSE mounts), over each process's glupy control socket."""
+    from glupy import control
+
+    vol = _volume(g, volume)
+    specs = [s for s in _specs(vol) if name in (None, s.name)]
+    if not specs:
+        raise DeployError(f"no glupy translator {name!r} attached to {volume}" if name
+                          else f"no glupy translator attached to {volume}")
+    pids: dict[int, str] = {}
+    for b, st in g.brick_status(vol.name).items():
+        pid = int(st.get("pid", "-1") or -1)
+        if pid > 0 and any(a.startswith(f"{vol.name}.") for a in _cmdline(pid)):
+            pids[pid] = f"brick {b}"
+    for m in _local_mounts(vol.name):
+        pid = _mount_pid(m)
+        if pid:
+            pids[pid] = f"mount {m}"
+    results: list[dict[str, object]] = []
+    for pid, what in sorted(pids.items()):
+        for spec in specs:
+            xl = spec.xlator_name(vol.name)
+            try:
+                answer = control.request(pid, {"cmd": "reload", "name": xl})
+            except (ConnectionError, OSError) as exc:
+                results.append({"process": what, "pid": pid, "xlator": xl, "ok": False, "error": str(exc)})
+                continue
+            if not answer.get("ok") and "no glupy translator named" in str(answer.get("error", "")):
+                continue  # this process does not run that side of the translator
+            for r in answer.get("results", []):
+                results.append({"process": what, "pid": pid, "xlator": xl, **r})
+    if not results:
+        raise DeployError(f"no process on this host runs the glupy translators of {volume}")
+    return results

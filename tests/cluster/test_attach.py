@@ -132,6 +132,13 @@ def test_attach_runs_everywhere_then_detach(pool: Pool, mnt: Path, tmp_path: Pat
     assert t["clients"] == {str(mnt): {"state": "loaded"}}
     print(glupy_cli(pool, "status").stdout)
 
+    # ---- hot reload in every local process running it: 6 bricks + the mount
+    res = glupy_cli(pool, "reload", VOLUME, "pt")
+    lines = [line for line in res.stdout.splitlines() if "reloaded" in line]
+    assert sum("brick" in line for line in lines) == 6, res.stdout
+    assert sum(f"mount {mnt}" in line for line in lines) == 1, res.stdout
+    assert (mnt / "before" / "f0").read_text() == "before 0\n"  # still serving
+
     # ---- detach
     t1 = time.monotonic()
     res = glupy_cli(pool, "detach", VOLUME, "pt")
