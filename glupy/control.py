@@ -13,6 +13,7 @@ A thread owned by glupy serves it; fops never wait for it.  Used by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -40,6 +41,7 @@ def start(instances: dict[Any, Any]) -> None:
     try:
         CTL_DIR.mkdir(parents=True, exist_ok=True)
         os.chmod(CTL_DIR, stat.S_IRWXU)
+        _remove_stale()
         path = socket_path()
         if path.exists():
             path.unlink()
@@ -53,6 +55,16 @@ def start(instances: dict[Any, Any]) -> None:
         logging.getLogger("glupy").warning("glupy: no control socket (%s): reload/status disabled", e)
         return
     threading.Thread(target=_serve, args=(srv, instances), name="glupy-control", daemon=True).start()
+
+
+def _remove_stale() -> None:
+    """Sockets of processes that are gone (a glusterfs process never runs
+    Python's exit handlers, so each leaves its socket behind)."""
+    for p in CTL_DIR.glob("*.sock"):
+        pid = p.stem
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            with contextlib.suppress(OSError):
+                p.unlink()
 
 
 def _serve(srv: socket.socket, instances: dict[Any, Any]) -> None:

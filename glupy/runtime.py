@@ -140,7 +140,11 @@ def current_caller() -> Caller:
     raise RuntimeError("no fop is running on this thread")
 
 
-def _run(task: Task, value: Any, exc: BaseException | None) -> None:
+def _run(task: Task, value: Any, exc: BaseException | None, live: Any = None) -> None:
+    """Drive ``task``.  ``live`` is a reply (or FopError) delivered straight from a
+    child's callback that is still on the stack: its C memory is valid only
+    until that callback returns, so it is detached the moment the coroutine
+    suspends again -- before anything can let another thread resume it."""
     coro = task.coro
     while True:
         try:
@@ -161,6 +165,9 @@ def _run(task: Task, value: Any, exc: BaseException | None) -> None:
             task.state = DONE
             _crash(task, e)
             return
+        if live is not None:
+            _detach(live)
+            live = None
         value = exc = None
         cls = type(req)
         if cls is Wind:  # the common case: one wind
@@ -246,17 +253,20 @@ def _issue(task: Task, index: int, w: Wind) -> None:
 def _deliver(task: Task, index: int, result: Any) -> None:
     lock = _task_lock
     lock.acquire()
+    remaining = task.remaining - 1
+    if remaining or (task.state == WINDING
+                     and (task.thread != _get_ident() or task.depth >= MAX_NESTING)):
+        # Another thread (or a later step) will use this result after our
+        # callback has returned: detach it BEFORE it becomes visible.
+        _detach(result)
+        task.results[index] = result
+        task.remaining = remaining
+        if not remaining:
+            task.state = READY
+        lock.release()
+        return
     task.results[index] = result
-    task.remaining -= 1
-    if task.remaining:
-        lock.release()
-        _detach(result)
-        return
-    if task.state == WINDING and (task.thread != _get_ident() or task.depth >= MAX_NESTING):
-        task.state = READY
-        lock.release()
-        _detach(result)
-        return
+    task.remaining = 0
     task.state = RUNNING
     lock.release()
     if task.gather is None:  # one wind: no list to look at
@@ -269,11 +279,9 @@ def _deliver(task: Task, index: int, result: Any) -> None:
         value, exc = _collect(task)
     task.depth += 1
     try:
-        _run(task, value, exc)
+        _run(task, value, exc, result)
     finally:
         task.depth -= 1
-    if task.state != DONE:
-        _detach(result)  # the child's memory goes away when this callback returns
 
 
 def _collect(task: Task) -> tuple[Any, BaseException | None]:
