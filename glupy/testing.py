@@ -25,13 +25,14 @@ or an unbuilt bridge is an error, not a skip.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from glupy import brick, process, volfile
+from glupy import brick, gfapi, process, volfile
 
 LOG_LINES = 60
 _MOUNTS_KEY = pytest.StashKey[list["MountInfo"]]()
@@ -307,3 +308,166 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "glupy_mount: test mounts a glupy graph (needs root, glusterfs, /dev/fuse)"
     )
+
+
+# --------------------------------------------------------------------------- gfapi
+
+
+_GFAPI_KEY = pytest.StashKey[list["BrickInfo"]]()
+
+
+@dataclass
+class BrickInfo:
+    """A glusterfsd brick holding the translators, reached through a gfapi Client in the
+    test process (``glupy_gfapi``). No FUSE: fops FUSE never sends (access, ...) arrive."""
+
+    backend_dir: Path
+    brick_log_path: Path
+    client_log_path: Path  # the gfapi log of the in-process client
+    brick_volfile_path: Path
+    client_volfile_path: Path
+    brick_pid: int | None
+    port: int
+    exported: str  # the brick volume the client attaches to (remote-subvolume)
+    client_volume: str
+    brick_graph: volfile.Graph
+    brick_state: brick.BrickState | None = field(repr=False, default=None)
+    state_dir: Path = field(repr=False, default=Path())
+    timings: dict[str, float] = field(default_factory=dict)
+    client: gfapi.Client | None = field(repr=False, default=None)
+
+    def brick_log_tail(self, n: int = LOG_LINES) -> list[str]:
+        return process.tail(self.brick_log_path, n)
+
+    def client_log_tail(self, n: int = LOG_LINES) -> list[str]:
+        return process.tail(self.client_log_path, n)
+
+    def brick_alive(self) -> bool:
+        return self.brick_pid is not None and process.pid_alive(self.brick_pid)
+
+
+GfapiFactory = Callable[..., tuple[gfapi.Client, BrickInfo]]
+
+
+@pytest.fixture
+def glupy_gfapi(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GfapiFactory]:
+    """Factory: ``glupy_gfapi(translators, python_path=(), backend_dir=None, ...)``
+    -> ``(client, BrickInfo)``.
+
+    Starts ``glusterfsd`` on a brick graph with ``translators`` (top-most first; may be
+    empty for a plain brick) exactly like ``glupy_brick_mount``, writes a client volfile
+    (``protocol/client`` only) and returns a connected :class:`glupy.gfapi.Client` loaded
+    in the test process. Teardown: ``client.fini()`` (~10 s per client in 10.3: gfapi waits
+    for protocol/client's reconnect timer), then glusterfsd is stopped by pid.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("glupy_gfapi needs root (glusterfsd sets trusted.* xattrs on the brick)")
+    try:
+        brick.find_glusterfsd()
+        gfapi.libgfapi()
+    except (process.GlusterfsNotFoundError, gfapi.GfapiError) as exc:
+        pytest.fail(str(getattr(exc, "message", exc)), pytrace=False)
+    infos = request.node.stash.setdefault(_GFAPI_KEY, [])
+    mine: list[BrickInfo] = []
+
+    def factory(
+        translators: Sequence[tuple[str, dict[str, str]]],
+        python_path: Sequence[str | os.PathLike[str]] = (),
+        *,
+        backend_dir: Path | None = None,
+        debug: bool = False,
+        timeout: float = 30.0,
+        glupy_type: str | None = None,
+        locks: bool = True,
+        io_stats: bool = True,
+        log_level: str = "INFO",
+    ) -> tuple[gfapi.Client, BrickInfo]:
+        so = volfile.bridge_so_path()
+        if glupy_type is None and translators and not so.exists():
+            pytest.fail(
+                f"the glupy bridge is not built ({so}): run `python -m glupy._build`",
+                pytrace=False,
+            )
+        base = tmp_path_factory.mktemp("glupy-gfapi")
+        backend = backend_dir or base / "backend"
+        backend.mkdir(parents=True, exist_ok=True)
+        state_dir = base / "state"
+        (state_dir / "client").mkdir(parents=True)
+        info = BrickInfo(
+            backend_dir=backend,
+            brick_log_path=state_dir / "brick" / "glusterfsd.log",
+            client_log_path=state_dir / "client" / "gfapi.log",
+            brick_volfile_path=state_dir / "brick" / "brick.vol",
+            client_volfile_path=state_dir / "client" / "client.vol",
+            brick_pid=None,
+            port=0,
+            exported="",
+            client_volume="brick-client",
+            brick_graph=volfile.Graph(),
+            state_dir=state_dir,
+        )
+        infos.append(info)  # registered first: a failed start still shows its logs
+        graph, bstate = brick.serve(
+            backend, translators, state_dir / "brick", debug=debug, timeout=timeout,
+            python_path=python_path, glupy_type=glupy_type, locks=locks, io_stats=io_stats,
+        )
+        info.brick_graph = graph
+        info.brick_state = bstate
+        info.brick_pid = bstate.pid
+        info.port = bstate.port
+        info.exported = bstate.exported
+        info.timings["brick_ready_s"] = bstate.ready_after
+        mine.append(info)  # from here on teardown must stop glusterfsd
+        cgraph = brick.client_graph(bstate.port, bstate.exported, host=bstate.host,
+                                    name=info.client_volume)
+        info.client_volfile_path.write_text(cgraph.render())
+        t0 = time.monotonic()
+        client = gfapi.Client.from_volfile(
+            info.client_volfile_path, volname=info.client_volume,
+            log_file=info.client_log_path, log_level="DEBUG" if debug else log_level,
+            connect_timeout=timeout,
+        )
+        info.timings["client_connected_s"] = time.monotonic() - t0
+        info.client = client
+        return client, info
+
+    yield factory
+    errors = []
+    for info in reversed(mine):
+        # stop the brick first: glfs_fini with a live brick waits ~10 s on
+        # protocol/client's reconnect timer (gluster/glusterfs#2606), ~4 s without
+        if info.brick_state is not None:
+            try:
+                brick.stop_brick(info.brick_state)
+            except Exception as exc:
+                errors.append(f"glusterfsd: {exc}")
+            if info.brick_alive():
+                errors.append(f"glusterfsd pid {info.brick_pid} still alive")
+        if info.client is not None:
+            try:
+                t0 = time.monotonic()
+                info.client.fini()
+                info.timings["fini_s"] = time.monotonic() - t0
+            except Exception as exc:  # teardown must try every brick
+                errors.append(f"gfapi fini ({info.client_volfile_path}): {exc}")
+    if errors:
+        pytest.fail("gfapi brick teardown failed: " + "; ".join(errors), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")
+def _gfapi_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On failure, add the brick and gfapi logs of glupy_gfapi bricks to the report."""
+    report = yield
+    if not report.failed:
+        return report
+    for info in item.stash.get(_GFAPI_KEY, []):
+        for what, path in (("glusterfsd (brick)", info.brick_log_path),
+                           ("gfapi (client)", info.client_log_path)):
+            lines = process.tail(path, LOG_LINES)
+            title = f"{what} log {path} (last {len(lines)} lines)"
+            report.sections.append((title, "\n".join(lines) or "(empty)"))
+    return report

@@ -1,0 +1,166 @@
+"""Python translators on the brick, driven through libgfapi (glupy.gfapi) instead of FUSE.
+
+Graph: gfapi Client (in the test process) -> protocol/client ==tcp 127.0.0.1==>
+glusterfsd: protocol/server -> debug/io-stats -> PassThrough -> features/locks ->
+storage/posix, started by the glupy_gfapi fixture. gfapi sends fops that FUSE cannot
+(``access``: see exercise.FUSE_UNREACHABLE).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import stat
+
+import pytest
+from exercise import FUSE_UNREACHABLE
+
+from glupy import gfapi
+from glupy.gfapi import time_fop
+from glupy.library.passthrough import COUNTERS_XATTR
+
+PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
+
+
+def counters(client: gfapi.Client) -> dict[str, int]:
+    # answered by the brick's PassThrough: the request crosses protocol/client+server
+    return json.loads(client.getxattr("/", COUNTERS_XATTR))
+
+
+def test_struct_layouts_match_x86_64_glibc():
+    # offsets from `offsetof` in a C program on this machine (-D_FILE_OFFSET_BITS=64)
+    st = gfapi.Stat
+    assert ctypes.sizeof(st) == 144
+    assert [(f, getattr(st, f).offset) for f in ("st_dev", "st_ino", "st_nlink", "st_mode",
+                                                   "st_uid", "st_gid", "st_rdev", "st_size",
+                                                   "st_blksize", "st_blocks", "st_atim",
+                                                   "st_mtim", "st_ctim")] == [
+        ("st_dev", 0), ("st_ino", 8), ("st_nlink", 16), ("st_mode", 24), ("st_uid", 28),
+        ("st_gid", 32), ("st_rdev", 40), ("st_size", 48), ("st_blksize", 56),
+        ("st_blocks", 64), ("st_atim", 72), ("st_mtim", 88), ("st_ctim", 104)]
+    assert ctypes.sizeof(gfapi.Dirent) == 280 and gfapi.Dirent.d_name.offset == 19
+
+
+def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi):
+    assert "access" in FUSE_UNREACHABLE  # what this test adds over the FUSE tests
+    c, info = glupy_gfapi([PASS])
+    before = counters(c)
+    b = info.backend_dir
+
+    # create / write / read / pwrite / pread / ftruncate / fsync / fstat
+    with c.creat("/f.txt", 0o640) as fd:
+        assert fd.write(b"hello world") == 11
+        assert fd.pwrite(b"HELLO", 0) == 5
+        fd.fsync()
+        assert fd.pread(5, 6) == b"world"
+        assert fd.fstat().st_size == 11
+    assert (b / "f.txt").read_bytes() == b"HELLO world"
+    assert c.read_file("/f.txt") == b"HELLO world"
+    with c.open("/f.txt", os.O_RDWR) as fd:
+        assert fd.read(5) == b"HELLO"
+        assert fd.read() == b" world"
+        fd.ftruncate(4)
+    assert (b / "f.txt").read_bytes() == b"HELL"
+
+    # stat agrees with the backend (not st_ino/st_dev: gfapi derives those from the gfid)
+    st, bst = c.stat("/f.txt"), os.stat(b / "f.txt")
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
+    for field in ("st_mode", "st_size", "st_uid", "st_gid", "st_mtime_ns"):
+        assert getattr(st, field) == getattr(bst, field), field
+    # posix hides the .glusterfs/<gfid> hard link it keeps for every file
+    assert st.st_nlink == bst.st_nlink - 1 == 1
+    assert stat.S_ISDIR(c.stat("/").st_mode)
+    assert c.exists("/f.txt") and not c.exists("/missing")
+    with pytest.raises(FileNotFoundError):
+        c.stat("/missing")
+    with pytest.raises(FileExistsError):
+        c.open("/f.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+
+    # directories
+    c.mkdir("/d", 0o750)
+    c.write_file("/d/one", b"1")
+    c.write_file("/d/two", b"22")
+    assert sorted(c.listdir("/d")) == ["one", "two"]
+    assert {n for n, *_ in c.scandir("/d")} == {".", "..", "one", "two"}
+    assert sorted(os.listdir(b / "d")) == ["one", "two"]
+    assert sorted(c.listdir("/")) == ["d", "f.txt"]
+    with pytest.raises(OSError) as exc:
+        c.rmdir("/d")
+    assert exc.value.errno == errno.ENOTEMPTY
+
+    # xattrs
+    c.setxattr("/f.txt", "user.colour", b"blue")
+    assert c.getxattr("/f.txt", "user.colour") == b"blue"
+    assert os.getxattr(b / "f.txt", "user.colour") == b"blue"
+    assert "user.colour" in c.listxattr("/f.txt")
+    c.removexattr("/f.txt", "user.colour")
+    with pytest.raises(OSError) as exc:
+        c.getxattr("/f.txt", "user.colour")
+    assert exc.value.errno == errno.ENODATA
+
+    # rename / unlink / rmdir
+    c.rename("/d/one", "/d/uno")
+    assert sorted(c.listdir("/d")) == ["two", "uno"] and c.read_file("/d/uno") == b"1"
+    c.unlink("/d/uno")
+    c.unlink("/d/two")
+    c.rmdir("/d")
+    assert not (b / "d").exists() and not c.exists("/d")
+    with pytest.raises(FileNotFoundError):
+        c.unlink("/d/two")
+
+    # access: the fop FUSE never sends down (root: R/W allowed, X needs an x bit)
+    assert c.access("/f.txt", os.F_OK) and c.access("/f.txt", os.R_OK | os.W_OK)
+    assert not c.access("/f.txt", os.X_OK)
+    assert not c.access("/missing", os.F_OK)
+    c.chmod("/f.txt", 0o750)
+    assert c.access("/f.txt", os.X_OK)
+
+    after = counters(c)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(set(after) | set(before))}
+    print("\nfops at the brick's PassThrough:", json.dumps(delta, sort_keys=True))
+    print("timings:", info.timings)
+    wanted = {"access", "create", "open", "writev", "readv", "fsync", "ftruncate", "fstat",
+              "lookup", "mkdir", "opendir", "rmdir", "setxattr", "getxattr", "removexattr",
+              "rename", "unlink", "setattr"}
+    missing = sorted(f for f in wanted if delta.get(f, 0) <= 0)
+    assert not missing, f"fops that never reached the brick's Python translator: {missing}"
+    assert delta["access"] >= 4  # "/missing" fails in the lookup: no access fop
+    assert any(delta.get(f, 0) > 0 for f in ("readdir", "readdirp"))
+    assert info.brick_alive()
+
+
+def test_init_failure_names_the_volfile(tmp_path):
+    from glupy import brick
+
+    vol = tmp_path / "nobody.vol"
+    vol.write_text(brick.client_graph(brick.free_port(), "nothing").render())
+    with pytest.raises(gfapi.GfapiInitError) as exc:
+        gfapi.Client.from_volfile(vol, log_file=tmp_path / "gfapi.log", connect_timeout=2)
+    assert str(vol) in str(exc.value) and "glfs_init" in str(exc.value)
+    assert exc.value.log_lines  # the gfapi log tail is attached
+
+
+def test_missing_name_stat_latency(glupy_gfapi):
+    """Benchmark aid: prints µs per gfapi stat of a missing name, plain brick vs a brick
+    with a Python PassThrough. Nothing is asserted about the numbers."""
+    plain, _ = glupy_gfapi([])
+    py, _ = glupy_gfapi([PASS])
+    n = 2000
+
+    def stat_missing(c: gfapi.Client) -> None:
+        c.stat("/no-such-name")
+
+    results: dict[str, list[float]] = {"plain": [], "python": []}
+    for _ in range(3):  # interleaved: the two bricks see the same machine load
+        results["plain"].append(time_fop(lambda: stat_missing(plain), n))
+        results["python"].append(time_fop(lambda: stat_missing(py), n))
+    med = {k: sorted(v)[1] for k, v in results.items()}
+    print(f"\ngfapi stat of a missing name, µs/op (median of 3 x {n}): plain brick "
+          f"{med['plain']:.1f}, PassThrough on the brick {med['python']:.1f} "
+          f"({med['python'] / med['plain']:.2f}x); runs {results}")
+    lookups = counters(py).get("lookup", 0)
+    print(f"lookups at the PassThrough: {lookups} for {3 * (n + 100)} stats")
+    with pytest.raises(FileNotFoundError):
+        plain.stat("/no-such-name")
