@@ -655,6 +655,9 @@ def render_md(result: dict[str, Any]) -> str:
             lines.append(f"- rep {r['rep'] + 1} {r['workload']} on {r['graph']}: {why}")
         lines.append("")
     lines += ["Raw per-repeat values, run order and environment: `bench/results.json`.", ""]
+    analysis = BENCH_DIR / "ANALYSIS.md"  # hand-written: what the numbers mean, kept across runs
+    if analysis.exists():
+        lines += ["", analysis.read_text().rstrip()]
     return "\n".join(lines)
 
 

@@ -133,7 +133,13 @@ def settled_dump(pid: int, dump_dir: Path, timeout: float = 15.0) -> Dump:
     deadline = time.monotonic() + timeout
     while True:
         d = statedump(pid, dump_dir)
-        if d.itable() == EMPTY_ITABLE or time.monotonic() > deadline:
+        try:
+            settled = d.itable() == EMPTY_ITABLE
+        except KeyError:
+            # fuse skips the inode table in a dump when its lock is busy (FORGETs
+            # still being processed): not settled yet
+            settled = False
+        if settled or time.monotonic() > deadline:
             return d
         time.sleep(0.5)
 
