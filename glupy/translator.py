@@ -166,6 +166,8 @@ class Option(Generic[T]):
             raise ValueError(f"option {self.key!r}: invalid value {text!r}: {e}") from None
         return value
 
+    # A non-data descriptor: once a value (given or default) is in the instance
+    # __dict__, reading the attribute is a plain dict hit (options are read in fops).
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Option[T]: ...
     @overload
@@ -174,14 +176,10 @@ class Option(Generic[T]):
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        try:
-            return obj.__dict__[self.attr]
-        except KeyError:
-            text = self.default_text
-            return self.parse(text) if text is not None else None
-
-    def __set__(self, obj: Any, value: Any) -> None:
+        text = self.default_text
+        value = self.parse(text) if text is not None else None
         obj.__dict__[self.attr] = value
+        return value
 
 
 R = TypeVar("R")
