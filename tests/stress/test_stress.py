@@ -73,10 +73,10 @@ refs = _load_refs_helpers()
 # ----------------------------------------------------------------- the mount
 
 
-def stress_graph(backend: Path) -> Graph:
+def stress_graph(backend: Path, kind: str | None = None) -> Graph:
     """``GLUPY_STRESS_GRAPH`` (debugging aid): ``py-iot`` (default), ``py`` (no io-threads),
     ``iot`` or ``plain`` (no Python: the same workload against GlusterFS alone)."""
-    kind = os.environ.get("GLUPY_STRESS_GRAPH", "py-iot")
+    kind = kind or os.environ.get("GLUPY_STRESS_GRAPH", "py-iot")
     graph = Graph()
     below = graph.add(Volume("stress-posix", "storage/posix", {"directory": str(backend)}))
     if "iot" in kind:
@@ -349,7 +349,10 @@ def diagnose(pid: int) -> str:
 # ----------------------------------------------------------------- the test
 
 
-def run_stress(m: testing.MountInfo, seconds: float, tmp_path: Path) -> None:
+def run_stress(m: testing.MountInfo, seconds: float, tmp_path: Path,
+               max_growth_kib: float | None = None) -> tuple[int, int]:
+    """Run the workload; returns (RSS after warm-up, last RSS) in KiB.  RSS may grow
+    by ``max_growth_kib`` after warm-up when given, else to RSS_GROWTH x warm-up."""
     mnt, pid = m.mountpoint, m.pid
     assert pid is not None
     (mnt / "shared").mkdir()
@@ -415,8 +418,10 @@ def run_stress(m: testing.MountInfo, seconds: float, tmp_path: Path) -> None:
 
     # memory: bounded once warmed up
     assert rss_warm is not None
-    assert rss[-1][1] <= rss_warm * RSS_GROWTH, \
-        f"glusterfs RSS grew from {rss_warm} KiB after warm-up to {rss[-1][1]} KiB: {rss}"
+    limit = rss_warm + max_growth_kib if max_growth_kib is not None else rss_warm * RSS_GROWTH
+    assert rss[-1][1] <= limit, \
+        f"glusterfs RSS grew from {rss_warm} KiB after warm-up to {rss[-1][1]} KiB " \
+        f"(limit {limit:.0f}): {rss}"
 
     # no coroutine left behind
     status = {"tasks_in_flight": 0}  # GLUPY_STRESS_GRAPH without Python: nothing to ask
@@ -444,6 +449,11 @@ def run_stress(m: testing.MountInfo, seconds: float, tmp_path: Path) -> None:
     assert d.itable() == refs.EMPTY_ITABLE, f"inodes still referenced after the run: {d.itable()}"
     assert d.pool("inode_t") == 1 and d.pool("fd_t") == 0
     assert process.pid_alive(pid)
+    if "stress-pass" in m.graph:
+        # the Python side holds no context for forgotten inodes / released fds
+        (t,) = control.request(pid, {"cmd": "status"})["translators"]
+        assert t["contexts"]["fds"] == 0 and t["contexts"]["inodes"] <= 1, t["contexts"]
+    return rss_warm, rss[-1][1]
 
 
 def test_stress(stress_mount, tmp_path):
@@ -452,6 +462,27 @@ def test_stress(stress_mount, tmp_path):
 
 @pytest.mark.slow
 def test_stress_long(slow_enabled, stress_mount, tmp_path):
+    """Over minutes GlusterFS's own RSS grows with the inodes the kernel keeps
+    cached (measured: a graph without Python grew 1.8x in 120 s), so the bound
+    is relative: the same workload on the same graph without Python runs first,
+    and the Python graph may grow at most 1.5x as much (+8 MiB for the
+    interpreter's arenas)."""
     if not slow_enabled:
         pytest.skip("long stress run: select it with `-m slow` or GLUPY_SLOW=1")
-    run_stress(stress_mount, LONG_SECONDS, tmp_path)
+    plain = tmp_path / "plain"
+    (plain / "backend").mkdir(parents=True)
+    (plain / "mnt").mkdir()
+    graph = stress_graph(plain / "backend", kind="iot")
+    state = process.mount_graph(graph, plain / "mnt", source_dir=plain / "backend",
+                                state_dir=plain / "state", timeout=30)
+    info = testing.MountInfo(mountpoint=plain / "mnt", backend_dir=plain / "backend",
+                             log_path=Path(state.log_path), pid=state.pid,
+                             volfile_path=Path(state.volfile_path), graph=graph,
+                             state_dir=plain / "state")
+    try:
+        warm, last = run_stress(info, LONG_SECONDS, plain, max_growth_kib=float("inf"))
+    finally:
+        process.unmount(plain / "mnt", state_dir=plain / "state")
+    plain_growth = max(last - warm, 0)
+    print(f"stress: the graph without Python grew {plain_growth} KiB after warm-up")
+    run_stress(stress_mount, LONG_SECONDS, tmp_path, max_growth_kib=1.5 * plain_growth + 8192)
