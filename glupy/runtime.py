@@ -304,29 +304,34 @@ def _detach(result: Any) -> None:
         result.reply._detach()
 
 
+def _reply_args(task: Task, reply: Reply, keep: list[Any]) -> tuple[Any, ...]:
+    """The C arguments of ``reply``'s unwind: the child's own, when it is passed on
+    unchanged (no conversion), else converted from the Python fields."""
+    raw = reply._raw
+    if raw is not None and not reply._dirty:
+        return raw
+    return _reply_to_c[task.fop.slot](reply, keep)  # type: ignore[no-any-return]
+
+
 def _finish(task: Task, value: Any) -> None:
     fop = task.fop
-    if type(value) is _reply_cls[fop.slot] and value._raw is not None and not value._dirty:
-        # the child's reply, passed on unchanged: straight back to C
-        _unwinders[fop.slot](task.frame, value.op_ret, value.op_errno, *value._raw)
-        return
-    if type(value) is not REPLY_CLASSES[fop.name]:
+    if type(value) is not _reply_cls[fop.slot]:
         task.inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
                             fop.name, task.inst.spec, value, fop.reply_class)
         lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
         return
-    keep: list[Any] = []
     raw = value._raw
-    if raw is not None and not value._dirty:
-        args = raw  # the child's reply, passed on unchanged: no conversion
-    else:
-        try:
-            args = _reply_to_c[fop.slot](value, keep)
-        except BaseException as e:
-            task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
-                                fop.name, task.inst.spec, e.__class__.__name__, e)
-            lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
-            return
+    if raw is not None and not value._dirty:  # the hot path: the child's reply, unchanged
+        _unwinders[fop.slot](task.frame, value.op_ret, value.op_errno, *raw)
+        return
+    keep: list[Any] = []
+    try:
+        args = _reply_to_c[fop.slot](value, keep)
+    except BaseException as e:
+        task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
+                            fop.name, task.inst.spec, e.__class__.__name__, e)
+        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
+        return
     op_ret = value.op_ret
     if fop.name in ("readdir", "readdirp") and value.entries is not None \
             and type(value.entries) is not Dirents and op_ret >= 0:
@@ -338,17 +343,14 @@ def _fail(task: Task, e: FopError) -> None:
     fop = task.fop
     code = e.errno or errno.EIO
     reply = e.reply
-    if reply is not None and type(reply) is REPLY_CLASSES[fop.name]:
+    if reply is not None and type(reply) is _reply_cls[fop.slot]:
         keep: list[Any] = []
-        raw = reply._raw
-        if raw is not None and not reply._dirty:
-            args = raw
-        else:
-            try:
-                args = _reply_to_c[fop.slot](reply, keep)
-            except BaseException:
-                args = None
+        try:
+            args = _reply_args(task, reply, keep)
+        except BaseException:
+            args = None
         if args is not None:
+            # the child's error reply (xdata, postparent ...) goes up unchanged
             _unwinders[fop.slot](task.frame, -1, code, *args)
             return
     lib.glupy_unwind_error(fop.slot, task.frame, code)
@@ -367,44 +369,12 @@ def _crash(task: Task, e: BaseException) -> None:
 # fop table and only string these together.
 
 
-def _iatt(p: Any) -> Iatt | None:
-    return None if p == NULL else Iatt(p)
-
-
-def _dict(p: Any) -> Dict | None:
-    return None if p == NULL else Dict(p)
-
-
-def _inode(p: Any, inst: Instance) -> Inode | None:
-    return None if p == NULL else Inode(p, inst)
-
-
-def _fd(p: Any, inst: Instance) -> Fd | None:
-    return None if p == NULL else Fd(p, inst)
-
-
-def _loc(p: Any, inst: Instance) -> Loc | None:
-    return None if p == NULL else Loc(p, inst)
+# C -> Python for kinds that are not views (views: _view_stmts for fop
+# arguments, CONVERTERS for reply fields)
 
 
 def _str(p: Any) -> str | None:
     return None if p == NULL else ffi.string(p).decode("utf-8", "surrogateescape")
-
-
-def _flock(p: Any) -> Flock | None:
-    return None if p == NULL else Flock(p)
-
-
-def _statvfs(p: Any) -> StatVfs | None:
-    return None if p == NULL else StatVfs(p)
-
-
-def _lease(p: Any) -> Lease | None:
-    return None if p == NULL else Lease(p)
-
-
-def _dirents(p: Any, inst: Instance) -> Dirents | None:
-    return None if p == NULL else Dirents(p, inst)
 
 
 def _opaque(p: Any) -> Any:
@@ -492,11 +462,9 @@ def _ctx_iobuf_pool() -> Any:
     return _iobuf_pool
 
 
-def _py_expr(kind: str, name: str, fop_args: tuple[Any, ...]) -> str:
-    """Expression converting C value ``name`` (of ``kind``) to Python."""
-    if kind in ("loc", "fd", "inode", "dirents"):
-        return f"_{kind}({name}, inst)"
-    if kind in ("iatt", "dict", "str", "flock", "statvfs", "lease", "opaque"):
+def _py_expr(kind: str, name: str) -> str:
+    """Expression converting C value ``name`` of a non-view ``kind`` to Python."""
+    if kind in ("str", "opaque"):
         return f"_{kind}({name})"
     if kind == "vector":
         return "Vector(vector, count, iobref)"
@@ -511,7 +479,7 @@ def _view_stmts(a: Any, var: str) -> str:
     """Statements (8-space indent) binding ``var`` to the Python view of C arg ``a``."""
     cls = _VIEW_CLASSES.get(a.kind)
     if cls is None:
-        return f"        {var} = {_py_expr(a.kind, a.name, ())}\n"
+        return f"        {var} = {_py_expr(a.kind, a.name)}\n"
     extra = ""
     if a.kind in ("loc", "fd", "inode", "dirents"):
         extra += f"; {var}._inst = inst"
@@ -967,7 +935,7 @@ def _cbk_entry(name: str, ctx: str | None, void: bool) -> Any:
         finally:
             if ctx is not None:
                 store = getattr(inst, ctx)
-                store.values.pop(int(ffi.cast("uintptr_t", args[0])), None)
+                store.drop(args[0])
         return None if void else 0
 
     return cbk

@@ -230,12 +230,33 @@ class _Ctx:
     GlusterFS calls the translator's forget/release for pointers that carry our
     marker, and the runtime drops the entry then."""
 
-    __slots__ = ("values", "mark", "unmark")
+    __slots__ = ("mark", "unmark", "values")
 
     def __init__(self, mark: Any, unmark: Any) -> None:
         self.values: dict[Any, Any] = {}
         self.mark = mark
         self.unmark = unmark
+
+    @staticmethod
+    def key(p: Any) -> int:
+        return int(_ffi.cast("uintptr_t", p))
+
+    def get(self, p: Any) -> Any:
+        return self.values.get(self.key(p))
+
+    def set(self, p: Any, xl: Any, value: Any) -> None:
+        key = self.key(p)
+        if value is None:
+            if self.values.pop(key, None) is not None:
+                self.unmark(p, xl)
+            return
+        if key not in self.values:
+            self.mark(p, xl)
+        self.values[key] = value
+
+    def drop(self, p: Any) -> None:
+        """GlusterFS forgot the inode / released the fd."""
+        self.values.pop(self.key(p), None)
 
 
 class Inode(_View):
@@ -260,19 +281,11 @@ class Inode(_View):
     def ctx(self) -> Any:
         """This translator's context object for the inode (None if unset);
         dropped when GlusterFS forgets the inode."""
-        return self._inst.inode_ctx.values.get(self._key())
+        return self._inst.inode_ctx.get(self._p)
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
-        store = self._inst.inode_ctx
-        key = self._key()
-        if value is None:
-            if store.values.pop(key, None) is not None:
-                store.unmark(self._p, self._inst.xl)
-            return
-        if key not in store.values:
-            store.mark(self._p, self._inst.xl)
-        store.values[key] = value
+        self._inst.inode_ctx.set(self._p, self._inst.xl, value)
 
     def path(self, name: str | None = None) -> str | None:
         """The inode's path as this process knows it (inode_path), or None."""
@@ -284,9 +297,6 @@ class Inode(_View):
             return str(_ffi.string(buf[0]).decode("utf-8", "surrogateescape"))
         finally:
             _lib.glupy_free(buf[0])
-
-    def _key(self) -> int:
-        return int(_ffi.cast("uintptr_t", self._p))
 
     def _detach(self) -> None:
         self._keep = _ffi.gc(_lib.inode_ref(self._p), _lib.inode_unref)
@@ -336,19 +346,11 @@ class Fd(_View):
     @property
     def ctx(self) -> Any:
         """This translator's context object for the fd; dropped on release."""
-        return self._inst.fd_ctx.values.get(int(_ffi.cast("uintptr_t", self._p)))
+        return self._inst.fd_ctx.get(self._p)
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
-        store = self._inst.fd_ctx
-        key = int(_ffi.cast("uintptr_t", self._p))
-        if value is None:
-            if store.values.pop(key, None) is not None:
-                store.unmark(self._p, self._inst.xl)
-            return
-        if key not in store.values:
-            store.mark(self._p, self._inst.xl)
-        store.values[key] = value
+        self._inst.fd_ctx.set(self._p, self._inst.xl, value)
 
     def _detach(self) -> None:
         self._keep = _ffi.gc(_lib.fd_ref(self._p), _lib.fd_unref)
