@@ -41,32 +41,15 @@ class DeployError(RuntimeError):
 
 # --------------------------------------------------------------------------- checks
 
+# Runs in the interpreter the bridge embeds: glupy.loader finds the class the
+# same way the bridge will, then the options are parsed as at init.
 _CHECK = r"""
-import importlib, json, sys
+import json, sys
 spec, options, path = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-sys.path[:0] = path
-out = {}
 try:
-    from glupy import Translator
-    modname, _, clsname = spec.partition(":")
-    module = importlib.import_module(modname)
-    if clsname:
-        cls = getattr(module, clsname, None)
-        if cls is None:
-            raise LookupError(f"module {modname!r} has no class {clsname!r}")
-    else:
-        found = [v for v in vars(module).values() if isinstance(v, type)
-                 and issubclass(v, Translator) and v is not Translator
-                 and v.__module__ == module.__name__]
-        if len(found) != 1:
-            raise LookupError(f"module {modname!r} must define exactly one Translator subclass "
-                              f"(found {len(found)}): name one as {modname}:Class")
-        cls = found[0]
-    if not (isinstance(cls, type) and issubclass(cls, Translator)):
-        raise TypeError(f"{spec} is not a glupy.Translator subclass")
-    problems = cls.problems()
-    if problems:
-        raise TypeError("; ".join(problems))
+    from glupy.loader import LoadError, add_python_path, load_class
+    add_python_path(path)
+    cls = load_class(spec)
     known = cls.options()
     for key, value in options.items():
         if key == "log-level":
@@ -80,7 +63,9 @@ try:
             raise ValueError(f"option {key}={value!r}: {e}") from None
     out = {"ok": True, "class": f"{cls.__module__}:{cls.__name__}", "fops": sorted(cls.defined_fops())}
 except BaseException as e:
-    out = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+    # an import failure is named by its cause (ModuleNotFoundError, SyntaxError ...)
+    cause = e.__cause__ if isinstance(e, LoadError) and e.__cause__ is not None else e
+    out = {"ok": False, "error": f"{type(cause).__name__}: {e}"}
 print(json.dumps(out))
 """
 
