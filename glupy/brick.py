@@ -96,8 +96,6 @@ def brick_graph(
     :func:`exported_volume` of the result.
     """
     backend = os.path.abspath(os.fspath(backend_dir))
-    type_ = glupy_type if glupy_type is not None else volfile.bridge_type()
-    extra_path = ":".join(os.path.abspath(os.fspath(p)) for p in python_path)
 
     graph = Graph()
     below = graph.add(
@@ -107,20 +105,8 @@ def brick_graph(
         below = graph.add(
             Volume(name=f"{name_prefix}-locks", type="features/locks", subvolumes=[below.name])
         )
-    taken = set(graph.names())
-    for spec, opts in reversed(list(translators)):
-        clash = volfile.RESERVED_OPTIONS.intersection(opts)
-        if clash:
-            raise VolfileError(
-                f"{spec}: option(s) {', '.join(sorted(clash))} are set by glupy itself"
-            )
-        options = {"module": spec}
-        if extra_path:
-            options["python-path"] = extra_path
-        options.update({str(k): str(v) for k, v in opts.items()})
-        name = volfile._volume_name(spec, name_prefix, taken)
-        taken.add(name)
-        below = graph.add(Volume(name=name, type=type_, options=options, subvolumes=[below.name]))
+    below = volfile.stack_translators(graph, below, translators, name_prefix, python_path,
+                                      glupy_type)
     if io_stats:
         below = graph.add(
             Volume(name=f"{name_prefix}-brick", type="debug/io-stats", subvolumes=[below.name])

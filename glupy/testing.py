@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,6 +195,20 @@ def glupy_mount(
         pytest.fail("unmount failed: " + "; ".join(errors), pytrace=False)
 
 
+def _serve_brick(info: Any, backend: Path, translators: Sequence[tuple[str, dict[str, str]]],
+                 brick_dir: Path, **kw: Any) -> Any:
+    """Start glusterfsd with ``translators`` and record it in ``info`` (the brick
+    part shared by glupy_brick_mount and glupy_gfapi)."""
+    graph, bstate = brick.serve(backend, translators, brick_dir, **kw)
+    info.brick_graph = graph
+    info.brick_state = bstate
+    info.brick_pid = bstate.pid
+    info.port = bstate.port
+    info.exported = bstate.exported
+    info.timings["brick_ready_s"] = bstate.ready_after
+    return bstate
+
+
 @pytest.fixture
 def glupy_brick_mount(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -254,16 +269,9 @@ def glupy_brick_mount(
             state_dir=state_dir,
         )
         infos.append(info)  # registered first: a failed start still shows its logs
-        graph, bstate = brick.serve(
-            backend, translators, state_dir / "brick", debug=debug, timeout=timeout,
-            python_path=python_path, glupy_type=glupy_type, locks=locks, io_stats=io_stats,
-        )
-        info.brick_graph = graph
-        info.brick_state = bstate
-        info.brick_pid = bstate.pid
-        info.port = bstate.port
-        info.exported = bstate.exported
-        info.timings["brick_ready_s"] = bstate.ready_after
+        bstate = _serve_brick(info, backend, translators, state_dir / "brick", debug=debug,
+                              timeout=timeout, python_path=python_path, glupy_type=glupy_type,
+                              locks=locks, io_stats=io_stats)
         mine.append(info)  # from here on teardown must stop glusterfsd
         bm = brick.mount_brick_client(
             bstate, mnt, client_volume=info.client_volume, state_dir=state_dir / "client",
@@ -409,16 +417,9 @@ def glupy_gfapi(
             state_dir=state_dir,
         )
         infos.append(info)  # registered first: a failed start still shows its logs
-        graph, bstate = brick.serve(
-            backend, translators, state_dir / "brick", debug=debug, timeout=timeout,
-            python_path=python_path, glupy_type=glupy_type, locks=locks, io_stats=io_stats,
-        )
-        info.brick_graph = graph
-        info.brick_state = bstate
-        info.brick_pid = bstate.pid
-        info.port = bstate.port
-        info.exported = bstate.exported
-        info.timings["brick_ready_s"] = bstate.ready_after
+        bstate = _serve_brick(info, backend, translators, state_dir / "brick", debug=debug,
+                              timeout=timeout, python_path=python_path, glupy_type=glupy_type,
+                              locks=locks, io_stats=io_stats)
         mine.append(info)  # from here on teardown must stop glusterfsd
         cgraph = brick.client_graph(bstate.port, bstate.exported, host=bstate.host,
                                     name=info.client_volume)

@@ -365,6 +365,35 @@ def _volume_name(spec: str, prefix: str, taken: set[str]) -> str:
 RESERVED_OPTIONS = frozenset({"module", "python-path"})
 
 
+def stack_translators(
+    graph: Graph,
+    below: Volume,
+    translators: Sequence[tuple[str, dict[str, str]]],
+    name_prefix: str,
+    python_path: Iterable[str | os.PathLike[str]] = (),
+    glupy_type: str | None = None,
+) -> Volume:
+    """Add one glupy volume per ``(module_spec, options)`` above ``below``, the first
+    pair top-most; returns the top one (``below`` if there are none)."""
+    type_ = glupy_type if glupy_type is not None else bridge_type()
+    extra_path = ":".join(os.path.abspath(os.fspath(p)) for p in python_path)
+    taken = set(graph.names())
+    for spec, opts in reversed(list(translators)):
+        clash = RESERVED_OPTIONS.intersection(opts)
+        if clash:
+            raise VolfileError(
+                f"{spec}: option(s) {', '.join(sorted(clash))} are set by glupy itself"
+            )
+        options = {"module": spec}
+        if extra_path:
+            options["python-path"] = extra_path
+        options.update({str(k): str(v) for k, v in opts.items()})
+        name = _volume_name(spec, name_prefix, taken)
+        taken.add(name)
+        below = graph.add(Volume(name=name, type=type_, options=options, subvolumes=[below.name]))
+    return below
+
+
 def single_process_graph(
     source_dir: str | os.PathLike[str],
     translators: Sequence[tuple[str, dict[str, str]]],
@@ -381,26 +410,10 @@ def single_process_graph(
     if not translators:
         raise VolfileError("no translators given")
     source = os.path.abspath(os.fspath(source_dir))
-    type_ = glupy_type if glupy_type is not None else bridge_type()
-    extra_path = ":".join(os.path.abspath(os.fspath(p)) for p in python_path)
-
     graph = Graph()
     below = graph.add(
         Volume(name=f"{name_prefix}-posix", type="storage/posix", options={"directory": source})
     )
-    taken = {below.name}
-    for spec, opts in reversed(list(translators)):
-        clash = RESERVED_OPTIONS.intersection(opts)
-        if clash:
-            raise VolfileError(
-                f"{spec}: option(s) {', '.join(sorted(clash))} are set by glupy itself"
-            )
-        options = {"module": spec}
-        if extra_path:
-            options["python-path"] = extra_path
-        options.update({str(k): str(v) for k, v in opts.items()})
-        name = _volume_name(spec, name_prefix, taken)
-        taken.add(name)
-        below = graph.add(Volume(name=name, type=type_, options=options, subvolumes=[below.name]))
+    stack_translators(graph, below, translators, name_prefix, python_path, glupy_type)
     graph.validate()
     return graph
