@@ -265,6 +265,23 @@ def relative_type(so: Path) -> str:
     return os.path.relpath(stem, volfile.xlatordir())
 
 
+def source_state() -> str:
+    """Which glupy sources were measured: the git commit of REPO, marked when glupy/ has
+    uncommitted changes ($GLUPY_BENCH_SOURCE when REPO is not a git checkout)."""
+    def git(*a: str) -> str:
+        out = subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True,
+                             timeout=30)
+        if out.returncode != 0:
+            raise OSError(out.stderr.strip())
+        return out.stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "glupy")
+    except (OSError, subprocess.SubprocessError):
+        return os.environ.get("GLUPY_BENCH_SOURCE", "unknown (not a git checkout)")
+    return f"{head} + uncommitted changes in glupy/" if dirty else head
+
+
 def fio_direct_probe(mp: Path) -> tuple[bool, str]:
     """Does fio direct=1 work on the mount at ``mp``? (bool, note for the report)"""
     probe = mp / "probe.dat"

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gfapi_latency
 from benchlib import (
     BENCH_DIR,
     METRICS,
@@ -262,7 +263,8 @@ def targets(summary: dict[str, Any], graphs: list[str]) -> list[dict[str, Any]]:
 # =========================================================================== report
 
 
-def render_md(result: dict[str, Any]) -> str:
+def render_md(result: dict[str, Any], out: Path = BENCH_DIR) -> str:
+    gf = gfapi_latency.load_section(out)  # bench/gfapi_latency.py's results, if any
     meta, summary, graphs = result["meta"], result["summary"], result["graphs"]
     lines = [
         "# glupy benchmark results",
@@ -290,7 +292,12 @@ def render_md(result: dict[str, Any]) -> str:
     for t in result["targets"]:
         note = f" — {t['note']}" if t["note"] else ""
         lines.append(f"- **{t['status']}** {t['target']}: {t['shown']}{note}")
-    fails = [t for t in result["targets"] if t["status"] == "FAIL"]
+    gf_targets = gf["targets"] if gf else []
+    for t in gf_targets:
+        note = f" — {t['note']}" if t["note"] else ""
+        lines.append(f"- **{t['status']}** {t['target']}: {t['shown']}{note} "
+                     "(section below)")
+    fails = [t for t in result["targets"] + gf_targets if t["status"] == "FAIL"]
     lines.append("")
     if fails:
         lines.append(f"**{len(fails)} target(s) not met** in this run; to be profiled "
@@ -327,6 +334,8 @@ def render_md(result: dict[str, Any]) -> str:
             lines.append(f"- rep {r['rep'] + 1} {r['workload']} on {r['graph']}: {why}")
         lines.append("")
     lines += ["Raw per-repeat values, run order and environment: `bench/results.json`.", ""]
+    if gf:
+        lines += gfapi_latency.render_section(gf, level=2, with_targets=False)
     analysis = BENCH_DIR / "ANALYSIS.md"  # hand-written: what the numbers mean, kept across runs
     if analysis.exists():
         lines += ["", analysis.read_text().rstrip()]
@@ -381,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         result["summary"] = analyse(result["runs"], result["graphs"])
         result["targets"] = targets(result["summary"], result["graphs"])
         (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-        (args.out / "RESULTS.md").write_text(render_md(result))
+        (args.out / "RESULTS.md").write_text(render_md(result, args.out))
         for t in result["targets"]:
             print(f"{t['status']:4s} {t['target']}: {t['shown']}")
         return 0
@@ -495,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         result["targets"] = targets(summary, graphs)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-        (args.out / "RESULTS.md").write_text(render_md(result))
+        (args.out / "RESULTS.md").write_text(render_md(result, args.out))
         log(f"wrote {args.out / 'RESULTS.md'} and {args.out / 'results.json'}")
         if args.keep:
             log(f"kept {base}")
