@@ -1,35 +1,40 @@
-"""The coroutine driver: runs inside the glusterfs process, called from the C shim.
+"""The coroutine driver: runs inside the glusterfs process.
 
 Life of a fop handled in Python (no event loop, no extra thread):
 
-1. GlusterFS calls the fop's entry (``glupy_py_<fop>``, an extern "Python"
-   function that cffi enters with the GIL).  The entry wraps the C arguments
-   in views and calls the translator's ``async def`` to get a coroutine.
-2. ``_run`` sends into the coroutine.  It finishes (the reply is unwound),
-   raises (the errno is unwound; anything but FopError is EIO + traceback in
-   the log), or suspends on a :class:`Wind` / :class:`Gather`.
-3. Winds are issued in C (STACK_WIND_COOKIE, the cookie names the task);
-   cffi releases the GIL while the child runs.
-4. The child's callback (``glupy_py_<fop>_cbk``, any thread, maybe inside the
-   wind itself) wraps the reply and resumes the coroutine right there.  If
-   the reply arrives on the winding thread before the wind call returned, the
-   callback resumes the coroutine nested (bounded depth); if it arrives on
-   another thread while the winder is still inside C, it parks the reply and
-   the winder continues when the wind returns.  A per-task lock and a
-   generation number make exactly one thread continue the coroutine.
+1. GlusterFS calls the fop's entry (``glupy_c_<fop>``, C generated from the fop
+   table).  It takes the GIL, wraps the C arguments in views and calls the
+   translator's ``async def`` to get a coroutine: a task.
+2. The driver (glupy/_build/driver.c) sends into the coroutine.  It finishes
+   (the reply is unwound), raises (the errno is unwound; anything but
+   FopError is EIO + traceback in the log), or suspends on a :class:`Wind` /
+   :class:`Gather` / glupy.Lock.
+3. Winds are issued in C (STACK_WIND_COOKIE, the cookie names the task and
+   the result slot); the GIL is released while the child runs.
+4. The child's callback (``glupy_c_<fop>_cbk``, any thread, maybe inside the
+   wind itself) keeps the reply's C arguments in a reply object and resumes
+   the coroutine right there.  If the reply arrives on the winding thread
+   before the wind call returned, the callback resumes the coroutine nested
+   (bounded depth); if it arrives on another thread while the winder is still
+   inside C, it parks the reply and the winder continues when the wind
+   returns.  Task state changes only under the GIL, and a generation number
+   makes exactly one thread continue the coroutine.
+5. A reply the translator passes on unchanged goes back to C as the child's
+   own arguments; anything else is converted here (``_finish_slow``).
 
 Reply views point into the child's memory, valid only while its callback
 runs: when the coroutine keeps a reply across another wind, the reply is
 detached (structs copied, inode/dict/fd/iobref refs taken).
+
+This module holds what is not the common case: converting Python values,
+detaching, logging failures, glupy.Lock hand-over, and the lifecycle
+(init/fini/notify/reconfigure, reload).
 """
 
 from __future__ import annotations
 
-import _thread
 import errno
-import itertools
 import logging
-import sys
 import traceback
 from typing import Any
 
@@ -40,7 +45,7 @@ from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
 from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
-from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _Acquire, _sync
+from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
 from glupy.types import (
     Caller,
     Dict,
@@ -62,20 +67,10 @@ NULL: Any = None
 
 log = logging.getLogger("glupy")
 
-# task states
-WINDING, WAITING, READY, RUNNING, DONE = range(5)
-MAX_NESTING = 24  # synchronous replies resumed in place up to this depth
-
 _instances: dict[Any, Instance] = {}
-_inflight: dict[int, tuple[Task, int, list[Any]]] = {}
-_cookies = itertools.count(1)
-_get_ident = _thread.get_ident
-_new = object.__new__
-_NO_RESULTS: list[Any] = []
-# guards the state hand-over between the winding thread and the callback's
-# thread (and glupy.Lock); held for a few bytecodes, never across a C call
+# guards glupy.Lock state; held for a few bytecodes, never across a C call
 _task_lock = _sync
-
+_fop_by_slot: dict[int, Fop] = {f.slot: f for f in FOPS}
 
 
 class Instance:
@@ -96,205 +91,18 @@ class Instance:
         self.reloads = 0
 
 
-class Task:
-    """One fop being handled in Python."""
-
-    __slots__ = ("inst", "fop", "frame", "coro", "state", "gen", "results",
-                 "remaining", "gather", "thread", "depth")
-
-    def __init__(self, inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
-        self.inst = inst
-        self.fop = fop
-        self.frame = frame
-        self.coro = coro
-        self.state = RUNNING
-        self.gen = 0
-        self.results: list[Any] = []
-        self.remaining = 0
-        self.gather: Gather | None = None
-        self.thread = 0
-        self.depth = 0
-
-
 # ---------------------------------------------------------------- driver
-
-
-def _start(inst: Instance, fop: Fop, frame: Any, coro: Any) -> None:
-    if not hasattr(coro, "send"):
-        inst.log.error("%s() of %s returned %r instead of a coroutine (is it 'async def'?)",
-                       fop.name, inst.spec, coro)
-        lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
-        return
-    _run(Task(inst, fop, frame, coro), None, None)
+# The task state machine (entry, wind, callback, hand-over between threads,
+# unwind of unchanged replies) is C: glupy/_build/driver.c.  These are the
+# Python pieces it calls for everything that is not the common case.
 
 
 def current_caller() -> Caller:
-    """The caller of the fop whose coroutine is running on this thread: found
-    by walking up to the driver's frame (only paid by code that asks)."""
-    f = sys._getframe(1)
-    code = _run.__code__
-    while f is not None:
-        if f.f_code is code:
-            return Caller(f.f_locals["task"].frame.root)
-        f = f.f_back
-    raise RuntimeError("no fop is running on this thread")
-
-
-def _run(task: Task, value: Any, exc: BaseException | None, live: Any = None) -> None:
-    """Drive ``task``.  ``live`` is a reply (or FopError) delivered straight from a
-    child's callback that is still on the stack: its C memory is valid only
-    until that callback returns, so it is detached the moment the coroutine
-    suspends again -- before anything can let another thread resume it."""
-    coro = task.coro
-    while True:
-        try:
-            req = coro.send(value) if exc is None else coro.throw(exc)
-        except StopIteration as stop:
-            task.state = DONE
-            _finish(task, stop.value)
-            return
-        except FopError as e:
-            task.state = DONE
-            # drop the traceback: it references this frame, which references
-            # the exception (``exc``): a cycle per failed fop, left to the GC
-            e.__traceback__ = None
-            exc = value = None
-            _fail(task, e)
-            return
-        except BaseException as e:
-            task.state = DONE
-            _crash(task, e)
-            return
-        if live is not None:
-            _detach(live)
-            live = None
-        value = exc = None
-        cls = type(req)
-        if cls is Wind:  # the common case: one wind
-            task.gather = None
-            task.results = [None]
-            task.remaining = 1
-            gen = task.gen = task.gen + 1
-            task.thread = _get_ident()
-            task.state = WINDING
-            _issue(task, 0, req)
-        elif cls is Gather:
-            winds = req.winds
-            task.gather = req
-            if not winds:
-                value = []
-                continue
-        elif cls is _Acquire:
-            lock = req.lock
-            _task_lock.acquire()
-            if not lock._locked:
-                lock._locked = True
-                _task_lock.release()
-                continue
-            task.gen += 1
-            task.state = WAITING  # parked until Lock.release hands it the lock
-            lock._waiters.append(task)
-            _task_lock.release()
-            return
-        else:
-            exc = TypeError(f"a glupy translator can only await child fops, glupy.gather() "
-                            f"or a glupy.Lock, not {req!r}")
-            continue
-        if cls is Gather:
-            task.results = [None] * len(winds)
-            task.remaining = len(winds)
-            gen = task.gen = task.gen + 1
-            task.thread = _get_ident()
-            task.state = WINDING
-            for i, w in enumerate(winds):
-                _issue(task, i, w)
-        lock = _task_lock
-        lock.acquire()
-        state = task.state
-        if task.gen != gen or (state != WINDING and state != READY):
-            lock.release()
-            return  # a nested callback already moved the task on
-        if state == WINDING:
-            task.state = WAITING
-            lock.release()
-            return
-        task.state = RUNNING
-        lock.release()
-        value, exc = _collect(task)
-
-
-def _resume_locked(task: Task) -> None:
-    """A glupy.Lock was handed to a parked task: continue it on this thread."""
-    task.state = RUNNING
-    task.depth += 1
-    try:
-        _run(task, None, None)
-    finally:
-        task.depth -= 1
-
-
-def _issue(task: Task, index: int, w: Wind) -> None:
-    key = next(_cookies)
-    keep: list[Any] = []
-    try:
-        child = w.child
-        if child.xl is None:
-            raise TypeError(f"{child!r} is not a child of a running translator")
-        wind = _winders[w.fop.slot]
-        _inflight[key] = (task, index, keep)
-        wind(task.frame, child.xl, key, w.args, keep)
-    except BaseException as e:
-        if _inflight.pop(key, None) is None:
-            raise  # the wind happened; the error came from deeper: cannot recover
-        _deliver(task, index, e if isinstance(e, FopError) else
-                 TypeError(f"cannot wind {w.fop.name}: {e.__class__.__name__}: {e}"))
-
-
-def _deliver(task: Task, index: int, result: Any) -> None:
-    lock = _task_lock
-    lock.acquire()
-    remaining = task.remaining - 1
-    if remaining or (task.state == WINDING
-                     and (task.thread != _get_ident() or task.depth >= MAX_NESTING)):
-        # Another thread (or a later step) will use this result after our
-        # callback has returned: detach it BEFORE it becomes visible.
-        _detach(result)
-        task.results[index] = result
-        task.remaining = remaining
-        if not remaining:
-            task.state = READY
-        lock.release()
-        return
-    task.results[index] = result
-    task.remaining = 0
-    task.state = RUNNING
-    lock.release()
-    if task.gather is None:  # one wind: no list to look at
-        task.results = _NO_RESULTS
-        if isinstance(result, BaseException):
-            value, exc = None, result
-        else:
-            value, exc = result, None
-    else:
-        value, exc = _collect(task)
-    task.depth += 1
-    try:
-        _run(task, value, exc, result)
-    finally:
-        task.depth -= 1
-
-
-def _collect(task: Task) -> tuple[Any, BaseException | None]:
-    results = task.results
-    task.results = []
-    if task.gather is None:
-        r = results[0]
-        return (None, r) if isinstance(r, BaseException) else (r, None)
-    if not task.gather.return_exceptions:
-        for r in results:
-            if isinstance(r, BaseException):
-                return None, r
-    return results, None
+    """The caller of the fop whose coroutine is running on this thread."""
+    frame = lib.glupy_current_frame()
+    if frame == NULL:
+        raise RuntimeError("no fop is running on this thread")
+    return Caller(frame.root)
 
 
 def _detach(result: Any) -> None:
@@ -304,64 +112,86 @@ def _detach(result: Any) -> None:
         result.reply._detach()
 
 
-def _reply_args(task: Task, reply: Reply, keep: list[Any]) -> tuple[Any, ...]:
+def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> tuple[Any, ...]:
     """The C arguments of ``reply``'s unwind: the child's own, when it is passed on
     unchanged (no conversion), else converted from the Python fields."""
     raw = reply._raw
     if raw is not None and not reply._dirty:
         return raw
-    return _reply_to_c[task.fop.slot](reply, keep)  # type: ignore[no-any-return]
+    return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
 
 
-def _finish(task: Task, value: Any) -> None:
-    fop = task.fop
-    if type(value) is not _reply_cls[fop.slot]:
-        task.inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
-                            fop.name, task.inst.spec, value, fop.reply_class)
-        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
-        return
-    raw = value._raw
-    if raw is not None and not value._dirty:  # the hot path: the child's reply, unchanged
-        _unwinders[fop.slot](task.frame, value.op_ret, value.op_errno, *raw)
+def _finish_slow(inst: Instance, slot: int, frame: Any, value: Any) -> None:
+    """The coroutine returned something other than the child's unchanged reply."""
+    fop = _fop_by_slot[slot]
+    if type(value) is not _reply_cls[slot]:
+        inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
+                       fop.name, inst.spec, value, fop.reply_class)
+        lib.glupy_unwind_error(slot, frame, errno.EIO)
         return
     keep: list[Any] = []
     try:
-        args = _reply_to_c[fop.slot](value, keep)
+        args = _reply_args(fop, value, keep)
     except BaseException as e:
-        task.inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
-                            fop.name, task.inst.spec, e.__class__.__name__, e)
-        lib.glupy_unwind_error(fop.slot, task.frame, errno.EIO)
+        inst.log.error("%s() of %s returned a reply that cannot be converted: %s: %s",
+                       fop.name, inst.spec, e.__class__.__name__, e)
+        lib.glupy_unwind_error(slot, frame, errno.EIO)
         return
     op_ret = value.op_ret
     if fop.name in ("readdir", "readdirp") and value.entries is not None \
             and type(value.entries) is not Dirents and op_ret >= 0:
         op_ret = len(value.entries)  # a new listing: op_ret is its length
-    _unwinders[fop.slot](task.frame, op_ret, value.op_errno, *args)
+    _unwinders[slot](frame, op_ret, value.op_errno, *args)
 
 
-def _fail(task: Task, e: FopError) -> None:
-    fop = task.fop
+def _fail_slow(inst: Instance, slot: int, frame: Any, e: FopError) -> None:
+    """A FopError carrying a reply the translator built or changed."""
+    fop = _fop_by_slot[slot]
     code = e.errno or errno.EIO
     reply = e.reply
-    if reply is not None and type(reply) is _reply_cls[fop.slot]:
+    if reply is not None and type(reply) is _reply_cls[slot]:
         keep: list[Any] = []
         try:
-            args = _reply_args(task, reply, keep)
+            args = _reply_args(fop, reply, keep)
         except BaseException:
             args = None
         if args is not None:
             # the child's error reply (xdata, postparent ...) goes up unchanged
-            _unwinders[fop.slot](task.frame, -1, code, *args)
+            _unwinders[slot](frame, -1, code, *args)
             return
-    lib.glupy_unwind_error(fop.slot, task.frame, code)
+    lib.glupy_unwind_error(slot, frame, code)
 
 
-def _crash(task: Task, e: BaseException) -> None:
-    inst = task.inst
+def _crash(inst: Instance | None, slot: int, frame: Any, e: BaseException) -> None:
+    """The translator raised something other than FopError: log it, fail with EIO."""
+    name = _fop_by_slot[slot].name
     text = "".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))
-    inst.log.error("%s() of %s raised %s: %s (failing the fop with EIO)\n%s",
-                   task.fop.name, inst.spec, type(e).__name__, e, text.rstrip())
-    lib.glupy_unwind_error(task.fop.slot, task.frame, errno.EIO)
+    (inst.log if inst is not None else log).error(
+        "%s() of %s raised %s: %s (failing the fop with EIO)\n%s",
+        name, inst.spec if inst is not None else "?", type(e).__name__, e, text.rstrip())
+    lib.glupy_unwind_error(slot, frame, errno.EIO)
+
+
+def _wind_failed(w: Any, e: BaseException) -> BaseException:
+    """The exception a coroutine sees for a wind that could not be issued."""
+    if isinstance(e, FopError):
+        return e
+    fop = getattr(w, "fop", None)
+    what = fop.name if isinstance(fop, Fop) else repr(w)
+    if isinstance(e, TypeError) and "is not a child of a running translator" in str(e):
+        return e
+    return TypeError(f"cannot wind {what}: {e.__class__.__name__}: {e}")
+
+
+def _acquire(lock: Any, handle: int) -> bool:
+    """``await lock.acquire()`` suspended: take the lock if it is free now, else
+    park task ``handle`` until Lock.release hands it over (glupy_resume)."""
+    with _task_lock:
+        if not lock._locked:
+            lock._locked = True
+            return True
+        lock._waiters.append(handle)
+        return False
 
 
 # ------------------------------------------------------- C <-> Python glue
@@ -369,8 +199,7 @@ def _crash(task: Task, e: BaseException) -> None:
 # fop table and only string these together.
 
 
-# C -> Python for kinds that are not views (views: _view_stmts for fop
-# arguments, CONVERTERS for reply fields)
+# C -> Python for reply fields that are not views (CONVERTERS)
 
 
 def _str(p: Any) -> str | None:
@@ -462,35 +291,6 @@ def _ctx_iobuf_pool() -> Any:
     return _iobuf_pool
 
 
-def _py_expr(kind: str, name: str) -> str:
-    """Expression converting C value ``name`` of a non-view ``kind`` to Python."""
-    if kind in ("str", "opaque"):
-        return f"_{kind}({name})"
-    if kind == "vector":
-        return "Vector(vector, count, iobref)"
-    return name
-
-
-_VIEW_CLASSES = {"loc": "Loc", "fd": "Fd", "inode": "Inode", "dirents": "Dirents", "iatt": "Iatt",
-                 "dict": "Dict", "flock": "Flock", "statvfs": "StatVfs", "lease": "Lease"}
-
-
-def _view_stmts(a: Any, var: str) -> str:
-    """Statements (8-space indent) binding ``var`` to the Python view of C arg ``a``."""
-    cls = _VIEW_CLASSES.get(a.kind)
-    if cls is None:
-        return f"        {var} = {_py_expr(a.kind, a.name)}\n"
-    extra = ""
-    if a.kind in ("loc", "fd", "inode", "dirents"):
-        extra += f"; {var}._inst = inst"
-    if a.kind == "dirents":
-        extra += f"; {var}._entries = None"
-    return (f"        if {a.name} == NULL:\n"
-            f"            {var} = None\n"
-            f"        else:\n"
-            f"            {var} = _new({cls}); {var}._p = {a.name}{extra}\n")
-
-
 def _c_expr(kind: str, name: str) -> str:
     """Expression converting Python value ``name`` to its C argument."""
     if kind in _PTR_TYPES:
@@ -524,73 +324,34 @@ def _c_args(args: tuple[Any, ...], src: str) -> tuple[list[str], list[str]]:
     return stmts, exprs
 
 
-_entries: dict[str, Any] = {}
-_callbacks: dict[str, Any] = {}
-_winders: list[Any] = [None] * NUM_FOP_SLOTS
 _unwinders: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_to_c: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_cls: list[Any] = [None] * NUM_FOP_SLOTS
 
 
 def _generate(fop: Fop) -> str:
+    """Python source converting a translator-made reply to its unwind's C arguments."""
     n = fop.name
-    cargs = [a.name for a in fop.args]
-    reply_cls = fop.reply_class
-    out = []
-    # entry: GlusterFS -> translator coroutine.  Views are built inline (no
-    # __init__ frames): this runs for every fop handled in Python.
-    views = "".join(_view_stmts(a, f"a{i}") for i, a in enumerate(fop.py_args))
-    call = ", ".join(f"a{i}" for i in range(len(fop.py_args)))
-    out.append(f"def entry_{n}(frame, this, {', '.join(cargs)}):\n"
-               f"    inst = _instances.get(this)\n"
-               f"    if inst is None:\n"
-               f"        _no_instance(this, frame, fop_{n})\n"
-               f"        return 0\n"
-               f"    try:\n"
-               f"{views}"
-               f"        coro = inst.fops[{fop.slot}]({call})\n"
-               f"    except BaseException as e:\n"
-               f"        _crash(Task(inst, fop_{n}, frame, None), e)\n"
-               f"        return 0\n"
-               f"    _start(inst, fop_{n}, frame, coro)\n"
-               f"    return 0\n")
-    # callback: child's reply -> resume the task.  The reply keeps the C
-    # arguments; views are made only for fields the translator reads.
-    rnames = [a.name for a in fop.reply]
-    nfields = len(fop.py_reply)
-    out.append(f"def cbk_{n}(cookie, op_ret, op_errno{''.join(', ' + x for x in rnames)}):\n"
-               f"    task, index, keep = _inflight.pop(cookie)\n"
-               f"    r = _new({reply_cls})\n"
-               f"    r._raw = ({''.join(x + ', ' for x in rnames)})\n"
-               f"    r._vals = [{', '.join(['_UNSET'] * nfields)}]\n"
-               f"    r._inst = task.inst\n"
-               f"    r._dirty = False\n"
-               f"    r.op_ret = op_ret\n"
-               f"    r.op_errno = op_errno\n"
-               f"    _deliver(task, index, r if op_ret >= 0 else _fop_error(op_errno, r))\n"
-               f"    return 0\n")
-    # wind: Python args -> C, STACK_WIND
-    stmts, exprs = _c_args(fop.args, "")
-    body = "".join(f"    {s}\n" for s in stmts)
-    unpack = ", ".join(a.name for a in fop.py_args)
-    out.append(f"def wind_{n}(frame, child, _cookie, args, keep):\n"
-               f"    {unpack}{',' if len(fop.py_args) == 1 else ''} = args\n"
-               f"{body}"
-               f"    lib.glupy_wind_{n}(frame, child, _cookie{''.join(', ' + e for e in exprs)})\n")
-    # reply -> C arguments of the unwind
     stmts, exprs = _c_args(fop.reply, "r.")
     body = "".join(f"    {s}\n" for s in stmts)
-    out.append(f"def reply_to_c_{n}(r, keep):\n{body}"
-               f"    return ({''.join(e + ', ' for e in exprs)})\n")
-    return "\n".join(out)
+    return (f"def reply_to_c_{n}(r, keep):\n{body}"
+            f"    return ({''.join(e + ', ' for e in exprs)})\n")
 
 
-def _fop_error(op_errno: int, reply: Reply) -> FopError:
-    e = FopError.__new__(FopError)
-    e.errno = op_errno
-    e.reply = reply
-    e._message = None
-    return e
+def _to_c(kind: str, value: Any, keep: list[Any]) -> Any:
+    """A Python value for a wind argument of ``kind`` -> its C value (the driver
+    handles views and ints itself; this is for everything else)."""
+    if kind in _PTR_TYPES:
+        return _c_ptr(value, _PTR_TYPES[kind])
+    if kind == "dict":
+        return _c_dict(value, keep)
+    if kind == "str":
+        return _c_str(value, keep)
+    if kind == "dirents":
+        return _c_dirents(value, keep)
+    if kind == "vector":
+        return _c_vector(value, keep)
+    return _c_opaque(value)
 
 
 def _raw_ptr(view: Any) -> Any:
@@ -622,25 +383,37 @@ def _register_converters() -> None:
     })
 
 
-def _no_instance(this: Any, frame: Any, fop: Fop) -> None:
-    log.error("fop %s for an xlator glupy does not know (%s): failing with EIO", fop.name, this)
-    lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
-
-
 def _build_glue() -> None:
     ns: dict[str, Any] = dict(globals())
-    ns.update({cls.__name__: cls for cls in REPLY_CLASSES.values()})
-    ns["_new"] = object.__new__
-    ns["_UNSET"] = _replies._UNSET
     for fop in FOPS:
-        ns[f"fop_{fop.name}"] = fop
         exec(_generate(fop), ns)  # generated from the fop table
-        _entries[fop.name] = ns[f"entry_{fop.name}"]
-        _callbacks[fop.name] = ns[f"cbk_{fop.name}"]
-        _winders[fop.slot] = ns[f"wind_{fop.name}"]
         _reply_to_c[fop.slot] = ns[f"reply_to_c_{fop.name}"]
         _unwinders[fop.slot] = getattr(lib, f"glupy_unwind_{fop.name}")
         _reply_cls[fop.slot] = REPLY_CLASSES[fop.name]
+
+
+def _setup_driver() -> None:
+    """Hand the C driver the Python objects it creates and calls."""
+    from glupy._build.codegen import VIEW_KINDS, ctypes
+    from glupy.translator import _Acquire
+
+    views = {"loc": Loc, "fd": Fd, "inode": Inode, "dict": Dict, "iatt": Iatt, "flock": Flock,
+             "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
+    _driver_config.update({
+        "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
+        "Vector": Vector, "UNSET": _replies._UNSET, "Reply": Reply,
+        "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
+        "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
+        "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
+        "views": [views[k] for k in VIEW_KINDS],
+        "ctypes": [ffi.typeof(c) for c in ctypes()],
+    })
+    if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
+        raise RuntimeError("glupy: the C driver refused its setup (see the log)")
+
+
+# kept alive for the driver (it also holds references to what is inside)
+_driver_config: dict[str, Any] = {}
 
 
 # ----------------------------------------------------- lifecycle entries
@@ -858,6 +631,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     for i, name in enumerate(("invalidate", "client_destroy", "client_disconnect",
                               "ictxmerge", "fdclose", "fdclosedir")):
         cb[i] = name in inst.cbks
+    lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, cb) != 0:
         raise InitError("out of memory installing the fop table")
@@ -979,7 +753,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
     _t._bind(ffi, lib)
     _translator._current_caller = current_caller
-    _translator._resume_task = _resume_locked
+    _translator._resume_task = lib.glupy_resume
     root = logging.getLogger()
     handler = GlusterHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -987,13 +761,11 @@ def attach(ffi_: Any, lib_: Any) -> None:
     root.setLevel(_PY_LEVEL.get(int(lib.gf_log_get_loglevel()), logging.INFO))
     _register_converters()
     _build_glue()
+    _setup_driver()
     # ~30 short-lived objects per fop: collect the young generation less often
     import gc
     gc.set_threshold(20000, 20, 20)
     gc.freeze()
-    for fop in FOPS:
-        ffi.def_extern(name=f"glupy_py_{fop.name}", onerror=_extern_error)(_entries[fop.name])
-        ffi.def_extern(name=f"glupy_py_{fop.name}_cbk", onerror=_extern_error)(_callbacks[fop.name])
     for name in (*PY_CBKS, "ictxsize", "fdctxsize"):
         ctx = {"forget": "inode_ctx", "release": "fd_ctx", "releasedir": "fd_ctx"}.get(name)
         void = CBKS_BY_NAME[name].ret == "void"

@@ -15,13 +15,6 @@ static void glupy_py_fini(xlator_t *this);
 static int glupy_py_notify(xlator_t *this, int32_t event, void *data);
 static int glupy_py_reconfigure(xlator_t *this, dict_t *options);
 
-typedef struct {
-    /* the Python class defines notify(): route events through Python */
-    int py_notify;
-    struct xlator_fops *fops;
-    struct xlator_cbks *cbks;
-} glupy_private_t;
-
 static pthread_mutex_t glupy_start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Start the interpreter the package was built for, once per process.

@@ -1,6 +1,7 @@
 """Build the bridge: glupy/_bridge/glupy.so, the xlator GlusterFS loads as
 ``features/glupy``.  One cffi embedding module made of the binding modules
-(bindings/), the generated per-fop shim (codegen.py) and bridge.c.
+(bindings/), the coroutine driver's hot path (driver.c), the generated per-fop
+shim (codegen.py) and bridge.c.
 
     python -m glupy._build            # builds with this interpreter
 """
@@ -86,7 +87,8 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI
         ["#define GLUPY_NUM_SLOTS %d" % NUM_FOP_SLOTS]
         + [m.INCLUDES for m in modules]
         + [m.CUSTOMIZATIONS for m in modules]
-        + [codegen.source(), (HERE / "bridge.c").read_text()]
+        + [codegen.prelude(), (HERE / "driver.c").read_text(), codegen.source(),
+           (HERE / "bridge.c").read_text()]
     )
     if embedding:
         ffi.embedding_init_code(INIT_CODE)

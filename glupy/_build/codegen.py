@@ -1,20 +1,46 @@
 """Generate the C shim of the bridge from the fop table (glupy/fops.py).
 
-Per fop F (args A, reply args R) this emits:
+Per fop F (args A, reply args R) this emits, around the hand-written driver
+(driver.c):
 
-* ``glupy_py_F(frame, this, A)``      extern "Python": GlusterFS -> Python entry;
-  used directly as the fop in the per-instance ``struct xlator_fops``.
-* ``glupy_wind_F(frame, child, cookie, A)``   Python -> child (STACK_WIND_COOKIE).
-* ``glupy_py_F_cbk(frame, cookie, this, op_ret, op_errno, R)`` extern "Python":
-  the child's reply; used directly as the STACK_WIND callback.
-* ``glupy_unwind_F(frame, op_ret, op_errno, R)``  Python -> parent.
+* ``glupy_c_F(frame, this, A)``: the fop in the per-instance ``struct
+  xlator_fops``: builds the Python views of A and starts the task.
+* ``glupy_wind_F(frame, child, rec, args)``: Python argument tuple -> C,
+  STACK_WIND_COOKIE (the cookie is the wind record).
+* ``glupy_c_F_cbk(frame, cookie, this, op_ret, op_errno, R)``: the child's
+  reply, kept as its raw C arguments in a reply object, delivered to the task.
+* ``glupy_unwind_raw_F(frame, op_ret, op_errno, raw)``: an unchanged reply
+  back to C, STACK_UNWIND.
+* ``glupy_unwind_F(frame, op_ret, op_errno, R)``: STACK_UNWIND for replies
+  Python converted (called through cffi).
 
-plus the table of entry points and ``glupy_unwind_error`` (fail any fop by slot).
+plus the tables the driver indexes by slot, ``glupy_unwind_error`` (fail any
+fop by slot), and the C types/view kinds shared with glupy.runtime.
 """
 
 from __future__ import annotations
 
-from glupy.fops import CBKS, FOPS, NUM_FOP_SLOTS, Arg, Fop
+from glupy.fops import CBKS, FOPS, KINDS, NUM_FOP_SLOTS, Arg, Fop
+
+# Kinds that are views (glupy.types classes wrapping a pointer), in the order
+# glupy.runtime passes their classes to the driver.
+VIEW_KINDS = ("loc", "fd", "inode", "dict", "iatt", "flock", "statvfs", "lease", "dirents")
+# C types besides the fop table's that the driver converts
+_DRIVER_CTYPES = ("call_frame_t *", "xlator_t *", "struct iovec *", "struct iobref *")
+UNSIGNED = frozenset({"size_t", "mode_t", "dev_t", "uint32_t", "uint64_t", "uint8_t"})
+
+
+def ctypes() -> list[str]:
+    """Every pointer type the driver converts, in index order (GLUPY_CT_*)."""
+    seen = dict.fromkeys(_DRIVER_CTYPES)
+    for f in FOPS:
+        for a in f.args + f.reply:
+            if a.kind != "int":
+                seen.setdefault(a.ctype)
+    return list(seen)
+
+
+_CT = {c: i for i, c in enumerate(ctypes())}
 
 
 def _decls(args: tuple[Arg, ...]) -> str:
@@ -29,22 +55,6 @@ def _zero(a: Arg) -> str:
     return "NULL" if a.ctype.endswith("*") else "0"
 
 
-def _entry_proto(f: Fop) -> str:
-    return f"int32_t glupy_py_{f.name}(call_frame_t *frame, xlator_t *this{_decls(f.args)})"
-
-
-def _cbk_proto(f: Fop) -> str:
-    # the child's frame and ``this`` are not needed in Python: the cookie names
-    # the task (as an integer, so Python gets an int without a cast)
-    return (f"int32_t glupy_py_{f.name}_cbk(uintptr_t cookie, "
-            f"int32_t op_ret, int32_t op_errno{_decls(f.reply)})")
-
-
-def _wind_proto(f: Fop) -> str:
-    return (f"void glupy_wind_{f.name}(call_frame_t *frame, xlator_t *child, uintptr_t cookie"
-            f"{_decls(f.args)})")
-
-
 def _unwind_proto(f: Fop) -> str:
     return f"void glupy_unwind_{f.name}(call_frame_t *frame, int32_t op_ret, int32_t op_errno{_decls(f.reply)})"
 
@@ -54,27 +64,28 @@ def _cbk_cbk_proto(name: str, ret: str, args: tuple[Arg, ...]) -> str:
 
 
 def cdef() -> str:
-    """The cffi declarations for every fop: extern "Python" entries/callbacks and
-    the C wind/unwind helpers."""
+    """The cffi declarations: extern "Python" cbks (forget, release ...), the
+    unwinds Python uses for replies it converted, and the driver's entry points."""
     out = ['extern "Python" {']
-    for f in FOPS:
-        out.append(f"    {_entry_proto(f)};")
-        out.append(f"    {_cbk_proto(f)};")
     for c in CBKS:
         out.append(f"    {_cbk_cbk_proto(c.name, c.ret, c.args)};")
     out.append("}")
     for f in FOPS:
-        out.append(f"{_wind_proto(f)};")
         out.append(f"{_unwind_proto(f)};")
     out.append("void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);")
+    out.append("int glupy_driver_setup(uintptr_t config);")
+    out.append("int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods);")
+    out.append("void glupy_resume(uintptr_t handle);")
+    out.append("call_frame_t *glupy_current_frame(void);")
+    out.append("long glupy_tasks_in_flight(void);")
     return "\n".join(out) + "\n"
 
 
 THREAD_HELPER = """
 /* Every GlusterFS thread that enters Python keeps one Python thread state for
-   its whole life.  Without this, each extern "Python" call from a non-Python
-   thread would create and destroy a PyThreadState (PyGILState_Ensure/Release
-   with a zero count), which costs more than the fop itself. */
+   its whole life.  Without this, each call from a non-Python thread would
+   create and destroy a PyThreadState (PyGILState_Ensure/Release with a zero
+   count), which costs more than the fop itself. */
 static __thread int glupy_thread_ready;
 static inline void glupy_enter_thread(void)
 {
@@ -87,35 +98,155 @@ static inline void glupy_enter_thread(void)
 """
 
 
-def _c_wrapper(name: str, ret: str, params: str, args: str, target: str) -> str:
-    body = f"return {target}({args});" if ret != "void" else f"{target}({args});"
-    return f"static {ret} {name}({params})\n{{\n    glupy_enter_thread();\n    {body}\n}}"
+def prelude() -> str:
+    """Definitions driver.c needs, before it."""
+    out = ["/* generated by glupy/_build/codegen.py from glupy/fops.py: do not edit */"]
+    out.append(f"#define GLUPY_NUM_CTYPES {len(_CT)}")
+    out.append(f"#define GLUPY_NUM_VIEWS {len(VIEW_KINDS)}")
+    for i, k in enumerate(VIEW_KINDS):
+        out.append(f"#define GLUPY_V_{k.upper()} {i}")
+    for name, ct in (("FRAME", "call_frame_t *"), ("XLATOR", "xlator_t *"),
+                     ("IOVEC", "struct iovec *"), ("IOBREF", "struct iobref *")):
+        out.append(f"#define GLUPY_CT_{name} {_CT[ct]}")
+    out.append(THREAD_HELPER)
+    return "\n".join(out) + "\n"
+
+
+def _is_folded(a: Arg) -> bool:
+    """count/iobref travel inside the Python Vector"""
+    return a.kind == "iobref" or (a.name == "count" and a.kind == "int")
+
+
+def _to_py(a: Arg, fop: Fop) -> str:
+    """C expression: new reference to the Python value of fop argument ``a``."""
+    k = a.kind
+    if k in VIEW_KINDS:
+        return f"glupy_view(GLUPY_V_{k.upper()}, {_CT[a.ctype]}, (void *){a.name}, priv->inst)"
+    if k == "str":
+        return f"glupy_str({a.name})"
+    if k == "opaque":
+        return f"({a.name} ? glupy_ptr({a.name}, {_CT[a.ctype]}) : Py_NewRef(Py_None))"
+    if k == "vector":
+        return f"glupy_vector({a.name}, count, iobref)"
+    if a.ctype in UNSIGNED:
+        return f"PyLong_FromUnsignedLongLong((unsigned long long){a.name})"
+    return f"PyLong_FromLongLong((long long){a.name})"
+
+
+def _raw_item(a: Arg) -> str:
+    if a.kind == "int":
+        if a.ctype in UNSIGNED:
+            return f"PyLong_FromUnsignedLongLong((unsigned long long){a.name})"
+        return f"PyLong_FromLongLong((long long){a.name})"
+    return f"glupy_ptr({a.name}, {_CT[a.ctype]})"
+
+
+def _entry(f: Fop) -> str:
+    py = f.py_args
+    lines = [f"static int32_t glupy_c_{f.name}(call_frame_t *frame, xlator_t *this{_decls(f.args)})",
+             "{",
+             "    glupy_enter_thread();",
+             "    PyGILState_STATE gs = PyGILState_Ensure();",
+             "    glupy_private_t *priv = this->private;",
+             "    (void)priv;",
+             f"    PyObject *a[{max(len(py), 1)}];"]
+    for i, a in enumerate(py):
+        lines.append(f"    a[{i}] = {_to_py(a, f)};")
+    lines += [f"    glupy_start(this, {f.slot}, frame, a, {len(py)});",
+              "    PyGILState_Release(gs);",
+              "    return 0;",
+              "}"]
+    return "\n".join(lines)
+
+
+def _cbk(f: Fop) -> str:
+    n = len(f.reply)
+    lines = [f"static int32_t glupy_c_{f.name}_cbk(call_frame_t *frame, void *cookie, xlator_t *this, "
+             f"int32_t op_ret, int32_t op_errno{_decls(f.reply)})",
+             "{",
+             "    glupy_enter_thread();",
+             "    PyGILState_STATE gs = PyGILState_Ensure();",
+             f"    PyObject *raw = PyTuple_New({n});",
+             "    if (raw) {"]
+    for i, a in enumerate(f.reply):
+        lines.append(f"        PyObject *r{i} = {_raw_item(a)};")
+        lines.append(f"        if (!r{i}) Py_CLEAR(raw); else PyTuple_SET_ITEM(raw, {i}, r{i});")
+        lines.append("        if (!raw) goto out;")
+    lines += ["    }",
+              "out:",
+              f"    glupy_reply(cookie, {f.slot}, {len(f.py_reply)}, op_ret, op_errno, raw);",
+              "    PyGILState_Release(gs);",
+              "    return 0;",
+              "}"]
+    # goto over declarations inside the block is fine in C (no VLAs)
+    return "\n".join(lines)
+
+
+def _wind(f: Fop) -> str:
+    lines = [f"static int glupy_wind_{f.name}(call_frame_t *frame, xlator_t *child, "
+             "glupy_wind_rec_t *rec, PyObject *py_args)",
+             "{"]
+    for a in f.args:
+        lines.append(f"    {a.ctype}{'' if a.ctype.endswith('*') else ' '}{a.name} = 0;")
+    lines.append(f"    if (PyTuple_GET_SIZE(py_args) != {len(f.py_args)}) {{")
+    lines.append(f'        PyErr_SetString(PyExc_TypeError, "{f.name} takes {len(f.py_args)} arguments");')
+    lines.append("        return -1;")
+    lines.append("    }")
+    for i, a in enumerate(f.py_args):
+        item = f"PyTuple_GET_ITEM(py_args, {i})"
+        k = a.kind
+        if k in VIEW_KINDS:
+            call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
+                    f"(void **)&{a.name})")
+        elif k in ("str", "opaque"):
+            call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
+        elif k == "vector":
+            call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
+        else:
+            u = a.ctype in UNSIGNED
+            tmp = "unsigned long long" if u else "long long"
+            fn = "glupy_arg_uint" if u else "glupy_arg_int"
+            lines.append(f"    {{ {tmp} v; if ({fn}({item}, &v) < 0) return -1; {a.name} = ({a.ctype})v; }}")
+            continue
+        lines.append(f"    if ({call} < 0)")
+        lines.append("        return -1;")
+    lines += ["    Py_BEGIN_ALLOW_THREADS",
+              f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_cbk, (void *)rec, child,",
+              f"                      child->fops->{f.name}{_names(f.args)});",
+              "    Py_END_ALLOW_THREADS",
+              "    return 0;",
+              "}"]
+    return "\n".join(lines)
+
+
+def _unwind_raw(f: Fop) -> str:
+    lines = [f"static int glupy_unwind_raw_{f.name}(call_frame_t *frame, int32_t op_ret, "
+             "int32_t op_errno, PyObject *raw)",
+             "{"]
+    for a in f.reply:
+        lines.append(f"    {a.ctype}{'' if a.ctype.endswith('*') else ' '}{a.name} = 0;")
+    lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)})")
+    lines.append("        return -1;")
+    for i, a in enumerate(f.reply):
+        if a.kind == "int":
+            u = a.ctype in UNSIGNED
+            fn = "PyLong_AsUnsignedLongLong" if u else "PyLong_AsLongLong"
+            lines.append(f"    {a.name} = ({a.ctype}){fn}(PyTuple_GET_ITEM(raw, {i}));")
+            lines.append("    if (PyErr_Occurred()) return -1;")
+        else:
+            lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
+    lines += ["    Py_BEGIN_ALLOW_THREADS",
+              f"    STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});",
+              "    Py_END_ALLOW_THREADS",
+              "    return 0;",
+              "}"]
+    return "\n".join(lines)
 
 
 def source() -> str:
-    """C code: forward declarations of the extern "Python" functions (cffi defines
-    them later in the file), thread-entry wrappers, wind/unwind bodies and the
-    table of entry points."""
+    """C code after driver.c: the per-fop functions and the tables."""
     out = ["/* generated by glupy/_build/codegen.py from glupy/fops.py: do not edit */"]
-    out.append(THREAD_HELPER)
     for f in FOPS:
-        out.append(f"static {_entry_proto(f)};")
-        out.append(f"static {_cbk_proto(f)};")
-    for f in FOPS:
-        params = f"call_frame_t *frame, xlator_t *this{_decls(f.args)}"
-        out.append(_c_wrapper(f"glupy_c_{f.name}", "int32_t", params,
-                              f"frame, this{_names(f.args)}", f"glupy_py_{f.name}"))
-        params = (f"call_frame_t *frame, void *cookie, xlator_t *this, int32_t op_ret, "
-                  f"int32_t op_errno{_decls(f.reply)}")
-        out.append(_c_wrapper(f"glupy_c_{f.name}_cbk", "int32_t", params,
-                              f"(uintptr_t)cookie, op_ret, op_errno{_names(f.reply)}",
-                              f"glupy_py_{f.name}_cbk"))
-    for c in CBKS:
-        out.append(f"static {_cbk_cbk_proto(c.name, c.ret, c.args)};")
-    for f in FOPS:
-        out.append(f"static {_wind_proto(f)}\n{{\n"
-                   f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_cbk, (void *)cookie, child,\n"
-                   f"                      child->fops->{f.name}{_names(f.args)});\n}}")
         out.append(f"static {_unwind_proto(f)}\n{{\n"
                    f"    STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});\n}}")
     out.append("static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno)\n{\n"
@@ -124,6 +255,17 @@ def source() -> str:
         zeros = "".join(", " + _zero(a) for a in f.reply)
         out.append(f"    case {f.slot}: glupy_unwind_{f.name}(frame, -1, op_errno{zeros}); break;")
     out.append("    }\n}")
+    for f in FOPS:
+        out.append(_entry(f))
+        out.append(_cbk(f))
+        out.append(_wind(f))
+        out.append(_unwind_raw(f))
+    for c in CBKS:
+        out.append(f"static {_cbk_cbk_proto(c.name, c.ret, c.args)};")
+    out.append("static glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS] = {\n    "
+               + ",\n    ".join(f"[{f.slot}] = glupy_wind_{f.name}" for f in FOPS) + "\n};")
+    out.append("static glupy_raw_unwinder_t glupy_raw_unwinders[GLUPY_NUM_SLOTS] = {\n    "
+               + ",\n    ".join(f"[{f.slot}] = glupy_unwind_raw_{f.name}" for f in FOPS) + "\n};")
     # The entry points, in struct xlator_fops slot order (NULL = placeholder).
     slots = ["NULL"] * NUM_FOP_SLOTS
     for f in FOPS:
@@ -137,3 +279,6 @@ def source() -> str:
         out.append(f"_Static_assert(offsetof(struct xlator_fops, {f.name}) == {f.slot} * sizeof(void *),"
                    f' "slot of {f.name} differs from the installed headers");')
     return "\n".join(out) + "\n"
+
+
+assert set(VIEW_KINDS) <= set(KINDS.values())

@@ -56,7 +56,12 @@ def test_codegen_emits_every_fop_and_a_layout_check_per_slot():
     src = codegen.source()
     cdef = codegen.cdef()
     for fop in FOPS:
-        assert f"glupy_py_{fop.name}(" in cdef and f"glupy_py_{fop.name}_cbk(" in cdef
+        # entry, callback, wind and both unwinds exist, and the driver's tables name them
+        assert f"static int32_t glupy_c_{fop.name}(call_frame_t *frame, xlator_t *this" in src
+        assert f"static int32_t glupy_c_{fop.name}_cbk(call_frame_t *frame, void *cookie" in src
+        assert f"[{fop.slot}] = glupy_wind_{fop.name}" in src
+        assert f"[{fop.slot}] = glupy_unwind_raw_{fop.name}" in src
+        assert f"glupy_unwind_{fop.name}(call_frame_t *frame" in cdef  # Python's converted replies
         assert f"STACK_WIND_COOKIE(frame, glupy_c_{fop.name}_cbk" in src
         assert f"STACK_UNWIND_STRICT({fop.name}, frame" in src
         assert f"offsetof(struct xlator_fops, {fop.name}) == {fop.slot} * sizeof(void *)" in src

@@ -1,0 +1,1013 @@
+/* The coroutine driver's hot path, in C (see glupy/runtime.py for the whole
+ * story and docs/concepts.md for the design).
+ *
+ * A fop handled in Python is a task: the translator's coroutine plus the
+ * frame to unwind.  This file creates tasks at fop entry, steps the coroutine
+ * (the only Python that runs is the translator's own code), issues the winds
+ * it awaits, turns the child's callback into a reply object and resumes the
+ * task, and unwinds the reply.  Everything unusual -- a reply the translator
+ * built or changed, an exception other than FopError, Python values that need
+ * converting, detaching replies, glupy.Lock -- is handed to Python helpers
+ * in glupy.runtime.  Measured reason for this file: the same state machine in
+ * Python cost ~30 us per fop (bench/ANALYSIS.md).
+ *
+ * Concurrency: task state is only read and written with the GIL held and
+ * without running Python code in between, so the GIL is the task lock
+ * (CPython 3.11 has a GIL; a free-threaded build would need a mutex here).
+ * The GIL is released while a wind or unwind runs in GlusterFS.
+ */
+
+#include <pthread.h>
+#include <structmember.h>
+
+typedef struct {
+    /* the Python class defines notify(): route events through Python */
+    int py_notify;
+    struct xlator_fops *fops;
+    struct xlator_cbks *cbks;
+    PyObject *inst;    /* glupy.runtime.Instance */
+    PyObject *methods; /* list: slot -> bound method (or None) */
+} glupy_private_t;
+
+enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };
+#define GLUPY_MAX_NESTING 24 /* synchronous replies resumed in place up to this depth */
+
+typedef struct glupy_task glupy_task_t;
+
+typedef struct {
+    glupy_task_t *task;
+    int index;
+    PyObject *keep; /* Python objects the converted wind arguments point into */
+} glupy_wind_rec_t;
+
+struct glupy_task {
+    int refs; /* the entry, each wind in flight, a parked Lock waiter, a resumer */
+    int slot;
+    int state;
+    int depth;
+    int remaining;
+    int nwinds;
+    int return_exceptions;
+    int gathering;
+    unsigned gen;
+    unsigned long thread; /* the thread that issued the winds */
+    call_frame_t *frame;
+    xlator_t *this;
+    PyObject *inst;
+    PyObject *coro;
+    PyObject **results;
+    glupy_wind_rec_t *recs;
+    PyObject *result1; /* inline storage for the common single wind */
+    glupy_wind_rec_t rec1;
+};
+
+typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
+typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *);
+
+/* filled in by the generated code (codegen.py) */
+static glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS];
+static glupy_raw_unwinder_t glupy_raw_unwinders[GLUPY_NUM_SLOTS];
+static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
+
+/* Python objects the driver uses, handed over once by glupy.runtime.attach() */
+static struct {
+    PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type, *unset;
+    PyObject *reply_cls[GLUPY_NUM_SLOTS];
+    PyObject *view_cls[GLUPY_NUM_VIEWS];
+    PyObject *ctypes[GLUPY_NUM_CTYPES];
+    /* helpers in glupy.runtime */
+    PyObject *finish_slow, *fail_slow, *crash, *detach, *to_c, *acquire, *wind_failed;
+    /* slot offsets (member descriptors of __slots__) */
+    Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
+    Py_ssize_t dirents_entries;
+    Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
+    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock;
+    PyObject *s_throw, *s_errno, *s_reply, *s_message, *s_slot;
+} G;
+
+static __thread glupy_task_t *glupy_current;
+static long glupy_tasks_live; /* under the GIL; reported by `glupy status` */
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* a borrowed slot value, NULL when unset */
+static inline PyObject *glupy_get_slot(PyObject *obj, Py_ssize_t off)
+{
+    return SLOT(obj, off);
+}
+
+/* stores a new reference; the old value (NULL on fresh objects) is dropped */
+static inline void glupy_set_slot(PyObject *obj, Py_ssize_t off, PyObject *value)
+{
+    PyObject *old = SLOT(obj, off);
+    SLOT(obj, off) = value;
+    Py_XDECREF(old);
+}
+
+static inline unsigned long glupy_thread_id(void)
+{
+    return (unsigned long)pthread_self();
+}
+
+/* ------------------------------------------------------------ C -> Python */
+
+static inline PyObject *glupy_ptr(const void *p, int ct)
+{
+    return _cffi_from_c_pointer((char *)p, (struct _cffi_ctypedescr *)G.ctypes[ct]);
+}
+
+/* A view of a C pointer (None for NULL), built without running Python. */
+static PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
+{
+    if (!p)
+        Py_RETURN_NONE;
+    PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
+    PyObject *v = cls->tp_alloc(cls, 0);
+    PyObject *cdata = v ? glupy_ptr(p, ct) : NULL;
+    if (!cdata) {
+        Py_XDECREF(v);
+        return NULL;
+    }
+    glupy_set_slot(v, G.view_p[kind], cdata);
+    if (G.view_inst[kind] >= 0) {
+        Py_INCREF(inst);
+        glupy_set_slot(v, G.view_inst[kind], inst);
+    }
+    if (kind == GLUPY_V_DIRENTS) {
+        Py_INCREF(Py_None);
+        glupy_set_slot(v, G.dirents_entries, Py_None);
+    }
+    return v;
+}
+
+static PyObject *glupy_str(const char *p)
+{
+    if (!p)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(p, strlen(p), "surrogateescape");
+}
+
+static PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref)
+{
+    PyObject *args[3] = {glupy_ptr(iov, GLUPY_CT_IOVEC), PyLong_FromLong(count),
+                         glupy_ptr(iobref, GLUPY_CT_IOBREF)};
+    PyObject *v = NULL;
+    if (args[0] && args[1] && args[2])
+        v = PyObject_Vectorcall(G.vector_type, args, 3, NULL);
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(args[i]);
+    return v;
+}
+
+/* ------------------------------------------------------------ Python -> C */
+
+static PyObject *glupy_keep(glupy_wind_rec_t *rec)
+{
+    if (!rec->keep)
+        rec->keep = PyList_New(0);
+    return rec->keep;
+}
+
+/* Python's conversion (glupy.runtime._to_c) for what is not a plain view. */
+static PyObject *glupy_to_c_py(const char *kind, PyObject *value, glupy_wind_rec_t *rec)
+{
+    PyObject *keep = glupy_keep(rec);
+    if (!keep)
+        return NULL;
+    return PyObject_CallFunction(G.to_c, "sOO", kind, value, keep);
+}
+
+static int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
+{
+    char *p = _cffi_to_c_pointer(cdata, (struct _cffi_ctypedescr *)G.ctypes[ct]);
+    if (!p && PyErr_Occurred())
+        return -1;
+    *out = p;
+    return 0;
+}
+
+/* a view kind argument: None, the view itself, or whatever Python converts */
+static int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname,
+                          glupy_wind_rec_t *rec, void **out)
+{
+    if (value == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    if ((PyObject *)Py_TYPE(value) == G.view_cls[kind]) {
+        PyObject *p = glupy_get_slot(value, G.view_p[kind]);
+        if (p && p != Py_None)
+            return glupy_cdata_ptr(p, ct, out);
+    }
+    PyObject *c = glupy_to_c_py(kname, value, rec);
+    if (!c)
+        return -1;
+    int r = glupy_cdata_ptr(c, ct, out);
+    Py_DECREF(c); /* the cdata is in rec->keep if it owns memory */
+    return r;
+}
+
+/* str / opaque arguments always go through Python (rare, and they own memory) */
+static int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
+                           void **out)
+{
+    if (value == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    PyObject *c = glupy_to_c_py(kname, value, rec);
+    if (!c)
+        return -1;
+    int r = glupy_cdata_ptr(c, ct, out);
+    Py_DECREF(c);
+    return r;
+}
+
+static int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
+                            int32_t *count, struct iobref **iobref)
+{
+    PyObject *c = glupy_to_c_py("vector", value, rec);
+    if (!c)
+        return -1;
+    int r = -1;
+    if (PyTuple_Check(c) && PyTuple_GET_SIZE(c) == 3 &&
+        glupy_cdata_ptr(PyTuple_GET_ITEM(c, 0), GLUPY_CT_IOVEC, (void **)iov) == 0 &&
+        glupy_cdata_ptr(PyTuple_GET_ITEM(c, 2), GLUPY_CT_IOBREF, (void **)iobref) == 0) {
+        long n = PyLong_AsLong(PyTuple_GET_ITEM(c, 1));
+        if (!(n == -1 && PyErr_Occurred())) {
+            *count = (int32_t)n;
+            r = 0;
+        }
+    }
+    Py_DECREF(c);
+    return r;
+}
+
+static int glupy_arg_int(PyObject *value, long long *out)
+{
+    long long v = PyLong_AsLongLong(value);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int glupy_arg_uint(PyObject *value, unsigned long long *out)
+{
+    unsigned long long v = PyLong_AsUnsignedLongLong(value);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* a reply's raw C argument back to C */
+static inline int glupy_raw_ptr(PyObject *raw, int i, int ct, void **out)
+{
+    return glupy_cdata_ptr(PyTuple_GET_ITEM(raw, i), ct, out);
+}
+
+/* ------------------------------------------------------------------ tasks */
+
+static void glupy_task_unref(glupy_task_t *t)
+{
+    if (--t->refs > 0)
+        return;
+    if (t->results != &t->result1) {
+        free(t->results);
+        free(t->recs);
+    }
+    Py_XDECREF(t->coro);
+    Py_XDECREF(t->inst);
+    free(t);
+    glupy_tasks_live--;
+}
+
+/* the coroutine is finished: drop it (its frame may hold big objects) */
+static void glupy_task_done(glupy_task_t *t)
+{
+    PyObject *coro = t->coro;
+    t->state = GLUPY_DONE;
+    t->coro = NULL;
+    Py_XDECREF(coro);
+}
+
+static int glupy_task_slots(glupy_task_t *t, int n)
+{
+    if (t->results != &t->result1) {
+        free(t->results);
+        free(t->recs);
+    }
+    t->results = &t->result1;
+    t->recs = &t->rec1;
+    t->nwinds = n;
+    if (n > 1) {
+        t->results = calloc(n, sizeof(*t->results));
+        t->recs = calloc(n, sizeof(*t->recs));
+        if (!t->results || !t->recs) {
+            free(t->results);
+            free(t->recs);
+            t->results = &t->result1;
+            t->recs = &t->rec1;
+            t->nwinds = 0;
+            PyErr_NoMemory();
+            return -1;
+        }
+    } else {
+        t->result1 = NULL;
+        memset(&t->rec1, 0, sizeof(t->rec1));
+    }
+    return 0;
+}
+
+static PyObject *glupy_frame_obj(glupy_task_t *t)
+{
+    return glupy_ptr(t->frame, GLUPY_CT_FRAME);
+}
+
+/* Log the pending Python exception through glupy.runtime._crash and fail the
+ * fop with EIO (the translator raised something other than FopError, or the
+ * driver could not convert something). */
+static void glupy_crash(glupy_task_t *t)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    PyObject *frame = glupy_frame_obj(t);
+    PyObject *r = NULL;
+    if (frame && value)
+        r = PyObject_CallFunction(G.crash, "OiOO", t->inst, t->slot, frame, value);
+    if (!r) {
+        PyErr_Print(); /* the helper itself failed: at least say something */
+        Py_BEGIN_ALLOW_THREADS
+        glupy_unwind_error(t->slot, t->frame, EIO);
+        Py_END_ALLOW_THREADS
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(frame);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
+{
+    Py_BEGIN_ALLOW_THREADS
+    glupy_unwind_error(t->slot, t->frame, op_errno);
+    Py_END_ALLOW_THREADS
+}
+
+/* reply unchanged since the child sent it: its C arguments, else NULL */
+static PyObject *glupy_clean_raw(PyObject *reply, int slot)
+{
+    if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
+        return NULL;
+    PyObject *raw = glupy_get_slot(reply, G.r_raw);
+    PyObject *dirty = glupy_get_slot(reply, G.r_dirty);
+    if (!raw || raw == Py_None || dirty != Py_False)
+        return NULL;
+    return raw;
+}
+
+/* The coroutine returned ``value``: unwind it. */
+static void glupy_finish(glupy_task_t *t, PyObject *value)
+{
+    PyObject *raw = glupy_clean_raw(value, t->slot);
+    if (raw) { /* the hot path: the child's reply, passed on unchanged */
+        PyObject *ret = glupy_get_slot(value, G.r_op_ret);
+        PyObject *err = glupy_get_slot(value, G.r_op_errno);
+        long op_ret = ret ? PyLong_AsLong(ret) : -1;
+        long op_errno = err ? PyLong_AsLong(err) : EIO;
+        if (!PyErr_Occurred() && glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw) == 0)
+            return;
+        PyErr_Clear();
+    }
+    PyObject *frame = glupy_frame_obj(t);
+    PyObject *r = frame ? PyObject_CallFunction(G.finish_slow, "OiOO", t->inst, t->slot, frame, value)
+                        : NULL;
+    Py_XDECREF(frame);
+    if (!r)
+        glupy_crash(t);
+    Py_XDECREF(r);
+}
+
+/* The coroutine raised (exception pending). */
+static void glupy_fail(glupy_task_t *t)
+{
+    if (!PyErr_ExceptionMatches(G.fop_error)) {
+        glupy_crash(t);
+        return;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    Py_XDECREF(tb);
+    if (value)
+        /* no traceback: it references the coroutine's frame, which references
+           the exception -- a cycle per failed fop, left to the GC */
+        PyException_SetTraceback(value, Py_None);
+    PyObject *reply = value ? PyObject_GetAttr(value, G.s_reply) : NULL;
+    PyObject *err = value ? PyObject_GetAttr(value, G.s_errno) : NULL;
+    long op_errno = err ? PyLong_AsLong(err) : -1;
+    if (PyErr_Occurred() || !reply) {
+        PyErr_Clear();
+        op_errno = EIO;
+    } else if (op_errno <= 0) {
+        op_errno = EIO;
+    }
+    if (!reply || reply == Py_None) {
+        glupy_unwind_errno(t, op_errno);
+    } else {
+        PyObject *raw = glupy_clean_raw(reply, t->slot);
+        if (!raw || glupy_raw_unwinders[t->slot](t->frame, -1, op_errno, raw) != 0) {
+            PyErr_Clear();
+            PyObject *frame = glupy_frame_obj(t);
+            PyObject *r = frame ? PyObject_CallFunction(G.fail_slow, "OiOO", t->inst, t->slot,
+                                                        frame, value)
+                                : NULL;
+            Py_XDECREF(frame);
+            if (!r) {
+                PyErr_Clear();
+                glupy_unwind_errno(t, op_errno);
+            }
+            Py_XDECREF(r);
+        }
+    }
+    Py_XDECREF(reply);
+    Py_XDECREF(err);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+}
+
+/* One step of the coroutine: send ``value`` or throw ``exc`` (both stolen).
+ * Returns PYGEN_NEXT (*out = what it awaits), PYGEN_RETURN (*out = result) or
+ * PYGEN_ERROR (exception pending). */
+static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject **out)
+{
+    glupy_task_t *outer = glupy_current;
+    PySendResult r;
+    glupy_current = t;
+    if (!exc) {
+        r = PyIter_Send(t->coro, value ? value : Py_None, out);
+    } else {
+        *out = PyObject_CallMethodOneArg(t->coro, G.s_throw, exc);
+        if (*out) {
+            r = PYGEN_NEXT;
+        } else if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            PyErr_NormalizeException(&type, &val, &tb);
+            *out = val ? PyObject_GetAttrString(val, "value") : NULL;
+            Py_XDECREF(type);
+            Py_XDECREF(val);
+            Py_XDECREF(tb);
+            r = *out ? PYGEN_RETURN : PYGEN_ERROR;
+        } else {
+            r = PYGEN_ERROR;
+        }
+    }
+    glupy_current = outer;
+    Py_XDECREF(value);
+    Py_XDECREF(exc);
+    return r;
+}
+
+/* Make a reply independent of the child's memory (Python: Reply._detach). */
+static void glupy_detach(PyObject *result)
+{
+    PyObject *r = PyObject_CallOneArg(G.detach, result);
+    if (!r) {
+        PyErr_WriteUnraisable(result);
+    }
+    Py_XDECREF(r);
+}
+
+static void glupy_deliver(glupy_task_t *t, int index, PyObject *result);
+
+/* Wind ``w`` (a glupy.Wind) for result ``index``.  A wind that cannot be issued
+ * (bad arguments) delivers the error to the coroutine instead. */
+static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
+{
+    glupy_wind_rec_t *rec = &t->recs[index];
+    rec->task = t;
+    rec->index = index;
+    rec->keep = NULL;
+    PyObject *child = glupy_get_slot(w, G.w_child);
+    PyObject *fop = glupy_get_slot(w, G.w_fop);
+    PyObject *args = glupy_get_slot(w, G.w_args);
+    xlator_t *xl = NULL;
+    long slot = -1;
+    PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
+    if (slot_obj) {
+        slot = PyLong_AsLong(slot_obj);
+        Py_DECREF(slot_obj);
+    }
+    if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
+        !args || !PyTuple_Check(args)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
+        goto failed;
+    }
+    if (child && child != Py_None) {
+        PyObject *cx = PyObject_GetAttrString(child, "xl");
+        if (!cx)
+            goto failed;
+        if (cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0) {
+            Py_DECREF(cx);
+            goto failed;
+        }
+        Py_DECREF(cx);
+    }
+    if (!xl) {
+        PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
+        goto failed;
+    }
+    t->refs++; /* the wind's: dropped by its callback */
+    if (glupy_winders[slot](t->frame, xl, rec, args) == 0)
+        return;
+    t->refs--;
+failed:;
+    /* glupy.runtime._wind_failed turns it into the exception the coroutine sees */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *e = PyObject_CallFunctionObjArgs(G.wind_failed, w, value ? value : Py_None, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    Py_CLEAR(rec->keep);
+    if (!e) {
+        PyErr_Clear();
+        e = PyObject_CallFunction(PyExc_RuntimeError, "s", "cannot wind");
+    }
+    t->refs++;
+    glupy_deliver(t, index, e);
+    glupy_task_unref(t);
+}
+
+/* results -> what the coroutine gets (value, or exception to throw) */
+static void glupy_collect(glupy_task_t *t, PyObject **value, PyObject **exc)
+{
+    *value = *exc = NULL;
+    if (!t->gathering) {
+        PyObject *r = t->results[0];
+        t->results[0] = NULL;
+        if (PyExceptionInstance_Check(r))
+            *exc = r;
+        else
+            *value = r;
+        return;
+    }
+    int n = t->nwinds;
+    PyObject *list = PyList_New(n);
+    for (int i = 0; i < n; i++) {
+        PyObject *r = t->results[i];
+        t->results[i] = NULL;
+        if (!t->return_exceptions && !*exc && PyExceptionInstance_Check(r)) {
+            Py_INCREF(r);
+            *exc = r;
+        }
+        if (list)
+            PyList_SET_ITEM(list, i, r);
+        else
+            Py_DECREF(r);
+    }
+    if (*exc || !list) {
+        Py_XDECREF(list);
+        if (!*exc) {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            *exc = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+        }
+        return;
+    }
+    *value = list;
+}
+
+/* Drive task ``t`` until it suspends or finishes.  ``value``/``exc`` are stolen.
+ * ``live`` (borrowed) is a reply from a child's callback that is still on the
+ * stack: its C memory is valid only until that callback returns, so it is
+ * detached the moment the coroutine suspends again -- before anything can let
+ * another thread resume it.  The caller holds a reference on ``t``. */
+static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject *live)
+{
+    for (;;) {
+        PyObject *out = NULL;
+        PySendResult r = glupy_step(t, value, exc, &out);
+        value = exc = NULL;
+        if (r == PYGEN_RETURN) {
+            t->state = GLUPY_DONE;
+            glupy_finish(t, out);
+            Py_DECREF(out);
+            glupy_task_done(t);
+            return;
+        }
+        if (r == PYGEN_ERROR) {
+            t->state = GLUPY_DONE;
+            glupy_fail(t);
+            glupy_task_done(t);
+            return;
+        }
+        if (live) {
+            glupy_detach(live);
+            live = NULL;
+        }
+        PyObject *tp = (PyObject *)Py_TYPE(out);
+        unsigned gen;
+        if (tp == G.wind_type) {
+            if (glupy_task_slots(t, 1) < 0)
+                goto bad;
+            t->gathering = 0;
+            t->remaining = 1;
+            gen = ++t->gen;
+            t->thread = glupy_thread_id();
+            t->state = GLUPY_WINDING;
+            glupy_issue(t, 0, out);
+        } else if (tp == G.gather_type) {
+            PyObject *winds = glupy_get_slot(out, G.g_winds);
+            PyObject *rex = glupy_get_slot(out, G.g_return_exceptions);
+            if (!winds || !PyTuple_Check(winds)) {
+                PyErr_SetString(PyExc_TypeError, "malformed glupy.Gather");
+                goto bad;
+            }
+            int n = (int)PyTuple_GET_SIZE(winds);
+            if (n == 0) {
+                Py_DECREF(out);
+                value = PyList_New(0);
+                continue;
+            }
+            if (glupy_task_slots(t, n) < 0)
+                goto bad;
+            t->gathering = 1;
+            t->return_exceptions = rex && PyObject_IsTrue(rex) == 1;
+            t->remaining = n;
+            gen = ++t->gen;
+            t->thread = glupy_thread_id();
+            t->state = GLUPY_WINDING;
+            Py_INCREF(winds);
+            for (int i = 0; i < n; i++)
+                glupy_issue(t, i, PyTuple_GET_ITEM(winds, i));
+            Py_DECREF(winds);
+        } else if (tp == G.acquire_type) {
+            /* glupy.Lock: parked until Lock.release hands it over (glupy_resume) */
+            PyObject *lock = glupy_get_slot(out, G.a_lock);
+            t->gen++;
+            t->state = GLUPY_WAITING;
+            t->refs++; /* the waiter's */
+            PyObject *got = PyObject_CallFunction(G.acquire, "OK", lock ? lock : Py_None,
+                                                  (unsigned long long)(uintptr_t)t);
+            Py_DECREF(out);
+            if (!got) {
+                t->refs--;
+                t->state = GLUPY_RUNNING;
+                PyObject *type, *val, *tb;
+                PyErr_Fetch(&type, &val, &tb);
+                PyErr_NormalizeException(&type, &val, &tb);
+                Py_XDECREF(type);
+                Py_XDECREF(tb);
+                exc = val;
+                continue;
+            }
+            int took = got == Py_True;
+            Py_DECREF(got);
+            if (!took)
+                return; /* parked: the lock's release continues it */
+            t->refs--;
+            t->state = GLUPY_RUNNING;
+            continue;
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "a glupy translator can only await child fops, glupy.gather() "
+                         "or a glupy.Lock, not %R", out);
+            goto bad;
+        }
+        Py_DECREF(out);
+        /* who continues: a nested callback may have already moved the task on */
+        if (t->gen != gen || (t->state != GLUPY_WINDING && t->state != GLUPY_READY))
+            return;
+        if (t->state == GLUPY_WINDING) {
+            t->state = GLUPY_WAITING;
+            return;
+        }
+        t->state = GLUPY_RUNNING;
+        glupy_collect(t, &value, &exc);
+        continue;
+    bad:
+        Py_XDECREF(out);
+        {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            PyErr_NormalizeException(&type, &val, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            exc = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+        }
+    }
+}
+
+/* A child's reply (or a wind error) for result ``index`` (stolen). */
+static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
+{
+    int detached = 0;
+    for (;;) {
+        int remaining = t->remaining - 1;
+        if (remaining > 0 || (t->state == GLUPY_WINDING &&
+                              (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING))) {
+            /* Another thread (or a later step) will use this result after our
+               callback has returned: detach it BEFORE it becomes visible.
+               Detaching runs Python (the GIL may change hands), so decide again. */
+            if (!detached) {
+                glupy_detach(result);
+                detached = 1;
+                continue;
+            }
+            t->results[index] = result;
+            t->remaining = remaining;
+            if (!remaining)
+                t->state = GLUPY_READY;
+            return;
+        }
+        break;
+    }
+    PyObject *value, *exc;
+    t->remaining = 0;
+    t->state = GLUPY_RUNNING;
+    t->results[index] = result;
+    Py_INCREF(result); /* stays valid as ``live`` while the task runs */
+    glupy_collect(t, &value, &exc);
+    t->depth++;
+    glupy_run(t, value, exc, detached ? NULL : result);
+    t->depth--;
+    Py_DECREF(result);
+}
+
+/* ------------------------------------------------- entry and callback ends */
+
+/* A fop entered Python: call the translator's method with the argument views
+ * (``args``, stolen; a NULL entry means a conversion failed) and run it. */
+static void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs)
+{
+    glupy_private_t *priv = this->private;
+    glupy_task_t *t = calloc(1, sizeof(*t));
+    PyObject *coro = NULL;
+    if (!t) {
+        for (int i = 0; i < nargs; i++)
+            Py_XDECREF(args[i]);
+        Py_BEGIN_ALLOW_THREADS
+        glupy_unwind_error(slot, frame, ENOMEM);
+        Py_END_ALLOW_THREADS
+        return;
+    }
+    glupy_tasks_live++;
+    t->refs = 1;
+    t->slot = slot;
+    t->frame = frame;
+    t->this = this;
+    t->state = GLUPY_RUNNING;
+    t->results = &t->result1;
+    t->recs = &t->rec1;
+    t->inst = priv->inst;
+    Py_XINCREF(t->inst);
+    int ok = t->inst != NULL;
+    for (int i = 0; i < nargs; i++)
+        ok = ok && args[i];
+    if (ok) {
+        PyObject *method = PyList_GET_ITEM(priv->methods, slot);
+        Py_INCREF(method);
+        coro = PyObject_Vectorcall(method, args, nargs, NULL);
+        Py_DECREF(method);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
+    }
+    for (int i = 0; i < nargs; i++)
+        Py_XDECREF(args[i]);
+    if (!coro) {
+        glupy_crash(t);
+    } else if (!PyCoro_CheckExact(coro) && !PyObject_HasAttr(coro, G.s_throw)) {
+        PyErr_Format(PyExc_TypeError, "%s() returned %R instead of a coroutine (is it 'async def'?)",
+                     "the fop method", coro);
+        Py_DECREF(coro);
+        glupy_crash(t);
+    } else {
+        t->coro = coro;
+        glupy_run(t, NULL, NULL, NULL);
+    }
+    glupy_task_unref(t);
+}
+
+/* A child's callback: ``raw`` (stolen) holds its C reply arguments. */
+static void glupy_reply(void *cookie, int slot, int nfields, int32_t op_ret, int32_t op_errno,
+                        PyObject *raw)
+{
+    glupy_wind_rec_t *rec = cookie;
+    glupy_task_t *t = rec->task;
+    int index = rec->index;
+    PyObject *keep = rec->keep;
+    rec->keep = NULL;
+    PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
+    PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
+    PyObject *vals = r ? PyList_New(nfields) : NULL;
+    PyObject *result = NULL;
+    if (vals) {
+        for (int i = 0; i < nfields; i++) {
+            Py_INCREF(G.unset);
+            PyList_SET_ITEM(vals, i, G.unset);
+        }
+        glupy_set_slot(r, G.r_raw, raw);
+        raw = NULL;
+        glupy_set_slot(r, G.r_vals, vals);
+        Py_INCREF(t->inst);
+        glupy_set_slot(r, G.r_inst, t->inst);
+        Py_INCREF(Py_False);
+        glupy_set_slot(r, G.r_dirty, Py_False);
+        glupy_set_slot(r, G.r_op_ret, PyLong_FromLong(op_ret));
+        glupy_set_slot(r, G.r_op_errno, PyLong_FromLong(op_errno));
+        if (op_ret >= 0) {
+            result = r;
+            r = NULL;
+        } else {
+            /* FopError(op_errno, reply=r) without running its __init__ */
+            PyTypeObject *et = (PyTypeObject *)G.fop_error;
+            PyObject *empty = PyTuple_New(0);
+            PyObject *e = empty ? et->tp_new(et, empty, NULL) : NULL;
+            Py_XDECREF(empty);
+            PyObject *code = PyLong_FromLong(op_errno);
+            if (e && code && PyObject_SetAttr(e, G.s_errno, code) == 0 &&
+                PyObject_SetAttr(e, G.s_reply, r) == 0 &&
+                PyObject_SetAttr(e, G.s_message, Py_None) == 0) {
+                result = e;
+                e = NULL;
+            }
+            Py_XDECREF(e);
+            Py_XDECREF(code);
+        }
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(raw);
+    if (!result) {
+        /* out of memory building the reply: the coroutine sees the error */
+        PyObject *type, *val, *tb;
+        PyErr_Fetch(&type, &val, &tb);
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        result = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+    }
+    glupy_deliver(t, index, result);
+    Py_XDECREF(keep);
+    glupy_task_unref(t); /* the wind's reference */
+}
+
+/* ------------------------------------------------------ called from Python */
+
+/* glupy.Lock.release handed the lock to parked task ``handle``: continue it here. */
+static void glupy_resume(uintptr_t handle)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    glupy_task_t *t = (glupy_task_t *)handle;
+    t->state = GLUPY_RUNNING;
+    t->depth++;
+    glupy_run(t, NULL, NULL, NULL);
+    t->depth--;
+    glupy_task_unref(t); /* the waiter's reference */
+    PyGILState_Release(gs);
+}
+
+/* Tasks not finished and freed yet (read without the GIL: a snapshot). */
+static long glupy_tasks_in_flight(void)
+{
+    return __atomic_load_n(&glupy_tasks_live, __ATOMIC_RELAXED);
+}
+
+/* The frame of the fop whose coroutine runs on this thread (NULL outside). */
+static call_frame_t *glupy_current_frame(void)
+{
+    return glupy_current ? glupy_current->frame : NULL;
+}
+
+static int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    glupy_private_t *priv = this->private;
+    PyObject *old_inst = priv->inst, *old_methods = priv->methods;
+    Py_INCREF((PyObject *)inst);
+    Py_INCREF((PyObject *)methods);
+    priv->inst = (PyObject *)inst;
+    priv->methods = (PyObject *)methods;
+    Py_XDECREF(old_inst);
+    Py_XDECREF(old_methods);
+    PyGILState_Release(gs);
+    return 0;
+}
+
+static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    Py_ssize_t off = -1;
+    if (d && Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type == T_OBJECT_EX)
+            off = m->offset;
+    }
+    Py_XDECREF(d);
+    if (off < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "glupy driver: %R.%s is not a __slots__ member", cls, name);
+    }
+    return off;
+}
+
+/* ``config`` (a dict built by glupy.runtime.attach) hands the driver its
+ * Python objects.  Returns 0, or -1 with an exception printed. */
+static int glupy_driver_setup_locked(PyObject *c);
+static int glupy_driver_setup(uintptr_t config)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    int r = glupy_driver_setup_locked((PyObject *)config);
+    PyGILState_Release(gs);
+    return r;
+}
+
+static int glupy_driver_setup_locked(PyObject *c)
+{
+#define GET(name) PyDict_GetItemString(c, name)
+#define KEEP(dst, name)                                                     \
+    do {                                                                    \
+        PyObject *o_ = GET(name);                                           \
+        if (!o_) {                                                          \
+            PyErr_Format(PyExc_KeyError, "glupy driver setup: %s", name); \
+            goto error;                                                     \
+        }                                                                   \
+        Py_INCREF(o_);                                                      \
+        dst = o_;                                                           \
+    } while (0)
+    KEEP(G.fop_error, "FopError");
+    KEEP(G.wind_type, "Wind");
+    KEEP(G.gather_type, "Gather");
+    KEEP(G.acquire_type, "Acquire");
+    KEEP(G.vector_type, "Vector");
+    KEEP(G.unset, "UNSET");
+    KEEP(G.finish_slow, "finish_slow");
+    KEEP(G.fail_slow, "fail_slow");
+    KEEP(G.crash, "crash");
+    KEEP(G.detach, "detach");
+    KEEP(G.to_c, "to_c");
+    KEEP(G.acquire, "acquire");
+    KEEP(G.wind_failed, "wind_failed");
+    PyObject *replies = GET("replies"), *views = GET("views"), *ctypes = GET("ctypes");
+    if (!replies || !views || !ctypes || PyList_Size(replies) != GLUPY_NUM_SLOTS ||
+        PyList_Size(views) != GLUPY_NUM_VIEWS || PyList_Size(ctypes) != GLUPY_NUM_CTYPES) {
+        PyErr_SetString(PyExc_ValueError, "glupy driver setup: bad replies/views/ctypes");
+        goto error;
+    }
+    for (int i = 0; i < GLUPY_NUM_SLOTS; i++) {
+        G.reply_cls[i] = PyList_GET_ITEM(replies, i);
+        Py_INCREF(G.reply_cls[i]);
+    }
+    for (int i = 0; i < GLUPY_NUM_CTYPES; i++) {
+        G.ctypes[i] = PyList_GET_ITEM(ctypes, i);
+        Py_INCREF(G.ctypes[i]);
+    }
+    for (int i = 0; i < GLUPY_NUM_VIEWS; i++) {
+        PyObject *cls = PyList_GET_ITEM(views, i);
+        Py_INCREF(cls);
+        G.view_cls[i] = cls;
+        if ((G.view_p[i] = glupy_member_offset(cls, "_p")) < 0)
+            goto error;
+        G.view_inst[i] = -1;
+        if (i == GLUPY_V_LOC || i == GLUPY_V_FD || i == GLUPY_V_INODE || i == GLUPY_V_DIRENTS)
+            if ((G.view_inst[i] = glupy_member_offset(cls, "_inst")) < 0)
+                goto error;
+    }
+    if ((G.dirents_entries = glupy_member_offset(G.view_cls[GLUPY_V_DIRENTS], "_entries")) < 0)
+        goto error;
+    PyObject *reply = GET("Reply");
+    if (!reply ||
+        (G.r_raw = glupy_member_offset(reply, "_raw")) < 0 ||
+        (G.r_vals = glupy_member_offset(reply, "_vals")) < 0 ||
+        (G.r_inst = glupy_member_offset(reply, "_inst")) < 0 ||
+        (G.r_dirty = glupy_member_offset(reply, "_dirty")) < 0 ||
+        (G.r_op_ret = glupy_member_offset(reply, "op_ret")) < 0 ||
+        (G.r_op_errno = glupy_member_offset(reply, "op_errno")) < 0 ||
+        (G.w_child = glupy_member_offset(G.wind_type, "child")) < 0 ||
+        (G.w_fop = glupy_member_offset(G.wind_type, "fop")) < 0 ||
+        (G.w_args = glupy_member_offset(G.wind_type, "args")) < 0 ||
+        (G.g_winds = glupy_member_offset(G.gather_type, "winds")) < 0 ||
+        (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
+        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0)
+        goto error;
+    G.s_throw = PyUnicode_InternFromString("throw");
+    G.s_errno = PyUnicode_InternFromString("errno");
+    G.s_reply = PyUnicode_InternFromString("reply");
+    G.s_message = PyUnicode_InternFromString("_message");
+    G.s_slot = PyUnicode_InternFromString("slot");
+    return 0;
+error:
+    PyErr_Print();
+    return -1;
+#undef GET
+#undef KEEP
+}
