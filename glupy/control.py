@@ -92,7 +92,8 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
         import gc
 
         return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()],
-                "gc": gc.get_stats(), "gc_count": gc.get_count(), "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight())}
+                "gc": gc.get_stats(), "gc_count": gc.get_count(),
+                "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight())}
     if cmd == "reload":
         name = request.get("name")
         targets = [i for i in instances.values() if name in (None, i.name)]
