@@ -304,47 +304,44 @@ def analyse(runs: list[dict[str, Any]], graphs: list[str],
     for op in OPS:
         per: dict[str, Any] = {}
         for g in graphs:
-            vals, add_none, add_c, cpu = [], [], [], []
+            vals: dict[str, list[float]] = {}   # us_per_call, cpu_us_per_call
+            added: dict[str, list[float]] = {}  # added_[cpu_]us_vs_{none,c_passthrough}
             fops: dict[str, list[float]] = {}
             for (rep, gg), d in by.items():
                 if gg != g or op not in d["ops"]:
                     continue
                 o = d["ops"][op]
-                vals.append(o["us_per_call"])
-                cpu.append(o["cpu_us_per_call"])
                 for name, c in o["fops_per_call"].items():
                     fops.setdefault(name, []).append(c)
-                ref = by.get((rep, "none"))
-                if ref and op in ref["ops"]:
-                    add_none.append(o["us_per_call"] - ref["ops"][op]["us_per_call"])
-                ref = by.get((rep, c_ref)) if c_ref else None
-                if ref and op in ref["ops"]:
-                    add_c.append(o["us_per_call"] - ref["ops"][op]["us_per_call"])
+                for metric, tag in (("us_per_call", "us"), ("cpu_us_per_call", "cpu_us")):
+                    vals.setdefault(metric, []).append(o[metric])
+                    for ref, ref_tag in (("none", "none"), (c_ref, "c_passthrough")):
+                        rd = by.get((rep, ref)) if ref else None
+                        if rd and op in rd["ops"]:
+                            added.setdefault(f"added_{tag}_vs_{ref_tag}", []).append(
+                                o[metric] - rd["ops"][op][metric])
             if not vals:
                 continue
             fops_per_call = {k: statistics.median(v) for k, v in sorted(fops.items())}
             pyf = py_fops.get(g)
             py_per_call = (sum(c for k, c in fops_per_call.items() if k in pyf)
                            if pyf is not None else None)
-            entry: dict[str, Any] = {
-                "us_per_call": summarize(vals), "cpu_us_per_call": summarize(cpu),
-                "added_us_vs_none": summarize(add_none),
-                "added_us_vs_c_passthrough": summarize(add_c),
-                "fops_per_call": fops_per_call, "python_fops_per_call": py_per_call,
-            }
-            if py_per_call:
-                for k in ("added_us_vs_none", "added_us_vs_c_passthrough"):
-                    s = entry[k]
-                    entry[k + "_per_python_fop"] = (
-                        {kk: (s[kk] / py_per_call if kk != "n" else s[kk]) for kk in s}
-                        if s else None)
+            entry: dict[str, Any] = {k: summarize(v) for k, v in vals.items()}
+            entry.update({"fops_per_call": fops_per_call, "python_fops_per_call": py_per_call})
+            for k in ("added_us_vs_none", "added_us_vs_c_passthrough",
+                      "added_cpu_us_vs_none", "added_cpu_us_vs_c_passthrough"):
+                entry[k] = summarize(added.get(k, []))
+                if py_per_call:
+                    # every repeat's added time divided by the (counted) Python fops per call
+                    entry[k + "_per_python_fop"] = summarize(
+                        [x / py_per_call for x in added.get(k, [])])
             per[g] = entry
         out[op] = per
     rss: dict[str, Any] = {}
     for g in graphs:
-        vals = [float(d["rss_kb"]) for (_, gg), d in by.items() if gg == g and d.get("rss_kb")]
-        if vals:
-            rss[g] = summarize(vals)
+        kbs = [float(d["rss_kb"]) for (_, gg), d in by.items() if gg == g and d.get("rss_kb")]
+        if kbs:
+            rss[g] = summarize(kbs)
     return {"ops": out, "rss_kb": rss}
 
 
@@ -367,7 +364,13 @@ def targets(summary: dict[str, Any], graphs: list[str]) -> list[dict[str, Any]]:
             shown = (f"{a['median']:+.1f} µs per fop (min–max {a['min']:+.1f}–{a['max']:+.1f})"
                      f" = {per_call['median']:+.1f} µs per call / {n:.2f} Python fops per call")
             c = e.get("added_us_vs_c_passthrough_per_python_fop")
-            note = f"vs C pass-through: {c['median']:+.1f} µs per fop" if c else ""
+            cpu = e.get("added_cpu_us_vs_none_per_python_fop")
+            cpu_c = e.get("added_cpu_us_vs_c_passthrough_per_python_fop")
+            note = "; ".join(x for x in (
+                f"vs C pass-through: {c['median']:+.1f} µs per fop" if c else "",
+                f"process CPU time: {cpu['median']:+.1f} µs per fop vs none "
+                f"(min–max {cpu['min']:+.1f}–{cpu['max']:+.1f})" if cpu else "",
+                f"{cpu_c['median']:+.1f} vs C" if cpu_c else "") if x)
             out.append(target(name, a["median"], a["median"] <= TARGET_US, shown, note))
     return out
 
@@ -407,9 +410,11 @@ def render_section(result: dict[str, Any], level: int = 2,
         "(`gfapi -> [translator] -> bench-probe -> storage/posix` over a fresh directory; no "
         "FUSE, no network, no glusterd) and timed by a C loop (`bench/gfapi/foplat.c`). "
         "`bench-probe` (C, in every graph, right under the translator) counts the fops each "
-        "call sends down. µs per call: per process the median of its batches; over repeats "
-        "median (min–max). Added µs are paired with none / the C pass-through of the same "
-        "repeat; per Python-handled fop = per call ÷ Python-handled fops per call.",
+        "call sends down. µs per call: wall time, per process the median of its batches; "
+        "over repeats median (min–max). CPU µs: the process's CPU time per call (all its "
+        "threads), less disturbed than wall time when other work shares the CPUs. Added µs "
+        "are paired with none / the C pass-through of the same repeat; per Python-handled "
+        "fop = per call ÷ Python-handled fops per call. The targets use wall time.",
         "",
     ]
     if with_targets:
@@ -424,8 +429,9 @@ def render_section(result: dict[str, Any], level: int = 2,
         lines += [f"{h}# {label}", "",
                   "| graph | µs per call | added µs vs none | added µs vs C | "
                   "Python fops per call | added µs per Python fop (vs none) | "
-                  "CPU µs per call | fops per call (counted) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---|"]
+                  "CPU µs per call | added CPU µs per Python fop (vs none) | "
+                  "fops per call (counted) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for g in graphs:
             e = per.get(g)
             if not e:
@@ -436,7 +442,9 @@ def render_section(result: dict[str, Any], level: int = 2,
                 f"{_s(e['added_us_vs_c_passthrough'], True)} | "
                 f"{'–' if pf is None else f'{pf:.2f}'} | "
                 f"{_s(e.get('added_us_vs_none_per_python_fop'), True)} | "
-                f"{_s(e['cpu_us_per_call'])} | {_fops_text(e['fops_per_call'])} |")
+                f"{_s(e['cpu_us_per_call'])} | "
+                f"{_s(e.get('added_cpu_us_vs_none_per_python_fop'), True)} | "
+                f"{_fops_text(e['fops_per_call'])} |")
         lines.append("")
     rss = summary.get("rss_kb", {})
     if rss:
