@@ -300,7 +300,8 @@ def render_md(result: dict[str, Any], out: Path = BENCH_DIR) -> str:
     fails = [t for t in result["targets"] + gf_targets if t["status"] == "FAIL"]
     lines.append("")
     if fails:
-        lines.append(f"**{len(fails)} target(s) not met** in this run; to be profiled "
+        where = "in this run and the libgfapi run below" if gf_targets else "in this run"
+        lines.append(f"**{len(fails)} target(s) not met** {where}; to be profiled "
                      "(py-spy / perf on the glusterfs process) and the bridge improved. "
                      "Compare with the C pass-through ratio next to each: when the C "
                      "pass-through is also below the bar, the run was noisy.")
