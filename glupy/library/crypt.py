@@ -62,13 +62,17 @@ Design
 * No per-block authentication: tags would need a side store (an xattr per block or a
   tag file) updated with every write and a read-modify-write for unaligned writes;
   left out (see below).
-* Cost: the crypt xattrs are read once per inode (kept in ``inode.ctx``); every write
-  winds an extra fstat (the real size), unaligned writes over holes one or two 16-byte
-  reads; reads are widened by at most 30 bytes.  Readers take no lock: a generation
-  counter makes a read that raced a nonce rotation retry.  Data is encrypted and
-  decrypted straight from GlusterFS's buffers (the only copy is the cipher's output);
-  AES-CTR contexts are pooled and re-pointed with ``reset_nonce`` (a sequential stream
-  simply continues); the scan for all-zero chunks uses libc's SIMD ``wcsnlen``.
+* Cost: the crypt xattrs are read once per inode (kept in ``inode.ctx``, with the file
+  size after this client's last write or truncate).  A chunk-aligned write that needs no
+  fix-up for that size is a single wind; the child's pre-op size in its reply checks
+  the remembered size (see Concurrency).  Other writes (unaligned, O_APPEND, past a
+  partial last chunk, the first one after open(O_TRUNC)) wind an fstat of the real size
+  first, unaligned writes over holes one or two 16-byte reads; reads are widened by at
+  most 30 bytes.  Readers take no lock: a generation counter makes a read that raced a
+  nonce rotation retry.  Data is encrypted and decrypted straight from GlusterFS's
+  buffers (the only copy is the cipher's output); AES-CTR contexts are pooled and
+  re-pointed with ``reset_nonce`` (a sequential stream simply continues); the scan for
+  all-zero chunks uses libc's SIMD ``wcsnlen``.
 * Files are expected to be opened (FUSE always does): a writer that uses an anonymous
   fd on a file without crypt xattrs (no open/create through this translator) is
   refused under the default ``unencrypted-files refuse``.
@@ -93,7 +97,11 @@ Does not protect:
 
 Concurrency: operations of one client process on one file are serialised by a
 per-inode lock; nothing coordinates two clients extending the same file at the same
-time (as with any client-side translator that needs the file size).  The lock is a
+time (as with any client-side translator that needs the file size).  When another
+client changed the size since this one last wrote, an aligned write past a partial
+last chunk it left completes that chunk right *after* the write (the child's pre-op
+size shows the change): until then a reader on this client may see up to 15 bytes
+after the other client's end of file as garbage instead of zeros.  The lock is a
 blocking lock held across winds (glupy has no awaitable lock yet).  That is safe as long
 as a thread that blocks on it is never the one that must deliver the holder's reply:
 true when fops enter from FUSE threads (crypt right under FUSE, posix, io-threads or
@@ -315,6 +323,8 @@ class FileState:
     rejected: str | None = None  # why this key cannot be used on the file
     rejected_errno: int = errno.EKEYREJECTED
     generation: int = 0  # bumped when the nonce changes (readers retry)
+    size: int | None = None  # the file size after this client's last write/truncate (None:
+    # unknown, ask the child); read and set under ``lock``
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -517,6 +527,7 @@ class Crypt(Translator):
                     await self._adopt(st, fd)
         elif flags & os.O_TRUNC:
             with self._locked(st):
+                st.size = None
                 await self._rotate(st, fd)
         return reply
 
@@ -542,6 +553,10 @@ class Crypt(Translator):
             with self._locked(st):
                 if _iatt(await self.child.fstat(fd, None)).size == 0:
                     await self._adopt(st, fd)
+        elif reply.buf is not None:
+            with self._locked(st):
+                if st.size is None:  # the first write need not ask for the size
+                    st.size = reply.buf.size
         return reply
 
     # ------------------------------------------------------------------ data
@@ -590,9 +605,44 @@ class Crypt(Translator):
         append = bool(fd.flags & os.O_APPEND)
         self._acquire(st)
         try:
+            size = st.size
+            st.size = None  # unknown until this write has a reply
+            if (size is not None and not append and not (offset | n) % CHUNK
+                    and (offset <= size or not size % CHUNK)):
+                return await self._write_aligned(st, fd, data, offset, size, flags, xdata)
             return await self._write(st, fd, data, offset, append, flags, xdata)
         finally:
             st.lock.release()
+
+    async def _write_aligned(self, st: FileState, fd: Fd, data: Buffer, offset: int, size: int,
+                             flags: int, xdata: Dict | None) -> WritevReply:
+        """A chunk-aligned write that needs no fix-up for the file size ``st.size`` had:
+        no gap after a partial EOF chunk, no hole chunk cut (under st.lock).
+
+        The size is this client's; if another client changed it meanwhile, the child's
+        pre-op size shows it, and the one fix-up an aligned write can need (completing
+        a partial EOF chunk below ``offset`` with encrypted zeros) is done afterwards."""
+        nonce = st.nonce
+        assert nonce is not None
+        r = await self.child.writev(fd, self._xor(nonce, offset, data), offset, flags, xdata)
+        pre, post = r.prebuf, r.postbuf
+        if pre is not None and pre.size != size:
+            real = pre.size
+            if real < offset and real % CHUNK:
+                inode = fd.inode
+                assert inode is not None
+                who = gfid_str(inode.gfid)
+                self.log.info("crypt: %s: size changed by another client (%d, expected %d): "
+                              "completing its last chunk after the write", who, real, size)
+                try:
+                    await self.child.writev(Fd.open_anonymous(inode),
+                                            self._zeros(nonce, real, _align_up(real)), real, 0,
+                                            None)
+                except FopError as e:  # the data is written: report that, log this
+                    self.log.error("crypt: %s: could not complete the chunk at %d: %s", who,
+                                   real, e)
+        st.size = post.size if post is not None else None
+        return r
 
     async def _write(self, st: FileState, fd: Fd, data: Buffer, offset: int, append: bool,
                      flags: int, xdata: Dict | None) -> WritevReply:
@@ -637,6 +687,7 @@ class Crypt(Translator):
         via_anon = append or (bool(fd.flags & os.O_DIRECT) and (start, end) != (o, e))
         r = await self.child.writev(anon if via_anon and anon is not None else fd, ct, start,
                                     flags, xdata)
+        st.size = r.postbuf.size if r.postbuf is not None else None
         written = max(0, min(len(data), r.op_ret - (o - start)))
         return WritevReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=written)
 
@@ -670,10 +721,12 @@ class Crypt(Translator):
         if not self._check(st):
             return await self.child.truncate(loc, offset, xdata)
         with self._locked(st):
+            st.size = None
             pre = _iatt(await self.child.stat(loc, None))
             anon = Fd.open_anonymous(inode)
             await self._before_resize(st, anon, pre.size, offset)
             r = await self.child.truncate(loc, offset, xdata)
+            st.size = r.postbuf.size if r.postbuf is not None else None
             if offset == 0 and pre.size > 0:
                 await self._rotate(st, anon)
         return TruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)
@@ -686,10 +739,12 @@ class Crypt(Translator):
         if not self._check(st):
             return await self.child.ftruncate(fd, offset, xdata)
         with self._locked(st):
+            st.size = None
             pre = _iatt(await self.child.fstat(fd, None))
             anon = Fd.open_anonymous(inode)
             await self._before_resize(st, anon, pre.size, offset)
             r = await self.child.ftruncate(fd, offset, xdata)
+            st.size = r.postbuf.size if r.postbuf is not None else None
             if offset == 0 and pre.size > 0:
                 await self._rotate(st, anon)
         return FtruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)

@@ -275,6 +275,32 @@ def test_append_uses_the_real_end_of_file(glupy_mount: MountFactory, key_files: 
     assert _read_all(a.mountpoint / "log") == want
 
 
+def test_size_changed_by_another_client(glupy_mount: MountFactory, key_files: tuple[Path, Path]) -> None:
+    """crypt remembers the size after its own writes to skip an fstat per aligned write.
+    Another mount that leaves a partial last chunk must not make a later aligned write
+    past it leave that chunk's tail undecryptable (it reads as zeros, not garbage)."""
+    a = _mount(glupy_mount, key_files[0])
+    b = _mount(glupy_mount, key_files[0], backend=a.backend_dir)
+    first, second, third = os.urandom(4096), os.urandom(10), os.urandom(8192)
+    fd_a = os.open(a.mountpoint / "f", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd_a, first, 0)
+        os.fsync(fd_a)  # A's crypt now knows the size: 4096
+        fd_b = os.open(b.mountpoint / "f", os.O_RDWR)
+        try:
+            os.pwrite(fd_b, second, 4096)  # size 4106: a partial last chunk, written by B
+            os.fsync(fd_b)
+        finally:
+            os.close(fd_b)
+        os.pwrite(fd_a, third, 8192)  # aligned, past the real EOF A did not see move
+        os.fsync(fd_a)
+    finally:
+        os.close(fd_a)
+    want = first + second + bytes(8192 - 4106) + third
+    assert _read_all(b.mountpoint / "f") == want
+    assert _read_all(a.mountpoint / "f") == want
+
+
 def test_wrong_key_is_an_error_not_garbage(glupy_mount: MountFactory, key_files: tuple[Path, Path]) -> None:
     right, wrong = key_files
     m = _mount(glupy_mount, right)
