@@ -41,13 +41,18 @@ class _Field(Generic[T]):
         if obj is None:
             return self
         vals = obj._vals
+        if vals is None:  # a child's reply: nothing read yet
+            vals = obj._vals = [_UNSET] * len(obj.fields)
         v = vals[self.index]
         if v is _UNSET:
             v = vals[self.index] = CONVERTERS[self.kind](obj._raw, self.cidx, obj._inst)
         return v
 
     def __set__(self, obj: Reply, value: T) -> None:
-        obj._vals[self.index] = value
+        vals = obj._vals
+        if vals is None:
+            vals = obj._vals = [_UNSET] * len(obj.fields)
+        vals[self.index] = value
         obj._dirty = True
 
 
@@ -75,7 +80,7 @@ class Reply:
             values[k] = v
         self._raw: tuple[Any, ...] | None = None
         self._inst: Any = None
-        self._vals: list[Any] = [values.get(name) for name in self.fields]
+        self._vals: list[Any] | None = [values.get(name) for name in self.fields]
         self._dirty = True
         self.op_ret = op_ret
         self.op_errno = op_errno

@@ -401,7 +401,7 @@ def _setup_driver() -> None:
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
         "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
-        "Vector": Vector, "UNSET": _replies._UNSET, "Reply": Reply,
+        "Vector": Vector, "UNSET": _replies._UNSET, "Reply": Reply, "Child": Child,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
@@ -410,6 +410,7 @@ def _setup_driver() -> None:
     })
     if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
+    _translator._make_wind = _driver_config["make_wind"]
 
 
 # kept alive for the driver (it also holds references to what is inside)
@@ -526,6 +527,8 @@ def _new_translator(inst: Instance, cls: type[Translator], values: dict[str, Any
     obj = cls()
     obj.name = inst.name
     obj.children = _children(inst.xl)
+    if len(obj.children) == 1:
+        obj.__dict__["child"] = obj.children[0]  # see translator._OnlyChild
     obj.log = inst.log
     xl = inst.xl
     obj.default_notify = (lambda event, data:  # type: ignore[method-assign]

@@ -31,6 +31,9 @@ class FopError(Exception):
     xdata) so that re-raising it unwinds exactly what the child said.
     """
 
+    # slots: the driver creates one per failed wind and reads them per failed fop
+    __slots__ = ("errno", "reply", "_message")
+
     def __init__(self, errno: int, message: str | None = None, reply: Reply | None = None):
         self.errno = int(errno)
         self.reply = reply
@@ -185,6 +188,24 @@ class Option(Generic[T]):
 R = TypeVar("R")
 
 
+class _OnlyChild:
+    """``Translator.child``: the only child (error if the translator has several).
+    A non-data descriptor: the runtime puts the child in the instance __dict__
+    when there is exactly one, so reading it in every fop is a dict hit."""
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _OnlyChild: ...
+    @overload
+    def __get__(self, obj: Translator, owner: type | None = None) -> Child: ...
+
+    def __get__(self, obj: Translator | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if len(obj.children) != 1:
+            raise RuntimeError(f"{obj.name} has {len(obj.children)} children: use self.children")
+        return obj.children[0]
+
+
 class Wind(Generic[R]):
     """A pending call to a child translator; ``await`` it for the reply."""
 
@@ -201,6 +222,17 @@ class Wind(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<wind {self.fop.name} to {self.child.name}>"
+
+
+def _py_make_wind(child: Child, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]:
+    w: Wind[Any] = _new(Wind)
+    w.child, w.fop, w.args = child, fop, args
+    return w
+
+
+# what Child methods call to build a Wind; glupy.runtime puts the driver's C
+# version here inside GlusterFS
+_make_wind = _py_make_wind
 
 
 class Gather:
@@ -314,333 +346,223 @@ class Child:
     # BEGIN GENERATED child (python -m glupy._build.docgen; do not edit)
     def stat(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatReply]:
         """Wind ``stat`` to this child; await the StatReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['stat'], (loc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['stat'], (loc, xdata))
 
     def readlink(self, loc: Loc, size: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadlinkReply]:
         """Wind ``readlink`` to this child; await the ReadlinkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['readlink'], (loc, size, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['readlink'], (loc, size, xdata))
 
     def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MknodReply]:
         """Wind ``mknod`` to this child; await the MknodReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['mknod'], (loc, mode, rdev, umask, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['mknod'], (loc, mode, rdev, umask, xdata))
 
     def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[MkdirReply]:
         """Wind ``mkdir`` to this child; await the MkdirReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['mkdir'], (loc, mode, umask, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['mkdir'], (loc, mode, umask, xdata))
 
     def unlink(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[UnlinkReply]:
         """Wind ``unlink`` to this child; await the UnlinkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['unlink'], (loc, xflags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['unlink'], (loc, xflags, xdata))
 
     def rmdir(self, loc: Loc, xflags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RmdirReply]:
         """Wind ``rmdir`` to this child; await the RmdirReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['rmdir'], (loc, xflags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['rmdir'], (loc, xflags, xdata))
 
     def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SymlinkReply]:
         """Wind ``symlink`` to this child; await the SymlinkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['symlink'], (linkname, loc, umask, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['symlink'], (linkname, loc, umask, xdata))
 
     def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RenameReply]:
         """Wind ``rename`` to this child; await the RenameReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['rename'], (oldloc, newloc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['rename'], (oldloc, newloc, xdata))
 
     def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LinkReply]:
         """Wind ``link`` to this child; await the LinkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['link'], (oldloc, newloc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['link'], (oldloc, newloc, xdata))
 
     def truncate(self, loc: Loc, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[TruncateReply]:
         """Wind ``truncate`` to this child; await the TruncateReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['truncate'], (loc, offset, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['truncate'], (loc, offset, xdata))
 
     def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpenReply]:
         """Wind ``open`` to this child; await the OpenReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['open'], (loc, flags, fd, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['open'], (loc, flags, fd, xdata))
 
     def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReadvReply]:
         """Wind ``readv`` to this child; await the ReadvReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['readv'], (fd, size, offset, flags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['readv'], (fd, size, offset, flags, xdata))
 
     def writev(self, fd: Fd, vector: Vector | bytes, offset: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[WritevReply]:
         """Wind ``writev`` to this child; await the WritevReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['writev'], (fd, vector, offset, flags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['writev'], (fd, vector, offset, flags, xdata))
 
     def statfs(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[StatfsReply]:
         """Wind ``statfs`` to this child; await the StatfsReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['statfs'], (loc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['statfs'], (loc, xdata))
 
     def flush(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FlushReply]:
         """Wind ``flush`` to this child; await the FlushReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['flush'], (fd, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['flush'], (fd, xdata))
 
     def fsync(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncReply]:
         """Wind ``fsync`` to this child; await the FsyncReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsync'], (fd, datasync, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fsync'], (fd, datasync, xdata))
 
     def setxattr(self, loc: Loc, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetxattrReply]:
         """Wind ``setxattr`` to this child; await the SetxattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['setxattr'], (loc, dict, flags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['setxattr'], (loc, dict, flags, xdata))
 
     def getxattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetxattrReply]:
         """Wind ``getxattr`` to this child; await the GetxattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['getxattr'], (loc, name, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['getxattr'], (loc, name, xdata))
 
     def removexattr(self, loc: Loc, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RemovexattrReply]:
         """Wind ``removexattr`` to this child; await the RemovexattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['removexattr'], (loc, name, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['removexattr'], (loc, name, xdata))
 
     def opendir(self, loc: Loc, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[OpendirReply]:
         """Wind ``opendir`` to this child; await the OpendirReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['opendir'], (loc, fd, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['opendir'], (loc, fd, xdata))
 
     def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsyncdirReply]:
         """Wind ``fsyncdir`` to this child; await the FsyncdirReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsyncdir'], (fd, datasync, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fsyncdir'], (fd, datasync, xdata))
 
     def access(self, loc: Loc, mask: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[AccessReply]:
         """Wind ``access`` to this child; await the AccessReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['access'], (loc, mask, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['access'], (loc, mask, xdata))
 
     def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CreateReply]:
         """Wind ``create`` to this child; await the CreateReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['create'], (loc, flags, mode, umask, fd, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['create'], (loc, flags, mode, umask, fd, xdata))
 
     def ftruncate(self, fd: Fd, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FtruncateReply]:
         """Wind ``ftruncate`` to this child; await the FtruncateReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['ftruncate'], (fd, offset, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['ftruncate'], (fd, offset, xdata))
 
     def fstat(self, fd: Fd, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FstatReply]:
         """Wind ``fstat`` to this child; await the FstatReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fstat'], (fd, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fstat'], (fd, xdata))
 
     def lk(self, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LkReply]:
         """Wind ``lk`` to this child; await the LkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['lk'], (fd, cmd, flock, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['lk'], (fd, cmd, flock, xdata))
 
     def lookup(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LookupReply]:
         """Wind ``lookup`` to this child; await the LookupReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['lookup'], (loc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['lookup'], (loc, xdata))
 
     def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirReply]:
         """Wind ``readdir`` to this child; await the ReaddirReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['readdir'], (fd, size, offset, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['readdir'], (fd, size, offset, xdata))
 
     def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[InodelkReply]:
         """Wind ``inodelk`` to this child; await the InodelkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['inodelk'], (volume, loc, cmd, flock, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['inodelk'], (volume, loc, cmd, flock, xdata))
 
     def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FinodelkReply]:
         """Wind ``finodelk`` to this child; await the FinodelkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['finodelk'], (volume, fd, cmd, flock, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['finodelk'], (volume, fd, cmd, flock, xdata))
 
     def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[EntrylkReply]:
         """Wind ``entrylk`` to this child; await the EntrylkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['entrylk'], (volume, loc, basename, cmd, type, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['entrylk'], (volume, loc, basename, cmd, type, xdata))
 
     def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FentrylkReply]:
         """Wind ``fentrylk`` to this child; await the FentrylkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fentrylk'], (volume, fd, basename, cmd, type, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fentrylk'], (volume, fd, basename, cmd, type, xdata))
 
     def xattrop(self, loc: Loc, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[XattropReply]:
         """Wind ``xattrop`` to this child; await the XattropReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['xattrop'], (loc, optype, xattr, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['xattrop'], (loc, optype, xattr, xdata))
 
     def fxattrop(self, fd: Fd, optype: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FxattropReply]:
         """Wind ``fxattrop`` to this child; await the FxattropReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fxattrop'], (fd, optype, xattr, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fxattrop'], (fd, optype, xattr, xdata))
 
     def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FgetxattrReply]:
         """Wind ``fgetxattr`` to this child; await the FgetxattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fgetxattr'], (fd, name, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fgetxattr'], (fd, name, xdata))
 
     def fsetxattr(self, fd: Fd, dict: Dict | Mapping[str, Any] | None, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetxattrReply]:
         """Wind ``fsetxattr`` to this child; await the FsetxattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsetxattr'], (fd, dict, flags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fsetxattr'], (fd, dict, flags, xdata))
 
     def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[RchecksumReply]:
         """Wind ``rchecksum`` to this child; await the RchecksumReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['rchecksum'], (fd, offset, len, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['rchecksum'], (fd, offset, len, xdata))
 
     def setattr(self, loc: Loc, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetattrReply]:
         """Wind ``setattr`` to this child; await the SetattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['setattr'], (loc, stbuf, valid, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['setattr'], (loc, stbuf, valid, xdata))
 
     def fsetattr(self, fd: Fd, stbuf: Iatt | None, valid: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FsetattrReply]:
         """Wind ``fsetattr`` to this child; await the FsetattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fsetattr'], (fd, stbuf, valid, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fsetattr'], (fd, stbuf, valid, xdata))
 
     def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ReaddirpReply]:
         """Wind ``readdirp`` to this child; await the ReaddirpReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['readdirp'], (fd, size, offset, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['readdirp'], (fd, size, offset, xdata))
 
     def getspec(self, key: str | None, flag: int) -> Wind[GetspecReply]:
         """Wind ``getspec`` to this child; await the GetspecReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['getspec'], (key, flag)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['getspec'], (key, flag))
 
     def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FremovexattrReply]:
         """Wind ``fremovexattr`` to this child; await the FremovexattrReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fremovexattr'], (fd, name, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fremovexattr'], (fd, name, xdata))
 
     def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[FallocateReply]:
         """Wind ``fallocate`` to this child; await the FallocateReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['fallocate'], (fd, keep_size, offset, len, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['fallocate'], (fd, keep_size, offset, len, xdata))
 
     def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[DiscardReply]:
         """Wind ``discard`` to this child; await the DiscardReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['discard'], (fd, offset, len, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['discard'], (fd, offset, len, xdata))
 
     def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[ZerofillReply]:
         """Wind ``zerofill`` to this child; await the ZerofillReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['zerofill'], (fd, offset, len, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['zerofill'], (fd, offset, len, xdata))
 
     def ipc(self, op: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IpcReply]:
         """Wind ``ipc`` to this child; await the IpcReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['ipc'], (op, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['ipc'], (op, xdata))
 
     def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SeekReply]:
         """Wind ``seek`` to this child; await the SeekReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['seek'], (fd, offset, what, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['seek'], (fd, offset, what, xdata))
 
     def lease(self, loc: Loc, lease: Lease | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[LeaseReply]:
         """Wind ``lease`` to this child; await the LeaseReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['lease'], (loc, lease, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['lease'], (loc, lease, xdata))
 
     def compound(self, args: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CompoundReply]:
         """Wind ``compound`` to this child; await the CompoundReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['compound'], (args, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['compound'], (args, xdata))
 
     def getactivelk(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[GetactivelkReply]:
         """Wind ``getactivelk`` to this child; await the GetactivelkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['getactivelk'], (loc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['getactivelk'], (loc, xdata))
 
     def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[SetactivelkReply]:
         """Wind ``setactivelk`` to this child; await the SetactivelkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['setactivelk'], (loc, locklist, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['setactivelk'], (loc, locklist, xdata))
 
     def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector | bytes, offset: int, xattr: Dict | Mapping[str, Any] | None, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[PutReply]:
         """Wind ``put`` to this child; await the PutReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['put'], (loc, mode, umask, flags, vector, offset, xattr, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['put'], (loc, mode, umask, flags, vector, offset, xattr, xdata))
 
     def icreate(self, loc: Loc, mode: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[IcreateReply]:
         """Wind ``icreate`` to this child; await the IcreateReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['icreate'], (loc, mode, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['icreate'], (loc, mode, xdata))
 
     def namelink(self, loc: Loc, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[NamelinkReply]:
         """Wind ``namelink`` to this child; await the NamelinkReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['namelink'], (loc, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['namelink'], (loc, xdata))
 
     def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | Mapping[str, Any] | None = None) -> Wind[CopyFileRangeReply]:
         """Wind ``copy_file_range`` to this child; await the CopyFileRangeReply."""
-        w: Wind[Any] = _new(Wind)
-        w.child, w.fop, w.args = self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata)
-        return w
+        return _make_wind(self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata))
     # END GENERATED child
 
 
@@ -834,12 +756,7 @@ class Translator(_TranslatorBase):
     children: ClassVar[list[Child]] = []
     log: logging.Logger = logging.getLogger("glupy")
 
-    @property
-    def child(self) -> Child:
-        """The only child (error if the translator has several)."""
-        if len(self.children) != 1:
-            raise RuntimeError(f"{self.name} has {len(self.children)} children: use self.children")
-        return self.children[0]
+    child = _OnlyChild()
 
     @property
     def caller(self) -> Any:

@@ -86,7 +86,7 @@ THREAD_HELPER = """
    its whole life.  Without this, each call from a non-Python thread would
    create and destroy a PyThreadState (PyGILState_Ensure/Release with a zero
    count), which costs more than the fop itself. */
-static __thread int glupy_thread_ready;
+static __thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
 static inline void glupy_enter_thread(void)
 {
     if (__builtin_expect(!glupy_thread_ready, 0)) {

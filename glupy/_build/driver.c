@@ -73,6 +73,7 @@ static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 static struct {
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type, *unset;
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
+    PyObject *child_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
     PyObject *ctypes[GLUPY_NUM_CTYPES];
     /* helpers in glupy.runtime */
@@ -81,11 +82,14 @@ static struct {
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
     Py_ssize_t dirents_entries;
     Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
-    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock;
+    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl;
+    Py_ssize_t e_errno, e_reply, e_message;
+    PyObject *empty_tuple;
     PyObject *s_throw, *s_errno, *s_reply, *s_message, *s_slot;
 } G;
 
-static __thread glupy_task_t *glupy_current;
+/* initial-exec: a plain %fs access instead of a __tls_get_addr call per use */
+static __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 static long glupy_tasks_live; /* under the GIL; reported by `glupy status` */
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -269,6 +273,22 @@ static inline int glupy_raw_ptr(PyObject *raw, int i, int ct, void **out)
 
 /* ------------------------------------------------------------------ tasks */
 
+/* finished tasks kept for reuse (under the GIL): saves a calloc/free per fop */
+#define GLUPY_TASK_CACHE 64
+static glupy_task_t *glupy_task_cache[GLUPY_TASK_CACHE];
+static int glupy_task_cached;
+
+static glupy_task_t *glupy_task_new(void)
+{
+    glupy_task_t *t;
+    if (glupy_task_cached > 0) {
+        t = glupy_task_cache[--glupy_task_cached];
+        memset(t, 0, sizeof(*t));
+        return t;
+    }
+    return calloc(1, sizeof(glupy_task_t));
+}
+
 static void glupy_task_unref(glupy_task_t *t)
 {
     if (--t->refs > 0)
@@ -277,10 +297,14 @@ static void glupy_task_unref(glupy_task_t *t)
         free(t->results);
         free(t->recs);
     }
-    Py_XDECREF(t->coro);
-    Py_XDECREF(t->inst);
-    free(t);
+    PyObject *coro = t->coro, *inst = t->inst;
     glupy_tasks_live--;
+    if (glupy_task_cached < GLUPY_TASK_CACHE)
+        glupy_task_cache[glupy_task_cached++] = t;
+    else
+        free(t);
+    Py_XDECREF(coro);
+    Py_XDECREF(inst);
 }
 
 /* the coroutine is finished: drop it (its frame may hold big objects) */
@@ -408,8 +432,11 @@ static void glupy_fail(glupy_task_t *t)
         /* no traceback: it references the coroutine's frame, which references
            the exception -- a cycle per failed fop, left to the GC */
         PyException_SetTraceback(value, Py_None);
-    PyObject *reply = value ? PyObject_GetAttr(value, G.s_reply) : NULL;
-    PyObject *err = value ? PyObject_GetAttr(value, G.s_errno) : NULL;
+    /* FopError has __slots__ (errno, reply): read them directly */
+    PyObject *reply = value ? glupy_get_slot(value, G.e_reply) : NULL;
+    PyObject *err = value ? glupy_get_slot(value, G.e_errno) : NULL;
+    Py_XINCREF(reply);
+    Py_XINCREF(err);
     long op_errno = err ? PyLong_AsLong(err) : -1;
     if (PyErr_Occurred() || !reply) {
         PyErr_Clear();
@@ -510,15 +537,10 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
         PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
         goto failed;
     }
-    if (child && child != Py_None) {
-        PyObject *cx = PyObject_GetAttrString(child, "xl");
-        if (!cx)
+    if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
+        PyObject *cx = glupy_get_slot(child, G.child_xl);
+        if (cx && cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
             goto failed;
-        if (cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0) {
-            Py_DECREF(cx);
-            goto failed;
-        }
-        Py_DECREF(cx);
     }
     if (!xl) {
         PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
@@ -752,7 +774,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
 static void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs)
 {
     glupy_private_t *priv = this->private;
-    glupy_task_t *t = calloc(1, sizeof(*t));
+    glupy_task_t *t = glupy_task_new();
     PyObject *coro = NULL;
     if (!t) {
         for (int i = 0; i < nargs; i++)
@@ -810,16 +832,12 @@ static void glupy_reply(void *cookie, int slot, int nfields, int32_t op_ret, int
     rec->keep = NULL;
     PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
     PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
-    PyObject *vals = r ? PyList_New(nfields) : NULL;
     PyObject *result = NULL;
-    if (vals) {
-        for (int i = 0; i < nfields; i++) {
-            Py_INCREF(G.unset);
-            PyList_SET_ITEM(vals, i, G.unset);
-        }
+    if (r) {
         glupy_set_slot(r, G.r_raw, raw);
         raw = NULL;
-        glupy_set_slot(r, G.r_vals, vals);
+        Py_INCREF(Py_None); /* field values: made when first read (replies.py) */
+        glupy_set_slot(r, G.r_vals, Py_None);
         Py_INCREF(t->inst);
         glupy_set_slot(r, G.r_inst, t->inst);
         Py_INCREF(Py_False);
@@ -832,18 +850,18 @@ static void glupy_reply(void *cookie, int slot, int nfields, int32_t op_ret, int
         } else {
             /* FopError(op_errno, reply=r) without running its __init__ */
             PyTypeObject *et = (PyTypeObject *)G.fop_error;
-            PyObject *empty = PyTuple_New(0);
-            PyObject *e = empty ? et->tp_new(et, empty, NULL) : NULL;
-            Py_XDECREF(empty);
-            PyObject *code = PyLong_FromLong(op_errno);
-            if (e && code && PyObject_SetAttr(e, G.s_errno, code) == 0 &&
-                PyObject_SetAttr(e, G.s_reply, r) == 0 &&
-                PyObject_SetAttr(e, G.s_message, Py_None) == 0) {
+            PyObject *e = et->tp_new(et, G.empty_tuple, NULL);
+            PyObject *code = e ? PyLong_FromLong(op_errno) : NULL;
+            if (code) {
+                glupy_set_slot(e, G.e_errno, code);
+                Py_INCREF(r);
+                glupy_set_slot(e, G.e_reply, r);
+                Py_INCREF(Py_None);
+                glupy_set_slot(e, G.e_message, Py_None);
                 result = e;
                 e = NULL;
             }
             Py_XDECREF(e);
-            Py_XDECREF(code);
         }
     }
     Py_XDECREF(r);
@@ -859,6 +877,120 @@ static void glupy_reply(void *cookie, int slot, int nfields, int32_t op_ret, int
     glupy_deliver(t, index, result);
     Py_XDECREF(keep);
     glupy_task_unref(t); /* the wind's reference */
+}
+
+/* ---------------------------------------------------------- await in C */
+/* ``await wind`` without a Python frame: Wind.__await__ and Gather.__await__
+ * are replaced (at setup) by a C method returning this iterator.  Its first
+ * step yields the wind to the driver, its second returns the reply the driver
+ * sends; it has no throw(), so a failed wind's FopError is raised straight in
+ * the translator's coroutine (same behaviour as the Python __await__, one
+ * frame and one traceback entry less per fop). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *awaited; /* until the first step */
+} glupy_await_t;
+
+static PySendResult glupy_await_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    glupy_await_t *a = (glupy_await_t *)self;
+    if (a->awaited) {
+        *result = a->awaited; /* the reference moves to the caller */
+        a->awaited = NULL;
+        return PYGEN_NEXT;
+    }
+    Py_INCREF(arg);
+    *result = arg;
+    return PYGEN_RETURN;
+}
+
+static PyObject *glupy_await_send_method(PyObject *self, PyObject *arg)
+{
+    PyObject *r;
+    if (glupy_await_send(self, arg, &r) == PYGEN_NEXT)
+        return r;
+    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (stop) {
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *glupy_await_next(PyObject *self)
+{
+    return glupy_await_send_method(self, Py_None);
+}
+
+static void glupy_await_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_await_t *)self)->awaited);
+    PyObject_Free(self);
+}
+
+static PyMethodDef glupy_await_methods[] = {
+    {"send", glupy_await_send_method, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods glupy_await_async = {.am_send = glupy_await_send};
+
+static PyTypeObject glupy_await_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._await",
+    .tp_basicsize = sizeof(glupy_await_t),
+    .tp_dealloc = glupy_await_dealloc,
+    .tp_as_async = &glupy_await_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = glupy_await_next,
+    .tp_methods = glupy_await_methods,
+};
+
+static PyObject *glupy_await(PyObject *self, PyObject *unused)
+{
+    glupy_await_t *a = PyObject_New(glupy_await_t, &glupy_await_type);
+    if (!a)
+        return NULL;
+    Py_INCREF(self);
+    a->awaited = self;
+    return (PyObject *)a;
+}
+
+static PyMethodDef glupy_await_def = {"__await__", glupy_await, METH_NOARGS,
+                                      "yield this to the glupy driver, return its reply"};
+
+/* Child.<fop>() builds its Wind with this (translator._make_wind): no
+ * object.__new__ call, no attribute lookups. */
+static PyObject *glupy_make_wind(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_make_wind(child, fop, args)");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
+    PyObject *w = cls->tp_alloc(cls, 0);
+    if (!w)
+        return NULL;
+    Py_INCREF(args[0]);
+    glupy_set_slot(w, G.w_child, args[0]);
+    Py_INCREF(args[1]);
+    glupy_set_slot(w, G.w_fop, args[1]);
+    Py_INCREF(args[2]);
+    glupy_set_slot(w, G.w_args, args[2]);
+    return w;
+}
+
+static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(void))glupy_make_wind,
+                                          METH_FASTCALL, "build a glupy.Wind"};
+
+static int glupy_install_await(PyObject *cls)
+{
+    PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
+    int r = d ? PyObject_SetAttrString(cls, "__await__", d) : -1;
+    Py_XDECREF(d);
+    return r;
 }
 
 /* ------------------------------------------------------ called from Python */
@@ -949,6 +1081,7 @@ static int glupy_driver_setup_locked(PyObject *c)
     KEEP(G.gather_type, "Gather");
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
+    KEEP(G.child_type, "Child");
     KEEP(G.unset, "UNSET");
     KEEP(G.finish_slow, "finish_slow");
     KEEP(G.fail_slow, "fail_slow");
@@ -997,8 +1130,22 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.w_args = glupy_member_offset(G.wind_type, "args")) < 0 ||
         (G.g_winds = glupy_member_offset(G.gather_type, "winds")) < 0 ||
         (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
-        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0)
+        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
+        (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
+        (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
+        (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
+        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0)
         goto error;
+    if (PyType_Ready(&glupy_await_type) < 0 || glupy_install_await(G.wind_type) < 0 ||
+        glupy_install_await(G.gather_type) < 0)
+        goto error;
+    G.empty_tuple = PyTuple_New(0);
+    PyObject *mk = PyCFunction_New(&glupy_make_wind_def, NULL);
+    if (!G.empty_tuple || !mk || PyDict_SetItemString(c, "make_wind", mk) < 0) {
+        Py_XDECREF(mk);
+        goto error;
+    }
+    Py_DECREF(mk);
     G.s_throw = PyUnicode_InternFromString("throw");
     G.s_errno = PyUnicode_InternFromString("errno");
     G.s_reply = PyUnicode_InternFromString("reply");
