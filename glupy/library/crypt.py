@@ -161,6 +161,7 @@ CHUNK = 16  # AES block: the unit of the hole rule
 ZERO_CHUNK = bytes(CHUNK)
 ZERO_PAGE = bytes(4096)
 ZERO_BIG = bytes(65536)
+_SMALL_SCAN = 8192  # bytes: below this, _zero_runs scans with bytes.find
 LOCK_TIMEOUT = 60.0  # seconds; see the module docstring
 _MASK128 = (1 << 128) - 1
 _POOL_MAX = 16  # idle cipher contexts kept (about one per thread running fops)
@@ -237,14 +238,17 @@ def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
         if ffi.sizeof("wchar_t") != 4:
             return None
         wcsnlen, from_buffer, cast = libc.wcsnlen, ffi.from_buffer, ffi.cast
+        wchars, uintptr = ffi.typeof("wchar_t[]"), ffi.typeof("uintptr_t")
     except Exception:  # no cffi, no libc symbol: use bytes.find
         return None
 
     def find(buf: Buffer, pos: int, end: int) -> int:
-        p = cast("wchar_t *", from_buffer(buf))
-        if int(cast("uintptr_t", p)) % 4:  # wchar_t scans assume alignment
+        words = from_buffer(wchars, buf)
+        if int(cast(uintptr, words)) & 3:  # wchar_t scans assume alignment
             return _find_zero_word_slow(buf, pos, end)
-        return pos + 4 * int(wcsnlen(p + pos // 4, (end - pos) // 4))
+        if pos:
+            return pos + 4 * int(wcsnlen(words + (pos >> 2), (end - pos) >> 2))
+        return 4 * int(wcsnlen(words, end >> 2))
 
     probe = bytearray(b"\xff" * 64)
     probe[36:40] = bytes(4)
@@ -282,7 +286,7 @@ def _zero_runs(ct: Buffer) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     buf: Buffer = ct
     find = _find_zero_word
-    if find is None:
+    if find is None or n <= _SMALL_SCAN:  # three cffi calls cost more than bytes.find here
         buf = bytes(ct)
         find = _find_zero_word_slow
     pos = 0
@@ -563,9 +567,11 @@ class Crypt(Translator):
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
                     xdata: Dict | None) -> ReadvReply:
         inode = fd.inode
-        st: FileState | None = inode.ctx if inode is not None else None
+        if inode is None:
+            return await self.child.readv(fd, size, offset, flags, xdata)
+        st: FileState | None = inode.ctx
         if st is None:  # only regular files get a FileState
-            if inode is None or inode.type != IaType.REG:
+            if inode.type != IaType.REG:
                 return await self.child.readv(fd, size, offset, flags, xdata)
             st = await self._state(inode, fd=fd)
         if not self._check(st):
@@ -593,9 +599,11 @@ class Crypt(Translator):
     async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
                      xdata: Dict | None) -> WritevReply:
         inode = fd.inode
-        st: FileState | None = inode.ctx if inode is not None else None
+        if inode is None:
+            return await self.child.writev(fd, vector, offset, flags, xdata)
+        st: FileState | None = inode.ctx
         if st is None:  # only regular files get a FileState
-            if inode is None or inode.type != IaType.REG:
+            if inode.type != IaType.REG:
                 return await self.child.writev(fd, vector, offset, flags, xdata)
             st = await self._state(inode, fd=fd)
         n = len(vector)
@@ -607,42 +615,38 @@ class Crypt(Translator):
         try:
             size = st.size
             st.size = None  # unknown until this write has a reply
-            if (size is not None and not append and not (offset | n) % CHUNK
-                    and (offset <= size or not size % CHUNK)):
-                return await self._write_aligned(st, fd, data, offset, size, flags, xdata)
-            return await self._write(st, fd, data, offset, append, flags, xdata)
+            if (size is None or append or (offset | n) % CHUNK
+                    or (offset > size and size % CHUNK)):
+                return await self._write(st, fd, data, offset, append, flags, xdata)
+            # chunk-aligned, no fix-up needed for the size this client knows: one wind
+            nonce = st.nonce
+            assert nonce is not None
+            r = await self.child.writev(fd, self._xor(nonce, offset, data), offset, flags, xdata)
+            pre = r.prebuf
+            if pre is not None and pre.size != size:
+                await self._size_changed(inode, nonce, pre.size, size, offset)
+            post = r.postbuf
+            st.size = post.size if post is not None else None
+            return r
         finally:
             st.lock.release()
 
-    async def _write_aligned(self, st: FileState, fd: Fd, data: Buffer, offset: int, size: int,
-                             flags: int, xdata: Dict | None) -> WritevReply:
-        """A chunk-aligned write that needs no fix-up for the file size ``st.size`` had:
-        no gap after a partial EOF chunk, no hole chunk cut (under st.lock).
-
-        The size is this client's; if another client changed it meanwhile, the child's
-        pre-op size shows it, and the one fix-up an aligned write can need (completing
-        a partial EOF chunk below ``offset`` with encrypted zeros) is done afterwards."""
-        nonce = st.nonce
-        assert nonce is not None
-        r = await self.child.writev(fd, self._xor(nonce, offset, data), offset, flags, xdata)
-        pre, post = r.prebuf, r.postbuf
-        if pre is not None and pre.size != size:
-            real = pre.size
-            if real < offset and real % CHUNK:
-                inode = fd.inode
-                assert inode is not None
-                who = gfid_str(inode.gfid)
-                self.log.info("crypt: %s: size changed by another client (%d, expected %d): "
-                              "completing its last chunk after the write", who, real, size)
-                try:
-                    await self.child.writev(Fd.open_anonymous(inode),
-                                            self._zeros(nonce, real, _align_up(real)), real, 0,
-                                            None)
-                except FopError as e:  # the data is written: report that, log this
-                    self.log.error("crypt: %s: could not complete the chunk at %d: %s", who,
-                                   real, e)
-        st.size = post.size if post is not None else None
-        return r
+    async def _size_changed(self, inode: Inode, nonce: bytes, real: int, size: int,
+                            offset: int) -> None:
+        """An aligned write at ``offset`` found the file ``real`` bytes long, not the
+        ``size`` this client knew: another client changed it.  The one fix-up an aligned
+        write can need is completing a partial EOF chunk below ``offset`` with encrypted
+        zeros; do it now (under st.lock)."""
+        if real >= offset or not real % CHUNK:
+            return
+        who = gfid_str(inode.gfid)
+        self.log.info("crypt: %s: size changed by another client (%d, expected %d): "
+                      "completing its last chunk after the write", who, real, size)
+        try:
+            await self.child.writev(Fd.open_anonymous(inode),
+                                    self._zeros(nonce, real, _align_up(real)), real, 0, None)
+        except FopError as e:  # the data is written: report that, log this
+            self.log.error("crypt: %s: could not complete the chunk at %d: %s", who, real, e)
 
     async def _write(self, st: FileState, fd: Fd, data: Buffer, offset: int, append: bool,
                      flags: int, xdata: Dict | None) -> WritevReply:
