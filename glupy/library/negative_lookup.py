@@ -56,6 +56,7 @@ expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import threading
 import time
@@ -87,8 +88,9 @@ class NegativeLookup(Translator):
         # parent gfid -> names cached under it (for per-directory drops)
         self._by_parent: dict[bytes, set[str]] = {}
         self._gens = [0] * _STRIPES
-        self.stats = {"hits": 0, "misses_cached": 0, "lookups_wound": 0, "invalidations": 0,
+        self.stats = {"misses_cached": 0, "lookups_wound": 0, "invalidations": 0,
                       "expired": 0, "evicted": 0, "raced": 0}
+        self._hits = itertools.count()  # counted without the lock (next() is atomic)
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
         with self._lock:
@@ -163,13 +165,26 @@ class NegativeLookup(Translator):
         if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
             return await self.child.lookup(loc, xdata)
         key = (parent, name)
+        # The hit path takes no lock: a dict read and the LRU touch are each
+        # atomic under the GIL.  An invalidation racing with it (a create of
+        # this name in flight) may still see ENOENT answered: the lookup is
+        # ordered before the create, as it would be on the wire.
+        entries = self._entries
+        expiry = entries.get(key)
+        if expiry is not None and time.monotonic() < expiry:
+            try:  # noqa: SIM105 - suppress() costs a context manager per hit
+                entries.move_to_end(key)
+            except KeyError:
+                pass  # just invalidated or evicted
+            next(self._hits)
+            raise FopError(errno.ENOENT)
         stripe = self._stripe(parent)
         with self._lock:
-            expiry = self._entries.get(key)
+            expiry = entries.get(key)
             if expiry is not None:
-                if time.monotonic() < expiry:
-                    self._entries.move_to_end(key)
-                    self.stats["hits"] += 1
+                if time.monotonic() < expiry:  # cached meanwhile by another lookup
+                    entries.move_to_end(key)
+                    next(self._hits)
                     raise FopError(errno.ENOENT)
                 self._remove(key)
                 self.stats["expired"] += 1
@@ -239,7 +254,8 @@ class NegativeLookup(Translator):
     async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
         if name == STATS_XATTR:
             with self._lock:
+                hits = int(repr(self._hits)[6:-1])  # "count(N)": N hits so far
                 value = json.dumps({"entries": len(self._entries), "parents": len(self._by_parent),
-                                    **self.stats}, sort_keys=True).encode()
+                                    "hits": hits, **self.stats}, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)
