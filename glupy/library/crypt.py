@@ -622,11 +622,14 @@ class Crypt(Translator):
             nonce = st.nonce
             assert nonce is not None
             r = await self.child.writev(fd, self._xor(nonce, offset, data), offset, flags, xdata)
-            pre = r.prebuf
-            if pre is not None and pre.size != size:
-                await self._size_changed(inode, nonce, pre.size, size, offset)
-            post = r.postbuf
-            st.size = post.size if post is not None else None
+            pre = r.prebuf  # (one iatt view per write: postbuf is not needed)
+            if pre is None:
+                return r  # the size stays unknown
+            real = pre.size
+            if real != size:
+                await self._size_changed(inode, nonce, real, size, offset)
+            if r.op_ret >= 0:
+                st.size = max(real, offset + r.op_ret)
             return r
         finally:
             st.lock.release()
