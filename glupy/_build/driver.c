@@ -985,6 +985,29 @@ static PyObject *glupy_make_wind(PyObject *unused, PyObject *const *args, Py_ssi
 static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(void))glupy_make_wind,
                                           METH_FASTCALL, "build a glupy.Wind"};
 
+/* FopError.__init__(errno, message=None, reply=None) without a Python frame:
+ * translators raise it on hot paths (a cached miss, a denied write). */
+static PyObject *glupy_fop_error_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"errno", "message", "reply", NULL};
+    PyObject *code, *message = Py_None, *reply = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:FopError", kwlist, &code, &message, &reply))
+        return NULL;
+    PyObject *n = PyNumber_Long(code); /* int(errno), as the Python version */
+    if (!n)
+        return NULL;
+    glupy_set_slot(self, G.e_errno, n);
+    Py_INCREF(reply);
+    glupy_set_slot(self, G.e_reply, reply);
+    Py_INCREF(message);
+    glupy_set_slot(self, G.e_message, message);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef glupy_fop_error_init_def = {
+    "__init__", (PyCFunction)(void (*)(void))glupy_fop_error_init, METH_VARARGS | METH_KEYWORDS,
+    "FopError(errno, message=None, reply=None)"};
+
 static int glupy_install_await(PyObject *cls)
 {
     PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
@@ -1139,6 +1162,13 @@ static int glupy_driver_setup_locked(PyObject *c)
     if (PyType_Ready(&glupy_await_type) < 0 || glupy_install_await(G.wind_type) < 0 ||
         glupy_install_await(G.gather_type) < 0)
         goto error;
+    {
+        PyObject *init = PyDescr_NewMethod((PyTypeObject *)G.fop_error, &glupy_fop_error_init_def);
+        int r = init ? PyObject_SetAttrString(G.fop_error, "__init__", init) : -1;
+        Py_XDECREF(init);
+        if (r < 0)
+            goto error;
+    }
     G.empty_tuple = PyTuple_New(0);
     PyObject *mk = PyCFunction_New(&glupy_make_wind_def, NULL);
     if (!G.empty_tuple || !mk || PyDict_SetItemString(c, "make_wind", mk) < 0) {
