@@ -10,8 +10,10 @@
 
 gfapi loads the graph in THIS process. Use it on ``protocol/client`` graphs (a brick
 served by glusterfsd, see :mod:`glupy.brick`): ``storage/posix`` directly under gfapi
-crashes in 10.3. A Python translator in a gfapi graph would embed CPython into this
-CPython: keep translators on the brick.
+crashes in 10.3 (posix's janitor uses two context lists gfapi leaves uninitialised;
+``bench/gfapi_latency.py`` loads a probe xlator that fills them in).  A Python
+translator in a gfapi graph works: the bridge finds CPython already running in this
+process and uses it (checked on every ``bench/gfapi_latency.py`` run).
 
 Facts this binding depends on (checked against ``/usr/include/glusterfs/api/glfs.h`` and
 ``objdump -T libgfapi.so.0`` of 10.3, x86_64):
