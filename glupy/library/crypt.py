@@ -102,7 +102,8 @@ client changed the size since this one last wrote, an aligned write past a parti
 last chunk it left completes that chunk right *after* the write (the child's pre-op
 size shows the change): until then a reader on this client may see up to 15 bytes
 after the other client's end of file as garbage instead of zeros.  The lock is a
-blocking lock held across winds (glupy has no awaitable lock yet).  That is safe as long
+blocking threading lock held across winds (written before glupy.Lock existed, which
+parks fops instead of threads and would lift this constraint; not switched yet).  That is safe as long
 as a thread that blocks on it is never the one that must deliver the holder's reply:
 true when fops enter from FUSE threads (crypt right under FUSE, posix, io-threads or
 protocol/client below; tested with io-threads and concurrent writers/appenders).  A
