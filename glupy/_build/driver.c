@@ -49,6 +49,7 @@ struct glupy_task {
     int nwinds;
     int return_exceptions;
     int gathering;
+    int c_await; /* the coroutine last suspended in glupy_await_send */
     unsigned gen;
     unsigned long thread; /* the thread that issued the winds */
     call_frame_t *frame;
@@ -476,8 +477,14 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
     glupy_task_t *outer = glupy_current;
     PySendResult r;
     glupy_current = t;
+    int c_await = t->c_await;
+    t->c_await = 0;
     if (!exc) {
         r = PyIter_Send(t->coro, value ? value : Py_None, out);
+    } else if (c_await) {
+        /* suspended in our await iterator: it raises what it is sent when that
+           is an exception, which saves coro.throw()'s lookups and arguments */
+        r = PyIter_Send(t->coro, exc, out);
     } else {
         *out = PyObject_CallMethodOneArg(t->coro, G.s_throw, exc);
         if (*out) {
@@ -897,7 +904,14 @@ static PySendResult glupy_await_send(PyObject *self, PyObject *arg, PyObject **r
     if (a->awaited) {
         *result = a->awaited; /* the reference moves to the caller */
         a->awaited = NULL;
+        if (glupy_current)
+            glupy_current->c_await = 1;
         return PYGEN_NEXT;
+    }
+    if (PyExceptionInstance_Check(arg)) { /* a failed wind (see glupy_step) */
+        PyErr_SetObject((PyObject *)Py_TYPE(arg), arg);
+        *result = NULL;
+        return PYGEN_ERROR;
     }
     Py_INCREF(arg);
     *result = arg;
@@ -907,8 +921,11 @@ static PySendResult glupy_await_send(PyObject *self, PyObject *arg, PyObject **r
 static PyObject *glupy_await_send_method(PyObject *self, PyObject *arg)
 {
     PyObject *r;
-    if (glupy_await_send(self, arg, &r) == PYGEN_NEXT)
+    PySendResult s = glupy_await_send(self, arg, &r);
+    if (s == PYGEN_NEXT)
         return r;
+    if (s == PYGEN_ERROR)
+        return NULL;
     PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, r);
     Py_DECREF(r);
     if (stop) {
