@@ -39,7 +39,6 @@ import traceback
 from typing import Any
 
 from glupy import control
-from glupy import replies as _replies
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
@@ -292,18 +291,9 @@ def _ctx_iobuf_pool() -> Any:
 
 
 def _c_expr(kind: str, name: str) -> str:
-    """Expression converting Python value ``name`` to its C argument."""
-    if kind in _PTR_TYPES:
-        return f"_c_ptr({name}, {_PTR_TYPES[kind].__name__})"
-    if kind == "dict":
-        return f"_c_dict({name}, keep)"
-    if kind == "str":
-        return f"_c_str({name}, keep)"
-    if kind == "dirents":
-        return f"_c_dirents({name}, keep)"
-    if kind == "opaque":
-        return f"_c_opaque({name})"
-    return name
+    """Expression converting Python value ``name`` to its C argument (the same
+    conversion the driver asks ``_to_c`` for)."""
+    return name if kind == "int" else f"_to_c({kind!r}, {name}, keep)"
 
 
 def _c_args(args: tuple[Any, ...], src: str) -> tuple[list[str], list[str]]:
@@ -401,7 +391,7 @@ def _setup_driver() -> None:
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
         "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
-        "Vector": Vector, "UNSET": _replies._UNSET, "Reply": Reply, "Child": Child,
+        "Vector": Vector, "Reply": Reply, "Child": Child,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
@@ -780,12 +770,9 @@ def attach(ffi_: Any, lib_: Any) -> None:
 
 
 def _extern_error(exc: type, value: BaseException, tb: Any) -> None:
-    """Last line of defence: an error escaped the runtime itself (a glupy bug).
-    Log it, and fail the fop if the frame is known, so nothing hangs."""
+    """Last line of defence: an error escaped an extern "Python" entry (init,
+    fini, notify, reconfigure, the cbks; fops never enter Python that way:
+    driver.c fails those itself).  A glupy bug: log it."""
     text = "".join(traceback.format_exception(exc, value, tb))
     log_to_gluster("glupy", logging.ERROR, f"glupy internal error: {text.rstrip()}")
-    frame_locals = tb.tb_frame.f_locals if tb is not None else {}
-    frame = frame_locals.get("frame")
-    fop = frame_locals.get("fop") or (frame_locals.get("task") and frame_locals["task"].fop)
-    if frame is not None and isinstance(fop, Fop):
-        lib.glupy_unwind_error(fop.slot, frame, errno.EIO)
+

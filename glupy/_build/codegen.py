@@ -112,12 +112,26 @@ def prelude() -> str:
     return "\n".join(out) + "\n"
 
 
-def _is_folded(a: Arg) -> bool:
-    """count/iobref travel inside the Python Vector"""
-    return a.kind == "iobref" or (a.name == "count" and a.kind == "int")
+def _decl(a: Arg) -> str:
+    """A zero-initialised local for C argument ``a``."""
+    return f"    {a.ctype}{'' if a.ctype.endswith('*') else ' '}{a.name} = 0;"
 
 
-def _to_py(a: Arg, fop: Fop) -> str:
+def _int_to_py(a: Arg) -> str:
+    if a.ctype in UNSIGNED:
+        return f"PyLong_FromUnsignedLongLong((unsigned long long){a.name})"
+    return f"PyLong_FromLongLong((long long){a.name})"
+
+
+def _int_from_py(a: Arg, item: str) -> str:
+    """Statement: C int argument ``a`` from Python object ``item``, or return -1."""
+    u = a.ctype in UNSIGNED
+    tmp = "unsigned long long" if u else "long long"
+    fn = "glupy_arg_uint" if u else "glupy_arg_int"
+    return f"    {{ {tmp} v; if ({fn}({item}, &v) < 0) return -1; {a.name} = ({a.ctype})v; }}"
+
+
+def _to_py(a: Arg) -> str:
     """C expression: new reference to the Python value of fop argument ``a``."""
     k = a.kind
     if k in VIEW_KINDS:
@@ -128,16 +142,12 @@ def _to_py(a: Arg, fop: Fop) -> str:
         return f"({a.name} ? glupy_ptr({a.name}, {_CT[a.ctype]}) : Py_NewRef(Py_None))"
     if k == "vector":
         return f"glupy_vector({a.name}, count, iobref)"
-    if a.ctype in UNSIGNED:
-        return f"PyLong_FromUnsignedLongLong((unsigned long long){a.name})"
-    return f"PyLong_FromLongLong((long long){a.name})"
+    return _int_to_py(a)
 
 
 def _raw_item(a: Arg) -> str:
     if a.kind == "int":
-        if a.ctype in UNSIGNED:
-            return f"PyLong_FromUnsignedLongLong((unsigned long long){a.name})"
-        return f"PyLong_FromLongLong((long long){a.name})"
+        return _int_to_py(a)
     return f"glupy_ptr({a.name}, {_CT[a.ctype]})"
 
 
@@ -151,7 +161,7 @@ def _entry(f: Fop) -> str:
              "    (void)priv;",
              f"    PyObject *a[{max(len(py), 1)}];"]
     for i, a in enumerate(py):
-        lines.append(f"    a[{i}] = {_to_py(a, f)};")
+        lines.append(f"    a[{i}] = {_to_py(a)};")
     lines += [f"    glupy_start(this, {f.slot}, frame, a, {len(py)});",
               "    PyGILState_Release(gs);",
               "    return 0;",
@@ -174,7 +184,7 @@ def _cbk(f: Fop) -> str:
         lines.append("        if (!raw) goto out;")
     lines += ["    }",
               "out:",
-              f"    glupy_reply(cookie, {f.slot}, {len(f.py_reply)}, op_ret, op_errno, raw);",
+              f"    glupy_reply(cookie, {f.slot}, op_ret, op_errno, raw);",
               "    PyGILState_Release(gs);",
               "    return 0;",
               "}"]
@@ -186,8 +196,7 @@ def _wind(f: Fop) -> str:
     lines = [f"static int glupy_wind_{f.name}(call_frame_t *frame, xlator_t *child, "
              "glupy_wind_rec_t *rec, PyObject *py_args)",
              "{"]
-    for a in f.args:
-        lines.append(f"    {a.ctype}{'' if a.ctype.endswith('*') else ' '}{a.name} = 0;")
+    lines += [_decl(a) for a in f.args]
     lines.append(f"    if (PyTuple_GET_SIZE(py_args) != {len(f.py_args)}) {{")
     lines.append(f'        PyErr_SetString(PyExc_TypeError, "{f.name} takes {len(f.py_args)} arguments");')
     lines.append("        return -1;")
@@ -203,10 +212,7 @@ def _wind(f: Fop) -> str:
         elif k == "vector":
             call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
         else:
-            u = a.ctype in UNSIGNED
-            tmp = "unsigned long long" if u else "long long"
-            fn = "glupy_arg_uint" if u else "glupy_arg_int"
-            lines.append(f"    {{ {tmp} v; if ({fn}({item}, &v) < 0) return -1; {a.name} = ({a.ctype})v; }}")
+            lines.append(_int_from_py(a, item))
             continue
         lines.append(f"    if ({call} < 0)")
         lines.append("        return -1;")
@@ -223,16 +229,12 @@ def _unwind_raw(f: Fop) -> str:
     lines = [f"static int glupy_unwind_raw_{f.name}(call_frame_t *frame, int32_t op_ret, "
              "int32_t op_errno, PyObject *raw)",
              "{"]
-    for a in f.reply:
-        lines.append(f"    {a.ctype}{'' if a.ctype.endswith('*') else ' '}{a.name} = 0;")
+    lines += [_decl(a) for a in f.reply]
     lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)})")
     lines.append("        return -1;")
     for i, a in enumerate(f.reply):
         if a.kind == "int":
-            u = a.ctype in UNSIGNED
-            fn = "PyLong_AsUnsignedLongLong" if u else "PyLong_AsLongLong"
-            lines.append(f"    {a.name} = ({a.ctype}){fn}(PyTuple_GET_ITEM(raw, {i}));")
-            lines.append("    if (PyErr_Occurred()) return -1;")
+            lines.append(_int_from_py(a, f"PyTuple_GET_ITEM(raw, {i})"))
         else:
             lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
     lines += ["    Py_BEGIN_ALLOW_THREADS",

@@ -72,7 +72,7 @@ static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 
 /* Python objects the driver uses, handed over once by glupy.runtime.attach() */
 static struct {
-    PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type, *unset;
+    PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
     PyObject *child_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
@@ -86,7 +86,7 @@ static struct {
     Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl;
     Py_ssize_t e_errno, e_reply, e_message;
     PyObject *empty_tuple;
-    PyObject *s_throw, *s_errno, *s_reply, *s_message, *s_slot;
+    PyObject *s_throw, *s_slot;
 } G;
 
 /* initial-exec: a plain %fs access instead of a __tls_get_addr call per use */
@@ -829,7 +829,7 @@ static void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject 
 }
 
 /* A child's callback: ``raw`` (stolen) holds its C reply arguments. */
-static void glupy_reply(void *cookie, int slot, int nfields, int32_t op_ret, int32_t op_errno,
+static void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
                         PyObject *raw)
 {
     glupy_wind_rec_t *rec = cookie;
@@ -1122,7 +1122,6 @@ static int glupy_driver_setup_locked(PyObject *c)
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
     KEEP(G.child_type, "Child");
-    KEEP(G.unset, "UNSET");
     KEEP(G.finish_slow, "finish_slow");
     KEEP(G.fail_slow, "fail_slow");
     KEEP(G.crash, "crash");
@@ -1194,9 +1193,6 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     Py_DECREF(mk);
     G.s_throw = PyUnicode_InternFromString("throw");
-    G.s_errno = PyUnicode_InternFromString("errno");
-    G.s_reply = PyUnicode_InternFromString("reply");
-    G.s_message = PyUnicode_InternFromString("_message");
     G.s_slot = PyUnicode_InternFromString("slot");
     return 0;
 error:
