@@ -436,3 +436,11 @@ def render_rss_table(rss: dict[str, Any], graphs: list[str], workloads: list[str
                          f"{s['max'] / 1024:.1f})" if s else "–")
         lines.append(f"| {g} | " + " | ".join(cells) + " |")
     return lines
+
+
+def check_names(what: str, names: list[str], known: Any) -> list[str]:
+    """``names`` (from a comma-separated option), or exit naming the unknown one."""
+    for n in names:
+        if n not in known:
+            raise SystemExit(f"unknown {what} {n!r}; known: {', '.join(known)}")
+    return names

@@ -61,6 +61,7 @@ from benchlib import (
     REPO,
     build_c_passthrough,
     build_xlator,
+    check_names,
     log,
     relative_type,
     source_state,
@@ -519,9 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     calls -= calls % batches
     warmup = max(200, calls // 20)
     graphs = args.graphs.split(",") if args.graphs else list(GRAPHS)
-    for g in graphs:
-        if g not in GRAPHS:
-            raise SystemExit(f"unknown graph {g!r}; known: {', '.join(GRAPHS)}")
+    check_names("graph", graphs, GRAPHS)
 
     started = time.time()
     base = Path(tempfile.mkdtemp(prefix="glupy-gfapi-", dir=args.workdir))

@@ -60,6 +60,7 @@ from benchlib import (
     Sizes,
     analyse,
     build_c_passthrough,
+    check_names,
     fio_direct_probe,
     log,
     ratio_text,
@@ -419,13 +420,9 @@ def main(argv: list[str] | None = None) -> int:
               else CLIENT_SIDE + ([] if args.client_only else BRICK_SIDE))
     if "none" not in graphs:
         graphs.insert(0, "none")
-    for g in graphs:
-        if g not in GRAPHS:
-            raise SystemExit(f"unknown graph {g!r}; known: {', '.join(GRAPHS)}")
+    check_names("graph", graphs, GRAPHS)
     workloads = args.workloads.split(",")
-    for w in workloads:
-        if w not in WORKLOADS:
-            raise SystemExit(f"unknown workload {w!r}; known: {', '.join(WORKLOADS)}")
+    check_names("workload", workloads, WORKLOADS)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

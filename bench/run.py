@@ -46,6 +46,7 @@ from benchlib import (
     Sizes,
     analyse,
     build_c_passthrough,
+    check_names,
     fio_direct_probe,
     log,
     ratio_text,
@@ -350,9 +351,7 @@ def select_graphs(requested: list[str] | None) -> tuple[list[str], dict[str, str
     skipped: dict[str, str] = {}
     if requested:
         names = []
-        for g in requested:
-            if g not in GRAPHS:
-                raise SystemExit(f"unknown graph {g!r}; known: {', '.join(GRAPHS)}")
+        for g in check_names("graph", requested, GRAPHS):
             why = GRAPHS[g].unavailable()
             if why:
                 raise SystemExit(f"graph {g!r} unavailable: {why}")
@@ -409,9 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes.repeats = args.repeats
     graphs, skipped = select_graphs(args.graphs.split(",") if args.graphs else None)
     workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
-    for w in workloads:
-        if w not in WORKLOADS:
-            raise SystemExit(f"unknown workload {w!r}; known: {', '.join(WORKLOADS)}")
+    check_names("workload", workloads, WORKLOADS)
 
     started = time.time()
     base = Path(tempfile.mkdtemp(prefix="glupy-bench-", dir=args.workdir))
