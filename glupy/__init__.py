@@ -12,6 +12,7 @@
             return await self.child.lookup(loc, xdata)
 """
 
+from glupy.misscache import MissCache
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
 from glupy.translator import Child, FopError, Gather, InitError, Lock, Option, Size, Translator, Wind, gather
@@ -36,6 +37,6 @@ from glupy.types import (
 __version__ = "0.1.0"
 __all__ = [
     "Caller", "Child", "Dict", "Dirent", "Dirents", "Event", "Fd", "Flock", "FopError", "Gather", "IaType",
-    "Iatt", "InitError", "Inode", "Lease", "Loc", "Lock", "Option", "Reply", "Size", "StatVfs", "Translator",
-    "Vector", "Wind", "gather", "gfid_str",
+    "Iatt", "InitError", "Inode", "Lease", "Loc", "Lock", "MissCache", "Option", "Reply", "Size", "StatVfs",
+    "Translator", "Vector", "Wind", "gather", "gfid_str",
 ]

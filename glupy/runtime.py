@@ -43,6 +43,7 @@ from glupy import translator as _translator
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
+from glupy.misscache import MissCache
 from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
 from glupy.types import (
@@ -88,6 +89,7 @@ class Instance:
         self.log = logging.getLogger(f"glupy.{name}")
         self.spec = ""
         self.reloads = 0
+        self.miss_cache: MissCache | None = None  # attached to the C lookup entry
 
 
 # ---------------------------------------------------------------- driver
@@ -625,10 +627,26 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
                               "ictxmerge", "fdclose", "fdclosedir")):
         cb[i] = name in inst.cbks
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
+    _attach_miss_cache(inst, obj)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, cb) != 0:
         raise InitError("out of memory installing the fop table")
     return handled
+
+
+def _attach_miss_cache(inst: Instance, obj: Translator) -> None:
+    """The translator's ``miss_cache`` (glupy.MissCache), consulted by the C lookup entry."""
+    cache = getattr(obj, "miss_cache", None)
+    if cache is not None and not isinstance(cache, MissCache):
+        raise InitError(f"miss_cache must be a glupy.MissCache, not {type(cache).__name__}")
+    if cache is not None and "lookup" not in obj.handled_fops():
+        inst.log.warning("glupy: %s sets miss_cache but does not handle lookup: "
+                         "the cache is never consulted", inst.spec)
+    old = inst.miss_cache
+    lib.glupy_set_miss_cache(inst.xl, cache._p if cache is not None else NULL)
+    inst.miss_cache = cache
+    if old is not None and old is not cache:
+        old.clear()  # kept allocated (a lookup in flight may read it), emptied
 
 
 def py_fini(this: Any) -> None:
@@ -638,6 +656,9 @@ def py_fini(this: Any) -> None:
             inst.translator.fini()
         except BaseException:
             inst.log.exception("fini() of %s failed", inst.spec)
+    if inst is not None and inst.miss_cache is not None:
+        lib.glupy_set_miss_cache(inst.xl, NULL)
+        inst.miss_cache.clear()
 
 
 def py_notify(this: Any, event: int, data: Any) -> int:

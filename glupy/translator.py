@@ -758,6 +758,10 @@ class Translator(_TranslatorBase):
 
     child = _OnlyChild()
 
+    #: a glupy.MissCache to answer repeated missing-name lookups in C (set it in
+    #: init(); see glupy/misscache.py).  Only consulted if lookup is handled.
+    miss_cache: Any = None
+
     @property
     def caller(self) -> Any:
         """Who issued the fop being handled (uid, gid, pid, groups, lk_owner):

@@ -87,7 +87,8 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI
         ["#define GLUPY_NUM_SLOTS %d" % NUM_FOP_SLOTS]
         + [m.INCLUDES for m in modules]
         + [m.CUSTOMIZATIONS for m in modules]
-        + [codegen.prelude(), (HERE / "driver.c").read_text(), codegen.source(),
+        + [codegen.prelude(), (HERE / "driver.c").read_text(),
+           (HERE / "misscache.c").read_text(), codegen.source(),
            (HERE / "bridge.c").read_text()]
     )
     if embedding:

@@ -78,8 +78,26 @@ def cdef() -> str:
     out.append("void glupy_resume(uintptr_t handle);")
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")
+    out.append(MISS_CACHE_CDEF)
     return "\n".join(out) + "\n"
 
+
+# misscache.c: the table of known misses the lookup entry answers in C
+MISS_CACHE_CDEF = """\
+typedef struct glupy_miss_cache glupy_miss_cache_t;
+glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout);
+void glupy_mc_unref(glupy_miss_cache_t *mc);
+int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
+int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
+int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                     size_t len);
+size_t glupy_mc_drop_parent(glupy_miss_cache_t *mc, const unsigned char *gfid);
+size_t glupy_mc_count_parent(glupy_miss_cache_t *mc, const unsigned char *gfid);
+void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout);
+void glupy_mc_clear(glupy_miss_cache_t *mc);
+void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);
+int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc);
+"""
 
 THREAD_HELPER = """
 /* Every GlusterFS thread that enters Python keeps one Python thread state for
@@ -154,8 +172,10 @@ def _raw_item(a: Arg) -> str:
 def _entry(f: Fop) -> str:
     py = f.py_args
     lines = [f"static int32_t glupy_c_{f.name}(call_frame_t *frame, xlator_t *this{_decls(f.args)})",
-             "{",
-             "    glupy_enter_thread();",
+             "{"]
+    if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)
+        lines.append("    if (glupy_miss_cache_answers(this, frame, loc))\n        return 0;")
+    lines += ["    glupy_enter_thread();",
              "    PyGILState_STATE gs = PyGILState_Ensure();",
              "    glupy_private_t *priv = this->private;",
              "    (void)priv;",

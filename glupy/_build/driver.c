@@ -27,6 +27,7 @@ typedef struct {
     struct xlator_cbks *cbks;
     PyObject *inst;    /* glupy.runtime.Instance */
     PyObject *methods; /* list: slot -> bound method (or None) */
+    struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
 } glupy_private_t;
 
 enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };

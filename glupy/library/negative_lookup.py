@@ -5,6 +5,9 @@ loaders stat many names that are not there.  Each miss is a full ``lookup``
 down the graph -- a network round trip (or several, under DHT/AFR) on a real
 volume.  This translator caches the ENOENT answers of named lookups per
 (parent gfid, name) and answers repeated misses itself, without winding.
+The misses live in a ``glupy.MissCache``: the bridge answers a cached miss in
+C, before this class's ``lookup`` (and Python) runs, as cheaply as the C
+nl-cache; Python only sees first misses and the fops that invalidate.
 
 Options:
 
@@ -38,7 +41,9 @@ Consistency:
   several clients create the same names.
 
 Observability: ``getfattr -n glupy.negative_lookup.stats --only-values MOUNT``
-returns JSON ``{"entries", "hits", "misses_cached", "invalidations", ...}``.
+returns JSON ``{"entries", "hits", "misses_cached", "invalidations",
+"python_lookups", ...}`` (``hits`` counts the answers given in C;
+``python_lookups`` the lookups that reached this class).
 
 Where it belongs: on the client side, above everything that makes a lookup
 expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
@@ -59,18 +64,14 @@ import errno
 import itertools
 import json
 import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
-from glupy import Dict, FopError, Option, Translator
+from glupy import Dict, FopError, MissCache, Option, Translator
 from glupy.replies import REPLY_CLASSES
 from glupy.types import NULL_GFID, Fd, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
 _STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
-
-Key = tuple[bytes, str]
 
 
 class NegativeLookup(Translator):
@@ -82,47 +83,25 @@ class NegativeLookup(Translator):
                                       doc="most misses remembered (LRU; 0: no caching)")
 
     def init(self) -> None:
+        # The misses live in a glupy.MissCache: the bridge answers a cached
+        # miss in C before this lookup() runs, so a hit costs no Python.
+        self.miss_cache = MissCache(self.max_entries, self.timeout)
+        # Orders cache fills against invalidations (the table has its own lock).
         self._lock = threading.Lock()
-        # (parent gfid, name) -> monotonic expiry time; ordered oldest-used first
-        self._entries: OrderedDict[Key, float] = OrderedDict()
-        # parent gfid -> names cached under it (for per-directory drops)
-        self._by_parent: dict[bytes, set[str]] = {}
         self._gens = [0] * _STRIPES
-        self.stats = {"misses_cached": 0, "lookups_wound": 0, "invalidations": 0,
-                      "expired": 0, "evicted": 0, "raced": 0}
-        self._hits = itertools.count()  # counted without the lock (next() is atomic)
+        self.stats = {"lookups_wound": 0, "invalidations": 0, "raced": 0}
+        self._in_python = itertools.count()  # lookups that reached this method (not the C hits)
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
-        with self._lock:
-            self._trim()
+        self.miss_cache.configure(self.max_entries, self.timeout)
+
+    def fini(self) -> None:
+        self.miss_cache.clear()
 
     # ------------------------------------------------------------ cache core
     @staticmethod
     def _stripe(parent: bytes) -> int:
         return hash(parent) % _STRIPES
-
-    def _remove(self, key: Key) -> bool:
-        """Drop one entry (lock held)."""
-        if self._entries.pop(key, None) is None:
-            return False
-        names = self._by_parent.get(key[0])
-        if names is not None:
-            names.discard(key[1])
-            if not names:
-                del self._by_parent[key[0]]
-        return True
-
-    def _trim(self) -> None:
-        """Enforce max-entries (lock held)."""
-        limit = self.max_entries
-        while len(self._entries) > limit:
-            key, _ = self._entries.popitem(last=False)
-            names = self._by_parent.get(key[0])
-            if names is not None:
-                names.discard(key[1])
-                if not names:
-                    del self._by_parent[key[0]]
-            self.stats["evicted"] += 1
 
     def _invalidate(self, parent: bytes, name: str | None) -> None:
         """A name under ``parent`` may exist now: forget the miss, and keep
@@ -133,15 +112,14 @@ class NegativeLookup(Translator):
             self._gens[self._stripe(parent)] += 1
             self.stats["invalidations"] += 1
             if name is not None:
-                self._remove((parent, name))
+                self.miss_cache.discard(parent, name)
 
     def _drop_parent(self, parent: bytes) -> None:
         if parent == NULL_GFID:
             return
         with self._lock:
             self._gens[self._stripe(parent)] += 1
-            for name in list(self._by_parent.get(parent, ())):
-                self._remove((parent, name))
+            self.miss_cache.drop_parent(parent)
 
     @staticmethod
     def _key_of(loc: Loc | None) -> tuple[bytes, str | None]:
@@ -160,34 +138,18 @@ class NegativeLookup(Translator):
 
     # ------------------------------------------------------------ lookup
     async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+        next(self._in_python)
         name = loc.name
         parent = loc.pargfid
         if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
             return await self.child.lookup(loc, xdata)
-        key = (parent, name)
-        # The hit path takes no lock: a dict read and the LRU touch are each
-        # atomic under the GIL.  An invalidation racing with it (a create of
-        # this name in flight) may still see ENOENT answered: the lookup is
-        # ordered before the create, as it would be on the wire.
-        entries = self._entries
-        expiry = entries.get(key)
-        if expiry is not None and time.monotonic() < expiry:
-            try:  # noqa: SIM105 - suppress() costs a context manager per hit
-                entries.move_to_end(key)
-            except KeyError:
-                pass  # just invalidated or evicted
-            next(self._hits)
+        misses = self.miss_cache
+        # Inside GlusterFS the C entry answered fresh cached misses already;
+        # this catches one cached since (and serves glupy.testing).
+        if misses.hit(parent, name):
             raise FopError(errno.ENOENT)
         stripe = self._stripe(parent)
         with self._lock:
-            expiry = entries.get(key)
-            if expiry is not None:
-                if time.monotonic() < expiry:  # cached meanwhile by another lookup
-                    entries.move_to_end(key)
-                    next(self._hits)
-                    raise FopError(errno.ENOENT)
-                self._remove(key)
-                self.stats["expired"] += 1
             gen = self._gens[stripe]
             self.stats["lookups_wound"] += 1
         try:
@@ -198,11 +160,7 @@ class NegativeLookup(Translator):
                     if self._gens[stripe] != gen:
                         self.stats["raced"] += 1  # an invalidation overlapped: do not cache
                     else:
-                        self._entries[key] = time.monotonic() + self.timeout
-                        self._entries.move_to_end(key)
-                        self._by_parent.setdefault(parent, set()).add(name)
-                        self.stats["misses_cached"] += 1
-                        self._trim()
+                        misses.add(parent, name)
             raise
 
     # ------------------------------------------------------------ invalidation
@@ -243,19 +201,21 @@ class NegativeLookup(Translator):
         inode = fd.inode
         parent = inode.gfid if inode is not None else NULL_GFID
         reply = await self.child.readdirp(fd, size, offset, xdata)
-        if parent in self._by_parent:  # unlocked peek: a cheap filter only
+        misses = self.miss_cache
+        if parent != NULL_GFID and misses.count_under(parent):
             for entry in reply.entries or ():
                 if entry.name not in (".", ".."):
                     with self._lock:
-                        self._remove((parent, entry.name))
+                        misses.discard(parent, entry.name)
         return reply
 
     # ------------------------------------------------------------ stats
     async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
         if name == STATS_XATTR:
+            cache = self.miss_cache.stats()
             with self._lock:
-                hits = int(repr(self._hits)[6:-1])  # "count(N)": N hits so far
-                value = json.dumps({"entries": len(self._entries), "parents": len(self._by_parent),
-                                    "hits": hits, **self.stats}, sort_keys=True).encode()
+                stats = {**self.stats, "misses_cached": cache.pop("added"),
+                         "python_lookups": int(repr(self._in_python)[6:-1])}  # "count(N)"
+            value = json.dumps({**cache, **stats}, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)

@@ -154,6 +154,22 @@ def test_lookups_reaching_the_child_drop_at_least_4x(mount: Mounter) -> None:
     assert with_cache <= 2000 + 50
 
 
+def test_cached_misses_are_answered_in_c_without_entering_python(mount: Mounter) -> None:
+    mnt, _ = mount([(NLC, {"timeout": 3600}), (PT, {})])
+    for i in range(50):
+        assert missing(mnt / f"c-{i}")
+    before, child = nlc_stats(mnt), counters(mnt)["lookup"]
+    assert before["entries"] == 50
+    for _ in range(4):
+        for i in range(50):
+            assert missing(mnt / f"c-{i}")
+    after = nlc_stats(mnt)
+    assert counters(mnt)["lookup"] == child  # nothing reached the child
+    assert after["hits"] - before["hits"] >= 200  # each stat was answered from the table ...
+    # ... by the bridge's C lookup entry: NegativeLookup.lookup() never ran for them
+    assert after["python_lookups"] == before["python_lookups"], (before, after)
+
+
 def test_a_miss_expires_after_timeout(mount: Mounter) -> None:
     mnt, backend = mount([(NLC, {"timeout": 0.5})])
     assert missing(mnt / "late")

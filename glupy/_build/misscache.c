@@ -1,0 +1,436 @@
+/* A table of names known not to exist, answered in C (glupy.MissCache).
+ *
+ * A translator that caches ENOENT (glupy.library.negative_lookup) would
+ * otherwise enter Python for every repeated miss only to raise FopError:
+ * ~12 us per lookup through FUSE, where GlusterFS's C nl-cache answers in
+ * ~1 us.  With a MissCache attached (Translator.use_miss_cache), the
+ * bridge's lookup entry asks this table first and unwinds ENOENT without
+ * the GIL; Python decides what goes in (add/discard/drop_parent) and sees
+ * only the lookups the table could not answer.
+ *
+ * Keys are (parent gfid, name).  Entries expire (monotonic clock) and are
+ * bounded by an LRU.  A second, small table indexes entries by parent so a
+ * directory's entries can be dropped (rmdir) or probed (readdirp) without a
+ * scan.  One mutex guards everything: every operation is a few pointer
+ * updates.
+ */
+
+#include <time.h>
+
+#define GLUPY_MC_NAME_MAX 4096
+
+typedef struct glupy_mc_entry glupy_mc_entry_t;
+typedef struct glupy_mc_parent glupy_mc_parent_t;
+
+struct glupy_mc_parent {
+    glupy_mc_parent_t *hnext; /* bucket chain */
+    glupy_mc_entry_t *names;  /* entries under this parent */
+    size_t count;
+    unsigned char gfid[16];
+};
+
+struct glupy_mc_entry {
+    glupy_mc_entry_t *hnext;                /* bucket chain */
+    glupy_mc_entry_t *older, *newer;        /* LRU, oldest first */
+    glupy_mc_entry_t *sib_prev, *sib_next;  /* the parent's names */
+    glupy_mc_parent_t *parent;
+    uint64_t hash;
+    int64_t expiry;                         /* CLOCK_MONOTONIC ns */
+    size_t len;
+    char name[];
+};
+
+struct glupy_miss_cache {
+    pthread_mutex_t lock;
+    glupy_mc_entry_t **buckets;
+    size_t nbuckets; /* power of two */
+    glupy_mc_parent_t **pbuckets;
+    size_t npbuckets;
+    size_t count, nparents;
+    size_t max_entries;
+    int64_t timeout;      /* ns */
+    glupy_mc_entry_t lru; /* sentinel: lru.newer is the oldest entry */
+    uint64_t hits, added, expired, evicted, dropped;
+    int refs;
+};
+
+typedef struct glupy_miss_cache glupy_miss_cache_t;
+
+static int64_t glupy_mc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* gfids are random (uuid4): their bytes are a good hash already */
+static inline uint64_t glupy_mc_gfid_hash(const unsigned char *gfid)
+{
+    uint64_t h;
+    memcpy(&h, gfid + 8, sizeof(h));
+    return h;
+}
+
+static inline uint64_t glupy_mc_hash(const unsigned char *gfid, const char *name, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+    return h ^ (glupy_mc_gfid_hash(gfid) * 0x9E3779B97F4A7C15ULL);
+}
+
+static glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout)
+{
+    glupy_miss_cache_t *mc = calloc(1, sizeof(*mc));
+    if (!mc)
+        return NULL;
+    mc->nbuckets = mc->npbuckets = 256;
+    mc->buckets = calloc(mc->nbuckets, sizeof(*mc->buckets));
+    mc->pbuckets = calloc(mc->npbuckets, sizeof(*mc->pbuckets));
+    if (!mc->buckets || !mc->pbuckets) {
+        free(mc->buckets);
+        free(mc->pbuckets);
+        free(mc);
+        return NULL;
+    }
+    pthread_mutex_init(&mc->lock, NULL);
+    mc->lru.newer = mc->lru.older = &mc->lru;
+    mc->max_entries = max_entries;
+    mc->timeout = timeout > 0 ? (int64_t)(timeout * 1e9) : 0;
+    mc->refs = 1;
+    return mc;
+}
+
+static glupy_mc_parent_t *glupy_mc_parent(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                          int create)
+{
+    glupy_mc_parent_t **b = &mc->pbuckets[glupy_mc_gfid_hash(gfid) & (mc->npbuckets - 1)];
+    for (glupy_mc_parent_t *p = *b; p; p = p->hnext)
+        if (!memcmp(p->gfid, gfid, 16))
+            return p;
+    if (!create)
+        return NULL;
+    if (mc->nparents >= mc->npbuckets * 2) { /* grow: rehash the parents */
+        size_t n = mc->npbuckets * 4;
+        glupy_mc_parent_t **nb = calloc(n, sizeof(*nb));
+        if (nb) {
+            for (size_t i = 0; i < mc->npbuckets; i++)
+                for (glupy_mc_parent_t *p = mc->pbuckets[i], *next; p; p = next) {
+                    next = p->hnext;
+                    glupy_mc_parent_t **d = &nb[glupy_mc_gfid_hash(p->gfid) & (n - 1)];
+                    p->hnext = *d;
+                    *d = p;
+                }
+            free(mc->pbuckets);
+            mc->pbuckets = nb;
+            mc->npbuckets = n;
+            b = &mc->pbuckets[glupy_mc_gfid_hash(gfid) & (n - 1)];
+        }
+    }
+    glupy_mc_parent_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    memcpy(p->gfid, gfid, 16);
+    p->hnext = *b;
+    *b = p;
+    mc->nparents++;
+    return p;
+}
+
+static glupy_mc_entry_t **glupy_mc_find(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                        const char *name, size_t len, uint64_t hash)
+{
+    glupy_mc_entry_t **e = &mc->buckets[hash & (mc->nbuckets - 1)];
+    for (; *e; e = &(*e)->hnext)
+        if ((*e)->hash == hash && (*e)->len == len && !memcmp((*e)->parent->gfid, gfid, 16)
+            && !memcmp((*e)->name, name, len))
+            return e;
+    return e;
+}
+
+static void glupy_mc_unlink_lru(glupy_mc_entry_t *e)
+{
+    e->older->newer = e->newer;
+    e->newer->older = e->older;
+}
+
+static void glupy_mc_push_lru(glupy_miss_cache_t *mc, glupy_mc_entry_t *e)
+{
+    e->newer = &mc->lru;
+    e->older = mc->lru.older;
+    mc->lru.older->newer = e;
+    mc->lru.older = e;
+}
+
+static void glupy_mc_free_parent(glupy_miss_cache_t *mc, glupy_mc_parent_t *p)
+{
+    glupy_mc_parent_t **b = &mc->pbuckets[glupy_mc_gfid_hash(p->gfid) & (mc->npbuckets - 1)];
+    while (*b != p)
+        b = &(*b)->hnext;
+    *b = p->hnext;
+    free(p);
+    mc->nparents--;
+}
+
+/* removes the entry *where points to (its bucket link) */
+static void glupy_mc_remove(glupy_miss_cache_t *mc, glupy_mc_entry_t **where)
+{
+    glupy_mc_entry_t *e = *where;
+    *where = e->hnext;
+    glupy_mc_unlink_lru(e);
+    glupy_mc_parent_t *p = e->parent;
+    if (e->sib_prev)
+        e->sib_prev->sib_next = e->sib_next;
+    else
+        p->names = e->sib_next;
+    if (e->sib_next)
+        e->sib_next->sib_prev = e->sib_prev;
+    if (--p->count == 0)
+        glupy_mc_free_parent(mc, p);
+    free(e);
+    mc->count--;
+}
+
+static void glupy_mc_remove_entry(glupy_miss_cache_t *mc, glupy_mc_entry_t *e)
+{
+    glupy_mc_entry_t **where = &mc->buckets[e->hash & (mc->nbuckets - 1)];
+    while (*where != e)
+        where = &(*where)->hnext;
+    glupy_mc_remove(mc, where);
+}
+
+static void glupy_mc_trim(glupy_miss_cache_t *mc)
+{
+    while (mc->count > mc->max_entries) {
+        glupy_mc_remove_entry(mc, mc->lru.newer);
+        mc->evicted++;
+    }
+}
+
+static void glupy_mc_grow(glupy_miss_cache_t *mc)
+{
+    size_t n = mc->nbuckets * 4;
+    glupy_mc_entry_t **nb = calloc(n, sizeof(*nb));
+    if (!nb)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < mc->nbuckets; i++)
+        for (glupy_mc_entry_t *e = mc->buckets[i], *next; e; e = next) {
+            next = e->hnext;
+            e->hnext = nb[e->hash & (n - 1)];
+            nb[e->hash & (n - 1)] = e;
+        }
+    free(mc->buckets);
+    mc->buckets = nb;
+    mc->nbuckets = n;
+}
+
+/* ------------------------------------------------------------ the API (cdef) */
+
+/* 1 if (gfid, name) is cached and fresh (a hit, counted), else 0 */
+static int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                        size_t len)
+{
+    uint64_t hash = glupy_mc_hash(gfid, name, len);
+    int hit = 0;
+    pthread_mutex_lock(&mc->lock);
+    if (mc->count) {
+        glupy_mc_entry_t **where = glupy_mc_find(mc, gfid, name, len, hash);
+        if (*where) {
+            if (glupy_mc_now() < (*where)->expiry) {
+                glupy_mc_entry_t *e = *where;
+                glupy_mc_unlink_lru(e);
+                glupy_mc_push_lru(mc, e);
+                mc->hits++;
+                hit = 1;
+            } else {
+                glupy_mc_remove(mc, where);
+                mc->expired++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&mc->lock);
+    return hit;
+}
+
+/* remember (gfid, name) as missing for the timeout; 1 if stored */
+static int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                        size_t len)
+{
+    if (len > GLUPY_MC_NAME_MAX)
+        return 0;
+    uint64_t hash = glupy_mc_hash(gfid, name, len);
+    int stored = 0;
+    pthread_mutex_lock(&mc->lock);
+    if (mc->max_entries && mc->timeout > 0) {
+        int64_t expiry = glupy_mc_now() + mc->timeout;
+        glupy_mc_entry_t **where = glupy_mc_find(mc, gfid, name, len, hash);
+        glupy_mc_entry_t *e = *where;
+        if (e) {
+            e->expiry = expiry;
+            glupy_mc_unlink_lru(e);
+            glupy_mc_push_lru(mc, e);
+            stored = 1;
+        } else {
+            glupy_mc_parent_t *p = glupy_mc_parent(mc, gfid, 1);
+            e = p ? malloc(sizeof(*e) + len) : NULL;
+            if (e) {
+                e->hash = hash;
+                e->expiry = expiry;
+                e->len = len;
+                memcpy(e->name, name, len);
+                e->parent = p;
+                e->sib_prev = NULL;
+                e->sib_next = p->names;
+                if (p->names)
+                    p->names->sib_prev = e;
+                p->names = e;
+                p->count++;
+                e->hnext = *where;
+                *where = e;
+                glupy_mc_push_lru(mc, e);
+                mc->count++;
+                mc->added++;
+                stored = 1;
+                if (mc->count > mc->nbuckets * 2)
+                    glupy_mc_grow(mc);
+                glupy_mc_trim(mc);
+            } else if (p && !p->count) { /* out of memory: drop the new, empty parent */
+                glupy_mc_free_parent(mc, p);
+            }
+        }
+    }
+    pthread_mutex_unlock(&mc->lock);
+    return stored;
+}
+
+/* forget (gfid, name); 1 if it was cached */
+static int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                            size_t len)
+{
+    uint64_t hash = glupy_mc_hash(gfid, name, len);
+    int found = 0;
+    pthread_mutex_lock(&mc->lock);
+    if (mc->count) {
+        glupy_mc_entry_t **where = glupy_mc_find(mc, gfid, name, len, hash);
+        if (*where) {
+            glupy_mc_remove(mc, where);
+            mc->dropped++;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&mc->lock);
+    return found;
+}
+
+/* forget every name under directory gfid; returns how many */
+static size_t glupy_mc_drop_parent(glupy_miss_cache_t *mc, const unsigned char *gfid)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&mc->lock);
+    glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
+    if (p) {
+        n = p->count;
+        for (size_t i = 0; i < n; i++) /* the last removal frees p */
+            glupy_mc_remove_entry(mc, p->names);
+        mc->dropped += n;
+    }
+    pthread_mutex_unlock(&mc->lock);
+    return n;
+}
+
+/* how many names under directory gfid are cached */
+static size_t glupy_mc_count_parent(glupy_miss_cache_t *mc, const unsigned char *gfid)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&mc->lock);
+    glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
+    if (p)
+        n = p->count;
+    pthread_mutex_unlock(&mc->lock);
+    return n;
+}
+
+static void glupy_mc_clear_locked(glupy_miss_cache_t *mc)
+{
+    while (mc->count)
+        glupy_mc_remove_entry(mc, mc->lru.newer);
+}
+
+static void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout)
+{
+    pthread_mutex_lock(&mc->lock);
+    mc->max_entries = max_entries;
+    mc->timeout = timeout > 0 ? (int64_t)(timeout * 1e9) : 0;
+    if (!mc->timeout)
+        glupy_mc_clear_locked(mc); /* nothing may stay */
+    glupy_mc_trim(mc);
+    pthread_mutex_unlock(&mc->lock);
+}
+
+static void glupy_mc_clear(glupy_miss_cache_t *mc)
+{
+    pthread_mutex_lock(&mc->lock);
+    glupy_mc_clear_locked(mc);
+    pthread_mutex_unlock(&mc->lock);
+}
+
+/* entries, parents, hits, added, expired, evicted, dropped */
+static void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
+{
+    pthread_mutex_lock(&mc->lock);
+    out[0] = mc->count;
+    out[1] = mc->nparents;
+    out[2] = mc->hits;
+    out[3] = mc->added;
+    out[4] = mc->expired;
+    out[5] = mc->evicted;
+    out[6] = mc->dropped;
+    pthread_mutex_unlock(&mc->lock);
+}
+
+static void glupy_mc_unref(glupy_miss_cache_t *mc)
+{
+    pthread_mutex_lock(&mc->lock);
+    int last = --mc->refs == 0;
+    pthread_mutex_unlock(&mc->lock);
+    if (!last)
+        return;
+    glupy_mc_clear(mc);
+    pthread_mutex_destroy(&mc->lock);
+    free(mc->buckets);
+    free(mc->pbuckets);
+    free(mc);
+}
+
+/* Attach (or with NULL, detach) the table the lookup entry consults.  A
+ * detached or replaced table is not freed here: a lookup in flight may still
+ * be reading it (the same rule as the fop tables); the Python object's
+ * reference keeps it until it is collected after fini. */
+static int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc)
+{
+    glupy_private_t *priv = this->private;
+    if (mc) {
+        pthread_mutex_lock(&mc->lock);
+        mc->refs++; /* the xlator's reference: never dropped (see above) */
+        pthread_mutex_unlock(&mc->lock);
+    }
+    __atomic_store_n(&priv->miss_cache, mc, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Called first by the lookup entry: answers ENOENT for a cached miss. */
+static inline int glupy_miss_cache_answers(xlator_t *this, call_frame_t *frame, loc_t *loc)
+{
+    glupy_private_t *priv = this->private;
+    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
+    if (!mc || !loc || !loc->name || !*loc->name)
+        return 0;
+    static const unsigned char null_gfid[16];
+    const unsigned char *gfid = loc->pargfid;
+    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
+        gfid = loc->parent->gfid;
+    if (!memcmp(gfid, null_gfid, 16) || !glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name)))
+        return 0;
+    STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
+    return 1;
+}

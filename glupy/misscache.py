@@ -1,0 +1,189 @@
+"""MissCache: names known not to exist, answered by the bridge in C.
+
+A translator that remembers ENOENT answers would otherwise enter Python for
+every repeated miss only to raise ``FopError(ENOENT)`` (~12 µs per lookup
+through FUSE).  Put the misses in a :class:`MissCache` and set it as the
+translator's ``miss_cache`` attribute (in ``init()``): the bridge's lookup
+entry then answers a fresh cached (parent gfid, name) with ENOENT in C,
+without the GIL, and Python sees only the lookups the table cannot answer.
+Python stays in charge of what goes in and out (``add``, ``discard``,
+``drop_parent``); the table (misscache.c) handles expiry and the LRU bound.
+
+The translator must handle ``lookup`` (the table is consulted by the Python
+lookup's C entry).  Outside GlusterFS (glupy.testing) the same class works
+on a Python dict, so a translator's own ``lookup`` should also ask
+:meth:`hit` first: inside GlusterFS that only catches the rare race where an
+entry was added after the C check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from glupy import types as _t
+
+STAT_NAMES = ("entries", "parents", "hits", "added", "expired", "evicted", "dropped")
+
+
+def _name(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+class MissCache:
+    """(parent gfid, name) pairs known to be missing, for ``timeout`` seconds,
+    at most ``max_entries`` of them (least recently used dropped first).
+    ``max_entries=0`` or ``timeout=0`` caches nothing.  Thread-safe inside
+    GlusterFS (one mutex in C); the fallback is for single-threaded tests."""
+
+    def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
+        if max_entries < 0 or timeout < 0:
+            raise ValueError("max_entries and timeout must be >= 0")
+        self._py: _PyMisses | None = None
+        self._p: Any = None
+        if _t._lib is None:  # outside GlusterFS
+            self._py = _PyMisses(max_entries, timeout)
+            return
+        ffi, lib = _t._ffi, _t._lib
+        p = lib.glupy_mc_new(max_entries, timeout)
+        if p == ffi.NULL:
+            raise MemoryError("glupy_mc_new")
+        self._p = ffi.gc(p, lib.glupy_mc_unref)
+        self._lib = lib
+
+    def add(self, parent: bytes, name: str) -> bool:
+        """Remember ``name`` under directory ``parent`` as missing (refreshes its
+        expiry).  False if nothing is cached (limits of 0, a name too long)."""
+        if self._py is not None:
+            return self._py.add(parent, name)
+        n = _name(name)
+        return bool(self._lib.glupy_mc_add(self._p, parent, n, len(n)))
+
+    def hit(self, parent: bytes, name: str) -> bool:
+        """Whether ``name`` is cached as missing and fresh (counted as a hit)."""
+        if self._py is not None:
+            return self._py.hit(parent, name)
+        n = _name(name)
+        return bool(self._lib.glupy_mc_hit(self._p, parent, n, len(n)))
+
+    def discard(self, parent: bytes, name: str) -> bool:
+        """Forget one name (it may exist now).  True if it was cached."""
+        if self._py is not None:
+            return self._py.discard(parent, name)
+        n = _name(name)
+        return bool(self._lib.glupy_mc_discard(self._p, parent, n, len(n)))
+
+    def drop_parent(self, parent: bytes) -> int:
+        """Forget every name under directory ``parent``; returns how many."""
+        if self._py is not None:
+            return self._py.drop_parent(parent)
+        return int(self._lib.glupy_mc_drop_parent(self._p, parent))
+
+    def count_under(self, parent: bytes) -> int:
+        """How many names under directory ``parent`` are cached."""
+        if self._py is not None:
+            return len(self._py.by_parent.get(parent, ()))
+        return int(self._lib.glupy_mc_count_parent(self._p, parent))
+
+    def configure(self, max_entries: int, timeout: float) -> None:
+        """New limits (trims at once; ``timeout=0`` empties the table)."""
+        if self._py is not None:
+            self._py.configure(max_entries, timeout)
+        else:
+            self._lib.glupy_mc_configure(self._p, max_entries, timeout)
+
+    def clear(self) -> None:
+        if self._py is not None:
+            self._py.clear()
+        else:
+            self._lib.glupy_mc_clear(self._p)
+
+    def stats(self) -> dict[str, int]:
+        """``entries``, ``parents``, ``hits`` (answered, in C or by :meth:`hit`),
+        ``added``, ``expired``, ``evicted`` (LRU), ``dropped`` (discard/drop_parent)."""
+        if self._py is not None:
+            return self._py.stats()
+        out = _t._ffi.new("uint64_t[]", len(STAT_NAMES))
+        self._lib.glupy_mc_stats(self._p, out)
+        return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))
+
+    def __len__(self) -> int:
+        return self.stats()["entries"]
+
+    def __repr__(self) -> str:
+        return f"MissCache({self.stats()})"
+
+
+class _PyMisses:
+    """misscache.c's semantics on a dict (for glupy.testing, outside GlusterFS)."""
+
+    def __init__(self, max_entries: int, timeout: float) -> None:
+        self.max_entries, self.timeout = max_entries, timeout
+        self.entries: OrderedDict[tuple[bytes, str], float] = OrderedDict()
+        self.by_parent: dict[bytes, set[str]] = {}
+        self.counts = dict.fromkeys(STAT_NAMES[2:], 0)
+
+    def _remove(self, key: tuple[bytes, str]) -> None:
+        del self.entries[key]
+        names = self.by_parent[key[0]]
+        names.discard(key[1])
+        if not names:
+            del self.by_parent[key[0]]
+
+    def _trim(self) -> None:
+        while len(self.entries) > self.max_entries:
+            self._remove(next(iter(self.entries)))
+            self.counts["evicted"] += 1
+
+    def add(self, parent: bytes, name: str) -> bool:
+        if not self.max_entries or self.timeout <= 0 or len(_name(name)) > 4096:
+            return False
+        key = (parent, name)
+        if key not in self.entries:
+            self.counts["added"] += 1
+        self.entries[key] = time.monotonic() + self.timeout
+        self.entries.move_to_end(key)
+        self.by_parent.setdefault(parent, set()).add(name)
+        self._trim()
+        return True
+
+    def hit(self, parent: bytes, name: str) -> bool:
+        key = (parent, name)
+        expiry = self.entries.get(key)
+        if expiry is None:
+            return False
+        if time.monotonic() >= expiry:
+            self._remove(key)
+            self.counts["expired"] += 1
+            return False
+        self.entries.move_to_end(key)
+        self.counts["hits"] += 1
+        return True
+
+    def discard(self, parent: bytes, name: str) -> bool:
+        if (parent, name) not in self.entries:
+            return False
+        self._remove((parent, name))
+        self.counts["dropped"] += 1
+        return True
+
+    def drop_parent(self, parent: bytes) -> int:
+        names = list(self.by_parent.get(parent, ()))
+        for name in names:
+            self._remove((parent, name))
+        self.counts["dropped"] += len(names)
+        return len(names)
+
+    def configure(self, max_entries: int, timeout: float) -> None:
+        self.max_entries, self.timeout = max_entries, timeout
+        if timeout <= 0:
+            self.clear()
+        self._trim()
+
+    def clear(self) -> None:
+        for key in list(self.entries):
+            self._remove(key)
+
+    def stats(self) -> dict[str, int]:
+        return {"entries": len(self.entries), "parents": len(self.by_parent), **self.counts}
