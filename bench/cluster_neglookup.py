@@ -12,7 +12,10 @@ the same run, interleaved (order rotated per repeat), R repeats (default 3), med
 * ``nl-cache``           C ``performance/nl-cache`` (``performance.nl-cache on``,
                          ``performance.nl-cache-timeout 60``), turned off afterwards;
 * ``negative_lookup``    ``glupy attach tv glupy.library.negative_lookup --side client
-                         --name nl -o timeout=60``, detached afterwards.
+                         --name nl --position POS -o timeout=60``, detached afterwards.
+                         POS (``--position``) defaults to ``above:performance/quick-read``,
+                         the spot volgen gives nl-cache (above quick-read, below md-cache),
+                         so both caches are compared at the same point of the graph.
 
 Each configuration is switched on live (client graph switch; the script waits until
 ``MOUNT/.meta/graphs/active`` shows the translator and the new graph's protocol/clients are
@@ -86,14 +89,14 @@ def wait_graph(pool: Pool, mnt: Path, xl: str, present: bool, timeout: float = 6
     pool.wait_client_connected(mnt, timeout)
 
 
-def enable(pool: Pool, mnt: Path, cfg: str) -> None:
+def enable(pool: Pool, mnt: Path, cfg: str, position: str) -> None:
     if cfg == "nl-cache":
         pool.peers[0].cli("volume", "set", VOLUME, "performance.nl-cache-timeout", "60")
         pool.peers[0].cli("volume", "set", VOLUME, "performance.nl-cache", "on")
         wait_graph(pool, mnt, NLC_XL, True)
     elif cfg == "negative_lookup":
         glupy_cli(pool, "attach", VOLUME, "glupy.library.negative_lookup", "--side", "client",
-                  "--name", GLUPY_NAME, "-o", "timeout=60")
+                  "--name", GLUPY_NAME, "--position", position, "-o", "timeout=60")
         wait_graph(pool, mnt, GLUPY_XL, True)
     for other in (NLC_XL, GLUPY_XL):
         want = (other == NLC_XL and cfg == "nl-cache") or (other == GLUPY_XL and cfg == "negative_lookup")
@@ -202,7 +205,9 @@ def write_results(out: Path, meta: dict[str, Any], runs: list[dict[str, Any]], s
         "  - `nl-cache`: `gluster volume set tv performance.nl-cache-timeout 60` +",
         "    `performance.nl-cache on`; `performance.nl-cache off` afterwards.",
         "  - `negative_lookup`: `glupy attach tv glupy.library.negative_lookup --side client --name nl",
-        "    -o timeout=60` (client side only, no brick restarts); `glupy detach tv nl` afterwards.",
+        f"    --position {a.get('position', 'default')} -o timeout=60` (client side only, no brick",
+        "    restarts); `glupy detach tv nl` afterwards.  `above:performance/quick-read` is where",
+        "    volgen puts nl-cache (above quick-read, below md-cache): both caches at the same point.",
         "- Workloads (Python `os.stat` loop, fresh directory per measurement with 10 real files):",
         f"  - repeated misses: {a['names']} missing names stat'ed {a['passes']} times each "
         f"({a['names'] * a['passes']} stats, first pass included);",
@@ -266,6 +271,8 @@ def main() -> int:
     ap.add_argument("--passes", type=int, default=50)
     ap.add_argument("--unique", type=int, default=5000)
     ap.add_argument("--out", type=Path, default=BENCH_DIR)
+    ap.add_argument("--position", default="above:performance/quick-read",
+                    help="glupy attach --position for negative_lookup (default: nl-cache's spot)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root (glusterd pool, network namespace, FUSE)", file=sys.stderr)
@@ -307,7 +314,7 @@ def main() -> int:
             order = CONFIGS[rep % len(CONFIGS):] + CONFIGS[:rep % len(CONFIGS)]
             for cfg in order:
                 ts = time.monotonic()
-                enable(pool, mnt, cfg)
+                enable(pool, mnt, cfg, args.position)
                 if cfg != "none":
                     meta["switch_s"]["nl-cache on" if cfg == "nl-cache" else "attach"].append(
                         time.monotonic() - ts)
