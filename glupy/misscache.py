@@ -42,6 +42,9 @@ class MissCache:
             raise ValueError("max_entries and timeout must be >= 0")
         self._py: _PyMisses | None = None
         self._p: Any = None
+        #: True inside GlusterFS: a translator's lookup never sees a fresh cached miss
+        #: (the bridge answered it), so it need not call hit() itself
+        self.answered_in_c = _t._lib is not None
         if _t._lib is None:  # outside GlusterFS
             self._py = _PyMisses(max_entries, timeout)
             return

@@ -74,6 +74,11 @@ STATS_XATTR = "glupy.negative_lookup.stats"
 _STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
 
 
+def _value(counter: itertools.count[int]) -> int:
+    """How many times next() was called on ``counter`` (repr is "count(N)")."""
+    return int(repr(counter)[6:-1])
+
+
 class NegativeLookup(Translator):
     """Caches ENOENT replies of named lookups."""
 
@@ -89,7 +94,8 @@ class NegativeLookup(Translator):
         # Orders cache fills against invalidations (the table has its own lock).
         self._lock = threading.Lock()
         self._gens = [0] * _STRIPES
-        self.stats = {"lookups_wound": 0, "invalidations": 0, "raced": 0}
+        self.stats = {"invalidations": 0, "raced": 0}
+        self._wound = itertools.count()  # lookups wound to the child (counted without the lock)
         self._in_python = itertools.count()  # lookups that reached this method (not the C hits)
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
@@ -144,14 +150,13 @@ class NegativeLookup(Translator):
         if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
             return await self.child.lookup(loc, xdata)
         misses = self.miss_cache
-        # Inside GlusterFS the C entry answered fresh cached misses already;
-        # this catches one cached since (and serves glupy.testing).
-        if misses.hit(parent, name):
+        # Inside GlusterFS the C entry answered the cached misses before this
+        # method; the check here serves glupy.testing (no C entry there).
+        if not misses.answered_in_c and misses.hit(parent, name):
             raise FopError(errno.ENOENT)
         stripe = self._stripe(parent)
-        with self._lock:
-            gen = self._gens[stripe]
-            self.stats["lookups_wound"] += 1
+        gen = self._gens[stripe]  # compared again under the lock before caching
+        next(self._wound)
         try:
             return await self.child.lookup(loc, xdata)
         except FopError as e:
@@ -215,7 +220,8 @@ class NegativeLookup(Translator):
             cache = self.miss_cache.stats()
             with self._lock:
                 stats = {**self.stats, "misses_cached": cache.pop("added"),
-                         "python_lookups": int(repr(self._in_python)[6:-1])}  # "count(N)"
+                         "python_lookups": _value(self._in_python),
+                         "lookups_wound": _value(self._wound)}
             value = json.dumps({**cache, **stats}, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)
