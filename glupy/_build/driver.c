@@ -533,10 +533,21 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     PyObject *args = glupy_get_slot(w, G.w_args);
     xlator_t *xl = NULL;
     long slot = -1;
-    PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
-    if (slot_obj) {
-        slot = PyLong_AsLong(slot_obj);
-        Py_DECREF(slot_obj);
+    /* the Fop (frozen, one per slot in glupy.fops) of a slot already wound is
+       known by identity: a fop usually winds its own fop (no getattr then) */
+    static PyObject *seen[GLUPY_NUM_SLOTS];
+    if (fop && fop == seen[t->slot]) {
+        slot = t->slot;
+    } else {
+        PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
+        if (slot_obj) {
+            slot = PyLong_AsLong(slot_obj);
+            Py_DECREF(slot_obj);
+            if (slot >= 0 && slot < GLUPY_NUM_SLOTS && !seen[slot] && !PyErr_Occurred()) {
+                Py_INCREF(fop);
+                seen[slot] = fop;
+            }
+        }
     }
     if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
         !args || !PyTuple_Check(args)) {
