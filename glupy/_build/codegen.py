@@ -87,13 +87,32 @@ THREAD_HELPER = """
    create and destroy a PyThreadState (PyGILState_Ensure/Release with a zero
    count), which costs more than the fop itself. */
 static __thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
+static __thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
 static inline void glupy_enter_thread(void)
 {
     if (__builtin_expect(!glupy_thread_ready, 0)) {
         PyGILState_Ensure();
-        PyEval_SaveThread();
+        glupy_tstate = PyEval_SaveThread();
         glupy_thread_ready = 1;
     }
+}
+
+/* The GIL for a fop entry or a callback, with the thread state kept above:
+   PyGILState_Ensure/Release without their thread-local lookups and counter.
+   Returns 0 when this thread already holds it (then glupy_gil_release keeps it). */
+static inline int glupy_gil_ensure(void)
+{
+    glupy_enter_thread();
+    if (__builtin_expect(_PyThreadState_UncheckedGet() == glupy_tstate, 0))
+        return 0;
+    PyEval_RestoreThread(glupy_tstate);
+    return 1;
+}
+
+static inline void glupy_gil_release(int taken)
+{
+    if (taken)
+        PyEval_SaveThread();
 }
 """
 
@@ -155,15 +174,14 @@ def _entry(f: Fop) -> str:
     py = f.py_args
     lines = [f"static int32_t glupy_c_{f.name}(call_frame_t *frame, xlator_t *this{_decls(f.args)})",
              "{",
-             "    glupy_enter_thread();",
-             "    PyGILState_STATE gs = PyGILState_Ensure();",
+             "    int gs = glupy_gil_ensure();",
              "    glupy_private_t *priv = this->private;",
              "    (void)priv;",
              f"    PyObject *a[{max(len(py), 1)}];"]
     for i, a in enumerate(py):
         lines.append(f"    a[{i}] = {_to_py(a)};")
     lines += [f"    glupy_start(this, {f.slot}, frame, a, {len(py)});",
-              "    PyGILState_Release(gs);",
+              "    glupy_gil_release(gs);",
               "    return 0;",
               "}"]
     return "\n".join(lines)
@@ -174,8 +192,7 @@ def _cbk(f: Fop) -> str:
     lines = [f"static int32_t glupy_c_{f.name}_cbk(call_frame_t *frame, void *cookie, xlator_t *this, "
              f"int32_t op_ret, int32_t op_errno{_decls(f.reply)})",
              "{",
-             "    glupy_enter_thread();",
-             "    PyGILState_STATE gs = PyGILState_Ensure();",
+             "    int gs = glupy_gil_ensure();",
              f"    PyObject *raw = PyTuple_New({n});",
              "    if (raw) {"]
     for i, a in enumerate(f.reply):
@@ -185,7 +202,7 @@ def _cbk(f: Fop) -> str:
     lines += ["    }",
               "out:",
               f"    glupy_reply(cookie, {f.slot}, op_ret, op_errno, raw);",
-              "    PyGILState_Release(gs);",
+              "    glupy_gil_release(gs);",
               "    return 0;",
               "}"]
     # goto over declarations inside the block is fine in C (no VLAs)
