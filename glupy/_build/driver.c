@@ -421,15 +421,19 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
 /* The coroutine raised (exception pending). */
 static void glupy_fail(glupy_task_t *t)
 {
-    if (!PyErr_ExceptionMatches(G.fop_error)) {
-        glupy_crash(t);
-        return;
-    }
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
+    /* the common case, a FopError instance as raised (no matching, no normalizing) */
+    if (!value || (PyObject *)Py_TYPE(value) != G.fop_error) {
+        if (!PyErr_GivenExceptionMatches(type, G.fop_error)) {
+            PyErr_Restore(type, value, tb);
+            glupy_crash(t);
+            return;
+        }
+        PyErr_NormalizeException(&type, &value, &tb);
+    }
     Py_XDECREF(tb);
-    if (value)
+    if (value && ((PyBaseExceptionObject *)value)->traceback)
         /* no traceback: it references the coroutine's frame, which references
            the exception -- a cycle per failed fop, left to the GC */
         PyException_SetTraceback(value, Py_None);
