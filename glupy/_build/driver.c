@@ -422,15 +422,19 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
 /* The coroutine raised (exception pending). */
 static void glupy_fail(glupy_task_t *t)
 {
-    if (!PyErr_ExceptionMatches(G.fop_error)) {
-        glupy_crash(t);
-        return;
-    }
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
+    /* the common case, a FopError instance as raised (no matching, no normalizing) */
+    if (!value || (PyObject *)Py_TYPE(value) != G.fop_error) {
+        if (!PyErr_GivenExceptionMatches(type, G.fop_error)) {
+            PyErr_Restore(type, value, tb);
+            glupy_crash(t);
+            return;
+        }
+        PyErr_NormalizeException(&type, &value, &tb);
+    }
     Py_XDECREF(tb);
-    if (value)
+    if (value && ((PyBaseExceptionObject *)value)->traceback)
         /* no traceback: it references the coroutine's frame, which references
            the exception -- a cycle per failed fop, left to the GC */
         PyException_SetTraceback(value, Py_None);
@@ -534,10 +538,21 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     PyObject *args = glupy_get_slot(w, G.w_args);
     xlator_t *xl = NULL;
     long slot = -1;
-    PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
-    if (slot_obj) {
-        slot = PyLong_AsLong(slot_obj);
-        Py_DECREF(slot_obj);
+    /* the Fop (frozen, one per slot in glupy.fops) of a slot already wound is
+       known by identity: a fop usually winds its own fop (no getattr then) */
+    static PyObject *seen[GLUPY_NUM_SLOTS];
+    if (fop && fop == seen[t->slot]) {
+        slot = t->slot;
+    } else {
+        PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
+        if (slot_obj) {
+            slot = PyLong_AsLong(slot_obj);
+            Py_DECREF(slot_obj);
+            if (slot >= 0 && slot < GLUPY_NUM_SLOTS && !seen[slot] && !PyErr_Occurred()) {
+                Py_INCREF(fop);
+                seen[slot] = fop;
+            }
+        }
     }
     if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
         !args || !PyTuple_Check(args)) {

@@ -418,8 +418,8 @@ static int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc)
     return 0;
 }
 
-/* Called first by the lookup entry: answers ENOENT for a cached miss. */
-static inline int glupy_miss_cache_answers(xlator_t *this, call_frame_t *frame, loc_t *loc)
+/* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
+static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 {
     glupy_private_t *priv = this->private;
     glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
@@ -429,8 +429,5 @@ static inline int glupy_miss_cache_answers(xlator_t *this, call_frame_t *frame, 
     const unsigned char *gfid = loc->pargfid;
     if (!memcmp(gfid, null_gfid, 16) && loc->parent)
         gfid = loc->parent->gfid;
-    if (!memcmp(gfid, null_gfid, 16) || !glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name)))
-        return 0;
-    STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
-    return 1;
+    return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
 }

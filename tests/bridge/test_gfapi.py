@@ -17,7 +17,7 @@ import stat
 import pytest
 from exercise import FUSE_UNREACHABLE
 
-from glupy import gfapi
+from glupy import gfapi, volfile
 from glupy.gfapi import time_fop
 from glupy.library.passthrough import COUNTERS_XATTR
 
@@ -164,3 +164,16 @@ def test_missing_name_stat_latency(glupy_gfapi):
     print(f"lookups at the PassThrough: {lookups} for {3 * (n + 100)} stats")
     with pytest.raises(FileNotFoundError):
         plain.stat("/no-such-name")
+
+
+def test_a_failed_fop_still_logs_its_error_at_debug_level(glupy_gfapi):
+    """GlusterFS's debug line for a failed unwind ("<xlator> returned -1 error: <strerror>")
+    is still written for the bridge's unwinds when the brick logs at DEBUG (the bridge
+    formats strerror only when the message is logged)."""
+    c, info = glupy_gfapi([PASS], debug=True)
+    with pytest.raises(FileNotFoundError):
+        c.stat("/no-such-name")
+    name = next(v.name for v in info.brick_graph if v.type == volfile.bridge_type())
+    needle = f"{name} returned -1 error: No such file or directory"
+    text = info.brick_log_path.read_text(errors="replace")
+    assert needle in text, (needle, text[-3000:])
