@@ -263,7 +263,6 @@ def _c_vector(value: Any, keep: list[Any]) -> tuple[Any, int, Any]:
     iobref = _t._new_iobuf(_ctx_iobuf_pool(), size, iov)
     if size:
         ffi.memmove(iov.iov_base, data, size)
-    iov.iov_len = size
     keep.append(iov)
     keep.append(iobref)
     return iov, 1, iobref

@@ -593,7 +593,8 @@ class Vector:
         else:
             iov = _ffi.new("struct iovec *")
             iobref = _new_iobuf(pool, cap, iov)
-            iov.iov_len = size
+            if size != cap:
+                iov.iov_len = size
             v = cls(iov, 1, iobref)
             v._keep = iobref
         v._cap = cap
@@ -687,33 +688,14 @@ class Vector:
         return f"Vector({len(self)} bytes in {self._count or 1} buffer(s))"
 
 
-# GlusterFS 10's iobuf_get2 serves sizes up to 128 KiB with GF_MALLOC and larger ones
-# from its pre-mapped arenas.  A 128 KiB malloc/free per fop in a glusterfs thread
-# arena gets trimmed back to the kernel (madvise) on every free and page-faulted in
-# again (measured: 2 faults per 4 KiB page written, +1 ms CPU per MiB): big buffers
-# are taken from the smallest arena above 128 KiB instead (256 KiB pages, reused).
-_ARENA_FROM = 64 * 1024
-_ARENA_REQUEST = 128 * 1024 + 1
-
-
 def _new_iobuf(pool: Any, size: int, iov: Any) -> Any:
     """A new iobref (released by the gc) holding a fresh iobuf of at least ``size``
-    bytes from ``pool``; ``iov.iov_base`` points at the iobuf (no iobuf for size 0)."""
-    iobref = _lib.iobref_new()
+    bytes from ``pool`` (glupy_iobref_alloc: see there why 64-128 KiB buffers come
+    from a larger arena); ``iov`` points at it (no iobuf for size 0)."""
+    iobref = _lib.glupy_iobref_alloc(pool, size, iov)
     if iobref == _ffi.NULL:
-        raise MemoryError("iobref_new")
-    iobref = _ffi.gc(iobref, _lib.iobref_unref)
-    if size:
-        iobuf = _lib.iobuf_get2(pool, _ARENA_REQUEST if _ARENA_FROM <= size < _ARENA_REQUEST
-                                else size)
-        if iobuf == _ffi.NULL:
-            raise MemoryError("iobuf_get2")
-        ret = _lib.iobref_add(iobref, iobuf)
-        _lib.iobuf_unref(iobuf)  # the iobref holds it now (or nobody does: freed)
-        if ret != 0:
-            raise MemoryError("iobref_add")
-        iov.iov_base = iobuf.ptr
-    return iobref
+        raise MemoryError(f"cannot allocate a {size}-byte iobuf")
+    return _ffi.gc(iobref, _lib.iobref_unref)
 
 
 class Flock(_View):
