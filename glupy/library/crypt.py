@@ -70,7 +70,9 @@ Design
   first, unaligned writes over holes one or two 16-byte reads; reads are widened by at
   most 30 bytes.  Readers take no lock: a generation counter makes a read that raced a
   nonce rotation retry.  Data is encrypted and decrypted straight from GlusterFS's
-  buffers (the only copy is the cipher's output); AES-CTR contexts are pooled and
+  buffers into a fresh iobuf (``Vector.alloc`` + ``update_into``) that is wound or
+  unwound as it is (the only copy is the cipher's output; a widened read is cut back
+  with ``Vector.narrow``); AES-CTR contexts are pooled and
   re-pointed with ``reset_nonce`` (a sequential stream simply continues); the scan for
   all-zero chunks uses libc's SIMD ``wcsnlen``.
 * Files are expected to be opened (FUSE always does): a writer that uses an anonymous
@@ -426,12 +428,13 @@ class Crypt(Translator):
 
     def _decrypt(self, nonce: bytes, base: int, ct: Buffer) -> Vector:
         """Plaintext of brick bytes ``ct`` read at chunk-aligned ``base``, in a new
-        iobuf (all-zero chunks, holes, zeroed in place)."""
-        runs = _zero_runs(ct)
+        iobuf (all-zero chunks, holes, zeroed in place).  The cipher runs first: it
+        streams ``ct`` in from memory (a fresh read, not in the CPU cache) while it
+        computes, and the scan for zero chunks then finds it cached."""
         v = Vector.alloc(len(ct), _SPARE)
         w = v.writable()
         self._xor(nonce, base, ct, w)
-        for s, e in runs:
+        for s, e in _zero_runs(ct):
             while s < e:
                 k = min(e - s, len(ZERO_BIG))
                 w[s:s + k] = _ZERO_BIG_VIEW[:k]
