@@ -249,22 +249,22 @@ def _c_opaque(value: Any) -> Any:
 def _c_vector(value: Any, keep: list[Any]) -> tuple[Any, int, Any]:
     if value is None:
         return NULL, 0, NULL
-    if type(value) is Vector and value._data is None:
-        return value._iov, value._count, value._iobref
-    data = bytes(value)
-    size = len(data)
+    if type(value) is Vector:
+        if value._data is None:  # GlusterFS memory: passed on as it is
+            if value._keep is not None:
+                keep.append(value._keep)  # an owned iobref (Vector.alloc, detached)
+            return value._iov, value._count, value._iobref
+        data: Any = value._data
+    elif isinstance(value, bytes | bytearray | memoryview):
+        data = value
+    else:
+        data = bytes(value)
+    # Python memory: copied into a new iobuf (straight from the buffer, no bytes())
+    size = len(data) if type(data) is bytes else memoryview(data).nbytes
     iov = ffi.new("struct iovec *")
-    iobref = ffi.gc(lib.iobref_new(), lib.iobref_unref)
+    iobref = _t._new_iobuf(_ctx_iobuf_pool(), size, iov)
     if size:
-        pool = ffi.cast("struct iobuf_pool *", _ctx_iobuf_pool())
-        iobuf = lib.iobuf_get2(pool, size)
-        if iobuf == NULL:
-            raise MemoryError("iobuf_get2")
-        ffi.memmove(iobuf.ptr, data, size)
-        lib.iobref_add(iobref, iobuf)
-        lib.iobuf_unref(iobuf)  # the iobref holds it now
-        iov.iov_base = iobuf.ptr
-    iov.iov_len = size
+        ffi.memmove(iov.iov_base, data, size)
     keep.append(iov)
     keep.append(iobref)
     return iov, 1, iobref
@@ -284,10 +284,11 @@ _iobuf_pool: Any = None
 
 
 def _ctx_iobuf_pool() -> Any:
+    """The process's iobuf pool (``struct iobuf_pool *``; None before any instance)."""
     global _iobuf_pool
     if _iobuf_pool is None:
         for inst in _instances.values():
-            _iobuf_pool = inst.xl.ctx.iobuf_pool
+            _iobuf_pool = ffi.cast("struct iobuf_pool *", inst.xl.ctx.iobuf_pool)
             break
     return _iobuf_pool
 
@@ -765,7 +766,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     """Called once by the bridge's embedding init code."""
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
-    _t._bind(ffi, lib)
+    _t._bind(ffi, lib, _ctx_iobuf_pool)
     _translator._current_caller = current_caller
     _translator._resume_task = lib.glupy_resume
     root = logging.getLogger()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import stat as _stat
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 # Set by glupy.runtime.attach() inside a glusterfs process.
@@ -20,9 +20,19 @@ _ffi: Any = None
 _lib: Any = None
 
 
-def _bind(ffi: Any, lib: Any) -> None:
-    global _ffi, _lib
+def _no_pool() -> Any:
+    return None
+
+
+# () -> the process's ``struct iobuf_pool *`` (None: not in glusterfs): Vector.alloc
+_iobuf_pool: Callable[[], Any] = _no_pool
+
+
+def _bind(ffi: Any, lib: Any, iobuf_pool: Callable[[], Any] | None = None) -> None:
+    global _ffi, _lib, _iobuf_pool
     _ffi, _lib = ffi, lib
+    if iobuf_pool is not None:
+        _iobuf_pool = iobuf_pool
 
 
 def _str(p: Any) -> str | None:
@@ -540,21 +550,110 @@ class Vector:
 
     ``views()`` gives zero-copy memoryviews of GlusterFS's buffers;
     ``bytes(v)`` joins them.  To return new data, return/wind ``bytes`` (or
-    ``Vector.from_bytes``) and the runtime allocates an iobuf for it.
+    ``Vector.from_bytes``) and the runtime allocates an iobuf for it and copies
+    the data in; or fill a ``Vector.alloc(size)`` in place and return/wind that
+    (no copy).  ``v.narrow(start, stop)`` is a zero-copy sub-range.
     """
 
-    __slots__ = ("_iov", "_count", "_iobref", "_keep", "_data")
+    __slots__ = ("_iov", "_count", "_iobref", "_keep", "_data", "_cap")
 
-    def __init__(self, iov: Any = None, count: int = 0, iobref: Any = None, data: bytes | None = None):
+    def __init__(self, iov: Any = None, count: int = 0, iobref: Any = None,
+                 data: bytes | memoryview | None = None):
         self._iov = iov
         self._count = count
         self._iobref = iobref
-        self._keep: Any = None
+        self._keep: Any = None  # what keeps the memory alive (an owned iobref ref, a bytearray)
         self._data = data
+        self._cap: int | None = None  # writable bytes from the data's start (alloc'd only)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Vector:
         return cls(data=bytes(data))
+
+    @classmethod
+    def alloc(cls, size: int, spare: int = 0) -> Vector:
+        """A new Vector of ``size`` bytes to fill in place through ``writable()``.
+
+        Inside glusterfs the memory is a fresh iobuf from the process's iobuf pool,
+        owned by a new iobref (released when the Vector and every wind/unwind that
+        used it are done), so returning or winding the Vector passes the buffer on
+        without a copy.  Outside glusterfs (plain Python) it is a bytearray.
+        ``spare`` extra writable bytes follow the data without being part of it (e.g.
+        for ``CipherContext.update_into``, which may want room for a block more).
+        The contents start undefined: write all ``size`` bytes.
+        """
+        if size < 0 or spare < 0:
+            raise ValueError("Vector.alloc: size and spare must be >= 0")
+        cap = size + spare
+        pool = _iobuf_pool() if _ffi is not None else None
+        if pool is None:
+            buf = memoryview(bytearray(cap))
+            v = cls(data=buf[:size])
+            v._keep = buf  # writable(): the data and the spare bytes
+        else:
+            iov = _ffi.new("struct iovec *")
+            iobref = _new_iobuf(pool, cap, iov)
+            if size != cap:
+                iov.iov_len = size
+            v = cls(iov, 1, iobref)
+            v._keep = iobref
+        v._cap = cap
+        return v
+
+    def writable(self) -> memoryview:
+        """A writable memoryview of the data and the spare bytes after it (``len(v) +
+        spare``) of a Vector made by ``alloc`` (or narrowed from one).  Other Vectors
+        are views of buffers that belong to someone else: TypeError."""
+        cap = self._cap
+        if cap is None:
+            raise TypeError("only a Vector made by Vector.alloc() is writable")
+        if self._data is not None:
+            return memoryview(self._keep)
+        if not cap:
+            return memoryview(bytearray())
+        return memoryview(_ffi.buffer(self._iov[0].iov_base, cap))
+
+    def narrow(self, start: int, stop: int | None = None) -> Vector:
+        """The bytes ``[start:stop]`` of this Vector as a new Vector over the same
+        memory (no copy; indexes are clamped like a slice's, negative ones are an
+        error).  It is valid as long as this one is, and keeps an owned buffer alive."""
+        n = len(self)
+        if stop is None or stop > n:
+            stop = n
+        if start < 0 or stop < 0:
+            raise ValueError("Vector.narrow: negative index")
+        start = min(start, stop)
+        cap = None if self._cap is None else self._cap - start
+        if self._data is not None:
+            v = Vector(data=memoryview(self._data)[start:stop])
+            if cap is not None:
+                v._keep = self._keep[start:]
+                v._cap = cap
+            return v
+        if self._count == 1:  # the common case: one buffer
+            iov = _ffi.new("struct iovec *")
+            iov.iov_base = _ffi.cast("char *", self._iov[0].iov_base) + start
+            iov.iov_len = stop - start
+            count = 1
+        else:
+            parts = []
+            pos = 0
+            for i in range(self._count):
+                e = self._iov[i]
+                ln = int(e.iov_len)
+                lo, hi = max(start, pos), min(stop, pos + ln)
+                if lo < hi:
+                    parts.append((_ffi.cast("char *", e.iov_base) + (lo - pos), hi - lo))
+                pos += ln
+            count = max(len(parts), 1)
+            iov = _ffi.new("struct iovec[]", count)
+            for i, (base, ln) in enumerate(parts):
+                iov[i].iov_base = base
+                iov[i].iov_len = ln
+        v = Vector(iov, count, self._iobref)
+        v._keep = self._keep  # the owner's iobref ref (None: as valid as this view)
+        v._cap = cap
+        return v
 
     def views(self) -> list[memoryview]:
         if self._data is not None:
@@ -569,7 +668,7 @@ class Vector:
 
     def __bytes__(self) -> bytes:
         if self._data is not None:
-            return self._data
+            return self._data if type(self._data) is bytes else bytes(self._data)
         if self._count == 1:
             return bytes(_ffi.buffer(self._iov[0].iov_base, self._iov[0].iov_len))
         return b"".join(bytes(v) for v in self.views())
@@ -577,8 +676,8 @@ class Vector:
     tobytes = __bytes__
 
     def _detach(self) -> None:
-        if self._data is not None or self._iov is None:
-            return
+        if self._data is not None or self._iov is None or self._keep is not None:
+            return  # Python memory, or it already holds its own iovecs and iobref ref
         iov = _ffi.new("struct iovec[]", max(self._count, 1))
         _ffi.memmove(iov, self._iov, _ffi.sizeof("struct iovec") * self._count)
         self._iov = iov
@@ -587,6 +686,16 @@ class Vector:
 
     def __repr__(self) -> str:
         return f"Vector({len(self)} bytes in {self._count or 1} buffer(s))"
+
+
+def _new_iobuf(pool: Any, size: int, iov: Any) -> Any:
+    """A new iobref (released by the gc) holding a fresh iobuf of at least ``size``
+    bytes from ``pool`` (glupy_iobref_alloc: see there why 64-128 KiB buffers come
+    from a larger arena); ``iov`` points at it (no iobuf for size 0)."""
+    iobref = _lib.glupy_iobref_alloc(pool, size, iov)
+    if iobref == _ffi.NULL:
+        raise MemoryError(f"cannot allocate a {size}-byte iobuf")
+    return _ffi.gc(iobref, _lib.iobref_unref)
 
 
 class Flock(_View):

@@ -70,7 +70,9 @@ Design
   first, unaligned writes over holes one or two 16-byte reads; reads are widened by at
   most 30 bytes.  Readers take no lock: a generation counter makes a read that raced a
   nonce rotation retry.  Data is encrypted and decrypted straight from GlusterFS's
-  buffers (the only copy is the cipher's output); AES-CTR contexts are pooled and
+  buffers into a fresh iobuf (``Vector.alloc`` + ``update_into``) that is wound or
+  unwound as it is (the only copy is the cipher's output; a widened read is cut back
+  with ``Vector.narrow``); AES-CTR contexts are pooled and
   re-pointed with ``reset_nonce`` (a sequential stream simply continues); the scan for
   all-zero chunks uses libc's SIMD ``wcsnlen``.
 * Files are expected to be opened (FUSE always does): a writer that uses an anonymous
@@ -166,6 +168,7 @@ _SMALL_SCAN = 8192  # bytes: below this, _zero_runs scans with bytes.find
 LOCK_TIMEOUT = 60.0  # seconds; see the module docstring
 _MASK128 = (1 << 128) - 1
 _POOL_MAX = 16  # idle cipher contexts kept (about one per thread running fops)
+_ZERO_BIG_VIEW = memoryview(ZERO_BIG)
 
 _XattrReply = TypeVar("_XattrReply", GetxattrReply, FgetxattrReply)
 Buffer = bytes | bytearray | memoryview
@@ -280,6 +283,20 @@ def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
 _find_zero_word = _zero_word_finder()
 
 
+def _update_into_spare() -> int:
+    """Bytes ``CipherContext.update_into`` wants after the data: none for CTR in recent
+    cryptography, a block less one in older versions."""
+    ctx = Cipher(algorithms.AES(bytes(KEY_LEN)), modes.CTR(ZERO_CHUNK)).encryptor()
+    try:
+        ctx.update_into(ZERO_CHUNK, bytearray(CHUNK))
+    except ValueError:
+        return CHUNK - 1
+    return 0
+
+
+_SPARE = _update_into_spare()
+
+
 def _zero_runs(ct: Buffer) -> list[tuple[int, int]]:
     """[start, end) ranges of whole all-zero chunks in ``ct`` (which starts on a chunk
     boundary); a trailing partial chunk never counts."""
@@ -365,8 +382,10 @@ class Crypt(Translator):
                 raise KeyFileError("crypt: the key of a mounted volume cannot change (remount)")
 
     # ------------------------------------------------------------------ crypto
-    def _xor(self, nonce: bytes, offset: int, data: Buffer) -> bytes:
-        """AES-CTR keystream at file ``offset`` XOR ``data`` (encrypts and decrypts).
+    def _xor(self, nonce: bytes, offset: int, data: Buffer, into: memoryview) -> int:
+        """AES-CTR keystream at file ``offset`` XOR ``data`` (encrypts and decrypts),
+        written to the start of ``into`` (which needs ``_SPARE`` bytes beyond
+        ``len(data)``); returns ``len(data)``.
 
         Cipher contexts are pooled: a context is re-pointed with ``reset_nonce`` (~2 us;
         a new Cipher(...).encryptor() costs ~12 us), and not at all when it already
@@ -374,7 +393,7 @@ class Crypt(Translator):
         ``pop``/``append`` on the list are atomic under the GIL: a context is used by
         one thread at a time."""
         if not data:
-            return b""
+            return 0
         pool = self._streams
         try:
             ks = pool.pop()
@@ -391,25 +410,39 @@ class Crypt(Translator):
             skip = offset % CHUNK
             if skip:
                 ctx.update(ZERO_CHUNK[:skip])
-        out = ctx.update(data)  # an exception drops ks (its position is unknown)
-        ks.nonce, ks.pos = nonce, offset + len(out)
+        n: int = ctx.update_into(data, into)  # an exception drops ks (position unknown)
+        ks.nonce, ks.pos = nonce, offset + n
         if len(pool) < _POOL_MAX:
             pool.append(ks)
-        return out
+        return n
 
-    def _decrypt(self, nonce: bytes, base: int, ct: Buffer) -> bytes:
-        """Plaintext of brick bytes ``ct`` read at chunk-aligned ``base``."""
-        runs = _zero_runs(ct)
-        pt = self._xor(nonce, base, ct)
-        if not runs:
-            return pt
-        out = bytearray(pt)
-        for s, e in runs:
-            out[s:e] = bytes(e - s)
-        return bytes(out)
+    def _encrypt(self, nonce: bytes, offset: int, *parts: Buffer) -> Vector:
+        """The ciphertext of ``parts`` (consecutive plaintext from file ``offset`` on)
+        in a new iobuf: the cipher writes straight into the buffer that is wound."""
+        v = Vector.alloc(sum(len(p) for p in parts), _SPARE)
+        w = v.writable()
+        pos = 0
+        for p in parts:
+            pos += self._xor(nonce, offset + pos, p, w[pos:])
+        return v
 
-    def _zeros(self, nonce: bytes, start: int, end: int) -> bytes:
-        return self._xor(nonce, start, bytes(end - start))
+    def _decrypt(self, nonce: bytes, base: int, ct: Buffer) -> Vector:
+        """Plaintext of brick bytes ``ct`` read at chunk-aligned ``base``, in a new
+        iobuf (all-zero chunks, holes, zeroed in place).  The cipher runs first: it
+        streams ``ct`` in from memory (a fresh read, not in the CPU cache) while it
+        computes, and the scan for zero chunks then finds it cached."""
+        v = Vector.alloc(len(ct), _SPARE)
+        w = v.writable()
+        self._xor(nonce, base, ct, w)
+        for s, e in _zero_runs(ct):
+            while s < e:
+                k = min(e - s, len(ZERO_BIG))
+                w[s:s + k] = _ZERO_BIG_VIEW[:k]
+                s += k
+        return v
+
+    def _zeros(self, nonce: bytes, start: int, end: int) -> Vector:
+        return self._encrypt(nonce, start, bytes(end - start))
 
     # ------------------------------------------------------------------ file state
     def _state_from_xattrs(self, xattrs: Dict | None, inode: Inode) -> FileState:
@@ -587,11 +620,12 @@ class Crypt(Translator):
             ct = _contiguous(r.vector)
             skip = offset - start
             if len(ct) <= skip:
-                pt = b""
-            else:
-                pt = self._decrypt(nonce, start, ct)
-                if skip or len(pt) > size:
-                    pt = pt[skip:skip + size]
+                r.vector = b""
+                r.op_ret = 0
+                return r
+            pt = self._decrypt(nonce, start, ct)
+            if skip or len(pt) > size:
+                pt = pt.narrow(skip, skip + size)  # no copy: the reply's iovec is moved
             r.vector = pt
             r.op_ret = len(pt)
             return r
@@ -622,7 +656,8 @@ class Crypt(Translator):
             # chunk-aligned, no fix-up needed for the size this client knows: one wind
             nonce = st.nonce
             assert nonce is not None
-            r = await self.child.writev(fd, self._xor(nonce, offset, data), offset, flags, xdata)
+            r = await self.child.writev(fd, self._encrypt(nonce, offset, data), offset, flags,
+                                        xdata)
             pre = r.prebuf  # (one iatt view per write: postbuf is not needed)
             if pre is None:
                 return r  # the size stays unknown
@@ -690,8 +725,7 @@ class Crypt(Translator):
         for fs, fe in fills:
             assert anon is not None
             await self.child.writev(anon, self._zeros(nonce, fs, fe), fs, 0, None)
-        plain = data if (start, end) == (o, e) else bytes(o - start) + data + bytes(end - e)
-        ct = self._xor(nonce, start, plain)
+        ct = self._encrypt(nonce, start, bytes(o - start), data, bytes(end - e))
         via_anon = append or (bool(fd.flags & os.O_DIRECT) and (start, end) != (o, e))
         r = await self.child.writev(anon if via_anon and anon is not None else fd, ct, start,
                                     flags, xdata)

@@ -1,0 +1,52 @@
+"""A translator that moves data through ``Vector.alloc`` and ``Vector.narrow``.
+
+Writes are copied into a Vector.alloc buffer with junk around the data (a byte before,
+spare bytes after) and the data range is wound with ``narrow``.  Reads ask the child
+for up to 7 bytes more on each side and return the asked range: in odd 4 KiB pages by
+narrowing the child's own reply vector (a view of its iobuf), in even ones by copying
+into a Vector.alloc buffer and narrowing that.  Seen from the mount it must behave
+exactly like no translator at all.
+"""
+
+from __future__ import annotations
+
+from glupy import Dict, Fd, Translator, Vector
+from glupy.replies import ReadvReply, WritevReply
+
+PAD = 7
+
+
+class Vectors(Translator):
+    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
+                     xdata: Dict | None) -> WritevReply:
+        n = len(vector)
+        v = Vector.alloc(n + 1, spare=5)
+        w = v.writable()
+        assert len(w) == n + 6, (len(w), n)
+        w[0:1] = b"\xff"
+        pos = 1
+        for part in vector.views():
+            w[pos:pos + len(part)] = part
+            pos += len(part)
+        w[pos:] = b"\xee" * (len(w) - pos)
+        data = v.narrow(1, 1 + n)
+        assert len(data) == n and len(data.writable()) == n + 5
+        return await self.child.writev(fd, data, offset, flags, xdata)
+
+    async def readv(self, fd: Fd, size: int, offset: int, flags: int,
+                    xdata: Dict | None) -> ReadvReply:
+        lo = max(offset - PAD, 0)
+        skip = offset - lo
+        r = await self.child.readv(fd, size + skip + PAD, lo, flags, xdata)
+        got = r.vector
+        assert isinstance(got, Vector)
+        if (offset // 4096) % 2:
+            out = got.narrow(skip, skip + size)  # a view of the child's buffer
+        else:
+            data = bytes(got)
+            v = Vector.alloc(len(data))
+            v.writable()[:] = data
+            out = v.narrow(skip, skip + size)
+        r.vector = out
+        r.op_ret = len(out)
+        return r
