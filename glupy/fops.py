@@ -137,7 +137,7 @@ def _py_view(args: tuple[Arg, ...]) -> tuple[Arg, ...]:
     return tuple(a for a in args if a.kind != "iobref" and not (a.name == "count" and a.kind == "int"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the driver reads .slot by offset
 class Fop:
     slot: int
     name: str

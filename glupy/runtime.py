@@ -394,7 +394,7 @@ def _setup_driver() -> None:
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
         "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
-        "Vector": Vector, "Reply": Reply, "Child": Child,
+        "Vector": Vector, "Reply": Reply, "Child": Child, "Fop": Fop,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],

@@ -75,7 +75,7 @@ static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 static struct {
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
-    PyObject *child_type;
+    PyObject *child_type, *fop_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
     PyObject *ctypes[GLUPY_NUM_CTYPES];
     /* helpers in glupy.runtime */
@@ -84,10 +84,10 @@ static struct {
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
     Py_ssize_t dirents_entries;
     Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
-    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl;
+    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
     Py_ssize_t e_errno, e_reply, e_message;
     PyObject *empty_tuple;
-    PyObject *s_throw, *s_slot;
+    PyObject *s_throw;
 } G;
 
 /* initial-exec: a plain %fs access instead of a __tls_get_addr call per use */
@@ -538,21 +538,11 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     PyObject *args = glupy_get_slot(w, G.w_args);
     xlator_t *xl = NULL;
     long slot = -1;
-    /* the Fop (frozen, one per slot in glupy.fops) of a slot already wound is
-       known by identity: a fop usually winds its own fop (no getattr then) */
-    static PyObject *seen[GLUPY_NUM_SLOTS];
-    if (fop && fop == seen[t->slot]) {
-        slot = t->slot;
-    } else {
-        PyObject *slot_obj = fop ? PyObject_GetAttr(fop, G.s_slot) : NULL;
-        if (slot_obj) {
+    /* Fop.slot read by offset (Fop has __slots__): no attribute lookup per wind */
+    if (fop && Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type)) {
+        PyObject *slot_obj = glupy_get_slot(fop, G.f_slot);
+        if (slot_obj)
             slot = PyLong_AsLong(slot_obj);
-            Py_DECREF(slot_obj);
-            if (slot >= 0 && slot < GLUPY_NUM_SLOTS && !seen[slot] && !PyErr_Occurred()) {
-                Py_INCREF(fop);
-                seen[slot] = fop;
-            }
-        }
     }
     if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
         !args || !PyTuple_Check(args)) {
@@ -1138,6 +1128,7 @@ static int glupy_driver_setup_locked(PyObject *c)
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
     KEEP(G.child_type, "Child");
+    KEEP(G.fop_type, "Fop");
     KEEP(G.finish_slow, "finish_slow");
     KEEP(G.fail_slow, "fail_slow");
     KEEP(G.crash, "crash");
@@ -1187,6 +1178,7 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
         (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
+        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
         (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
         (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
         (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0)
@@ -1209,7 +1201,6 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     Py_DECREF(mk);
     G.s_throw = PyUnicode_InternFromString("throw");
-    G.s_slot = PyUnicode_InternFromString("slot");
     return 0;
 error:
     PyErr_Print();
