@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
 
 from glupy import types as _t
 
@@ -37,17 +36,18 @@ class MissCache:
     ``max_entries=0`` or ``timeout=0`` caches nothing.  Thread-safe inside
     GlusterFS (one mutex in C); the fallback is for single-threaded tests."""
 
+    #: True inside GlusterFS: a translator's lookup never sees a fresh cached miss
+    #: (the bridge answered it), so it need not call hit() itself
+    answered_in_c = True
+
+    def __new__(cls, max_entries: int = 65536, timeout: float = 60.0) -> MissCache:
+        if cls is MissCache and _t._lib is None:  # outside GlusterFS: the dict version
+            cls = _DictMissCache
+        return super().__new__(cls)
+
     def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
         if max_entries < 0 or timeout < 0:
             raise ValueError("max_entries and timeout must be >= 0")
-        self._py: _PyMisses | None = None
-        self._p: Any = None
-        #: True inside GlusterFS: a translator's lookup never sees a fresh cached miss
-        #: (the bridge answered it), so it need not call hit() itself
-        self.answered_in_c = _t._lib is not None
-        if _t._lib is None:  # outside GlusterFS
-            self._py = _PyMisses(max_entries, timeout)
-            return
         ffi, lib = _t._ffi, _t._lib
         p = lib.glupy_mc_new(max_entries, timeout)
         if p == ffi.NULL:
@@ -58,55 +58,37 @@ class MissCache:
     def add(self, parent: bytes, name: str) -> bool:
         """Remember ``name`` under directory ``parent`` as missing (refreshes its
         expiry).  False if nothing is cached (limits of 0, a name too long)."""
-        if self._py is not None:
-            return self._py.add(parent, name)
         n = _name(name)
         return bool(self._lib.glupy_mc_add(self._p, parent, n, len(n)))
 
     def hit(self, parent: bytes, name: str) -> bool:
         """Whether ``name`` is cached as missing and fresh (counted as a hit)."""
-        if self._py is not None:
-            return self._py.hit(parent, name)
         n = _name(name)
         return bool(self._lib.glupy_mc_hit(self._p, parent, n, len(n)))
 
     def discard(self, parent: bytes, name: str) -> bool:
         """Forget one name (it may exist now).  True if it was cached."""
-        if self._py is not None:
-            return self._py.discard(parent, name)
         n = _name(name)
         return bool(self._lib.glupy_mc_discard(self._p, parent, n, len(n)))
 
     def drop_parent(self, parent: bytes) -> int:
         """Forget every name under directory ``parent``; returns how many."""
-        if self._py is not None:
-            return self._py.drop_parent(parent)
-        return int(self._lib.glupy_mc_drop_parent(self._p, parent))
+        return int(self._lib.glupy_mc_parent_names(self._p, parent, 1))
 
     def count_under(self, parent: bytes) -> int:
         """How many names under directory ``parent`` are cached."""
-        if self._py is not None:
-            return len(self._py.by_parent.get(parent, ()))
-        return int(self._lib.glupy_mc_count_parent(self._p, parent))
+        return int(self._lib.glupy_mc_parent_names(self._p, parent, 0))
 
     def configure(self, max_entries: int, timeout: float) -> None:
         """New limits (trims at once; ``timeout=0`` empties the table)."""
-        if self._py is not None:
-            self._py.configure(max_entries, timeout)
-        else:
-            self._lib.glupy_mc_configure(self._p, max_entries, timeout)
+        self._lib.glupy_mc_configure(self._p, max_entries, timeout)
 
     def clear(self) -> None:
-        if self._py is not None:
-            self._py.clear()
-        else:
-            self._lib.glupy_mc_clear(self._p)
+        self._lib.glupy_mc_clear(self._p)
 
     def stats(self) -> dict[str, int]:
         """``entries``, ``parents``, ``hits`` (answered, in C or by :meth:`hit`),
         ``added``, ``expired``, ``evicted`` (LRU), ``dropped`` (discard/drop_parent)."""
-        if self._py is not None:
-            return self._py.stats()
         out = _t._ffi.new("uint64_t[]", len(STAT_NAMES))
         self._lib.glupy_mc_stats(self._p, out)
         return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))
@@ -118,10 +100,14 @@ class MissCache:
         return f"MissCache({self.stats()})"
 
 
-class _PyMisses:
+class _DictMissCache(MissCache):
     """misscache.c's semantics on a dict (for glupy.testing, outside GlusterFS)."""
 
-    def __init__(self, max_entries: int, timeout: float) -> None:
+    answered_in_c = False
+
+    def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
+        if max_entries < 0 or timeout < 0:
+            raise ValueError("max_entries and timeout must be >= 0")
         self.max_entries, self.timeout = max_entries, timeout
         self.entries: OrderedDict[tuple[bytes, str], float] = OrderedDict()
         self.by_parent: dict[bytes, set[str]] = {}
@@ -170,6 +156,9 @@ class _PyMisses:
         self._remove((parent, name))
         self.counts["dropped"] += 1
         return True
+
+    def count_under(self, parent: bytes) -> int:
+        return len(self.by_parent.get(parent, ()))
 
     def drop_parent(self, parent: bytes) -> int:
         names = list(self.by_parent.get(parent, ()))

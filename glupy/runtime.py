@@ -628,19 +628,19 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
                               "ictxmerge", "fdclose", "fdclosedir")):
         cb[i] = name in inst.cbks
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
-    _attach_miss_cache(inst, obj)
+    _attach_miss_cache(inst, obj, handled)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, cb) != 0:
         raise InitError("out of memory installing the fop table")
     return handled
 
 
-def _attach_miss_cache(inst: Instance, obj: Translator) -> None:
+def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
     """The translator's ``miss_cache`` (glupy.MissCache), consulted by the C lookup entry."""
     cache = getattr(obj, "miss_cache", None)
     if cache is not None and not isinstance(cache, MissCache):
         raise InitError(f"miss_cache must be a glupy.MissCache, not {type(cache).__name__}")
-    if cache is not None and "lookup" not in obj.handled_fops():
+    if cache is not None and "lookup" not in handled:
         inst.log.warning("glupy: %s sets miss_cache but does not handle lookup: "
                          "the cache is never consulted", inst.spec)
     old = inst.miss_cache

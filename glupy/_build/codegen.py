@@ -91,8 +91,7 @@ int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *
 int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
 int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
                      size_t len);
-size_t glupy_mc_drop_parent(glupy_miss_cache_t *mc, const unsigned char *gfid);
-size_t glupy_mc_count_parent(glupy_miss_cache_t *mc, const unsigned char *gfid);
+size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop);
 void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout);
 void glupy_mc_clear(glupy_miss_cache_t *mc);
 void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);

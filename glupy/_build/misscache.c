@@ -322,30 +322,20 @@ static int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, c
     return found;
 }
 
-/* forget every name under directory gfid; returns how many */
-static size_t glupy_mc_drop_parent(glupy_miss_cache_t *mc, const unsigned char *gfid)
+/* how many names under directory gfid are cached; with ``drop``, forgets them */
+static size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop)
 {
     size_t n = 0;
     pthread_mutex_lock(&mc->lock);
     glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
     if (p) {
         n = p->count;
-        for (size_t i = 0; i < n; i++) /* the last removal frees p */
-            glupy_mc_remove_entry(mc, p->names);
-        mc->dropped += n;
+        if (drop) {
+            for (size_t i = 0; i < n; i++) /* the last removal frees p */
+                glupy_mc_remove_entry(mc, p->names);
+            mc->dropped += n;
+        }
     }
-    pthread_mutex_unlock(&mc->lock);
-    return n;
-}
-
-/* how many names under directory gfid are cached */
-static size_t glupy_mc_count_parent(glupy_miss_cache_t *mc, const unsigned char *gfid)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&mc->lock);
-    glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
-    if (p)
-        n = p->count;
     pthread_mutex_unlock(&mc->lock);
     return n;
 }
