@@ -67,16 +67,12 @@ import threading
 from typing import Any
 
 from glupy import Dict, FopError, MissCache, Option, Translator
+from glupy.library import counted
 from glupy.replies import REPLY_CLASSES
 from glupy.types import NULL_GFID, Fd, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
 _STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
-
-
-def _value(counter: itertools.count[int]) -> int:
-    """How many times next() was called on ``counter`` (repr is "count(N)")."""
-    return int(repr(counter)[6:-1])
 
 
 class NegativeLookup(Translator):
@@ -220,8 +216,8 @@ class NegativeLookup(Translator):
             cache = self.miss_cache.stats()
             with self._lock:
                 stats = {**self.stats, "misses_cached": cache.pop("added"),
-                         "python_lookups": _value(self._in_python),
-                         "lookups_wound": _value(self._wound)}
+                         "python_lookups": counted(self._in_python),
+                         "lookups_wound": counted(self._wound)}
             value = json.dumps({**cache, **stats}, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)

@@ -19,6 +19,7 @@ from typing import Any
 
 from glupy import Dict, Fd, FopError, Inode, Loc, Option, Translator
 from glupy.fops import FOP_NAMES, FOPS, PY_CBKS, Fop
+from glupy.library import counted
 from glupy.replies import CreateReply, GetxattrReply, LookupReply, OpendirReply, OpenReply
 
 COUNTERS_XATTR = "glupy.counters"
@@ -49,10 +50,9 @@ class PassThrough(Translator):
     @property
     def counts(self) -> Counter[str]:
         """Calls per fop so far (fops never called are left out)."""
-        # repr(count(5)) == "count(5)": the next value, i.e. the number of calls
         out: Counter[str] = Counter()
         for name, c in list(self._calls.items()):
-            n = int(repr(c)[6:-1])
+            n = counted(c)
             if n:
                 out[name] = n
         return out
