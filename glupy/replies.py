@@ -24,13 +24,14 @@ class _Field(Generic[T]):
     and makes a view only when a field is read, so a reply passed on unchanged
     goes back to C without any conversion."""
 
-    __slots__ = ("cidx", "index", "kind", "name")
+    __slots__ = ("bit", "cidx", "index", "kind", "name")
 
     def __init__(self, index: int, name: str, kind: str, cidx: tuple[int, ...]) -> None:
         self.index = index
         self.name = name
         self.kind = kind
         self.cidx = cidx
+        self.bit = 1 << index
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> _Field[T]: ...
@@ -53,7 +54,11 @@ class _Field(Generic[T]):
         if vals is None:
             vals = obj._vals = [_UNSET] * len(obj.fields)
         vals[self.index] = value
-        obj._dirty = True
+        # which fields changed: only those are converted when the reply goes back to C
+        # (True: every field, a reply built in Python)
+        dirty = obj._dirty
+        if dirty is not True:
+            obj._dirty = dirty | self.bit
 
 
 # kind -> (raw C arguments, their indices, instance) -> Python value; filled in
@@ -79,9 +84,11 @@ class Reply:
                 raise TypeError(f"{type(self).__name__} got {k!r} twice")
             values[k] = v
         self._raw: tuple[Any, ...] | None = None
+        # False: the child's reply unchanged; an int: bit i set = field i replaced;
+        # True: every field is converted (a reply built here, or detached)
+        self._dirty: bool | int = True
         self._inst: Any = None
         self._vals: list[Any] | None = [values.get(name) for name in self.fields]
-        self._dirty = True
         self.op_ret = op_ret
         self.op_errno = op_errno
 

@@ -117,9 +117,26 @@ def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> tuple[Any, ...]:
     """The C arguments of ``reply``'s unwind: the child's own, when it is passed on
     unchanged (no conversion), else converted from the Python fields."""
     raw = reply._raw
-    if raw is not None and not reply._dirty:
+    dirty = reply._dirty
+    if raw is None or dirty is True:
+        return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
+    if not dirty:
         return raw
-    return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
+    # a child's reply with some fields set: the others keep their C values (a view read
+    # from them points at that same memory), no round trip through Python views
+    args = list(raw)
+    vals = reply._vals
+    for f in _reply_fields[fop.slot]:
+        if dirty & f.bit:
+            value = vals[f.index]
+            kind, cidx = f.kind, f.cidx
+            if kind == "vector":
+                args[cidx[0]], args[cidx[1]], args[cidx[2]] = _c_vector(value, keep)
+            elif kind == "int":
+                args[cidx[0]] = value
+            else:
+                args[cidx[0]] = _to_c(kind, value, keep)
+    return tuple(args)
 
 
 def _finish_slow(inst: Instance, slot: int, frame: Any, value: Any) -> None:
@@ -320,6 +337,7 @@ def _c_args(args: tuple[Any, ...], src: str) -> tuple[list[str], list[str]]:
 _unwinders: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_to_c: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_cls: list[Any] = [None] * NUM_FOP_SLOTS
+_reply_fields: list[Any] = [()] * NUM_FOP_SLOTS  # the _Field descriptors of each reply class
 
 
 def _generate(fop: Fop) -> str:
@@ -382,7 +400,8 @@ def _build_glue() -> None:
         exec(_generate(fop), ns)  # generated from the fop table
         _reply_to_c[fop.slot] = ns[f"reply_to_c_{fop.name}"]
         _unwinders[fop.slot] = getattr(lib, f"glupy_unwind_{fop.name}")
-        _reply_cls[fop.slot] = REPLY_CLASSES[fop.name]
+        _reply_cls[fop.slot] = cls = REPLY_CLASSES[fop.name]
+        _reply_fields[fop.slot] = tuple(getattr(cls, name) for name in cls.fields)
 
 
 def _setup_driver() -> None:
@@ -404,6 +423,8 @@ def _setup_driver() -> None:
     if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
     _translator._make_wind = _driver_config["make_wind"]
+    CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
+    _t._bind(ffi, lib, _driver_config["vector_alloc"])
 
 
 # kept alive for the driver (it also holds references to what is inside)
@@ -766,7 +787,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     """Called once by the bridge's embedding init code."""
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
-    _t._bind(ffi, lib, _ctx_iobuf_pool)
+    _t._bind(ffi, lib)
     _translator._current_caller = current_caller
     _translator._resume_task = lib.glupy_resume
     root = logging.getLogger()

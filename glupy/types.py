@@ -20,19 +20,16 @@ _ffi: Any = None
 _lib: Any = None
 
 
-def _no_pool() -> Any:
-    return None
+# (size, cap) -> Vector: Vector.alloc's iobuf, made by the bridge's driver (None: not
+# inside glusterfs, a bytearray instead)
+_c_alloc: Callable[[int, int], Any] | None = None
 
 
-# () -> the process's ``struct iobuf_pool *`` (None: not in glusterfs): Vector.alloc
-_iobuf_pool: Callable[[], Any] = _no_pool
-
-
-def _bind(ffi: Any, lib: Any, iobuf_pool: Callable[[], Any] | None = None) -> None:
-    global _ffi, _lib, _iobuf_pool
+def _bind(ffi: Any, lib: Any, alloc: Callable[[int, int], Any] | None = None) -> None:
+    global _ffi, _lib, _c_alloc
     _ffi, _lib = ffi, lib
-    if iobuf_pool is not None:
-        _iobuf_pool = iobuf_pool
+    if alloc is not None:
+        _c_alloc = alloc
 
 
 def _str(p: Any) -> str | None:
@@ -252,7 +249,7 @@ class _Ctx:
         return int(_ffi.cast("uintptr_t", p))
 
     def get(self, p: Any) -> Any:
-        return self.values.get(self.key(p))
+        return self.values.get(int(_ffi.cast("uintptr_t", p)))  # key(), inlined: hot
 
     def set(self, p: Any, xl: Any, value: Any) -> None:
         key = self.key(p)
@@ -585,18 +582,13 @@ class Vector:
         if size < 0 or spare < 0:
             raise ValueError("Vector.alloc: size and spare must be >= 0")
         cap = size + spare
-        pool = _iobuf_pool() if _ffi is not None else None
-        if pool is None:
-            buf = memoryview(bytearray(cap))
-            v = cls(data=buf[:size])
-            v._keep = buf  # writable(): the data and the spare bytes
-        else:
-            iov = _ffi.new("struct iovec *")
-            iobref = _new_iobuf(pool, cap, iov)
-            if size != cap:
-                iov.iov_len = size
-            v = cls(iov, 1, iobref)
-            v._keep = iobref
+        if _c_alloc is not None and cls is Vector:
+            # one C call: _iov points at an iovec that _keep (a capsule) owns with
+            # the iobref ref; _iobref, _count and _cap set as below
+            return _c_alloc(size, cap)  # type: ignore[no-any-return]
+        buf = memoryview(bytearray(cap))
+        v = cls(data=buf[:size])
+        v._keep = buf  # writable(): the data and the spare bytes
         v._cap = cap
         return v
 
@@ -655,15 +647,31 @@ class Vector:
         v._cap = cap
         return v
 
+    def contiguous(self) -> memoryview:
+        """The data as one memoryview: a view of GlusterFS's buffer (no copy) when it
+        is in one buffer, as it almost always is; the buffers joined otherwise."""
+        if self._data is not None:
+            return memoryview(self._data)
+        if self._count == 1:
+            e = self._iov[0]
+            return memoryview(_ffi.buffer(e.iov_base, e.iov_len))
+        return memoryview(b"".join(self.views()))
+
     def views(self) -> list[memoryview]:
         if self._data is not None:
             return [memoryview(self._data)]
-        return [memoryview(_ffi.buffer(self._iov[i].iov_base, self._iov[i].iov_len))
+        iov = self._iov
+        if self._count == 1:  # the common case, without a comprehension
+            e = iov[0]
+            return [memoryview(_ffi.buffer(e.iov_base, e.iov_len))]
+        return [memoryview(_ffi.buffer(iov[i].iov_base, iov[i].iov_len))
                 for i in range(self._count)]
 
     def __len__(self) -> int:
         if self._data is not None:
             return len(self._data)
+        if self._count == 1:
+            return int(self._iov[0].iov_len)
         return sum(int(self._iov[i].iov_len) for i in range(self._count))
 
     def __bytes__(self) -> bytes:

@@ -11,6 +11,8 @@ Per fop F (args A, reply args R) this emits, around the hand-written driver
   reply, kept as its raw C arguments in a reply object, delivered to the task.
 * ``glupy_unwind_raw_F(frame, op_ret, op_errno, raw)``: an unchanged reply
   back to C, STACK_UNWIND.
+* ``glupy_unwind_part_F(frame, op_ret, op_errno, raw, vals, mask, rec)``: a
+  child's reply with some fields replaced: those converted, the rest raw.
 * ``glupy_unwind_F(frame, op_ret, op_errno, R)``: STACK_UNWIND for replies
   Python converted (called through cffi).
 
@@ -284,6 +286,51 @@ def _unwind_raw(f: Fop) -> str:
     return "\n".join(lines)
 
 
+def _unwind_part(f: Fop) -> str | None:
+    """``glupy_unwind_part_F``: a child's reply of which Python set some fields (bit i
+    of ``mask``: field i of the reply class, a value in ``vals``): those converted like
+    wind arguments, the others from ``raw``.  None for readdir/readdirp (a new listing
+    also changes op_ret: Python's _finish_slow does that)."""
+    fields = f.py_reply
+    if any(a.kind == "dirents" for a in fields):
+        return None
+    lines = [f"static int glupy_unwind_part_{f.name}(call_frame_t *frame, int32_t op_ret, "
+             "int32_t op_errno, PyObject *raw, PyObject *vals, unsigned long mask, "
+             "glupy_wind_rec_t *rec)",
+             "{"]
+    lines += [_decl(a) for a in f.reply]
+    lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)} ||")
+    lines.append(f"        PyList_GET_SIZE(vals) != {len(fields)})")
+    lines.append("        return -1;")
+    for i, a in enumerate(f.reply):
+        if a.kind == "int":
+            lines.append(_int_from_py(a, f"PyTuple_GET_ITEM(raw, {i})"))
+        else:
+            lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
+    for j, a in enumerate(fields):
+        item = f"PyList_GET_ITEM(vals, {j})"
+        k = a.kind
+        if k in VIEW_KINDS:
+            call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
+                    f"(void **)&{a.name})")
+        elif k in ("str", "opaque"):
+            call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
+        elif k == "vector":
+            call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
+        else:
+            lines.append(f"    if (mask & (1UL << {j}))")
+            lines.append("    " + _int_from_py(a, item))
+            continue
+        lines.append(f"    if ((mask & (1UL << {j})) && {call} < 0)")
+        lines.append("        return -1;")
+    lines += ["    Py_BEGIN_ALLOW_THREADS",
+              f"    STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});",
+              "    Py_END_ALLOW_THREADS",
+              "    return 0;",
+              "}"]
+    return "\n".join(lines)
+
+
 # STACK_UNWIND_STRICT passes strerror(op_errno) to a debug message on every
 # error unwind, and _gf_msg drops it unless debug messages are logged: the
 # strerror call alone (gettext lookups) was ~1.7k instructions per failed fop,
@@ -321,6 +368,9 @@ def source() -> str:
         out.append(_cbk(f))
         out.append(_wind(f))
         out.append(_unwind_raw(f))
+        part = _unwind_part(f)
+        if part:
+            out.append(part)
     out.append("#undef strerror")
     for c in CBKS:
         out.append(f"static {_cbk_cbk_proto(c.name, c.ret, c.args)};")
@@ -328,6 +378,9 @@ def source() -> str:
                + ",\n    ".join(f"[{f.slot}] = glupy_wind_{f.name}" for f in FOPS) + "\n};")
     out.append("static glupy_raw_unwinder_t glupy_raw_unwinders[GLUPY_NUM_SLOTS] = {\n    "
                + ",\n    ".join(f"[{f.slot}] = glupy_unwind_raw_{f.name}" for f in FOPS) + "\n};")
+    out.append("static glupy_part_unwinder_t glupy_part_unwinders[GLUPY_NUM_SLOTS] = {\n    "
+               + ",\n    ".join(f"[{f.slot}] = glupy_unwind_part_{f.name}" for f in FOPS
+                               if _unwind_part(f)) + "\n};")
     # The entry points, in struct xlator_fops slot order (NULL = placeholder).
     slots = ["NULL"] * NUM_FOP_SLOTS
     for f in FOPS:

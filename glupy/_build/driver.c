@@ -65,10 +65,13 @@ struct glupy_task {
 
 typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
 typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *);
+typedef int (*glupy_part_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, PyObject *,
+                                     unsigned long, glupy_wind_rec_t *);
 
 /* filled in by the generated code (codegen.py) */
 static glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS];
 static glupy_raw_unwinder_t glupy_raw_unwinders[GLUPY_NUM_SLOTS];
+static glupy_part_unwinder_t glupy_part_unwinders[GLUPY_NUM_SLOTS];
 static void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 
 /* Python objects the driver uses, handed over once by glupy.runtime.attach() */
@@ -86,6 +89,7 @@ static struct {
     Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
     Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
     Py_ssize_t e_errno, e_reply, e_message;
+    Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
     PyObject *empty_tuple;
     PyObject *s_throw;
 } G;
@@ -232,6 +236,30 @@ static int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_win
 static int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
                             int32_t *count, struct iobref **iobref)
 {
+    /* the common case, a Vector over GlusterFS memory (a child's, or Vector.alloc's):
+     * its iovecs as they are; the Vector, kept until the call returns, keeps them and
+     * its iobref ref alive (what runtime._c_vector does, without the Python call) */
+    if ((PyObject *)Py_TYPE(value) == G.vector_type &&
+        glupy_get_slot(value, G.v_data) == Py_None) {
+        PyObject *piov = glupy_get_slot(value, G.v_iov);
+        PyObject *pcount = glupy_get_slot(value, G.v_count);
+        PyObject *pref = glupy_get_slot(value, G.v_iobref);
+        PyObject *keep = glupy_keep(rec);
+        if (!keep)
+            return -1;
+        if (piov && piov != Py_None && pcount && pref &&
+            glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)iov) == 0 &&
+            (pref == Py_None ? (*iobref = NULL, 0)
+                             : glupy_cdata_ptr(pref, GLUPY_CT_IOBREF, (void **)iobref)) == 0) {
+            long n = PyLong_AsLong(pcount);
+            if (!(n == -1 && PyErr_Occurred()))
+                if (PyList_Append(keep, value) == 0) {
+                    *count = (int32_t)n;
+                    return 0;
+                }
+        }
+        PyErr_Clear(); /* anything unusual: Python's conversion decides */
+    }
     PyObject *c = glupy_to_c_py("vector", value, rec);
     if (!c)
         return -1;
@@ -397,6 +425,35 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot)
     return raw;
 }
 
+/* A child's reply with some fields set (``_dirty``: an int, bit i = field i): the set
+ * fields converted in C, the others as the child sent them.  -1 (nothing unwound, no
+ * error pending): Python's _finish_slow does it. */
+static int glupy_finish_part(glupy_task_t *t, PyObject *value)
+{
+    glupy_part_unwinder_t unwind = glupy_part_unwinders[t->slot];
+    if (!unwind || (PyObject *)Py_TYPE(value) != G.reply_cls[t->slot])
+        return -1;
+    PyObject *raw = glupy_get_slot(value, G.r_raw);
+    PyObject *dirty = glupy_get_slot(value, G.r_dirty);
+    PyObject *vals = glupy_get_slot(value, G.r_vals);
+    PyObject *ret = glupy_get_slot(value, G.r_op_ret);
+    PyObject *err = glupy_get_slot(value, G.r_op_errno);
+    if (!raw || raw == Py_None || !dirty || !PyLong_CheckExact(dirty) || !vals ||
+        !PyList_CheckExact(vals) || !ret || !err)
+        return -1;
+    unsigned long mask = PyLong_AsUnsignedLong(dirty);
+    long op_ret = PyLong_AsLong(ret);
+    long op_errno = PyLong_AsLong(err);
+    int r = -1;
+    if (!PyErr_Occurred()) {
+        glupy_wind_rec_t keep = {0}; /* what converted fields point into, until unwound */
+        r = unwind(t->frame, op_ret, op_errno, raw, vals, mask, &keep);
+        Py_XDECREF(keep.keep);
+    }
+    PyErr_Clear();
+    return r;
+}
+
 /* The coroutine returned ``value``: unwind it. */
 static void glupy_finish(glupy_task_t *t, PyObject *value)
 {
@@ -409,6 +466,8 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
         if (!PyErr_Occurred() && glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw) == 0)
             return;
         PyErr_Clear();
+    } else if (glupy_finish_part(t, value) == 0) {
+        return;
     }
     PyObject *frame = glupy_frame_obj(t);
     PyObject *r = frame ? PyObject_CallFunction(G.finish_slow, "OiOO", t->inst, t->slot, frame, value)
@@ -1008,6 +1067,121 @@ static PyObject *glupy_make_wind(PyObject *unused, PyObject *const *args, Py_ssi
 static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(void))glupy_make_wind,
                                           METH_FASTCALL, "build a glupy.Wind"};
 
+/* The reply field converter for vectors (replies.py CONVERTERS["vector"]):
+ * (raw, cidx, inst) -> Vector(raw[cidx[0]], raw[cidx[1]], raw[cidx[2]]), made without
+ * running Vector.__init__ (a crypt-like translator reads it on every readv). */
+static PyObject *glupy_reply_vector(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != 3) {
+        PyErr_SetString(PyExc_TypeError, "_reply_vector(raw, cidx, inst)");
+        return NULL;
+    }
+    PyObject *items[3];
+    for (int i = 0; i < 3; i++) {
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
+        if (k < 0 || k >= PyTuple_GET_SIZE(args[0])) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "_reply_vector: bad index");
+            return NULL;
+        }
+        items[i] = PyTuple_GET_ITEM(args[0], k);
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
+    PyObject *v = cls->tp_alloc(cls, 0);
+    if (!v)
+        return NULL;
+    Py_ssize_t offs[3] = {G.v_iov, G.v_count, G.v_iobref};
+    for (int i = 0; i < 3; i++) {
+        Py_INCREF(items[i]);
+        glupy_set_slot(v, offs[i], items[i]);
+    }
+    Py_ssize_t none[3] = {G.v_keep, G.v_data, G.v_cap};
+    for (int i = 0; i < 3; i++) {
+        Py_INCREF(Py_None);
+        glupy_set_slot(v, none[i], Py_None);
+    }
+    return v;
+}
+
+static PyMethodDef glupy_reply_vector_def = {
+    "_reply_vector", (PyCFunction)(void (*)(void))glupy_reply_vector, METH_FASTCALL,
+    "a reply's Vector field from its raw C arguments"};
+
+/* What a Vector.alloc buffer's ``_keep`` holds: the iovec its ``_iov`` points at and
+ * the iobref ref, both released with the capsule. */
+typedef struct {
+    struct iovec iov;
+    struct iobref *iobref;
+} glupy_alloc_t;
+
+static void glupy_alloc_free(PyObject *capsule)
+{
+    glupy_alloc_t *a = PyCapsule_GetPointer(capsule, "glupy.alloc");
+    if (a) {
+        iobref_unref(a->iobref);
+        free(a);
+    }
+}
+
+/* Vector.alloc inside GlusterFS: (size, cap) -> a Vector of ``size`` bytes in a new
+ * iobuf of ``cap`` bytes (see glupy_iobref_alloc), built in one C call: it runs once
+ * per readv/writev of a translator that transforms data (crypt). */
+static PyObject *glupy_vector_alloc(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t size = nargs == 2 ? PyLong_AsSsize_t(args[0]) : -1;
+    Py_ssize_t cap = nargs == 2 ? PyLong_AsSsize_t(args[1]) : -1;
+    if (size < 0 || cap < size) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "_vector_alloc(size, cap)");
+        return NULL;
+    }
+    xlator_t *x = THIS;
+    if (!x || !x->ctx || !x->ctx->iobuf_pool)
+        return PyErr_NoMemory();
+    glupy_alloc_t *a = calloc(1, sizeof(*a));
+    if (!a)
+        return PyErr_NoMemory();
+    a->iobref = glupy_iobref_alloc(x->ctx->iobuf_pool, cap, &a->iov);
+    if (!a->iobref) {
+        free(a);
+        return PyErr_NoMemory();
+    }
+    a->iov.iov_len = size;
+    PyObject *capsule = PyCapsule_New(a, "glupy.alloc", glupy_alloc_free);
+    if (!capsule) {
+        iobref_unref(a->iobref);
+        free(a);
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
+    PyObject *v = cls->tp_alloc(cls, 0);
+    PyObject *iov = v ? glupy_ptr(&a->iov, GLUPY_CT_IOVEC) : NULL;
+    PyObject *ref = iov ? glupy_ptr(a->iobref, GLUPY_CT_IOBREF) : NULL;
+    PyObject *one = ref ? PyLong_FromLong(1) : NULL;
+    PyObject *pcap = one ? PyLong_FromSsize_t(cap) : NULL;
+    if (!pcap) {
+        Py_XDECREF(v);
+        Py_XDECREF(iov);
+        Py_XDECREF(ref);
+        Py_XDECREF(one);
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    glupy_set_slot(v, G.v_iov, iov);
+    glupy_set_slot(v, G.v_count, one);
+    glupy_set_slot(v, G.v_iobref, ref);
+    glupy_set_slot(v, G.v_keep, capsule);
+    glupy_set_slot(v, G.v_cap, pcap);
+    Py_INCREF(Py_None);
+    glupy_set_slot(v, G.v_data, Py_None);
+    return v;
+}
+
+static PyMethodDef glupy_vector_alloc_def = {
+    "_vector_alloc", (PyCFunction)(void (*)(void))glupy_vector_alloc, METH_FASTCALL,
+    "Vector.alloc's buffer inside GlusterFS"};
+
 /* FopError.__init__(errno, message=None, reply=None) without a Python frame:
  * translators raise it on hot paths (a cached miss, a denied write). */
 static PyObject *glupy_fop_error_init(PyObject *self, PyObject *args, PyObject *kwds)
@@ -1181,7 +1355,13 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
         (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
         (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
-        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0)
+        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0 ||
+        (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||
+        (G.v_count = glupy_member_offset(G.vector_type, "_count")) < 0 ||
+        (G.v_iobref = glupy_member_offset(G.vector_type, "_iobref")) < 0 ||
+        (G.v_data = glupy_member_offset(G.vector_type, "_data")) < 0 ||
+        (G.v_keep = glupy_member_offset(G.vector_type, "_keep")) < 0 ||
+        (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
         goto error;
     if (PyType_Ready(&glupy_await_type) < 0 || glupy_install_await(G.wind_type) < 0 ||
         glupy_install_await(G.gather_type) < 0)
@@ -1200,6 +1380,18 @@ static int glupy_driver_setup_locked(PyObject *c)
         goto error;
     }
     Py_DECREF(mk);
+    PyObject *rv = PyCFunction_New(&glupy_reply_vector_def, NULL);
+    if (!rv || PyDict_SetItemString(c, "reply_vector", rv) < 0) {
+        Py_XDECREF(rv);
+        goto error;
+    }
+    Py_DECREF(rv);
+    PyObject *va = PyCFunction_New(&glupy_vector_alloc_def, NULL);
+    if (!va || PyDict_SetItemString(c, "vector_alloc", va) < 0) {
+        Py_XDECREF(va);
+        goto error;
+    }
+    Py_DECREF(va);
     G.s_throw = PyUnicode_InternFromString("throw");
     return 0;
 error:

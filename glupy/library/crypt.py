@@ -221,8 +221,7 @@ def _contiguous(vector: Vector | bytes | None) -> Buffer:
         return b""
     if not isinstance(vector, Vector):
         return vector
-    views = vector.views()
-    return views[0] if len(views) == 1 else b"".join(views)
+    return vector.contiguous()
 
 
 def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
@@ -234,14 +233,17 @@ def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
     ciphertext has an all-zero word once in 2**32, so the caller's check of the chunk
     around a hit almost never runs.  None if libc or cffi cannot provide it."""
     try:
+        import _cffi_backend  # the FFI type of compiled cffi modules: C methods
         import cffi
 
-        ffi = cffi.FFI()
-        ffi.cdef("size_t wcsnlen(const wchar_t *s, size_t maxlen);")
-        libc = ffi.dlopen(None)
-        if ffi.sizeof("wchar_t") != 4:
+        abi = cffi.FFI()
+        abi.cdef("size_t wcsnlen(const wchar_t *s, size_t maxlen);")
+        wcsnlen = abi.dlopen(None).wcsnlen
+        if abi.sizeof("wchar_t") != 4:
             return None
-        wcsnlen, from_buffer, cast = libc.wcsnlen, ffi.from_buffer, ffi.cast
+        # from_buffer/cast of cffi.FFI are Python wrappers around these (same ctypes)
+        ffi = _cffi_backend.FFI()
+        from_buffer, cast = ffi.from_buffer, ffi.cast
         wchars, uintptr = ffi.typeof("wchar_t[]"), ffi.typeof("uintptr_t")
     except Exception:  # no cffi, no libc symbol: use bytes.find
         return None
@@ -281,6 +283,15 @@ def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
 
 
 _find_zero_word = _zero_word_finder()
+
+
+def _has_zero_word(ct: Buffer) -> bool:
+    """Might ``ct`` hold an all-zero chunk?  False for ciphertext (almost always): one
+    scan, and _zero_runs does not run."""
+    n = len(ct) & ~(CHUNK - 1)
+    if _find_zero_word is None or n <= _SMALL_SCAN:
+        return True  # _zero_runs scans with bytes.find
+    return _find_zero_word(ct, 0, n) < n
 
 
 def _update_into_spare() -> int:
@@ -434,7 +445,7 @@ class Crypt(Translator):
         v = Vector.alloc(len(ct), _SPARE)
         w = v.writable()
         self._xor(nonce, base, ct, w)
-        for s, e in _zero_runs(ct):
+        for s, e in _zero_runs(ct) if _has_zero_word(ct) else ():
             while s < e:
                 k = min(e - s, len(ZERO_BIG))
                 w[s:s + k] = _ZERO_BIG_VIEW[:k]
@@ -600,17 +611,20 @@ class Crypt(Translator):
     # ------------------------------------------------------------------ data
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
                     xdata: Dict | None) -> ReadvReply:
+        # The hot path of sequential reads: kept flat (few calls) on purpose.
         inode = fd.inode
-        if inode is None:
-            return await self.child.readv(fd, size, offset, flags, xdata)
-        st: FileState | None = inode.ctx
+        st: FileState | None = None if inode is None else inode.ctx
         if st is None:  # only regular files get a FileState
-            if inode.type != IaType.REG:
+            if inode is None or inode.type != IaType.REG:
                 return await self.child.readv(fd, size, offset, flags, xdata)
             st = await self._state(inode, fd=fd)
-        if not self._check(st):
+        # _check raises unless a plaintext file may pass
+        if (st.nonce is None or st.rejected) and not self._check(st):
             return await self.child.readv(fd, size, offset, flags, xdata)
-        start, end = _align_down(offset), _align_up(offset + size)
+        skip = offset % CHUNK
+        start = offset - skip
+        end = offset + size
+        end += -end % CHUNK
         for _attempt in range(4):
             generation, nonce = st.generation, st.nonce
             assert nonce is not None
@@ -618,16 +632,17 @@ class Crypt(Translator):
             if st.generation != generation:
                 continue  # the file was emptied and re-keyed while we read
             ct = _contiguous(r.vector)
-            skip = offset - start
-            if len(ct) <= skip:
+            n = len(ct)
+            if n <= skip:
                 r.vector = b""
                 r.op_ret = 0
                 return r
             pt = self._decrypt(nonce, start, ct)
-            if skip or len(pt) > size:
-                pt = pt.narrow(skip, skip + size)  # no copy: the reply's iovec is moved
+            if skip or n - skip > size:
+                n = min(n, skip + size)
+                pt = pt.narrow(skip, n)  # no copy: the reply's iovec is moved
             r.vector = pt
-            r.op_ret = len(pt)
+            r.op_ret = n - skip
             return r
         raise FopError(errno.EAGAIN, "crypt: file re-keyed during every read attempt")
 
