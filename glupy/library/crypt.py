@@ -224,9 +224,12 @@ def _contiguous(vector: Vector | bytes | None) -> Buffer:
     return vector.contiguous()
 
 
-def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
-    """A function ``(buf, pos, end) -> k``: the offset of the first all-zero 4-byte word
-    of ``buf[pos:end]`` (offsets multiples of 4 from the start of ``buf``), or ``end``.
+def _zero_word_finder() -> tuple[Callable[[Buffer, int, int], int],
+                                 Callable[[Buffer, int], bool]] | None:
+    """Two functions: ``find(buf, pos, end) -> k``, the offset of the first all-zero
+    4-byte word of ``buf[pos:end]`` (offsets multiples of 4 from the start of ``buf``),
+    or ``end``; and ``maybe_zero(buf, n) -> bool``, False when ``buf[:n]`` surely has
+    no all-zero word (the test on every read of ciphertext: one call).
 
     libc's ``wcsnlen`` (a 4-byte zero wchar_t is exactly such a word) scans with SIMD:
     ~3 us for 128 KiB where ``bytes.find`` of 16 zero bytes takes ~35 us.  Random
@@ -256,14 +259,22 @@ def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
             return pos + 4 * int(wcsnlen(words + (pos >> 2), (end - pos) >> 2))
         return 4 * int(wcsnlen(words, end >> 2))
 
+    def maybe_zero(buf: Buffer, n: int) -> bool:
+        words = from_buffer(wchars, buf)
+        if int(cast(uintptr, words)) & 3:
+            return True  # unaligned: the caller's full scan decides
+        return int(wcsnlen(words, n >> 2)) < n >> 2
+
     probe = bytearray(b"\xff" * 64)
     probe[36:40] = bytes(4)
     try:
         if find(probe, 0, 64) != 36 or find(probe, 40, 64) != 64 or find(probe, 4, 36) != 36:
             return None
+        if not maybe_zero(probe, 64) or maybe_zero(probe, 36):
+            return None
     except Exception:
         return None
-    return find
+    return find, maybe_zero
 
 
 def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
@@ -282,16 +293,8 @@ def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
     return end
 
 
-_find_zero_word = _zero_word_finder()
-
-
-def _has_zero_word(ct: Buffer) -> bool:
-    """Might ``ct`` hold an all-zero chunk?  False for ciphertext (almost always): one
-    scan, and _zero_runs does not run."""
-    n = len(ct) & ~(CHUNK - 1)
-    if _find_zero_word is None or n <= _SMALL_SCAN:
-        return True  # _zero_runs scans with bytes.find
-    return _find_zero_word(ct, 0, n) < n
+_scanners = _zero_word_finder()
+_find_zero_word, _maybe_zero = _scanners if _scanners else (None, None)
 
 
 def _update_into_spare() -> int:
@@ -442,10 +445,13 @@ class Crypt(Translator):
         iobuf (all-zero chunks, holes, zeroed in place).  The cipher runs first: it
         streams ``ct`` in from memory (a fresh read, not in the CPU cache) while it
         computes, and the scan for zero chunks then finds it cached."""
-        v = Vector.alloc(len(ct), _SPARE)
+        n = len(ct)
+        v = Vector.alloc(n, _SPARE)
         w = v.writable()
         self._xor(nonce, base, ct, w)
-        for s, e in _zero_runs(ct) if _has_zero_word(ct) else ():
+        n &= ~(CHUNK - 1)
+        maybe = n <= _SMALL_SCAN or _maybe_zero is None or _maybe_zero(ct, n)
+        for s, e in _zero_runs(ct) if maybe else ():
             while s < e:
                 k = min(e - s, len(ZERO_BIG))
                 w[s:s + k] = _ZERO_BIG_VIEW[:k]
@@ -631,7 +637,8 @@ class Crypt(Translator):
             r = await self.child.readv(fd, end - start, start, flags, xdata)
             if st.generation != generation:
                 continue  # the file was emptied and re-keyed while we read
-            ct = _contiguous(r.vector)
+            vec = r.vector
+            ct = vec.contiguous() if type(vec) is Vector else _contiguous(vec)
             n = len(ct)
             if n <= skip:
                 r.vector = b""
