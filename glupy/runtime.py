@@ -34,6 +34,7 @@ detaching, logging failures, glupy.Lock hand-over, and the lifecycle
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import traceback
 from typing import Any
@@ -404,6 +405,23 @@ def _setup_driver() -> None:
     if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
     _translator._make_wind = _driver_config["make_wind"]
+    _install_child_methods(_driver_config["child_method"])
+
+
+def _install_child_methods(make: Any) -> None:
+    """Child.<fop> becomes the driver's C method (builds the Wind without a
+    Python frame); the Python method stays its signature and its fallback."""
+    for fop in FOPS:
+        func = vars(Child)[fop.name]
+        if not inspect.isfunction(func):
+            continue  # already installed
+        params = list(inspect.signature(func).parameters.values())[1:]
+        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
+                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
+                for p in params):
+            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
+        required = sum(p.default is p.empty for p in params)
+        setattr(Child, fop.name, make(fop, func, len(params), required))
 
 
 # kept alive for the driver (it also holds references to what is inside)

@@ -1031,13 +1031,134 @@ static PyMethodDef glupy_fop_error_init_def = {
     "__init__", (PyCFunction)(void (*)(void))glupy_fop_error_init, METH_VARARGS | METH_KEYWORDS,
     "FopError(errno, message=None, reply=None)"};
 
+static PyObject *glupy_await_slot(PyObject *self)
+{
+    return glupy_await(self, NULL);
+}
+
 static int glupy_install_await(PyObject *cls)
 {
     PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
     int r = d ? PyObject_SetAttrString(cls, "__await__", d) : -1;
     Py_XDECREF(d);
+    /* setting __await__ made am_await the generic slot (look up __await__, call
+       the descriptor): point it at the C function itself */
+    if (r == 0)
+        ((PyTypeObject *)cls)->tp_as_async->am_await = glupy_await_slot;
     return r;
 }
+
+/* ------------------------------------------------ Child.<fop>() in C */
+/* ``self.child.lookup(loc, xdata)`` runs for every wind: the Python method (a
+ * frame, two global lookups, a dict lookup, a tuple) is replaced inside
+ * GlusterFS by this method descriptor, one per fop, that builds the Wind
+ * directly.  Calls with keywords (or anything unusual) go to the Python method
+ * it replaces, which stays the documented signature (Child.<fop> on the class
+ * still returns it). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fop;  /* glupy.fops.Fop */
+    PyObject *func; /* the Python method (translator.Child.<fop>) */
+    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
+} glupy_child_method_t;
+
+static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
+    if (kwnames || n < m->nrequired || n > m->nargs ||
+        (PyObject *)Py_TYPE(args[0]) != G.child_type)
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    PyObject *tuple = PyTuple_New(m->nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < m->nargs; i++) {
+        PyObject *v = i < n ? args[i + 1] : Py_None;
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
+    PyObject *w = cls->tp_alloc(cls, 0);
+    if (!w) {
+        Py_DECREF(tuple);
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    glupy_set_slot(w, G.w_child, args[0]);
+    Py_INCREF(m->fop);
+    glupy_set_slot(w, G.w_fop, m->fop);
+    glupy_set_slot(w, G.w_args, tuple);
+    return w;
+}
+
+static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    if (!obj || obj == Py_None) {
+        Py_INCREF(m->func);
+        return m->func;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void glupy_child_method_dealloc(PyObject *self)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_XDECREF(m->fop);
+    Py_XDECREF(m->func);
+    PyObject_Free(self);
+}
+
+static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
+{
+    /* __doc__, __name__, __signature__ ...: the Python method's */
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
+}
+
+static PyTypeObject glupy_child_method_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._child_method",
+    .tp_basicsize = sizeof(glupy_child_method_t),
+    .tp_dealloc = glupy_child_method_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = glupy_child_method_getattro,
+    .tp_descr_get = glupy_child_method_get,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+};
+
+/* child_method(fop, func, nargs, nrequired) */
+static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
+{
+    PyObject *fop, *func;
+    Py_ssize_t nargs, nrequired;
+    if (!PyArg_ParseTuple(args, "OOnn:child_method", &fop, &func, &nargs, &nrequired))
+        return NULL;
+    if (!Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type) || nrequired < 0 || nrequired > nargs) {
+        PyErr_SetString(PyExc_TypeError, "child_method(fop, func, nargs, nrequired)");
+        return NULL;
+    }
+    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
+    if (!m)
+        return NULL;
+    m->vectorcall = glupy_child_method_call;
+    Py_INCREF(fop);
+    m->fop = fop;
+    Py_INCREF(func);
+    m->func = func;
+    m->nargs = nargs;
+    m->nrequired = nrequired;
+    return (PyObject *)m;
+}
+
+static PyMethodDef glupy_new_child_method_def = {
+    "child_method", glupy_new_child_method, METH_VARARGS, "a Child.<fop> method in C"};
 
 /* ------------------------------------------------------ called from Python */
 
@@ -1193,13 +1314,23 @@ static int glupy_driver_setup_locked(PyObject *c)
         if (r < 0)
             goto error;
     }
-    G.empty_tuple = PyTuple_New(0);
-    PyObject *mk = PyCFunction_New(&glupy_make_wind_def, NULL);
-    if (!G.empty_tuple || !mk || PyDict_SetItemString(c, "make_wind", mk) < 0) {
-        Py_XDECREF(mk);
+    if (PyType_Ready(&glupy_child_method_type) < 0)
         goto error;
+    G.empty_tuple = PyTuple_New(0);
+    if (!G.empty_tuple)
+        goto error;
+    {
+        /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
+        PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def};
+        const char *keys[] = {"make_wind", "child_method"};
+        for (int i = 0; i < 2; i++) {
+            PyObject *f = PyCFunction_New(defs[i], NULL);
+            int r = f ? PyDict_SetItemString(c, keys[i], f) : -1;
+            Py_XDECREF(f);
+            if (r < 0)
+                goto error;
+        }
     }
-    Py_DECREF(mk);
     G.s_throw = PyUnicode_InternFromString("throw");
     return 0;
 error:

@@ -22,6 +22,19 @@ INIT_MESSAGE = "deliberate-init-failure-51c2"
 class Faulty(Translator):
     async def lookup(self, loc, xdata):
         name = loc.name or ""
+        if name.startswith("caught-"):  # the child's miss caught, another errno raised
+            try:
+                return await self.child.lookup(loc, xdata)
+            except FopError as e:
+                if e.errno != errno.ENOENT or e.reply is None:
+                    raise
+                raise FopError(errno.EROFS) from e
+        if name.startswith("kwargs-"):  # Child.<fop> with keywords
+            return await self.child.lookup(xdata=xdata, loc=loc)
+        if name.startswith("defaults-"):  # xdata left to its default (None)
+            return await self.child.lookup(loc)
+        if name.startswith("badargs-"):  # a TypeError from Child.lookup: EIO + traceback
+            return await self.child.lookup(loc, xdata, name)
         if name.startswith("crash-"):
             raise ValueError(f"{CRASH_MESSAGE} in {name}")
         if name.startswith("keyerror-"):
