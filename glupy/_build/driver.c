@@ -1160,6 +1160,68 @@ static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
 static PyMethodDef glupy_new_child_method_def = {
     "child_method", glupy_new_child_method, METH_VARARGS, "a Child.<fop> method in C"};
 
+/* --------------------------------------- attributes read on every fop */
+/* ``self.child`` and options (``self.timeout``) are non-data descriptors whose
+ * value, once known, sits in the instance __dict__.  CPython 3.11 specializes
+ * such an attribute read into a plain dict hit only if the descriptor's class
+ * is immutable; _OnlyChild and Option are Python classes, so every read took
+ * the generic path (type lookup, descriptor checks, dict lookup).  This C type
+ * wraps such a descriptor without changing its meaning: reads on the class and
+ * misses in the instance __dict__ go to the wrapped descriptor. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *wrapped;
+} glupy_nondata_t;
+
+static PyObject *glupy_nondata_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *d = ((glupy_nondata_t *)self)->wrapped;
+    descrgetfunc get = Py_TYPE(d)->tp_descr_get;
+    if (!get) {
+        Py_INCREF(d);
+        return d;
+    }
+    return get(d, obj, type);
+}
+
+static void glupy_nondata_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_nondata_t *)self)->wrapped);
+    PyObject_Free(self);
+}
+
+static PyMemberDef glupy_nondata_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(glupy_nondata_t, wrapped), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_nondata_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._nondata",
+    .tp_basicsize = sizeof(glupy_nondata_t),
+    .tp_dealloc = glupy_nondata_dealloc,
+    .tp_descr_get = glupy_nondata_get,
+    .tp_members = glupy_nondata_members,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
+{
+    if (Py_TYPE(wrapped)->tp_descr_set) {
+        PyErr_SetString(PyExc_TypeError, "nondata() wraps non-data descriptors only");
+        return NULL;
+    }
+    glupy_nondata_t *d = PyObject_New(glupy_nondata_t, &glupy_nondata_type);
+    if (!d)
+        return NULL;
+    Py_INCREF(wrapped);
+    d->wrapped = wrapped;
+    return (PyObject *)d;
+}
+
+static PyMethodDef glupy_new_nondata_def = {
+    "nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"};
+
 /* ------------------------------------------------------ called from Python */
 
 /* glupy.Lock.release handed the lock to parked task ``handle``: continue it here. */
@@ -1314,16 +1376,17 @@ static int glupy_driver_setup_locked(PyObject *c)
         if (r < 0)
             goto error;
     }
-    if (PyType_Ready(&glupy_child_method_type) < 0)
+    if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0)
         goto error;
     G.empty_tuple = PyTuple_New(0);
     if (!G.empty_tuple)
         goto error;
     {
         /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
-        PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def};
-        const char *keys[] = {"make_wind", "child_method"};
-        for (int i = 0; i < 2; i++) {
+        PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
+                               &glupy_new_nondata_def};
+        const char *keys[] = {"make_wind", "child_method", "nondata"};
+        for (int i = 0; i < 3; i++) {
             PyObject *f = PyCFunction_New(defs[i], NULL);
             int r = f ? PyDict_SetItemString(c, keys[i], f) : -1;
             Py_XDECREF(f);

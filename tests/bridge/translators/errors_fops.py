@@ -20,6 +20,9 @@ INIT_MESSAGE = "deliberate-init-failure-51c2"
 
 
 class Faulty(Translator):
+    # read in lookup (an option read in a fop, its default never set by the volfile)
+    miss_errno = Option(int, default=errno.EROFS, doc="errno of a caught-* miss")
+
     async def lookup(self, loc, xdata):
         name = loc.name or ""
         if name.startswith("caught-"):  # the child's miss caught, another errno raised
@@ -28,7 +31,7 @@ class Faulty(Translator):
             except FopError as e:
                 if e.errno != errno.ENOENT or e.reply is None:
                     raise
-                raise FopError(errno.EROFS) from e
+                raise FopError(self.miss_errno) from e
         if name.startswith("kwargs-"):  # Child.<fop> with keywords
             return await self.child.lookup(xdata=xdata, loc=loc)
         if name.startswith("defaults-"):  # xdata left to its default (None)
