@@ -64,7 +64,8 @@ struct glupy_task {
 };
 
 typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
-typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *);
+/* the last argument: unwind as the tail of an entry/callback (see glupy_tail_t) */
+typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, int);
 
 /* filled in by the generated code (codegen.py) */
 static glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS];
@@ -378,8 +379,86 @@ static void glupy_crash(glupy_task_t *t)
     Py_XDECREF(tb);
 }
 
+/* ---------------------------------------------------- the tail unwind */
+/* A fop's unwind must release the GIL (the parent runs arbitrary code), and the
+ * entry or callback it happens in releases the GIL again when it returns: a
+ * GIL release and take back (mutex, condition variable) only to release it
+ * again right after.  So the unwind of a task that finishes inside an entry
+ * (glupy_c_<fop>) or a callback (glupy_c_<fop>_cbk) is recorded here and done
+ * as the last step of that function, after its Python work, with the GIL
+ * released for good.  Still inside the child's callback: the reply's C
+ * arguments are valid.  One per entry/callback (a second unwind, e.g. of a
+ * task a glupy.Lock release resumed, is done at once as before); disarmed
+ * (NULL) where nothing would do it: glupy_resume, and on threads that already
+ * held the GIL. */
+typedef struct {
+    int set;
+    int slot;
+    call_frame_t *frame;
+    int32_t op_ret, op_errno;
+    PyObject *raw; /* the child's reply arguments, or NULL: glupy_unwind_error */
+} glupy_tail_t;
+
+static __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
+
+static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
+{
+    glupy_tail_t *outer = glupy_tail;
+    tail->set = 0;
+    glupy_tail = gs ? tail : NULL;
+    return outer;
+}
+
+/* The end of an entry/callback (GIL held): the recorded unwind, GIL released
+ * first and not taken back; else the GIL released as glupy_gil_release. */
+static void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
+{
+    glupy_tail = outer;
+    if (!tail->set) {
+        glupy_gil_release(gs);
+        return;
+    }
+    int32_t op_errno = tail->op_errno;
+    if (tail->raw) {
+        if (glupy_raw_unwinders[tail->slot](tail->frame, tail->op_ret, op_errno, tail->raw, 1) == 0)
+            return; /* the unwinder dropped raw and released the GIL */
+        /* not expected: a clean reply's arguments came from C unchanged */
+        PyErr_Clear();
+        Py_DECREF(tail->raw);
+        if (tail->op_ret >= 0 || op_errno <= 0)
+            op_errno = EIO;
+    }
+    PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+    glupy_unwind_error(tail->slot, tail->frame, op_errno);
+}
+
+static int glupy_tail_set(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    glupy_tail_t *tail = glupy_tail;
+    if (!tail || tail->set)
+        return 0;
+    tail->set = 1;
+    tail->slot = t->slot;
+    tail->frame = t->frame;
+    tail->op_ret = op_ret;
+    tail->op_errno = op_errno;
+    Py_XINCREF(raw);
+    tail->raw = raw;
+    return 1;
+}
+
+/* Unwind the child's reply ``raw`` unchanged: as the tail, else now. */
+static int glupy_unwind_raw(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    if (glupy_tail_set(t, op_ret, op_errno, raw))
+        return 0;
+    return glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw, 0);
+}
+
 static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
 {
+    if (glupy_tail_set(t, -1, op_errno, NULL))
+        return;
     Py_BEGIN_ALLOW_THREADS
     glupy_unwind_error(t->slot, t->frame, op_errno);
     Py_END_ALLOW_THREADS
@@ -406,7 +485,7 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
         PyObject *err = glupy_get_slot(value, G.r_op_errno);
         long op_ret = ret ? PyLong_AsLong(ret) : -1;
         long op_errno = err ? PyLong_AsLong(err) : EIO;
-        if (!PyErr_Occurred() && glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw) == 0)
+        if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
             return;
         PyErr_Clear();
     }
@@ -454,7 +533,7 @@ static void glupy_fail(glupy_task_t *t)
         glupy_unwind_errno(t, op_errno);
     } else {
         PyObject *raw = glupy_clean_raw(reply, t->slot);
-        if (!raw || glupy_raw_unwinders[t->slot](t->frame, -1, op_errno, raw) != 0) {
+        if (!raw || glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
             PyErr_Clear();
             PyObject *frame = glupy_frame_obj(t);
             PyObject *r = frame ? PyObject_CallFunction(G.fail_slow, "OiOO", t->inst, t->slot,
@@ -1229,11 +1308,14 @@ static void glupy_resume(uintptr_t handle)
 {
     PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
     glupy_task_t *t = (glupy_task_t *)handle;
+    glupy_tail_t *outer = glupy_tail;
+    glupy_tail = NULL; /* called from Python: its unwind is done here, at once */
     t->state = GLUPY_RUNNING;
     t->depth++;
     glupy_run(t, NULL, NULL, NULL);
     t->depth--;
     glupy_task_unref(t); /* the waiter's reference */
+    glupy_tail = outer;
     PyGILState_Release(gs);
 }
 
