@@ -33,7 +33,9 @@ detaching, logging failures, glupy.Lock hand-over, and the lifecycle
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import inspect
 import logging
 import traceback
 from typing import Any
@@ -425,6 +427,40 @@ def _setup_driver() -> None:
     _translator._make_wind = _driver_config["make_wind"]
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
+    _install_child_methods(_driver_config["child_method"])
+    Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
+
+
+def _install_child_methods(make: Any) -> None:
+    """Child.<fop> becomes the driver's C method (builds the Wind without a
+    Python frame); the Python method stays its signature and its fallback."""
+    for fop in FOPS:
+        func = vars(Child)[fop.name]
+        if not inspect.isfunction(func):
+            continue  # already installed
+        params = list(inspect.signature(func).parameters.values())[1:]
+        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
+                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
+                for p in params):
+            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
+        required = sum(p.default is p.empty for p in params)
+        setattr(Child, fop.name, make(fop, func, len(params), required))
+
+
+def _fast_attr(descriptor: Any) -> Any:
+    """``descriptor`` (a non-data descriptor: Option, _OnlyChild) wrapped in the
+    driver's C type, so that reading the value set on the instance is
+    specialized by CPython (see driver.c, glupy_nondata_t)."""
+    return _driver_config["nondata"](descriptor)
+
+
+def _fast_options(cls: type) -> None:
+    """The Options of ``cls`` and its bases, wrapped by _fast_attr (options are
+    read in fops; Translator.options() sees through the wrapper)."""
+    for klass in cls.__mro__:
+        for name, value in list(vars(klass).items()):
+            if isinstance(value, Option):
+                setattr(klass, name, _fast_attr(value))
 
 
 # kept alive for the driver (it also holds references to what is inside)
@@ -542,7 +578,9 @@ def _new_translator(inst: Instance, cls: type[Translator], values: dict[str, Any
     obj.name = inst.name
     obj.children = _children(inst.xl)
     if len(obj.children) == 1:
-        obj.__dict__["child"] = obj.children[0]  # see translator._OnlyChild
+        # an instance attribute (see translator._OnlyChild); not through obj.__dict__,
+        # which would slow down every attribute read (see translator.Option.__get__)
+        object.__setattr__(obj, "child", obj.children[0])
     obj.log = inst.log
     xl = inst.xl
     obj.default_notify = (lambda event, data:  # type: ignore[method-assign]
@@ -564,6 +602,7 @@ def py_init(this: Any) -> int:
         add_python_path(given.get("python-path", "").split(":"))
         cls = _load_class(spec)
         inst.options = cls.options()
+        _fast_options(cls)
         table = _option_table(inst, inst.options)
         lib.glupy_register_options(this, table)
         values = _apply_options(inst, given, table)
@@ -601,6 +640,7 @@ def reload_instance(inst: Instance) -> str:
     except LoadError as e:
         raise InitError(str(e)) from e
     options = cls.options()
+    _fast_options(cls)
     table = _option_table(inst, options)
     saved = inst.options
     inst.options = options
@@ -709,8 +749,11 @@ def py_reconfigure(this: Any, options: Any) -> int:
         obj = inst.translator
         # options absent from the new volfile go back to their defaults
         for opt in inst.options.values():
-            if opt.key not in given and opt.attr in obj.__dict__:
-                del obj.__dict__[opt.attr]
+            if opt.key not in given:
+                # not through obj.__dict__ (see Option.__get__); AttributeError: the
+                # option was never read, its default applies already
+                with contextlib.suppress(AttributeError):
+                    object.__delattr__(obj, opt.attr)
         changed = {}
         for attr, value in values.items():
             if getattr(obj, attr) != value:

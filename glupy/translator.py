@@ -169,8 +169,12 @@ class Option(Generic[T]):
             raise ValueError(f"option {self.key!r}: invalid value {text!r}: {e}") from None
         return value
 
-    # A non-data descriptor: once a value (given or default) is in the instance
-    # __dict__, reading the attribute is a plain dict hit (options are read in fops).
+    # A non-data descriptor: once a value (given or default) is an instance
+    # attribute, reading it is a plain instance attribute hit (options are read in
+    # fops).  The value is set with object.__setattr__, never through obj.__dict__:
+    # touching __dict__ makes CPython 3.11 move the instance's attributes into a
+    # dict object, and every attribute read of that instance (self.child ...)
+    # then misses its specialization and takes the generic path.
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Option[T]: ...
     @overload
@@ -181,7 +185,7 @@ class Option(Generic[T]):
             return self
         text = self.default_text
         value = self.parse(text) if text is not None else None
-        obj.__dict__[self.attr] = value
+        object.__setattr__(obj, self.attr, value)
         return value
 
 
@@ -190,8 +194,8 @@ R = TypeVar("R")
 
 class _OnlyChild:
     """``Translator.child``: the only child (error if the translator has several).
-    A non-data descriptor: the runtime puts the child in the instance __dict__
-    when there is exactly one, so reading it in every fop is a dict hit."""
+    A non-data descriptor: the runtime sets the child as an instance attribute
+    when there is exactly one, so reading it in every fop is an attribute hit."""
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> _OnlyChild: ...
@@ -809,6 +813,8 @@ class Translator(_TranslatorBase):
         out: dict[str, Option[Any]] = {}
         for klass in reversed(cls.__mro__):
             for value in vars(klass).values():
+                # inside GlusterFS options are wrapped (glupy.runtime._fast_options)
+                value = getattr(value, "__wrapped__", value)
                 if isinstance(value, Option):
                     out[value.key or value.attr] = value
         return out

@@ -9,7 +9,7 @@ Per fop F (args A, reply args R) this emits, around the hand-written driver
   STACK_WIND_COOKIE (the cookie is the wind record).
 * ``glupy_c_F_cbk(frame, cookie, this, op_ret, op_errno, R)``: the child's
   reply, kept as its raw C arguments in a reply object, delivered to the task.
-* ``glupy_unwind_raw_F(frame, op_ret, op_errno, raw)``: an unchanged reply
+* ``glupy_unwind_raw_F(frame, op_ret, op_errno, raw, tail)``: an unchanged reply
   back to C, STACK_UNWIND.
 * ``glupy_unwind_part_F(frame, op_ret, op_errno, raw, vals, mask, rec)``: a
   child's reply with some fields replaced: those converted, the rest raw.
@@ -199,13 +199,15 @@ def _entry(f: Fop) -> str:
                   "        return 0;",
                   "    }"]
     lines += ["    int gs = glupy_gil_ensure();",
+             "    glupy_tail_t tail;",
+             "    glupy_tail_t *outer = glupy_tail_arm(&tail, gs);",
              "    glupy_private_t *priv = this->private;",
              "    (void)priv;",
              f"    PyObject *a[{max(len(py), 1)}];"]
     for i, a in enumerate(py):
         lines.append(f"    a[{i}] = {_to_py(a)};")
     lines += [f"    glupy_start(this, {f.slot}, frame, a, {len(py)});",
-              "    glupy_gil_release(gs);",
+              "    glupy_tail_run(&tail, outer, gs);",
               "    return 0;",
               "}"]
     return "\n".join(lines)
@@ -217,6 +219,8 @@ def _cbk(f: Fop) -> str:
              f"int32_t op_ret, int32_t op_errno{_decls(f.reply)})",
              "{",
              "    int gs = glupy_gil_ensure();",
+             "    glupy_tail_t tail;",
+             "    glupy_tail_t *outer = glupy_tail_arm(&tail, gs);",
              f"    PyObject *raw = PyTuple_New({n});",
              "    if (raw) {"]
     for i, a in enumerate(f.reply):
@@ -226,7 +230,7 @@ def _cbk(f: Fop) -> str:
     lines += ["    }",
               "out:",
               f"    glupy_reply(cookie, {f.slot}, op_ret, op_errno, raw);",
-              "    glupy_gil_release(gs);",
+              "    glupy_tail_run(&tail, outer, gs);",
               "    return 0;",
               "}"]
     # goto over declarations inside the block is fine in C (no VLAs)
@@ -268,7 +272,7 @@ def _wind(f: Fop) -> str:
 
 def _unwind_raw(f: Fop) -> str:
     lines = [f"static int glupy_unwind_raw_{f.name}(call_frame_t *frame, int32_t op_ret, "
-             "int32_t op_errno, PyObject *raw)",
+             "int32_t op_errno, PyObject *raw, int tail)",
              "{"]
     lines += [_decl(a) for a in f.reply]
     lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)})")
@@ -278,7 +282,13 @@ def _unwind_raw(f: Fop) -> str:
             lines.append(_int_from_py(a, f"PyTuple_GET_ITEM(raw, {i})"))
         else:
             lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
-    lines += ["    Py_BEGIN_ALLOW_THREADS",
+    lines += ["    if (tail) { /* the last step of an entry/callback: raw dropped, GIL released for good */",
+              "        Py_DECREF(raw);",
+              "        PyEval_SaveThread();",
+              f"        STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});",
+              "        return 0;",
+              "    }",
+              "    Py_BEGIN_ALLOW_THREADS",
               f"    STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});",
               "    Py_END_ALLOW_THREADS",
               "    return 0;",

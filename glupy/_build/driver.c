@@ -64,7 +64,8 @@ struct glupy_task {
 };
 
 typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
-typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *);
+/* the last argument: unwind as the tail of an entry/callback (see glupy_tail_t) */
+typedef int (*glupy_raw_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, int);
 typedef int (*glupy_part_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, PyObject *,
                                      unsigned long, glupy_wind_rec_t *);
 
@@ -406,8 +407,86 @@ static void glupy_crash(glupy_task_t *t)
     Py_XDECREF(tb);
 }
 
+/* ---------------------------------------------------- the tail unwind */
+/* A fop's unwind must release the GIL (the parent runs arbitrary code), and the
+ * entry or callback it happens in releases the GIL again when it returns: a
+ * GIL release and take back (mutex, condition variable) only to release it
+ * again right after.  So the unwind of a task that finishes inside an entry
+ * (glupy_c_<fop>) or a callback (glupy_c_<fop>_cbk) is recorded here and done
+ * as the last step of that function, after its Python work, with the GIL
+ * released for good.  Still inside the child's callback: the reply's C
+ * arguments are valid.  One per entry/callback (a second unwind, e.g. of a
+ * task a glupy.Lock release resumed, is done at once as before); disarmed
+ * (NULL) where nothing would do it: glupy_resume, and on threads that already
+ * held the GIL. */
+typedef struct {
+    int set;
+    int slot;
+    call_frame_t *frame;
+    int32_t op_ret, op_errno;
+    PyObject *raw; /* the child's reply arguments, or NULL: glupy_unwind_error */
+} glupy_tail_t;
+
+static __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
+
+static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
+{
+    glupy_tail_t *outer = glupy_tail;
+    tail->set = 0;
+    glupy_tail = gs ? tail : NULL;
+    return outer;
+}
+
+/* The end of an entry/callback (GIL held): the recorded unwind, GIL released
+ * first and not taken back; else the GIL released as glupy_gil_release. */
+static void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
+{
+    glupy_tail = outer;
+    if (!tail->set) {
+        glupy_gil_release(gs);
+        return;
+    }
+    int32_t op_errno = tail->op_errno;
+    if (tail->raw) {
+        if (glupy_raw_unwinders[tail->slot](tail->frame, tail->op_ret, op_errno, tail->raw, 1) == 0)
+            return; /* the unwinder dropped raw and released the GIL */
+        /* not expected: a clean reply's arguments came from C unchanged */
+        PyErr_Clear();
+        Py_DECREF(tail->raw);
+        if (tail->op_ret >= 0 || op_errno <= 0)
+            op_errno = EIO;
+    }
+    PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+    glupy_unwind_error(tail->slot, tail->frame, op_errno);
+}
+
+static int glupy_tail_set(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    glupy_tail_t *tail = glupy_tail;
+    if (!tail || tail->set)
+        return 0;
+    tail->set = 1;
+    tail->slot = t->slot;
+    tail->frame = t->frame;
+    tail->op_ret = op_ret;
+    tail->op_errno = op_errno;
+    Py_XINCREF(raw);
+    tail->raw = raw;
+    return 1;
+}
+
+/* Unwind the child's reply ``raw`` unchanged: as the tail, else now. */
+static int glupy_unwind_raw(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    if (glupy_tail_set(t, op_ret, op_errno, raw))
+        return 0;
+    return glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw, 0);
+}
+
 static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
 {
+    if (glupy_tail_set(t, -1, op_errno, NULL))
+        return;
     Py_BEGIN_ALLOW_THREADS
     glupy_unwind_error(t->slot, t->frame, op_errno);
     Py_END_ALLOW_THREADS
@@ -463,7 +542,7 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
         PyObject *err = glupy_get_slot(value, G.r_op_errno);
         long op_ret = ret ? PyLong_AsLong(ret) : -1;
         long op_errno = err ? PyLong_AsLong(err) : EIO;
-        if (!PyErr_Occurred() && glupy_raw_unwinders[t->slot](t->frame, op_ret, op_errno, raw) == 0)
+        if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
             return;
         PyErr_Clear();
     } else if (glupy_finish_part(t, value) == 0) {
@@ -513,7 +592,7 @@ static void glupy_fail(glupy_task_t *t)
         glupy_unwind_errno(t, op_errno);
     } else {
         PyObject *raw = glupy_clean_raw(reply, t->slot);
-        if (!raw || glupy_raw_unwinders[t->slot](t->frame, -1, op_errno, raw) != 0) {
+        if (!raw || glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
             PyErr_Clear();
             PyObject *frame = glupy_frame_obj(t);
             PyObject *r = frame ? PyObject_CallFunction(G.fail_slow, "OiOO", t->inst, t->slot,
@@ -1205,13 +1284,196 @@ static PyMethodDef glupy_fop_error_init_def = {
     "__init__", (PyCFunction)(void (*)(void))glupy_fop_error_init, METH_VARARGS | METH_KEYWORDS,
     "FopError(errno, message=None, reply=None)"};
 
+static PyObject *glupy_await_slot(PyObject *self)
+{
+    return glupy_await(self, NULL);
+}
+
 static int glupy_install_await(PyObject *cls)
 {
     PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
     int r = d ? PyObject_SetAttrString(cls, "__await__", d) : -1;
     Py_XDECREF(d);
+    /* setting __await__ made am_await the generic slot (look up __await__, call
+       the descriptor): point it at the C function itself */
+    if (r == 0)
+        ((PyTypeObject *)cls)->tp_as_async->am_await = glupy_await_slot;
     return r;
 }
+
+/* ------------------------------------------------ Child.<fop>() in C */
+/* ``self.child.lookup(loc, xdata)`` runs for every wind: the Python method (a
+ * frame, two global lookups, a dict lookup, a tuple) is replaced inside
+ * GlusterFS by this method descriptor, one per fop, that builds the Wind
+ * directly.  Calls with keywords (or anything unusual) go to the Python method
+ * it replaces, which stays the documented signature (Child.<fop> on the class
+ * still returns it). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fop;  /* glupy.fops.Fop */
+    PyObject *func; /* the Python method (translator.Child.<fop>) */
+    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
+} glupy_child_method_t;
+
+static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
+    if (kwnames || n < m->nrequired || n > m->nargs ||
+        (PyObject *)Py_TYPE(args[0]) != G.child_type)
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    PyObject *tuple = PyTuple_New(m->nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < m->nargs; i++) {
+        PyObject *v = i < n ? args[i + 1] : Py_None;
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
+    PyObject *w = cls->tp_alloc(cls, 0);
+    if (!w) {
+        Py_DECREF(tuple);
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    glupy_set_slot(w, G.w_child, args[0]);
+    Py_INCREF(m->fop);
+    glupy_set_slot(w, G.w_fop, m->fop);
+    glupy_set_slot(w, G.w_args, tuple);
+    return w;
+}
+
+static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    if (!obj || obj == Py_None) {
+        Py_INCREF(m->func);
+        return m->func;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void glupy_child_method_dealloc(PyObject *self)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_XDECREF(m->fop);
+    Py_XDECREF(m->func);
+    PyObject_Free(self);
+}
+
+static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
+{
+    /* __doc__, __name__, __signature__ ...: the Python method's */
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
+}
+
+static PyTypeObject glupy_child_method_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._child_method",
+    .tp_basicsize = sizeof(glupy_child_method_t),
+    .tp_dealloc = glupy_child_method_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = glupy_child_method_getattro,
+    .tp_descr_get = glupy_child_method_get,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+};
+
+/* child_method(fop, func, nargs, nrequired) */
+static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
+{
+    PyObject *fop, *func;
+    Py_ssize_t nargs, nrequired;
+    if (!PyArg_ParseTuple(args, "OOnn:child_method", &fop, &func, &nargs, &nrequired))
+        return NULL;
+    if (!Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type) || nrequired < 0 || nrequired > nargs) {
+        PyErr_SetString(PyExc_TypeError, "child_method(fop, func, nargs, nrequired)");
+        return NULL;
+    }
+    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
+    if (!m)
+        return NULL;
+    m->vectorcall = glupy_child_method_call;
+    Py_INCREF(fop);
+    m->fop = fop;
+    Py_INCREF(func);
+    m->func = func;
+    m->nargs = nargs;
+    m->nrequired = nrequired;
+    return (PyObject *)m;
+}
+
+static PyMethodDef glupy_new_child_method_def = {
+    "child_method", glupy_new_child_method, METH_VARARGS, "a Child.<fop> method in C"};
+
+/* --------------------------------------- attributes read on every fop */
+/* ``self.child`` and options (``self.timeout``) are non-data descriptors whose
+ * value, once known, sits in the instance __dict__.  CPython 3.11 specializes
+ * such an attribute read into a plain dict hit only if the descriptor's class
+ * is immutable; _OnlyChild and Option are Python classes, so every read took
+ * the generic path (type lookup, descriptor checks, dict lookup).  This C type
+ * wraps such a descriptor without changing its meaning: reads on the class and
+ * misses in the instance __dict__ go to the wrapped descriptor. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *wrapped;
+} glupy_nondata_t;
+
+static PyObject *glupy_nondata_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *d = ((glupy_nondata_t *)self)->wrapped;
+    descrgetfunc get = Py_TYPE(d)->tp_descr_get;
+    if (!get) {
+        Py_INCREF(d);
+        return d;
+    }
+    return get(d, obj, type);
+}
+
+static void glupy_nondata_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_nondata_t *)self)->wrapped);
+    PyObject_Free(self);
+}
+
+static PyMemberDef glupy_nondata_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(glupy_nondata_t, wrapped), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_nondata_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._nondata",
+    .tp_basicsize = sizeof(glupy_nondata_t),
+    .tp_dealloc = glupy_nondata_dealloc,
+    .tp_descr_get = glupy_nondata_get,
+    .tp_members = glupy_nondata_members,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
+{
+    if (Py_TYPE(wrapped)->tp_descr_set) {
+        PyErr_SetString(PyExc_TypeError, "nondata() wraps non-data descriptors only");
+        return NULL;
+    }
+    glupy_nondata_t *d = PyObject_New(glupy_nondata_t, &glupy_nondata_type);
+    if (!d)
+        return NULL;
+    Py_INCREF(wrapped);
+    d->wrapped = wrapped;
+    return (PyObject *)d;
+}
+
+static PyMethodDef glupy_new_nondata_def = {
+    "nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"};
 
 /* ------------------------------------------------------ called from Python */
 
@@ -1220,11 +1482,14 @@ static void glupy_resume(uintptr_t handle)
 {
     PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
     glupy_task_t *t = (glupy_task_t *)handle;
+    glupy_tail_t *outer = glupy_tail;
+    glupy_tail = NULL; /* called from Python: its unwind is done here, at once */
     t->state = GLUPY_RUNNING;
     t->depth++;
     glupy_run(t, NULL, NULL, NULL);
     t->depth--;
     glupy_task_unref(t); /* the waiter's reference */
+    glupy_tail = outer;
     PyGILState_Release(gs);
 }
 
@@ -1373,25 +1638,26 @@ static int glupy_driver_setup_locked(PyObject *c)
         if (r < 0)
             goto error;
     }
+    if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0)
+        goto error;
     G.empty_tuple = PyTuple_New(0);
-    PyObject *mk = PyCFunction_New(&glupy_make_wind_def, NULL);
-    if (!G.empty_tuple || !mk || PyDict_SetItemString(c, "make_wind", mk) < 0) {
-        Py_XDECREF(mk);
+    if (!G.empty_tuple)
         goto error;
+    {
+        /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
+        PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
+                               &glupy_new_nondata_def, &glupy_reply_vector_def,
+                               &glupy_vector_alloc_def};
+        const char *keys[] = {"make_wind", "child_method", "nondata", "reply_vector",
+                              "vector_alloc"};
+        for (int i = 0; i < 5; i++) {
+            PyObject *f = PyCFunction_New(defs[i], NULL);
+            int r = f ? PyDict_SetItemString(c, keys[i], f) : -1;
+            Py_XDECREF(f);
+            if (r < 0)
+                goto error;
+        }
     }
-    Py_DECREF(mk);
-    PyObject *rv = PyCFunction_New(&glupy_reply_vector_def, NULL);
-    if (!rv || PyDict_SetItemString(c, "reply_vector", rv) < 0) {
-        Py_XDECREF(rv);
-        goto error;
-    }
-    Py_DECREF(rv);
-    PyObject *va = PyCFunction_New(&glupy_vector_alloc_def, NULL);
-    if (!va || PyDict_SetItemString(c, "vector_alloc", va) < 0) {
-        Py_XDECREF(va);
-        goto error;
-    }
-    Py_DECREF(va);
     G.s_throw = PyUnicode_InternFromString("throw");
     return 0;
 error:

@@ -234,6 +234,32 @@ def test_a_new_fop_error_built_from_the_childs_errno(faulty):
     still_serving(m, "setxattr")
 
 
+def test_a_childs_fop_error_caught_in_the_translator(faulty):
+    m = faulty
+    for i in range(3):
+        # the miss is caught (try/except FopError around the await) and replaced
+        fails_with(errno.EROFS, os.stat, m.mountpoint / f"caught-{i}")
+    assert not [r for r in log_records(m.log_path, FAULTY_XL) if "lookup() of" in r]
+    still_serving(m, "caught")
+
+
+def test_child_methods_take_keywords_and_defaults(faulty):
+    m = faulty
+    for prefix in ("kwargs-", "defaults-"):
+        p = m.mountpoint / f"{prefix}file"
+        p.write_text("abc")
+        time.sleep(1.2)  # the kernel's entry timeout: the next stat looks it up again
+        assert os.stat(p).st_size == 3
+        fails_with(errno.ENOENT, os.stat, m.mountpoint / f"{prefix}missing")
+    assert not [r for r in log_records(m.log_path, FAULTY_XL) if "lookup() of" in r]
+    # too many arguments: the TypeError of a Python call, logged with its traceback
+    fails_with(errno.EIO, os.stat, m.mountpoint / "badargs-0")
+    record = wait_for_log(m.log_path, FAULTY_XL, "raised TypeError")
+    assert "lookup() takes from 2 to 3 positional arguments but 4 were given" in record
+    assert "Traceback (most recent call last)" in record and "errors_fops.py" in record
+    still_serving(m, "child-methods")
+
+
 @pytest.mark.parametrize("prefix, expected", [
     ("int-", "returned 42, expected a LookupReply"),
     ("statreply-", "returned StatReply("),

@@ -142,3 +142,25 @@ def test_child_property_requires_exactly_one_child():
     t.children = [Child("a"), Child("b")]
     with pytest.raises(RuntimeError):
         _ = t.child
+
+
+def test_an_option_read_is_an_instance_attribute_and_options_sees_through_wrappers():
+    class Wrapper:  # what glupy.runtime._fast_options puts on a class inside GlusterFS
+        def __init__(self, d):
+            self.__wrapped__ = d
+
+        def __get__(self, obj, owner=None):
+            return self.__wrapped__.__get__(obj, owner)
+
+    class Wrapped(Translator):
+        limit = Option(int, default=3)
+
+    Wrapped.limit = Wrapper(vars(Wrapped)["limit"])
+    assert list(Wrapped.options()) == ["limit"]
+    assert isinstance(Wrapped.limit, Option)
+    t = Wrapped()
+    assert t.limit == 3 and vars(t) == {"limit": 3}  # set once, then read directly
+    t.limit = 5
+    assert t.limit == 5
+    del t.limit  # what reconfigure does for an option left out: back to the default
+    assert t.limit == 3

@@ -20,8 +20,24 @@ INIT_MESSAGE = "deliberate-init-failure-51c2"
 
 
 class Faulty(Translator):
+    # read in lookup (an option read in a fop, its default never set by the volfile)
+    miss_errno = Option(int, default=errno.EROFS, doc="errno of a caught-* miss")
+
     async def lookup(self, loc, xdata):
         name = loc.name or ""
+        if name.startswith("caught-"):  # the child's miss caught, another errno raised
+            try:
+                return await self.child.lookup(loc, xdata)
+            except FopError as e:
+                if e.errno != errno.ENOENT or e.reply is None:
+                    raise
+                raise FopError(self.miss_errno) from e
+        if name.startswith("kwargs-"):  # Child.<fop> with keywords
+            return await self.child.lookup(xdata=xdata, loc=loc)
+        if name.startswith("defaults-"):  # xdata left to its default (None)
+            return await self.child.lookup(loc)
+        if name.startswith("badargs-"):  # a TypeError from Child.lookup: EIO + traceback
+            return await self.child.lookup(loc, xdata, name)
         if name.startswith("crash-"):
             raise ValueError(f"{CRASH_MESSAGE} in {name}")
         if name.startswith("keyerror-"):
