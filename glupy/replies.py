@@ -8,6 +8,7 @@ fop's return value (bytes read/written, entries listed, 0 ...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from glupy.fops import FOPS_BY_NAME, Fop
@@ -83,7 +84,7 @@ class Reply:
             if k in values:
                 raise TypeError(f"{type(self).__name__} got {k!r} twice")
             values[k] = v
-        self._raw: tuple[Any, ...] | None = None
+        self._raw: Sequence[Any] | None = None  # a child's reply: its C arguments
         # False: the child's reply unchanged; an int: bit i set = field i replaced;
         # True: every field is converted (a reply built here, or detached)
         self._dirty: bool | int = True

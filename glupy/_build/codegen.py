@@ -8,7 +8,8 @@ Per fop F (args A, reply args R) this emits, around the hand-written driver
 * ``glupy_wind_F(frame, child, rec, args)``: Python argument tuple -> C,
   STACK_WIND_COOKIE (the cookie is the wind record).
 * ``glupy_c_F_cbk(frame, cookie, this, op_ret, op_errno, R)``: the child's
-  reply, kept as its raw C arguments in a reply object, delivered to the task.
+  reply, kept as its raw C arguments (driver.c glupy_raw_t) in a reply object,
+  delivered to the task.
 * ``glupy_unwind_raw_F(frame, op_ret, op_errno, raw, tail)``: an unchanged reply
   back to C, STACK_UNWIND.
 * ``glupy_unwind_part_F(frame, op_ret, op_errno, raw, vals, mask, rec)``: a
@@ -183,10 +184,26 @@ def _to_py(a: Arg) -> str:
     return _int_to_py(a)
 
 
-def _raw_item(a: Arg) -> str:
+def _raw_kind(a: Arg) -> str:
+    """GLUPY_RAW_INT/UINT or the ctype index of reply argument ``a`` (driver.c glupy_raw_t)."""
     if a.kind == "int":
-        return _int_to_py(a)
-    return f"glupy_ptr({a.name}, {_CT[a.ctype]})"
+        return "GLUPY_RAW_UINT" if a.ctype in UNSIGNED else "GLUPY_RAW_INT"
+    return str(_CT[a.ctype])
+
+
+def _raw_field(a: Arg) -> str:
+    """The member of a glupy_raw_t value holding reply argument ``a``."""
+    if a.kind == "int":
+        return "u" if a.ctype in UNSIGNED else "i"
+    return "p"
+
+
+def _raw_reads(f: Fop) -> list[str]:
+    """Statements: the reply's C arguments (locals) from ``raw``, or return -1."""
+    lines = [f"    if (!glupy_raw_check(raw, {len(f.reply)}))", "        return -1;"]
+    for i, a in enumerate(f.reply):
+        lines.append(f"    {a.name} = ({a.ctype})GLUPY_RAW(raw, {i}).{_raw_field(a)};")
+    return lines
 
 
 def _entry(f: Fop) -> str:
@@ -221,19 +238,16 @@ def _cbk(f: Fop) -> str:
              "    int gs = glupy_gil_ensure();",
              "    glupy_tail_t tail;",
              "    glupy_tail_t *outer = glupy_tail_arm(&tail, gs);",
-             f"    PyObject *raw = PyTuple_New({n});",
+             f"    PyObject *raw = glupy_raw_new({n}, glupy_raw_kinds_{f.name});",
              "    if (raw) {"]
     for i, a in enumerate(f.reply):
-        lines.append(f"        PyObject *r{i} = {_raw_item(a)};")
-        lines.append(f"        if (!r{i}) Py_CLEAR(raw); else PyTuple_SET_ITEM(raw, {i}, r{i});")
-        lines.append("        if (!raw) goto out;")
+        cast = "(void *)" if a.kind != "int" else ""
+        lines.append(f"        GLUPY_RAW(raw, {i}).{_raw_field(a)} = {cast}{a.name};")
     lines += ["    }",
-              "out:",
               f"    glupy_reply(cookie, {f.slot}, op_ret, op_errno, raw);",
               "    glupy_tail_run(&tail, outer, gs);",
               "    return 0;",
               "}"]
-    # goto over declarations inside the block is fine in C (no VLAs)
     return "\n".join(lines)
 
 
@@ -275,13 +289,7 @@ def _unwind_raw(f: Fop) -> str:
              "int32_t op_errno, PyObject *raw, int tail)",
              "{"]
     lines += [_decl(a) for a in f.reply]
-    lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)})")
-    lines.append("        return -1;")
-    for i, a in enumerate(f.reply):
-        if a.kind == "int":
-            lines.append(_int_from_py(a, f"PyTuple_GET_ITEM(raw, {i})"))
-        else:
-            lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
+    lines += _raw_reads(f)
     lines += ["    if (tail) { /* the last step of an entry/callback: raw dropped, GIL released for good */",
               "        Py_DECREF(raw);",
               "        PyEval_SaveThread();",
@@ -309,14 +317,9 @@ def _unwind_part(f: Fop) -> str | None:
              "glupy_wind_rec_t *rec)",
              "{"]
     lines += [_decl(a) for a in f.reply]
-    lines.append(f"    if (!PyTuple_Check(raw) || PyTuple_GET_SIZE(raw) != {len(f.reply)} ||")
-    lines.append(f"        PyList_GET_SIZE(vals) != {len(fields)})")
+    lines.append(f"    if (PyList_GET_SIZE(vals) != {len(fields)})")
     lines.append("        return -1;")
-    for i, a in enumerate(f.reply):
-        if a.kind == "int":
-            lines.append(_int_from_py(a, f"PyTuple_GET_ITEM(raw, {i})"))
-        else:
-            lines.append(f"    if (glupy_raw_ptr(raw, {i}, {_CT[a.ctype]}, (void **)&{a.name}) < 0) return -1;")
+    lines += _raw_reads(f)
     for j, a in enumerate(fields):
         item = f"PyList_GET_ITEM(vals, {j})"
         k = a.kind
@@ -374,6 +377,9 @@ def source() -> str:
         out.append(f"    case {f.slot}: glupy_unwind_{f.name}(frame, -1, op_errno{zeros}); break;")
     out.append("    }\n}")
     for f in FOPS:
+        kinds = ", ".join(_raw_kind(a) for a in f.reply) or "0"
+        out.append(f"static const signed char glupy_raw_kinds_{f.name}[] = {{{kinds}}};")
+    for f in FOPS:
         out.append(_entry(f))
         out.append(_cbk(f))
         out.append(_wind(f))
@@ -398,6 +404,8 @@ def source() -> str:
     out.append(f"static void *const glupy_entry_points[{NUM_FOP_SLOTS}] = {{\n    "
                + ",\n    ".join(slots) + "\n};")
     # The table must agree with the headers this is compiled against.
+    out.append(f"_Static_assert({max(len(f.reply) for f in FOPS)} <= GLUPY_RAW_MAX,"
+               ' "a reply has more arguments than glupy_raw_t holds");')
     out.append(f"_Static_assert(GF_FOP_MAXVALUE == {NUM_FOP_SLOTS} + 1,"
                ' "number of fops differs from the installed headers");')
     for f in FOPS:

@@ -296,11 +296,81 @@ static int glupy_arg_uint(PyObject *value, unsigned long long *out)
     return 0;
 }
 
-/* a reply's raw C argument back to C */
-static inline int glupy_raw_ptr(PyObject *raw, int i, int ct, void **out)
+/* ------------------------------------------------------ a reply's raw C arguments */
+/* A child's reply keeps its callback's C arguments as they are (Reply._raw): a
+ * small sequence made without a cffi object per pointer.  ``raw[i]`` makes the
+ * cdata (or int) of argument i when Python reads a field (glupy.runtime's
+ * CONVERTERS, list(raw)); the C unwinders read the values directly. */
+#define GLUPY_RAW_MAX 6
+enum { GLUPY_RAW_INT = -1, GLUPY_RAW_UINT = -2 }; /* else a GLUPY_CT_* pointer type */
+
+typedef struct {
+    PyObject_HEAD
+    int n;
+    const signed char *kinds; /* per argument: GLUPY_RAW_INT/UINT or the ctype index */
+    union {
+        void *p;
+        long long i;
+        unsigned long long u;
+    } v[GLUPY_RAW_MAX];
+} glupy_raw_t;
+
+static PyTypeObject glupy_raw_type;
+
+static PyObject *glupy_raw_new(int n, const signed char *kinds)
 {
-    return glupy_cdata_ptr(PyTuple_GET_ITEM(raw, i), ct, out);
+    glupy_raw_t *r = PyObject_New(glupy_raw_t, &glupy_raw_type);
+    if (r) {
+        r->n = n;
+        r->kinds = kinds;
+    }
+    return (PyObject *)r;
 }
+
+static Py_ssize_t glupy_raw_len(PyObject *self)
+{
+    return ((glupy_raw_t *)self)->n;
+}
+
+static PyObject *glupy_raw_item(PyObject *self, Py_ssize_t i)
+{
+    glupy_raw_t *r = (glupy_raw_t *)self;
+    if (i < 0 || i >= r->n) {
+        PyErr_SetString(PyExc_IndexError, "reply argument index out of range");
+        return NULL;
+    }
+    int k = r->kinds[i];
+    if (k == GLUPY_RAW_INT)
+        return PyLong_FromLongLong(r->v[i].i);
+    if (k == GLUPY_RAW_UINT)
+        return PyLong_FromUnsignedLongLong(r->v[i].u);
+    return glupy_ptr(r->v[i].p, k);
+}
+
+static void glupy_raw_dealloc(PyObject *self)
+{
+    PyObject_Free(self);
+}
+
+static PySequenceMethods glupy_raw_seq = {.sq_length = glupy_raw_len, .sq_item = glupy_raw_item};
+
+static PyTypeObject glupy_raw_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._raw",
+    .tp_basicsize = sizeof(glupy_raw_t),
+    .tp_dealloc = glupy_raw_dealloc,
+    .tp_as_sequence = &glupy_raw_seq,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a child's reply arguments as its callback got them",
+};
+
+static inline int glupy_raw_check(PyObject *raw, int n)
+{
+    return Py_IS_TYPE(raw, &glupy_raw_type) && ((glupy_raw_t *)raw)->n == n;
+}
+
+/* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
+#define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
 
 /* ------------------------------------------------------------------ tasks */
 
@@ -1151,30 +1221,34 @@ static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(v
  * running Vector.__init__ (a crypt-like translator reads it on every readv). */
 static PyObject *glupy_reply_vector(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyTuple_Check(args[1]) ||
+    if (nargs != 3 || !PySequence_Check(args[0]) || !PyTuple_Check(args[1]) ||
         PyTuple_GET_SIZE(args[1]) != 3) {
         PyErr_SetString(PyExc_TypeError, "_reply_vector(raw, cidx, inst)");
         return NULL;
     }
-    PyObject *items[3];
+    PyObject *items[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
         Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
-        if (k < 0 || k >= PyTuple_GET_SIZE(args[0])) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_IndexError, "_reply_vector: bad index");
+        items[i] = k < 0 && PyErr_Occurred() ? NULL
+                 : k < 0 ? (PyErr_SetString(PyExc_IndexError, "_reply_vector: bad index"), NULL)
+                         : PySequence_GetItem(args[0], k);
+        if (!items[i]) {
+            for (int j = 0; j < i; j++)
+                Py_DECREF(items[j]);
             return NULL;
         }
-        items[i] = PyTuple_GET_ITEM(args[0], k);
     }
     PyTypeObject *cls = (PyTypeObject *)G.vector_type;
     PyObject *v = cls->tp_alloc(cls, 0);
-    if (!v)
-        return NULL;
     Py_ssize_t offs[3] = {G.v_iov, G.v_count, G.v_iobref};
     for (int i = 0; i < 3; i++) {
-        Py_INCREF(items[i]);
-        glupy_set_slot(v, offs[i], items[i]);
+        if (v)
+            glupy_set_slot(v, offs[i], items[i]); /* the reference moves */
+        else
+            Py_DECREF(items[i]);
     }
+    if (!v)
+        return NULL;
     Py_ssize_t none[3] = {G.v_keep, G.v_data, G.v_cap};
     for (int i = 0; i < 3; i++) {
         Py_INCREF(Py_None);
@@ -1628,7 +1702,7 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.v_keep = glupy_member_offset(G.vector_type, "_keep")) < 0 ||
         (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
         goto error;
-    if (PyType_Ready(&glupy_await_type) < 0 || glupy_install_await(G.wind_type) < 0 ||
+    if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_await_type) < 0 || glupy_install_await(G.wind_type) < 0 ||
         glupy_install_await(G.gather_type) < 0)
         goto error;
     {
