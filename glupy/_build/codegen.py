@@ -275,13 +275,31 @@ def _wind(f: Fop) -> str:
             continue
         lines.append(f"    if ({call} < 0)")
         lines.append("        return -1;")
-    lines += ["    Py_BEGIN_ALLOW_THREADS",
-              f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_cbk, (void *)rec, child,",
-              f"                      child->fops->{f.name}{_names(f.args)});",
+    inits = ", ".join(f".{a.name} = {a.name}" for a in f.args)
+    lines += [f"    struct glupy_wargs_{f.name} w = {{{inits}}};",
+              "    if (glupy_tail_wind(frame, child, rec, glupy_do_wind_" + f.name + ", &w, sizeof(w), py_args))",
+              "        return 0; /* issued as the last step of this entry/callback */",
+              "    Py_BEGIN_ALLOW_THREADS",
+              f"    glupy_do_wind_{f.name}(frame, child, rec, &w);",
               "    Py_END_ALLOW_THREADS",
               "    return 0;",
               "}"]
     return "\n".join(lines)
+
+
+def _do_wind(f: Fop) -> str:
+    """The converted arguments of a wind (``struct glupy_wargs_F``) and the
+    STACK_WIND with them (``glupy_do_wind_F``; GIL released)."""
+    fields = "".join(f"    {a.decl};\n" for a in f.args)
+    names = "".join(", a->" + a.name for a in f.args)
+    return (f"struct glupy_wargs_{f.name} {{\n{fields}}};\n"
+            f"_Static_assert(sizeof(struct glupy_wargs_{f.name}) <= GLUPY_WARGS_MAX, "
+            f'"wind arguments of {f.name} do not fit glupy_tail_t");\n'
+            f"static void glupy_do_wind_{f.name}(call_frame_t *frame, xlator_t *child, "
+            "glupy_wind_rec_t *rec, const void *p)\n{\n"
+            f"    const struct glupy_wargs_{f.name} *a = p;\n"
+            f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_cbk, (void *)rec, child,\n"
+            f"                      child->fops->{f.name}{names});\n}}")
 
 
 def _unwind_raw(f: Fop) -> str:
@@ -382,6 +400,7 @@ def source() -> str:
     for f in FOPS:
         out.append(_entry(f))
         out.append(_cbk(f))
+        out.append(_do_wind(f))
         out.append(_wind(f))
         out.append(_unwind_raw(f))
         part = _unwind_part(f)

@@ -39,6 +39,7 @@ typedef struct {
     glupy_task_t *task;
     int index;
     PyObject *keep; /* Python objects the converted wind arguments point into */
+    PyObject *hold; /* a tail wind's argument tuple, alive until its callback */
 } glupy_wind_rec_t;
 
 struct glupy_task {
@@ -489,12 +490,24 @@ static void glupy_crash(glupy_task_t *t)
  * task a glupy.Lock release resumed, is done at once as before); disarmed
  * (NULL) where nothing would do it: glupy_resume, and on threads that already
  * held the GIL. */
+/* The same for a task's wind issued in an entry/callback (only a single wind, not a
+ * gather's): the coroutine is suspended and the task waiting when the entry/callback
+ * ends, so the wind is issued then, with the GIL released once instead of released
+ * for the wind and taken back to return.  Its converted C arguments are kept here
+ * (what they point at outlives the wind: GlusterFS memory, rec->keep, rec->hold). */
+#define GLUPY_WARGS_MAX 128
+typedef void (*glupy_do_wind_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, const void *);
+
 typedef struct {
     int set;
     int slot;
     call_frame_t *frame;
     int32_t op_ret, op_errno;
     PyObject *raw; /* the child's reply arguments, or NULL: glupy_unwind_error */
+    glupy_do_wind_t wind; /* set: a wind, not an unwind */
+    xlator_t *child;
+    glupy_wind_rec_t *rec;
+    _Alignas(16) unsigned char wargs[GLUPY_WARGS_MAX];
 } glupy_tail_t;
 
 static __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
@@ -516,6 +529,11 @@ static void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
         glupy_gil_release(gs);
         return;
     }
+    if (tail->wind) {
+        PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+        tail->wind(tail->frame, tail->child, tail->rec, tail->wargs);
+        return;
+    }
     int32_t op_errno = tail->op_errno;
     if (tail->raw) {
         if (glupy_raw_unwinders[tail->slot](tail->frame, tail->op_ret, op_errno, tail->raw, 1) == 0)
@@ -530,12 +548,34 @@ static void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
     glupy_unwind_error(tail->slot, tail->frame, op_errno);
 }
 
+/* A single wind of a task: issued as the tail (1), or 0: the caller issues it now. */
+static int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                           glupy_do_wind_t wind, const void *wargs, size_t size,
+                           PyObject *py_args)
+{
+    glupy_tail_t *tail = glupy_tail;
+    if (!tail || tail->set || rec->task->gathering || size > GLUPY_WARGS_MAX)
+        return 0;
+    /* the views the arguments came from must outlive the STACK_WIND (a view the
+       translator made may own what it points at): kept until the callback */
+    Py_INCREF(py_args);
+    rec->hold = py_args;
+    tail->set = 1;
+    tail->wind = wind;
+    tail->frame = frame;
+    tail->child = child;
+    tail->rec = rec;
+    memcpy(tail->wargs, wargs, size);
+    return 1;
+}
+
 static int glupy_tail_set(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
 {
     glupy_tail_t *tail = glupy_tail;
     if (!tail || tail->set)
         return 0;
     tail->set = 1;
+    tail->wind = NULL;
     tail->slot = t->slot;
     tail->frame = t->frame;
     tail->op_ret = op_ret;
@@ -741,6 +781,7 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     rec->task = t;
     rec->index = index;
     rec->keep = NULL;
+    rec->hold = NULL;
     PyObject *child = glupy_get_slot(w, G.w_child);
     PyObject *fop = glupy_get_slot(w, G.w_fop);
     PyObject *args = glupy_get_slot(w, G.w_args);
@@ -1049,8 +1090,8 @@ static void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno
     glupy_wind_rec_t *rec = cookie;
     glupy_task_t *t = rec->task;
     int index = rec->index;
-    PyObject *keep = rec->keep;
-    rec->keep = NULL;
+    PyObject *keep = rec->keep, *hold = rec->hold;
+    rec->keep = rec->hold = NULL;
     PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
     PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
     PyObject *result = NULL;
@@ -1097,6 +1138,7 @@ static void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno
     }
     glupy_deliver(t, index, result);
     Py_XDECREF(keep);
+    Py_XDECREF(hold);
     glupy_task_unref(t); /* the wind's reference */
 }
 
