@@ -46,7 +46,7 @@ from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, add_python_path, load_class
 from glupy.misscache import MissCache
-from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
+from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
 from glupy.types import (
     Caller,
@@ -427,6 +427,17 @@ def _setup_driver() -> None:
     _translator._make_wind = _driver_config["make_wind"]
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
+    _install_fields(_driver_config["field"])
+
+
+def _install_fields(make: Any) -> None:
+    """Reply fields become the driver's C descriptor (the rules of replies._Field,
+    without a Python frame per read or set; the class still shows the _Field)."""
+    for cls in REPLY_CLASSES.values():
+        for name in cls.fields:
+            f = vars(cls)[name]
+            if isinstance(f, _Field):  # else already installed
+                setattr(cls, name, make(f, CONVERTERS[f.kind], len(cls.fields), _UNSET))
     _install_child_methods(_driver_config["child_method"])
     Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
 
