@@ -428,6 +428,8 @@ def _setup_driver() -> None:
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
     _install_fields(_driver_config["field"])
+    if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
+        _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
 
 
 def _install_fields(make: Any) -> None:

@@ -648,13 +648,14 @@ class Vector:
         return v
 
     def contiguous(self) -> memoryview:
-        """The data as one memoryview: a view of GlusterFS's buffer (no copy) when it
-        is in one buffer, as it almost always is; the buffers joined otherwise."""
+        """The data as one read-only memoryview: a view of GlusterFS's buffer (no
+        copy) when it is in one buffer, as it almost always is; the buffers joined
+        otherwise.  (Inside glusterfs the one-buffer case is done in C.)"""
         if self._data is not None:
-            return memoryview(self._data)
+            return memoryview(self._data).toreadonly()
         if self._count == 1:
             e = self._iov[0]
-            return memoryview(_ffi.buffer(e.iov_base, e.iov_len))
+            return memoryview(_ffi.buffer(e.iov_base, e.iov_len)).toreadonly()
         return memoryview(b"".join(self.views()))
 
     def views(self) -> list[memoryview]:

@@ -1591,6 +1591,77 @@ static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
 static PyMethodDef glupy_new_nondata_def = {
     "nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"};
 
+/* Vector.contiguous() / Vector.writable() for the common case, one GlusterFS buffer
+ * (read-only / the data and spare bytes of an alloc'd one): a memoryview straight
+ * over it; anything else goes to the Python method kept in ``py``. */
+static PyObject *glupy_vec_py[2];
+
+static PyObject *glupy_vec_view(PyObject *self, int writable)
+{
+    if ((PyObject *)Py_TYPE(self) == G.vector_type &&
+        glupy_get_slot(self, G.v_data) == Py_None) {
+        PyObject *piov = glupy_get_slot(self, G.v_iov);
+        PyObject *pcount = glupy_get_slot(self, G.v_count);
+        PyObject *pcap = glupy_get_slot(self, G.v_cap);
+        struct iovec *iov = NULL;
+        if (piov && piov != Py_None && pcount && PyLong_CheckExact(pcount) &&
+            PyLong_AsLong(pcount) == 1 && glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)&iov) == 0 &&
+            iov && iov->iov_base) {
+            Py_ssize_t n = (Py_ssize_t)iov->iov_len;
+            if (writable)
+                n = pcap && PyLong_CheckExact(pcap) ? PyLong_AsSsize_t(pcap) : 0;
+            if (n > 0)
+                return PyMemoryView_FromMemory(iov->iov_base, n,
+                                               writable ? PyBUF_WRITE : PyBUF_READ);
+        }
+        PyErr_Clear();
+    }
+    return PyObject_CallOneArg(glupy_vec_py[writable], self);
+}
+
+static PyObject *glupy_vec_contiguous(PyObject *self, PyObject *unused)
+{
+    return glupy_vec_view(self, 0);
+}
+
+static PyObject *glupy_vec_writable(PyObject *self, PyObject *unused)
+{
+    return glupy_vec_view(self, 1);
+}
+
+static PyMethodDef glupy_vec_defs[2] = {
+    {"contiguous", glupy_vec_contiguous, METH_NOARGS, NULL},
+    {"writable", glupy_vec_writable, METH_NOARGS, NULL},
+};
+
+/* vector_methods(py_contiguous, py_writable): Vector.contiguous/writable in C */
+static PyObject *glupy_vector_methods(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "vector_methods(contiguous, writable)");
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        Py_XSETREF(glupy_vec_py[i], Py_NewRef(args[i]));
+        glupy_vec_defs[i].ml_doc = NULL;
+        PyObject *doc = PyObject_GetAttrString(args[i], "__doc__");
+        if (doc && PyUnicode_Check(doc))
+            glupy_vec_defs[i].ml_doc = PyUnicode_AsUTF8(doc); /* kept alive by the function */
+        Py_XDECREF(doc);
+        PyErr_Clear();
+        PyObject *d = PyDescr_NewMethod((PyTypeObject *)G.vector_type, &glupy_vec_defs[i]);
+        int r = d ? PyObject_SetAttrString(G.vector_type, glupy_vec_defs[i].ml_name, d) : -1;
+        Py_XDECREF(d);
+        if (r < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef glupy_vector_methods_def = {
+    "vector_methods", (PyCFunction)(void (*)(void))glupy_vector_methods, METH_FASTCALL,
+    "Vector.contiguous/writable in C (the Python ones as fallbacks)"};
+
 /* A reply field (replies.py _Field, same rules) read and set in C: a field of a
  * child's reply is converted when first read (CONVERTERS[kind](raw, cidx, inst)) and
  * kept in _vals; setting one stores it and marks its bit in _dirty (True stays
@@ -1904,10 +1975,11 @@ static int glupy_driver_setup_locked(PyObject *c)
         /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
         PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
                                &glupy_new_nondata_def, &glupy_reply_vector_def,
-                               &glupy_vector_alloc_def, &glupy_new_field_def};
+                               &glupy_vector_alloc_def, &glupy_new_field_def,
+                               &glupy_vector_methods_def};
         const char *keys[] = {"make_wind", "child_method", "nondata", "reply_vector",
-                              "vector_alloc", "field"};
-        for (int i = 0; i < 6; i++) {
+                              "vector_alloc", "field", "vector_methods"};
+        for (int i = 0; i < 7; i++) {
             PyObject *f = PyCFunction_New(defs[i], NULL);
             int r = f ? PyDict_SetItemString(c, keys[i], f) : -1;
             Py_XDECREF(f);

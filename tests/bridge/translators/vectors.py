@@ -31,6 +31,7 @@ class Vectors(Translator):
         w[pos:] = b"\xee" * (len(w) - pos)
         data = v.narrow(1, 1 + n)
         assert len(data) == n and len(data.writable()) == n + 5
+        assert bytes(data.contiguous()) == bytes(vector) and data.contiguous().readonly
         return await self.child.writev(fd, data, offset, flags, xdata)
 
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
@@ -40,6 +41,14 @@ class Vectors(Translator):
         r = await self.child.readv(fd, size + skip + PAD, lo, flags, xdata)
         got = r.vector
         assert isinstance(got, Vector)
+        whole = got.contiguous()  # the child's buffer: one read-only view, no copy
+        assert whole.readonly and bytes(whole) == bytes(got) and len(whole) == len(got)
+        try:
+            got.writable()
+        except TypeError:
+            pass  # someone else's buffer
+        else:
+            raise AssertionError("writable() on a reply vector")
         if (offset // 4096) % 2:
             out = got.narrow(skip, skip + size)  # a view of the child's buffer
         else:
