@@ -251,6 +251,24 @@ def _cbk(f: Fop) -> str:
     return "\n".join(lines)
 
 
+def _from_py(a: Arg, item: str, only_if: str = "") -> list[str]:
+    """Statements: C argument ``a`` (a local) from Python object ``item``, converted as
+    for a wind (views, ints and Vectors in C, the rest through glupy.runtime._to_c),
+    or return -1; only when ``only_if`` holds, if given."""
+    k = a.kind
+    if k in VIEW_KINDS:
+        call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
+                f"(void **)&{a.name})")
+    elif k in ("str", "opaque"):
+        call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
+    elif k == "vector":
+        call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
+    else:
+        stmt = _int_from_py(a, item)
+        return [f"    if ({only_if})", "    " + stmt] if only_if else [stmt]
+    return [f"    if ({f'({only_if}) && ' if only_if else ''}{call} < 0)", "        return -1;"]
+
+
 def _wind(f: Fop) -> str:
     lines = [f"static int glupy_wind_{f.name}(call_frame_t *frame, xlator_t *child, "
              "glupy_wind_rec_t *rec, PyObject *py_args)",
@@ -261,20 +279,7 @@ def _wind(f: Fop) -> str:
     lines.append("        return -1;")
     lines.append("    }")
     for i, a in enumerate(f.py_args):
-        item = f"PyTuple_GET_ITEM(py_args, {i})"
-        k = a.kind
-        if k in VIEW_KINDS:
-            call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
-                    f"(void **)&{a.name})")
-        elif k in ("str", "opaque"):
-            call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
-        elif k == "vector":
-            call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
-        else:
-            lines.append(_int_from_py(a, item))
-            continue
-        lines.append(f"    if ({call} < 0)")
-        lines.append("        return -1;")
+        lines += _from_py(a, f"PyTuple_GET_ITEM(py_args, {i})")
     inits = ", ".join(f".{a.name} = {a.name}" for a in f.args)
     lines += [f"    struct glupy_wargs_{f.name} w = {{{inits}}};",
               "    if (glupy_tail_wind(frame, child, rec, glupy_do_wind_" + f.name + ", &w, sizeof(w), py_args))",
@@ -339,21 +344,7 @@ def _unwind_part(f: Fop) -> str | None:
     lines.append("        return -1;")
     lines += _raw_reads(f)
     for j, a in enumerate(fields):
-        item = f"PyList_GET_ITEM(vals, {j})"
-        k = a.kind
-        if k in VIEW_KINDS:
-            call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
-                    f"(void **)&{a.name})")
-        elif k in ("str", "opaque"):
-            call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
-        elif k == "vector":
-            call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
-        else:
-            lines.append(f"    if (mask & (1UL << {j}))")
-            lines.append("    " + _int_from_py(a, item))
-            continue
-        lines.append(f"    if ((mask & (1UL << {j})) && {call} < 0)")
-        lines.append("        return -1;")
+        lines += _from_py(a, f"PyList_GET_ITEM(vals, {j})", f"mask & (1UL << {j})")
     lines += ["    Py_BEGIN_ALLOW_THREADS",
               f"    STACK_UNWIND_STRICT({f.name}, frame, op_ret, op_errno{_names(f.reply)});",
               "    Py_END_ALLOW_THREADS",
@@ -397,15 +388,15 @@ def source() -> str:
     for f in FOPS:
         kinds = ", ".join(_raw_kind(a) for a in f.reply) or "0"
         out.append(f"static const signed char glupy_raw_kinds_{f.name}[] = {{{kinds}}};")
+    parts = {f.name: _unwind_part(f) for f in FOPS}
     for f in FOPS:
         out.append(_entry(f))
         out.append(_cbk(f))
         out.append(_do_wind(f))
         out.append(_wind(f))
         out.append(_unwind_raw(f))
-        part = _unwind_part(f)
-        if part:
-            out.append(part)
+        if parts[f.name]:
+            out.append(parts[f.name])
     out.append("#undef strerror")
     for c in CBKS:
         out.append(f"static {_cbk_cbk_proto(c.name, c.ret, c.args)};")
@@ -415,7 +406,7 @@ def source() -> str:
                + ",\n    ".join(f"[{f.slot}] = glupy_unwind_raw_{f.name}" for f in FOPS) + "\n};")
     out.append("static glupy_part_unwinder_t glupy_part_unwinders[GLUPY_NUM_SLOTS] = {\n    "
                + ",\n    ".join(f"[{f.slot}] = glupy_unwind_part_{f.name}" for f in FOPS
-                               if _unwind_part(f)) + "\n};")
+                               if parts[f.name]) + "\n};")
     # The entry points, in struct xlator_fops slot order (NULL = placeholder).
     slots = ["NULL"] * NUM_FOP_SLOTS
     for f in FOPS:
