@@ -159,16 +159,32 @@ static PyObject *glupy_str(const char *p)
     return PyUnicode_DecodeUTF8(p, strlen(p), "surrogateescape");
 }
 
+/* A glupy.Vector made in C (its __slots__ set by offset, no __init__ frame) from new
+ * references, stolen: _iov, _count, _iobref, _keep, _cap (_data is None).  NULL if
+ * one of them is (the others dropped), or if out of memory. */
+static PyObject *glupy_new_vector(PyObject *iov, PyObject *count, PyObject *iobref,
+                                  PyObject *keep, PyObject *cap)
+{
+    PyObject *items[6] = {iov, count, iobref, keep, cap, Py_NewRef(Py_None)};
+    Py_ssize_t offs[6] = {G.v_iov, G.v_count, G.v_iobref, G.v_keep, G.v_cap, G.v_data};
+    int ok = iov && count && iobref && keep && cap;
+    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
+    PyObject *v = ok ? cls->tp_alloc(cls, 0) : NULL;
+    for (int i = 0; i < 6; i++) {
+        if (v)
+            glupy_set_slot(v, offs[i], items[i]);
+        else
+            Py_XDECREF(items[i]);
+    }
+    return v;
+}
+
+/* A fop argument's Vector (the iovecs a writev got) */
 static PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref)
 {
-    PyObject *args[3] = {glupy_ptr(iov, GLUPY_CT_IOVEC), PyLong_FromLong(count),
-                         glupy_ptr(iobref, GLUPY_CT_IOBREF)};
-    PyObject *v = NULL;
-    if (args[0] && args[1] && args[2])
-        v = PyObject_Vectorcall(G.vector_type, args, 3, NULL);
-    for (int i = 0; i < 3; i++)
-        Py_XDECREF(args[i]);
-    return v;
+    return glupy_new_vector(glupy_ptr(iov, GLUPY_CT_IOVEC), PyLong_FromLong(count),
+                            glupy_ptr(iobref, GLUPY_CT_IOBREF), Py_NewRef(Py_None),
+                            Py_NewRef(Py_None));
 }
 
 /* ------------------------------------------------------------ Python -> C */
@@ -195,6 +211,24 @@ static int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
     if (!p && PyErr_Occurred())
         return -1;
     *out = p;
+    return 0;
+}
+
+/* Is ``v`` a Vector over GlusterFS memory (a child's buffers, Vector.alloc's)?  Then
+ * 1 with its iovecs and their count; else 0 (Python memory or anything unusual: the
+ * caller leaves it to Python), no error pending. */
+static int glupy_vector_mem(PyObject *v, struct iovec **iov, long *count)
+{
+    if ((PyObject *)Py_TYPE(v) != G.vector_type || glupy_get_slot(v, G.v_data) != Py_None)
+        return 0;
+    PyObject *piov = glupy_get_slot(v, G.v_iov), *pcount = glupy_get_slot(v, G.v_count);
+    if (piov && piov != Py_None && pcount && PyLong_CheckExact(pcount) &&
+        glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)iov) == 0) {
+        *count = PyLong_AsLong(pcount);
+        if (!PyErr_Occurred())
+            return 1;
+    }
+    PyErr_Clear();
     return 0;
 }
 
@@ -241,24 +275,18 @@ static int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec
     /* the common case, a Vector over GlusterFS memory (a child's, or Vector.alloc's):
      * its iovecs as they are; the Vector, kept until the call returns, keeps them and
      * its iobref ref alive (what runtime._c_vector does, without the Python call) */
-    if ((PyObject *)Py_TYPE(value) == G.vector_type &&
-        glupy_get_slot(value, G.v_data) == Py_None) {
-        PyObject *piov = glupy_get_slot(value, G.v_iov);
-        PyObject *pcount = glupy_get_slot(value, G.v_count);
+    long n;
+    if (glupy_vector_mem(value, iov, &n)) {
         PyObject *pref = glupy_get_slot(value, G.v_iobref);
         PyObject *keep = glupy_keep(rec);
         if (!keep)
             return -1;
-        if (piov && piov != Py_None && pcount && pref &&
-            glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)iov) == 0 &&
+        if (pref &&
             (pref == Py_None ? (*iobref = NULL, 0)
-                             : glupy_cdata_ptr(pref, GLUPY_CT_IOBREF, (void **)iobref)) == 0) {
-            long n = PyLong_AsLong(pcount);
-            if (!(n == -1 && PyErr_Occurred()))
-                if (PyList_Append(keep, value) == 0) {
-                    *count = (int32_t)n;
-                    return 0;
-                }
+                             : glupy_cdata_ptr(pref, GLUPY_CT_IOBREF, (void **)iobref)) == 0 &&
+            PyList_Append(keep, value) == 0) {
+            *count = (int32_t)n;
+            return 0;
         }
         PyErr_Clear(); /* anything unusual: Python's conversion decides */
     }
@@ -1280,23 +1308,8 @@ static PyObject *glupy_reply_vector(PyObject *unused, PyObject *const *args, Py_
             return NULL;
         }
     }
-    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
-    PyObject *v = cls->tp_alloc(cls, 0);
-    Py_ssize_t offs[3] = {G.v_iov, G.v_count, G.v_iobref};
-    for (int i = 0; i < 3; i++) {
-        if (v)
-            glupy_set_slot(v, offs[i], items[i]); /* the reference moves */
-        else
-            Py_DECREF(items[i]);
-    }
-    if (!v)
-        return NULL;
-    Py_ssize_t none[3] = {G.v_keep, G.v_data, G.v_cap};
-    for (int i = 0; i < 3; i++) {
-        Py_INCREF(Py_None);
-        glupy_set_slot(v, none[i], Py_None);
-    }
-    return v;
+    return glupy_new_vector(items[0], items[1], items[2], Py_NewRef(Py_None),
+                            Py_NewRef(Py_None));
 }
 
 static PyMethodDef glupy_reply_vector_def = {
@@ -1349,28 +1362,10 @@ static PyObject *glupy_vector_alloc(PyObject *unused, PyObject *const *args, Py_
         free(a);
         return NULL;
     }
-    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
-    PyObject *v = cls->tp_alloc(cls, 0);
-    PyObject *iov = v ? glupy_ptr(&a->iov, GLUPY_CT_IOVEC) : NULL;
-    PyObject *ref = iov ? glupy_ptr(a->iobref, GLUPY_CT_IOBREF) : NULL;
-    PyObject *one = ref ? PyLong_FromLong(1) : NULL;
-    PyObject *pcap = one ? PyLong_FromSsize_t(cap) : NULL;
-    if (!pcap) {
-        Py_XDECREF(v);
-        Py_XDECREF(iov);
-        Py_XDECREF(ref);
-        Py_XDECREF(one);
-        Py_DECREF(capsule);
-        return NULL;
-    }
-    glupy_set_slot(v, G.v_iov, iov);
-    glupy_set_slot(v, G.v_count, one);
-    glupy_set_slot(v, G.v_iobref, ref);
-    glupy_set_slot(v, G.v_keep, capsule);
-    glupy_set_slot(v, G.v_cap, pcap);
-    Py_INCREF(Py_None);
-    glupy_set_slot(v, G.v_data, Py_None);
-    return v;
+    /* the capsule (_keep) owns the iovec and the iobref ref: freed with it on failure */
+    return glupy_new_vector(glupy_ptr(&a->iov, GLUPY_CT_IOVEC), PyLong_FromLong(1),
+                            glupy_ptr(a->iobref, GLUPY_CT_IOBREF), capsule,
+                            PyLong_FromSsize_t(cap));
 }
 
 static PyMethodDef glupy_vector_alloc_def = {
@@ -1598,22 +1593,16 @@ static PyObject *glupy_vec_py[2];
 
 static PyObject *glupy_vec_view(PyObject *self, int writable)
 {
-    if ((PyObject *)Py_TYPE(self) == G.vector_type &&
-        glupy_get_slot(self, G.v_data) == Py_None) {
-        PyObject *piov = glupy_get_slot(self, G.v_iov);
-        PyObject *pcount = glupy_get_slot(self, G.v_count);
-        PyObject *pcap = glupy_get_slot(self, G.v_cap);
-        struct iovec *iov = NULL;
-        if (piov && piov != Py_None && pcount && PyLong_CheckExact(pcount) &&
-            PyLong_AsLong(pcount) == 1 && glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)&iov) == 0 &&
-            iov && iov->iov_base) {
-            Py_ssize_t n = (Py_ssize_t)iov->iov_len;
-            if (writable)
-                n = pcap && PyLong_CheckExact(pcap) ? PyLong_AsSsize_t(pcap) : 0;
-            if (n > 0)
-                return PyMemoryView_FromMemory(iov->iov_base, n,
-                                               writable ? PyBUF_WRITE : PyBUF_READ);
+    struct iovec *iov = NULL;
+    long count;
+    if (glupy_vector_mem(self, &iov, &count) && count == 1 && iov && iov->iov_base) {
+        Py_ssize_t n = (Py_ssize_t)iov->iov_len;
+        if (writable) {
+            PyObject *pcap = glupy_get_slot(self, G.v_cap);
+            n = pcap && PyLong_CheckExact(pcap) ? PyLong_AsSsize_t(pcap) : 0;
         }
+        if (n > 0)
+            return PyMemoryView_FromMemory(iov->iov_base, n, writable ? PyBUF_WRITE : PyBUF_READ);
         PyErr_Clear();
     }
     return PyObject_CallOneArg(glupy_vec_py[writable], self);
