@@ -38,6 +38,7 @@ import errno
 import inspect
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from glupy import control
@@ -115,30 +116,17 @@ def _detach(result: Any) -> None:
         result.reply._detach()
 
 
-def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> tuple[Any, ...]:
+def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> Sequence[Any]:
     """The C arguments of ``reply``'s unwind: the child's own, when it is passed on
     unchanged (no conversion), else converted from the Python fields."""
     raw = reply._raw
-    dirty = reply._dirty
-    if raw is None or dirty is True:
-        return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
-    if not dirty:
+    if raw is not None and not reply._dirty:
         return raw
-    # a child's reply with some fields set: the others keep their C values (a view read
-    # from them points at that same memory), no round trip through Python views
-    args = list(raw)
-    vals = reply._vals
-    for f in _reply_fields[fop.slot]:
-        if dirty & f.bit:
-            value = vals[f.index]
-            kind, cidx = f.kind, f.cidx
-            if kind == "vector":
-                args[cidx[0]], args[cidx[1]], args[cidx[2]] = _c_vector(value, keep)
-            elif kind == "int":
-                args[cidx[0]] = value
-            else:
-                args[cidx[0]] = _to_c(kind, value, keep)
-    return tuple(args)
+    # every field converted (the fields the translator did not set are views of the
+    # child's memory, converted back to the same pointers).  The common case, a
+    # child's reply with some fields set, is unwound in C (driver.c
+    # glupy_finish_part); this is for what it leaves here.
+    return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
 
 
 def _finish_slow(inst: Instance, slot: int, frame: Any, value: Any) -> None:
@@ -339,7 +327,6 @@ def _c_args(args: tuple[Any, ...], src: str) -> tuple[list[str], list[str]]:
 _unwinders: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_to_c: list[Any] = [None] * NUM_FOP_SLOTS
 _reply_cls: list[Any] = [None] * NUM_FOP_SLOTS
-_reply_fields: list[Any] = [()] * NUM_FOP_SLOTS  # the _Field descriptors of each reply class
 
 
 def _generate(fop: Fop) -> str:
@@ -402,8 +389,7 @@ def _build_glue() -> None:
         exec(_generate(fop), ns)  # generated from the fop table
         _reply_to_c[fop.slot] = ns[f"reply_to_c_{fop.name}"]
         _unwinders[fop.slot] = getattr(lib, f"glupy_unwind_{fop.name}")
-        _reply_cls[fop.slot] = cls = REPLY_CLASSES[fop.name]
-        _reply_fields[fop.slot] = tuple(getattr(cls, name) for name in cls.fields)
+        _reply_cls[fop.slot] = REPLY_CLASSES[fop.name]
 
 
 def _setup_driver() -> None:
@@ -430,6 +416,8 @@ def _setup_driver() -> None:
     _install_fields(_driver_config["field"])
     if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
         _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
+    _install_child_methods(_driver_config["child_method"])
+    Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
 
 
 def _install_fields(make: Any) -> None:
@@ -440,8 +428,6 @@ def _install_fields(make: Any) -> None:
             f = vars(cls)[name]
             if isinstance(f, _Field):  # else already installed
                 setattr(cls, name, make(f, CONVERTERS[f.kind], len(cls.fields), _UNSET))
-    _install_child_methods(_driver_config["child_method"])
-    Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
 
 
 def _install_child_methods(make: Any) -> None:
