@@ -661,11 +661,7 @@ class Vector:
     def views(self) -> list[memoryview]:
         if self._data is not None:
             return [memoryview(self._data)]
-        iov = self._iov
-        if self._count == 1:  # the common case, without a comprehension
-            e = iov[0]
-            return [memoryview(_ffi.buffer(e.iov_base, e.iov_len))]
-        return [memoryview(_ffi.buffer(iov[i].iov_base, iov[i].iov_len))
+        return [memoryview(_ffi.buffer(self._iov[i].iov_base, self._iov[i].iov_len))
                 for i in range(self._count)]
 
     def __len__(self) -> int:

@@ -217,19 +217,14 @@ def _iatt(reply: StatReply | FstatReply) -> Iatt:
 def _contiguous(vector: Vector | bytes | None) -> Buffer:
     """The bytes of a readv/writev vector without copying them when they are in one
     buffer (GlusterFS's iovec, valid during the fop)."""
-    if vector is None:
-        return b""
-    if not isinstance(vector, Vector):
-        return vector
-    return vector.contiguous()
+    if isinstance(vector, Vector):
+        return vector.contiguous()
+    return b"" if vector is None else vector
 
 
-def _zero_word_finder() -> tuple[Callable[[Buffer, int, int], int],
-                                 Callable[[Buffer, int], bool]] | None:
-    """Two functions: ``find(buf, pos, end) -> k``, the offset of the first all-zero
-    4-byte word of ``buf[pos:end]`` (offsets multiples of 4 from the start of ``buf``),
-    or ``end``; and ``maybe_zero(buf, n) -> bool``, False when ``buf[:n]`` surely has
-    no all-zero word (the test on every read of ciphertext: one call).
+def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
+    """A function ``(buf, pos, end) -> k``: the offset of the first all-zero 4-byte word
+    of ``buf[pos:end]`` (offsets multiples of 4 from the start of ``buf``), or ``end``.
 
     libc's ``wcsnlen`` (a 4-byte zero wchar_t is exactly such a word) scans with SIMD:
     ~3 us for 128 KiB where ``bytes.find`` of 16 zero bytes takes ~35 us.  Random
@@ -259,22 +254,14 @@ def _zero_word_finder() -> tuple[Callable[[Buffer, int, int], int],
             return pos + 4 * int(wcsnlen(words + (pos >> 2), (end - pos) >> 2))
         return 4 * int(wcsnlen(words, end >> 2))
 
-    def maybe_zero(buf: Buffer, n: int) -> bool:
-        words = from_buffer(wchars, buf)
-        if int(cast(uintptr, words)) & 3:
-            return True  # unaligned: the caller's full scan decides
-        return int(wcsnlen(words, n >> 2)) < n >> 2
-
     probe = bytearray(b"\xff" * 64)
     probe[36:40] = bytes(4)
     try:
         if find(probe, 0, 64) != 36 or find(probe, 40, 64) != 64 or find(probe, 4, 36) != 36:
             return None
-        if not maybe_zero(probe, 64) or maybe_zero(probe, 36):
-            return None
     except Exception:
         return None
-    return find, maybe_zero
+    return find
 
 
 def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
@@ -293,8 +280,7 @@ def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
     return end
 
 
-_scanners = _zero_word_finder()
-_find_zero_word, _maybe_zero = _scanners if _scanners else (None, None)
+_find_zero_word = _zero_word_finder()
 
 
 def _update_into_spare() -> int:
@@ -450,7 +436,8 @@ class Crypt(Translator):
         w = v.writable()
         self._xor(nonce, base, ct, w)
         n &= ~(CHUNK - 1)
-        maybe = n <= _SMALL_SCAN or _maybe_zero is None or _maybe_zero(ct, n)
+        # ciphertext almost never holds a zero word: one scan call, no _zero_runs
+        maybe = n <= _SMALL_SCAN or _find_zero_word is None or _find_zero_word(ct, 0, n) < n
         for s, e in _zero_runs(ct) if maybe else ():
             while s < e:
                 k = min(e - s, len(ZERO_BIG))
@@ -637,8 +624,7 @@ class Crypt(Translator):
             r = await self.child.readv(fd, end - start, start, flags, xdata)
             if st.generation != generation:
                 continue  # the file was emptied and re-keyed while we read
-            vec = r.vector
-            ct = vec.contiguous() if type(vec) is Vector else _contiguous(vec)
+            ct = _contiguous(r.vector)
             n = len(ct)
             if n <= skip:
                 r.vector = b""
