@@ -329,7 +329,8 @@ static int glupy_arg_uint(PyObject *value, unsigned long long *out)
 /* A child's reply keeps its callback's C arguments as they are (Reply._raw): a
  * small sequence made without a cffi object per pointer.  ``raw[i]`` makes the
  * cdata (or int) of argument i when Python reads a field (glupy.runtime's
- * CONVERTERS, list(raw)); the C unwinders read the values directly. */
+ * CONVERTERS; an unchanged reply unwound through cffi, *raw); the C unwinders read
+ * the values directly. */
 #define GLUPY_RAW_MAX 6
 enum { GLUPY_RAW_INT = -1, GLUPY_RAW_UINT = -2 }; /* else a GLUPY_CT_* pointer type */
 

@@ -18,7 +18,7 @@ SUFFIX = "-seen"
 
 def check_raw(r: LookupReply) -> None:
     """The child's C arguments (inode, buf, xdata, postparent) as a sequence: what the
-    field converters and the Python unwind path (list(raw)) rely on."""
+    field converters and the Python unwind path (``*raw``) rely on."""
     raw = r._raw
     assert raw is not None and len(raw) == 4
     items = list(raw)
