@@ -52,14 +52,15 @@ class Sizes:
     missing: int          # unique missing names per repeat
     repeat_names: int     # distinct missing names in the repeated-miss loop
     repeat_passes: int
+    import_runs: int      # fresh interpreters in the Python-import workload
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(3, 1024 * MiB, 20, 10_000, 50_000, 100, 200)
+        return cls(3, 1024 * MiB, 20, 10_000, 50_000, 100, 200, 10)
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(1, 256 * MiB, 5, 2_000, 10_000, 100, 50)
+        return cls(1, 256 * MiB, 5, 2_000, 10_000, 100, 50, 3)
 
 
 # =========================================================================== helpers
@@ -185,6 +186,35 @@ def _missing_loop(paths: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+# The Python-import workload: a long sys.path of directories on the mount, the modules in
+# the last one.  Python 3's FileFinder lists each directory once per process and answers
+# misses from that listing; what reaches the filesystem per import is a stat of every
+# sys.path directory (its mtime), the module's stat/open/read, and the missing
+# __pycache__/<name>.cpython-3X.pyc (-B: never written) -- one negative lookup each.
+IMPORT_DIRS = 20
+IMPORT_MODULES = 100
+
+
+def _import_tree(root: Path) -> str:
+    """Make the sys.path directories and modules under ``root``; returns the script."""
+    dirs = [root / f"d{i:02d}" for i in range(IMPORT_DIRS)]
+    for d in dirs:
+        d.mkdir(parents=True)
+    for j in range(IMPORT_MODULES):
+        (dirs[-1] / f"mod{j:03d}.py").write_text(f"X = {j}\n")
+    head = f"import sys\nsys.path[:0] = {[str(d) for d in dirs]!r}\n"
+    return head + "".join(f"import mod{j:03d}\n" for j in range(IMPORT_MODULES))
+
+
+def _import_runs(script: str, runs: int) -> float:
+    # -I -S: nothing of the interpreter's own comes from the mount; -B: no .pyc written
+    cmd = [sys.executable, "-I", "-S", "-B", "-c", script]
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    return time.perf_counter() - t0
+
+
 def wl_neglookup(mp: Path, env: Env) -> dict[str, float]:
     """stat of missing names: unique names (every stat is one lookup in the graph) and a
     small set of names stat'ed over and over (what a negative-lookup cache can answer)."""
@@ -195,8 +225,11 @@ def wl_neglookup(mp: Path, env: Env) -> dict[str, float]:
     after = _counters(mp)
     rep_names = [str(mp / f"ny-{i}") for i in range(s.repeat_names)]
     dt2 = _missing_loop(rep_names * s.repeat_passes)
+    script = _import_tree(mp / f"pyimport-{env.rep}")
+    dt3 = _import_runs(script, s.import_runs)
     ops = s.missing / dt
     res = {
+        "pyimport_per_s": s.import_runs * IMPORT_MODULES / dt3,
         "missing_stat_per_s": ops,
         "missing_stat_us": 1e6 / ops,
         "missing_repeat_per_s": len(rep_names) * s.repeat_passes / dt2,
@@ -234,6 +267,8 @@ METRICS: dict[str, tuple[str, str, bool, str]] = {
     "missing_stat_per_s": ("stat of unique missing names", "ops/s", True, "neglookup"),
     "missing_stat_us": ("latency per missing-name stat (1/ops)", "µs", False, "neglookup"),
     "missing_repeat_per_s": ("stat of 100 missing names, repeated", "ops/s", True, "neglookup"),
+    "pyimport_per_s": (f"Python imports, sys.path of {IMPORT_DIRS} dirs on the mount (fresh "
+                       "interpreters, startup included)", "imports/s", True, "neglookup"),
     "py_lookups_per_stat": ("lookups reaching Python per missing-name stat (PassThrough "
                             "counters)", "fops", False, "neglookup"),
 }

@@ -153,13 +153,15 @@ GRAPHS: dict[str, GraphSpec] = {
         workloads=IO_WORKLOADS,
         unavailable=_module_missing("glupy.library.crypt"), optional=True),
     "py-audit": GraphSpec(
-        "glupy.library.audit (default options)",
-        stack(lambda ctx, below: ctx.glupy("bench-pyaudit", "glupy.library.audit", below)),
+        "glupy.library.audit (every fop recorded; the audit file in the run's temp dir)",
+        stack(lambda ctx, below: ctx.glupy("bench-pyaudit", "glupy.library.audit", below,
+                                           **{"log-file": str(ctx.base / "audit.jsonl")})),
+        workloads=IO_WORKLOADS | frozenset({"meta"}),
         unavailable=_module_missing("glupy.library.audit"), optional=True),
 }
 CORE = ["none", "c-passthrough", "py-passthrough", "py-lookup-only"]
-# optional graphs included by default when available (audit only on request: --graphs)
-AUTO_OPTIONAL = ["nl-cache", "py-negative-lookup", "py-crypt"]
+# optional graphs included by default when available
+AUTO_OPTIONAL = ["nl-cache", "py-negative-lookup", "py-crypt", "py-audit"]
 # nl-cache is only interesting next to the Python negative-lookup cache
 NEEDS = {"nl-cache": "py-negative-lookup"}
 

@@ -83,3 +83,13 @@ def test_bad_fops_option_fails_the_mount(glupy_mount, tmp_path):
     with pytest.raises(MountError) as e:
         glupy_mount([(AUDIT, {"log-file": str(tmp_path / "a.jsonl"), "fops": "lookup,frobnicate"})])
     assert "frobnicate" in str(e.value) + "\n".join(e.value.log_lines)
+
+
+def test_records_reach_the_file_without_more_fops(glupy_mount, tmp_path):
+    """The writer flushes on its own clock: the last fop's record is not held back
+    until the next fop (or the buffer filling up)."""
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log), "fops": "mkdir"})])
+    (m.mountpoint / "only").mkdir()
+    recs = _records(log, until="mkdir", timeout=2.0)
+    assert [(r["fop"], r["path"]) for r in recs] == [("mkdir", "/only")]
