@@ -427,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_term)
+    # started in the background by a non-interactive shell, SIGINT arrives ignored
+    # (SIG_IGN is inherited and Python then keeps it): Ctrl-C / kill -INT must still
+    # tear the cluster down
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = time.time()
     base = Path(tempfile.mkdtemp(prefix="glupy-bench-replica-", dir=args.workdir))
