@@ -93,7 +93,10 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
 
         return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()],
                 "gc": gc.get_stats(), "gc_count": gc.get_count(),
-                "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight())}
+                "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight()),
+                # failed fops whose FopError left the coroutine without being raised
+                # through its frame (no handler around the await: driver.c)
+                "failures_finished_in_c": int(runtime.lib.glupy_failures_finished_in_c())}
     if cmd == "reload":
         name = request.get("name")
         targets = [i for i in instances.values() if name in (None, i.name)]

@@ -81,6 +81,7 @@ def cdef() -> str:
     out.append("void glupy_resume(uintptr_t handle);")
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")
+    out.append("long glupy_failures_finished_in_c(void);")
     out.append(MISS_CACHE_CDEF)
     return "\n".join(out) + "\n"
 

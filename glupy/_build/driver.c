@@ -20,6 +20,16 @@
 #include <pthread.h>
 #include <structmember.h>
 
+/* CPython 3.11's frame layout, for glupy_finish_unhandled (compiled against the
+ * interpreter's own internal header; other versions raise as usual) */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#include <opcode.h>
+#define GLUPY_FINISH_UNHANDLED 1
+#endif
+
 typedef struct {
     /* the Python class defines notify(): route events through Python */
     int py_notify;
@@ -99,6 +109,7 @@ static struct {
 /* initial-exec: a plain %fs access instead of a __tls_get_addr call per use */
 static __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 static long glupy_tasks_live; /* under the GIL; reported by `glupy status` */
+static long glupy_unhandled_finished; /* failed fops finished by glupy_finish_unhandled */
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
@@ -751,6 +762,80 @@ static void glupy_fail(glupy_task_t *t)
     Py_XDECREF(value);
 }
 
+#ifdef GLUPY_FINISH_UNHANDLED
+static PyTypeObject glupy_await_type;
+
+/* Does an exception handler of ``code`` cover instruction ``index`` (code
+ * units)?  The exception table format of CPython 3.11 (Objects/
+ * exception_handling_notes.txt; ceval.c get_exception_handler): entries of
+ * varints (6 bits a byte, 0x40 = more), the first byte of an entry marked 0x80:
+ * start, size, target, depth/lasti. */
+static int glupy_handler_covers(PyCodeObject *code, int index)
+{
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        int v[2];
+        for (int k = 0; k < 2; k++) {
+            if (p >= end)
+                return 1; /* malformed: assume covered (the slow path is always right) */
+            int x = *p & 63;
+            while (*p & 64) {
+                if (++p >= end)
+                    return 1;
+                x = (x << 6) | (*p & 63);
+            }
+            p++;
+            v[k] = x;
+        }
+        if (v[0] > index)
+            return 0; /* sorted by start */
+        if (index < v[0] + v[1])
+            return 1;
+        while (p < end && !(*p & 128))
+            p++;
+    }
+    return 0;
+}
+
+/* The coroutine of ``t`` is suspended in ``await`` on a glupy wind (the C await
+ * iterator) and is about to be sent that wind's FopError.  When no exception
+ * handler (try/except/finally, with, async with) covers that await, the error
+ * would only pass through the coroutine's frame on its way out: CPython would
+ * build a frame object and a traceback entry for it (~1/3 of a failing Python
+ * fop), and nothing in the translator could see it.  Then the coroutine is
+ * marked finished instead -- its frame is cleared when the task drops it, as
+ * for any finished coroutine -- and the fop fails with the error as if it had
+ * been raised.  1 if so.  Not with a tracer or profiler set (they would miss
+ * the exception event), nor for a coroutine awaiting another coroutine. */
+static int glupy_finish_unhandled(glupy_task_t *t)
+{
+    if (!PyCoro_CheckExact(t->coro))
+        return 0;
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->c_tracefunc || ts->c_profilefunc)
+        return 0;
+    PyCoroObject *coro = (PyCoroObject *)t->coro;
+    if (coro->cr_frame_state != FRAME_SUSPENDED)
+        return 0;
+    _PyInterpreterFrame *f = (_PyInterpreterFrame *)coro->cr_iframe;
+    PyCodeObject *code = f->f_code;
+    _Py_CODEUNIT *first = _PyCode_CODE(code);
+    int i = (int)(f->prev_instr - first);
+    /* suspended in `await`: SEND then YIELD_VALUE, the awaited iterator on top of
+       the stack -- ours, so the error is raised in this very frame */
+    if (i < 1 || i >= Py_SIZE(code) || _Py_OPCODE(first[i]) != YIELD_VALUE ||
+        _Py_OPCODE(first[i - 1]) != SEND || f->stacktop <= code->co_nlocalsplus ||
+        Py_TYPE(f->localsplus[f->stacktop - 1]) != &glupy_await_type)
+        return 0;
+    if (glupy_handler_covers(code, i - 1) || glupy_handler_covers(code, i))
+        return 0;
+    coro->cr_frame_state = FRAME_COMPLETED;
+    glupy_unhandled_finished++;
+    return 1;
+}
+#endif
+
 /* One step of the coroutine: send ``value`` or throw ``exc`` (both stolen).
  * Returns PYGEN_NEXT (*out = what it awaits), PYGEN_RETURN (*out = result) or
  * PYGEN_ERROR (exception pending). */
@@ -764,6 +849,19 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
     if (!exc) {
         r = PyIter_Send(t->coro, value ? value : Py_None, out);
     } else if (c_await) {
+#ifdef GLUPY_FINISH_UNHANDLED
+        /* only a child's plain FopError: anything else is a bug to report with
+           the translator's traceback (glupy_crash) */
+        if ((PyObject *)Py_TYPE(exc) == G.fop_error && glupy_finish_unhandled(t)) {
+            /* as the coroutine would have ended: this exception pending */
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            *out = NULL;
+            glupy_current = outer;
+            Py_XDECREF(value);
+            Py_DECREF(exc);
+            return PYGEN_ERROR;
+        }
+#endif
         /* suspended in our await iterator: it raises what it is sent when that
            is an exception, which saves coro.throw()'s lookups and arguments */
         r = PyIter_Send(t->coro, exc, out);
@@ -1814,6 +1912,13 @@ static void glupy_resume(uintptr_t handle)
 static long glupy_tasks_in_flight(void)
 {
     return __atomic_load_n(&glupy_tasks_live, __ATOMIC_RELAXED);
+}
+
+/* Failed fops whose FopError was not raised through the translator's frame
+ * (glupy_finish_unhandled); a snapshot, read without the GIL. */
+static long glupy_failures_finished_in_c(void)
+{
+    return __atomic_load_n(&glupy_unhandled_finished, __ATOMIC_RELAXED);
 }
 
 /* The frame of the fop whose coroutine runs on this thread (NULL outside). */
