@@ -22,7 +22,8 @@
 
 /* CPython 3.11's frame layout, for glupy_finish_unhandled (compiled against the
  * interpreter's own internal header; other versions raise as usual) */
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && \
+    __has_include(<internal/pycore_frame.h>)
 #define Py_BUILD_CORE 1
 #include <internal/pycore_frame.h>
 #undef Py_BUILD_CORE
