@@ -800,7 +800,7 @@ static int glupy_handler_covers(PyCodeObject *code, int index)
 }
 
 /* The coroutine of ``t`` is suspended in ``await`` on a glupy wind (the C await
- * iterator) and is about to be sent that wind's FopError.  When no exception
+ * iterator) and is about to be sent ``exc``, that wind's FopError.  When no exception
  * handler (try/except/finally, with, async with) covers that await, the error
  * would only pass through the coroutine's frame on its way out: CPython would
  * build a frame object and a traceback entry for it (~1/3 of a failing Python
@@ -809,9 +809,11 @@ static int glupy_handler_covers(PyCodeObject *code, int index)
  * for any finished coroutine -- and the fop fails with the error as if it had
  * been raised.  1 if so.  Not with a tracer or profiler set (they would miss
  * the exception event), nor for a coroutine awaiting another coroutine. */
-static int glupy_finish_unhandled(glupy_task_t *t)
+static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
 {
-    if (!PyCoro_CheckExact(t->coro))
+    /* only a child's plain FopError: anything else is a bug to report with the
+       translator's traceback (glupy_crash) */
+    if ((PyObject *)Py_TYPE(exc) != G.fop_error || !PyCoro_CheckExact(t->coro))
         return 0;
     PyThreadState *ts = PyThreadState_Get();
     if (ts->c_tracefunc || ts->c_profilefunc)
@@ -835,6 +837,11 @@ static int glupy_finish_unhandled(glupy_task_t *t)
     glupy_unhandled_finished++;
     return 1;
 }
+#else
+static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
+{
+    return 0; /* another CPython: raised through the frame as usual */
+}
 #endif
 
 /* One step of the coroutine: send ``value`` or throw ``exc`` (both stolen).
@@ -849,20 +856,12 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
     t->c_await = 0;
     if (!exc) {
         r = PyIter_Send(t->coro, value ? value : Py_None, out);
+    } else if (c_await && glupy_finish_unhandled(t, exc)) {
+        /* as the coroutine would have ended: this exception pending */
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        *out = NULL;
+        r = PYGEN_ERROR;
     } else if (c_await) {
-#ifdef GLUPY_FINISH_UNHANDLED
-        /* only a child's plain FopError: anything else is a bug to report with
-           the translator's traceback (glupy_crash) */
-        if ((PyObject *)Py_TYPE(exc) == G.fop_error && glupy_finish_unhandled(t)) {
-            /* as the coroutine would have ended: this exception pending */
-            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-            *out = NULL;
-            glupy_current = outer;
-            Py_XDECREF(value);
-            Py_DECREF(exc);
-            return PYGEN_ERROR;
-        }
-#endif
         /* suspended in our await iterator: it raises what it is sent when that
            is an exception, which saves coro.throw()'s lookups and arguments */
         r = PyIter_Send(t->coro, exc, out);
