@@ -17,10 +17,10 @@ Options:
                    dropped and counted, and the log says how many
 
 Fops never wait for the disk: they put a record on a bounded buffer that a
-thread owned by the translator writes out in batches, at least every 0.1 s
-(so a record reaches the file within about 0.1 s of its fop).  The caller's uid/gid/pid come from
-the fop's frame, so on a brick graph they are the client's credentials as the
-server maps them.  Place it anywhere; at the top of a client graph it sees
+thread owned by the translator writes out in batches, at least every 0.1 s (a
+record reaches the file within about 0.1 s of its fop).  The caller's
+uid/gid/pid come from the fop's frame, so on a brick graph they are the
+client's credentials as the server maps them.  Place it anywhere; at the top of a client graph it sees
 what applications do, right above storage/posix on a brick it sees what
 reaches the disk from every client.
 """
@@ -113,17 +113,14 @@ def _line(rec: tuple[Any, ...]) -> str:
 # coroutine and no per-call search for the loc/fd argument: audit runs on every fop).
 _TARGET = {
     "loc": ("    if {a} is not None:\n"
-            "        path, gfid = {a}.path, {a}.gfid\n"
-            "    else:\n"
-            "        path = gfid = None\n"),
+            "        path, gfid = {a}.path, {a}.gfid\n"),
     "fd": ("    inode = None if {a} is None else {a}.inode\n"
            "    if inode is not None:\n"
-           "        path, gfid = inode.path(), inode.gfid\n"
-           "    else:\n"
-           "        path = gfid = None\n"),
+           "        path, gfid = inode.path(), inode.gfid\n"),
 }
 _BODY = """\
 async def {name}(self, {params}):
+    path = gfid = None
 {target}\
     if self.path_prefix and not (path or "").startswith(self.path_prefix):
         return await self.child.{name}({params})
@@ -151,7 +148,7 @@ def _method(fop: Fop) -> Any:
     target = next((a for a in fop.py_args if a.kind in _TARGET), None)
     src = _BODY.format(
         name=fop.name, params=", ".join(params),
-        target=_TARGET[target.kind].format(a=target.name) if target else "    path = gfid = None\n")
+        target=_TARGET[target.kind].format(a=target.name) if target else "")
     ns: dict[str, Any] = {"_FopError": FopError, "_time": time.time,
                           "_monotonic_ns": time.monotonic_ns}
     exec(src, ns)  # generated from the fop table
