@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,18 @@ CFLAGS = ["-O2", "-Wall", "-D_FILE_OFFSET_BITS=64", "-D_GNU_SOURCE", "-DGF_LINUX
           "-DHAVE_ATOMIC_BUILTINS=1", "-DSIZEOF_LONG=8", "-shared", "-fPIC"]
 
 MiB = 1 << 20
+
+
+def interrupt_on_signals() -> None:
+    """SIGTERM and SIGINT raise KeyboardInterrupt, so that a cluster bench tears its
+    glusterd cluster down and writes partial results.  SIGINT too: started in the
+    background by a non-interactive shell it arrives ignored, and Python keeps SIG_IGN."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def log(msg: str) -> None:

@@ -38,7 +38,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "cluster"))
 
+from benchlib import interrupt_on_signals  # noqa: E402
 from pool import Pool, wait_for  # noqa: E402
 
 from glupy.deploy import filter as gfilter  # noqa: E402
@@ -278,13 +278,7 @@ def main() -> int:
         print("needs root (glusterd pool, network namespace, FUSE)", file=sys.stderr)
         return 2
 
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    # started in the background by a non-interactive shell, SIGINT arrives ignored
-    # (SIG_IGN is inherited and Python then keeps it): Ctrl-C / kill -INT must still
-    # tear the cluster down
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt_on_signals()
 
     t_start = time.monotonic()
     glusterfs_v = subprocess.run(["glusterfs", "--version"], capture_output=True, text=True).stdout

@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ from benchlib import (
     build_c_passthrough,
     check_names,
     fio_direct_probe,
+    interrupt_on_signals,
     log,
     ratio_text,
     relative_type,
@@ -424,13 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = args.workloads.split(",")
     check_names("workload", workloads, WORKLOADS)
 
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    # started in the background by a non-interactive shell, SIGINT arrives ignored
-    # (SIG_IGN is inherited and Python then keeps it): Ctrl-C / kill -INT must still
-    # tear the cluster down
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt_on_signals()
 
     started = time.time()
     base = Path(tempfile.mkdtemp(prefix="glupy-bench-replica-", dir=args.workdir))
