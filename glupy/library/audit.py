@@ -50,7 +50,7 @@ class _Writer(threading.Thread):
     FLUSH_INTERVAL = 0.1
 
     def __init__(self, path: str, max_size: int, limit: int,
-                 fmt: Callable[[Any], str] = str) -> None:
+                 fmt: Callable[[Any], str]) -> None:
         super().__init__(name="glupy-audit", daemon=True)
         self.path = path
         self.max_size = max_size

@@ -6,7 +6,7 @@ from glupy.library.audit import _Writer
 
 
 def test_a_full_buffer_refuses_records(tmp_path):
-    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=2)
+    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=2, fmt=str)
     assert w.add("1\n") and w.add("2\n")
     assert not w.add("3\n"), "the third record does not fit a 2-record buffer"
     w.start()
@@ -16,7 +16,7 @@ def test_a_full_buffer_refuses_records(tmp_path):
 
 
 def test_stop_writes_out_everything_added_before_it(tmp_path):
-    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=100_000)
+    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=100_000, fmt=str)
     w.start()
     lines = [f"{i}\n" for i in range(20_000)]
     for line in lines:
@@ -27,7 +27,7 @@ def test_stop_writes_out_everything_added_before_it(tmp_path):
 
 def test_batches_rotate_at_max_size(tmp_path):
     path = tmp_path / "a.jsonl"
-    w = _Writer(str(path), max_size=100, limit=1000)
+    w = _Writer(str(path), max_size=100, limit=1000, fmt=str)
     w.start()
     for i in range(50):
         w.add(f"{i:09d}\n")
