@@ -1,4 +1,4 @@
-"""The fop table: every fop and cbk of GlusterFS 10.3 — the single source of truth.
+"""The fop table: every fop and cbk of GlusterFS 10.x and 11.x (the same in both) — the single source of truth.
 
 Each line is copied from ``glusterfs/xlator.h`` (``python -m glupy._build.headers``
 prints the same lines from the installed headers; ``tests/unit/test_fop_table.py``
@@ -219,4 +219,4 @@ FOP_NAMES: frozenset[str] = frozenset(FOPS_BY_NAME)
 PY_CBKS: tuple[str, ...] = ("forget", "release", "releasedir", "invalidate",
                              "client_destroy", "client_disconnect", "ictxmerge",
                              "fdclose", "fdclosedir")
-NUM_FOP_SLOTS = 58  # GF_FOP_MAXVALUE in 10.3: 55 fops + forget/release/releasedir placeholders
+NUM_FOP_SLOTS = 58  # GF_FOP_MAXVALUE - 1 in 10.x and 11.x: 55 fops + forget/release/releasedir placeholders

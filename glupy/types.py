@@ -508,7 +508,7 @@ class Dict(_View, MutableMapping[str, Any]):
         keys = []
         pair = self._p.members_list
         while pair != _ffi.NULL:
-            keys.append(_ffi.string(pair.key).decode("utf-8", "surrogateescape"))
+            keys.append(_ffi.string(_lib.glupy_pair_key(pair)).decode("utf-8", "surrogateescape"))
             pair = pair.next
         return iter(keys)
 

@@ -354,12 +354,13 @@ def _unwind_part(f: Fop) -> str | None:
     return "\n".join(lines)
 
 
-# STACK_UNWIND_STRICT passes strerror(op_errno) to a debug message on every
+# 10.x's STACK_UNWIND_STRICT passes strerror(op_errno) to a debug message on every
 # error unwind, and _gf_msg drops it unless debug messages are logged: the
 # strerror call alone (gettext lookups) was ~1.7k instructions per failed fop,
 # more than a tenth of what a Python translator adds.  In the unwinds below
 # strerror only runs when the message is logged (_gf_msg's own test,
-# skip_logging(): the xlator's log level, else the process's).
+# skip_logging(): the xlator's log level, else the process's).  11.x passes
+# op_errno to the log instead and never calls strerror here.
 LAZY_STRERROR = """
 static const char *glupy_unwind_strerror(int op_errno)
 {

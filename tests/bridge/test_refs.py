@@ -38,6 +38,9 @@ FILES = 500
 ROUNDS = 3
 RSS_GROWTH = 1.20  # after the first round, RSS may not grow by more than 20 %
 STATEDUMP_RUN_DIR = Path("/var/run/gluster")  # DEFAULT_VAR_RUN_DIRECTORY of glusterfs
+# GlusterFS 11 dropped the inode_t, dentry_t and data_pair_t mem pools (GF_CALLOC / GF_MALLOC)
+MALLOC_TYPES = {"inode_t": "gf_common_mt_inode_ctx", "dentry_t": "gf_common_mt_dentry_ctx",
+                "data_pair_t": "gf_common_mt_data_pair_t"}
 
 
 # ----------------------------------------------------------------- statedumps
@@ -61,8 +64,17 @@ class Dump:
             r"pool-name=(?P<pool>\S+)\nxlator-name=(?P<xl>\S+)\nactive-count=(?P<active>\d+)",
             text)}
 
+        self.allocs: dict[str, int] = {}
+        for m in re.finditer(r"\[\S+ - usage-type (?P<type>\S+) memusage\]\n(?:[^\[\n]*\n)*?"
+                             r"num_allocs=(?P<n>\d+)", text):
+            self.allocs[m["type"]] = self.allocs.get(m["type"], 0) + int(m["n"])
+
     def pool(self, name: str) -> int:
+        """Objects of type NAME in use: its mem pool (10.x), or, for the types that
+        GlusterFS 11 allocates with GF_MALLOC instead, its memory-accounting type."""
         counts = [n for (pool, _), n in self.pools.items() if pool == name]
+        if not counts and name in MALLOC_TYPES:
+            return self.allocs.get(MALLOC_TYPES[name], 0)
         assert counts, f"no mem pool {name} in the statedump: {sorted(self.pools)}"
         return sum(counts)
 

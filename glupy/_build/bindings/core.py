@@ -5,6 +5,14 @@ INCLUDES = """
 #include <glusterfs/defaults.h>
 #include <glusterfs/stack.h>
 #include <glusterfs/logging.h>
+#include <glusterfs/globals.h>
+
+/* The release line the headers describe, from their op-version (10.x: 100000,
+ * 11.x: 110000).  Version differences in the bindings test this one macro. */
+#define GLUPY_GLUSTERFS_MAJOR (GD_OP_VERSION_MAX / 10000)
+#if GLUPY_GLUSTERFS_MAJOR < 10 || GLUPY_GLUSTERFS_MAJOR > 11
+#error "glupy supports GlusterFS 10.x and 11.x; these headers are another release"
+#endif
 """
 
 TYPES = """

@@ -21,7 +21,6 @@ typedef struct _data {
 typedef struct _data_pair {
     struct _data_pair *next;
     data_t *value;
-    char *key;
     ...;
 } data_pair_t;
 
@@ -44,9 +43,13 @@ int dict_set_int64(dict_t *this, char *key, int64_t val);
 int dict_set_double(dict_t *this, char *key, double val);
 int dict_set_dynstr_with_alloc(dict_t *this, char *key, const char *str);
 int glupy_dict_set_bytes(dict_t *dict, char *key, const void *buf, size_t len);
+const char *glupy_pair_key(data_pair_t *pair);
 """
 
 CUSTOMIZATIONS = """
+/* data_pair_t.key is char * in 10.x and a trailing char[] in 11.x */
+static const char *glupy_pair_key(data_pair_t *pair) { return pair->key; }
+
 static int glupy_dict_set_bytes(dict_t *dict, char *key, const void *buf,
                                 size_t len)
 {

@@ -77,7 +77,12 @@ static int glupy_fd_ctx_mark(fd_t *fd, xlator_t *this)
 }
 static int glupy_fd_ctx_unmark(fd_t *fd, xlator_t *this)
 {
+#if GLUPY_GLUSTERFS_MAJOR >= 11
+    /* 11.x: fd_ctx_del(fd, xl) returns the value (0 when there was none) */
+    return fd_ctx_del(fd, this) ? 0 : -1;
+#else
     uint64_t v = 0;
     return fd_ctx_del(fd, this, &v);
+#endif
 }
 """
