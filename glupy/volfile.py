@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "DEFAULT_XLATORDIR",
     "GLUPY_TYPE",
     "Graph",
     "VolfileError",
@@ -42,7 +41,6 @@ __all__ = [
     "xlatordir",
 ]
 
-DEFAULT_XLATORDIR = Path("/usr/lib/x86_64-linux-gnu/glusterfs/10.3/xlator")
 GLUPY_TYPE = "features/glupy"
 
 _KEYWORDS = frozenset({"volume", "type", "option", "end-volume", "subvolumes"})
@@ -294,7 +292,8 @@ def parse(text: str) -> Graph:
 
 @functools.cache
 def xlatordir() -> Path:
-    """GlusterFS's translator directory (``glusterfs --print-xlatordir``)."""
+    """GlusterFS's translator directory (``glusterfs --print-xlatordir``), else the
+    one the bridge was built for; it names the release (``.../glusterfs/11.1/xlator``)."""
     exe = shutil.which("glusterfs")
     if exe:
         try:
@@ -305,7 +304,13 @@ def xlatordir() -> Path:
                 return Path(out.stdout.strip())
         except (OSError, subprocess.SubprocessError):
             pass
-    return DEFAULT_XLATORDIR
+    from glupy._build import release
+
+    info = release.read_info(bridge_so_path())
+    if info and info.get("xlatordir"):
+        return Path(info["xlatordir"])
+    raise VolfileError("GlusterFS is not installed (no glusterfs on PATH) and the glupy bridge "
+                       "is not built: cannot tell where GlusterFS's translators live")
 
 
 def bridge_so_path() -> Path:

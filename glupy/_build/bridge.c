@@ -252,3 +252,43 @@ xlator_api_t xlator_api = {
     .identifier = "glupy",
     .category = GF_EXPERIMENTAL,
 };
+
+/* The GlusterFS release named by the directory the loader found this library
+ * in (LIBDIR/glusterfs/RELEASE/xlator/TYPE.so), copied into out; 0 if the path
+ * does not name one.  The loader's own directory comes first in the path, even
+ * when the volfile type is a relative path to a build elsewhere. */
+static int glupy_loader_release(const char *path, char *out, size_t size)
+{
+    for (const char *p = strstr(path, "/glusterfs/"); p;
+         p = strstr(p + 1, "/glusterfs/")) {
+        const char *release = p + strlen("/glusterfs/");
+        const char *end = strchr(release, '/');
+        if (end && end > release && (size_t)(end - release) < size &&
+            strncmp(end, "/xlator/", strlen("/xlator/")) == 0) {
+            memcpy(out, release, end - release);
+            out[end - release] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs when GlusterFS dlopen()s this library, before it reads xlator_api.
+ * xlator_api_t and the structs the bridge reads differ between releases, so a
+ * bridge built for another release would be misread: empty xlator_api instead
+ * (GlusterFS then refuses the xlator: no fops) and say why. */
+__attribute__((constructor)) static void glupy_check_release(void)
+{
+    Dl_info info;
+    char running[64];
+    if (!dladdr((void *)&xlator_api, &info) || !info.dli_fname ||
+        !glupy_loader_release(info.dli_fname, running, sizeof(running)) ||
+        strcmp(running, GLUPY_GLUSTERFS_RELEASE) == 0)
+        return;
+    gf_log("glupy", GF_LOG_ERROR,
+           "glupy: %s was built for GlusterFS %s but this is GlusterFS %s: "
+           "rebuild glupy for %s (python -m glupy._build, or install the "
+           "glupy package built for it); refusing to load",
+           info.dli_fname, GLUPY_GLUSTERFS_RELEASE, running, running);
+    memset(&xlator_api, 0, sizeof(xlator_api));
+}

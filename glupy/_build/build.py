@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cffi
 
-from glupy._build import codegen
+from glupy._build import codegen, release
 from glupy._build.bindings import MODULES
 from glupy.fops import NUM_FOP_SLOTS
 
@@ -76,7 +76,8 @@ def libpython() -> str:
     return str(path)
 
 
-def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI:
+def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME,
+             gluster_release: str = "") -> cffi.FFI:
     modules = [importlib.import_module(f"glupy._build.bindings.{m}") for m in MODULES]
     ffi = cffi.FFI()
     ffi.cdef("\n".join(m.TYPES for m in modules))
@@ -97,6 +98,7 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI
     defines = DEFINES + [("_CFFI_NO_LIMITED_API", None),
         ("GLUPY_PYTHON", '"%s"' % sys.executable),
         ("GLUPY_LIBPYTHON", '"%s"' % libpython()),
+        ("GLUPY_GLUSTERFS_RELEASE", '"%s"' % (gluster_release or release.headers_release())),
     ]
     ffi.set_source(
         module_name,
@@ -112,12 +114,27 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME) -> cffi.FFI
     return ffi
 
 
-def build(output: Path = OUTPUT, verbose: bool = False) -> Path:
-    ffi = make_ffi()
+def target_release() -> str:
+    """The installed headers' release; it must be the installed glusterfs's too."""
+    headers = release.headers_release()
+    running = release.running_release()
+    if running and running != headers:
+        raise release.UnsupportedGlusterFS(
+            f"the GlusterFS headers are {headers} but glusterfs on PATH is {running}: "
+            "install the matching libglusterfs-dev")
+    return headers
+
+
+def build(output: Path = OUTPUT, verbose: bool = False, gluster_release: str = "") -> Path:
+    """Compile the bridge for the installed GlusterFS (or, for tests of the
+    release check, one that claims ``gluster_release``)."""
+    target = gluster_release or target_release()
+    ffi = make_ffi(gluster_release=target)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glupy-build-") as tmp:
         built = ffi.compile(tmpdir=tmp, target="glupy.*", verbose=verbose)
         tmp_out = output.with_suffix(".so.tmp")
         Path(built).replace(tmp_out)
         os.replace(tmp_out, output)  # atomic: a running glusterfs keeps its mapping
+    release.write_info(output, release.build_info(target))
     return output
