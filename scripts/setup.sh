@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Set up glupy on a fresh Debian 12 machine (idempotent; run as root):
-# GlusterFS 10.3 + build tools from Debian, a venv at .venv with glupy installed
-# editable (and its test tools), the bridge built and linked in as features/glupy.
+# Set up glupy on a fresh Debian 12 or Debian 13 machine (idempotent; run as root):
+# GlusterFS (10.3 on Debian 12, 11.1 on Debian 13) and build tools from Debian, a
+# venv at .venv with glupy installed editable (and its test tools), the bridge built
+# for the installed GlusterFS and linked in as features/glupy, and a `glupy` command
+# in /usr/local/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2
+    echo "setup.sh: run as root" >&2
     exit 1
 fi
+. /etc/os-release 2>/dev/null || true
+case "${ID:-}:${VERSION_ID:-}" in
+    debian:12|debian:13) ;;
+    *) echo "setup.sh: ${PRETTY_NAME:-this system} is not supported by this script;" \
+            "it supports Debian 12 (bookworm) and Debian 13 (trixie)." \
+            "See README.md, Supported platforms, for others." >&2
+       exit 1 ;;
+esac
 export DEBIAN_FRONTEND=noninteractive
 
 echo "== Debian packages"
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-    glusterfs-server glusterfs-client libglusterfs-dev libgfapi0 liburcu-dev \
-    gcc libc6-dev pkg-config fio attr psmisc ca-certificates
+    glusterfs-server glusterfs-client libglusterfs-dev libgfapi0 liburcu-dev libssl-dev uuid-dev \
+    gcc libc6-dev pkg-config fio attr psmisc iproute2 procps ca-certificates git
 
 echo "== Python"
 PY=${PYTHON:-$(command -v python3 || true)}
@@ -55,4 +65,7 @@ fi
 echo "== bridge"
 "$VPY" -m glupy._build
 "$REPO/.venv/bin/glupy" install
-echo "setup done: try  sudo bash scripts/demo.sh"
+ln -sfn "$REPO/.venv/bin/glupy" /usr/local/bin/glupy
+echo "glupy $("$VPY" -c 'import glupy; print(glupy.__version__)' 2>/dev/null || true) for GlusterFS" \
+     "$(glusterfs --version | sed -n '1s/^glusterfs //p') and Python $("$VPY" -c 'import sys; print(sys.version.split()[0])')"
+echo "setup done: /usr/local/bin/glupy -> $REPO/.venv/bin/glupy; try  bash scripts/demo.sh"
