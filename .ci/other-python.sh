@@ -26,8 +26,7 @@ git ls-files -z -co --exclude-standard | xargs -0 tar -cf - 2>/dev/null | tar -C
 cd "$WORK"
 "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
-.venv/bin/python -m glupy._build
+.venv/bin/python -m pip install -q -e ".[test]"   # builds the bridge (setup.py)
 # not installed as features/glupy: the tests load this tree's bridge by relative path
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/bridge tests/library tests/integrity "$@"
 rc=$?

@@ -58,6 +58,7 @@ from benchlib import (
 )
 
 from glupy import process, volfile
+from glupy._build import release
 from glupy.volfile import Graph, Volume
 
 # =========================================================================== context
@@ -266,6 +267,31 @@ def targets(summary: dict[str, Any], graphs: list[str]) -> list[dict[str, Any]]:
 # =========================================================================== report
 
 
+def render_platforms(root: Path) -> list[str]:
+    """The targets of the quick runs on each Debian release (bench/platforms.sh), side by side."""
+    runs = {}
+    for path in sorted(root.glob("*/results.json")):
+        runs[path.parent.name] = json.loads(path.read_text())
+    if not runs:
+        return []
+    names = list(runs)
+    lines = ["## Both Debian releases (bench/platforms.sh: `run.py --quick` on each)", "",
+             "One quick repeat per platform, each against none and the C pass-through of its "
+             "own run; an indication, not a measurement.", "",
+             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+             "| platform | " + " | ".join(
+                 f"Debian {r['meta'].get('debian', '?')}, GlusterFS {r['meta'].get('glusterfs', '?')}, "
+                 f"Python {r['meta']['python']}, {r['meta']['date']}" for r in runs.values()) + " |"]
+    targets: dict[str, dict[str, str]] = {}
+    for name, r in runs.items():
+        for t in r["targets"]:
+            targets.setdefault(t["target"], {})[name] = f"**{t['status']}** {t['shown']}"
+    for goal, by in targets.items():
+        lines.append(f"| {goal} | " + " | ".join(by.get(n, "not run") for n in names) + " |")
+    lines += ["", "Full tables: " + ", ".join(f"[{n}](platforms/{n}/RESULTS.md)" for n in names), ""]
+    return lines
+
+
 def render_md(result: dict[str, Any], out: Path = BENCH_DIR) -> str:
     gf = gfapi_latency.load_section(out)  # bench/gfapi_latency.py's results, if any
     meta, summary, graphs = result["meta"], result["summary"], result["graphs"]
@@ -337,6 +363,8 @@ def render_md(result: dict[str, Any], out: Path = BENCH_DIR) -> str:
             why = text[-1] if text[0].startswith("Traceback") else text[0]
             lines.append(f"- rep {r['rep'] + 1} {r['workload']} on {r['graph']}: {why}")
         lines.append("")
+    if out == BENCH_DIR:
+        lines += render_platforms(BENCH_DIR / "platforms")
     lines += ["Raw per-repeat values, run order and environment: `bench/results.json`.", ""]
     if gf:
         lines += gfapi_latency.render_section(gf, level=2, with_targets=False)
@@ -434,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": platform.node(),
         "cpus": os.cpu_count(), "loadavg_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "kernel": platform.release(), "python": sys.version.split()[0],
+        "glusterfs": release.running_release(), "debian": Path("/etc/debian_version").read_text().strip(),
         "glupy_type": ctx.glupy_type, "c_passthrough_type": ctx.c_passthrough_type,
         "skipped_graphs": skipped, "workloads": workloads,
     }
