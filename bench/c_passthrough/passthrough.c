@@ -17,7 +17,8 @@
 #include <glusterfs/defaults.h>
 #include <glusterfs/logging.h>
 
-_Static_assert(sizeof(xlator_t) == 4128,
+/* sizeof(xlator_t) of Debian's x86_64 libglusterfs: 4128 in 10.x, 4096 in 11.x */
+_Static_assert(sizeof(xlator_t) == (GD_OP_VERSION_MAX >= 110000 ? 4096 : 4128),
                "xlator_t layout mismatch: check -DHAVE_ATOMIC_BUILTINS=1 etc.");
 
 /* ------------------------------------------------------------------ lookup */
