@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
+from glupy import security
 from glupy.fops import FOP_NAMES, PY_CBKS
-from glupy.loader import LoadError, add_python_path, load_class
+from glupy.loader import LoadError, load_class
 from glupy.translator import Translator
 
 
@@ -39,6 +40,8 @@ class Report:
                         extra = f", one of {o['choices']}"
                     elif o.get("min") is not None or o.get("max") is not None:
                         extra = f", range [{o.get('min')}, {o.get('max')}]"
+                    if o.get("secret"):
+                        extra += ", secret: give @/path/to/file"
                     lines.append(f"    {o['key']} ({o['type']}, default {o['default']!r}{extra})"
                                  + (f": {o['doc']}" if o["doc"] else ""))
         for w in self.warnings:
@@ -49,19 +52,36 @@ class Report:
         return "\n".join(lines)
 
 
-def check(spec: str, python_path: list[str] | None = None) -> Report:
+def check(spec: str, python_path: list[str] | None = None, *,
+          allow_untrusted_code: bool = False) -> Report:
+    """Load ``spec`` and report on it.  Paths root would refuse to load code from
+    (glupy.security) are problems when running as root (and nothing is imported:
+    that would run the code in question), warnings otherwise or when allowed."""
     report = Report(spec)
-    add_python_path(python_path or [])
+    path = [d for d in python_path or [] if d]
+    trust = security.translator_problems(spec, path)
+    if trust and security.enforced() and not allow_untrusted_code:
+        report.problems.extend(trust)
+        return report
+    for problem in trust:
+        report.warnings.append(problem if security.enforced() else
+                               f"glusterfs (root) would refuse this: {problem}")
+    saved = security.mode()
+    if allow_untrusted_code:
+        security.set_mode(security.WARN)
     try:
-        cls = load_class(spec)
+        cls = load_class(spec, python_path=path)
     except LoadError as e:
         report.problems.append(str(e))
         return report
+    finally:
+        security.set_mode(saved)
     report.cls = cls
     report.fops = cls.defined_fops()
     report.cbks = cls.defined_cbks()
     for key, opt in cls.options().items():
-        report.options.append({"key": key, "type": opt.gf_type.lower(), "default": opt.default_text,
+        report.options.append({"key": key, "type": opt.gf_type.lower(),
+                               "default": opt.shown(opt.default_text), "secret": opt.secret,
                                "doc": opt.doc, "choices": opt.choices, "min": opt.min, "max": opt.max})
         if opt.default is not None:
             try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from glupy import process, volfile
+from glupy import process, security, volfile
 
 DEFAULT_TRANSLATOR = "glupy.library.audit"
 
@@ -121,12 +121,10 @@ def _build_stack(
 def _graph(
     ctx: click.Context,
     source_dir: str,
-    translators: Sequence[str],
-    options: Sequence[str],
+    stack: list[tuple[str, dict[str, str]]],
     python_path: Sequence[str],
     name_prefix: str,
 ) -> volfile.Graph:
-    stack = _build_stack(ctx, translators, options)
     try:
         return volfile.single_process_graph(
             source_dir, stack, name_prefix=name_prefix, python_path=python_path
@@ -172,6 +170,56 @@ def _stack_options(func: Any) -> Any:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def _allow_untrusted_option(func: Any) -> Any:
+    return click.option(
+        "--allow-untrusted-code",
+        is_flag=True,
+        help=f"Test setups only: load translator code from paths non-root users can change "
+        f"(sets option {security.UNTRUSTED_OPTION}={security.WARN}; see docs/security.md).",
+    )(func)
+
+
+def _check_trusted(
+    stack: list[tuple[str, dict[str, str]]], python_path: Sequence[str], allow: bool
+) -> None:
+    """What glusterfs (root) would refuse to load, found before anything starts; with
+    ``allow``, every translator gets ``untrusted-code warn`` instead."""
+    for spec, opts in stack:
+        if allow:
+            opts.setdefault(security.UNTRUSTED_OPTION, security.WARN)
+        problems = security.translator_problems(spec, [os.path.abspath(p) for p in python_path])
+        if not problems:
+            continue
+        if opts.get(security.UNTRUSTED_OPTION) == security.WARN:
+            for p in problems:
+                click.echo(f"warning: {p}", err=True)
+        else:
+            raise click.ClickException("\n".join(problems))
+
+
+def _warn_secret_options(stack: list[tuple[str, dict[str, str]]], python_path: Sequence[str]) -> None:
+    """A secret option's value on the command line is in the shell history and, while
+    glupy runs, in the process list: say so and name the file form."""
+    from glupy.loader import LoadError, load_class
+
+    for spec, opts in stack:
+        if not opts:
+            continue
+        try:
+            cls = load_class(spec, python_path=[os.path.abspath(p) for p in python_path])
+        except LoadError:
+            continue  # glusterfs reports it, with the log lines
+        for key, opt in cls.options().items():
+            if opt.secret and key in opts and not security.is_secret_file_ref(opts[key]):
+                click.echo(
+                    f"warning: {key} is a secret option of {spec}: given on the command line "
+                    f"it is in your shell history and, while glupy mount runs, in the process "
+                    f"list; put it in a file only root can read and pass "
+                    f"-o {key}=@/path/to/file instead",
+                    err=True,
+                )
 
 
 def _require_root(what: str) -> None:
@@ -221,6 +269,7 @@ def main() -> None:
     help="Seconds to wait for the mount to answer.",
 )
 @_state_dir_option
+@_allow_untrusted_option
 @click.argument("source_dir", type=click.Path())
 @click.argument("mountpoint", type=click.Path())
 @click.pass_context
@@ -234,6 +283,7 @@ def mount(
     debug: bool,
     timeout: float,
     state_dir: Path | None,
+    allow_untrusted_code: bool,
     source_dir: str,
     mountpoint: str,
 ) -> None:
@@ -250,9 +300,12 @@ def mount(
         raise click.BadParameter(f"{mountpoint}: no such directory", param_hint="MOUNTPOINT")
     if process.canonical_mountpoint(mountpoint) == os.path.realpath(source_dir):
         raise click.UsageError("SOURCE_DIR and MOUNTPOINT must differ")
-    graph = _graph(ctx, source_dir, translators, options, python_path, name_prefix)
+    stack = _build_stack(ctx, translators, options)
     _require_glusterfs()
     _require_root("glupy mount")
+    _check_trusted(stack, python_path, allow_untrusted_code)
+    _warn_secret_options(stack, python_path)
+    graph = _graph(ctx, source_dir, stack, python_path, name_prefix)
     fstype = process.mount_fstype(mountpoint)
     if fstype is not None:
         raise click.ClickException(f"{mountpoint} is already mounted ({fstype})")
@@ -441,10 +494,11 @@ def _deploy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
               help="Extra sys.path entry on every peer (absolute; repeatable).")
 @click.option("--restart-bricks/--no-restart-bricks", default=True, show_default=True,
               help="Restart the bricks (rolling, through glusterd) so they load the new graph.")
+@_allow_untrusted_option
 @_glusterd_sock_option
 def attach(volume: str, module_spec: str, side: str, name: str | None, position: str,
            options: tuple[str, ...], python_path: tuple[str, ...], restart_bricks: bool,
-           glusterd_sock: str | None) -> None:
+           allow_untrusted_code: bool, glusterd_sock: str | None) -> None:
     """Add a Python translator to the volfiles of glusterd-managed VOLUME.
 
     The configuration is stored as the volume option user.glupy.xl.NAME (glusterd keeps
@@ -469,6 +523,8 @@ def attach(volume: str, module_spec: str, side: str, name: str | None, position:
         if key in opts:
             raise click.BadParameter(f"{key} given twice", param_hint="-o")
         opts[key] = value
+    if allow_untrusted_code:
+        opts.setdefault(security.UNTRUSTED_OPTION, security.WARN)
     default_name = (cls or module.rsplit(".", 1)[-1]).lower().replace("_", "-")
     spec = AttachSpec(name=name or default_name, module=module_spec, side=side,
                       position=position, options=opts,
@@ -533,12 +589,15 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
 @click.argument("module_spec", metavar="MODULE[:Class]")
 @click.option("--python-path", "python_path", multiple=True, type=click.Path(),
               help="Directory put first on sys.path (repeatable).")
-def check(module_spec: str, python_path: tuple[str, ...]) -> None:
+@_allow_untrusted_option
+def check(module_spec: str, python_path: tuple[str, ...], allow_untrusted_code: bool) -> None:
     """Load a translator without GlusterFS and report its fops, options and problems
-    (not async, wrong signatures, unknown fop names, import errors)."""
+    (not async, wrong signatures, unknown fop names, import errors, code paths that
+    glusterfs, running as root, refuses to load from)."""
     from glupy.check import check as run_check
 
-    report = run_check(module_spec, list(python_path))
+    report = run_check(module_spec, [os.path.abspath(p) for p in python_path],
+                       allow_untrusted_code=allow_untrusted_code)
     click.echo(report.render())
     if not report.ok:
         sys.exit(1)

@@ -121,7 +121,8 @@ def _describe(inst: Any) -> dict[str, Any]:
         "name": inst.name, "module": inst.spec, "class": type(obj).__qualname__ if obj else None,
         "fops": obj.handled_fops() if obj else [], "reloads": inst.reloads,
         "contexts": {"inodes": len(inst.inode_ctx.values), "fds": len(inst.fd_ctx.values)},
-        "options": {o.key: repr(getattr(obj, o.attr)) for o in inst.options.values()} if obj else {},
+        "options": {o.key: repr(o.shown(getattr(obj, o.attr))) for o in inst.options.values()}
+        if obj else {},
         "children": [c.name for c in obj.children] if obj else [],
     }
 

@@ -6,6 +6,7 @@ import importlib
 import sys
 from collections.abc import Iterable
 
+from glupy import security
 from glupy.translator import Translator
 
 
@@ -19,19 +20,35 @@ def add_python_path(dirs: Iterable[str]) -> None:
             sys.path.insert(0, d)
 
 
-def load_class(spec: str, *, reload: bool = False) -> type[Translator]:
+def load_class(spec: str, *, reload: bool = False,
+               python_path: Iterable[str] = ()) -> type[Translator]:
+    """Import the translator class of ``spec`` with ``python_path`` first on sys.path.
+
+    As root, the python-path entries, the module, its packages and their bytecode
+    must be trusted (glupy.security) before any of it runs, and every module the
+    import pulls in is checked as it is found: LoadError names the path and the fix.
+    """
     modname, _, clsname = spec.partition(":")
     if not modname:
         raise LoadError(f"empty module name in {spec!r}")
+    python_path = [d for d in python_path if d]
+    importlib.invalidate_caches()
+    try:
+        security.judge(security.translator_problems(modname, python_path))
+    except security.UntrustedCodeError as e:
+        raise LoadError(str(e)) from None
+    add_python_path(python_path)
     old = sys.modules.pop(modname, None) if reload else None
     try:
         # a reload imports into a NEW module object: code still running (fops in
         # flight) keeps the old module's globals, new fops see the new ones
-        importlib.invalidate_caches()
-        module = importlib.import_module(modname)
+        with security.guarded():
+            module = importlib.import_module(modname)
     except Exception as e:
         if old is not None:
             sys.modules[modname] = old
+        if isinstance(e, security.UntrustedCodeError):
+            raise LoadError(str(e)) from None
         where = ""
         if isinstance(e, SyntaxError) and e.filename:
             where = f" ({e.filename}, line {e.lineno})"

@@ -37,15 +37,16 @@ import contextlib
 import errno
 import inspect
 import logging
+import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from glupy import control
+from glupy import control, security
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
-from glupy.loader import LoadError, add_python_path, load_class
+from glupy.loader import LoadError, load_class
 from glupy.misscache import MissCache
 from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
@@ -469,14 +470,30 @@ _driver_config: dict[str, Any] = {}
 # ----------------------------------------------------- lifecycle entries
 
 
-def _load_class(spec: str) -> type[Translator]:
+def _load_class(spec: str, given: dict[str, str], *, reload: bool = False) -> type[Translator]:
+    """Load as root only from trusted paths (glupy.security), also on reload."""
     try:
-        return load_class(spec)
-    except LoadError as e:
+        security.judge(security.sys_path_problems())
+        return load_class(spec, reload=reload, python_path=given.get("python-path", "").split(":"))
+    except (LoadError, security.UntrustedCodeError) as e:
         raise InitError(str(e)) from e
 
 
-BRIDGE_OPTIONS = {"module", "python-path", "log-level"}
+def _trust_mode(inst: Instance, given: dict[str, str]) -> None:
+    """``option untrusted-code warn`` lowers the trust check for the whole process
+    (all of its translators run in one address space); it never raises it back."""
+    mode = given.get(security.UNTRUSTED_OPTION, security.REFUSE)
+    if mode not in security.MODES:
+        raise InitError(f"option {security.UNTRUSTED_OPTION!r} must be one of "
+                        f"{', '.join(security.MODES)}, not {mode!r}")
+    if mode == security.WARN and security.mode() != security.WARN:
+        security.set_mode(mode)
+        inst.log.warning("glupy: %s: option %s %s: this process loads code from paths "
+                         "non-root users can change (test setups only)",
+                         inst.name, security.UNTRUSTED_OPTION, mode)
+
+
+BRIDGE_OPTIONS = {"module", "python-path", "log-level", security.UNTRUSTED_OPTION}
 _GF_TYPES = {"BOOL": "GF_OPTION_TYPE_BOOL", "INT": "GF_OPTION_TYPE_INT",
              "DOUBLE": "GF_OPTION_TYPE_DOUBLE", "STR": "GF_OPTION_TYPE_STR",
              "SIZET": "GF_OPTION_TYPE_SIZET", "PATH": "GF_OPTION_TYPE_PATH"}
@@ -496,6 +513,12 @@ def _option_table(inst: Instance, options: dict[str, Option[Any]]) -> Any:
     for i, opt in enumerate(options.values()):
         e = table[i]
         e.key[0] = cstr(opt.key or "")
+        if opt.secret:
+            # a plain string to GlusterFS (whose validators quote a bad value in the
+            # log); parsed in Python, and it may be an @/path to read it from
+            e.type = lib.GF_OPTION_TYPE_STR
+            e.description = cstr(opt.doc or opt.key or "")
+            continue
         e.type = getattr(lib, _GF_TYPES[opt.gf_type])
         if opt.min is not None or opt.max is not None:
             e.min = opt.min if opt.min is not None else -2**53
@@ -523,6 +546,14 @@ def _apply_options(inst: Instance, given: dict[str, str], table: Any) -> dict[st
         if key not in given:
             continue
         text = given[key]
+        if opt.secret:
+            try:
+                if security.is_secret_file_ref(text):
+                    text = security.read_secret_file(key, text)
+                values[opt.attr] = opt.parse(text)
+            except ValueError as e:
+                raise InitError(str(e)) from None
+            continue
         errstr = ffi.new("char **")
         if lib.xlator_option_validate(inst.xl, key.encode(), text.encode(),
                                       ffi.addressof(table, i), errstr) != 0:
@@ -598,8 +629,8 @@ def py_init(this: Any) -> int:
         if not spec:
             raise InitError("option 'module' is required (package.module or package.module:Class)")
         inst.spec = spec
-        add_python_path(given.get("python-path", "").split(":"))
-        cls = _load_class(spec)
+        _trust_mode(inst, given)
+        cls = _load_class(spec, given)
         inst.options = cls.options()
         _fast_options(cls)
         table = _option_table(inst, inst.options)
@@ -634,10 +665,7 @@ def reload_instance(inst: Instance) -> str:
     options and switch new fops to it.  Fops in flight finish on the old
     coroutines.  Raises InitError (the old code keeps running) on failure."""
     given = _options_of(inst.xl.options)
-    try:
-        cls = load_class(inst.spec, reload=True)
-    except LoadError as e:
-        raise InitError(str(e)) from e
+    cls = _load_class(inst.spec, given, reload=True)
     options = cls.options()
     _fast_options(cls)
     table = _option_table(inst, options)
@@ -829,6 +857,11 @@ def attach(ffi_: Any, lib_: Any) -> None:
     """Called once by the bridge's embedding init code."""
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
+    # code runs as root here: no current directory on sys.path, no bytecode written
+    # (glusterfs may run with umask 0), every later import checked (glupy.security)
+    security.harden_sys_path()
+    sys.dont_write_bytecode = True
+    security.install_guard()
     _t._bind(ffi, lib)
     _translator._current_caller = current_caller
     _translator._resume_task = lib.glupy_resume

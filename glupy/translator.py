@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
+from glupy.security import REDACTED
 from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector  # noqa: F401
 
 T = TypeVar("T")
@@ -91,6 +92,10 @@ class Option(Generic[T]):
     The volfile key is the attribute name with ``_`` replaced by ``-``.
     GlusterFS validates values (types, ranges, choices) when the graph is
     built and on reconfigure; the instance attribute holds the parsed value.
+
+    ``secret=True`` (a password, a token): glupy never shows the value (logs,
+    ``glupy ps``/``status``/``check``, errors), and ``@/path`` in the volfile
+    reads it from that file instead (root-only; see docs/security.md).
     """
 
     # GlusterFS option type for each Python type (options.h)
@@ -100,7 +105,8 @@ class Option(Generic[T]):
     def __init__(self, type: type[T] = str,  # type: ignore[assignment]
                  default: Any = None, doc: str = "", *,
                  min: float | None = None, max: float | None = None,
-                 choices: Iterable[str] | None = None, key: str | None = None) -> None:
+                 choices: Iterable[str] | None = None, key: str | None = None,
+                 secret: bool = False) -> None:
         if isinstance(type, enum.EnumMeta):
             members: list[Any] = list(type)
             choices = [m.value if isinstance(m.value, str) else m.name for m in members]
@@ -112,6 +118,7 @@ class Option(Generic[T]):
         self.key = key
         self.name = key or ""
         self.default = default
+        self.secret = secret
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.attr = name
@@ -166,8 +173,14 @@ class Option(Generic[T]):
                 if self.max is not None and value > self.max:
                     raise ValueError(f"must be <= {self.max}")
         except (ValueError, TypeError, StopIteration) as e:
+            if self.secret:  # the value, and errors that may quote it, stay unseen
+                raise ValueError(f"option {self.key!r}: invalid value (secret, not shown)") from None
             raise ValueError(f"option {self.key!r}: invalid value {text!r}: {e}") from None
         return value
+
+    def shown(self, value: object) -> object:
+        """``value`` as glupy may show it: REDACTED for a secret option."""
+        return REDACTED if self.secret and value not in (None, "") else value
 
     # A non-data descriptor: once a value (given or default) is an instance
     # attribute, reading it is a plain instance attribute hit (options are read in

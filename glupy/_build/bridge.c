@@ -38,6 +38,10 @@ static int glupy_start_python(xlator_t *this)
         PyConfig_InitPythonConfig(&config);
         config.install_signal_handlers = 0;
         config.parse_argv = 0;
+        /* code runs as root: no user site directory (~/.local), no current
+           directory in front of sys.path (glupy/security.py checks the rest) */
+        config.user_site_directory = 0;
+        config.safe_path = 1;
         /* program_name makes getpath find the venv (pyvenv.cfg) the package
            was installed into, hence its site-packages. */
         status = PyConfig_SetBytesString(&config, &config.program_name,

@@ -59,6 +59,7 @@ class AttachSpec:
     options: dict[str, str] = field(default_factory=dict)
     python_path: list[str] = field(default_factory=list)
     seq: int = 0  # attach order: earlier attaches sit above later ones at the same spot
+    secret: list[str] = field(default_factory=list)  # option keys glupy status does not show
 
     def validate(self) -> AttachSpec:
         check_name(self.name)
@@ -104,6 +105,8 @@ class AttachSpec:
             "python_path": self.python_path,
             "seq": self.seq,
         }
+        if self.secret:
+            data["secret"] = sorted(self.secret)
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -123,6 +126,7 @@ class AttachSpec:
                 options={str(k): str(v) for k, v in dict(data.get("options", {})).items()},
                 python_path=[str(p) for p in data.get("python_path", [])],
                 seq=int(data.get("seq", 0)),
+                secret=[str(k) for k in data.get("secret", [])],
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{KEY_PREFIX}{name}: {exc}") from None

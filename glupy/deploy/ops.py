@@ -27,10 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glupy import volfile
+from glupy import security, volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import DETACHED, GEN_KEY, AttachSpec, ConfigError, specs_from_options
 from glupy.deploy.gluster import Gluster, GlusterError, VolumeInfo
+from glupy.security import REDACTED
 
 Say = Callable[[str], None]
 
@@ -47,12 +48,13 @@ _CHECK = r"""
 import json, sys
 spec, options, path = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 try:
-    from glupy.loader import LoadError, add_python_path, load_class
-    add_python_path(path)
-    cls = load_class(spec)
+    from glupy import security
+    from glupy.loader import LoadError, load_class
+    security.set_mode(options.get(security.UNTRUSTED_OPTION, security.REFUSE))
+    cls = load_class(spec, python_path=path)
     known = cls.options()
     for key, value in options.items():
-        if key == "log-level":
+        if key in ("log-level", security.UNTRUSTED_OPTION):
             continue
         if key not in known:
             raise KeyError(f"unknown option {key!r} for {cls.__name__} "
@@ -60,8 +62,9 @@ try:
         try:
             known[key].parse(value)
         except Exception as e:
-            raise ValueError(f"option {key}={value!r}: {e}") from None
-    out = {"ok": True, "class": f"{cls.__module__}:{cls.__name__}", "fops": sorted(cls.defined_fops())}
+            raise ValueError(str(e) if known[key].secret else f"option {key}={value!r}: {e}") from None
+    out = {"ok": True, "class": f"{cls.__module__}:{cls.__name__}", "fops": sorted(cls.defined_fops()),
+           "secret": sorted(k for k, o in known.items() if o.secret)}
 except BaseException as e:
     # an import failure is named by its cause (ModuleNotFoundError, SyntaxError ...)
     cause = e.__cause__ if isinstance(e, LoadError) and e.__cause__ is not None else e
@@ -208,6 +211,14 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
                           "run `glupy install`")
     info = check_translator(spec, python)
     say(f"{spec.module}: {info['class']} imports (fops in Python: {', '.join(info['fops']) or 'none'})")
+    spec.secret = [str(k) for k in info.get("secret", [])]
+    literal = [k for k in spec.secret if k in spec.options
+               and not security.is_secret_file_ref(spec.options[k])]
+    if literal:
+        say(f"warning: secret option(s) {', '.join(literal)} given as a value: glusterd keeps it "
+            f"in its store on every peer (gluster volume info shows it) and GlusterFS prints "
+            f"it into every log that shows the graph; use -o KEY=@/path/to/file (a root-only "
+            f"file present on every peer) instead")
     try:
         path, changed = gfilter.install()
     except OSError as exc:
@@ -348,9 +359,10 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
                                     "translators": []}
         for spec in specs:
             xl = spec.xlator_name(vol.name)
+            options = {k: REDACTED if k in spec.secret else v for k, v in spec.options.items()}
             t: dict[str, object] = {"name": spec.name, "xlator": xl, "module": spec.module,
                                     "side": spec.side, "position": spec.position,
-                                    "options": spec.options, "volfiles": _volfiles_with(g, vol.name, xl),
+                                    "options": options, "volfiles": _volfiles_with(g, vol.name, xl),
                                     "bricks": {}, "clients": {}}
             if "brick" in spec.sides:
                 for b in vol.bricks:
