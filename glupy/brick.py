@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from glupy import process, volfile
+from glupy.security import private_dir, write_private
 from glupy.volfile import Graph, VolfileError, Volume
 
 __all__ = [
@@ -286,8 +287,7 @@ def start_brick(
     leaves no process behind.
     """
     exe = find_glusterfsd()
-    sdir = Path(state_dir)
-    sdir.mkdir(parents=True, exist_ok=True)
+    sdir = private_dir(state_dir)  # root-only: the volfile holds every option
     state = BrickState(
         state_dir=str(sdir),
         volfile_path=str(sdir / "brick.vol"),
@@ -304,7 +304,7 @@ def start_brick(
     )
     if port_listening(state.port, state.host):
         raise BrickError(f"port {state.port} is already in use")
-    Path(state.volfile_path).write_text(graph.render())
+    write_private(state.volfile_path, graph.render())
     for stale in (state.log_path, state.pid_file, str(sdir / "glusterfsd.out")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
@@ -318,7 +318,8 @@ def start_brick(
     state.command = cmd
     state.started = time.time()
     t0 = time.monotonic()
-    with open(sdir / "glusterfsd.out", "wb") as out:
+    with open(os.open(sdir / "glusterfsd.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "wb") as out:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )

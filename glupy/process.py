@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from glupy.security import private_dir, write_private
 from glupy.volfile import Graph
 
 __all__ = [
@@ -125,9 +126,7 @@ class MountState:
         return Path(self.state_dir) / "state.json"
 
     def save(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(tmp, self.state_file)
+        write_private(self.state_file, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MountState:
@@ -407,8 +406,8 @@ def mount_graph(
     if fstype is not None:
         raise MountpointBusyError(f"{mp} is already mounted ({fstype})")
 
-    sdir = state_dir_for(mp, state_dir)
-    sdir.mkdir(parents=True, exist_ok=True)
+    # root-only: the volfile holds every option of every translator
+    sdir = private_dir(state_dir_for(mp, state_dir))
     state = MountState(
         mountpoint=mp,
         state_dir=str(sdir),
@@ -420,7 +419,7 @@ def mount_graph(
         debug=debug,
         volumes=_glupy_volume_names(graph),
     )
-    Path(state.volfile_path).write_text(graph.render())
+    write_private(state.volfile_path, graph.render())
     for stale in (state.log_path, state.pid_file, str(sdir / "glusterfs.out")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
@@ -434,7 +433,8 @@ def mount_graph(
     state.command = cmd
     state.started = time.time()
 
-    with open(sdir / "glusterfs.out", "wb") as out:
+    with open(os.open(sdir / "glusterfs.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "wb") as out:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )

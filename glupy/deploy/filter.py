@@ -150,7 +150,9 @@ def apply(graph: Graph, volume: str, kind: str, specs: list[AttachSpec],
 
 def _log(vol_dir: Path, text: str) -> None:
     try:
-        with open(vol_dir / LOG_NAME, "a") as f:
+        # root-only, like glusterd's own logs (it names volumes, paths and errors)
+        fd = os.open(vol_dir / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a") as f:
             f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text.rstrip()}\n")
     except OSError:
         print(text, file=sys.stderr)

@@ -15,6 +15,10 @@ Options:
 * ``max-size``     rotate when the file passes this size (``LOG.1`` keeps the previous one)
 * ``queue-size``   records buffered for the writer thread; when full, records are
                    dropped and counted, and the log says how many
+* ``mode``         permissions of the audit file (octal, default 0600: root only; e.g.
+                   0640 with ``group`` for a log shipper); set on every open, so also on
+                   a file that existed and on each new file after rotation
+* ``group``        group (name or gid) of the audit file (default: unchanged)
 
 Fops never wait for the disk: they put a record on a bounded buffer that a
 thread owned by the translator writes out in batches, at least every 0.1 s (a
@@ -28,6 +32,7 @@ reaches the disk from every client.
 from __future__ import annotations
 
 import collections
+import grp
 import os
 import threading
 import time
@@ -37,6 +42,7 @@ from typing import Any
 
 from glupy import FopError, Option, Size, Translator, gfid_str
 from glupy.fops import FOPS, Fop
+from glupy.security import open_private
 from glupy.types import NULL_GFID
 
 DEFAULT_DIR = "/var/log/glusterfs"
@@ -50,9 +56,11 @@ class _Writer(threading.Thread):
     FLUSH_INTERVAL = 0.1
 
     def __init__(self, path: str, max_size: int, limit: int,
-                 fmt: Callable[[Any], str]) -> None:
+                 fmt: Callable[[Any], str], mode: int = 0o600, group: int | None = None) -> None:
         super().__init__(name="glupy-audit", daemon=True)
         self.path = path
+        self.mode = mode
+        self.group = group
         self.max_size = max_size
         self.limit = limit
         self.fmt = fmt  # record -> line, run here rather than on the fop's thread
@@ -75,8 +83,13 @@ class _Writer(threading.Thread):
         self.wake.set()
         self.join(timeout)
 
+    def open(self) -> Any:
+        """The audit file for appending, with its mode and group (every open)."""
+        fd = open_private(self.path, self.mode, self.group)
+        return open(fd, "a", buffering=1 << 16)
+
     def run(self) -> None:
-        fh = open(self.path, "a", buffering=1 << 16)  # noqa: SIM115 - lives with the thread
+        fh = self.open()
         try:
             while True:
                 self.wake.wait(self.FLUSH_INTERVAL)
@@ -91,7 +104,7 @@ class _Writer(threading.Thread):
                     if fh.tell() >= self.max_size:
                         fh.close()
                         os.replace(self.path, self.path + ".1")
-                        fh = open(self.path, "a", buffering=1 << 16)  # noqa: SIM115
+                        fh = self.open()
                 if stopping:
                     return
         finally:
@@ -163,6 +176,8 @@ class Audit(Translator):
     path_prefix = Option(str, default="", doc="record only paths starting with this")
     max_size = Option(Size, default="64MB", doc="rotate the audit file at this size")
     queue_size = Option(int, default=10000, min=1, doc="records buffered for the writer")
+    mode = Option(str, default="0600", doc="audit file permissions (octal; no group/other write)")
+    group = Option(str, default="", doc="audit file group, name or gid (default: unchanged)")
 
     def init(self) -> None:
         selected = [f.strip() for f in self.fops.split(",") if f.strip()]
@@ -175,7 +190,9 @@ class Audit(Translator):
         self.dropped = 0
         self._dropped_reported = 0
         self._lock = threading.Lock()
-        self.writer = _Writer(self.path, self.max_size, self.queue_size, _line)
+        self.writer = _Writer(self.path, self.max_size, self.queue_size, _line,
+                              _file_mode(self.mode), _group_id(self.group))
+        self.writer.open().close()  # a bad path or group fails init, not the writer thread
         self.writer.start()
         self.log.info("audit: recording %d fops to %s", len(self.selected), self.path)
 
@@ -194,6 +211,28 @@ class Audit(Translator):
                     self._dropped_reported = self.dropped
             if report:
                 self.log.warning("audit: queue full, %d records dropped so far", self.dropped)
+
+
+def _file_mode(text: str) -> int:
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        raise ValueError(f"option 'mode': {text!r} is not an octal mode (e.g. 0600)") from None
+    if not 0 <= mode <= 0o777 or mode & 0o022:
+        raise ValueError(f"option 'mode': {text} must be a file mode without group/other write "
+                         "(e.g. 0600, or 0640 with option group)")
+    return mode
+
+
+def _group_id(text: str) -> int | None:
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise ValueError(f"option 'group': no group named {text!r}") from None
 
 
 for _fop in FOPS:
