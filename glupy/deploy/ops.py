@@ -339,6 +339,13 @@ def _local_mounts(volume: str) -> list[str]:
     return out
 
 
+def shown_options(spec: AttachSpec) -> dict[str, str]:
+    """The options of ``spec`` as glupy status shows them: secret values (as the
+    translator declared them when attached) redacted, @/path references kept."""
+    return {k: v if k not in spec.secret or security.is_secret_file_ref(v) else REDACTED
+            for k, v in spec.options.items()}
+
+
 def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
     """Per volume: attached translators and whether the local processes run them."""
     try:
@@ -359,10 +366,10 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
                                     "translators": []}
         for spec in specs:
             xl = spec.xlator_name(vol.name)
-            options = {k: REDACTED if k in spec.secret else v for k, v in spec.options.items()}
             t: dict[str, object] = {"name": spec.name, "xlator": xl, "module": spec.module,
                                     "side": spec.side, "position": spec.position,
-                                    "options": options, "volfiles": _volfiles_with(g, vol.name, xl),
+                                    "options": shown_options(spec),
+                                    "volfiles": _volfiles_with(g, vol.name, xl),
                                     "bricks": {}, "clients": {}}
             if "brick" in spec.sides:
                 for b in vol.bricks:

@@ -265,3 +265,14 @@ def test_glupy_check_does_not_show_a_secret_default(base):
     """)
     text = check("sec_secret:S", [str(base)]).render()
     assert "built-in-token" not in text and security.REDACTED in text and "@/path" in text
+
+
+def test_glupy_status_redacts_what_attach_learned_is_secret():
+    from glupy.deploy.config import AttachSpec
+    from glupy.deploy.ops import shown_options
+
+    spec = AttachSpec(name="s", module="m:S", options={"token": "abc123", "key-file": "/k",
+                                                         "pin": "@/etc/pin"}, secret=["token", "pin"])
+    again = AttachSpec.from_value("s", spec.to_value())  # what glusterd stores and gives back
+    assert again.secret == ["pin", "token"]
+    assert shown_options(again) == {"token": security.REDACTED, "key-file": "/k", "pin": "@/etc/pin"}
