@@ -7,6 +7,7 @@ import enum
 import errno as _errno
 import inspect
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Awaitable, Generator, Iterable, Mapping
@@ -65,7 +66,10 @@ def parse_size(text: str) -> int:
     unit = s[len(num):]
     if unit not in _UNITS or not num:
         raise ValueError(f"not a size: {text!r}")
-    return int(float(num) * _UNITS[unit])
+    value = float(num) * _UNITS[unit]
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a size (finite, not negative): {text!r}")
+    return int(value)
 
 
 _TRUE = {"1", "on", "yes", "true", "enable"}
@@ -160,6 +164,8 @@ class Option(Generic[T]):
                 value = int(text, 0)
             elif t is float:
                 value = float(text)
+                if math.isnan(value):
+                    raise ValueError("not a number")
             elif isinstance(t, enum.EnumMeta):
                 members: list[Any] = list(t)
                 value = next(m for m in members if str(m.value) == text or m.name == text)
@@ -172,7 +178,7 @@ class Option(Generic[T]):
                     raise ValueError(f"must be >= {self.min}")
                 if self.max is not None and value > self.max:
                     raise ValueError(f"must be <= {self.max}")
-        except (ValueError, TypeError, StopIteration) as e:
+        except (ValueError, TypeError, StopIteration, OverflowError) as e:
             if self.secret:  # the value, and errors that may quote it, stay unseen
                 raise ValueError(f"option {self.key!r}: invalid value (secret, not shown)") from None
             raise ValueError(f"option {self.key!r}: invalid value {text!r}: {e}") from None
