@@ -454,7 +454,10 @@ class Dict(_View, MutableMapping[str, Any]):
     """``dict_t`` (xdata, xattrs): str keys; values int, float, str or bytes.
 
     Integers and strings stored by GlusterFS come back as int/str; binary
-    values (xattr contents, gfids) as bytes.
+    values (xattr contents, gfids) as bytes.  Keys and str values that are not
+    UTF-8 use surrogateescape both ways; ints are 64-bit; floats are kept by
+    GlusterFS as ``%f`` text (six decimals); NUL is refused in keys and str values
+    (ValueError).
     """
 
     __slots__ = ()
@@ -475,7 +478,7 @@ class Dict(_View, MutableMapping[str, Any]):
         return d
 
     def _data(self, key: str) -> Any:
-        return _lib.dict_get(self._p, key.encode())
+        return _lib.dict_get(self._p, _dict_key(key))
 
     def __getitem__(self, key: str) -> Any:
         data = self._data(key)
@@ -484,13 +487,18 @@ class Dict(_View, MutableMapping[str, Any]):
         return _data_value(data)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        k = key.encode()
+        k = _dict_key(key)
         if isinstance(value, bool | int):
+            if not -(2**63) <= value < 2**63:
+                raise ValueError(f"Dict {key!r}: ints are 64-bit signed, {value} is out of range")
             ret = _lib.dict_set_int64(self._p, k, int(value))
         elif isinstance(value, float):
-            ret = _lib.dict_set_double(self._p, k, value)
+            ret = _lib.dict_set_double(self._p, k, value)  # stored as text, "%f"
         elif isinstance(value, str):
-            ret = _lib.dict_set_dynstr_with_alloc(self._p, k, value.encode())
+            text = value.encode("utf-8", "surrogateescape")  # as str values are read
+            if b"\0" in text:
+                raise ValueError(f"Dict {key!r}: a str value cannot hold NUL (use bytes)")
+            ret = _lib.dict_set_dynstr_with_alloc(self._p, k, text)
         elif isinstance(value, bytes | bytearray | memoryview):
             b = bytes(value)
             ret = _lib.glupy_dict_set_bytes(self._p, k, b, len(b))
@@ -502,7 +510,7 @@ class Dict(_View, MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None:
         if self._data(key) == _ffi.NULL:
             raise KeyError(key)
-        _lib.dict_del(self._p, key.encode())
+        _lib.dict_del(self._p, _dict_key(key))
 
     def __iter__(self) -> Iterator[str]:
         keys = []
@@ -528,6 +536,15 @@ class Dict(_View, MutableMapping[str, Any]):
         return f"Dict({self.copy()!r})"
 
 
+def _dict_key(key: str) -> bytes:
+    """A dict key as C wants it: keys read from GlusterFS decode with surrogateescape
+    (xattr names are bytes), so they encode the same way; NUL would cut the key short."""
+    k = key.encode("utf-8", "surrogateescape")
+    if b"\0" in k:
+        raise ValueError(f"Dict keys cannot hold NUL: {key!r}")
+    return k
+
+
 def _data_value(data: Any) -> Any:
     t = data.data_type
     if t == _lib.GF_DATA_TYPE_INT:
@@ -535,7 +552,8 @@ def _data_value(data: Any) -> Any:
     if t == _lib.GF_DATA_TYPE_UINT:
         return int(_lib.data_to_uint64(data))
     if t == _lib.GF_DATA_TYPE_DOUBLE:
-        return float(_ffi.cast("double *", data.data)[0])
+        # GlusterFS keeps doubles as text (data_from_double: "%f")
+        return float(bytes(_ffi.buffer(data.data, data.len)).rstrip(b"\0") or b"nan")
     if t in (_lib.GF_DATA_TYPE_STR, _lib.GF_DATA_TYPE_STR_OLD):
         raw = bytes(_ffi.buffer(data.data, data.len))
         return raw.rstrip(b"\0").decode("utf-8", "surrogateescape")
