@@ -175,3 +175,17 @@ def test_an_import_in_a_fop_is_checked_too(code, mount, tmp_path):
     assert f"refusing to load module later_helper from {helper}" in mount.log_of_last()
     helper.chmod(0o644)
     assert _xattr(mnt, IMPORT + "later_helper") == "imported" and marker.exists()
+
+
+def test_a_brick_refuses_untrusted_code_and_does_not_start(code, tmp_path):
+    from glupy import brick
+
+    (code / "trust_probe.py").chmod(0o666)
+    backend, state = tmp_path / "brick-backend", tmp_path / "brick-state"
+    backend.mkdir()
+    with pytest.raises(brick.BrickError) as e:
+        brick.serve(backend, [("trust_probe:TrustProbe", {})], state, python_path=[code])
+    assert f"refusing to load module trust_probe from {code / 'trust_probe.py'}" in str(e.value)
+    left = [p for p in os.listdir("/proc")
+            if p.isdigit() and any(str(state) in a for a in process._cmdline(int(p)))]
+    assert left == [], "no glusterfsd left running the refused graph"
