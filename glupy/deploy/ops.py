@@ -211,7 +211,8 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
                           "run `glupy install`")
     info = check_translator(spec, python)
     say(f"{spec.module}: {info['class']} imports (fops in Python: {', '.join(info['fops']) or 'none'})")
-    spec.secret = [str(k) for k in info.get("secret", [])]
+    secret = info.get("secret", [])
+    spec.secret = [str(k) for k in secret] if isinstance(secret, list) else []
     literal = [k for k in spec.secret if k in spec.options
                and not security.is_secret_file_ref(spec.options[k])]
     if literal:
