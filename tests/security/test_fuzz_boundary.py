@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,11 @@ def fuzz_mount(tmp_path_factory):
         m.assert_alive()
         log = Path(state.log_path).read_text(errors="replace")
         assert "raised" not in log, "a translator raised on fuzzed input (see the log)"
+        time.sleep(0.3)  # audit's writer flushes every 0.1 s
+        records = (tmp / "audit.jsonl").read_text().splitlines()
+        assert len(records) > 1000
+        for line in records:  # odd names make valid JSON (lone surrogates escaped)
+            json.loads(line)
     finally:
         process.unmount(mnt, state_dir=tmp / "state")
 
