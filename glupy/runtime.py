@@ -858,7 +858,8 @@ def attach(ffi_: Any, lib_: Any) -> None:
     global ffi, lib, NULL
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
     # code runs as root here: no current directory on sys.path, no bytecode written
-    # (glusterfs may run with umask 0), every later import checked (glupy.security)
+    # (glusterfs runs with umask 0: a __pycache__ it made would be world-writable),
+    # every later import checked (glupy.security)
     security.harden_sys_path()
     sys.dont_write_bytecode = True
     security.install_guard()

@@ -32,6 +32,7 @@ reaches the disk from every client.
 from __future__ import annotations
 
 import collections
+import contextlib
 import grp
 import os
 import threading
@@ -186,7 +187,7 @@ class Audit(Translator):
             raise ValueError(f"option 'fops': unknown fops {unknown}")
         self.selected = selected or type(self).defined_fops()
         self.path = self.log_file or os.path.join(DEFAULT_DIR, f"glupy-audit-{self.name}.jsonl")
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        _make_dirs(os.path.dirname(os.path.abspath(self.path)))
         self.dropped = 0
         self._dropped_reported = 0
         self._lock = threading.Lock()
@@ -211,6 +212,19 @@ class Audit(Translator):
                     self._dropped_reported = self.dropped
             if report:
                 self.log.warning("audit: queue full, %d records dropped so far", self.dropped)
+
+
+def _make_dirs(path: str) -> None:
+    """The missing directories above the audit file, 0755 whatever the process's umask
+    (glusterfs's is 0: without this, anyone could replace the file)."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, 0o755)
+        os.chmod(d, 0o755)
 
 
 def _file_mode(text: str) -> int:

@@ -41,11 +41,13 @@ def test_the_writer_keeps_the_mode_across_rotation(tmp_path):
 
 
 def test_audit_file_is_root_only_by_default(glupy_mount, tmp_path):
-    log = tmp_path / "audit.jsonl"
+    log = tmp_path / "new" / "dirs" / "audit.jsonl"
     m = glupy_mount([(AUDIT, {"log-file": str(log)})])
     (m.mountpoint / "f").write_text("x")
     _wait_for(log)
     assert _mode(log) == 0o600 and log.stat().st_uid == 0
+    # glusterfs runs with umask 0: the directories audit made are not world-writable
+    assert _mode(log.parent) == _mode(log.parent.parent) == 0o755
 
 
 def test_audit_mode_and_group_for_a_log_shipper_survive_rotation(glupy_mount, tmp_path):
