@@ -1,7 +1,8 @@
 """Fuzz what reaches Python from C, through real syscalls on a FUSE mount (hypothesis,
 bounded: well under a minute).  The graph puts Python translators on every fop's path:
-FUSE -> passthrough (every fop in Python, inode/fd context kept) -> audit (every fop,
-records path strings) -> posix.  Names are arbitrary bytes (not UTF-8, 255 bytes,
+passthrough (every fop in Python, inode/fd context kept) -> audit (every fop, records
+path strings) -> posix, once in the FUSE client process and once in a glusterfsd brick
+(what protocol/server decodes from a network client).  Names are arbitrary bytes (not UTF-8, 255 bytes,
 control characters), xattr keys and values arbitrary (empty, 64 KiB, binary), writes
 0 and 128 KiB+1 bytes.  Each outcome is compared with the same syscall on a plain
 directory of the same filesystem: what works there works through Python with the same
@@ -11,6 +12,7 @@ Also (not fuzzed): non-UTF-8 names pass through passthrough and crypt unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import json
@@ -24,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from glupy import process, volfile
+from glupy import brick, process, volfile
 from glupy.testing import require_mount_privileges
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=False,
@@ -35,8 +37,10 @@ HERE = Path(__file__).parent / "translators"
 
 
 class Mounted:
-    def __init__(self, mnt: Path, backend: Path, ref: Path, state: process.MountState) -> None:
-        self.mnt, self.backend, self.ref, self.state = mnt, backend, ref, state
+    def __init__(self, mnt: Path, backend: Path, ref: Path,
+                 processes: list[tuple[int | None, str]]) -> None:
+        self.mnt, self.backend, self.ref = mnt, backend, ref
+        self.processes = processes  # (pid, log path) of glusterfs and glusterfsd
         self.counter = itertools.count()
 
     def fresh(self) -> tuple[bytes, bytes]:
@@ -48,9 +52,13 @@ class Mounted:
         return mine, ref
 
     def assert_alive(self) -> None:
-        assert self.state.pid is not None and process.pid_alive(self.state.pid), \
-            f"glusterfs died; log: {process.tail(self.state.log_path, 40)}"
+        for pid, log in self.processes:
+            assert pid is not None and process.pid_alive(pid), \
+                f"pid {pid} died; log: {process.tail(log, 40)}"
         os.stat(self.mnt)
+
+    def logs(self) -> str:
+        return "".join(Path(log).read_text(errors="replace") for _, log in self.processes)
 
 
 def _mount(tmp: Path, stack: list[tuple[str, dict[str, str]]],
@@ -62,26 +70,34 @@ def _mount(tmp: Path, stack: list[tuple[str, dict[str, str]]],
     return mnt, backend, process.mount_graph(graph, mnt, source_dir=backend, state_dir=state)
 
 
-@pytest.fixture(scope="module")
-def fuzz_mount(tmp_path_factory):
+@pytest.fixture(scope="module", params=["fuse", "brick"])
+def fuzz_mount(request, tmp_path_factory):
+    """The translators in the FUSE client process, or in a glusterfsd brick (what a
+    network client sends, decoded by protocol/server) under a protocol/client mount."""
     require_mount_privileges()
-    tmp = tmp_path_factory.mktemp("fuzz")
+    tmp = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     stack = [("glupy.library.passthrough", {"track-ctx": "on"}),
              ("glupy.library.audit", {"log-file": str(tmp / "audit.jsonl")})]
-    mnt, backend, state = _mount(tmp, stack)
-    m = Mounted(mnt, backend, tmp / "ref", state)
-    yield m
-    try:
+    with contextlib.ExitStack() as stack_cm:
+        if request.param == "fuse":
+            mnt, backend, state = _mount(tmp, stack)
+            stack_cm.callback(process.unmount, mnt, state_dir=tmp / "state")
+            m = Mounted(mnt, backend, tmp / "ref", [(state.pid, state.log_path)])
+        else:
+            backend, mnt = tmp / "backend", tmp / "mnt"
+            for d in (backend, mnt, tmp / "ref"):
+                d.mkdir()
+            bm = stack_cm.enter_context(brick.brick_mounted(backend, stack, mnt, tmp / "state"))
+            m = Mounted(mnt, backend, tmp / "ref", [(bm.brick.pid, bm.brick.log_path),
+                                                     (bm.client.pid, bm.client.log_path)])
+        yield m
         m.assert_alive()
-        log = Path(state.log_path).read_text(errors="replace")
-        assert "raised" not in log, "a translator raised on fuzzed input (see the log)"
+        assert "raised" not in m.logs(), "a translator raised on fuzzed input (see the log)"
         time.sleep(0.3)  # audit's writer flushes every 0.1 s
         records = (tmp / "audit.jsonl").read_text().splitlines()
         assert len(records) > 1000
         for line in records:  # odd names make valid JSON (lone surrogates escaped)
             json.loads(line)
-    finally:
-        process.unmount(mnt, state_dir=tmp / "state")
 
 
 def _outcome(fn, *args):
@@ -209,7 +225,7 @@ def dict_mount(tmp_path_factory):
     require_mount_privileges()
     tmp = tmp_path_factory.mktemp("dictfuzz")
     mnt, backend, state = _mount(tmp, [("dict_fuzz:DictFuzz", {})], (HERE,))
-    m = Mounted(mnt, backend, tmp / "ref", state)
+    m = Mounted(mnt, backend, tmp / "ref", [(state.pid, state.log_path)])
     yield m
     try:
         m.assert_alive()
