@@ -33,10 +33,21 @@ from glupy.types import (
                          Vector,
                          gfid_str,
 )
+from glupy.upcall import (
+                          CacheInvalidation,
+                          EntrylkContention,
+                          InodelkContention,
+                          LeaseRecall,
+                          Upcall,
+                          UpcallKind,
+                          UpFlag,
+)
 
 __version__ = "0.1.0"
 __all__ = [
-    "Caller", "Child", "Dict", "Dirent", "Dirents", "Event", "Fd", "Flock", "FopError", "Gather", "IaType",
-    "Iatt", "InitError", "Inode", "Lease", "Loc", "Lock", "MissCache", "Option", "Reply", "Size", "StatVfs",
-    "Translator", "Vector", "Wind", "gather", "gfid_str",
+    "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
+    "Event", "Fd", "Flock", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
+    "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Reply",
+    "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "gather",
+    "gfid_str",
 ]

@@ -45,6 +45,7 @@ from typing import Any
 from glupy import control, security
 from glupy import translator as _translator
 from glupy import types as _t
+from glupy import upcall as _upcall
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, load_class
 from glupy.misscache import MissCache
@@ -94,6 +95,7 @@ class Instance:
         self.spec = ""
         self.reloads = 0
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
+        self.upcall_unknown_logged = False
 
 
 # ---------------------------------------------------------------- driver
@@ -710,7 +712,8 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
     for name in handled:
         enabled[FOPS_BY_NAME[name].slot] = 1
-    overrides_notify = cls.notify is not Translator.notify
+    # upcall() is dispatched from py_notify: a class defining it takes notify in Python
+    overrides_notify = cls.notify is not Translator.notify or cls.upcall is not Translator.upcall
     cb = ffi.new("unsigned char[]", 6)
     for i, name in enumerate(("invalidate", "client_destroy", "client_disconnect",
                               "ictxmerge", "fdclose", "fdclosedir")):
@@ -750,10 +753,29 @@ def py_fini(this: Any) -> None:
         inst.miss_cache.clear()
 
 
+def _deliver_upcall(inst: Instance, obj: Translator, data: Any) -> None:
+    """Hand ``obj.upcall`` a copy of the GF_EVENT_UPCALL data.  Data glupy cannot
+    read is logged once per instance at debug level and only forwarded."""
+    try:
+        event = _upcall.from_c(ffi, data)
+    except _upcall.UnknownUpcall as e:
+        if not inst.upcall_unknown_logged:
+            inst.upcall_unknown_logged = True
+            inst.log.debug("glupy: %s: %s: passed on, not given to upcall() "
+                           "(logged once)", inst.name, e)
+        return
+    try:
+        obj.upcall(event)
+    except BaseException:
+        inst.log.exception("upcall() of %s failed (the event is still passed on)", inst.spec)
+
+
 def py_notify(this: Any, event: int, data: Any) -> int:
     inst = _instances.get(this)
     if inst is None or inst.translator is None:
         return int(lib.default_notify(this, event, data))
+    if event == _t.Event.UPCALL and type(inst.translator).upcall is not Translator.upcall:
+        _deliver_upcall(inst, inst.translator, data)
     try:
         try:
             ev: int = _t.Event(event)

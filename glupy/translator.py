@@ -818,6 +818,14 @@ class Translator(_TranslatorBase):
     def default_notify(self, event: int, data: Any) -> int:
         raise RuntimeError("default_notify is only available inside GlusterFS")
 
+    def upcall(self, event: Any) -> None:
+        """Another client changed something (GF_EVENT_UPCALL, needs
+        ``features.cache-invalidation on``): ``event`` is a copied, typed view
+        (glupy.upcall.CacheInvalidation, LeaseRecall, InodelkContention or
+        EntrylkContention).  A plain def: it runs on the thread that delivered the
+        upcall, with no fop to wind from.  Only called if a subclass overrides it;
+        the event goes on up the graph afterwards (through notify()) either way."""
+
     # introspection ----------------------------------------------------------
     @classmethod
     def defined_fops(cls) -> list[str]:
@@ -856,6 +864,8 @@ class Translator(_TranslatorBase):
                     out.append(f"fop {name}{tuple(got)} should take ({', '.join(want)})")
             elif name in PY_CBKS and inspect.iscoroutinefunction(value):
                 out.append(f"cbk {name}() must be a plain def (it cannot wind)")
+            elif name == "upcall" and inspect.iscoroutinefunction(value):
+                out.append("upcall() must be a plain def (it runs in notify, with no fop to wind from)")
             elif (name.endswith("_cbk") or name in {"readdir_p", "write", "read", "getattr"}) \
                     and name not in Translator.__dict__:
                 out.append(f"{name}() is not a GlusterFS fop (known fops: see glupy.fops.FOP_NAMES)")

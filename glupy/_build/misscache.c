@@ -421,3 +421,24 @@ static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
         gfid = loc->parent->gfid;
     return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
 }
+
+/* GF_EVENT_UPCALL (called by the bridge's notify, before Python, without the GIL):
+ * a cache invalidation names an inode and, for entry changes, its parent(s) and
+ * old parent (features/upcall sends no names).  Each of these gfids may be a
+ * directory whose entries changed on another client: forget every name cached
+ * under it.  Gfids with nothing cached cost one hash probe; other upcall kinds
+ * (lease recall, lock contention) say nothing about names. */
+static void glupy_miss_cache_upcall(xlator_t *this, void *data)
+{
+    static const unsigned char null_gfid[16];
+    glupy_private_t *priv = this->private;
+    struct gf_upcall *up = data;
+    glupy_miss_cache_t *mc = priv ? __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE) : NULL;
+    if (!mc || !up || up->event_type != GF_UPCALL_CACHE_INVALIDATION || !up->data)
+        return;
+    struct gf_upcall_cache_invalidation *ci = up->data;
+    const unsigned char *dirs[3] = {up->gfid, ci->p_stat.ia_gfid, ci->oldp_stat.ia_gfid};
+    for (int i = 0; i < 3; i++)
+        if (memcmp(dirs[i], null_gfid, 16))
+            glupy_mc_parent_names(mc, dirs[i], 1);
+}

@@ -5,4 +5,4 @@ left to the compiler with ``...;``) and CUSTOMIZATIONS (C helpers that are
 macros or need C).  ``glupy/_build/build.py`` assembles them.
 """
 
-MODULES = ["core", "inode", "dict", "iatt", "iobuf", "options"]
+MODULES = ["core", "inode", "dict", "iatt", "iobuf", "options", "upcall"]

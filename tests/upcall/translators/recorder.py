@@ -1,0 +1,50 @@
+"""Records the upcalls it is handed; ``getfattr -n glupy.upcalls`` returns them as JSON."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from glupy import CacheInvalidation, Dict, Translator, UpFlag, gfid_str, replies
+
+XATTR = "glupy.upcalls"
+
+
+def _summary(event: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": event.kind.name, "gfid": gfid_str(event.gfid),
+                           "client_uid": event.client_uid}
+    if isinstance(event, CacheInvalidation):
+        out["flags"] = [f.name for f in UpFlag if f in event.flags]
+        for what in ("stat", "parent", "old_parent"):
+            iatt = getattr(event, what)
+            out[what] = None if iatt is None else {
+                "gfid": gfid_str(iatt.gfid), "type": iatt.type.name, "mode": iatt.mode,
+                "size": iatt.size, "nlink": iatt.nlink}
+    return out
+
+
+class Recorder(Translator):
+    def init(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def upcall(self, event: Any) -> None:
+        summary = _summary(event)  # the event is a copy: read it after the C struct is gone
+        with self.lock:
+            self.events.append(summary)
+
+    async def getxattr(self, loc: Any, name: str | None, xdata: Any) -> Any:
+        if name == XATTR:
+            with self.lock:
+                value = json.dumps(self.events).encode()
+            return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
+        return await self.child.getxattr(loc, name, xdata)
+
+
+class Raising(Recorder):
+    """upcall() raises: the event must still travel up the graph (to Recorder above)."""
+
+    def upcall(self, event: Any) -> None:
+        super().upcall(event)
+        raise RuntimeError("upcall hook failure (expected by the test)")
