@@ -32,13 +32,27 @@ Consistency:
 * readdirp listing a name that is cached as missing drops that entry (the
   name was created behind our back; the listing proves it exists).
 * Nameless (gfid) lookups and the root are never cached.
-* Multi-client staleness: a name created by another client (or directly in
-  a brick) stays invisible here for up to ``timeout`` seconds.  GlusterFS's C
-  ``performance/nl-cache`` closes that window with upcall notifications
-  (``GF_EVENT_UPCALL``, needs ``features.cache-invalidation``); this
-  translator does not, because glupy hands ``notify()`` the upcall data as an
-  opaque pointer (no ``struct gf_upcall`` view).  Keep ``timeout`` short where
-  several clients create the same names.
+* Other clients (coherence).  With ``features.cache-invalidation on`` on the
+  volume, the bricks send this client an upcall when another client changes an
+  inode this client used within ``features.cache-invalidation-timeout``
+  seconds (GlusterFS default 60, set it >= ``timeout``).  The bridge drops
+  every miss cached under the gfids a cache invalidation names (the inode, its
+  parent, its old parent) in C as the upcall arrives, and ``upcall()`` below
+  bumps the parent's generation so that a lookup in flight does not cache a
+  stale miss.  A create, mkdir, mknod or symlink in directory D invalidates D
+  itself: it is seen here within milliseconds, whatever ``timeout`` is.
+  GlusterFS sends no upcall to this client for a rename or hard link *into* D
+  when this client never used the source inode (the brick tells the clients of
+  the moved/linked inode, not those of D); for those, lookups of D itself are
+  watched: when D's mtime/ctime differ from those seen when misses under D were
+  cached, they are dropped.  The kernel revalidates D at least every
+  entry-timeout (1 s by default), so such names show within ~1-2 s.  (The C
+  ``performance/nl-cache`` has only the upcall path.)
+* With ``features.cache-invalidation off`` (or bricks without
+  ``features/upcall``), only this client's own fops and the lookups of D
+  invalidate: a name another client creates directly stays invisible here for
+  up to ``timeout`` seconds.  ``glupy attach`` warns about that combination
+  when ``timeout`` is longer than a few seconds.
 
 Observability: ``getfattr -n glupy.negative_lookup.stats --only-values MOUNT``
 returns JSON ``{"entries", "hits", "misses_cached", "invalidations",
@@ -64,12 +78,13 @@ import errno
 import itertools
 import json
 import threading
+from collections import OrderedDict
 from typing import Any
 
-from glupy import Dict, FopError, MissCache, Option, Translator
+from glupy import CacheInvalidation, Dict, FopError, MissCache, Option, Translator
 from glupy.library import counted
 from glupy.replies import REPLY_CLASSES
-from glupy.types import NULL_GFID, Fd, Loc
+from glupy.types import NULL_GFID, Fd, Iatt, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
 _STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
@@ -90,7 +105,9 @@ class NegativeLookup(Translator):
         # Orders cache fills against invalidations (the table has its own lock).
         self._lock = threading.Lock()
         self._gens = [0] * _STRIPES
-        self.stats = {"invalidations": 0, "raced": 0}
+        self.stats = {"invalidations": 0, "raced": 0, "upcalls": 0, "dir_changed": 0}
+        # directory gfid -> (mtime_ns, ctime_ns) last seen in a lookup of it (LRU, bounded)
+        self._dir_times: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
         self._wound = itertools.count()  # lookups wound to the child (counted without the lock)
         self._in_python = itertools.count()  # lookups that reached this method (not the C hits)
 
@@ -123,6 +140,37 @@ class NegativeLookup(Translator):
             self._gens[self._stripe(parent)] += 1
             self.miss_cache.drop_parent(parent)
 
+    def _saw_directory(self, buf: Iatt) -> None:
+        """A lookup returned directory ``buf``: if its times moved since the last one,
+        names may have appeared in it that no upcall announced (rename/link into it
+        by a client whose source inode we never used): drop its misses."""
+        gfid = buf.gfid
+        times = (buf.mtime_ns, buf.ctime_ns)
+        with self._lock:
+            old = self._dir_times.get(gfid)
+            if old == times:
+                self._dir_times.move_to_end(gfid)
+                return
+            self._dir_times[gfid] = times
+            self._dir_times.move_to_end(gfid)
+            evicted = None
+            if len(self._dir_times) > max(self.max_entries, 1):
+                evicted, _ = self._dir_times.popitem(last=False)
+        if old is not None:
+            self.stats["dir_changed"] += 1
+            self._drop_parent(gfid)
+        if evicted is not None:
+            self._drop_parent(evicted)  # no baseline any more: trust nothing under it
+
+    def upcall(self, event: object) -> None:
+        """Another client changed something: the bridge already dropped the misses
+        under the gfids it names (C, in notify); bumping their generations here keeps
+        lookups in flight from caching a miss the event made stale."""
+        if isinstance(event, CacheInvalidation):
+            self.stats["upcalls"] += 1
+            for gfid in event.directories():
+                self._drop_parent(gfid)
+
     @staticmethod
     def _key_of(loc: Loc | None) -> tuple[bytes, str | None]:
         if loc is None:
@@ -144,7 +192,11 @@ class NegativeLookup(Translator):
         name = loc.name
         parent = loc.pargfid
         if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
-            return await self.child.lookup(loc, xdata)
+            reply = await self.child.lookup(loc, xdata)
+            buf = reply.buf
+            if buf is not None and buf.is_dir() and self.timeout > 0:
+                self._saw_directory(buf)  # nameless (gfid) revalidations of directories
+            return reply
         misses = self.miss_cache
         # Inside GlusterFS the C entry answered the cached misses before this
         # method; the check here serves glupy.testing (no C entry there).
@@ -154,7 +206,7 @@ class NegativeLookup(Translator):
         gen = self._gens[stripe]  # compared again under the lock before caching
         next(self._wound)
         try:
-            return await self.child.lookup(loc, xdata)
+            reply = await self.child.lookup(loc, xdata)
         except FopError as e:
             if e.errno == errno.ENOENT:
                 with self._lock:
@@ -163,6 +215,10 @@ class NegativeLookup(Translator):
                     else:
                         misses.add(parent, name)
             raise
+        buf = reply.buf
+        if buf is not None and buf.is_dir():
+            self._saw_directory(buf)
+        return reply
 
     # ------------------------------------------------------------ invalidation
     async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:

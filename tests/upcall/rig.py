@@ -37,8 +37,15 @@ def brick_graph(backend: Path, port: int, cache_invalidation: bool) -> Graph:
 
 
 def client_graph(name: str, port: int, translators: Sequence[tuple[str, dict[str, str]]]) -> Graph:
+    """protocol/client with ``translators`` on top (first = top-most); a spec with a
+    ``/`` is a C translator type (``performance/nl-cache``), anything else a glupy module."""
     g = brick.client_graph(port, "b-brick", name=f"{name}-client")
-    volfile.stack_translators(g, g[f"{name}-client"], translators, name, [TRANSLATORS])
+    below = g[f"{name}-client"]
+    for i, (spec, opts) in enumerate(reversed(list(translators))):
+        if "/" in spec:
+            below = g.add(Volume(f"{name}-c{i}", spec, dict(opts), [below.name]))
+        else:
+            below = volfile.stack_translators(g, below, [(spec, opts)], f"{name}{i}", [TRANSLATORS])
     g.validate()
     return g
 
