@@ -12,6 +12,7 @@
             return await self.child.lookup(loc, xdata)
 """
 
+from glupy.attrcache import AttrCache
 from glupy.misscache import MissCache
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
@@ -45,7 +46,7 @@ from glupy.upcall import (
 
 __version__ = "0.1.0"
 __all__ = [
-    "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
+    "AttrCache", "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
     "Event", "Fd", "Flock", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
     "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Reply",
     "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "gather",

@@ -46,6 +46,7 @@ from glupy import control, security
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
+from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, load_class
 from glupy.misscache import MissCache
@@ -95,6 +96,7 @@ class Instance:
         self.spec = ""
         self.reloads = 0
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
+        self.attr_cache: AttrCache | None = None  # lookup/stat/fstat C entries
         self.upcall_unknown_logged = False
 
 
@@ -720,6 +722,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
         cb[i] = name in inst.cbks
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     _attach_miss_cache(inst, obj, handled)
+    _attach_attr_cache(inst, obj, handled)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, cb) != 0:
         raise InitError("out of memory installing the fop table")
@@ -741,6 +744,22 @@ def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> N
         old.clear()  # kept allocated (a lookup in flight may read it), emptied
 
 
+def _attach_attr_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
+    """The translator's ``attr_cache`` (glupy.AttrCache), consulted by the C
+    lookup/stat/fstat entries."""
+    cache = getattr(obj, "attr_cache", None)
+    if cache is not None and not isinstance(cache, AttrCache):
+        raise InitError(f"attr_cache must be a glupy.AttrCache, not {type(cache).__name__}")
+    if cache is not None and not {"lookup", "stat", "fstat"} & set(handled):
+        inst.log.warning("glupy: %s sets attr_cache but handles none of lookup, stat, fstat: "
+                         "the cache is never consulted", inst.spec)
+    old = inst.attr_cache
+    lib.glupy_set_attr_cache(inst.xl, cache._p if cache is not None else NULL)
+    inst.attr_cache = cache
+    if old is not None and old is not cache:
+        old.clear()
+
+
 def py_fini(this: Any) -> None:
     inst = _instances.pop(this, None)
     if inst is not None and inst.translator is not None:
@@ -751,6 +770,9 @@ def py_fini(this: Any) -> None:
     if inst is not None and inst.miss_cache is not None:
         lib.glupy_set_miss_cache(inst.xl, NULL)
         inst.miss_cache.clear()
+    if inst is not None and inst.attr_cache is not None:
+        lib.glupy_set_attr_cache(inst.xl, NULL)
+        inst.attr_cache.clear()
 
 
 def _deliver_upcall(inst: Instance, obj: Translator, data: Any) -> None:

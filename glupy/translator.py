@@ -785,6 +785,10 @@ class Translator(_TranslatorBase):
     #: init(); see glupy/misscache.py).  Only consulted if lookup is handled.
     miss_cache: Any = None
 
+    #: a glupy.AttrCache whose fresh iatts the bridge returns for lookup (of a linked
+    #: inode), stat and fstat in C (see glupy/attrcache.py)
+    attr_cache: Any = None
+
     @property
     def caller(self) -> Any:
         """Who issued the fop being handled (uid, gid, pid, groups, lk_owner):

@@ -216,8 +216,10 @@ static void glupy_fini(xlator_t *this)
 static int32_t glupy_notify(xlator_t *this, int32_t event, void *data, ...)
 {
     glupy_private_t *priv = this->private;
-    if (event == GF_EVENT_UPCALL)
-        glupy_miss_cache_upcall(this, data); /* in C: no Python needed for MissCache */
+    if (event == GF_EVENT_UPCALL) { /* in C: no Python needed for Miss/AttrCache */
+        glupy_miss_cache_upcall(this, data);
+        glupy_attr_cache_upcall(this, data);
+    }
     if (priv && priv->py_notify) {
         glupy_enter_thread();
         return glupy_py_notify(this, event, data);

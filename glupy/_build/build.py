@@ -89,7 +89,8 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME,
         + [m.INCLUDES for m in modules]
         + [m.CUSTOMIZATIONS for m in modules]
         + [codegen.prelude(), (HERE / "driver.c").read_text(),
-           (HERE / "misscache.c").read_text(), codegen.source(),
+           (HERE / "misscache.c").read_text(), (HERE / "attrcache.c").read_text(),
+           codegen.source(),
            (HERE / "bridge.c").read_text()]
     )
     if embedding:

@@ -83,6 +83,7 @@ def cdef() -> str:
     out.append("long glupy_tasks_in_flight(void);")
     out.append("long glupy_failures_finished_in_c(void);")
     out.append(MISS_CACHE_CDEF)
+    out.append(ATTR_CACHE_CDEF)
     return "\n".join(out) + "\n"
 
 
@@ -101,6 +102,29 @@ void glupy_mc_clear(glupy_miss_cache_t *mc);
 void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);
 int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc);
 """
+
+# attrcache.c: iatts per gfid the lookup/stat/fstat entries answer in C
+ATTR_CACHE_CDEF = """\
+typedef struct glupy_attr_cache glupy_attr_cache_t;
+glupy_attr_cache_t *glupy_ac_new(uint64_t max_entries, double timeout);
+void glupy_ac_unref(glupy_attr_cache_t *ac);
+uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac);
+int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_t epoch, int by_lookup);
+int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struct iatt *out,
+                 int for_lookup);
+int glupy_ac_drop(glupy_attr_cache_t *ac, const unsigned char *gfid);
+void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double timeout);
+void glupy_ac_clear(glupy_attr_cache_t *ac);
+void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out);
+int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac);
+"""
+
+# fops whose entry first asks the AttrCache (attrcache.c): fop -> C call
+ATTR_CACHE_ENTRIES = {
+    "lookup": "glupy_attr_cache_lookup(this, frame, loc, xdata)",
+    "stat": "glupy_attr_cache_stat(this, frame, loc ? loc->inode : NULL, xdata)",
+    "fstat": "glupy_attr_cache_fstat(this, frame, fd, xdata)",
+}
 
 THREAD_HELPER = """
 /* Every GlusterFS thread that enters Python keeps one Python thread state for
@@ -216,6 +240,8 @@ def _entry(f: Fop) -> str:
                   f"        glupy_unwind_error({f.slot}, frame, ENOENT);",
                   "        return 0;",
                   "    }"]
+    if f.name in ATTR_CACHE_ENTRIES:  # a cached iatt is answered before Python (attrcache.c)
+        lines += [f"    if ({ATTR_CACHE_ENTRIES[f.name]})", "        return 0;"]
     lines += ["    int gs = glupy_gil_ensure();",
              "    glupy_tail_t tail;",
              "    glupy_tail_t *outer = glupy_tail_arm(&tail, gs);",

@@ -39,6 +39,7 @@ typedef struct {
     PyObject *inst;    /* glupy.runtime.Instance */
     PyObject *methods; /* list: slot -> bound method (or None) */
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
+    struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
 } glupy_private_t;
 
 enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };

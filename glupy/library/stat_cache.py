@@ -1,0 +1,228 @@
+"""stat_cache: caches the iatt (stat) of each inode and answers lookup/stat/fstat with it.
+
+The Python counterpart of GlusterFS's ``performance/md-cache`` with
+``performance.cache-invalidation on`` (iatt only, no xattrs).  Every lookup, stat and
+fstat reply's iatt goes into a ``glupy.AttrCache``; the bridge answers the next
+revalidating lookup (a linked inode, no xdata), stat or fstat of that inode in C,
+before this class (and Python) runs, until:
+
+* this client changes the inode (setattr, write, truncate, xattrs, link/unlink/rename,
+  entries created or removed in a directory ...): the inode (and the parent
+  directories an entry fop touches) is dropped before the fop is wound and again
+  when it returns, and a lookup/stat in flight meanwhile does not store its reply
+  (the table's epoch);
+* another client changes it: with ``features.cache-invalidation on`` the bricks send
+  an upcall; the bridge drops the inode and its parent(s) in C as it arrives and tells
+  FUSE to drop the kernel's attributes and dentries of the inode, so the change shows
+  on this client within milliseconds.  The bricks send it only to clients that used
+  the inode within ``features.cache-invalidation-timeout`` seconds (default 60): set
+  it at least as long as ``timeout``.  ``glupy attach`` warns otherwise;
+* ``timeout`` seconds pass (the backstop, and the staleness bound when the volume has
+  no cache invalidation: then keep it around a second, like md-cache's default).
+
+Options: ``timeout`` (float seconds, default 60; 0 caches nothing), ``max-entries``
+(int, default 65536, LRU; 0 caches nothing).
+
+Where: client side, where md-cache sits (turn md-cache off: ``performance.stat-prefetch
+off``, two caches of the same thing only cost memory)::
+
+    glupy attach VOL glupy.library.stat_cache --side client --name sc \\
+        --position above:performance/open-behind -o timeout=600
+
+Stats: ``getfattr -n glupy.stat_cache.stats --only-values MOUNT`` (JSON: ``hits``
+answered in C, ``stored``, ``dropped`` ..., ``python_lookups``/``python_stats``: the
+ones that reached this class).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from glupy import AttrCache, Dict, Option, Translator
+from glupy.library import counted
+from glupy.replies import REPLY_CLASSES
+from glupy.types import NULL_GFID, Fd, Inode, Loc
+
+STATS_XATTR = "glupy.stat_cache.stats"
+
+
+def _gfid(inode: Inode | None) -> bytes | None:
+    if inode is None:
+        return None
+    g = inode.gfid
+    return None if g == NULL_GFID else g
+
+
+def _loc_gfids(*locs: Loc | None) -> list[bytes]:
+    """The inode and parent gfids of each loc (parents: entries change their iatt)."""
+    out = []
+    for loc in locs:
+        if loc is None:
+            continue
+        for g in (loc.gfid, loc.pargfid):
+            if g != NULL_GFID and g not in out:
+                out.append(g)
+    return out
+
+
+class StatCache(Translator):
+    """Caches lookup/stat/fstat iatts per inode, coherent through upcalls."""
+
+    timeout: Option[float] = Option(float, default=60.0, min=0,
+                                    doc="seconds a cached iatt is trusted (0: no caching)")
+    max_entries: Option[int] = Option(int, default=65536, min=0,
+                                      doc="most inodes cached (LRU; 0: no caching)")
+
+    def init(self) -> None:
+        self.attr_cache = AttrCache(self.max_entries, self.timeout)
+        self._lookups = itertools.count()
+        self._stats = itertools.count()
+
+    def reconfigure(self, changed: dict[str, Any]) -> None:
+        self.attr_cache.configure(self.max_entries, self.timeout)
+
+    def fini(self) -> None:
+        self.attr_cache.clear()
+
+    # ------------------------------------------------------------ filling
+    def _cached(self, inode: Inode | None, for_lookup: bool = False) -> Any:
+        """Outside GlusterFS (glupy.testing) the C entries do not run: answer here."""
+        if self.attr_cache.answered_in_c:
+            return None
+        g = _gfid(inode)
+        return self.attr_cache.get(g, for_lookup) if g is not None else None
+
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+        next(self._lookups)
+        if xdata is None and (hit := self._cached(loc.inode, True)) is not None:
+            return REPLY_CLASSES["lookup"](loc.inode, hit, None, None)
+        epoch = self.attr_cache.epoch()
+        reply = await self.child.lookup(loc, xdata)
+        if reply.buf is not None:
+            self.attr_cache.put(reply.buf, epoch, by_lookup=True)
+        return reply
+
+    async def stat(self, loc: Loc, xdata: Dict | None) -> Any:
+        next(self._stats)
+        if xdata is None and (hit := self._cached(loc.inode)) is not None:
+            return REPLY_CLASSES["stat"](hit, None)
+        epoch = self.attr_cache.epoch()
+        reply = await self.child.stat(loc, xdata)
+        if reply.buf is not None:
+            self.attr_cache.put(reply.buf, epoch)
+        return reply
+
+    async def fstat(self, fd: Fd, xdata: Dict | None) -> Any:
+        next(self._stats)
+        if xdata is None and (hit := self._cached(fd.inode)) is not None:
+            return REPLY_CLASSES["fstat"](hit, None)
+        epoch = self.attr_cache.epoch()
+        reply = await self.child.fstat(fd, xdata)
+        if reply.buf is not None:
+            self.attr_cache.put(reply.buf, epoch)
+        return reply
+
+    # ------------------------------------------------------------ local changes
+    async def _changing(self, gfids: Iterable[bytes], wind: Callable[[], Awaitable[Any]]) -> Any:
+        """Wind a fop that changes ``gfids``: dropped before (no hit while it runs) and
+        after (no reply that raced with it stays)."""
+        gfids = list(gfids)
+        cache = self.attr_cache
+        for g in gfids:
+            cache.drop(g)
+        try:
+            return await wind()
+        finally:
+            for g in gfids:
+                cache.drop(g)
+
+    def _fd(self, fd: Fd) -> list[bytes]:
+        g = _gfid(fd.inode)
+        return [g] if g is not None else []
+
+    async def setattr(self, loc: Loc, stbuf: Any, valid: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.setattr(loc, stbuf, valid, xdata))
+
+    async def fsetattr(self, fd: Fd, stbuf: Any, valid: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.fsetattr(fd, stbuf, valid, xdata))
+
+    async def truncate(self, loc: Loc, offset: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.truncate(loc, offset, xdata))
+
+    async def ftruncate(self, fd: Fd, offset: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.ftruncate(fd, offset, xdata))
+
+    async def writev(self, fd: Fd, vector: Any, offset: int, flags: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.writev(fd, vector, offset, flags, xdata))
+
+    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.fallocate(
+            fd, keep_size, offset, len, xdata))
+
+    async def discard(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.discard(fd, offset, len, xdata))
+
+    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.zerofill(fd, offset, len, xdata))
+
+    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,
+                              flags: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd_out) + self._fd(fd_in), lambda: self.child.copy_file_range(
+            fd_in, off_in, fd_out, off_out, len, flags, xdata))
+
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Any) -> Any:
+        # O_TRUNC changes size and times; any other open changes nothing cached
+        if flags & 0o1000:
+            return await self._changing(_loc_gfids(loc), lambda: self.child.open(loc, flags, fd, xdata))
+        return await self.child.open(loc, flags, fd, xdata)
+
+    async def setxattr(self, loc: Loc, dict: Any, flags: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.setxattr(loc, dict, flags, xdata))
+
+    async def fsetxattr(self, fd: Fd, dict: Any, flags: int, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.fsetxattr(fd, dict, flags, xdata))
+
+    async def removexattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.removexattr(loc, name, xdata))
+
+    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Any) -> Any:
+        return await self._changing(self._fd(fd), lambda: self.child.fremovexattr(fd, name, xdata))
+
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.create(
+            loc, flags, mode, umask, fd, xdata))
+
+    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.mknod(loc, mode, rdev, umask, xdata))
+
+    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.mkdir(loc, mode, umask, xdata))
+
+    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.symlink(linkname, loc, umask, xdata))
+
+    async def unlink(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.unlink(loc, xflags, xdata))
+
+    async def rmdir(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(loc), lambda: self.child.rmdir(loc, xflags, xdata))
+
+    async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(oldloc, newloc),
+                                    lambda: self.child.link(oldloc, newloc, xdata))
+
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+        return await self._changing(_loc_gfids(oldloc, newloc),
+                                    lambda: self.child.rename(oldloc, newloc, xdata))
+
+    # ------------------------------------------------------------ stats
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+        if name == STATS_XATTR:
+            stats = {**self.attr_cache.stats(), "python_lookups": counted(self._lookups),
+                     "python_stats": counted(self._stats)}
+            value = json.dumps(stats, sort_keys=True).encode()
+            return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
+        return await self.child.getxattr(loc, name, xdata)
