@@ -187,6 +187,52 @@ def restart_bricks(g: Gluster, vol: VolumeInfo, say: Say, heal_timeout: float = 
 # --------------------------------------------------------------------------- commands
 
 
+# client-side caches that stay coherent only through upcalls (glupy.library docs)
+UPCALL_CACHES = ("glupy.library.negative_lookup", "glupy.library.stat_cache")
+STALE_WARN_S = 5.0  # a longer timeout with no upcalls gets a warning
+
+
+def _volume_option(g: Gluster, volume: str, key: str) -> str | None:
+    res = g.run("volume", "get", volume, key, check=False)
+    for line in res.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == key:
+            return parts[1]
+    return None
+
+
+def cache_warnings(g: Gluster, volume: str, spec: AttachSpec) -> list[str]:
+    """What to set so that a client-side cache of the library sees other clients'
+    changes (upcalls from the bricks); empty when nothing needs saying."""
+    if spec.module.split(":")[0] not in UPCALL_CACHES or "client" not in spec.sides:
+        return []
+    try:
+        timeout = float(spec.options.get("timeout", "60"))
+    except ValueError:
+        return []
+    if timeout <= 0:
+        return []
+    enabled = _volume_option(g, volume, "features.cache-invalidation")
+    if enabled not in ("on", "true", "yes", "enable", "1"):
+        if timeout <= STALE_WARN_S:
+            return []
+        return [f"warning: features.cache-invalidation is {enabled or 'unknown'} on {volume}: the bricks "
+                f"send no upcalls, so a change made by another client can stay invisible here for up "
+                f"to timeout={timeout:g}s.  Set `gluster volume set {volume} features.cache-invalidation "
+                f"on` and `... features.cache-invalidation-timeout {max(int(timeout), 60)}`, or use "
+                f"timeout <= {STALE_WARN_S:g}"]
+    window = _volume_option(g, volume, "features.cache-invalidation-timeout")
+    try:
+        if window is not None and float(window) < timeout:
+            return [f"warning: features.cache-invalidation-timeout is {window}s on {volume}, shorter "
+                    f"than timeout={timeout:g}s: the bricks stop telling this client about an inode "
+                    f"it has not used for {window}s, while the cache still trusts it.  Set `gluster "
+                    f"volume set {volume} features.cache-invalidation-timeout {int(timeout)}`"]
+    except ValueError:
+        pass
+    return []
+
+
 @dataclass
 class AttachResult:
     spec: AttachSpec
@@ -249,6 +295,8 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             say(f"rollback failed: {exc2}")
         raise DeployError(str(exc)) from None
     result = AttachResult(spec, have)
+    for warning in cache_warnings(g, volume, spec):
+        say(warning)
     say(f"attached {xl} to {volume} ({spec.side} side, position {spec.position}); "
         f"volfiles regenerated on every peer")
     if "client" in spec.sides:
