@@ -80,6 +80,8 @@ class StatCache(Translator):
         self.attr_cache = AttrCache(self.max_entries, self.timeout)
         self._lookups = itertools.count()
         self._stats = itertools.count()
+        self._lookups_xdata = itertools.count()  # lookups C could not answer: they ask for xattrs
+        self._lookups_new = itertools.count()  # ... or the inode is not linked yet
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
         self.attr_cache.configure(self.max_entries, self.timeout)
@@ -97,6 +99,10 @@ class StatCache(Translator):
 
     async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
         next(self._lookups)
+        if xdata is not None:
+            next(self._lookups_xdata)
+        if _gfid(loc.inode) is None:
+            next(self._lookups_new)
         if xdata is None and (hit := self._cached(loc.inode, True)) is not None:
             return REPLY_CLASSES["lookup"](loc.inode, hit, None, None)
         epoch = self.attr_cache.epoch()
@@ -222,7 +228,9 @@ class StatCache(Translator):
     async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
         if name == STATS_XATTR:
             stats = {**self.attr_cache.stats(), "python_lookups": counted(self._lookups),
-                     "python_stats": counted(self._stats)}
+                     "python_stats": counted(self._stats),
+                     "python_lookups_with_xdata": counted(self._lookups_xdata),
+                     "python_lookups_unlinked": counted(self._lookups_new)}
             value = json.dumps(stats, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)
