@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -181,7 +182,7 @@ class StatCache(Translator):
 
     async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Any) -> Any:
         # O_TRUNC changes size and times; any other open changes nothing cached
-        if flags & 0o1000:
+        if flags & os.O_TRUNC:
             return await self._changing(_loc_gfids(loc), lambda: self.child.open(loc, flags, fd, xdata))
         return await self.child.open(loc, flags, fd, xdata)
 
