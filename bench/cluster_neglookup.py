@@ -24,6 +24,19 @@ connected) and measured in a fresh directory:
 * ``repeat_missing_per_s``: 100 missing names, os.stat'ed 50 times each (5000 stats);
 * ``unique_missing_per_s``: 5000 unique missing names, os.stat'ed once each.
 
+Then, on a second mount with ``--attribute-timeout=0 --entry-timeout=0`` (so the kernel's own
+1 s caches do not hide the translators), with ``features.cache-invalidation on``
+(``-timeout 600``), three metadata-cache configurations, same interleaving:
+
+* ``none``        ``performance.stat-prefetch off`` (md-cache out of the graph);
+* ``md-cache``    C md-cache with ``performance.cache-invalidation on``,
+                  ``performance.md-cache-timeout 600``;
+* ``stat_cache``  stat-prefetch off + ``glupy attach tv glupy.library.stat_cache --side client
+                  --name sc --position top -o timeout=600``.
+
+* ``stat_existing_per_s``: 1000 existing files, os.stat'ed relative to an open directory
+  (one lookup each) 10 times each after a warm-up pass.
+
 Writes bench/CLUSTER_RESULTS.md and bench/cluster_results.json.  Everything (mount,
 processes, netns, brick sockets, the glupy volfile filter if installed here) is torn down
 at the end, also on errors and Ctrl-C / SIGTERM (partial results are still written).
@@ -64,6 +77,12 @@ GLUPY_NAME = "nl"
 GLUPY_XL = f"{VOLUME}-glupy-{GLUPY_NAME}"
 METRICS = ["repeat_missing_per_s", "unique_missing_per_s"]
 TARGETS = {"none": 3.0, "nl-cache": 1.0}  # negative_lookup / X on repeat_missing_per_s
+STAT_CONFIGS = ["none", "md-cache", "stat_cache"]
+STAT_METRIC = "stat_existing_per_s"
+STAT_TARGETS = {"none": 2.0, "md-cache": 1.0}  # stat_cache / X
+MDC_XL = f"{VOLUME}-md-cache"
+SC_NAME = "sc"
+SC_XL = f"{VOLUME}-glupy-{SC_NAME}"
 
 
 def log(msg: str) -> None:
@@ -111,6 +130,104 @@ def disable(pool: Pool, mnt: Path, cfg: str) -> None:
     elif cfg == "negative_lookup":
         glupy_cli(pool, "detach", VOLUME, GLUPY_NAME)
         wait_graph(pool, mnt, GLUPY_XL, False)
+
+
+def enable_stat(pool: Pool, mnts: list[Path], cfg: str) -> None:
+    cli = pool.peers[0].cli
+    if cfg in ("none", "stat_cache"):
+        cli("volume", "set", VOLUME, "performance.stat-prefetch", "off")
+        for m in mnts:
+            wait_graph(pool, m, MDC_XL, False)
+    if cfg == "stat_cache":
+        glupy_cli(pool, "attach", VOLUME, "glupy.library.stat_cache", "--side", "client",
+                  "--name", SC_NAME, "--position", "top", "-o", "timeout=600")
+        for m in mnts:
+            wait_graph(pool, m, SC_XL, True)
+    if cfg == "md-cache":
+        cli("volume", "set", VOLUME, "performance.cache-invalidation", "on")
+        cli("volume", "set", VOLUME, "performance.md-cache-timeout", "600")
+        for m in mnts:
+            wait_graph(pool, m, MDC_XL, True)
+    time.sleep(2)  # option-only changes are reconfigured in place
+    for m in mnts:
+        want = {MDC_XL: cfg == "md-cache", SC_XL: cfg == "stat_cache"}
+        for xl, present in want.items():
+            if active_has(m, xl) != present:
+                raise RuntimeError(f"{cfg}: {xl} {'missing from' if present else 'present in'} {m}")
+
+
+def disable_stat(pool: Pool, mnts: list[Path], cfg: str) -> None:
+    cli = pool.peers[0].cli
+    if cfg == "stat_cache":
+        glupy_cli(pool, "detach", VOLUME, SC_NAME)
+        for m in mnts:
+            wait_graph(pool, m, SC_XL, False)
+    if cfg == "md-cache":
+        cli("volume", "reset", VOLUME, "performance.md-cache-timeout")
+        cli("volume", "reset", VOLUME, "performance.cache-invalidation")
+    cli("volume", "reset", VOLUME, "performance.stat-prefetch")
+    for m in mnts:
+        wait_graph(pool, m, MDC_XL, True)
+
+
+def mount_uncached(pool: Pool) -> Path:
+    """A second client with the kernel's attribute and entry caches off."""
+    mnt = pool.root / "mnt-stat"
+    mnt.mkdir()
+    subprocess.run(["nsenter", f"--net=/run/netns/{pool.netns}", "glusterfs",
+                    f"--volfile-server={pool.peers[0].host}", f"--volfile-id={VOLUME}",
+                    "--attribute-timeout=0", "--entry-timeout=0", "--negative-timeout=0",
+                    f"--log-file={pool.root / 'mnt-stat.log'}",
+                    f"--pid-file={pool.root / 'mnt-stat.pid'}", str(mnt)], check=True)
+    pool.mounts.append(mnt)
+    pool.wait_client_connected(mnt, 60)
+    return mnt
+
+
+def measure_stat(mnt: Path, tag: str, files: int, passes: int) -> dict[str, float]:
+    d = mnt / "bench-stat" / tag
+    d.mkdir(parents=True)
+    names = [f"f{i:05d}" for i in range(files)]
+    for n in names:
+        (d / n).write_bytes(b"x")
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        st = os.stat
+        for n in names:  # warm-up: the caches fill
+            st(n, dir_fd=fd)
+        seq = names * passes
+        t0 = time.perf_counter()
+        for n in seq:
+            st(n, dir_fd=fd)
+        return {STAT_METRIC: len(seq) / (time.perf_counter() - t0)}
+    finally:
+        os.close(fd)
+
+
+def sc_stats(mnt: Path) -> Any:
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(os.getxattr(mnt, "glupy.stat_cache.stats"))
+    return None
+
+
+def summarize_stat(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    by: dict[str, dict[int, float]] = {}
+    for r in runs:
+        by.setdefault(r["config"], {})[r["repeat"]] = r["values"][STAT_METRIC]
+    out: dict[str, Any] = {"configs": {}, "ratios": {}}
+    for cfg in STAT_CONFIGS:
+        v = list(by.get(cfg, {}).values())
+        if v:
+            out["configs"][cfg] = {"median": statistics.median(v), "min": min(v), "max": max(v),
+                                   "n": len(v)}
+    sc = by.get("stat_cache", {})
+    for ref in ("none", "md-cache"):
+        refd = by.get(ref, {})
+        paired = [sc[r] / refd[r] for r in sorted(sc) if r in refd]
+        if paired:
+            out["ratios"][ref] = {"median": statistics.median(paired), "min": min(paired),
+                                  "max": max(paired), "paired": paired}
+    return out
 
 
 def stat_missing(paths: list[str]) -> float:
@@ -181,8 +298,10 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_results(out: Path, meta: dict[str, Any], runs: list[dict[str, Any]], summary: dict[str, Any],
-                  error: str | None) -> None:
-    doc = {**meta, "runs": runs, "summary": summary, "error": error}
+                  error: str | None, stat_runs: list[dict[str, Any]] | None = None,
+                  stat_summary: dict[str, Any] | None = None) -> None:
+    doc = {**meta, "runs": runs, "summary": summary, "stat_runs": stat_runs or [],
+           "stat_summary": stat_summary or {}, "error": error}
     (out / "cluster_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
     a = meta["args"]
     lines = [
@@ -254,6 +373,40 @@ def write_results(out: Path, meta: dict[str, Any], runs: list[dict[str, Any]], s
     if st:
         lines += ["", "`glupy.negative_lookup.stats` after the last negative_lookup measurement:", "",
                   "```", json.dumps(st, indent=1) if not isinstance(st, str) else st, "```"]
+    if stat_summary is not None:
+        a2 = meta["args"]
+        lines += ["", "# Stat of existing files: glupy stat_cache vs C md-cache", "",
+                  "- Second FUSE client of the same volume mounted with `--attribute-timeout=0",
+                  "  --entry-timeout=0 --negative-timeout=0` (the kernel's 1 s caches would otherwise",
+                  "  answer most stats themselves, for every configuration alike).",
+                  "- `features.cache-invalidation on`, `features.cache-invalidation-timeout 600` for all.",
+                  "  - `none`: `performance.stat-prefetch off` (md-cache out of the graph);",
+                  "  - `md-cache`: `performance.cache-invalidation on`, `performance.md-cache-timeout 600`;",
+                  "  - `stat_cache`: stat-prefetch off + `glupy attach tv glupy.library.stat_cache --side",
+                  "    client --name sc --position top -o timeout=600` (under io-stats, md-cache's spot).",
+                  f"- Workload: {a2['stat_files']} existing files, `os.stat(name, dir_fd=d)` (one lookup",
+                  f"  each) {a2['stat_passes']} times each after one warm-up pass.",
+                  f"- {a2['repeats']} repeats, interleaved, order rotated; paired ratios, median (min–max).",
+                  "", "| config | stats of existing files /s |", "|---|---:|"]
+        for cfg in STAT_CONFIGS:
+            c = stat_summary.get("configs", {}).get(cfg)
+            lines.append(f"| `{cfg}` | " + (f"{fmt(c['median'])} ({fmt(c['min'])}–{fmt(c['max'])})"
+                                           if c else "n/a") + " |")
+        lines += ["", "| stat_cache / reference | ratio |", "|---|---:|"]
+        for ref in ("none", "md-cache"):
+            r = stat_summary.get("ratios", {}).get(ref)
+            lines.append(f"| `{ref}` | " + (f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+                                           if r else "n/a") + " |")
+        lines += ["", "Targets:", ""]
+        for ref, target in STAT_TARGETS.items():
+            r = stat_summary.get("ratios", {}).get(ref)
+            verdict = ("PASS" if r["median"] >= target else "FAIL") if r else "FAIL (not measured)"
+            lines.append(f"- **{verdict}**: stat_cache ≥ {target:.1f}× {ref}"
+                         + (f": {r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})" if r else ""))
+        st2 = meta.get("stat_cache_stats")
+        if st2:
+            lines += ["", "`glupy.stat_cache.stats` after the last stat_cache measurement:", "",
+                      "```", json.dumps(st2, indent=1), "```"]
     if error:
         lines += ["", "## Error (run incomplete)", "", "```", error.strip()[-3000:], "```"]
     lines += ["", "## Caveats", "",
@@ -270,6 +423,10 @@ def main() -> int:
     ap.add_argument("--names", type=int, default=100)
     ap.add_argument("--passes", type=int, default=50)
     ap.add_argument("--unique", type=int, default=5000)
+    ap.add_argument("--stat-files", type=int, default=1000)
+    ap.add_argument("--stat-passes", type=int, default=10)
+    ap.add_argument("--skip-stat", action="store_true", help="only the negative-lookup part")
+    ap.add_argument("--skip-negative", action="store_true", help="only the stat_cache part")
     ap.add_argument("--out", type=Path, default=BENCH_DIR)
     ap.add_argument("--position", default="above:performance/quick-read",
                     help="glupy attach --position for negative_lookup (default: nl-cache's spot)")
@@ -291,6 +448,7 @@ def main() -> int:
         "switch_s": {"nl-cache on": [], "nl-cache off": [], "attach": [], "detach": []},
     }
     runs: list[dict[str, Any]] = []
+    stat_runs: list[dict[str, Any]] = []
     error = None
 
     fpath = gfilter.filter_path()
@@ -308,7 +466,7 @@ def main() -> int:
         log(f"pool up in {meta['pool_start_s']:.1f}s, mount {mnt}")
         # warm-up (first lookups on a fresh mount/volume are slower)
         measure(mnt, "warmup", 20, 5, 200)
-        for rep in range(args.repeats):
+        for rep in range(0 if args.skip_negative else args.repeats):
             order = CONFIGS[rep % len(CONFIGS):] + CONFIGS[:rep % len(CONFIGS)]
             for cfg in order:
                 ts = time.monotonic()
@@ -328,6 +486,24 @@ def main() -> int:
                             time.monotonic() - ts)
                 runs.append({"repeat": rep, "config": cfg, "values": vals})
                 log(f"repeat {rep} {cfg:16s} " + "  ".join(f"{k}={v:,.0f}" for k, v in vals.items()))
+        if not args.skip_stat:
+            pool.peers[0].cli("volume", "set", VOLUME, "features.cache-invalidation", "on")
+            pool.peers[0].cli("volume", "set", VOLUME, "features.cache-invalidation-timeout", "600")
+            smnt = mount_uncached(pool)
+            mnts = [mnt, smnt]
+            measure_stat(smnt, "warmup", 200, 2)
+            for rep in range(args.repeats):
+                order = STAT_CONFIGS[rep % 3:] + STAT_CONFIGS[:rep % 3]
+                for cfg in order:
+                    enable_stat(pool, mnts, cfg)
+                    try:
+                        vals = measure_stat(smnt, f"r{rep}-{cfg}", args.stat_files, args.stat_passes)
+                        if cfg == "stat_cache":
+                            meta["stat_cache_stats"] = sc_stats(smnt)
+                    finally:
+                        disable_stat(pool, mnts, cfg)
+                    stat_runs.append({"repeat": rep, "config": cfg, "values": vals})
+                    log(f"stat repeat {rep} {cfg:12s} {STAT_METRIC}={vals[STAT_METRIC]:,.0f}")
     except BaseException:
         error = traceback.format_exc()
         log(f"ERROR: {error}")
@@ -347,7 +523,8 @@ def main() -> int:
                     fpath.parent.rmdir()
         meta["elapsed_s"] = time.monotonic() - t_start
         summary = summarize(runs)
-        write_results(args.out, meta, runs, summary, error)
+        write_results(args.out, meta, runs, summary, error, stat_runs,
+                      None if args.skip_stat else summarize_stat(stat_runs))
         log(f"wrote {args.out / 'CLUSTER_RESULTS.md'} and {args.out / 'cluster_results.json'}"
             f" ({meta['elapsed_s']:.0f}s)")
     print((args.out / "CLUSTER_RESULTS.md").read_text())
