@@ -1,11 +1,24 @@
-"""Build hook: compile the GlusterFS bridge (glupy/_bridge/glupy.so) during `pip install`.
+"""Build hook: compile the GlusterFS bridge (glupy/_bridge/glupy.so) during `pip install`
+and `python -m build`.
 
-If the bridge build fails, the install fails with the compiler's error.
+The bridge is compiled against the installed GlusterFS headers (pkg-config glusterfs-api)
+and the Python that runs this build, and records that Python (GLUPY_PYTHON) as the one
+GlusterFS processes embed.  A regular build writes the bridge into the wheel's build
+directory only; an editable install (pip install -e) writes it into the source tree,
+where the package is imported from.
+
+Environment:
+  GLUPY_PYTHON   the interpreter the bridge starts (default: this build's, or the base
+                 interpreter of a throwaway build environment such as `python -m build`'s)
+
+Missing or unsupported GlusterFS headers fail the build with one line that names the
+package to install.
 """
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -13,13 +26,50 @@ from setuptools.dist import Distribution
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Runs in a child interpreter with the source tree first on sys.path.  sys.executable is
+# what build.py records as the interpreter to embed (GLUPY_PYTHON, build-info.json).
+_BUILD = """
+import sys
+from pathlib import Path
+sys.executable = sys.argv[2]
+from glupy._build.build import build
+from glupy._build.release import UnsupportedGlusterFS
+try:
+    print(build(Path(sys.argv[1])))
+except UnsupportedGlusterFS as exc:
+    sys.exit(f"glupy: cannot build the bridge: {exc}")
+"""
+
+
+def embedded_python() -> str:
+    """The interpreter the bridge will start inside GlusterFS processes."""
+    if os.environ.get("GLUPY_PYTHON"):
+        return os.environ["GLUPY_PYTHON"]
+    # `python -m build` compiles in a temporary venv (build-env-XXXX) that is deleted
+    # afterwards: record the interpreter it was made from (same ABI) instead.
+    if sys.prefix != sys.base_prefix and Path(sys.prefix).name.startswith("build-env-"):
+        return getattr(sys, "_base_executable", None) or sys.executable
+    return sys.executable
+
 
 class BuildPyWithBridge(build_py):
     def run(self) -> None:
+        if self.editable_mode:
+            self.build_bridge(Path(HERE, "glupy", "_bridge", "glupy.so"))
+            self.__dict__.pop("data_files", None)  # re-scan package data: the .so is new
+            super().run()
+        else:
+            # after the copy of the sources: a bridge left in the source tree by a
+            # development build must not end up in the wheel
+            super().run()
+            self.build_bridge(Path(self.build_lib, "glupy", "_bridge", "glupy.so").absolute())
+
+    def build_bridge(self, output: Path) -> None:
         env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        subprocess.run([sys.executable, "-m", "glupy._build"], cwd=HERE, env=env, check=True)
-        self.__dict__.pop("data_files", None)  # re-scan package data: the .so is new
-        super().run()
+        res = subprocess.run([sys.executable, "-c", _BUILD, str(output), embedded_python()],
+                             cwd=HERE, env=env)
+        if res.returncode != 0:
+            sys.exit(res.returncode)  # the child printed the one-line reason
 
 
 class BinaryDistribution(Distribution):

@@ -252,7 +252,46 @@ def _state_dir_option(func: Any) -> Any:
 # --------------------------------------------------------------------------- commands
 
 
+def _bridge_mismatch() -> str | None:
+    """Why the bridge refuses to load in this host's GlusterFS, or None."""
+    from glupy._build import release
+
+    info = release.read_info(volfile.bridge_so_path()) or {}
+    built, running = info.get("glusterfs"), release.running_release()
+    if not built or not running or built == running:
+        return None
+    return (f"the glupy bridge was built for GlusterFS {built} but this host runs GlusterFS "
+            f"{running}: GlusterFS refuses to load it; install the glupy package built for "
+            f"{running} (or rebuild: python -m glupy._build)")
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+
+    from glupy import __version__
+    from glupy._build import release
+
+    so = volfile.bridge_so_path()
+    info = release.read_info(so) or {}
+    click.echo(f"glupy {__version__}")
+    if info:
+        click.echo(f"built for GlusterFS {info.get('glusterfs', '?')} and Python "
+                   f"{info.get('python', '?')} ({info.get('python_executable', '?')}); bridge {so}")
+    else:
+        click.echo(f"bridge not built ({so} missing): python -m glupy._build")
+    click.echo(f"running: GlusterFS {release.running_release() or 'not installed'}, "
+               f"Python {platform.python_version()} ({sys.executable})")
+    problem = _bridge_mismatch()
+    if problem:
+        click.echo(f"MISMATCH: {problem}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="The glupy version, the GlusterFS and Python it was built for, and exit.")
 def main() -> None:
     """glupy: GlusterFS translators written in Python."""
 
@@ -425,6 +464,15 @@ def install(uninstall: bool, force: bool) -> None:
     target = volfile.installed_so_path()
     so = volfile.bridge_so_path()
     ours = target.is_symlink() and os.path.realpath(target) == os.path.realpath(so)
+    # the Debian package installs the bridge as a file there and links the package to it
+    packaged = not target.is_symlink() and so.is_symlink() and target.exists() and \
+        os.path.realpath(so) == os.path.realpath(target)
+    if packaged:
+        if uninstall:
+            raise click.ClickException(f"{target} belongs to the glupy system package: "
+                                       "remove it with apt remove glupy")
+        click.echo(f"already installed: {target} (by the glupy system package)")
+        return
     if uninstall:
         if not target.exists() and not target.is_symlink():
             click.echo(f"not installed ({target} absent)")
@@ -561,12 +609,14 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
     from glupy.deploy.gluster import Gluster
 
     result = _deploy_call(ops.status, Gluster(glusterd_sock), volume)
+    mismatch = _bridge_mismatch()
+    if mismatch:
+        click.echo(f"glupy: {mismatch}", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2))
-        return
+        sys.exit(1 if mismatch else 0)
     if not result:
         click.echo("no glupy translators attached")
-        return
     for entry in result:
         click.echo(f"volume {entry['volume']} ({entry['status']}), filter: "
                    f"{entry['filter'] or 'NOT INSTALLED on this host'}")
@@ -583,6 +633,8 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
                     click.echo(f"    {kind} {key}: {st['state']}")
                     for line in st.get("errors", []):
                         click.echo(f"      ! {line}")
+    if mismatch:
+        sys.exit(1)
 
 
 @main.command()

@@ -69,6 +69,11 @@ def bridge_path() -> Path:
 def libpython() -> str:
     libdir = sysconfig.get_config_var("LIBDIR") or ""
     name = sysconfig.get_config_var("LDLIBRARY") or ""
+    # the runtime soname (libpython3.X.so.1.0), not the linker's libpython3.X.so, which
+    # only the -dev package ships (Debian: libpython3.X-dev)
+    soname = sysconfig.get_config_var("INSTSONAME") or ""
+    if soname and (Path(libdir) / soname).exists():
+        name = soname
     path = Path(libdir) / name
     if not name.endswith(".so") and not ".so." in name or not path.exists():
         raise SystemExit(f"glupy: {sys.executable} has no shared libpython ({path}); "
