@@ -52,7 +52,7 @@ dpkg-buildpackage -b -us -uc >"$BUILD/build.log" 2>&1 || { tail -n 60 "$BUILD/bu
 DEB=$(ls "$BUILD"/glupy_"$VERSION"_*.deb)
 
 echo "== lintian $(basename "$DEB")"
-lintian --fail-on error --no-tag-display-limit "$DEB"
+lintian --fail-on error --tag-display-limit 0 "$DEB"
 
 cp "$DEB" "$OUT/"
 echo "built $OUT/$(basename "$DEB")"
