@@ -41,4 +41,16 @@ echo "=== 2. install and use it in a second fresh $RELEASE root (no checkout)"
 cp scripts/package-smoke.sh "$PKG/"
 git -C "$PKG" init -q  # release-root.sh copies a directory's files through git
 .ci/release-root.sh --release "$RELEASE" "$PKG" bash package-smoke.sh
-echo "=== test-package: passed in $((SECONDS - start)) s (build $built s, install and use $((SECONDS - start - built)) s)"
+used=$((SECONDS - start - built))
+
+OTHER=$([ "$RELEASE" = bookworm ] && echo trixie || echo bookworm)
+echo "=== 3. apt refuses this .deb on $OTHER (another GlusterFS release)"
+# shellcheck disable=SC2016
+.ci/release-root.sh --release "$OTHER" "$PKG" bash -c '
+    apt-get update -q >/dev/null
+    if out=$(apt-get install -s ./glupy_*.deb 2>&1); then
+        echo "$out"; echo "test-package: FAILED: apt would install it on $(cat /etc/debian_version)"; exit 1
+    fi
+    echo "$out" | sed -n "/following packages have unmet dependencies/,\$p"
+    echo "$out" | grep -q "Depends: glusterfs-common" || { echo "$out"; exit 1; }'
+echo "=== test-package: passed in $((SECONDS - start)) s (build $built s, install and use $used s)"
