@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # Proof that the glupy Debian package works without a checkout (run as root):
 #
-#   bash scripts/test-package.sh [--keep-deb DIR]
+#   bash scripts/test-package.sh [--keep-deb DIR] [--release bookworm|trixie]
 #
-#  1. builds the .deb for this machine's Debian release with scripts/build-deb.sh
+#  1. builds the .deb for this machine's Debian release (or --release's) with scripts/build-deb.sh
 #     inside a fresh debootstrap root of that release (.ci/release-root.sh), so this
 #     machine gets no build dependencies;
 #  2. in a second fresh root of the same release, with only the .deb copied in,
 #     runs scripts/package-smoke.sh: apt install ./glupy_*.deb, the demo mount, an
 #     author's package installed with pip (glupy check, mounted), glupy attach on a
-#     one-peer glusterd volume, then apt remove/purge: nothing left, the volume serves.
+#     one-peer glusterd volume, then apt remove/purge: nothing left, the volume serves;
+#  3. in a root of the other release, apt refuses the .deb (another GlusterFS).
 # Both roots are deleted afterwards; the base root stays cached by release-root.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP_DEB=""
-if [ "${1:-}" = --keep-deb ]; then KEEP_DEB=$(mkdir -p "$2" && cd "$2" && pwd); fi
-if [ "$(id -u)" -ne 0 ]; then echo "test-package.sh: run as root" >&2; exit 1; fi
 . /etc/os-release
 RELEASE=${VERSION_CODENAME:-}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --keep-deb) KEEP_DEB=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
+        --release) RELEASE=$2; shift 2 ;;
+        *) echo "usage: $0 [--keep-deb DIR] [--release bookworm|trixie]" >&2; exit 2 ;;
+    esac
+done
+if [ "$(id -u)" -ne 0 ]; then echo "test-package.sh: run as root" >&2; exit 1; fi
 case "$RELEASE" in
     bookworm|trixie) ;;
     *) echo "test-package.sh: ${PRETTY_NAME:-this system} is not Debian 12 or 13" >&2; exit 1 ;;
