@@ -114,6 +114,11 @@ glupy detach gv0 audit
 ! grep -q "features/glupy" /var/lib/glusterd/vols/gv0/gv0.tcp-fuse.vol || fail "still in the volfile"
 wait_for 30 "the graph switch" bash -c "! test -d $T/gv0/.meta/graphs/active/gv0-glupy-audit"
 
+# the link brick-side attach makes on every peer once glusterd inserts brick translators
+# itself (user.xlator.glupy-NAME, issue 16): removing the package removes it too
+XD=$(glusterfs --print-xlatordir)
+mkdir -p "$XD/user" && ln -s "$XD/features/glupy.so" "$XD/user/glupy-audit.so"
+
 echo; echo "=== 6. apt remove glupy, then purge"
 apt-get remove -y -q glupy >/dev/null 2>&1
 dpkg -s glupy 2>/dev/null | grep "^Status" || true
@@ -124,6 +129,7 @@ test ! -e /usr/bin/glupy || fail "/usr/bin/glupy left"
 test ! -e "$(glusterfs --print-xlatordir)/features/glupy.so" || fail "bridge left"
 test ! -e "$(glusterfs --print-xlatordir)/../filter/glupy-filter" || fail "filter left"
 python3 -c "import glupy" 2>/dev/null && fail "import glupy still works"
+test ! -e "$XD/user" || fail "the user/ translator directory glupy made is left"
 left=$(find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path "$T" -o -path "$PKGDIR" \) -prune -o \
        -iname "*glupy*" -print 2>/dev/null || true)
 [ -z "$left" ] || { echo "$left"; fail "files left behind"; }

@@ -158,3 +158,20 @@ def test_build_without_glusterfs_headers_fails_with_one_line(tmp_path: Path) -> 
     assert lines[0].startswith("glupy: cannot build the bridge: GlusterFS development files not found")
     assert "Traceback" not in out
     assert not list(tmp_path.glob("*.whl"))
+
+
+def test_pip_install_builds_the_bridge_for_the_target_venv(tmp_path: Path) -> None:
+    """`pip install .` into a venv: the bridge embeds that venv's interpreter (so GlusterFS
+    processes see the venv's packages) and is built for the installed GlusterFS."""
+    src = copy_sources(tmp_path / "glupy")
+    root = tmp_path / "v"
+    run(sys.executable, "-m", "venv", root)
+    run(root / "bin" / "pip", "install", "-q", src)
+    site = run(root / "bin" / "python", "-c", "import glupy, os; print(os.path.dirname(glupy.__file__))",
+               cwd=tmp_path).stdout.strip()
+    assert site.startswith(str(root)), site
+    info = json.loads((Path(site) / "_bridge" / "build-info.json").read_text())
+    assert info["python_executable"] == str(root / "bin" / "python")
+    assert info["glusterfs"] == release.headers_release()
+    assert (Path(site) / "_bridge" / "glupy.so").read_bytes().startswith(b"\x7fELF")
+    assert not (src / "glupy" / "_bridge" / "glupy.so").exists()  # nothing built in the source tree
