@@ -176,3 +176,42 @@ def test_pip_install_builds_the_bridge_for_the_target_venv(tmp_path: Path) -> No
     assert info["glusterfs"] == release.headers_release()
     assert (Path(site) / "_bridge" / "glupy.so").read_bytes().startswith(b"\x7fELF")
     assert not (src / "glupy" / "_bridge" / "glupy.so").exists()  # nothing built in the source tree
+
+
+INSTALL_IN_PRIVATE_XLATORDIR = r"""
+set -euo pipefail
+venv=$1 work=$2
+xd=$(glusterfs --print-xlatordir)
+# a private copy of the translators' features/ directory, seen only in this mount namespace
+cp -a "$xd/features/." "$work/features/"
+rm -f "$work/features/glupy.so"
+mount --bind "$work/features" "$xd/features"
+"$venv/bin/glupy" install
+echo "link: $(readlink "$xd/features/glupy.so")"
+"$venv/bin/glupy" volfile -t glupy.library.audit "$work/data" | grep "type features/glupy"
+"$venv/bin/glupy" mount --state-dir "$work/state" -t glupy.library.audit \
+    -o log-file="$work/audit.jsonl" "$work/data" "$work/mnt"
+echo "through features/glupy" > "$work/mnt/installed.txt"
+sleep 1
+"$venv/bin/glupy" umount --state-dir "$work/state" "$work/mnt"
+"$venv/bin/glupy" install --uninstall
+test ! -e "$xd/features/glupy.so"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount namespace, FUSE)")
+def test_glupy_install_links_the_wheels_bridge_as_features_glupy(venv: Path, tmp_path: Path) -> None:
+    """`glupy install` from the wheel links the installed bridge into the xlator directory
+    GlusterFS reports, and GlusterFS then loads it as features/glupy.  The xlator
+    directory is replaced by a private copy in a mount namespace: the machine's own
+    features/glupy.so is not touched."""
+    for d in ("features", "data", "mnt"):
+        (tmp_path / d).mkdir()
+    res = run("unshare", "--mount", "--propagation", "private", "bash", "-c",
+              INSTALL_IN_PRIVATE_XLATORDIR, "bash", venv, tmp_path, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    site_bridge = next(venv.glob("lib/python3*/site-packages/glupy/_bridge/glupy.so"))
+    assert f"link: {site_bridge}" in res.stdout, res.stdout
+    assert "type features/glupy" in res.stdout
+    assert (tmp_path / "data" / "installed.txt").read_text() == "through features/glupy\n"
+    assert "installed.txt" in (tmp_path / "audit.jsonl").read_text()
