@@ -24,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "== build dependencies"
 apt-get update -q
-apt-get install -y -q --no-install-recommends build-essential devscripts lintian equivs >/dev/null
+apt-get install -y -q --no-install-recommends build-essential lintian >/dev/null
 apt-get build-dep -y -q "$SRC" >/dev/null
 
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' glupy/__init__.py)+deb${VERSION_ID}
