@@ -1,4 +1,4 @@
-"""crypt: client-side encryption at rest; the bricks only ever hold ciphertext.
+"""crypt: client-side authenticated encryption of file contents (format 2).
 
 Put it above the subvolume whose data must be encrypted (in a client graph: above
 DHT/AFR, so every brick receives ciphertext)::
@@ -6,858 +6,1045 @@ DHT/AFR, so every brick receives ciphertext)::
     volume crypt
         type features/glupy
         option module glupy.library.crypt
-        option key-file /etc/glusterfs/crypt.key   # 32 raw bytes or 64 hex digits
+        option key-file /etc/glusterfs/crypt.key      # exactly 32 random bytes, mode 0600
         subvolumes posix
     end-volume
 
-The volfile names the key *file*, never the key.  ``init`` fails with a clear log line
-when the file is missing, unreadable or not a 256-bit key.
+or ``option passphrase-file /etc/glusterfs/crypt.pass`` (see "Keys").  The volfile names
+a file, never the key.  ``init`` fails with one log line naming the file when it is
+missing, unreadable, malformed or readable by group/other.
 
-Design
-------
-* Keys: two sub-keys are derived from the volume key with HKDF-SHA256: the AES-256 data
-  key and a 16-byte *key check value* (KCV).  Every encrypted file carries two xattrs,
-  set atomically by ``create`` (posix sets xattrs passed in create's xdata):
-  ``trusted.glupy.crypt.nonce`` (16 random bytes) and ``trusted.glupy.crypt.kcv``.
-  A file whose KCV differs from this volume key's is refused: open/read/write/truncate
-  fail with **EKEYREJECTED** ("Key was rejected by service") and the log says
-  ``crypt: <gfid>: encrypted with a different key``; damaged crypt xattrs give EIO.  A
-  wrong key never yields garbage; metadata (stat, readdir) stays visible.
-* Cipher: **AES-256-CTR**, the counter block of file offset ``x`` being
-  ``(nonce + x // 16) mod 2**128``: the keystream is addressed by file offset, so any
-  byte range is encrypted or decrypted on its own (unaligned reads and writes, no
-  read-modify-write of whole blocks).  CTR is length preserving: the backend file has
-  exactly the plaintext size, so no iatt (stat, lookup, readdirp, write/truncate
-  post-op buffers ...) needs fixing.
-* Holes: a hole (or a region extended by truncate) reads as zeros from the brick, and
-  zeros are not the ciphertext of zeros.  Rule: an aligned 16-byte chunk that lies
-  entirely below EOF and whose ciphertext is all zero bytes *is* plaintext zeros (real
-  ciphertext is all-zero with probability 2**-128).  So sparse files stay sparse.  The
-  one chunk this rule cannot cover is a partial chunk: a chunk cut by EOF always holds
-  real ciphertext, and the translator keeps it that way: when a write or truncate moves
-  EOF past a partial chunk it first completes it with encrypted zeros, a write that
-  starts or ends inside a hole chunk (or inside the gap after EOF) writes encrypted
-  zeros for the rest of that chunk, and a truncate that cuts a hole chunk rewrites the
-  kept part as encrypted zeros.  Reads are widened to whole chunks to apply the rule.
-  Size-changing work runs under a per-inode lock after an fstat of the real size.
-* O_APPEND: posix opens the brick file with the caller's flags, so a pwrite on an
-  O_APPEND fd lands at the *brick's* EOF whatever offset was asked (the kernel's offset
-  comes from its possibly stale cached size).  writev on an O_APPEND fd therefore reads
-  the real size under the inode lock, encrypts for that offset and writes it through an
-  anonymous (non-append) fd at that explicit offset.  Internal reads and fix-up writes
-  also use an anonymous fd (the caller's fd may be write-only or O_DIRECT).
-* Nonce rotation: truncating a non-empty file to 0 (``truncate``, ``ftruncate``, or
-  ``open(O_TRUNC)``) gives it a fresh nonce, so the common "rewrite the whole file"
-  pattern does not reuse keystream.
-* Files without a nonce (written before the translator was added, or made by mknod):
-  an empty one is adopted (gets a nonce and KCV) when opened; a non-empty one is
-  refused with EACCES by default (``option unencrypted-files passthrough`` serves it
-  unencrypted instead, and writes to it stay plaintext).  Directories, symlinks and
-  other non-regular files are not touched.
-* The xattrs ``trusted.glupy.crypt.*`` are hidden from getxattr/listxattr (ENODATA) and
-  cannot be set or removed through the mount (EPERM).
-* Not supported (EOPNOTSUPP): fallocate, discard (punch hole), zerofill,
-  copy_file_range (the kernel then falls back to read+write, which works) and put.
-  glibc's posix_fallocate() then emulates by writing zeros, which works too.
-* No per-block authentication: tags would need a side store (an xattr per block or a
-  tag file) updated with every write and a read-modify-write for unaligned writes;
-  left out (see below).
-* Cost: the crypt xattrs are read once per inode (kept in ``inode.ctx``, with the file
-  size after this client's last write or truncate).  A chunk-aligned write that needs no
-  fix-up for that size is a single wind; the child's pre-op size in its reply checks
-  the remembered size (see Concurrency).  Other writes (unaligned, O_APPEND, past a
-  partial last chunk, the first one after open(O_TRUNC)) wind an fstat of the real size
-  first, unaligned writes over holes one or two 16-byte reads; reads are widened by at
-  most 30 bytes.  Readers take no lock: a generation counter makes a read that raced a
-  nonce rotation retry.  Data is encrypted and decrypted straight from GlusterFS's
-  buffers into a fresh iobuf (``Vector.alloc`` + ``update_into``) that is wound or
-  unwound as it is (the only copy is the cipher's output; a widened read is cut back
-  with ``Vector.narrow``); AES-CTR contexts are pooled and
-  re-pointed with ``reset_nonce`` (a sequential stream simply continues); the scan for
-  all-zero chunks uses libc's SIMD ``wcsnlen``.
-* Files are expected to be opened (FUSE always does): a writer that uses an anonymous
-  fd on a file without crypt xattrs (no open/create through this translator) is
-  refused under the default ``unencrypted-files refuse``.
+On-disk format 2 (every regular file; empty files have no header)
+-----------------------------------------------------------------
+::
 
-What it protects, and what not
-------------------------------
-Protects file *contents* against someone who gets a copy of the bricks (stolen disk,
-backup, a brick host admin looking at one snapshot): confidentiality only.
+    header (78 bytes, offset 0)
+      magic     4   b"GLCR"
+      version   2   big-endian 2
+      key id    8   HKDF-SHA256(master, info "glupy-crypt v2 key id")
+      file id  16   random, new whenever the file goes from empty to non-empty
+      wrapped  48   AES-SIV(kek, file key, AD = [magic|version|key id|file id, GFID])
+    block i (offset 78 + i * 4128), 4096 plaintext bytes (the last one may be shorter)
+      nonce    16   random, fresh on every write of the block
+      data      n   AES-256-GCM(file key, nonce, plaintext, AAD = magic|version|file id|i)
+      tag      16
 
-Does not protect:
+* The file key is 32 random bytes per file, stored wrapped (AES-SIV, deterministic, so
+  every replica of a header is byte-identical) under a key-encryption key derived from
+  the master key (``kek = HKDF(master, info "glupy-crypt v2 key wrap")``, 64 bytes).
+  The wrap authenticates the header fields and the file's GFID: a header or a whole
+  file copied onto another inode does not open.  Rotating the master key rewraps the
+  78-byte headers only (``python -m glupy.library.crypt rotate``, below).
+* Plaintext size ``p`` is stored as ``0`` (``p == 0``) or ``78 + (p // 4096) * 4128 +
+  (p % 4096 + 32 if p % 4096 else 0)``.  Every iatt the translator returns for a regular
+  file (lookup, stat, fstat, readdirp, readv, create, mknod, link, rename, setattr,
+  fsync, and every pre/post buffer of writes, truncates, fallocate, discard, zerofill)
+  is mapped back to the plaintext size.  ``ia_blocks`` is left as the brick's.
+* A stored block whose bytes are all zero is a hole and reads as zeros (as in
+  gocryptfs): truncate-extend, fallocate and discard leave holes; every write encrypts.
+* Writes read-modify-write the edge blocks; a write past EOF first pads a partial last
+  block to 4096 bytes (a short block is only valid at the end).  Truncate to 0 drops the
+  header (the next write makes a new file id and key).
 
-* integrity: CTR is malleable and there is no MAC.  Flipping a ciphertext bit flips the
-  same plaintext bit; zeroing an aligned 16-byte chunk makes it read as zeros;
-  truncation, rollback to an older copy and swapping files are not detected;
-* an observer who sees the brick *over time*: overwriting data in place reuses the
-  keystream of that offset, so two versions of the same range reveal the XOR of their
-  plaintexts (only truncation to 0 rotates the nonce);
-* metadata: names, directory structure, sizes (exact), sparseness at 16-byte
-  granularity, timestamps, ownership, modes, other xattrs, symlink targets;
-* anything on the client: plaintext lives in the client's page cache and memory, the
-  key in the client process.
+Detection
+---------
+Every block is opened with its GCM tag and AAD, so a flipped bit, a block moved within
+a file or from another file, a block cut short, a header that is altered, deleted or
+moved, or the content of another inode copied over this one gives **EIO** for that
+read, and the log names the file (GFID and path when known) and the block.  There is no
+fallback: a non-empty file without a valid header is never served as plaintext, and
+nothing is ever written in clear.  Files of format 1 (AES-CTR with
+``trusted.glupy.crypt.nonce`` xattrs) are refused with EIO and a log line saying so:
+copy them out with the glupy release that wrote them and back in through this one.
 
-Concurrency: operations of one client process on one file are serialised by a
-per-inode lock; nothing coordinates two clients extending the same file at the same
-time (as with any client-side translator that needs the file size).  When another
-client changed the size since this one last wrote, an aligned write past a partial
-last chunk it left completes that chunk right *after* the write (the child's pre-op
-size shows the change): until then a reader on this client may see up to 15 bytes
-after the other client's end of file as garbage instead of zeros.  The lock is a
-blocking threading lock held across winds (written before glupy.Lock existed, which
-parks fops instead of threads and would lift this constraint; not switched yet).  That is safe as long
-as a thread that blocks on it is never the one that must deliver the holder's reply:
-true when fops enter from FUSE threads (crypt right under FUSE, posix, io-threads or
-protocol/client below; tested with io-threads and concurrent writers/appenders).  A
-translator above that winds writes from reply callbacks (write-behind) could break
-that; a timeout (EDEADLK + a log line) is the safety net.
+Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
+once per file; no data is decrypted.
+
+Keys
+----
+* ``key-file``: exactly 32 raw bytes (``head -c 32 /dev/urandom``, or ``python -m
+  glupy.library.crypt new-key FILE``).  A file of any other length, or 32 printable
+  ASCII characters (a passphrase, not a key), is refused.
+* ``passphrase-file``: a text file written by ``python -m glupy.library.crypt
+  new-passphrase-file FILE`` (passphrase from stdin)::
+
+      glupy-crypt-passphrase v1 scrypt n=65536 r=8 p=1 salt=<64 hex digits>
+      <the passphrase: the rest of the file, one trailing newline removed>
+
+  The master key is ``scrypt(passphrase, salt, n, r, p, 32 bytes)``; ``n`` must be a
+  power of two >= 16384.
+* Either file readable or writable by group/other fails init unless
+  ``allow-shared-key-file on``.  No key material or plaintext is ever logged.
+* Rotation: ``python -m glupy.library.crypt rotate --old-key-file A --new-key-file B
+  BRICK_DIR...`` (or the ``--*-passphrase-file`` forms) rewrites each header under
+  the old key id with the new wrap; headers already under the new key are skipped, so
+  an interrupted run is simply run again.  Run it on every brick while the volume is
+  stopped (or with no client writing); the result is deterministic, so replicas stay
+  identical.  Data blocks are not touched.
+
+Concurrency
+-----------
+One client: a ``glupy.Lock`` per inode serialises writes, truncates and the like (reads
+take no lock).  Several clients: the same sections also hold a whole-file GlusterFS
+inodelk (domain ``glupy.crypt``) on the child, so two clients never read-modify-write
+the same block at once, and every locked section re-reads the size (fstat) and the
+header: nothing about a file's size or header is trusted across fops.  Readers read
+optimistically with the cached file key; if a block fails authentication they retry
+once after re-reading the header under the locks (a read torn by a concurrent writer,
+or a file emptied and rewritten by another client), and only then answer EIO.  When the
+child has no lock translator (a single-process graph straight over storage/posix:
+inodelk gives ENOSYS) the local lock alone is used and that is logged once.
+
+Not supported: ``copy_file_range`` (EOPNOTSUPP: the kernel falls back to read + write,
+which re-encrypts) and ``put``.  fallocate supports modes 0 and KEEP_SIZE; discard
+(punch hole) and zerofill are supported; SEEK_DATA/SEEK_HOLE are mapped to blocks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import fcntl
 import hmac
 import os
-import secrets
+import re
 import stat
-import threading
-from collections.abc import Callable, Iterator
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from glupy import Dict, Fd, FopError, Iatt, IaType, Inode, Loc, Option, Translator, Vector, gather, gfid_str
+from glupy import Dict, Fd, Flock, FopError, Iatt, IaType, Inode, Lock, Option, Translator, gather, gfid_str
 from glupy.replies import (
     CopyFileRangeReply,
     CreateReply,
     DiscardReply,
     FallocateReply,
-    FgetxattrReply,
-    FremovexattrReply,
-    FsetxattrReply,
+    FsetattrReply,
     FstatReply,
+    FsyncReply,
     FtruncateReply,
-    GetxattrReply,
-    OpenReply,
+    LinkReply,
+    LookupReply,
+    MknodReply,
     PutReply,
+    ReaddirpReply,
     ReadvReply,
-    RemovexattrReply,
-    SetxattrReply,
+    RenameReply,
+    SeekReply,
+    SetattrReply,
     StatReply,
     TruncateReply,
     WritevReply,
     ZerofillReply,
 )
 
-XATTR_PREFIX = "trusted.glupy.crypt."
-NONCE_XATTR = XATTR_PREFIX + "nonce"
-KCV_XATTR = XATTR_PREFIX + "kcv"
-NONCE_LEN = 16
-KCV_LEN = 16
+MAGIC = b"GLCR"
+VERSION = 2
 KEY_LEN = 32
-CHUNK = 16  # AES block: the unit of the hole rule
-ZERO_CHUNK = bytes(CHUNK)
-ZERO_PAGE = bytes(4096)
-ZERO_BIG = bytes(65536)
-_SMALL_SCAN = 8192  # bytes: below this, _zero_runs scans with bytes.find
-LOCK_TIMEOUT = 60.0  # seconds; see the module docstring
-_MASK128 = (1 << 128) - 1
-_POOL_MAX = 16  # idle cipher contexts kept (about one per thread running fops)
-_ZERO_BIG_VIEW = memoryview(ZERO_BIG)
+FILE_ID_LEN = 16
+KEY_ID_LEN = 8
+WRAPPED_LEN = 16 + KEY_LEN  # AES-SIV: synthetic IV + ciphertext
+HEADER_LEN = len(MAGIC) + 2 + KEY_ID_LEN + FILE_ID_LEN + WRAPPED_LEN  # 78
+BLOCK = 4096
+NONCE_LEN = 16
+TAG_LEN = 16
+OVERHEAD = NONCE_LEN + TAG_LEN
+STORED_BLOCK = BLOCK + OVERHEAD  # 4128
+LOCK_DOMAIN = "glupy.crypt"
+V1_XATTR = "trusted.glupy.crypt.nonce"  # format 1's per-file nonce
+PASSPHRASE_MAGIC = "glupy-crypt-passphrase v1"
+SCRYPT_MIN_N = 1 << 14
+_ZERO_NONCE = bytes(NONCE_LEN)
+_ZERO_BLOCK = bytes(STORED_BLOCK)
+_VERSION_BYTES = VERSION.to_bytes(2, "big")
+_FALLOC_FL_KEEP_SIZE = 0x01
+_SEEK_DATA, _SEEK_HOLE = 0, 1  # gf_seek_what_t: GF_SEEK_DATA, GF_SEEK_HOLE
 
-_XattrReply = TypeVar("_XattrReply", GetxattrReply, FgetxattrReply)
-Buffer = bytes | bytearray | memoryview
 
+# ---------------------------------------------------------------------- sizes
+def plain_size(stored: int) -> int:
+    """The plaintext size of a brick file of ``stored`` bytes.  A size no file of this
+    format can have (a header or last block cut short) maps to one byte into the broken
+    part, so that reading it reaches the translator and fails with EIO."""
+    if stored == 0 or stored == HEADER_LEN:
+        return 0
+    if stored < HEADER_LEN:
+        return 1
+    full, rem = divmod(stored - HEADER_LEN, STORED_BLOCK)
+    if 0 < rem <= OVERHEAD:
+        return full * BLOCK + 1
+    return full * BLOCK + max(0, rem - OVERHEAD)
+
+
+def stored_size(plain: int) -> int:
+    """The brick size of a file of ``plain`` plaintext bytes."""
+    if plain <= 0:
+        return 0
+    full, rem = divmod(plain, BLOCK)
+    return HEADER_LEN + full * STORED_BLOCK + (rem + OVERHEAD if rem else 0)
+
+
+def block_offset(index: int) -> int:
+    return HEADER_LEN + index * STORED_BLOCK
+
+
+def _map(iatt: Iatt | None) -> None:
+    if iatt is not None and iatt.type == IaType.REG:
+        iatt.size = plain_size(iatt.size)
+
+
+# ---------------------------------------------------------------------- keys
 class KeyFileError(ValueError):
-    """The key file is missing, unreadable or does not hold a 256-bit key."""
-
-
-def read_key_file(path: str | os.PathLike[str]) -> bytes:
-    """The 32-byte key in ``path``: exactly 32 raw bytes, or 64 hex digits (whitespace
-    around them ignored)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise KeyFileError(f"cannot read key file {os.fspath(path)!r}: {e.strerror or e}") from None
-    if len(data) == KEY_LEN:
-        return data
-    text = data.strip()
-    if len(text) == 2 * KEY_LEN:
-        try:
-            return bytes.fromhex(text.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            pass
-    raise KeyFileError(f"key file {os.fspath(path)!r} must hold exactly {KEY_LEN} raw bytes or "
-                       f"{2 * KEY_LEN} hex digits (it has {len(data)} bytes)")
+    """The key or passphrase file cannot be used (missing, unreadable, malformed, shared)."""
 
 
 def _hkdf(key: bytes, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(key)
 
 
-def _align_down(x: int) -> int:
-    return x - x % CHUNK
-
-
-def _align_up(x: int) -> int:
-    return -(-x // CHUNK) * CHUNK
-
-
-def _iatt(reply: StatReply | FstatReply) -> Iatt:
-    if reply.buf is None:
-        raise FopError(errno.EIO, "crypt: stat reply without a stat buffer")
-    return reply.buf
-
-
-def _contiguous(vector: Vector | bytes | None) -> Buffer:
-    """The bytes of a readv/writev vector without copying them when they are in one
-    buffer (GlusterFS's iovec, valid during the fop)."""
-    if isinstance(vector, Vector):
-        return vector.contiguous()
-    return b"" if vector is None else vector
-
-
-def _zero_word_finder() -> Callable[[Buffer, int, int], int] | None:
-    """A function ``(buf, pos, end) -> k``: the offset of the first all-zero 4-byte word
-    of ``buf[pos:end]`` (offsets multiples of 4 from the start of ``buf``), or ``end``.
-
-    libc's ``wcsnlen`` (a 4-byte zero wchar_t is exactly such a word) scans with SIMD:
-    ~3 us for 128 KiB where ``bytes.find`` of 16 zero bytes takes ~35 us.  Random
-    ciphertext has an all-zero word once in 2**32, so the caller's check of the chunk
-    around a hit almost never runs.  None if libc or cffi cannot provide it."""
+def _read_secret_file(path: str | os.PathLike[str], allow_shared: bool) -> bytes:
+    name = os.fspath(path)
     try:
-        import _cffi_backend  # the FFI type of compiled cffi modules: C methods
-        import cffi
+        with open(name, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+    except OSError as e:
+        raise KeyFileError(f"crypt: cannot read key file {name!r}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise KeyFileError(f"crypt: key file {name!r} is not a regular file")
+    if st.st_mode & 0o077 and not allow_shared:
+        raise KeyFileError(f"crypt: key file {name!r} is accessible by group/other (mode "
+                           f"{stat.S_IMODE(st.st_mode):04o}): chmod 600 it, or set "
+                           f"allow-shared-key-file on")
+    return data
 
-        abi = cffi.FFI()
-        abi.cdef("size_t wcsnlen(const wchar_t *s, size_t maxlen);")
-        wcsnlen = abi.dlopen(None).wcsnlen
-        if abi.sizeof("wchar_t") != 4:
-            return None
-        # from_buffer/cast of cffi.FFI are Python wrappers around these (same ctypes)
-        ffi = _cffi_backend.FFI()
-        from_buffer, cast = ffi.from_buffer, ffi.cast
-        wchars, uintptr = ffi.typeof("wchar_t[]"), ffi.typeof("uintptr_t")
-    except Exception:  # no cffi, no libc symbol: use bytes.find
+
+def read_key_file(path: str | os.PathLike[str], allow_shared: bool = False) -> bytes:
+    """The master key in ``path``: exactly 32 raw bytes, not all printable ASCII."""
+    data = _read_secret_file(path, allow_shared)
+    name = os.fspath(path)
+    if len(data) != KEY_LEN:
+        raise KeyFileError(f"crypt: key file {name!r} must hold exactly {KEY_LEN} raw bytes "
+                           f"(it has {len(data)}); for a passphrase use passphrase-file")
+    if all(0x20 <= b < 0x7F for b in data):
+        raise KeyFileError(f"crypt: key file {name!r} holds 32 printable characters: that is "
+                           f"a passphrase, not a random key; use passphrase-file")
+    return data
+
+
+_PASSPHRASE_LINE = re.compile(
+    r"glupy-crypt-passphrase v1 scrypt n=(\d+) r=(\d+) p=(\d+) salt=([0-9a-f]{64})")
+
+
+def read_passphrase_file(path: str | os.PathLike[str], allow_shared: bool = False) -> bytes:
+    """The master key derived (scrypt) from the passphrase file at ``path`` (see the
+    module docstring for its format)."""
+    name = os.fspath(path)
+    data = _read_secret_file(path, allow_shared)
+    first, sep, rest = data.partition(b"\n")
+    m = _PASSPHRASE_LINE.fullmatch(first.decode("ascii", "replace").strip())
+    if not sep or m is None:
+        raise KeyFileError(f"crypt: passphrase file {name!r}: the first line must be "
+                           f"'{PASSPHRASE_MAGIC} scrypt n=N r=R p=P salt=<64 hex>'")
+    n, r, p = int(m[1]), int(m[2]), int(m[3])
+    if n < SCRYPT_MIN_N or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16:
+        raise KeyFileError(f"crypt: passphrase file {name!r}: scrypt n must be a power of two "
+                           f">= {SCRYPT_MIN_N}, 1 <= r <= 64, 1 <= p <= 16")
+    passphrase = rest[:-1] if rest.endswith(b"\n") else rest
+    if not passphrase:
+        raise KeyFileError(f"crypt: passphrase file {name!r} holds no passphrase")
+    return Scrypt(salt=bytes.fromhex(m[4]), length=KEY_LEN, n=n, r=r, p=p).derive(passphrase)
+
+
+def passphrase_file_text(passphrase: bytes, n: int = 1 << 16, r: int = 8, p: int = 1) -> bytes:
+    """The contents of a new passphrase file (fresh random salt)."""
+    if not passphrase or b"\n" in passphrase:
+        raise ValueError("the passphrase must be one non-empty line")
+    salt = os.urandom(32).hex()
+    return f"{PASSPHRASE_MAGIC} scrypt n={n} r={r} p={p} salt={salt}\n".encode() + passphrase + b"\n"
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """What the translator keeps of the master key: its id and the wrapping cipher."""
+
+    key_id: bytes
+    wrap: AESSIV
+
+    @classmethod
+    def from_bytes(cls, master: bytes) -> MasterKey:
+        return cls(_hkdf(master, b"glupy-crypt v2 key id", KEY_ID_LEN),
+                   AESSIV(_hkdf(master, b"glupy-crypt v2 key wrap", 64)))
+
+
+def load_master_key(key_file: str | os.PathLike[str] | None,
+                    passphrase_file: str | os.PathLike[str] | None,
+                    allow_shared: bool = False) -> MasterKey:
+    if (key_file is None) == (passphrase_file is None):
+        raise KeyFileError("crypt: set exactly one of key-file (32 raw bytes) and "
+                           "passphrase-file (the key itself never goes in the volfile)")
+    if key_file is not None:
+        return MasterKey.from_bytes(read_key_file(key_file, allow_shared))
+    assert passphrase_file is not None
+    return MasterKey.from_bytes(read_passphrase_file(passphrase_file, allow_shared))
+
+
+# ---------------------------------------------------------------------- header
+class HeaderError(Exception):
+    """A header that cannot be used; ``errno`` says how the fop fails."""
+
+    def __init__(self, err: int, why: str) -> None:
+        super().__init__(why)
+        self.errno = err
+
+
+def _header_ad(key_id: bytes, file_id: bytes) -> bytes:
+    return MAGIC + _VERSION_BYTES + key_id + file_id
+
+
+def make_header(master: MasterKey, gfid: bytes, file_key: bytes, file_id: bytes) -> bytes:
+    ad = _header_ad(master.key_id, file_id)
+    return ad + master.wrap.encrypt(file_key, [ad, gfid])
+
+
+def open_header(master: MasterKey, gfid: bytes, header: bytes) -> tuple[bytes, bytes]:
+    """(file id, file key) of ``header``; raises HeaderError."""
+    if len(header) < HEADER_LEN:
+        raise HeaderError(errno.EIO, f"header cut short ({len(header)} of {HEADER_LEN} bytes)")
+    if header[:4] != MAGIC:
+        raise HeaderError(errno.EIO, "no glupy-crypt header (a plaintext file, or its header "
+                                     "was overwritten)")
+    version = int.from_bytes(header[4:6], "big")
+    if version != VERSION:
+        raise HeaderError(errno.EIO, f"unknown format version {version}")
+    key_id = header[6:6 + KEY_ID_LEN]
+    if not hmac.compare_digest(key_id, master.key_id):
+        raise HeaderError(errno.EKEYREJECTED,
+                          f"encrypted with another master key (key id {key_id.hex()}, this "
+                          f"mount has {master.key_id.hex()})")
+    file_id = header[6 + KEY_ID_LEN:30]
+    try:
+        file_key = master.wrap.decrypt(header[30:HEADER_LEN], [header[:30], gfid])
+    except InvalidTag:
+        raise HeaderError(errno.EIO, "header authentication failed (altered, or copied from "
+                                     "another file)") from None
+    return file_id, file_key
+
+
+def rewrap_header(old: MasterKey, new: MasterKey, gfid: bytes, header: bytes) -> bytes | None:
+    """``header`` rewrapped under ``new`` (None: it is already under ``new``)."""
+    if header[6:6 + KEY_ID_LEN] == new.key_id:
         return None
-
-    def find(buf: Buffer, pos: int, end: int) -> int:
-        words = from_buffer(wchars, buf)
-        if int(cast(uintptr, words)) & 3:  # wchar_t scans assume alignment
-            return _find_zero_word_slow(buf, pos, end)
-        if pos:
-            return pos + 4 * int(wcsnlen(words + (pos >> 2), (end - pos) >> 2))
-        return 4 * int(wcsnlen(words, end >> 2))
-
-    probe = bytearray(b"\xff" * 64)
-    probe[36:40] = bytes(4)
-    try:
-        if find(probe, 0, 64) != 36 or find(probe, 40, 64) != 64 or find(probe, 4, 36) != 36:
-            return None
-    except Exception:
-        return None
-    return find
+    file_id, file_key = open_header(old, gfid, header)
+    return make_header(new, gfid, file_key, file_id)
 
 
-def _find_zero_word_slow(buf: Buffer, pos: int, end: int) -> int:
-    """``_zero_word_finder``'s contract with ``bytes.find`` (fallback, ~10x slower):
-    finds the first all-zero 16-byte chunk instead, which is all the caller needs."""
-    if not isinstance(buf, bytes):
-        buf = bytes(buf)
-    k = buf.find(ZERO_CHUNK, pos, end)
-    while k != -1:
-        c = _align_up(k)
-        if c + CHUNK > end:
-            break
-        if buf.startswith(ZERO_CHUNK, c):
-            return c
-        k = buf.find(ZERO_CHUNK, k + 1, end)
-    return end
+def _block_aad(file_id: bytes, index: int) -> bytes:
+    return MAGIC + _VERSION_BYTES + file_id + index.to_bytes(8, "big")
 
 
-_find_zero_word = _zero_word_finder()
+class BlockError(Exception):
+    def __init__(self, index: int, why: str) -> None:
+        super().__init__(why)
+        self.index = index
 
 
-def _update_into_spare() -> int:
-    """Bytes ``CipherContext.update_into`` wants after the data: none for CTR in recent
-    cryptography, a block less one in older versions."""
-    ctx = Cipher(algorithms.AES(bytes(KEY_LEN)), modes.CTR(ZERO_CHUNK)).encryptor()
-    try:
-        ctx.update_into(ZERO_CHUNK, bytearray(CHUNK))
-    except ValueError:
-        return CHUNK - 1
-    return 0
+@dataclass
+class FileKey:
+    """An opened header: the file's AEAD and the bytes it came from."""
+
+    header: bytes
+    file_id: bytes
+    aead: AESGCM
+
+    def seal(self, first: int, plain: list[bytes]) -> bytes:
+        """Stored bytes of consecutive blocks ``first, first+1, ...``, fresh nonces."""
+        nonces = os.urandom(NONCE_LEN * len(plain))
+        out = []
+        for i, pt in enumerate(plain):
+            nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
+            out.append(nonce)
+            out.append(self.aead.encrypt(nonce, pt, _block_aad(self.file_id, first + i)))
+        return b"".join(out)
+
+    def unseal(self, first: int, stored: bytes | memoryview) -> list[bytes]:
+        """Plaintext blocks of ``stored`` (whole stored blocks from block ``first``;
+        the last may be short).  Raises BlockError."""
+        out = []
+        view = memoryview(stored)
+        for k in range(0, len(view), STORED_BLOCK):
+            blob = view[k:k + STORED_BLOCK]
+            index = first + k // STORED_BLOCK
+            if len(blob) <= OVERHEAD:
+                raise BlockError(index, f"block cut short ({len(blob)} bytes stored)")
+            nonce = bytes(blob[:NONCE_LEN])
+            if nonce == _ZERO_NONCE and blob == _ZERO_BLOCK[:len(blob)]:
+                out.append(bytes(len(blob) - OVERHEAD))  # a hole
+                continue
+            try:
+                out.append(self.aead.decrypt(nonce, blob[NONCE_LEN:], _block_aad(self.file_id, index)))
+            except InvalidTag:
+                raise BlockError(index, "authentication failed (altered, moved or from "
+                                        "another file)") from None
+        return out
 
 
-_SPARE = _update_into_spare()
-
-
-def _zero_runs(ct: Buffer) -> list[tuple[int, int]]:
-    """[start, end) ranges of whole all-zero chunks in ``ct`` (which starts on a chunk
-    boundary); a trailing partial chunk never counts."""
-    n = _align_down(len(ct))
-    runs: list[tuple[int, int]] = []
-    buf: Buffer = ct
-    find = _find_zero_word
-    if find is None or n <= _SMALL_SCAN:  # three cffi calls cost more than bytes.find here
-        buf = bytes(ct)
-        find = _find_zero_word_slow
-    pos = 0
-    while pos < n:
-        c = _align_down(find(buf, pos, n))
-        if c >= n:
-            break
-        if not isinstance(buf, bytes):
-            buf = bytes(buf)  # a zero word: rare in ciphertext; bytes for startswith
-        if not buf.startswith(ZERO_CHUNK, c):
-            pos = c + CHUNK
-            continue
-        e = c + CHUNK
-        for step in (ZERO_BIG, ZERO_PAGE, ZERO_CHUNK):
-            while e + len(step) <= n and buf.startswith(step, e):
-                e += len(step)
-        runs.append((c, e))
-        pos = e
-    return runs
-
-
-class _Keystream:
-    """An AES-CTR context and the file position its keystream is at (see Crypt._xor)."""
-
-    __slots__ = ("ctx", "nonce", "pos")
-
-    def __init__(self, ctx: CipherContext) -> None:
-        self.ctx = ctx
-        self.nonce: bytes | None = None
-        self.pos = -1
-
-
+# ---------------------------------------------------------------------- translator
 @dataclass(eq=False)
 class FileState:
-    """What the translator knows about one regular file (kept in ``inode.ctx``)."""
+    """Per inode (``inode.ctx``): the lock and the last header seen (a hint only)."""
 
-    nonce: bytes | None  # None: the file is not encrypted
-    rejected: str | None = None  # why this key cannot be used on the file
-    rejected_errno: int = errno.EKEYREJECTED
-    generation: int = 0  # bumped when the nonce changes (readers retry)
-    size: int | None = None  # the file size after this client's last write/truncate (None:
-    # unknown, ask the child); read and set under ``lock``
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: Lock = field(default_factory=Lock)
+    key: FileKey | None = None
+    rejected_logged: bool = False
 
 
 class Crypt(Translator):
-    """AES-256-CTR encryption of regular file contents (see the module docstring)."""
+    """Authenticated encryption of regular file contents (see the module docstring)."""
 
-    key_file: Option[Path] = Option(Path, doc="file holding the volume key: 32 raw bytes or 64 hex digits")
-    unencrypted_files: Option[str] = Option(str, default="refuse", choices=["refuse", "passthrough"],
-                               doc="non-empty files without crypt xattrs: refuse them (EACCES) "
-                                   "or serve them unencrypted")
+    key_file: Option[Path] = Option(Path, doc="file holding the 32-byte master key (mode 0600)")
+    passphrase_file: Option[Path] = Option(Path, doc="passphrase file (scrypt; see the docs) "
+                                                     "instead of key-file")
+    allow_shared_key_file: Option[bool] = Option(bool, default=False,
+                                                 doc="accept a key file readable by group/other")
+    cluster_lock: Option[bool] = Option(bool, default=True,
+                                        doc="hold a GlusterFS inodelk around read-modify-write "
+                                            "(needed with several clients)")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
-        if self.key_file is None:
-            raise KeyFileError("option 'key-file' is required (a file holding 32 raw bytes "
-                               "or 64 hex digits; the key itself never goes in the volfile)")
-        self._set_key(read_key_file(self.key_file))
-        with contextlib.suppress(OSError):
-            if os.stat(self.key_file).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                self.log.warning("crypt: key file %s is accessible by group/others", self.key_file)
-        self.log.info("crypt: AES-256-CTR, key check value %s…", self._kcv.hex()[:8])
-
-    def _set_key(self, key: bytes) -> None:
-        self._aes = algorithms.AES(_hkdf(key, b"glupy-crypt v1 aes-256-ctr", KEY_LEN))
-        self._streams: list[_Keystream] = []
-        self._kcv = _hkdf(key, b"glupy-crypt v1 key check value", KCV_LEN)
+        self._master = load_master_key(self.key_file, self.passphrase_file,
+                                       bool(self.allow_shared_key_file))
+        self._inodelk = bool(self.cluster_lock)
+        self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
+                      VERSION, BLOCK, self._master.key_id.hex())
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
-        if "key_file" in changed:
-            new = read_key_file(self.key_file)
-            if not hmac.compare_digest(_hkdf(new, b"glupy-crypt v1 key check value", KCV_LEN),
-                                       self._kcv):
-                raise KeyFileError("crypt: the key of a mounted volume cannot change (remount)")
+        if {"key_file", "passphrase_file", "allow_shared_key_file"} & set(changed):
+            new = load_master_key(self.key_file, self.passphrase_file,
+                                  bool(self.allow_shared_key_file))
+            if new.key_id != self._master.key_id:
+                raise KeyFileError("crypt: the master key of a mounted volume cannot change "
+                                   "(rotate headers offline, then remount)")
+        if "cluster_lock" in changed:
+            self._inodelk = bool(self.cluster_lock)
 
-    # ------------------------------------------------------------------ crypto
-    def _xor(self, nonce: bytes, offset: int, data: Buffer, into: memoryview) -> int:
-        """AES-CTR keystream at file ``offset`` XOR ``data`` (encrypts and decrypts),
-        written to the start of ``into`` (which needs ``_SPARE`` bytes beyond
-        ``len(data)``); returns ``len(data)``.
-
-        Cipher contexts are pooled: a context is re-pointed with ``reset_nonce`` (~2 us;
-        a new Cipher(...).encryptor() costs ~12 us), and not at all when it already
-        stands at ``offset`` of this nonce (sequential I/O continues the stream).
-        ``pop``/``append`` on the list are atomic under the GIL: a context is used by
-        one thread at a time."""
-        if not data:
-            return 0
-        pool = self._streams
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _who(inode: Inode) -> str:
+        path = None
         try:
-            ks = pool.pop()
-        except IndexError:
-            ks = _Keystream(Cipher(self._aes, modes.CTR(ZERO_CHUNK)).encryptor())
-        ctx = ks.ctx
-        if ks.pos != offset or ks.nonce != nonce:
-            counter = (int.from_bytes(nonce, "big") + offset // CHUNK) & _MASK128
-            iv = counter.to_bytes(16, "big")
-            try:
-                ctx.reset_nonce(iv)
-            except AttributeError:  # cryptography < 43
-                ctx = ks.ctx = Cipher(self._aes, modes.CTR(iv)).encryptor()
-            skip = offset % CHUNK
-            if skip:
-                ctx.update(ZERO_CHUNK[:skip])
-        n: int = ctx.update_into(data, into)  # an exception drops ks (position unknown)
-        ks.nonce, ks.pos = nonce, offset + n
-        if len(pool) < _POOL_MAX:
-            pool.append(ks)
-        return n
+            path = inode.path()
+        except Exception:  # a path is a courtesy in a log line
+            path = None
+        g = gfid_str(inode.gfid)
+        return f"{g} ({path})" if path else g
 
-    def _encrypt(self, nonce: bytes, offset: int, *parts: Buffer) -> Vector:
-        """The ciphertext of ``parts`` (consecutive plaintext from file ``offset`` on)
-        in a new iobuf: the cipher writes straight into the buffer that is wound."""
-        v = Vector.alloc(sum(len(p) for p in parts), _SPARE)
-        w = v.writable()
-        pos = 0
-        for p in parts:
-            pos += self._xor(nonce, offset + pos, p, w[pos:])
-        return v
-
-    def _decrypt(self, nonce: bytes, base: int, ct: Buffer) -> Vector:
-        """Plaintext of brick bytes ``ct`` read at chunk-aligned ``base``, in a new
-        iobuf (all-zero chunks, holes, zeroed in place).  The cipher runs first: it
-        streams ``ct`` in from memory (a fresh read, not in the CPU cache) while it
-        computes, and the scan for zero chunks then finds it cached."""
-        n = len(ct)
-        v = Vector.alloc(n, _SPARE)
-        w = v.writable()
-        self._xor(nonce, base, ct, w)
-        n &= ~(CHUNK - 1)
-        # ciphertext almost never holds a zero word: one scan call, no _zero_runs
-        maybe = n <= _SMALL_SCAN or _find_zero_word is None or _find_zero_word(ct, 0, n) < n
-        for s, e in _zero_runs(ct) if maybe else ():
-            while s < e:
-                k = min(e - s, len(ZERO_BIG))
-                w[s:s + k] = _ZERO_BIG_VIEW[:k]
-                s += k
-        return v
-
-    def _zeros(self, nonce: bytes, start: int, end: int) -> Vector:
-        return self._encrypt(nonce, start, bytes(end - start))
-
-    # ------------------------------------------------------------------ file state
-    def _state_from_xattrs(self, xattrs: Dict | None, inode: Inode) -> FileState:
-        values = xattrs.copy() if xattrs is not None else {}
-        nonce, kcv = values.get(NONCE_XATTR), values.get(KCV_XATTR)
-        if isinstance(nonce, str):
-            nonce = nonce.encode("utf-8", "surrogateescape")
-        if isinstance(kcv, str):
-            kcv = kcv.encode("utf-8", "surrogateescape")
-        st = FileState(nonce=nonce)
-        if nonce is None and kcv is None:
-            return st
-        who = gfid_str(inode.gfid)
-        if nonce is None or len(nonce) != NONCE_LEN or kcv is None:
-            st.rejected = f"crypt: {who}: damaged crypt xattrs (nonce/kcv missing or malformed)"
-            st.rejected_errno = errno.EIO
-        elif not hmac.compare_digest(bytes(kcv), self._kcv):
-            st.rejected = (f"crypt: {who}: encrypted with a different key (key check value "
-                           f"mismatch): refusing access with EKEYREJECTED")
-        if st.rejected:
-            self.log.error("%s", st.rejected)
+    @staticmethod
+    def _state(inode: Inode) -> FileState:
+        st: FileState | None = inode.ctx
+        if st is None:
+            st = FileState()
+            inode.ctx = st
         return st
 
-    async def _state(self, inode: Inode, fd: Fd | None = None, loc: Loc | None = None,
-                     fresh: bool = False) -> FileState:
-        st: FileState | None = None if fresh else inode.ctx
-        if st is not None:
-            return st
-        try:
-            if fd is not None:
-                xattrs = (await self.child.fgetxattr(fd, None, None)).dict
-            else:
-                assert loc is not None
-                xattrs = (await self.child.getxattr(loc, None, None)).dict
-        except FopError as e:
-            if e.errno not in (errno.ENODATA, errno.EOPNOTSUPP):
-                raise
-            xattrs = None
-        st = self._state_from_xattrs(xattrs, inode)
-        old: FileState | None = None if fresh else inode.ctx
-        if old is not None:  # another fop loaded it meanwhile
-            return old
-        inode.ctx = st
-        return st
+    def _fail(self, inode: Inode, st: FileState, err: HeaderError) -> FopError:
+        if err.errno == errno.EKEYREJECTED:
+            if not st.rejected_logged:
+                st.rejected_logged = True
+                self.log.error("crypt: %s: %s: EKEYREJECTED", self._who(inode), err)
+        else:
+            self.log.error("crypt: %s: %s: EIO", self._who(inode), err)
+        return FopError(err.errno)
 
-    def _check(self, st: FileState) -> bool:
-        """True if the file is encrypted (use the cipher), False for a plaintext file;
-        raises if it may not be used."""
-        if st.rejected:
-            raise FopError(st.rejected_errno, st.rejected)
-        if st.nonce is not None:
-            return True
-        if self.unencrypted_files == "passthrough":
+    async def _open_key(self, inode: Inode, st: FileState, header: bytes, anon: Fd) -> FileKey:
+        """The FileKey of the non-empty file whose first bytes are ``header``."""
+        if st.key is not None and st.key.header == header[:HEADER_LEN]:
+            return st.key
+        try:
+            file_id, file_key = open_header(self._master, inode.gfid, header[:HEADER_LEN])
+        except HeaderError as e:
+            why = e
+        else:
+            st.key = FileKey(bytes(header[:HEADER_LEN]), file_id, AESGCM(file_key))
+            return st.key
+        if header[:4] != MAGIC and await self._is_format1(anon):
+            why = HeaderError(errno.EIO, "written by crypt format 1 (AES-CTR), which is no "
+                                         "longer read: copy it out with the glupy release "
+                                         "that wrote it, then back in")
+        raise self._fail(inode, st, why)
+
+    async def _is_format1(self, anon: Fd) -> bool:
+        try:
+            await self.child.fgetxattr(anon, V1_XATTR, None)
+        except FopError:
             return False
-        raise FopError(errno.EACCES, "crypt: unencrypted file refused")
+        return True
 
-    def _acquire(self, st: FileState) -> None:
-        if not st.lock.acquire(timeout=LOCK_TIMEOUT):
-            self.log.error("crypt: inode lock not acquired in %.0f s: failing with EDEADLK "
-                           "(a fop waiting for this thread?)", LOCK_TIMEOUT)
-            raise FopError(errno.EDEADLK)
-
-    @contextlib.contextmanager
-    def _locked(self, st: FileState) -> Iterator[None]:
-        self._acquire(st)
+    async def _lock(self, st: FileState, anon: Fd, write: bool) -> bool:
+        """Take the local lock and (if on) the inodelk; returns whether an inodelk is held."""
+        await st.lock.acquire()
+        if not self._inodelk:
+            return False
+        lk = Flock()
+        lk.type = fcntl.F_WRLCK if write else fcntl.F_RDLCK
+        lk.whence, lk.start, lk.len = os.SEEK_SET, 0, 0
         try:
-            yield
+            await self.child.finodelk(LOCK_DOMAIN, anon, fcntl.F_SETLKW, lk, None)
+        except FopError as e:
+            if e.errno in (errno.ENOSYS, errno.EOPNOTSUPP):
+                self._inodelk = False
+                self.log.warning("crypt: no lock translator below (inodelk: %s): only this "
+                                 "client's own lock serialises read-modify-write", e)
+                return False
+            st.lock.release()
+            raise
+        return True
+
+    async def _unlock(self, st: FileState, anon: Fd, held: bool) -> None:
+        try:
+            if held:
+                lk = Flock()
+                lk.type, lk.whence, lk.start, lk.len = fcntl.F_UNLCK, os.SEEK_SET, 0, 0
+                try:
+                    await self.child.finodelk(LOCK_DOMAIN, anon, fcntl.F_SETLK, lk, None)
+                except FopError as e:
+                    self.log.error("crypt: inodelk unlock failed: %s", e)
         finally:
             st.lock.release()
 
-    def _new_xattrs(self, nonce: bytes) -> Dict:
-        return Dict.from_mapping({NONCE_XATTR: nonce, KCV_XATTR: self._kcv})
+    async def _snapshot(self, inode: Inode, st: FileState, anon: Fd,
+                        create: bool) -> tuple[Iatt, FileKey | None]:
+        """Under the locks: the real stored size and the opened header (None for an
+        empty file unless ``create``, which then writes a new header)."""
+        stat_r, head_r = await gather(self.child.fstat(anon, None),
+                                      self.child.readv(anon, HEADER_LEN, 0, 0, None))
+        pre = stat_r.buf
+        if pre is None:
+            raise FopError(errno.EIO)
+        pre = pre.copy()
+        if pre.size == 0:
+            if not create:
+                return pre, None
+            if inode.gfid == bytes(16):
+                self.log.error("crypt: a file without a GFID cannot get a header")
+                raise FopError(errno.EIO)
+            file_id, file_key = os.urandom(FILE_ID_LEN), os.urandom(KEY_LEN)
+            header = make_header(self._master, inode.gfid, file_key, file_id)
+            await self.child.writev(anon, header, 0, 0, None)
+            st.key = FileKey(header, file_id, AESGCM(file_key))
+            return pre, st.key
+        header = bytes(head_r.vector or b"")
+        key = await self._open_key(inode, st, header, anon)
+        rem = (pre.size - HEADER_LEN) % STORED_BLOCK
+        if pre.size < HEADER_LEN or 0 < rem <= OVERHEAD:
+            index = (pre.size - HEADER_LEN) // STORED_BLOCK
+            self.log.error("crypt: %s: block %d cut short (file size %d on the brick): EIO",
+                           self._who(inode), index, pre.size)
+            raise FopError(errno.EIO)
+        return pre, key
 
-    async def _adopt(self, st: FileState, fd: Fd) -> None:
-        """Give an empty file without crypt xattrs a nonce (under st.lock)."""
-        if st.nonce is not None:
-            return
-        nonce = secrets.token_bytes(NONCE_LEN)
-        await self.child.fsetxattr(fd, self._new_xattrs(nonce), 0, None)
-        st.nonce = nonce
-        st.generation += 1
+    async def _read_blocks(self, inode: Inode, key: FileKey, anon: Fd, first: int,
+                           last: int) -> list[bytes]:
+        """Plaintext of blocks first..last (fewer at EOF); EIO names the block."""
+        if last < first:
+            return []
+        r = await self.child.readv(anon, (last - first + 1) * STORED_BLOCK, block_offset(first),
+                                   0, None)
+        return self._unseal(inode, key, first, r.vector)
 
-    async def _rotate(self, st: FileState, fd: Fd) -> None:
-        """A fresh nonce for a file that just became empty (under st.lock)."""
-        nonce = secrets.token_bytes(NONCE_LEN)
+    def _unseal(self, inode: Inode, key: FileKey, first: int, vector: Any) -> list[bytes]:
         try:
-            await self.child.fsetxattr(fd, Dict.from_mapping({NONCE_XATTR: nonce}), 0, None)
-        except FopError as e:
-            self.log.warning("crypt: could not rotate the nonce of an emptied file: %s", e)
-            return
-        st.nonce = nonce
-        st.generation += 1
+            return key.unseal(first, bytes(vector or b""))
+        except BlockError as e:
+            self.log.error("crypt: %s: block %d: %s: EIO", self._who(inode), e.index, e)
+            raise FopError(errno.EIO) from None
 
-    async def _hole_chunks(self, anon: Fd, offsets: list[int]) -> set[int]:
-        """Which of the chunks at ``offsets`` (all entirely below EOF) are holes."""
-        replies = await gather(*(self.child.readv(anon, CHUNK, o, 0, None) for o in offsets))
-        return {o for o, r in zip(offsets, replies, strict=True)
-                if r.vector is not None and bytes(r.vector) == ZERO_CHUNK}
+    # ------------------------------------------------------------------ write core
+    async def _write_at(self, inode: Inode, st: FileState, anon: Fd, data: bytes, offset: int,
+                        append: bool, flags: int) -> tuple[Iatt, Iatt | None, int]:
+        """Write plaintext ``data`` at ``offset`` under the locks; (pre, post, written)
+        with sizes in plaintext."""
+        pre, key = await self._snapshot(inode, st, anon, create=True)
+        assert key is not None
+        old = plain_size(pre.size)
+        if append:
+            offset = old
+        end = offset + len(data)
+        b0, b1 = offset // BLOCK, (end - 1) // BLOCK
+        last_old = (old - 1) // BLOCK if old else -1
+        want: set[int] = set()
+        if offset % BLOCK and b0 * BLOCK < old:
+            want.add(b0)
+        if end % BLOCK and end < min(old, (b1 + 1) * BLOCK):
+            want.add(b1)
+        pad = last_old if (old % BLOCK and last_old < b0) else None
+        if pad is not None:
+            want.add(pad)
+        got: dict[int, bytes] = {}
+        if want:
+            idx = sorted(want)
+            replies = await gather(*(self.child.readv(anon, STORED_BLOCK, block_offset(i), 0, None)
+                                     for i in idx))
+            for i, r in zip(idx, replies, strict=True):
+                blocks = self._unseal(inode, key, i, r.vector)
+                if blocks:
+                    got[i] = blocks[0]
+        writes: list[tuple[int, bytes]] = []
+        if pad is not None:
+            writes.append((block_offset(pad),
+                           key.seal(pad, [got.get(pad, b"").ljust(BLOCK, b"\0")])))
+        plain: list[bytes] = []
+        view = memoryview(data)
+        for b in range(b0, b1 + 1):
+            bs = b * BLOCK
+            length = BLOCK if b < b1 else max(end, min(old, bs + BLOCK)) - bs
+            lo, hi = max(offset, bs) - bs, min(end, bs + BLOCK) - bs
+            base = got.get(b)
+            if base is None and lo == 0 and hi == length:
+                plain.append(bytes(view[bs - offset:bs - offset + length]))
+                continue
+            buf = bytearray(length)
+            if base is not None:
+                buf[:len(base)] = base[:length]
+            buf[lo:hi] = view[bs + lo - offset:bs + hi - offset]
+            plain.append(bytes(buf))
+        writes.append((block_offset(b0), key.seal(b0, plain)))
+        post: Iatt | None = None
+        for off, blob in writes:
+            r = await self.child.writev(anon, blob, off, flags, None)
+            if r.op_ret != len(blob):
+                self.log.error("crypt: %s: short write (%d of %d bytes) at %d",
+                               self._who(inode), r.op_ret, len(blob), off)
+                raise FopError(errno.EIO)
+            post = r.postbuf.copy() if r.postbuf is not None else None
+        _map(pre)
+        _map(post)
+        return pre, post, len(data)
 
-    # ------------------------------------------------------------------ open/create
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
-        inode = loc.inode
-        if inode is None or inode.type != IaType.REG:
-            return await self.child.open(loc, flags, fd, xdata)
-        st = await self._state(inode, loc=loc)
-        if st.rejected:
-            raise FopError(st.rejected_errno, st.rejected)
-        if st.nonce is None and not flags & os.O_TRUNC and self.unencrypted_files == "refuse":
-            size = _iatt(await self.child.stat(loc, None)).size
-            if size:
-                self.log.error("crypt: %s has no crypt xattrs (written before encryption was "
-                               "enabled?): refusing it with EACCES (option unencrypted-files)",
-                               loc.path)
-                raise FopError(errno.EACCES)
-        reply = await self.child.open(loc, flags, fd, xdata)
-        if st.nonce is None:
-            with self._locked(st):
-                size = 0 if flags & os.O_TRUNC else _iatt(await self.child.fstat(fd, None)).size
-                if size == 0:
-                    await self._adopt(st, fd)
-        elif flags & os.O_TRUNC:
-            with self._locked(st):
-                st.size = None
-                await self._rotate(st, fd)
-        return reply
-
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
-                     xdata: Dict | None) -> CreateReply:
-        nonce = secrets.token_bytes(NONCE_LEN)
-        x = xdata if xdata is not None else Dict()
-        x[NONCE_XATTR] = nonce  # posix sets create's xdata keys as xattrs on a new file
-        x[KCV_XATTR] = self._kcv
+    async def _locked_write(self, inode: Inode, data: bytes, offset: int,
+                            append: bool = False, flags: int = 0) -> tuple[Iatt, Iatt | None, int]:
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        held = await self._lock(st, anon, write=True)
         try:
-            reply = await self.child.create(loc, flags, mode, umask, fd, x)
+            return await self._write_at(inode, st, anon, data, offset, append, flags)
         finally:
-            if xdata is not None:
-                del xdata[NONCE_XATTR], xdata[KCV_XATTR]
-        inode = reply.inode or fd.inode
-        if inode is None:
-            return reply
-        # the file may have existed already (create without O_EXCL): read what it has
-        st = await self._state(inode, fd=fd, fresh=True)
-        if st.rejected:
-            raise FopError(st.rejected_errno, st.rejected)
-        if st.nonce is None:
-            with self._locked(st):
-                if _iatt(await self.child.fstat(fd, None)).size == 0:
-                    await self._adopt(st, fd)
-        elif reply.buf is not None:
-            with self._locked(st):
-                if st.size is None:  # the first write need not ask for the size
-                    st.size = reply.buf.size
-        return reply
+            await self._unlock(st, anon, held)
 
-    # ------------------------------------------------------------------ data
+    async def _resize(self, inode: Inode, size: int) -> tuple[Iatt, Iatt | None]:
+        """Truncate to plaintext ``size`` under the locks; (pre, post) in plaintext."""
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        held = await self._lock(st, anon, write=True)
+        try:
+            pre, key = await self._snapshot(inode, st, anon, create=False)
+            old = plain_size(pre.size)
+            if size > old:  # one encrypted byte at the end: pads, extends, leaves holes
+                _, post, _ = await self._write_at(inode, st, anon, b"\0", size - 1, False, 0)
+                pre.size = old
+                return pre, post
+            tail: bytes | None = None
+            if size and size % BLOCK and key is not None:
+                cut = size // BLOCK
+                blocks = await self._read_blocks(inode, key, anon, cut, cut)
+                tail = key.seal(cut, [(blocks[0] if blocks else b"")[:size % BLOCK]
+                                      .ljust(size % BLOCK, b"\0")])
+            cut_at = stored_size(size) if tail is None else block_offset(size // BLOCK)
+            r = await self.child.ftruncate(anon, cut_at, None)
+            post = r.postbuf.copy() if r.postbuf is not None else None
+            if tail is not None:
+                w = await self.child.writev(anon, tail, cut_at, 0, None)
+                post = w.postbuf.copy() if w.postbuf is not None else None
+            pre.size = old
+            _map(post)
+            return pre, post
+        finally:
+            await self._unlock(st, anon, held)
+
+    # ------------------------------------------------------------------ data fops
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
                     xdata: Dict | None) -> ReadvReply:
-        # The hot path of sequential reads: kept flat (few calls) on purpose.
         inode = fd.inode
-        st: FileState | None = None if inode is None else inode.ctx
-        if st is None:  # only regular files get a FileState
-            if inode is None or inode.type != IaType.REG:
-                return await self.child.readv(fd, size, offset, flags, xdata)
-            st = await self._state(inode, fd=fd)
-        # _check raises unless a plaintext file may pass
-        if (st.nonce is None or st.rejected) and not self._check(st):
+        if inode is None or inode.type != IaType.REG:
             return await self.child.readv(fd, size, offset, flags, xdata)
-        skip = offset % CHUNK
-        start = offset - skip
-        end = offset + size
-        end += -end % CHUNK
-        for _attempt in range(4):
-            generation, nonce = st.generation, st.nonce
-            assert nonce is not None
-            r = await self.child.readv(fd, end - start, start, flags, xdata)
-            if st.generation != generation:
-                continue  # the file was emptied and re-keyed while we read
-            ct = _contiguous(r.vector)
-            n = len(ct)
-            if n <= skip:
-                r.vector = b""
-                r.op_ret = 0
-                return r
-            pt = self._decrypt(nonce, start, ct)
-            if skip or n - skip > size:
-                n = min(n, skip + size)
-                pt = pt.narrow(skip, n)  # no copy: the reply's iovec is moved
-            r.vector = pt
-            r.op_ret = n - skip
-            return r
-        raise FopError(errno.EAGAIN, "crypt: file re-keyed during every read attempt")
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        if size <= 0:
+            return ReadvReply(vector=b"", op_ret=0)
+        b0, b1 = offset // BLOCK, (offset + size - 1) // BLOCK
+        for attempt in (0, 1):
+            held = False
+            if attempt:
+                held = await self._lock(st, anon, write=False)
+            try:
+                span = (b1 - b0 + 1) * STORED_BLOCK
+                if b0 == 0:  # the header comes with the first blocks
+                    r = await self.child.readv(anon, block_offset(b1 + 1), 0, 0, None)
+                    raw = bytes(r.vector or b"")
+                    header, raw = raw[:HEADER_LEN], raw[HEADER_LEN:]
+                else:  # the header is checked on every read (another client may change it)
+                    h, r = await gather(self.child.readv(anon, HEADER_LEN, 0, 0, None),
+                                        self.child.readv(anon, span, block_offset(b0), 0, None))
+                    header, raw = bytes(h.vector or b""), bytes(r.vector or b"")
+                if not header:
+                    return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
+                key = await self._open_key(inode, st, header, anon)
+                try:
+                    blocks = key.unseal(b0, raw)
+                except BlockError as e:
+                    if attempt == 0:
+                        st.key = None  # re-read the header, under the locks
+                        continue
+                    self.log.error("crypt: %s: block %d: %s: EIO", self._who(inode), e.index, e)
+                    raise FopError(errno.EIO) from None
+                pt = b"".join(blocks)
+                skip = offset - b0 * BLOCK
+                out = pt[skip:skip + size]
+                return ReadvReply(vector=out, op_ret=len(out), stbuf=self._mapped(r.stbuf),
+                                  xdata=r.xdata)
+            finally:
+                if attempt:
+                    await self._unlock(st, anon, held)
+        raise FopError(errno.EIO)  # not reached: the second attempt returns or raises
 
-    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
+    @staticmethod
+    def _mapped(iatt: Iatt | None) -> Iatt | None:
+        if iatt is None:
+            return None
+        iatt = iatt.copy()
+        _map(iatt)
+        return iatt
+
+    async def writev(self, fd: Fd, vector: Any, offset: int, flags: int,
                      xdata: Dict | None) -> WritevReply:
         inode = fd.inode
-        if inode is None:
+        if inode is None or inode.type != IaType.REG:
             return await self.child.writev(fd, vector, offset, flags, xdata)
-        st: FileState | None = inode.ctx
-        if st is None:  # only regular files get a FileState
-            if inode.type != IaType.REG:
-                return await self.child.writev(fd, vector, offset, flags, xdata)
-            st = await self._state(inode, fd=fd)
-        n = len(vector)
-        if not self._check(st) or n == 0:
-            return await self.child.writev(fd, vector, offset, flags, xdata)
-        data = _contiguous(vector)
-        append = bool(fd.flags & os.O_APPEND)
-        self._acquire(st)
-        try:
-            size = st.size
-            st.size = None  # unknown until this write has a reply
-            if (size is None or append or (offset | n) % CHUNK
-                    or (offset > size and size % CHUNK)):
-                return await self._write(st, fd, data, offset, append, flags, xdata)
-            # chunk-aligned, no fix-up needed for the size this client knows: one wind
-            nonce = st.nonce
-            assert nonce is not None
-            r = await self.child.writev(fd, self._encrypt(nonce, offset, data), offset, flags,
-                                        xdata)
-            pre = r.prebuf  # (one iatt view per write: postbuf is not needed)
-            if pre is None:
-                return r  # the size stays unknown
-            real = pre.size
-            if real != size:
-                await self._size_changed(inode, nonce, real, size, offset)
-            if r.op_ret >= 0:
-                st.size = max(real, offset + r.op_ret)
-            return r
-        finally:
-            st.lock.release()
+        data = bytes(vector.contiguous()) if hasattr(vector, "contiguous") else bytes(vector)
+        if not data:
+            return WritevReply(op_ret=0)
+        pre, post, n = await self._locked_write(inode, data, offset,
+                                                append=bool(fd.flags & os.O_APPEND), flags=flags)
+        return WritevReply(prebuf=pre, postbuf=post, op_ret=n)
 
-    async def _size_changed(self, inode: Inode, nonce: bytes, real: int, size: int,
-                            offset: int) -> None:
-        """An aligned write at ``offset`` found the file ``real`` bytes long, not the
-        ``size`` this client knew: another client changed it.  The one fix-up an aligned
-        write can need is completing a partial EOF chunk below ``offset`` with encrypted
-        zeros; do it now (under st.lock)."""
-        if real >= offset or not real % CHUNK:
-            return
-        who = gfid_str(inode.gfid)
-        self.log.info("crypt: %s: size changed by another client (%d, expected %d): "
-                      "completing its last chunk after the write", who, real, size)
-        try:
-            await self.child.writev(Fd.open_anonymous(inode),
-                                    self._zeros(nonce, real, _align_up(real)), real, 0, None)
-        except FopError as e:  # the data is written: report that, log this
-            self.log.error("crypt: %s: could not complete the chunk at %d: %s", who, real, e)
-
-    async def _write(self, st: FileState, fd: Fd, data: Buffer, offset: int, append: bool,
-                     flags: int, xdata: Dict | None) -> WritevReply:
-        """Any write, after an fstat of the real size (under st.lock)."""
-        nonce = st.nonce
-        assert nonce is not None
-        inode = fd.inode
-        assert inode is not None
-        pre = _iatt(await self.child.fstat(fd, None))
-        size = pre.size
-        o = size if append else offset
-        e = o + len(data)
-        start, end = o, e
-        fills: list[tuple[int, int]] = []  # separate encrypted-zero writes, before the data
-        probes: list[int] = []
-        if o > size:  # writing past EOF: the gap's edge chunks get encrypted zeros
-            head = _align_down(o)
-            if head <= size:
-                start = size
-            else:
-                start = head
-                if size % CHUNK:
-                    fills.append((size, _align_up(size)))
-        elif o % CHUNK and _align_down(o) + CHUNK <= size:
-            probes.append(_align_down(o))
-        if e < size and e % CHUNK and _align_up(e) <= size and _align_down(e) not in probes:
-            probes.append(_align_down(e))
-        anon = Fd.open_anonymous(inode) if (fills or probes or append
-                                            or fd.flags & os.O_DIRECT) else None
-        if probes:
-            assert anon is not None
-            holes = await self._hole_chunks(anon, probes)
-            if _align_down(o) in holes:
-                start = _align_down(o)
-            if _align_down(e) in holes:
-                end = _align_up(e)
-        for fs, fe in fills:
-            assert anon is not None
-            await self.child.writev(anon, self._zeros(nonce, fs, fe), fs, 0, None)
-        ct = self._encrypt(nonce, start, bytes(o - start), data, bytes(end - e))
-        via_anon = append or (bool(fd.flags & os.O_DIRECT) and (start, end) != (o, e))
-        r = await self.child.writev(anon if via_anon and anon is not None else fd, ct, start,
-                                    flags, xdata)
-        st.size = r.postbuf.size if r.postbuf is not None else None
-        written = max(0, min(len(data), r.op_ret - (o - start)))
-        return WritevReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=written)
-
-    async def _before_resize(self, st: FileState, anon: Fd, size: int, size_to: int) -> None:
-        """Encrypted-zero fix-ups before the file goes from ``size`` to ``size_to`` bytes
-        (under st.lock): see "Holes" in the module docstring."""
-        nonce = st.nonce
-        assert nonce is not None
-        fills: list[list[int]] = []
-        if size_to > size:
-            if size % CHUNK:  # complete the old EOF chunk
-                fills.append([size, min(_align_up(size), size_to)])
-            if size_to % CHUNK:  # the new EOF chunk is partial: it must hold real ciphertext
-                ts = max(_align_down(size_to), size)
-                if fills and ts <= fills[-1][1]:
-                    fills[-1][1] = size_to
-                else:
-                    fills.append([ts, size_to])
-        elif size_to < size and size_to % CHUNK and _align_down(size_to) + CHUNK <= size:
-            cut = _align_down(size_to)  # the kept part of a cut hole chunk becomes real
-            if await self._hole_chunks(anon, [cut]):
-                fills.append([cut, size_to])
-        for fs, fe in fills:
-            await self.child.writev(anon, self._zeros(nonce, fs, fe), fs, 0, None)
-
-    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
+    async def truncate(self, loc: Any, offset: int, xdata: Dict | None) -> TruncateReply:
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.truncate(loc, offset, xdata)
-        st = await self._state(inode, loc=loc)
-        if not self._check(st):
-            return await self.child.truncate(loc, offset, xdata)
-        with self._locked(st):
-            st.size = None
-            pre = _iatt(await self.child.stat(loc, None))
-            anon = Fd.open_anonymous(inode)
-            await self._before_resize(st, anon, pre.size, offset)
-            r = await self.child.truncate(loc, offset, xdata)
-            st.size = r.postbuf.size if r.postbuf is not None else None
-            if offset == 0 and pre.size > 0:
-                await self._rotate(st, anon)
-        return TruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)
+        pre, post = await self._resize(inode, offset)
+        return TruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
     async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.ftruncate(fd, offset, xdata)
-        st = await self._state(inode, fd=fd)
-        if not self._check(st):
-            return await self.child.ftruncate(fd, offset, xdata)
-        with self._locked(st):
-            st.size = None
-            pre = _iatt(await self.child.fstat(fd, None))
-            anon = Fd.open_anonymous(inode)
-            await self._before_resize(st, anon, pre.size, offset)
-            r = await self.child.ftruncate(fd, offset, xdata)
-            st.size = r.postbuf.size if r.postbuf is not None else None
-            if offset == 0 and pre.size > 0:
-                await self._rotate(st, anon)
-        return FtruncateReply(prebuf=pre, postbuf=r.postbuf, xdata=r.xdata, op_ret=r.op_ret)
+        pre, post = await self._resize(inode, offset)
+        return FtruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
-    # ------------------------------------------------------------------ unsupported
     async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
                         xdata: Dict | None) -> FallocateReply:
-        raise FopError(errno.EOPNOTSUPP, "crypt: fallocate is not supported")
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.fallocate(fd, keep_size, offset, len, xdata)
+        if keep_size & ~_FALLOC_FL_KEEP_SIZE:
+            raise FopError(errno.EOPNOTSUPP, "crypt: only fallocate modes 0 and KEEP_SIZE")
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        end = offset + len
+        if not keep_size:
+            probe = await self.child.fstat(anon, None)
+            if probe.buf is not None and plain_size(probe.buf.size) < end:
+                await self._resize(inode, end)
+        held = await self._lock(st, anon, write=True)
+        try:
+            pre, _ = await self._snapshot(inode, st, anon, create=False)
+            if pre.size:  # reserve the blocks' space (they stay holes: read as zeros)
+                first = block_offset(offset // BLOCK)
+                last = min(block_offset((end - 1) // BLOCK + 1), pre.size)
+                if last > first:
+                    await self.child.fallocate(anon, _FALLOC_FL_KEEP_SIZE, first, last - first,
+                                               None)
+            post = (await self.child.fstat(anon, None)).buf
+            _map(pre)
+            return FallocateReply(preop_stbuf=pre, postop_stbuf=self._mapped(post), op_ret=0)
+        finally:
+            await self._unlock(st, anon, held)
+
+    async def _zero_range(self, inode: Inode, offset: int, length: int,
+                          punch: bool) -> tuple[Iatt, Iatt | None]:
+        """Zero plaintext [offset, offset+length) below EOF: whole blocks punched (holes,
+        ``punch``) or written encrypted; edges always rewritten encrypted."""
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        held = await self._lock(st, anon, write=True)
+        try:
+            pre, key = await self._snapshot(inode, st, anon, create=False)
+            old = plain_size(pre.size)
+            end = min(offset + length, old)
+            _map(pre)
+            if key is None or end <= offset:
+                return pre, pre
+            first_full = -(-offset // BLOCK)
+            last_full = end // BLOCK  # exclusive: a partial last block is an edge
+            if first_full >= last_full:  # under two blocks, no whole one: write zeros
+                edges = [(offset, end)]
+            else:
+                edges = [(s, e) for s, e in ((offset, first_full * BLOCK),
+                                             (last_full * BLOCK, end)) if e > s]
+            if first_full < last_full:
+                if punch:
+                    s, e = block_offset(first_full), block_offset(last_full)
+                    await self.child.discard(anon, s, e - s, None)
+                else:
+                    step = 256
+                    for b in range(first_full, last_full, step):
+                        n = min(step, last_full - b)
+                        await self.child.writev(anon, key.seal(b, [bytes(BLOCK)] * n),
+                                                block_offset(b), 0, None)
+            for s, e in edges:
+                if e > s:
+                    await self._write_at(inode, st, anon, bytes(e - s), s, False, 0)
+            post = (await self.child.fstat(anon, None)).buf
+            return pre, self._mapped(post)
+        finally:
+            await self._unlock(st, anon, held)
 
     async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
-        raise FopError(errno.EOPNOTSUPP, "crypt: discard is not supported")
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.discard(fd, offset, len, xdata)
+        pre, post = await self._zero_range(inode, offset, len, punch=True)
+        return DiscardReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
 
     async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
-        raise FopError(errno.EOPNOTSUPP, "crypt: zerofill is not supported")
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.zerofill(fd, offset, len, xdata)
+        probe = await self.child.fstat(Fd.open_anonymous(inode), None)
+        old = plain_size(probe.buf.size) if probe.buf is not None else 0
+        if offset + len > old:  # zerofill extends like a write of zeros
+            await self._resize(inode, offset + len)
+        pre, post = await self._zero_range(inode, offset, len, punch=False)
+        return ZerofillReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
+
+    async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply:
+        inode = fd.inode
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.seek(fd, offset, what, xdata)
+        if what not in (_SEEK_DATA, _SEEK_HOLE):
+            raise FopError(errno.EINVAL)
+        anon = Fd.open_anonymous(inode)
+        st_r = await self.child.fstat(anon, None)
+        size = plain_size(st_r.buf.size) if st_r.buf is not None else 0
+        if offset >= size:
+            raise FopError(errno.ENXIO)
+        index = offset // BLOCK
+        if what == _SEEK_DATA:  # the block holding the first stored data byte at/after it
+            r = await self.child.seek(anon, block_offset(index), what, xdata)
+            found = max(offset, max(0, r.offset - HEADER_LEN) // STORED_BLOCK * BLOCK)
+            if found >= size:
+                raise FopError(errno.ENXIO)
+            return SeekReply(offset=found, op_ret=0, xdata=r.xdata)
+        return SeekReply(offset=await self._seek_hole(anon, offset, size), op_ret=0)
+
+    async def _seek_hole(self, anon: Fd, offset: int, size: int) -> int:
+        """The first plaintext block at/after ``offset`` whose whole stored range is a
+        hole on the brick, or ``size`` (end of file is always a hole)."""
+        pos = block_offset(offset // BLOCK)
+        for _ in range(64):
+            try:
+                hole = (await self.child.seek(anon, pos, _SEEK_HOLE, None)).offset
+            except FopError as e:
+                if e.errno == errno.ENXIO:
+                    return size
+                raise
+            k = -(-max(0, hole - HEADER_LEN) // STORED_BLOCK)
+            if k * BLOCK >= size:
+                return size
+            try:
+                data = (await self.child.seek(anon, block_offset(k), _SEEK_DATA, None)).offset
+            except FopError as e:
+                if e.errno != errno.ENXIO:
+                    raise
+                return max(offset, k * BLOCK)
+            if data >= block_offset(k + 1):
+                return max(offset, k * BLOCK)
+            pos = data
+        return size
 
     async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,
                               flags: int, xdata: Dict | None) -> CopyFileRangeReply:
-        raise FopError(errno.EOPNOTSUPP, "crypt: copy_file_range is not supported")
+        raise FopError(errno.EOPNOTSUPP, "crypt: copy_file_range would copy blocks sealed for "
+                                         "another file (the kernel falls back to read+write)")
 
-    async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int,
+    async def put(self, loc: Any, mode: int, umask: int, flags: int, vector: Any, offset: int,
                   xattr: Dict | None, xdata: Dict | None) -> PutReply:
         raise FopError(errno.EOPNOTSUPP, "crypt: put is not supported")
 
-    # ------------------------------------------------------------------ xattrs
-    @staticmethod
-    def _hide(reply: _XattrReply) -> _XattrReply:
-        d = reply.dict
-        if d is not None:
-            for k in [k for k in d if k.startswith(XATTR_PREFIX)]:
-                del d[k]
-        return reply
+    # ------------------------------------------------------------------ iatts
+    async def lookup(self, loc: Any, xdata: Dict | None) -> LookupReply:
+        r = await self.child.lookup(loc, xdata)
+        _map(r.buf)
+        return r
 
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
-        if name and name.startswith(XATTR_PREFIX):
-            raise FopError(errno.ENODATA)
-        return self._hide(await self.child.getxattr(loc, name, xdata))
+    async def stat(self, loc: Any, xdata: Dict | None) -> StatReply:
+        r = await self.child.stat(loc, xdata)
+        _map(r.buf)
+        return r
 
-    async def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FgetxattrReply:
-        if name and name.startswith(XATTR_PREFIX):
-            raise FopError(errno.ENODATA)
-        return self._hide(await self.child.fgetxattr(fd, name, xdata))
+    async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
+        r = await self.child.fstat(fd, xdata)
+        _map(r.buf)
+        return r
 
-    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int,
-                       xdata: Dict | None) -> SetxattrReply:
-        if dict is not None and any(k.startswith(XATTR_PREFIX) for k in dict):
-            raise FopError(errno.EPERM)
-        return await self.child.setxattr(loc, dict, flags, xdata)
+    async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
+        r = await self.child.readdirp(fd, size, offset, xdata)
+        for entry in r.entries or ():
+            _map(entry.stat)
+        return r
 
-    async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int,
-                        xdata: Dict | None) -> FsetxattrReply:
-        if dict is not None and any(k.startswith(XATTR_PREFIX) for k in dict):
-            raise FopError(errno.EPERM)
-        return await self.child.fsetxattr(fd, dict, flags, xdata)
+    async def setattr(self, loc: Any, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
+        r = await self.child.setattr(loc, stbuf, valid, xdata)
+        _map(r.preop_stbuf)
+        _map(r.postop_stbuf)
+        return r
 
-    async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
-        if name and name.startswith(XATTR_PREFIX):
-            raise FopError(errno.EPERM)
-        return await self.child.removexattr(loc, name, xdata)
+    async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
+        r = await self.child.fsetattr(fd, stbuf, valid, xdata)
+        _map(r.preop_stbuf)
+        _map(r.postop_stbuf)
+        return r
 
-    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
-        if name and name.startswith(XATTR_PREFIX):
-            raise FopError(errno.EPERM)
-        return await self.child.fremovexattr(fd, name, xdata)
+    async def fsync(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncReply:
+        r = await self.child.fsync(fd, datasync, xdata)
+        _map(r.prebuf)
+        _map(r.postbuf)
+        return r
+
+    async def create(self, loc: Any, flags: int, mode: int, umask: int, fd: Fd,
+                     xdata: Dict | None) -> CreateReply:
+        r = await self.child.create(loc, flags, mode, umask, fd, xdata)
+        _map(r.buf)
+        return r
+
+    async def mknod(self, loc: Any, mode: int, rdev: int, umask: int,
+                    xdata: Dict | None) -> MknodReply:
+        r = await self.child.mknod(loc, mode, rdev, umask, xdata)
+        _map(r.buf)
+        return r
+
+    async def link(self, oldloc: Any, newloc: Any, xdata: Dict | None) -> LinkReply:
+        r = await self.child.link(oldloc, newloc, xdata)
+        _map(r.buf)
+        return r
+
+    async def rename(self, oldloc: Any, newloc: Any, xdata: Dict | None) -> RenameReply:
+        r = await self.child.rename(oldloc, newloc, xdata)
+        _map(r.buf)
+        return r
 
 
-__all__ = ["KCV_XATTR", "NONCE_XATTR", "Crypt", "FileState", "KeyFileError", "read_key_file"]
+# ---------------------------------------------------------------------- tooling
+def _brick_files(root: Path) -> list[Path]:
+    out = []
+    for d, dirs, files in os.walk(root):
+        if Path(d) == root and ".glusterfs" in dirs:
+            dirs.remove(".glusterfs")
+        out.extend(Path(d) / f for f in files)
+    return out
+
+
+def rotate_brick(root: Path, old: MasterKey, new: MasterKey) -> tuple[int, int, list[str]]:
+    """Rewrap every header under ``old`` in brick directory ``root``; returns (rewrapped,
+    already new, problems).  Idempotent: run it again after an interruption."""
+    done = skipped = 0
+    problems: list[str] = []
+    for p in _brick_files(root):
+        try:
+            st = p.lstat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+                continue
+            gfid = os.getxattr(p, "trusted.gfid")
+            with open(p, "r+b") as f:
+                header = f.read(HEADER_LEN)
+                if header[:4] != MAGIC:
+                    problems.append(f"{p}: no format-2 header")
+                    continue
+                new_header = rewrap_header(old, new, gfid, header)
+                if new_header is None:
+                    skipped += 1
+                    continue
+                os.pwrite(f.fileno(), new_header, 0)
+                os.fsync(f.fileno())
+                done += 1
+        except (OSError, HeaderError) as e:
+            problems.append(f"{p}: {e}")
+    return done, skipped, problems
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+    import getpass
+
+    ap = argparse.ArgumentParser(prog="python -m glupy.library.crypt")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    nk = sub.add_parser("new-key", help="write a new 32-byte key file (mode 0600)")
+    nk.add_argument("file", type=Path)
+    npf = sub.add_parser("new-passphrase-file", help="write a passphrase file (passphrase "
+                                                     "from stdin or a prompt)")
+    npf.add_argument("file", type=Path)
+    npf.add_argument("--scrypt-n", type=int, default=1 << 16)
+    rot = sub.add_parser("rotate", help="rewrap file headers on brick directories")
+    for which in ("old", "new"):
+        g = rot.add_mutually_exclusive_group(required=True)
+        g.add_argument(f"--{which}-key-file", type=Path)
+        g.add_argument(f"--{which}-passphrase-file", type=Path)
+    rot.add_argument("bricks", type=Path, nargs="+")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "new-key":
+            fd = os.open(a.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                key = os.urandom(KEY_LEN)
+                while all(0x20 <= b < 0x7F for b in key):  # pragma: no cover - 1e-14
+                    key = os.urandom(KEY_LEN)
+                f.write(key)
+            return 0
+        if a.cmd == "new-passphrase-file":
+            text = sys.stdin.buffer.readline().rstrip(b"\n") if not sys.stdin.isatty() \
+                else getpass.getpass("passphrase: ").encode()
+            fd = os.open(a.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(passphrase_file_text(text, n=a.scrypt_n))
+            return 0
+        old = load_master_key(a.old_key_file, a.old_passphrase_file)
+        new = load_master_key(a.new_key_file, a.new_passphrase_file)
+        bad = 0
+        for b in a.bricks:
+            done, skipped, problems = rotate_brick(b, old, new)
+            print(f"{b}: {done} rewrapped, {skipped} already under the new key, "
+                  f"{len(problems)} problems")
+            for line in problems:
+                print(f"  {line}", file=sys.stderr)
+            bad += len(problems)
+        return 1 if bad else 0
+    except (KeyFileError, ValueError, OSError) as e:
+        print(e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
+
+
+__all__ = ["BLOCK", "HEADER_LEN", "MAGIC", "STORED_BLOCK", "Crypt", "FileKey", "HeaderError",
+           "KeyFileError", "MasterKey", "block_offset", "load_master_key", "make_header",
+           "open_header", "passphrase_file_text", "plain_size", "read_key_file",
+           "read_passphrase_file", "rewrap_header", "rotate_brick", "stored_size"]
