@@ -845,38 +845,53 @@ class Crypt(Translator):
         size = plain_size(st_r.buf.size) if st_r.buf is not None else 0
         if offset >= size:
             raise FopError(errno.ENXIO)
-        index = offset // BLOCK
-        if what == _SEEK_DATA:  # the block holding the first stored data byte at/after it
-            r = await self.child.seek(anon, block_offset(index), what, xdata)
-            found = max(offset, max(0, r.offset - HEADER_LEN) // STORED_BLOCK * BLOCK)
-            if found >= size:
-                raise FopError(errno.ENXIO)
-            return SeekReply(offset=found, op_ret=0, xdata=r.xdata)
+        if what == _SEEK_DATA:
+            return SeekReply(offset=await self._seek_data(anon, offset, size), op_ret=0)
         return SeekReply(offset=await self._seek_hole(anon, offset, size), op_ret=0)
 
-    async def _seek_hole(self, anon: Fd, offset: int, size: int) -> int:
-        """The first plaintext block at/after ``offset`` whose whole stored range is a
-        hole on the brick, or ``size`` (end of file is always a hole)."""
-        pos = block_offset(offset // BLOCK)
+    async def _zero_block(self, anon: Fd, index: int) -> bool:
+        """Whether stored block ``index`` is all zero bytes (a hole in plaintext)."""
+        r = await self.child.readv(anon, STORED_BLOCK, block_offset(index), 0, None)
+        blob = bytes(r.vector or b"")
+        return blob == _ZERO_BLOCK[:len(blob)]
+
+    @staticmethod
+    def _block_at(stored: int) -> int:
+        return max(0, stored - HEADER_LEN) // STORED_BLOCK
+
+    async def _seek_data(self, anon: Fd, offset: int, size: int) -> int:
+        """The first block at/after ``offset`` holding data (the brick's SEEK_DATA finds
+        candidates; a candidate whose stored bytes are all zero is a hole)."""
+        index = offset // BLOCK
         for _ in range(64):
+            if index * BLOCK >= size:
+                raise FopError(errno.ENXIO)
+            found = (await self.child.seek(anon, block_offset(index), _SEEK_DATA, None)).offset
+            index = max(index, self._block_at(found))
+            if index * BLOCK >= size:
+                raise FopError(errno.ENXIO)
+            if not await self._zero_block(anon, index):
+                return max(offset, index * BLOCK)
+            index += 1
+        return max(offset, min(index * BLOCK, size - 1))  # (a hole reported as data)
+
+    async def _seek_hole(self, anon: Fd, offset: int, size: int) -> int:
+        """The first block at/after ``offset`` whose stored bytes are all zero, or
+        ``size`` (end of file is always a hole)."""
+        index = offset // BLOCK
+        for _ in range(64):
+            if index * BLOCK >= size:
+                return size
+            if await self._zero_block(anon, index):
+                return max(offset, index * BLOCK)
             try:
-                hole = (await self.child.seek(anon, pos, _SEEK_HOLE, None)).offset
+                hole = (await self.child.seek(anon, block_offset(index + 1), _SEEK_HOLE,
+                                              None)).offset
             except FopError as e:
                 if e.errno == errno.ENXIO:
                     return size
                 raise
-            k = -(-max(0, hole - HEADER_LEN) // STORED_BLOCK)
-            if k * BLOCK >= size:
-                return size
-            try:
-                data = (await self.child.seek(anon, block_offset(k), _SEEK_DATA, None)).offset
-            except FopError as e:
-                if e.errno != errno.ENXIO:
-                    raise
-                return max(offset, k * BLOCK)
-            if data >= block_offset(k + 1):
-                return max(offset, k * BLOCK)
-            pos = data
+            index = max(index + 1, self._block_at(hole))
         return size
 
     async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,

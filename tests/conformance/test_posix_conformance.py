@@ -190,3 +190,24 @@ def test_passthrough_and_audit_match_plain(plain_mount: Path, glupy_mount: Mount
     assert not problems, (f"{len(problems)} conformance difference(s) (observations in {out_dir}):\n"
                           + "\n".join(problems))
     assert audit_log.exists() and audit_log.stat().st_size > 0
+
+
+def test_crypt_matches_plain(plain_mount: Path, glupy_mount: MountFactory, tmp_path: Path) -> None:
+    """The same suite through crypt (format 2: sizes mapped, contents sealed per block)."""
+    out_dir = tmp_path / "observations"
+    out_dir.mkdir()
+    key = tmp_path / "crypt.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    results = {"plain": _run(plain_mount, "plain", out_dir)}
+    cr = glupy_mount([("glupy.library.crypt:Crypt", {"key-file": str(key)})])
+    results["crypt"] = _run(cr.mountpoint, "crypt", out_dir)
+    problems: list[str] = []
+    for label, obs in results.items():
+        problems += [f"{label}: check {n!r} raised {o['exception']}" for n, o in obs.items()
+                     if isinstance(o, dict) and "exception" in o]
+        problems += _expected_problems(obs, label)
+    problems += _compare(results["plain"], results["crypt"], "plain", "crypt")
+    assert os.path.ismount(cr.mountpoint), f"{cr.mountpoint} went away: {cr.log_tail(20)}"
+    assert not problems, (f"{len(problems)} conformance difference(s) (observations in {out_dir}):\n"
+                          + "\n".join(problems))
