@@ -151,7 +151,7 @@ GRAPHS: dict[str, GraphSpec] = {
         "glupy.library.crypt (encryption, option key-file)",
         stack(lambda ctx, below: ctx.glupy("bench-pycrypt", "glupy.library.crypt:Crypt", below,
                                            **{"key-file": ctx.key_file})),
-        workloads=IO_WORKLOADS,
+        workloads=IO_WORKLOADS | frozenset({"meta"}),
         unavailable=_module_missing("glupy.library.crypt"), optional=True),
     "py-audit": GraphSpec(
         "glupy.library.audit (every fop recorded; the audit file in the run's temp dir)",

@@ -119,7 +119,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from glupy import Dict, Fd, Flock, FopError, Iatt, IaType, Inode, Lock, Option, Translator, gather, gfid_str
+from glupy import (
+    Dict,
+    Fd,
+    Flock,
+    FopError,
+    Iatt,
+    IaType,
+    Inode,
+    Lock,
+    Option,
+    Translator,
+    Vector,
+    gather,
+    gfid_str,
+)
 from glupy.replies import (
     CopyFileRangeReply,
     CreateReply,
@@ -157,11 +171,13 @@ TAG_LEN = 16
 OVERHEAD = NONCE_LEN + TAG_LEN
 STORED_BLOCK = BLOCK + OVERHEAD  # 4128
 LOCK_DOMAIN = "glupy.crypt"
+Buffer = bytes | bytearray | memoryview
 V1_XATTR = "trusted.glupy.crypt.nonce"  # format 1's per-file nonce
 PASSPHRASE_MAGIC = "glupy-crypt-passphrase v1"
 SCRYPT_MIN_N = 1 << 14
 _ZERO_NONCE = bytes(NONCE_LEN)
 _ZERO_BLOCK = bytes(STORED_BLOCK)
+_ZERO_BLOCK_VIEW = memoryview(_ZERO_BLOCK)
 _VERSION_BYTES = VERSION.to_bytes(2, "big")
 _FALLOC_FL_KEEP_SIZE = 0x01
 _SEEK_DATA, _SEEK_HOLE = 0, 1  # gf_seek_what_t: GF_SEEK_DATA, GF_SEEK_HOLE
@@ -192,6 +208,15 @@ def stored_size(plain: int) -> int:
 
 def block_offset(index: int) -> int:
     return HEADER_LEN + index * STORED_BLOCK
+
+
+def _view(vector: Any) -> memoryview:
+    """The bytes of a reply's vector without a copy (valid during the fop)."""
+    if vector is None:
+        return memoryview(b"")
+    if isinstance(vector, Vector):
+        return vector.contiguous()
+    return memoryview(vector)
 
 
 def _map(iatt: Iatt | None) -> None:
@@ -363,36 +388,53 @@ class FileKey:
     file_id: bytes
     aead: AESGCM
 
-    def seal(self, first: int, plain: list[bytes]) -> bytes:
-        """Stored bytes of consecutive blocks ``first, first+1, ...``, fresh nonces."""
+    def seal(self, first: int, plain: list[Buffer]) -> Vector:
+        """Stored bytes of consecutive blocks ``first, first+1, ...`` (each at most
+        4096 bytes), with fresh nonces, sealed straight into a new iobuf."""
+        total = sum(len(p) for p in plain) + OVERHEAD * len(plain)
+        out = Vector.alloc(total)
+        w = out.writable()
         nonces = os.urandom(NONCE_LEN * len(plain))
-        out = []
+        encrypt_into, file_id = self.aead.encrypt_into, self.file_id
+        pos = 0
         for i, pt in enumerate(plain):
             nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
-            out.append(nonce)
-            out.append(self.aead.encrypt(nonce, pt, _block_aad(self.file_id, first + i)))
-        return b"".join(out)
+            w[pos:pos + NONCE_LEN] = nonce
+            end = pos + NONCE_LEN + len(pt) + TAG_LEN
+            encrypt_into(nonce, pt, _block_aad(file_id, first + i), w[pos + NONCE_LEN:end])
+            pos = end
+        return out
 
-    def unseal(self, first: int, stored: bytes | memoryview) -> list[bytes]:
-        """Plaintext blocks of ``stored`` (whole stored blocks from block ``first``;
-        the last may be short).  Raises BlockError."""
-        out = []
-        view = memoryview(stored)
-        for k in range(0, len(view), STORED_BLOCK):
-            blob = view[k:k + STORED_BLOCK]
+    def unseal_into(self, first: int, stored: memoryview, out: memoryview) -> int:
+        """Decrypt whole stored blocks from block ``first`` (the last may be short)
+        into ``out``; returns the plaintext length.  Raises BlockError."""
+        pos = 0
+        decrypt_into, file_id = self.aead.decrypt_into, self.file_id
+        for k in range(0, len(stored), STORED_BLOCK):
+            blob = stored[k:k + STORED_BLOCK]
             index = first + k // STORED_BLOCK
-            if len(blob) <= OVERHEAD:
+            n = len(blob) - OVERHEAD
+            if n <= 0:
                 raise BlockError(index, f"block cut short ({len(blob)} bytes stored)")
             nonce = bytes(blob[:NONCE_LEN])
-            if nonce == _ZERO_NONCE and blob == _ZERO_BLOCK[:len(blob)]:
-                out.append(bytes(len(blob) - OVERHEAD))  # a hole
-                continue
-            try:
-                out.append(self.aead.decrypt(nonce, blob[NONCE_LEN:], _block_aad(self.file_id, index)))
-            except InvalidTag:
-                raise BlockError(index, "authentication failed (altered, moved or from "
-                                        "another file)") from None
-        return out
+            if nonce == _ZERO_NONCE and blob == _ZERO_BLOCK_VIEW[:len(blob)]:
+                out[pos:pos + n] = _ZERO_BLOCK_VIEW[:n]  # a hole
+            else:
+                try:
+                    decrypt_into(nonce, blob[NONCE_LEN:], _block_aad(file_id, index),
+                                 out[pos:pos + n])
+                except InvalidTag:
+                    raise BlockError(index, "authentication failed (altered, moved or from "
+                                            "another file)") from None
+            pos += n
+        return pos
+
+    def unseal(self, first: int, stored: Buffer) -> list[bytes]:
+        """Plaintext blocks of ``stored`` as a list (for read-modify-write)."""
+        view = memoryview(stored)
+        out = bytearray(BLOCK * -(-len(view) // STORED_BLOCK))
+        n = self.unseal_into(first, view, memoryview(out))
+        return [bytes(out[i:min(i + BLOCK, n)]) for i in range(0, n, BLOCK)]
 
 
 # ---------------------------------------------------------------------- translator
@@ -567,7 +609,7 @@ class Crypt(Translator):
             raise FopError(errno.EIO) from None
 
     # ------------------------------------------------------------------ write core
-    async def _write_at(self, inode: Inode, st: FileState, anon: Fd, data: bytes, offset: int,
+    async def _write_at(self, inode: Inode, st: FileState, anon: Fd, data: Buffer, offset: int,
                         append: bool, flags: int) -> tuple[Iatt, Iatt | None, int]:
         """Write plaintext ``data`` at ``offset`` under the locks; (pre, post, written)
         with sizes in plaintext."""
@@ -596,11 +638,11 @@ class Crypt(Translator):
                 blocks = self._unseal(inode, key, i, r.vector)
                 if blocks:
                     got[i] = blocks[0]
-        writes: list[tuple[int, bytes]] = []
+        writes: list[tuple[int, Vector]] = []
         if pad is not None:
             writes.append((block_offset(pad),
                            key.seal(pad, [got.get(pad, b"").ljust(BLOCK, b"\0")])))
-        plain: list[bytes] = []
+        plain: list[Buffer] = []
         view = memoryview(data)
         for b in range(b0, b1 + 1):
             bs = b * BLOCK
@@ -608,7 +650,7 @@ class Crypt(Translator):
             lo, hi = max(offset, bs) - bs, min(end, bs + BLOCK) - bs
             base = got.get(b)
             if base is None and lo == 0 and hi == length:
-                plain.append(bytes(view[bs - offset:bs - offset + length]))
+                plain.append(view[bs - offset:bs - offset + length])
                 continue
             buf = bytearray(length)
             if base is not None:
@@ -628,7 +670,7 @@ class Crypt(Translator):
         _map(post)
         return pre, post, len(data)
 
-    async def _locked_write(self, inode: Inode, data: bytes, offset: int,
+    async def _locked_write(self, inode: Inode, data: Buffer, offset: int,
                             append: bool = False, flags: int = 0) -> tuple[Iatt, Iatt | None, int]:
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
@@ -687,27 +729,26 @@ class Crypt(Translator):
                 span = (b1 - b0 + 1) * STORED_BLOCK
                 if b0 == 0:  # the header comes with the first blocks
                     r = await self.child.readv(anon, block_offset(b1 + 1), 0, 0, None)
-                    raw = bytes(r.vector or b"")
+                    raw = _view(r.vector)
                     header, raw = raw[:HEADER_LEN], raw[HEADER_LEN:]
                 else:  # the header is checked on every read (another client may change it)
                     h, r = await gather(self.child.readv(anon, HEADER_LEN, 0, 0, None),
                                         self.child.readv(anon, span, block_offset(b0), 0, None))
-                    header, raw = bytes(h.vector or b""), bytes(r.vector or b"")
+                    header, raw = _view(h.vector), _view(r.vector)
                 if not header:
                     return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
-                key = await self._open_key(inode, st, header, anon)
+                key = await self._open_key(inode, st, bytes(header), anon)
+                out = Vector.alloc(BLOCK * -(-len(raw) // STORED_BLOCK))
                 try:
-                    blocks = key.unseal(b0, raw)
+                    n = key.unseal_into(b0, raw, out.writable())
                 except BlockError as e:
                     if attempt == 0:
-                        st.key = None  # re-read the header, under the locks
-                        continue
+                        continue  # once more under the locks: a read torn by a writer?
                     self.log.error("crypt: %s: block %d: %s: EIO", self._who(inode), e.index, e)
                     raise FopError(errno.EIO) from None
-                pt = b"".join(blocks)
                 skip = offset - b0 * BLOCK
-                out = pt[skip:skip + size]
-                return ReadvReply(vector=out, op_ret=len(out), stbuf=self._mapped(r.stbuf),
+                result = out.narrow(min(skip, n), min(skip + size, n))
+                return ReadvReply(vector=result, op_ret=len(result), stbuf=self._mapped(r.stbuf),
                                   xdata=r.xdata)
             finally:
                 if attempt:
@@ -727,7 +768,7 @@ class Crypt(Translator):
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.writev(fd, vector, offset, flags, xdata)
-        data = bytes(vector.contiguous()) if hasattr(vector, "contiguous") else bytes(vector)
+        data = vector.contiguous() if isinstance(vector, Vector) else memoryview(vector)
         if not data:
             return WritevReply(op_ret=0)
         pre, post, n = await self._locked_write(inode, data, offset,
