@@ -95,6 +95,10 @@ or a file emptied and rewritten by another client), and only then answer EIO.  W
 child has no lock translator (a single-process graph straight over storage/posix:
 inodelk gives ENOSYS) the local lock alone is used and that is logged once.
 
+Translators above crypt see plaintext only: lookup and readdirp drop the
+``glusterfs.content`` request (performance/quick-read would otherwise cache the brick's
+bytes of small files and serve them as the file).
+
 Not supported: ``copy_file_range`` (EOPNOTSUPP: the kernel falls back to read + write,
 which re-encrypts) and ``put``.  fallocate supports modes 0 and KEEP_SIZE; discard
 (punch hole) and zerofill are supported; SEEK_DATA/SEEK_HOLE are mapped to blocks.
@@ -171,6 +175,7 @@ TAG_LEN = 16
 OVERHEAD = NONCE_LEN + TAG_LEN
 STORED_BLOCK = BLOCK + OVERHEAD  # 4128
 LOCK_DOMAIN = "glupy.crypt"
+CONTENT_KEY = "glusterfs.content"  # lookup xdata: posix returns small files' bytes (quick-read)
 Buffer = bytes | bytearray | memoryview
 V1_XATTR = "trusted.glupy.crypt.nonce"  # format 1's per-file nonce
 PASSPHRASE_MAGIC = "glupy-crypt-passphrase v1"
@@ -946,8 +951,12 @@ class Crypt(Translator):
 
     # ------------------------------------------------------------------ iatts
     async def lookup(self, loc: Any, xdata: Dict | None) -> LookupReply:
+        if xdata is not None and CONTENT_KEY in xdata:
+            del xdata[CONTENT_KEY]  # quick-read above would cache and serve ciphertext
         r = await self.child.lookup(loc, xdata)
         _map(r.buf)
+        if r.xdata is not None and CONTENT_KEY in r.xdata:
+            del r.xdata[CONTENT_KEY]
         return r
 
     async def stat(self, loc: Any, xdata: Dict | None) -> StatReply:
@@ -961,9 +970,13 @@ class Crypt(Translator):
         return r
 
     async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
+        if xdata is not None and CONTENT_KEY in xdata:
+            del xdata[CONTENT_KEY]
         r = await self.child.readdirp(fd, size, offset, xdata)
         for entry in r.entries or ():
             _map(entry.stat)
+            if entry.dict is not None and CONTENT_KEY in entry.dict:
+                del entry.dict[CONTENT_KEY]
         return r
 
     async def setattr(self, loc: Any, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:

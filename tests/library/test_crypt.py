@@ -659,3 +659,34 @@ def test_passphrase_mount_and_rotation(glupy_mount: MountFactory, tmp_path: Path
     old = _mount(glupy_mount, pf, backend=m.backend_dir, option="passphrase-file")
     assert _read_errno(old.mountpoint / "d/f1") == errno.EKEYREJECTED
 
+
+
+def test_quick_read_above_crypt_gets_plaintext(glupy_mount: MountFactory, tmp_path: Path,
+                                               key_files: tuple[Path, Path]) -> None:
+    """performance/quick-read asks lookup for small files' bytes (xdata
+    "glusterfs.content") and serves reads from them: crypt must not let it cache the
+    brick's ciphertext."""
+    from glupy import process
+    from glupy.volfile import Graph, Volume, bridge_type
+
+    m = _mount(glupy_mount, key_files[0])
+    data = {f"small{i}": os.urandom(100 + i * 700) for i in range(8)}
+    for name, blob in data.items():
+        (m.mountpoint / name).write_bytes(blob)
+    m.unmount()
+    g = Graph()
+    g.add(Volume("qr-posix", "storage/posix", {"directory": str(m.backend_dir)}))
+    g.add(Volume("qr-crypt", bridge_type(), {"module": SPEC, "key-file": str(key_files[0])},
+                 ["qr-posix"]))
+    g.add(Volume("qr-quick-read", "performance/quick-read", {}, ["qr-crypt"]))
+    mnt, state = tmp_path / "qr-mnt", tmp_path / "qr-state"
+    mnt.mkdir()
+    process.mount_graph(g, mnt, source_dir=m.backend_dir, state_dir=state)
+    try:
+        for name, blob in data.items():
+            assert (mnt / name).read_bytes() == blob, name
+        assert sorted(os.listdir(mnt)) == sorted(data)
+        for name, blob in data.items():  # after readdirp too
+            assert (mnt / name).read_bytes() == blob, name
+    finally:
+        process.unmount(mnt, state_dir=state)
