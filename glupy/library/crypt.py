@@ -150,6 +150,7 @@ from glupy.replies import (
     LinkReply,
     LookupReply,
     MknodReply,
+    OpenReply,
     PutReply,
     ReaddirpReply,
     ReadvReply,
@@ -779,6 +780,21 @@ class Crypt(Translator):
         pre, post, n = await self._locked_write(inode, data, offset,
                                                 append=bool(fd.flags & os.O_APPEND), flags=flags)
         return WritevReply(prebuf=pre, postbuf=post, op_ret=n)
+
+    async def open(self, loc: Any, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+        inode = loc.inode
+        if not flags & os.O_TRUNC or inode is None or inode.type != IaType.REG:
+            return await self.child.open(loc, flags, fd, xdata)
+        # O_TRUNC under the locks, so it cannot cut the header from under a writer
+        st = self._state(inode)
+        anon = Fd.open_anonymous(inode)
+        held = await self._lock(st, anon, write=True)
+        try:
+            r = await self.child.open(loc, flags & ~os.O_TRUNC, fd, xdata)
+            await self.child.ftruncate(anon, 0, None)
+            return r
+        finally:
+            await self._unlock(st, anon, held)
 
     async def truncate(self, loc: Any, offset: int, xdata: Dict | None) -> TruncateReply:
         inode = loc.inode
