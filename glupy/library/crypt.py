@@ -84,16 +84,24 @@ Keys
 
 Concurrency
 -----------
-One client: a ``glupy.Lock`` per inode serialises writes, truncates and the like (reads
-take no lock).  Several clients: the same sections also hold a whole-file GlusterFS
-inodelk (domain ``glupy.crypt``) on the child, so two clients never read-modify-write
-the same block at once, and every locked section re-reads the size (fstat) and the
-header: nothing about a file's size or header is trusted across fops.  Readers read
-optimistically with the cached file key; if a block fails authentication they retry
-once after re-reading the header under the locks (a read torn by a concurrent writer,
-or a file emptied and rewritten by another client), and only then answer EIO.  When the
-child has no lock translator (a single-process graph straight over storage/posix:
-inodelk gives ENOSYS) the local lock alone is used and that is logged once.
+One client: a ``glupy.Lock`` per inode serialises writes, truncates, open(O_TRUNC),
+fallocate and discard; every such section re-reads the size (fstat) and the header, so
+nothing about a file's size or header is trusted across fops (another client may have
+truncated or rewritten it).  Reads take no lock and check the header on every read; if
+a block fails authentication they retry once under the locks (a read torn by a
+concurrent writer) before EIO.
+
+Several writing clients: ``option cluster-lock on`` makes the same sections hold a
+whole-file GlusterFS inodelk (domain ``glupy.crypt``; finodelk on the caller's fd,
+inodelk on its loc), so two clients never read-modify-write the same block at once.
+That is tested over protocol/client to a brick with features/locks.  It is **off by
+default** because it does not pass AFR yet: on a replica volume the finodelk reaches
+protocol/client without an fd (``client_get_remote_fd: invalid argument: fd``), the
+unlock fails the same way and the next writer blocks.  Until that is solved, one
+writer per file at a time on replica volumes (any number of readers; a torn or stale
+read is detected, never served).  When the child has no lock translator (a
+single-process graph straight over storage/posix: ENOSYS) the local lock alone is used
+and that is logged once.
 
 Translators above crypt see plaintext only: lookup and readdirp drop the
 ``glusterfs.content`` request (performance/quick-read would otherwise cache the brick's
@@ -461,9 +469,10 @@ class Crypt(Translator):
                                                      "instead of key-file")
     allow_shared_key_file: Option[bool] = Option(bool, default=False,
                                                  doc="accept a key file readable by group/other")
-    cluster_lock: Option[bool] = Option(bool, default=True,
+    cluster_lock: Option[bool] = Option(bool, default=False,
                                         doc="hold a GlusterFS inodelk around read-modify-write "
-                                            "(needed with several clients)")
+                                            "(several writing clients; works over "
+                                            "protocol/client, not yet through AFR: see docs)")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
@@ -535,16 +544,23 @@ class Crypt(Translator):
             return False
         return True
 
-    async def _lock(self, st: FileState, anon: Fd, write: bool) -> bool:
+    async def _wind_lock(self, target: Fd | Any, kind: int, cmd: int) -> None:
+        """An inodelk on the file of ``target``: the caller's fd (finodelk) or loc
+        (inodelk).  Never an anonymous fd: AFR cannot lock through one."""
+        lk = Flock()
+        lk.type, lk.whence, lk.start, lk.len = kind, os.SEEK_SET, 0, 0
+        if isinstance(target, Fd):
+            await self.child.finodelk(LOCK_DOMAIN, target, cmd, lk, None)
+        else:
+            await self.child.inodelk(LOCK_DOMAIN, target, cmd, lk, None)
+
+    async def _lock(self, st: FileState, target: Fd | Any, write: bool) -> bool:
         """Take the local lock and (if on) the inodelk; returns whether an inodelk is held."""
         await st.lock.acquire()
         if not self._inodelk:
             return False
-        lk = Flock()
-        lk.type = fcntl.F_WRLCK if write else fcntl.F_RDLCK
-        lk.whence, lk.start, lk.len = os.SEEK_SET, 0, 0
         try:
-            await self.child.finodelk(LOCK_DOMAIN, anon, fcntl.F_SETLKW, lk, None)
+            await self._wind_lock(target, fcntl.F_WRLCK if write else fcntl.F_RDLCK, fcntl.F_SETLKW)
         except FopError as e:
             if e.errno in (errno.ENOSYS, errno.EOPNOTSUPP):
                 self._inodelk = False
@@ -552,16 +568,15 @@ class Crypt(Translator):
                                  "client's own lock serialises read-modify-write", e)
                 return False
             st.lock.release()
+            self.log.error("crypt: inodelk failed (%s): failing the fop", e)
             raise
         return True
 
-    async def _unlock(self, st: FileState, anon: Fd, held: bool) -> None:
+    async def _unlock(self, st: FileState, target: Fd | Any, held: bool) -> None:
         try:
             if held:
-                lk = Flock()
-                lk.type, lk.whence, lk.start, lk.len = fcntl.F_UNLCK, os.SEEK_SET, 0, 0
                 try:
-                    await self.child.finodelk(LOCK_DOMAIN, anon, fcntl.F_SETLK, lk, None)
+                    await self._wind_lock(target, fcntl.F_UNLCK, fcntl.F_SETLK)
                 except FopError as e:
                     self.log.error("crypt: inodelk unlock failed: %s", e)
         finally:
@@ -676,21 +691,23 @@ class Crypt(Translator):
         _map(post)
         return pre, post, len(data)
 
-    async def _locked_write(self, inode: Inode, data: Buffer, offset: int,
+    async def _locked_write(self, inode: Inode, target: Fd, data: Buffer, offset: int,
                             append: bool = False, flags: int = 0) -> tuple[Iatt, Iatt | None, int]:
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
-        held = await self._lock(st, anon, write=True)
+        held = await self._lock(st, target, write=True)
         try:
             return await self._write_at(inode, st, anon, data, offset, append, flags)
         finally:
-            await self._unlock(st, anon, held)
+            await self._unlock(st, target, held)
 
-    async def _resize(self, inode: Inode, size: int) -> tuple[Iatt, Iatt | None]:
-        """Truncate to plaintext ``size`` under the locks; (pre, post) in plaintext."""
+    async def _resize(self, inode: Inode, target: Fd | Any,
+                      size: int) -> tuple[Iatt, Iatt | None]:
+        """Truncate to plaintext ``size`` under the locks (``target``: the caller's fd
+        or loc, for the inodelk); (pre, post) in plaintext."""
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
-        held = await self._lock(st, anon, write=True)
+        held = await self._lock(st, target, write=True)
         try:
             pre, key = await self._snapshot(inode, st, anon, create=False)
             old = plain_size(pre.size)
@@ -714,7 +731,7 @@ class Crypt(Translator):
             _map(post)
             return pre, post
         finally:
-            await self._unlock(st, anon, held)
+            await self._unlock(st, target, held)
 
     # ------------------------------------------------------------------ data fops
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
@@ -730,7 +747,7 @@ class Crypt(Translator):
         for attempt in (0, 1):
             held = False
             if attempt:
-                held = await self._lock(st, anon, write=False)
+                held = await self._lock(st, fd, write=False)
             try:
                 span = (b1 - b0 + 1) * STORED_BLOCK
                 if b0 == 0:  # the header comes with the first blocks
@@ -758,7 +775,7 @@ class Crypt(Translator):
                                   xdata=r.xdata)
             finally:
                 if attempt:
-                    await self._unlock(st, anon, held)
+                    await self._unlock(st, fd, held)
         raise FopError(errno.EIO)  # not reached: the second attempt returns or raises
 
     @staticmethod
@@ -777,7 +794,7 @@ class Crypt(Translator):
         data = vector.contiguous() if isinstance(vector, Vector) else memoryview(vector)
         if not data:
             return WritevReply(op_ret=0)
-        pre, post, n = await self._locked_write(inode, data, offset,
+        pre, post, n = await self._locked_write(inode, fd, data, offset,
                                                 append=bool(fd.flags & os.O_APPEND), flags=flags)
         return WritevReply(prebuf=pre, postbuf=post, op_ret=n)
 
@@ -788,26 +805,26 @@ class Crypt(Translator):
         # O_TRUNC under the locks, so it cannot cut the header from under a writer
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
-        held = await self._lock(st, anon, write=True)
+        held = await self._lock(st, loc, write=True)
         try:
             r = await self.child.open(loc, flags & ~os.O_TRUNC, fd, xdata)
             await self.child.ftruncate(anon, 0, None)
             return r
         finally:
-            await self._unlock(st, anon, held)
+            await self._unlock(st, loc, held)
 
     async def truncate(self, loc: Any, offset: int, xdata: Dict | None) -> TruncateReply:
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.truncate(loc, offset, xdata)
-        pre, post = await self._resize(inode, offset)
+        pre, post = await self._resize(inode, loc, offset)
         return TruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
     async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.ftruncate(fd, offset, xdata)
-        pre, post = await self._resize(inode, offset)
+        pre, post = await self._resize(inode, fd, offset)
         return FtruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
     async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
@@ -823,8 +840,8 @@ class Crypt(Translator):
         if not keep_size:
             probe = await self.child.fstat(anon, None)
             if probe.buf is not None and plain_size(probe.buf.size) < end:
-                await self._resize(inode, end)
-        held = await self._lock(st, anon, write=True)
+                await self._resize(inode, fd, end)
+        held = await self._lock(st, fd, write=True)
         try:
             pre, _ = await self._snapshot(inode, st, anon, create=False)
             if pre.size:  # reserve the blocks' space (they stay holes: read as zeros)
@@ -837,15 +854,15 @@ class Crypt(Translator):
             _map(pre)
             return FallocateReply(preop_stbuf=pre, postop_stbuf=self._mapped(post), op_ret=0)
         finally:
-            await self._unlock(st, anon, held)
+            await self._unlock(st, fd, held)
 
-    async def _zero_range(self, inode: Inode, offset: int, length: int,
+    async def _zero_range(self, inode: Inode, target: Fd, offset: int, length: int,
                           punch: bool) -> tuple[Iatt, Iatt | None]:
         """Zero plaintext [offset, offset+length) below EOF: whole blocks punched (holes,
         ``punch``) or written encrypted; edges always rewritten encrypted."""
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
-        held = await self._lock(st, anon, write=True)
+        held = await self._lock(st, target, write=True)
         try:
             pre, key = await self._snapshot(inode, st, anon, create=False)
             old = plain_size(pre.size)
@@ -876,13 +893,13 @@ class Crypt(Translator):
             post = (await self.child.fstat(anon, None)).buf
             return pre, self._mapped(post)
         finally:
-            await self._unlock(st, anon, held)
+            await self._unlock(st, target, held)
 
     async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.discard(fd, offset, len, xdata)
-        pre, post = await self._zero_range(inode, offset, len, punch=True)
+        pre, post = await self._zero_range(inode, fd, offset, len, punch=True)
         return DiscardReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
 
     async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
@@ -892,8 +909,8 @@ class Crypt(Translator):
         probe = await self.child.fstat(Fd.open_anonymous(inode), None)
         old = plain_size(probe.buf.size) if probe.buf is not None else 0
         if offset + len > old:  # zerofill extends like a write of zeros
-            await self._resize(inode, offset + len)
-        pre, post = await self._zero_range(inode, offset, len, punch=False)
+            await self._resize(inode, fd, offset + len)
+        pre, post = await self._zero_range(inode, fd, offset, len, punch=False)
         return ZerofillReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
 
     async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply:
