@@ -98,8 +98,8 @@ That is tested over protocol/client to a brick with features/locks.  It is **off
 default** because it does not pass AFR yet: on a replica volume the finodelk reaches
 protocol/client without an fd (``client_get_remote_fd: invalid argument: fd``), the
 unlock fails the same way and the next writer blocks.  Until that is solved, one
-writer per file at a time on replica volumes (any number of readers; a torn or stale
-read is detected, never served).  When the child has no lock translator (a
+writer per file at a time on replica volumes (any number of readers: a read torn by a
+writer is retried, then EIO, never served).  When the child has no lock translator (a
 single-process graph straight over storage/posix: ENOSYS) the local lock alone is used
 and that is logged once.
 
