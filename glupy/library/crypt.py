@@ -80,7 +80,9 @@ Keys
   the old key id with the new wrap; headers already under the new key are skipped, so
   an interrupted run is simply run again.  Run it on every brick while the volume is
   stopped (or with no client writing); the result is deterministic, so replicas stay
-  identical.  Data blocks are not touched.
+  identical.  Data blocks are not touched, and neither are the file keys: the old
+  master key with a copy of the old headers (a backup) still opens those files; copy
+  a file to give it a new file key.
 
 Concurrency
 -----------
