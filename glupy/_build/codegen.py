@@ -262,41 +262,16 @@ def cdef() -> str:
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")
     out.append("long glupy_failures_finished_in_c(void);")
-    out.append(MISS_CACHE_CDEF)
-    out.append(ATTR_CACHE_CDEF)
+    out.append(_cache_tables_cdef())
     return "\n".join(out) + "\n"
 
 
-# misscache.c: the table of known misses the lookup entry answers in C
-MISS_CACHE_CDEF = """\
-typedef struct glupy_miss_cache glupy_miss_cache_t;
-glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout);
-void glupy_mc_unref(glupy_miss_cache_t *mc);
-int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
-int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
-int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
-                     size_t len);
-size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop);
-void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout);
-void glupy_mc_clear(glupy_miss_cache_t *mc);
-void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);
-int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc);
-"""
+def _cache_tables_cdef() -> str:
+    """misscache.c's and attrcache.c's functions for Python, as glupy.h declares them."""
+    header = (SOURCE_DIR / "glupy.h").read_text()
+    start = header.index("typedef struct glupy_miss_cache glupy_miss_cache_t;")
+    return header[start:header.index("/* (end of what Python calls) */", start)]
 
-# attrcache.c: iatts per gfid the lookup/stat/fstat entries answer in C
-ATTR_CACHE_CDEF = """\
-typedef struct glupy_attr_cache glupy_attr_cache_t;
-glupy_attr_cache_t *glupy_ac_new(uint64_t max_entries, double timeout);
-void glupy_ac_unref(glupy_attr_cache_t *ac);
-uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac);
-int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_t epoch, int by_lookup);
-int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struct iatt *out,
-                 int for_lookup);
-int glupy_ac_drop(glupy_attr_cache_t *ac, const unsigned char *gfid);
-void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double timeout);
-void glupy_ac_clear(glupy_attr_cache_t *ac);
-void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out);
-int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac);
-"""
+
 
 assert set(VIEW_KINDS) <= set(KINDS.values())

@@ -42,7 +42,7 @@ class PassThrough(Translator):
                            "(exercises forget/release)")
 
     def init(self) -> None:
-        # one itertools.count per fop: next() is a single C call, atomic under
+        # one EventCounter (an itertools.count) per fop: next() is a single C call, atomic under
         # the GIL, so counting needs no lock (this runs in every fop)
         self._calls = {name: EventCounter() for name in (*FOP_NAMES, *PY_CBKS)}
 
