@@ -35,6 +35,8 @@ long glupy_tasks_live;
 long glupy_unhandled_finished;
 __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
+/* tail winds issued inside one another on this thread (glupy_tail_run) */
+static __thread int glupy_tail_nesting __attribute__((tls_model("initial-exec")));
 __thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
 __thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
 
@@ -160,7 +162,11 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
     }
     if (tail->wind) {
         PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+        /* a child that replies in this thread runs the next callback, and its
+           tail wind, inside this call: counted, so the nesting stays bounded */
+        glupy_tail_nesting++;
         tail->wind(tail->frame, tail->child, tail->rec, tail->wargs);
+        glupy_tail_nesting--;
         return;
     }
     int32_t op_errno = tail->op_errno;
@@ -182,7 +188,10 @@ int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
                     glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
 {
     glupy_tail_t *tail = glupy_tail;
-    if (!tail || tail->set || rec->task->gathering || size > GLUPY_WARGS_MAX)
+    /* GLUPY_MAX_NESTING tail winds deep: issued now, inside the task's step, so the
+       reply that comes back in this thread meets the task's own depth bound */
+    if (!tail || tail->set || rec->task->gathering || size > GLUPY_WARGS_MAX ||
+        glupy_tail_nesting >= GLUPY_MAX_NESTING)
         return 0;
     /* the views the arguments came from must outlive the STACK_WIND (a view the
        translator made may own what it points at): kept until the callback */
