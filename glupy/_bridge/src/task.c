@@ -9,7 +9,7 @@
  * built or changed, an exception other than FopError, Python values that need
  * converting, detaching replies, glupy.Lock -- is handed to Python helpers
  * in glupy.runtime.  Measured reason for this file: the same state machine in
- * Python cost ~30 us per fop (bench/ANALYSIS.md).
+ * Python cost ~30 us per fop (bench/history/2026-11-26-local-runs-1-5/ANALYSIS.md).
  *
  * Concurrency: task state is only read and written with the GIL held and
  * without running Python code in between, so the GIL is the task lock
