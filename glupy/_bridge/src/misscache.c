@@ -3,7 +3,7 @@
  * A translator that caches ENOENT (glupy.library.negative_lookup) would
  * otherwise enter Python for every repeated miss only to raise FopError:
  * ~12 us per lookup through FUSE, where GlusterFS's C nl-cache answers in
- * ~1 us.  With a MissCache attached (MissCache), the
+ * ~1 us.  With a MissCache attached (a translator's ``miss_cache``), the
  * bridge's lookup entry asks this table first and unwinds ENOENT without
  * the GIL; Python decides what goes in (add/discard/drop_parent) and sees
  * only the lookups the table could not answer.
