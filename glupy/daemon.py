@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 LOG_TAIL = 60
-# Popen handles of the foreground processes this process started, by pid.
-_FOREGROUND: dict[int, subprocess.Popen[bytes]] = {}
+# The foreground processes this process started (see Started), by pid.
+_FOREGROUND: dict[int, Started] = {}
 
 _RECORD_START = re.compile(r"^\[\d{4}-\d\d-\d\d ")
 # Warnings that explain an error further down (a translator .so that fails to dlopen).
@@ -226,7 +226,7 @@ def wait_ready(started: Started, *, pid: int | None, pid_file: str, foreground: 
             raise fail(f"{name} (pid {pid}) exited")
         if ready(pid):
             if foreground:
-                _FOREGROUND[started.proc.pid] = started.proc
+                _FOREGROUND[started.proc.pid] = started
             return pid
         if time.monotonic() > deadline:
             raise fail(not_ready)
@@ -260,12 +260,12 @@ def kill_failed(started: Started, pid: int | None) -> None:
 def foreground(argument: str) -> subprocess.Popen[bytes] | None:
     """The ``Popen`` of a foreground process this process started with ``argument``
     (a mountpoint, a volfile) and has not stopped."""
-    return next((p for p in _FOREGROUND.values() if argument in p.args), None)
+    return next((s.proc for s in _FOREGROUND.values() if argument in s.command), None)
 
 
 def forget_foreground(pid: int) -> None:
     """Reap a stopped foreground process and drop it from the registry."""
-    proc = _FOREGROUND.pop(pid, None)
-    if proc is not None:
+    started = _FOREGROUND.pop(pid, None)
+    if started is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
+            started.proc.wait(5)
