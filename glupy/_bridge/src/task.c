@@ -47,6 +47,7 @@ void glupy_enter_thread_first(void)
     glupy_tstate = PyEval_SaveThread();
     glupy_thread_ready = 1;
 }
+
 /* ------------------------------------------------------------------ tasks */
 
 /* finished tasks kept for reuse (under the GIL): saves a calloc/free per fop */
