@@ -273,5 +273,4 @@ def _cache_tables_cdef() -> str:
     return header[start:header.index("/* (end of what Python calls) */", start)]
 
 
-
 assert set(VIEW_KINDS) <= set(KINDS.values())
