@@ -34,15 +34,13 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from glupy import process, volfile
+from glupy import daemon, process, volfile
 from glupy.security import private_dir, write_private
 from glupy.volfile import Graph, VolfileError, Volume
 
@@ -233,29 +231,20 @@ class BrickState:
     volumes: list[str] = field(default_factory=list)
 
     def alive(self) -> bool:
-        return self.pid is not None and process.pid_alive(self.pid)
+        return self.pid is not None and daemon.pid_alive(self.pid)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-# Popen handles of foreground bricks started by this process, by pid.
-_FOREGROUND: dict[int, subprocess.Popen[bytes]] = {}
-
-
 def _is_our_glusterfsd(pid: int, state: BrickState) -> bool:
-    args = process._cmdline(pid)
+    args = daemon.cmdline(pid)
     return bool(args) and "glusterfs" in os.path.basename(args[0]) and state.volfile_path in args
 
 
 def _brick_failure(state: BrickState, why: str) -> BrickError:
-    lines = process.relevant_log_lines(state.log_path, state.volumes)
-    out = Path(state.state_dir, "glusterfsd.out")
-    with contextlib.suppress(OSError):
-        extra = [line for line in out.read_text(errors="replace").splitlines() if line.strip()]
-        lines = extra[-20:] + lines
-    if not lines:
-        lines = process.tail(state.log_path, 20)
+    lines = daemon.failure_lines(state.log_path, Path(state.state_dir, "glusterfsd.out"),
+                                 state.volumes)
     return BrickError(
         f"glusterfsd (port {state.port}) failed: {why}", lines, Path(state.log_path)
     )
@@ -305,96 +294,45 @@ def start_brick(
     if port_listening(state.port, state.host):
         raise BrickError(f"port {state.port} is already in use")
     write_private(state.volfile_path, graph.render())
-    for stale in (state.log_path, state.pid_file, str(sdir / "glusterfsd.out")):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(stale)
-
-    cmd = [exe, "-f", state.volfile_path, "-l", state.log_path, "--pid-file", state.pid_file]
-    if debug:
-        cmd += ["-L", "DEBUG"]
-    if foreground:
-        cmd.append("-N")
-    cmd += list(extra_args)
-    state.command = cmd
     state.started = time.time()
     t0 = time.monotonic()
-    with open(os.open(sdir / "glusterfsd.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
+    started = daemon.start(exe, state.volfile_path, state.log_path, state.pid_file,
+                           sdir / "glusterfsd.out", debug=debug, foreground=foreground,
+                           args=extra_args)
+    state.command = started.command
     if foreground:
-        state.pid = proc.pid
+        state.pid = started.proc.pid
+
+    def serving(pid: int | None) -> bool:
+        if pid is None or not port_listening(state.port, state.host) or \
+                not _log_has(state.log_path, _READY_MARK):
+            return False
+        # the graph was activated; a failing init below the server exits right
+        # after the dump, so look once more
+        time.sleep(0.05)
+        return daemon.pid_alive(pid)
+
     try:
-        _wait_brick_ready(proc, state, timeout)
+        state.pid = daemon.wait_ready(
+            started, pid=state.pid, pid_file=state.pid_file, foreground=foreground,
+            ready=serving, fail=lambda why: _brick_failure(state, why), timeout=timeout,
+            not_ready=f"not serving on port {state.port} after {timeout:g} s")
     except BaseException:
-        _kill_failed(proc, state)
+        pid = state.pid or daemon.read_pid(state.pid_file)
+        daemon.kill_failed(started, pid if pid is not None and _is_our_glusterfsd(pid, state)
+                           else None)
         raise
     state.ready_after = time.monotonic() - t0
-    if foreground:
-        _FOREGROUND[proc.pid] = proc
     return state
-
-
-def _wait_brick_ready(proc: subprocess.Popen[bytes], state: BrickState, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    parent_exited = False
-    while True:
-        rc = proc.poll()
-        if rc is not None and (state.foreground or rc != 0):
-            raise _brick_failure(state, f"glusterfsd exited with status {rc}")
-        if rc == 0:
-            parent_exited = True  # daemon mode: the daemon lives on
-        if parent_exited and state.pid is None:
-            state.pid = process._read_pid(state.pid_file)
-        if state.pid is not None and not process.pid_alive(state.pid):
-            raise _brick_failure(state, f"glusterfsd (pid {state.pid}) exited")
-        if (
-            state.pid is not None
-            and port_listening(state.port, state.host)
-            and _log_has(state.log_path, _READY_MARK)
-        ):
-            # the graph was activated; a failing init below the server exits right
-            # after the dump, so look once more
-            time.sleep(0.05)
-            if process.pid_alive(state.pid):
-                return
-            raise _brick_failure(state, f"glusterfsd (pid {state.pid}) exited")
-        if time.monotonic() > deadline:
-            raise _brick_failure(state, f"not serving on port {state.port} after {timeout:g} s")
-        time.sleep(0.05)
-
-
-def _kill_failed(proc: subprocess.Popen[bytes], state: BrickState) -> None:
-    pids = {proc.pid}
-    pid = state.pid or process._read_pid(state.pid_file)
-    if pid is not None and _is_our_glusterfsd(pid, state):
-        pids.add(pid)
-    for p in pids:
-        if process.pid_alive(p):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    for p in pids:
-        process._wait_exit(p, 5.0)
 
 
 def stop_brick(state: BrickState, timeout: float = 10.0) -> None:
     """SIGTERM the brick's glusterfsd (by pid), SIGKILL after ``timeout`` s."""
-    pid = state.pid or process._read_pid(state.pid_file)
-    if pid is not None and process.pid_alive(pid) and _is_our_glusterfsd(pid, state):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        if not process._wait_exit(pid, timeout):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            process._wait_exit(pid, 5.0)
+    pid = state.pid or daemon.read_pid(state.pid_file)
+    if pid is not None and daemon.pid_alive(pid) and _is_our_glusterfsd(pid, state):
+        daemon.stop_pid(pid, timeout)
     if pid is not None:
-        proc = _FOREGROUND.pop(pid, None)
-        if proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5)
+        daemon.forget_foreground(pid)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state.pid_file)
 

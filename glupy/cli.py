@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from glupy import process, security, volfile
+from glupy import daemon, process, security, volfile
 
 DEFAULT_TRANSLATOR = "glupy.library.audit"
 
@@ -223,8 +223,7 @@ def _warn_secret_options(stack: list[tuple[str, dict[str, str]]], python_path: S
 
 
 def _require_root(what: str) -> None:
-    if os.geteuid() != 0:
-        raise click.ClickException(f"{what} must run as root (try: sudo glupy ...)")
+    daemon.require_root(what, click.ClickException)
 
 
 def _require_glusterfs() -> None:

@@ -95,7 +95,7 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
                 "gc": gc.get_stats(), "gc_count": gc.get_count(),
                 "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight()),
                 # failed fops whose FopError left the coroutine without being raised
-                # through its frame (no handler around the await: driver.c)
+                # through its frame (no handler around the await: task.c)
                 "failures_finished_in_c": int(runtime.lib.glupy_failures_finished_in_c())}
     if cmd == "reload":
         name = request.get("name")

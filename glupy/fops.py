@@ -4,10 +4,12 @@ Each line is copied from ``glusterfs/xlator.h`` (``python -m glupy._build.header
 prints the same lines from the installed headers; ``tests/unit/test_fop_table.py``
 fails if they disagree).  From this table are generated:
 
-* the C shim of the bridge (entry, wind, callback and unwind functions per fop,
-  ``glupy/_build/codegen.py``),
+* the C shim of the bridge (entry, wind, callback and unwind functions per fop:
+  ``glupy/_bridge/src/fops-tmpl.c`` expanded by ``glupy/_build/codegen.py``),
 * the Python glue that converts arguments and replies (``glupy/runtime.py``),
-* the typed stubs (``glupy/_api.pyi``) and the fop reference (``docs/fops.md``).
+* the typed fop methods and reply classes (the generated regions of
+  ``glupy/translator.py`` and ``glupy/replies.py``) and the fop reference
+  (``docs/fops.md``), by ``glupy/_build/docgen.py``.
 
 Adding a fop is one line below.
 

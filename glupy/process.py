@@ -15,14 +15,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from glupy import daemon
+from glupy.daemon import pid_alive, relevant_log_lines, tail
 from glupy.security import private_dir, write_private
 from glupy.volfile import Graph
 
@@ -53,15 +54,7 @@ __all__ = [
 
 DEFAULT_STATE_DIR = Path("/run/glupy")
 FUSE_TYPE = "fuse.glusterfs"
-LOG_TAIL = 60
 
-# Popen handles of foreground mounts started by this process, by mountpoint.
-_FOREGROUND: dict[str, subprocess.Popen[bytes]] = {}
-
-_RECORD_START = re.compile(r"^\[\d{4}-\d\d-\d\d ")
-# Warnings that explain an error further down (a translator .so that fails to dlopen).
-_LOAD_WARNINGS = ("xlator_dynload", "DL open failed", "dlopen")
-_RECORD_LEVEL = re.compile(r"^\[[^\]]*\] ([A-Z]) \[")
 
 
 # --------------------------------------------------------------------------- errors
@@ -218,52 +211,13 @@ def mount_fstype(mountpoint: str | os.PathLike[str]) -> str | None:
     return found
 
 
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` runs (a zombie child is reaped and counts as dead)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state in ("Z", "X"):
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return True
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [a.decode(errors="surrogateescape") for a in raw.split(b"\0") if a]
-
-
 def _is_our_glusterfs(pid: int, state: MountState) -> bool:
-    args = _cmdline(pid)
+    args = daemon.cmdline(pid)
     return (
         bool(args)
         and "glusterfs" in os.path.basename(args[0])
         and (state.volfile_path in args or state.mountpoint in args)
     )
-
-
-def _read_pid(pid_file: str | os.PathLike[str]) -> int | None:
-    try:
-        text = Path(pid_file).read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def _find_pid_by_cmdline(needle: str) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            args = _cmdline(int(entry.name))
-            if args and "glusterfs" in os.path.basename(args[0]) and needle in args:
-                return int(entry.name)
-    return None
 
 
 def _run_umount(mountpoint: str, lazy: bool = False) -> bool:
@@ -273,78 +227,6 @@ def _run_umount(mountpoint: str, lazy: bool = False) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return res.returncode == 0
-
-
-def _wait_exit(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    return not pid_alive(pid)
-
-
-def _stop_pid(pid: int, timeout: float) -> None:
-    """Wait for ``pid`` to exit; SIGTERM, then SIGKILL if it does not."""
-    if _wait_exit(pid, timeout):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if _wait_exit(pid, 5.0):
-            return
-
-
-# --------------------------------------------------------------------------- logs
-
-
-def tail(log_path: str | os.PathLike[str], n: int = LOG_TAIL) -> list[str]:
-    try:
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            return [line.rstrip("\n") for line in f.readlines()[-n:]]
-    except OSError:
-        return []
-
-
-def _records(lines: Iterable[str]) -> Iterator[list[str]]:
-    record: list[str] = []
-    for line in lines:
-        if _RECORD_START.match(line) and record:
-            yield record
-            record = []
-        record.append(line.rstrip("\n"))
-    if record:
-        yield record
-
-
-def relevant_log_lines(
-    log_path: str | os.PathLike[str], volumes: Iterable[str] = (), limit: int = 40
-) -> list[str]:
-    """Log records at error level or above, and every record of the given volumes.
-
-    Also dlopen warnings: why GlusterFS calls a translator type "not valid".
-
-    A record is a ``[date] L [...] N-xlator: msg`` line plus its continuation lines (a
-    Python traceback logged by the bridge spans several lines).
-    """
-    try:
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            lines = f.readlines()
-    except OSError:
-        return []
-    tags = tuple(f"-{v}:" for v in volumes)
-    picked: list[str] = []
-    for record in _records(lines):
-        head = record[0]
-        level = _RECORD_LEVEL.match(head)
-        lvl = level.group(1) if level else ""
-        if (
-            lvl in ("E", "C", "A")
-            or (lvl == "W" and any(w in head for w in _LOAD_WARNINGS))
-            or (tags and any(t in head for t in tags))
-        ):
-            picked.extend(record)
-    return picked[-limit:]
 
 
 # --------------------------------------------------------------------------- mount
@@ -420,102 +302,54 @@ def mount_graph(
         volumes=_glupy_volume_names(graph),
     )
     write_private(state.volfile_path, graph.render())
-    for stale in (state.log_path, state.pid_file, str(sdir / "glusterfs.out")):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(stale)
-
-    cmd = [exe, "-f", state.volfile_path, "-l", state.log_path, "--pid-file", state.pid_file]
-    if debug:
-        cmd += ["-L", "DEBUG"]
-    if foreground:
-        cmd.append("-N")
-    cmd += [*extra_args, mp]
-    state.command = cmd
     state.started = time.time()
-
-    with open(os.open(sdir / "glusterfs.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
+    started = daemon.start(exe, state.volfile_path, state.log_path, state.pid_file,
+                           sdir / "glusterfs.out", debug=debug, foreground=foreground,
+                           args=[*extra_args, mp])
+    state.command = started.command
     if foreground:
-        state.pid = proc.pid
+        state.pid = started.proc.pid
     state.save()
+
+    parent_dev = os.stat(os.path.dirname(mp) or "/").st_dev
+    probe = _StatProbe(mp)
+
+    def ready(pid: int | None) -> bool:
+        if mount_fstype(mp) != FUSE_TYPE:
+            return False
+        st = probe.poll(0.2)
+        return st is not None and st.st_dev != parent_dev
 
     try:
-        _wait_ready(proc, state, timeout)
-    except MountError:
-        _cleanup_failed(proc, state)
-        raise
-    except BaseException:  # KeyboardInterrupt while waiting
-        _cleanup_failed(proc, state)
+        state.pid = daemon.wait_ready(
+            started, pid=state.pid, pid_file=state.pid_file, foreground=foreground, ready=ready,
+            fail=lambda why: _failure(state, why), timeout=timeout,
+            not_ready=f"not ready after {timeout:g} s")
+    except BaseException:  # MountError, or KeyboardInterrupt while waiting
+        _cleanup_failed(started, state)
         raise
     if state.pid is None:
-        state.pid = _read_pid(state.pid_file) or _find_pid_by_cmdline(state.volfile_path)
+        state.pid = daemon.read_pid(state.pid_file) or daemon.find_pid(state.volfile_path)
     state.save()
-    if foreground:
-        _FOREGROUND[mp] = proc
     return state
 
 
 def foreground_process(mountpoint: str | os.PathLike[str]) -> subprocess.Popen[bytes] | None:
     """The Popen of a ``foreground=True`` mount started by this process, if any."""
-    return _FOREGROUND.get(canonical_mountpoint(mountpoint))
+    return daemon.foreground(canonical_mountpoint(mountpoint))
 
 
 def _failure(state: MountState, why: str) -> MountError:
-    lines = relevant_log_lines(state.log_path, state.volumes)
-    out = Path(state.state_dir, "glusterfs.out")
-    with contextlib.suppress(OSError):
-        extra = [line for line in out.read_text(errors="replace").splitlines() if line.strip()]
-        lines = extra[-20:] + lines
-    if not lines:
-        lines = tail(state.log_path, 20)
+    lines = daemon.failure_lines(state.log_path, Path(state.state_dir, "glusterfs.out"),
+                                 state.volumes)
     return MountError(
         f"glusterfs failed to mount {state.mountpoint}: {why}", lines, Path(state.log_path)
     )
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], state: MountState, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    parent_dev = os.stat(os.path.dirname(state.mountpoint) or "/").st_dev
-    probe = _StatProbe(state.mountpoint)
-    parent_exited = False
-    while True:
-        rc = proc.poll()
-        if rc is not None and (state.foreground or rc != 0):
-            raise _failure(state, f"glusterfs exited with status {rc}")
-        if rc == 0 and not parent_exited:
-            parent_exited = True  # daemon mode: the daemon lives on
-        if parent_exited:
-            pid = state.pid or _read_pid(state.pid_file)
-            if pid is not None:
-                state.pid = pid
-                if not pid_alive(pid):
-                    raise _failure(state, f"glusterfs (pid {pid}) exited")
-        if mount_fstype(state.mountpoint) == FUSE_TYPE:
-            st = probe.poll(0.2)
-            if st is not None and st.st_dev != parent_dev:
-                return
-        else:
-            time.sleep(0.05)
-        if time.monotonic() > deadline:
-            raise _failure(state, f"not ready after {timeout:g} s")
-
-
-def _cleanup_failed(proc: subprocess.Popen[bytes], state: MountState) -> None:
-    pids = {proc.pid}
-    pid = state.pid or _read_pid(state.pid_file)
-    if pid is not None and _is_our_glusterfs(pid, state):
-        pids.add(pid)
-    for p in pids:
-        if pid_alive(p):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    for p in pids:
-        _wait_exit(p, 5.0)
+def _cleanup_failed(started: daemon.Started, state: MountState) -> None:
+    pid = state.pid or daemon.read_pid(state.pid_file)
+    daemon.kill_failed(started, pid if pid is not None and _is_our_glusterfs(pid, state) else None)
     if mount_fstype(state.mountpoint) is not None:
         _run_umount(state.mountpoint, lazy=True)
     with contextlib.suppress(FileNotFoundError):
@@ -543,21 +377,18 @@ def unmount(
 
     pid: int | None = None
     if state is not None:
-        pid = state.pid or _read_pid(state.pid_file)
+        pid = state.pid or daemon.read_pid(state.pid_file)
         if pid is not None and not _is_our_glusterfs(pid, state):
             pid = None
     if pid is None and fstype == FUSE_TYPE:
-        pid = _find_pid_by_cmdline(mp)
+        pid = daemon.find_pid(mp)
 
     if fstype == FUSE_TYPE and not _run_umount(mp):
         _run_umount(mp, lazy=True)
 
     if pid is not None:
-        _stop_pid(pid, timeout)
-    proc = _FOREGROUND.pop(mp, None)
-    if proc is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
+        daemon.stop_pid(pid, timeout, terminate=False)  # the unmount makes it exit
+        daemon.forget_foreground(pid)
     if mount_fstype(mp) == FUSE_TYPE:  # the process died but left the mount behind
         _run_umount(mp, lazy=True)
     if state is not None:

@@ -5,7 +5,7 @@ Life of a fop handled in Python (no event loop, no extra thread):
 1. GlusterFS calls the fop's entry (``glupy_c_<fop>``, C generated from the fop
    table).  It takes the GIL, wraps the C arguments in views and calls the
    translator's ``async def`` to get a coroutine: a task.
-2. The driver (glupy/_build/driver.c) sends into the coroutine.  It finishes
+2. The driver (glupy/_bridge/src/task.c) sends into the coroutine.  It finishes
    (the reply is unwound), raises (the errno is unwound; anything but
    FopError is EIO + traceback in the log), or suspends on a :class:`Wind` /
    :class:`Gather` / glupy.Lock.
@@ -102,7 +102,7 @@ class Instance:
 
 # ---------------------------------------------------------------- driver
 # The task state machine (entry, wind, callback, hand-over between threads,
-# unwind of unchanged replies) is C: glupy/_build/driver.c.  These are the
+# unwind of unchanged replies) is C: glupy/_bridge/src/task.c.  These are the
 # Python pieces it calls for everything that is not the common case.
 
 
@@ -129,7 +129,7 @@ def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> Sequence[Any]:
         return raw
     # every field converted (the fields the translator did not set are views of the
     # child's memory, converted back to the same pointers).  The common case, a
-    # child's reply with some fields set, is unwound in C (driver.c
+    # child's reply with some fields set, is unwound in C (task.c
     # glupy_finish_part); this is for what it leaves here.
     return _reply_to_c[fop.slot](reply, keep)  # type: ignore[no-any-return]
 
@@ -454,7 +454,7 @@ def _install_child_methods(make: Any) -> None:
 def _fast_attr(descriptor: Any) -> Any:
     """``descriptor`` (a non-data descriptor: Option, _OnlyChild) wrapped in the
     driver's C type, so that reading the value set on the instance is
-    specialized by CPython (see driver.c, glupy_nondata_t)."""
+    specialized by CPython (see _bridge/src/types.c, glupy_nondata_t)."""
     return _driver_config["nondata"](descriptor)
 
 
@@ -716,15 +716,14 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
         enabled[FOPS_BY_NAME[name].slot] = 1
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
     overrides_notify = cls.notify is not Translator.notify or cls.upcall is not Translator.upcall
-    cb = ffi.new("unsigned char[]", 6)
-    for i, name in enumerate(("invalidate", "client_destroy", "client_disconnect",
-                              "ictxmerge", "fdclose", "fdclosedir")):
-        cb[i] = name in inst.cbks
+    wanted = ffi.new("struct glupy_cbks_wanted *")
+    for name in inst.cbks:
+        setattr(wanted, name, 1)
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
-            lib.glupy_install_cbks(inst.xl, cb) != 0:
+            lib.glupy_install_cbks(inst.xl, wanted) != 0:
         raise InitError("out of memory installing the fop table")
     return handled
 
@@ -935,7 +934,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
 def _extern_error(exc: type, value: BaseException, tb: Any) -> None:
     """Last line of defence: an error escaped an extern "Python" entry (init,
     fini, notify, reconfigure, the cbks; fops never enter Python that way:
-    driver.c fails those itself).  A glupy bug: log it."""
+    task.c fails those itself).  A glupy bug: log it."""
     text = "".join(traceback.format_exception(exc, value, tb))
     log_to_gluster("glupy", logging.ERROR, f"glupy internal error: {text.rstrip()}")
 

@@ -315,11 +315,8 @@ def xlatordir() -> Path:
 
 def bridge_so_path() -> Path:
     """Path of the compiled bridge (``glupy._build.bridge_path()``)."""
-    try:
-        from glupy._build import bridge_path
-    except ImportError:
-        return Path(__file__).resolve().parent / "_bridge" / "glupy.so"
-    return Path(bridge_path())
+    from glupy._build import bridge_path
+    return bridge_path()
 
 
 def installed_so_path() -> Path:

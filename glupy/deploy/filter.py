@@ -160,7 +160,7 @@ def _log(vol_dir: Path, text: str) -> None:
 
 def glupy_type_for(xlatordir: Path) -> str:
     """``features/glupy`` if this package's bridge is installed there, else a relative type."""
-    so = Path(__file__).resolve().parents[1] / "_bridge" / "glupy.so"
+    so = volfile.bridge_so_path()
     installed = xlatordir / (volfile.GLUPY_TYPE + ".so")
     try:
         if installed.exists() and os.path.samefile(installed, so):

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glupy import security, volfile
+from glupy import daemon, security, volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import DETACHED, GEN_KEY, AttachSpec, ConfigError, specs_from_options
 from glupy.deploy.gluster import Gluster, GlusterError, VolumeInfo
@@ -96,8 +96,7 @@ def check_translator(spec: AttachSpec, python: str | None = None) -> dict[str, o
 
 
 def _require_root(what: str) -> None:
-    if os.geteuid() != 0:
-        raise DeployError(f"{what} must run as root (glusterd only takes volume changes from root)")
+    daemon.require_root(what, DeployError, "glusterd only takes volume changes from root")
 
 
 def _volume(g: Gluster, name: str, *, started: bool = True) -> VolumeInfo:
@@ -354,13 +353,6 @@ def _cmd_arg(cmdline: list[str], flag: str) -> str | None:
     return None
 
 
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-
-
 def brick_log_state(log: Path, xlator: str) -> tuple[str, list[str]]:
     """('loaded' | 'not loaded' | 'failed', error lines) for the process's current run."""
     try:
@@ -424,7 +416,7 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
                 for b in vol.bricks:
                     st = bstat.get(b.name, {})
                     pid = int(st.get("pid", "-1") or -1)
-                    cl = _cmdline(pid) if pid > 0 else []
+                    cl = daemon.cmdline(pid) if pid > 0 else []
                     if st.get("status") != "1":
                         t["bricks"][b.name] = {"state": "brick offline"}  # type: ignore[index]
                     elif not any(a.startswith(f"{vol.name}.") for a in cl):
@@ -447,17 +439,6 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
     return out
 
 
-def _mount_pid(mountpoint: str) -> int | None:
-    """The glusterfs client process serving ``mountpoint`` (from /proc cmdlines)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        cl = _cmdline(int(proc.name))
-        if cl and cl[0].endswith("glusterfs") and mountpoint in cl:
-            return int(proc.name)
-    return None
-
-
 def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, object]]:
     """Hot-reload glupy translators of VOLUME in every process on this host that runs
     them (bricks and FUSE mounts), over each process's glupy control socket."""
@@ -471,10 +452,10 @@ def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, o
     pids: dict[int, str] = {}
     for b, st in g.brick_status(vol.name).items():
         pid = int(st.get("pid", "-1") or -1)
-        if pid > 0 and any(a.startswith(f"{vol.name}.") for a in _cmdline(pid)):
+        if pid > 0 and any(a.startswith(f"{vol.name}.") for a in daemon.cmdline(pid)):
             pids[pid] = f"brick {b}"
     for m in _local_mounts(vol.name):
-        pid = _mount_pid(m)
+        pid = daemon.find_pid(m)  # the glusterfs client serving it
         if pid:
             pids[pid] = f"mount {m}"
     results: list[dict[str, object]] = []

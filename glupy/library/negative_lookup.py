@@ -75,14 +75,13 @@ expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
 from __future__ import annotations
 
 import errno
-import itertools
 import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from glupy import CacheInvalidation, Dict, FopError, MissCache, Option, Translator
-from glupy.library import counted
+from glupy.library import EventCounter
 from glupy.replies import REPLY_CLASSES
 from glupy.types import NULL_GFID, Fd, Iatt, Loc
 
@@ -108,8 +107,8 @@ class NegativeLookup(Translator):
         self.stats = {"invalidations": 0, "raced": 0, "upcalls": 0, "dir_changed": 0}
         # directory gfid -> (mtime_ns, ctime_ns) last seen in a lookup of it (LRU, bounded)
         self._dir_times: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
-        self._wound = itertools.count()  # lookups wound to the child (counted without the lock)
-        self._in_python = itertools.count()  # lookups that reached this method (not the C hits)
+        self._wound = EventCounter()  # lookups wound to the child (counted without the lock)
+        self._in_python = EventCounter()  # lookups that reached this method (not the C hits)
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
         self.miss_cache.configure(self.max_entries, self.timeout)
@@ -272,8 +271,8 @@ class NegativeLookup(Translator):
             cache = self.miss_cache.stats()
             with self._lock:
                 stats = {**self.stats, "misses_cached": cache.pop("added"),
-                         "python_lookups": counted(self._in_python),
-                         "lookups_wound": counted(self._wound)}
+                         "python_lookups": self._in_python.value,
+                         "lookups_wound": self._wound.value}
             value = json.dumps({**cache, **stats}, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)

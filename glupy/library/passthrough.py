@@ -12,14 +12,13 @@ The counters can be read through the mount without any extra tool::
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from typing import Any
 
 from glupy import Dict, Fd, FopError, Inode, Loc, Option, Translator
 from glupy.fops import FOP_NAMES, FOPS, PY_CBKS, Fop
-from glupy.library import counted
+from glupy.library import EventCounter
 from glupy.replies import CreateReply, GetxattrReply, LookupReply, OpendirReply, OpenReply
 
 COUNTERS_XATTR = "glupy.counters"
@@ -43,16 +42,16 @@ class PassThrough(Translator):
                            "(exercises forget/release)")
 
     def init(self) -> None:
-        # one itertools.count per fop: next() is a single C call, atomic under
+        # one EventCounter (an itertools.count) per fop: next() is a single C call, atomic under
         # the GIL, so counting needs no lock (this runs in every fop)
-        self._calls = {name: itertools.count() for name in (*FOP_NAMES, *PY_CBKS)}
+        self._calls = {name: EventCounter() for name in (*FOP_NAMES, *PY_CBKS)}
 
     @property
     def counts(self) -> Counter[str]:
         """Calls per fop so far (fops never called are left out)."""
         out: Counter[str] = Counter()
         for name, c in list(self._calls.items()):
-            n = counted(c)
+            n = c.value
             if n:
                 out[name] = n
         return out

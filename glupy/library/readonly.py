@@ -48,8 +48,8 @@ fops on fds opened read-only with EBADF first), so only visible to gfapi/NFS
 or to translators above: the C translator lets discard, zerofill,
 fremovexattr, put, icreate, namelink and copy_file_range through; this one
 refuses them.  The C translator also exempts internal clients (frame pid < 0:
-self-heal, rebalance, gsyncd); glupy does not expose the frame's pid, so this
-translator refuses them too (see the report on API gaps).
+self-heal, rebalance, gsyncd); this translator refuses them too (it could tell
+them apart: ``self.caller.pid`` is the frame's pid).
 
 Where it belongs: anywhere above the data it protects.  Client side (right
 under FUSE/gfapi) it makes one mount read-only; brick side (above

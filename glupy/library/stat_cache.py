@@ -36,14 +36,13 @@ ones that reached this class).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from glupy import AttrCache, Dict, Option, Translator
-from glupy.library import counted
+from glupy.library import EventCounter
 from glupy.replies import REPLY_CLASSES
 from glupy.types import NULL_GFID, Fd, Inode, Loc
 
@@ -79,10 +78,10 @@ class StatCache(Translator):
 
     def init(self) -> None:
         self.attr_cache = AttrCache(self.max_entries, self.timeout)
-        self._lookups = itertools.count()
-        self._stats = itertools.count()
-        self._lookups_xdata = itertools.count()  # lookups C could not answer: they ask for xattrs
-        self._lookups_new = itertools.count()  # ... or the inode is not linked yet
+        self._lookups = EventCounter()
+        self._stats = EventCounter()
+        self._lookups_xdata = EventCounter()  # lookups C could not answer: they ask for xattrs
+        self._lookups_new = EventCounter()  # ... or the inode is not linked yet
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
         self.attr_cache.configure(self.max_entries, self.timeout)
@@ -228,10 +227,10 @@ class StatCache(Translator):
     # ------------------------------------------------------------ stats
     async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
         if name == STATS_XATTR:
-            stats = {**self.attr_cache.stats(), "python_lookups": counted(self._lookups),
-                     "python_stats": counted(self._stats),
-                     "python_lookups_with_xdata": counted(self._lookups_xdata),
-                     "python_lookups_unlinked": counted(self._lookups_new)}
+            stats = {**self.attr_cache.stats(), "python_lookups": self._lookups.value,
+                     "python_stats": self._stats.value,
+                     "python_lookups_with_xdata": self._lookups_xdata.value,
+                     "python_lookups_unlinked": self._lookups_new.value}
             value = json.dumps(stats, sort_keys=True).encode()
             return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)

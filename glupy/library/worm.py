@@ -72,7 +72,7 @@ auto-commit after ``auto-commit-period`` seconds of inactivity, retention
 tracked in atime, relax/enterprise modes, ``worm-files-deletable``) is a
 different model: this translator commits on close, not after a delay, and
 keeps only a commit time.  The C translator also exempts internal clients
-(frame pid < 0); glupy does not expose the frame pid, so this one does not.
+(frame pid < 0); this one does not (``self.caller.pid`` would tell them apart).
 
 Where it belongs: brick side, right above storage/posix::
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
+from glupy import daemon, process, volfile
 from glupy.volfile import Graph, Volume
 
 HERE = Path(__file__).parent
@@ -114,7 +114,7 @@ def glusterfs_pids_for(path: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            args = process._cmdline(int(entry.name))
+            args = daemon.cmdline(int(entry.name))
             if args and "glusterfs" in os.path.basename(args[0]) and path in args:
                 pids.append(int(entry.name))
     return pids

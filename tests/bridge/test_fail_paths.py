@@ -1,7 +1,7 @@
 """A child's failure, whatever code surrounds the ``await`` (tests/bridge/translators/
 failpaths.py): the caller gets the right errno, ``except``/``finally``/``async with``
 in the translator run as Python promises, and where nothing in the coroutine could
-see the error it is not raised through the coroutine's frame at all (driver.c,
+see the error it is not raised through the coroutine's frame at all (task.c,
 glupy_finish_unhandled; counted by ``glupy status`` as failures_finished_in_c)."""
 
 from __future__ import annotations

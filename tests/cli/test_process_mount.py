@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from glupy import process
+from glupy import daemon, process
 from glupy.cli import main
 from glupy.volfile import Graph, Volume
 
@@ -72,9 +72,9 @@ def test_init_failure_reports_log_and_leaves_nothing(dirs: tuple[Path, Path, Pat
     assert process.mount_fstype(mnt) is None
     assert process.list_mounts(state_dir) == []
     assert not any(
-        "t-ro" in " ".join(process._cmdline(int(p.name)))
+        "t-ro" in " ".join(daemon.cmdline(int(p.name)))
         for p in Path("/proc").iterdir()
-        if p.name.isdigit() and str(mnt) in process._cmdline(int(p.name))
+        if p.name.isdigit() and str(mnt) in daemon.cmdline(int(p.name))
     )
 
 

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from glupy import brick, control, process, testing, volfile
+from glupy import brick, control, daemon, process, testing, volfile
 from glupy.volfile import Graph, Volume
 
 HERE = Path(__file__).parent
@@ -317,7 +317,7 @@ def kill_mid_write(mnt: Path, pid: int) -> tuple[Writers, float]:
     t_kill = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     writers.join()
-    assert process._wait_exit(pid, 10)
+    assert daemon.wait_exit(pid, 10)
     assert process._run_umount(str(mnt), lazy=True)
     assert process.mount_fstype(mnt) is None
     return writers, t_kill
@@ -456,7 +456,7 @@ def test_replica2_brick_killed_while_writing(tmp_path):
             wait_for("first writes", lambda: len(written) >= 30 or errors, 30)
             victim = states[0]
             os.kill(victim.pid, signal.SIGKILL)
-            assert process._wait_exit(victim.pid, 10)
+            assert daemon.wait_exit(victim.pid, 10)
             forget_socket(victim.pid)
             n_at_kill = len(written)
             wait_for("writes while the brick is down", lambda: len(written) >= n_at_kill + 60 or errors,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy._build import release
+from glupy._build import build, release
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,8 +62,9 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_sdist_has_the_bridge_sources_and_no_built_bridge(dists: dict[str, Path]) -> None:
     with tarfile.open(dists["sdist"]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {"setup.py", "pyproject.toml", "glupy/_build/bridge.c", "glupy/_build/driver.c",
-            "glupy/_build/misscache.c", "glupy/_build/bindings/__init__.py"} <= names
+    sources = {f"glupy/_bridge/src/{name}" for name in (*build.SOURCES, "glupy.h", "fops-tmpl.c",
+                                                        "fops-tmpl.h")}
+    assert {"setup.py", "pyproject.toml", "glupy/_build/bindings/__init__.py"} | sources <= names
     assert not [n for n in names if n.endswith(".so") or n.endswith("build-info.json")]
 
 
@@ -81,7 +82,7 @@ def test_wheel_holds_a_bridge_built_for_this_glusterfs(dists: dict[str, Path]) -
     # python -m build compiles in a throwaway venv: the bridge records its base interpreter
     assert Path(info["python_executable"]).exists(), info
     assert info["python"] == sys.version.split()[0]
-    assert "glupy/_build/bridge.c" in names
+    assert "glupy/_bridge/src/bridge.c" in names and "glupy/_bridge/src/glupy.h" in names
     assert "glupy = glupy.cli:main" in entry_points
     assert "glupy.testing = glupy.testing" in entry_points
     requires = [ln for ln in metadata.splitlines() if ln.startswith("Requires-Dist:")]

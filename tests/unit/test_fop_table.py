@@ -54,17 +54,30 @@ def test_parse_params_normalises_pointer_spacing():
 
 def test_codegen_emits_every_fop_and_a_layout_check_per_slot():
     src = codegen.source()
+    header = codegen.header()
     cdef = codegen.cdef()
+    assert "@" not in src and "@" not in header  # every placeholder filled
     for fop in FOPS:
-        # entry, callback, wind and both unwinds exist, and the driver's tables name them
+        # entry, callback, wind and unwinds exist, and the driver's tables name them
         assert f"static int32_t glupy_c_{fop.name}(call_frame_t *frame, xlator_t *this" in src
         assert f"static int32_t glupy_c_{fop.name}_cbk(call_frame_t *frame, void *cookie" in src
-        assert f"[{fop.slot}] = glupy_wind_{fop.name}" in src
-        assert f"[{fop.slot}] = glupy_unwind_raw_{fop.name}" in src
+        assert f"[{fop.slot}] = glupy_wind_{fop.name}," in src
+        assert f"[{fop.slot}] = glupy_unwind_reply_{fop.name}," in src
         assert f"glupy_unwind_{fop.name}(call_frame_t *frame" in cdef  # Python's converted replies
+        assert f"void glupy_unwind_{fop.name}(call_frame_t *frame" in header
         assert f"STACK_WIND_COOKIE(frame, glupy_c_{fop.name}_cbk" in src
-        assert f"STACK_UNWIND_STRICT({fop.name}, frame" in src
+        # one STACK_UNWIND per fop: every route ends in glupy_unwind_<fop>
+        assert src.count(f"STACK_UNWIND_STRICT({fop.name}, frame") == 1
         assert f"offsetof(struct xlator_fops, {fop.name}) == {fop.slot} * sizeof(void *)" in src
+
+
+def test_template_expands_blocks_and_indents_statement_placeholders():
+    template = ("int @NAME@;\n/* @FOR_EACH x@ */\nvoid f_@X@(void)\n{\n    @BODY@\n}\n/* @END@ */\n")
+    out = codegen.expand(template, {"x": [{"X": "a", "BODY": ["one;", "two;"]},
+                                          {"X": "b", "BODY": []}]}, {"NAME": "n"})
+    assert out == "int n;\nvoid f_a(void)\n{\n    one;\n    two;\n}\nvoid f_b(void)\n{\n}\n"
+    with pytest.raises(KeyError):
+        codegen.expand("@MISSING@", {}, {})
 
 
 def test_python_view_folds_vector_count_and_iobref():

@@ -1,21 +1,56 @@
-"""glupy.MissCache outside GlusterFS (the dict fallback glupy.testing uses).
-
-The C table (misscache.c) behind it inside GlusterFS is exercised through
-real mounts in tests/library/test_negative_lookup.py."""
+"""glupy.MissCache: one suite run on both tables, the C one the bridge's lookup
+entry consults inside GlusterFS (glupy/_bridge/src/misscache.c, called here
+through the built bridge's cffi module) and the dict fallback glupy.testing
+uses outside GlusterFS.  Through real mounts: tests/library/test_negative_lookup.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from collections.abc import Callable
+from importlib.machinery import ExtensionFileLoader
 
 import pytest
 
 from glupy import MissCache
+from glupy import types as _t
+from glupy._build import bridge_path
+from glupy.misscache import _DictMissCache
+
+NewCache = Callable[..., MissCache]
+
+
+def _bridge_module():  # type: ignore[no-untyped-def]
+    path = bridge_path()
+    if not path.exists():
+        pytest.skip("the bridge is not built (python -m glupy._build)")
+    loader = ExtensionFileLoader("_glupy_bridge", str(path))
+    spec = importlib.util.spec_from_file_location("_glupy_bridge", path, loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(params=["c", "dict"])
+def new_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> NewCache:
+    if request.param == "dict":
+        return _DictMissCache
+    bridge = _bridge_module()
+    monkeypatch.setattr(_t, "_ffi", bridge.ffi)
+    monkeypatch.setattr(_t, "_lib", bridge.lib)
+
+    def new(*args: float) -> MissCache:
+        cache = MissCache(*args)
+        assert type(cache) is MissCache  # the C table, not the fallback
+        return cache
+    return new
 
 P1, P2 = b"\x01" * 16, b"\x02" * 16
 
 
-def test_add_hit_discard() -> None:
-    c = MissCache(10, 60)
+def test_add_hit_discard(new_cache: NewCache) -> None:
+    c = new_cache(10, 60)
     assert not c.hit(P1, "a")
     assert c.add(P1, "a")
     assert c.hit(P1, "a")
@@ -27,8 +62,8 @@ def test_add_hit_discard() -> None:
     assert (st["hits"], st["added"], st["dropped"], st["entries"]) == (1, 1, 1, 0)
 
 
-def test_lru_bound_keeps_the_recently_used() -> None:
-    c = MissCache(3, 60)
+def test_lru_bound_keeps_the_recently_used(new_cache: NewCache) -> None:
+    c = new_cache(3, 60)
     for n in "abc":
         c.add(P1, n)
     assert c.hit(P1, "a")  # a is now the newest
@@ -37,8 +72,8 @@ def test_lru_bound_keeps_the_recently_used() -> None:
     assert len(c) == 3 and c.stats()["evicted"] == 1
 
 
-def test_entries_expire() -> None:
-    c = MissCache(10, 0.05)
+def test_entries_expire(new_cache: NewCache) -> None:
+    c = new_cache(10, 0.05)
     c.add(P1, "a")
     assert c.hit(P1, "a")
     time.sleep(0.08)
@@ -46,8 +81,8 @@ def test_entries_expire() -> None:
     assert c.stats()["expired"] == 1 and len(c) == 0
 
 
-def test_drop_parent_and_count_under() -> None:
-    c = MissCache(100, 60)
+def test_drop_parent_and_count_under(new_cache: NewCache) -> None:
+    c = new_cache(100, 60)
     for i in range(5):
         c.add(P1, f"x{i}")
     c.add(P2, "y")
@@ -57,10 +92,10 @@ def test_drop_parent_and_count_under() -> None:
     assert c.stats()["parents"] == 1
 
 
-def test_zero_limits_cache_nothing_and_configure_trims() -> None:
-    assert not MissCache(0, 60).add(P1, "a")
-    assert not MissCache(10, 0).add(P1, "a")
-    c = MissCache(10, 60)
+def test_zero_limits_cache_nothing_and_configure_trims(new_cache: NewCache) -> None:
+    assert not new_cache(0, 60).add(P1, "a")
+    assert not new_cache(10, 0).add(P1, "a")
+    c = new_cache(10, 60)
     for i in range(10):
         c.add(P1, f"n{i}")
     c.configure(4, 60)
@@ -73,10 +108,10 @@ def test_zero_limits_cache_nothing_and_configure_trims() -> None:
     assert len(c) == 0
 
 
-def test_names_are_any_str_and_limits_are_checked() -> None:
-    c = MissCache(10, 60)
+def test_names_are_any_str_and_limits_are_checked(new_cache: NewCache) -> None:
+    c = new_cache(10, 60)
     odd = "caf\u00e9-\udcff"  # surrogate-escaped byte, as Loc.name decodes it
     assert c.add(P1, odd) and c.hit(P1, odd)
     assert not c.add(P1, "x" * 5000)  # longer than any name GlusterFS passes
     with pytest.raises(ValueError):
-        MissCache(-1, 60)
+        new_cache(-1, 60)

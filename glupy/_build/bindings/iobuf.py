@@ -28,8 +28,8 @@ CUSTOMIZATIONS = """
  * trimmed back to the kernel (madvise) on every free and page-faulted in again, so
  * buffers from 64 KiB up come from the smallest arena above 128 KiB (256 KiB pages,
  * pre-mapped and reused).  One call: Vector.alloc runs once per readv/writev. */
-static struct iobref *glupy_iobref_alloc(struct iobuf_pool *pool, size_t size,
-                                         struct iovec *iov)
+struct iobref *glupy_iobref_alloc(struct iobuf_pool *pool, size_t size,
+                                  struct iovec *iov)
 {
     struct iobref *iobref = iobref_new();
     if (!iobref)

@@ -1,7 +1,7 @@
 """Every shape of code around an ``await`` whose child fails, picked by the looked-up
 name's prefix (tests/bridge/test_fail_paths.py).  A failing wind's FopError is
 either raised through the coroutine's frame, or -- when no handler covers the
-await -- the coroutine is finished without raising (driver.c,
+await -- the coroutine is finished without raising (task.c,
 glupy_finish_unhandled).  Both must look the same from outside, and handlers must
 still run."""
 

@@ -3,7 +3,7 @@
  * A translator that caches ENOENT (glupy.library.negative_lookup) would
  * otherwise enter Python for every repeated miss only to raise FopError:
  * ~12 us per lookup through FUSE, where GlusterFS's C nl-cache answers in
- * ~1 us.  With a MissCache attached (Translator.use_miss_cache), the
+ * ~1 us.  With a MissCache attached (a translator's ``miss_cache``), the
  * bridge's lookup entry asks this table first and unwinds ENOENT without
  * the GIL; Python decides what goes in (add/discard/drop_parent) and sees
  * only the lookups the table could not answer.
@@ -15,7 +15,9 @@
  * updates.
  */
 
-#include <time.h>
+#include "glupy.h"
+
+#include <glusterfs/upcall-utils.h> /* after xlator.h: it uses dict_t */
 
 #define GLUPY_MC_NAME_MAX 4096
 
@@ -54,22 +56,9 @@ struct glupy_miss_cache {
     int refs;
 };
 
-typedef struct glupy_miss_cache glupy_miss_cache_t;
 
-static int64_t glupy_mc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* gfids are random (uuid4): their bytes are a good hash already */
-static inline uint64_t glupy_mc_gfid_hash(const unsigned char *gfid)
-{
-    uint64_t h;
-    memcpy(&h, gfid + 8, sizeof(h));
-    return h;
-}
 
 static inline uint64_t glupy_mc_hash(const unsigned char *gfid, const char *name, size_t len)
 {
@@ -79,7 +68,7 @@ static inline uint64_t glupy_mc_hash(const unsigned char *gfid, const char *name
     return h ^ (glupy_mc_gfid_hash(gfid) * 0x9E3779B97F4A7C15ULL);
 }
 
-static glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout)
+glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout)
 {
     glupy_miss_cache_t *mc = calloc(1, sizeof(*mc));
     if (!mc)
@@ -227,7 +216,7 @@ static void glupy_mc_grow(glupy_miss_cache_t *mc)
 /* ------------------------------------------------------------ the API (cdef) */
 
 /* 1 if (gfid, name) is cached and fresh (a hit, counted), else 0 */
-static int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
                         size_t len)
 {
     uint64_t hash = glupy_mc_hash(gfid, name, len);
@@ -253,7 +242,7 @@ static int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const
 }
 
 /* remember (gfid, name) as missing for the timeout; 1 if stored */
-static int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
                         size_t len)
 {
     if (len > GLUPY_MC_NAME_MAX)
@@ -304,7 +293,7 @@ static int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const
 }
 
 /* forget (gfid, name); 1 if it was cached */
-static int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
                             size_t len)
 {
     uint64_t hash = glupy_mc_hash(gfid, name, len);
@@ -323,7 +312,7 @@ static int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, c
 }
 
 /* how many names under directory gfid are cached; with ``drop``, forgets them */
-static size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop)
+size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop)
 {
     size_t n = 0;
     pthread_mutex_lock(&mc->lock);
@@ -346,7 +335,7 @@ static void glupy_mc_clear_locked(glupy_miss_cache_t *mc)
         glupy_mc_remove_entry(mc, mc->lru.newer);
 }
 
-static void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout)
+void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout)
 {
     pthread_mutex_lock(&mc->lock);
     mc->max_entries = max_entries;
@@ -357,7 +346,7 @@ static void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, dou
     pthread_mutex_unlock(&mc->lock);
 }
 
-static void glupy_mc_clear(glupy_miss_cache_t *mc)
+void glupy_mc_clear(glupy_miss_cache_t *mc)
 {
     pthread_mutex_lock(&mc->lock);
     glupy_mc_clear_locked(mc);
@@ -365,7 +354,7 @@ static void glupy_mc_clear(glupy_miss_cache_t *mc)
 }
 
 /* entries, parents, hits, added, expired, evicted, dropped */
-static void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
+void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
 {
     pthread_mutex_lock(&mc->lock);
     out[0] = mc->count;
@@ -378,7 +367,7 @@ static void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
     pthread_mutex_unlock(&mc->lock);
 }
 
-static void glupy_mc_unref(glupy_miss_cache_t *mc)
+void glupy_mc_unref(glupy_miss_cache_t *mc)
 {
     pthread_mutex_lock(&mc->lock);
     int last = --mc->refs == 0;
@@ -396,7 +385,7 @@ static void glupy_mc_unref(glupy_miss_cache_t *mc)
  * detached or replaced table is not freed here: a lookup in flight may still
  * be reading it (the same rule as the fop tables); the Python object's
  * reference keeps it until it is collected after fini. */
-static int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc)
+int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc)
 {
     glupy_private_t *priv = this->private;
     if (mc) {
@@ -408,27 +397,13 @@ static int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc)
     return 0;
 }
 
-/* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
-static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
-{
-    glupy_private_t *priv = this->private;
-    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
-    if (!mc || !loc || !loc->name || !*loc->name)
-        return 0;
-    static const unsigned char null_gfid[16];
-    const unsigned char *gfid = loc->pargfid;
-    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
-        gfid = loc->parent->gfid;
-    return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
-}
-
 /* GF_EVENT_UPCALL (called by the bridge's notify, before Python, without the GIL):
  * a cache invalidation names an inode and, for entry changes, its parent(s) and
  * old parent (features/upcall sends no names).  Each of these gfids may be a
  * directory whose entries changed on another client: forget every name cached
  * under it.  Gfids with nothing cached cost one hash probe; other upcall kinds
  * (lease recall, lock contention) say nothing about names. */
-static void glupy_miss_cache_upcall(xlator_t *this, void *data)
+void glupy_miss_cache_upcall(xlator_t *this, void *data)
 {
     static const unsigned char null_gfid[16];
     glupy_private_t *priv = this->private;

@@ -1,19 +1,12 @@
 /* The hand-written part of the bridge: starting CPython inside a glusterfs
  * process, the xlator_api symbol GlusterFS loads, and the per-instance fop
- * table.  Everything per-fop is generated (codegen.py); this file is included
- * by build.py after the generated code.
+ * table.  Everything per fop and per cbk is generated (fops-tmpl.c).
  */
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
-/* Entry points implemented in Python (glupy/runtime.py). */
-static int glupy_py_init(xlator_t *this);
-static void glupy_py_fini(xlator_t *this);
-static int glupy_py_notify(xlator_t *this, int32_t event, void *data);
-static int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+#include "glupy.h"
 
 static pthread_mutex_t glupy_start_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -81,8 +74,7 @@ out:
 /* Called from Python once the translator class is known: fops the class
  * defines go to Python, every other slot keeps GlusterFS's default
  * pass-through, so undefined fops never touch Python. */
-static int glupy_install_fops(xlator_t *this, const unsigned char *enabled,
-                              int py_notify)
+int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify)
 {
     glupy_private_t *priv = this->private;
     struct xlator_fops *fops = calloc(1, sizeof(*fops));
@@ -100,80 +92,6 @@ static int glupy_install_fops(xlator_t *this, const unsigned char *enabled,
     priv->py_notify = py_notify;
     /* old tables are kept: fops in flight may still be reading them */
     priv->fops = fops;
-    return 0;
-}
-
-static int32_t glupy_c_forget(xlator_t *this, inode_t *inode)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_forget(this, inode);
-}
-static int32_t glupy_c_release(xlator_t *this, fd_t *fd)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_release(this, fd);
-}
-static int32_t glupy_c_releasedir(xlator_t *this, fd_t *fd)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_releasedir(this, fd);
-}
-static int32_t glupy_c_invalidate(xlator_t *this, inode_t *inode)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_invalidate(this, inode);
-}
-static int32_t glupy_c_client_destroy(xlator_t *this, client_t *client)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_client_destroy(this, client);
-}
-static int32_t glupy_c_client_disconnect(xlator_t *this, client_t *client)
-{
-    glupy_enter_thread();
-    return glupy_py_cbk_client_disconnect(this, client);
-}
-static void glupy_c_ictxmerge(xlator_t *this, fd_t *fd, inode_t *inode,
-                              inode_t *linked_inode)
-{
-    glupy_enter_thread();
-    glupy_py_cbk_ictxmerge(this, fd, inode, linked_inode);
-}
-static void glupy_c_fdclose(xlator_t *this, fd_t *fd)
-{
-    glupy_enter_thread();
-    glupy_py_cbk_fdclose(this, fd);
-}
-static void glupy_c_fdclosedir(xlator_t *this, fd_t *fd)
-{
-    glupy_enter_thread();
-    glupy_py_cbk_fdclosedir(this, fd);
-}
-
-/* Per instance: forget/release/releasedir always reach Python (GlusterFS only
- * calls them for inodes/fds that carry our context); the others only when the
- * class defines them. */
-static int glupy_install_cbks(xlator_t *this, const unsigned char *enabled)
-{
-    struct xlator_cbks *cbks = calloc(1, sizeof(*cbks));
-    if (!cbks)
-        return -1;
-    cbks->forget = glupy_c_forget;
-    cbks->release = glupy_c_release;
-    cbks->releasedir = glupy_c_releasedir;
-    if (enabled[0])
-        cbks->invalidate = glupy_c_invalidate;
-    if (enabled[1])
-        cbks->client_destroy = glupy_c_client_destroy;
-    if (enabled[2])
-        cbks->client_disconnect = glupy_c_client_disconnect;
-    if (enabled[3])
-        cbks->ictxmerge = glupy_c_ictxmerge;
-    if (enabled[4])
-        cbks->fdclose = glupy_c_fdclose;
-    if (enabled[5])
-        cbks->fdclosedir = glupy_c_fdclosedir;
-    this->cbks = cbks;
     return 0;
 }
 

@@ -12,6 +12,10 @@
  * left the brick before an invalidation cannot be cached after it.
  */
 
+#include "glupy.h"
+
+#include <glusterfs/upcall-utils.h> /* after xlator.h: it uses dict_t */
+
 typedef struct glupy_ac_entry glupy_ac_entry_t;
 
 struct glupy_ac_entry {
@@ -34,9 +38,8 @@ struct glupy_attr_cache {
     int refs;
 };
 
-typedef struct glupy_attr_cache glupy_attr_cache_t;
 
-static glupy_attr_cache_t *glupy_ac_new(uint64_t max_entries, double timeout)
+glupy_attr_cache_t *glupy_ac_new(uint64_t max_entries, double timeout)
 {
     glupy_attr_cache_t *ac = calloc(1, sizeof(*ac));
     if (!ac)
@@ -110,7 +113,7 @@ static void glupy_ac_grow(glupy_attr_cache_t *ac)
 
 /* ------------------------------------------------------------ the API (cdef) */
 
-static uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac)
+uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac)
 {
     return __atomic_load_n(&ac->epoch, __ATOMIC_ACQUIRE);
 }
@@ -119,8 +122,7 @@ static uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac)
  * ``by_lookup``: it came from a lookup (of a name).  Only such entries answer
  * lookups: after a rename/unlink upcall a stat by gfid still finds the inode,
  * but the name the kernel revalidates must be looked up again. */
-static int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_t epoch,
-                        int by_lookup)
+int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_t epoch, int by_lookup)
 {
     static const unsigned char null_gfid[16];
     int stored = 0;
@@ -159,8 +161,8 @@ static int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_
 
 /* copies the fresh cached iatt of gfid into *out: 1 (a hit, counted), else 0;
  * ``for_lookup``: only an entry a lookup brought */
-static int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struct iatt *out,
-                        int for_lookup)
+int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struct iatt *out,
+                 int for_lookup)
 {
     int hit = 0;
     pthread_mutex_lock(&ac->lock);
@@ -184,7 +186,7 @@ static int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struc
 
 /* forget gfid (it changed or may have); 1 if it was cached.  Always bumps the
  * epoch: a reply in flight must not bring the old value back. */
-static int glupy_ac_drop(glupy_attr_cache_t *ac, const unsigned char *gfid)
+int glupy_ac_drop(glupy_attr_cache_t *ac, const unsigned char *gfid)
 {
     int found = 0;
     pthread_mutex_lock(&ac->lock);
@@ -208,14 +210,14 @@ static void glupy_ac_clear_locked(glupy_attr_cache_t *ac)
         glupy_ac_remove_oldest(ac);
 }
 
-static void glupy_ac_clear(glupy_attr_cache_t *ac)
+void glupy_ac_clear(glupy_attr_cache_t *ac)
 {
     pthread_mutex_lock(&ac->lock);
     glupy_ac_clear_locked(ac);
     pthread_mutex_unlock(&ac->lock);
 }
 
-static void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double timeout)
+void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double timeout)
 {
     pthread_mutex_lock(&ac->lock);
     ac->max_entries = max_entries;
@@ -230,7 +232,7 @@ static void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, dou
 }
 
 /* entries, hits, stored, expired, evicted, dropped, raced */
-static void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out)
+void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out)
 {
     pthread_mutex_lock(&ac->lock);
     out[0] = ac->count;
@@ -243,7 +245,7 @@ static void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out)
     pthread_mutex_unlock(&ac->lock);
 }
 
-static void glupy_ac_unref(glupy_attr_cache_t *ac)
+void glupy_ac_unref(glupy_attr_cache_t *ac)
 {
     pthread_mutex_lock(&ac->lock);
     int last = --ac->refs == 0;
@@ -258,7 +260,7 @@ static void glupy_ac_unref(glupy_attr_cache_t *ac)
 
 /* Attach (or with NULL, detach) the table the entries consult; like
  * glupy_set_miss_cache, a replaced table is never freed here. */
-static int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac)
+int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac)
 {
     glupy_private_t *priv = this->private;
     if (ac) {
@@ -277,8 +279,7 @@ static inline glupy_attr_cache_t *glupy_attr_cache_of(xlator_t *this)
 }
 
 /* The entries' fast paths: 1 if the fop was answered (unwound) from the table. */
-static inline int glupy_attr_cache_lookup(xlator_t *this, call_frame_t *frame, loc_t *loc,
-                                          dict_t *xdata)
+int glupy_attr_cache_lookup(xlator_t *this, call_frame_t *frame, loc_t *loc, dict_t *xdata)
 {
     static const unsigned char null_gfid[16];
     glupy_attr_cache_t *ac = glupy_attr_cache_of(this);
@@ -288,29 +289,27 @@ static inline int glupy_attr_cache_lookup(xlator_t *this, call_frame_t *frame, l
         !glupy_ac_get(ac, loc->inode->gfid, &buf, 1))
         return 0;
     memset(&postparent, 0, sizeof(postparent)); /* as md-cache: no parent iatt */
-    STACK_UNWIND_STRICT(lookup, frame, 0, 0, loc->inode, &buf, NULL, &postparent);
+    glupy_unwind_lookup(frame, 0, 0, loc->inode, &buf, NULL, &postparent);
     return 1;
 }
 
-static inline int glupy_attr_cache_stat(xlator_t *this, call_frame_t *frame, inode_t *inode,
-                                        dict_t *xdata)
+int glupy_attr_cache_stat(xlator_t *this, call_frame_t *frame, inode_t *inode, dict_t *xdata)
 {
     glupy_attr_cache_t *ac = glupy_attr_cache_of(this);
     struct iatt buf;
     if (!ac || xdata || !inode || !glupy_ac_get(ac, inode->gfid, &buf, 0))
         return 0;
-    STACK_UNWIND_STRICT(stat, frame, 0, 0, &buf, NULL);
+    glupy_unwind_stat(frame, 0, 0, &buf, NULL);
     return 1;
 }
 
-static inline int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd,
-                                         dict_t *xdata)
+int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd, dict_t *xdata)
 {
     glupy_attr_cache_t *ac = glupy_attr_cache_of(this);
     struct iatt buf;
     if (!ac || xdata || !fd || !fd->inode || !glupy_ac_get(ac, fd->inode->gfid, &buf, 0))
         return 0;
-    STACK_UNWIND_STRICT(fstat, frame, 0, 0, &buf, NULL);
+    glupy_unwind_fstat(frame, 0, 0, &buf, NULL);
     return 1;
 }
 
@@ -318,7 +317,7 @@ static inline int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd
  * changed on another client.  Drop them, and make FUSE drop what the kernel
  * holds for the inode (as md-cache does): inode_invalidate() reaches the
  * root xlator's invalidate (FUSE queues it to its notification thread). */
-static void glupy_attr_cache_upcall(xlator_t *this, void *data)
+void glupy_attr_cache_upcall(xlator_t *this, void *data)
 {
     static const unsigned char null_gfid[16];
     struct gf_upcall *up = data;

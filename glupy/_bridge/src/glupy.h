@@ -1,0 +1,399 @@
+/* The bridge's internal interface: what its C files share.
+ *
+ * The bridge (glupy/_bridge/glupy.so, the features/glupy xlator) is one cffi
+ * embedding module built from these translation units (glupy/_build/build.py):
+ *
+ *   bridge.c     the xlator: xlator_api, starting CPython, the fop/cbk tables
+ *   task.c       the task engine: a fop handled in Python, from entry to unwind
+ *   convert.c    C values -> Python views, and Python values -> C wind arguments
+ *   types.c      the C types the engine hands Python: the raw reply, the await
+ *                iterator, Child.<fop>, descriptors, Vector methods, FopError
+ *   setup.c      glupy.runtime.attach's hand-over of Python classes and offsets
+ *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
+ *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
+ *                entry, callback, wind and unwind of each fop, and the tables
+ *
+ * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
+ * view kinds, pointer types.  Everything here is hidden: only xlator_api and
+ * cffi's module init leave the library.
+ */
+#ifndef GLUPY_H
+#define GLUPY_H
+
+#include <Python.h>
+#include <structmember.h>
+#include <pthread.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <glusterfs/xlator.h>
+#include <glusterfs/defaults.h>
+#include <glusterfs/stack.h>
+#include <glusterfs/logging.h>
+#include <glusterfs/globals.h>
+#include <glusterfs/iobuf.h>
+
+#pragma GCC visibility push(hidden)
+
+struct _cffi_ctypedescr; /* cffi's, opaque here */
+
+#include "fops.h"
+
+/* ---------------------------------------------------------- per instance */
+typedef struct {
+    /* the Python class defines notify(): route events through Python */
+    int py_notify;
+    struct xlator_fops *fops;
+    struct xlator_cbks *cbks;
+    PyObject *inst;    /* glupy.runtime.Instance */
+    PyObject *methods; /* list: slot -> bound method (or None) */
+    struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
+    struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
+} glupy_private_t;
+
+/* ------------------------------------------------------------------ tasks */
+enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };
+#define GLUPY_MAX_NESTING 24 /* synchronous replies resumed in place up to this depth */
+
+typedef struct glupy_task glupy_task_t;
+
+typedef struct {
+    glupy_task_t *task;
+    int index;
+    PyObject *keep; /* Python objects the converted wind arguments point into */
+    PyObject *hold; /* a tail wind's argument tuple, alive until its callback */
+} glupy_wind_rec_t;
+
+struct glupy_task {
+    int refs; /* the entry, each wind in flight, a parked Lock waiter, a resumer */
+    int slot;
+    int state;
+    int depth;
+    int remaining;
+    int nwinds;
+    int return_exceptions;
+    int gathering;
+    int c_await; /* the coroutine last suspended in glupy_await_send */
+    unsigned gen;
+    unsigned long thread; /* the thread that issued the winds */
+    call_frame_t *frame;
+    xlator_t *this;
+    PyObject *inst;
+    PyObject *coro;
+    PyObject **results;
+    glupy_wind_rec_t *recs;
+    PyObject *result1; /* inline storage for the common single wind */
+    glupy_wind_rec_t rec1;
+};
+
+/* The task running on this thread (initial-exec: a plain %fs access instead of
+ * a __tls_get_addr call per use). */
+extern __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
+
+/* A fop entered Python: call the translator's method with the argument views
+ * ``args`` (stolen) and drive the coroutine. */
+void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs);
+/* A child's callback for the wind ``cookie``: ``raw`` (stolen) holds its C arguments. */
+void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno, PyObject *raw);
+/* called from Python (cffi) */
+void glupy_resume(uintptr_t handle);
+long glupy_tasks_in_flight(void);
+long glupy_failures_finished_in_c(void);
+call_frame_t *glupy_current_frame(void);
+int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods);
+int glupy_driver_setup(uintptr_t config);
+
+/* --------------------------------------------------- the GIL per thread */
+/* Every GlusterFS thread that enters Python keeps one Python thread state for
+   its whole life.  Without this, each call from a non-Python thread would
+   create and destroy a PyThreadState (PyGILState_Ensure/Release with a zero
+   count), which costs more than the fop itself. */
+extern __thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
+extern __thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
+void glupy_enter_thread_first(void);
+
+static inline void glupy_enter_thread(void)
+{
+    if (__builtin_expect(!glupy_thread_ready, 0))
+        glupy_enter_thread_first();
+}
+
+/* The GIL for a fop entry or a callback, with the thread state kept above:
+   PyGILState_Ensure/Release without their thread-local lookups and counter.
+   Returns 0 when this thread already holds it (then glupy_gil_release keeps it). */
+static inline int glupy_gil_ensure(void)
+{
+    glupy_enter_thread();
+    if (__builtin_expect(_PyThreadState_UncheckedGet() == glupy_tstate, 0))
+        return 0;
+    PyEval_RestoreThread(glupy_tstate);
+    return 1;
+}
+
+static inline void glupy_gil_release(int taken)
+{
+    if (taken)
+        PyEval_SaveThread();
+}
+
+/* ---------------------------------------------------- the tail unwind */
+/* A fop's unwind must release the GIL (the parent runs arbitrary code), and the
+ * entry or callback it happens in releases the GIL again when it returns: a
+ * GIL release and take back (mutex, condition variable) only to release it
+ * again right after.  So the unwind of a task that finishes inside an entry
+ * (glupy_c_<fop>) or a callback (glupy_c_<fop>_cbk) is recorded here and done
+ * as the last step of that function, after its Python work, with the GIL
+ * released for good.  Still inside the child's callback: the reply's C
+ * arguments are valid.  One per entry/callback (a second unwind, e.g. of a
+ * task a glupy.Lock release resumed, is done at once as before); disarmed
+ * (NULL) where nothing would do it: glupy_resume, and on threads that already
+ * held the GIL. */
+/* The same for a task's wind issued in an entry/callback (only a single wind, not a
+ * gather's): the coroutine is suspended and the task waiting when the entry/callback
+ * ends, so the wind is issued then, with the GIL released once instead of released
+ * for the wind and taken back to return.  Its converted C arguments are kept here
+ * (what they point at outlives the wind: GlusterFS memory, rec->keep, rec->hold). */
+#define GLUPY_WARGS_MAX 128
+typedef void (*glupy_do_wind_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, const void *);
+
+typedef struct {
+    int set;
+    int slot;
+    call_frame_t *frame;
+    int32_t op_ret, op_errno;
+    PyObject *raw; /* the child's reply arguments, or NULL: glupy_unwind_error */
+    glupy_do_wind_t wind; /* set: a wind, not an unwind */
+    xlator_t *child;
+    glupy_wind_rec_t *rec;
+    _Alignas(16) unsigned char wargs[GLUPY_WARGS_MAX];
+} glupy_tail_t;
+
+extern __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
+
+static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
+{
+    glupy_tail_t *outer = glupy_tail;
+    tail->set = 0;
+    glupy_tail = gs ? tail : NULL;
+    return outer;
+}
+
+/* The end of an entry/callback (GIL held): the recorded unwind, GIL released
+ * first and not taken back; else the GIL released as glupy_gil_release. */
+void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs);
+/* A single wind of a task: issued as the tail (1), or 0: the caller issues it now. */
+int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                    glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args);
+
+/* -------------------------------------------------------- per fop (fops.c) */
+/* Python's wind arguments -> C, then STACK_WIND (or recorded as the tail) */
+typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
+/* A child's reply ``raw`` unwound, fields of ``mask`` replaced by ``vals`` (see
+ * fops-tmpl.c); the last argument: unwind as the tail of an entry/callback. */
+typedef int (*glupy_reply_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, PyObject *,
+                                      unsigned long, glupy_wind_rec_t *, int);
+extern const glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS];
+extern const glupy_reply_unwinder_t glupy_reply_unwinders[GLUPY_NUM_SLOTS];
+extern void *const glupy_entry_points[GLUPY_NUM_SLOTS];
+/* fail the fop of ``slot`` with ``op_errno`` (GIL released) */
+void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
+
+/* ------------------------------------------------ Python objects and offsets */
+/* Python objects the engine uses, handed over once by glupy.runtime.attach() (setup.c) */
+typedef struct {
+    PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
+    PyObject *reply_cls[GLUPY_NUM_SLOTS];
+    PyObject *child_type, *fop_type;
+    PyObject *view_cls[GLUPY_NUM_VIEWS];
+    PyObject *ctypes[GLUPY_NUM_CTYPES];
+    /* helpers in glupy.runtime */
+    PyObject *finish_slow, *fail_slow, *crash, *detach, *to_c, *acquire, *wind_failed;
+    /* slot offsets (member descriptors of __slots__) */
+    Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
+    Py_ssize_t dirents_entries;
+    Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
+    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
+    Py_ssize_t e_errno, e_reply, e_message;
+    Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
+    PyObject *empty_tuple;
+    PyObject *s_throw;
+    /* cffi's own conversions (its _cffi_* helpers exist only in the cffi module's
+       source, which hands them over): a C pointer <-> a cdata of G.ctypes[ct] */
+    PyObject *(*cdata_from_ptr)(char *p, struct _cffi_ctypedescr *ctype);
+    char *(*cdata_to_ptr)(PyObject *cdata, struct _cffi_ctypedescr *ctype);
+} glupy_objects_t;
+
+extern glupy_objects_t G;
+
+extern long glupy_tasks_live;         /* under the GIL; reported by `glupy status` */
+extern long glupy_unhandled_finished; /* failed fops finished by glupy_finish_unhandled */
+
+/* the cffi module (build.py) hands over its conversions, before glupy_driver_setup */
+void glupy_cffi_bind(void);
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* a borrowed slot value, NULL when unset */
+static inline PyObject *glupy_get_slot(PyObject *obj, Py_ssize_t off)
+{
+    return SLOT(obj, off);
+}
+
+/* stores a new reference; the old value (NULL on fresh objects) is dropped */
+static inline void glupy_set_slot(PyObject *obj, Py_ssize_t off, PyObject *value)
+{
+    PyObject *old = SLOT(obj, off);
+    SLOT(obj, off) = value;
+    Py_XDECREF(old);
+}
+
+static inline unsigned long glupy_thread_id(void)
+{
+    return (unsigned long)pthread_self();
+}
+
+/* ------------------------------------------------------------ convert.c */
+/* the cdata of pointer ``p`` as G.ctypes[ct] */
+static inline PyObject *glupy_ptr(const void *p, int ct)
+{
+    return G.cdata_from_ptr((char *)p, (struct _cffi_ctypedescr *)G.ctypes[ct]);
+}
+
+/* C -> Python: new references */
+PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst);
+PyObject *glupy_str(const char *p);
+PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref);
+PyObject *glupy_new_vector(PyObject *iov, PyObject *count, PyObject *iobref, PyObject *keep,
+                           PyObject *cap);
+/* Python -> C: 0, or -1 with an exception set; what the C value points into is
+ * kept in rec->keep */
+int glupy_cdata_ptr(PyObject *cdata, int ct, void **out);
+int glupy_vector_mem(PyObject *v, struct iovec **iov, long *count);
+int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname, glupy_wind_rec_t *rec,
+                   void **out);
+int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
+                    void **out);
+int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
+                     int32_t *count, struct iobref **iobref);
+int glupy_arg_int(PyObject *value, long long *out);
+int glupy_arg_uint(PyObject *value, unsigned long long *out);
+
+/* ------------------------------------------------------------ types.c */
+/* A child's reply keeps its callback's C arguments as they are (Reply._raw): a
+ * small sequence made without a cffi object per pointer.  ``raw[i]`` makes the
+ * cdata (or int) of argument i when Python reads a field (glupy.runtime's
+ * CONVERTERS; an unchanged reply unwound through cffi, *raw); the C unwinders read
+ * the values directly. */
+#define GLUPY_RAW_MAX 6
+enum { GLUPY_RAW_INT = -1, GLUPY_RAW_UINT = -2 }; /* else a GLUPY_CT_* pointer type */
+
+typedef struct {
+    PyObject_HEAD
+    int n;
+    const signed char *kinds; /* per argument: GLUPY_RAW_INT/UINT or the ctype index */
+    union {
+        void *p;
+        long long i;
+        unsigned long long u;
+    } v[GLUPY_RAW_MAX];
+} glupy_raw_t;
+
+extern PyTypeObject glupy_raw_type;
+extern PyTypeObject glupy_await_type;
+
+PyObject *glupy_raw_new(int n, const signed char *kinds);
+
+static inline int glupy_raw_check(PyObject *raw, int n)
+{
+    return Py_IS_TYPE(raw, &glupy_raw_type) && ((glupy_raw_t *)raw)->n == n;
+}
+
+/* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
+#define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
+
+/* Ready the types and put the functions glupy.runtime installs into ``config``
+ * (make_wind, child_method, ...): 0, or -1 with an exception set. */
+int glupy_types_setup(PyObject *config);
+
+/* a new iobref with one buffer of ``size`` bytes at iov (bindings/iobuf.py) */
+struct iobref *glupy_iobref_alloc(struct iobuf_pool *pool, size_t size, struct iovec *iov);
+
+/* ------------------------------------------------ misscache.c, attrcache.c */
+/* the tables' clock (ns, CLOCK_MONOTONIC) and bucket hash of a gfid */
+static inline int64_t glupy_mc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline uint64_t glupy_mc_gfid_hash(const unsigned char *gfid)
+{
+    uint64_t h;
+    memcpy(&h, gfid + 8, sizeof(h));
+    return h;
+}
+
+/* What Python calls (cffi declarations read from here, codegen.py): */
+typedef struct glupy_miss_cache glupy_miss_cache_t;
+glupy_miss_cache_t *glupy_mc_new(uint64_t max_entries, double timeout);
+void glupy_mc_unref(glupy_miss_cache_t *mc);
+int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
+int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name, size_t len);
+int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                     size_t len);
+size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop);
+void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout);
+void glupy_mc_clear(glupy_miss_cache_t *mc);
+void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);
+int glupy_set_miss_cache(xlator_t *this, glupy_miss_cache_t *mc);
+typedef struct glupy_attr_cache glupy_attr_cache_t;
+glupy_attr_cache_t *glupy_ac_new(uint64_t max_entries, double timeout);
+void glupy_ac_unref(glupy_attr_cache_t *ac);
+uint64_t glupy_ac_epoch(glupy_attr_cache_t *ac);
+int glupy_ac_put(glupy_attr_cache_t *ac, const struct iatt *iatt, uint64_t epoch, int by_lookup);
+int glupy_ac_get(glupy_attr_cache_t *ac, const unsigned char *gfid, struct iatt *out,
+                 int for_lookup);
+int glupy_ac_drop(glupy_attr_cache_t *ac, const unsigned char *gfid);
+void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double timeout);
+void glupy_ac_clear(glupy_attr_cache_t *ac);
+void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out);
+int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac);
+/* (end of what Python calls) */
+
+/* The entries' fast paths (attrcache.c): 1 if the fop was answered (unwound) from
+ * the table, without the GIL. */
+int glupy_attr_cache_lookup(xlator_t *this, call_frame_t *frame, loc_t *loc, dict_t *xdata);
+int glupy_attr_cache_stat(xlator_t *this, call_frame_t *frame, inode_t *inode, dict_t *xdata);
+int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd, dict_t *xdata);
+/* GF_EVENT_UPCALL, in C before Python (bridge.c glupy_notify): drop what a cache
+ * invalidation names from each table */
+void glupy_miss_cache_upcall(xlator_t *this, void *data);
+void glupy_attr_cache_upcall(xlator_t *this, void *data);
+/* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
+static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
+{
+    glupy_private_t *priv = this->private;
+    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
+    if (!mc || !loc || !loc->name || !*loc->name)
+        return 0;
+    static const unsigned char null_gfid[16];
+    const unsigned char *gfid = loc->pargfid;
+    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
+        gfid = loc->parent->gfid;
+    return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
+}
+
+/* ------------------------------------------------------------ bridge.c */
+int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
+/* the xlator's entry points implemented in Python (glupy.runtime, cffi extern "Python+C") */
+int glupy_py_init(xlator_t *this);
+void glupy_py_fini(xlator_t *this);
+int glupy_py_notify(xlator_t *this, int32_t event, void *data);
+int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,144 @@
+/* What glupy.runtime.attach hands the task engine once: the Python classes and
+ * helpers it uses (G, glupy.h), the offsets of the __slots__ it reads, and the
+ * bound methods of each translator instance. */
+
+#include "glupy.h"
+
+int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    glupy_private_t *priv = this->private;
+    PyObject *old_inst = priv->inst, *old_methods = priv->methods;
+    Py_INCREF((PyObject *)inst);
+    Py_INCREF((PyObject *)methods);
+    priv->inst = (PyObject *)inst;
+    priv->methods = (PyObject *)methods;
+    Py_XDECREF(old_inst);
+    Py_XDECREF(old_methods);
+    PyGILState_Release(gs);
+    return 0;
+}
+
+static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    Py_ssize_t off = -1;
+    if (d && Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type == T_OBJECT_EX)
+            off = m->offset;
+    }
+    Py_XDECREF(d);
+    if (off < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "glupy driver: %R.%s is not a __slots__ member", cls, name);
+    }
+    return off;
+}
+
+/* ``config`` (a dict built by glupy.runtime.attach) hands the driver its
+ * Python objects.  Returns 0, or -1 with an exception printed. */
+static int glupy_driver_setup_locked(PyObject *c);
+
+int glupy_driver_setup(uintptr_t config)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    glupy_cffi_bind();
+    int r = glupy_driver_setup_locked((PyObject *)config);
+    PyGILState_Release(gs);
+    return r;
+}
+
+static int glupy_driver_setup_locked(PyObject *c)
+{
+#define GET(name) PyDict_GetItemString(c, name)
+#define KEEP(dst, name)                                                     \
+    do {                                                                    \
+        PyObject *o_ = GET(name);                                           \
+        if (!o_) {                                                          \
+            PyErr_Format(PyExc_KeyError, "glupy driver setup: %s", name); \
+            goto error;                                                     \
+        }                                                                   \
+        Py_INCREF(o_);                                                      \
+        dst = o_;                                                           \
+    } while (0)
+    KEEP(G.fop_error, "FopError");
+    KEEP(G.wind_type, "Wind");
+    KEEP(G.gather_type, "Gather");
+    KEEP(G.acquire_type, "Acquire");
+    KEEP(G.vector_type, "Vector");
+    KEEP(G.child_type, "Child");
+    KEEP(G.fop_type, "Fop");
+    KEEP(G.finish_slow, "finish_slow");
+    KEEP(G.fail_slow, "fail_slow");
+    KEEP(G.crash, "crash");
+    KEEP(G.detach, "detach");
+    KEEP(G.to_c, "to_c");
+    KEEP(G.acquire, "acquire");
+    KEEP(G.wind_failed, "wind_failed");
+    PyObject *replies = GET("replies"), *views = GET("views"), *ctypes = GET("ctypes");
+    if (!replies || !views || !ctypes || PyList_Size(replies) != GLUPY_NUM_SLOTS ||
+        PyList_Size(views) != GLUPY_NUM_VIEWS || PyList_Size(ctypes) != GLUPY_NUM_CTYPES) {
+        PyErr_SetString(PyExc_ValueError, "glupy driver setup: bad replies/views/ctypes");
+        goto error;
+    }
+    for (int i = 0; i < GLUPY_NUM_SLOTS; i++) {
+        G.reply_cls[i] = PyList_GET_ITEM(replies, i);
+        Py_INCREF(G.reply_cls[i]);
+    }
+    for (int i = 0; i < GLUPY_NUM_CTYPES; i++) {
+        G.ctypes[i] = PyList_GET_ITEM(ctypes, i);
+        Py_INCREF(G.ctypes[i]);
+    }
+    for (int i = 0; i < GLUPY_NUM_VIEWS; i++) {
+        PyObject *cls = PyList_GET_ITEM(views, i);
+        Py_INCREF(cls);
+        G.view_cls[i] = cls;
+        if ((G.view_p[i] = glupy_member_offset(cls, "_p")) < 0)
+            goto error;
+        G.view_inst[i] = -1;
+        if (i == GLUPY_V_LOC || i == GLUPY_V_FD || i == GLUPY_V_INODE || i == GLUPY_V_DIRENTS)
+            if ((G.view_inst[i] = glupy_member_offset(cls, "_inst")) < 0)
+                goto error;
+    }
+    if ((G.dirents_entries = glupy_member_offset(G.view_cls[GLUPY_V_DIRENTS], "_entries")) < 0)
+        goto error;
+    PyObject *reply = GET("Reply");
+    if (!reply ||
+        (G.r_raw = glupy_member_offset(reply, "_raw")) < 0 ||
+        (G.r_vals = glupy_member_offset(reply, "_vals")) < 0 ||
+        (G.r_inst = glupy_member_offset(reply, "_inst")) < 0 ||
+        (G.r_dirty = glupy_member_offset(reply, "_dirty")) < 0 ||
+        (G.r_op_ret = glupy_member_offset(reply, "op_ret")) < 0 ||
+        (G.r_op_errno = glupy_member_offset(reply, "op_errno")) < 0 ||
+        (G.w_child = glupy_member_offset(G.wind_type, "child")) < 0 ||
+        (G.w_fop = glupy_member_offset(G.wind_type, "fop")) < 0 ||
+        (G.w_args = glupy_member_offset(G.wind_type, "args")) < 0 ||
+        (G.g_winds = glupy_member_offset(G.gather_type, "winds")) < 0 ||
+        (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
+        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
+        (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
+        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
+        (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
+        (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
+        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0 ||
+        (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||
+        (G.v_count = glupy_member_offset(G.vector_type, "_count")) < 0 ||
+        (G.v_iobref = glupy_member_offset(G.vector_type, "_iobref")) < 0 ||
+        (G.v_data = glupy_member_offset(G.vector_type, "_data")) < 0 ||
+        (G.v_keep = glupy_member_offset(G.vector_type, "_keep")) < 0 ||
+        (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
+        goto error;
+    if (glupy_types_setup(c) < 0)
+        goto error;
+    G.empty_tuple = PyTuple_New(0);
+    if (!G.empty_tuple)
+        goto error;
+    G.s_throw = PyUnicode_InternFromString("throw");
+    return 0;
+error:
+    PyErr_Print();
+    return -1;
+#undef GET
+#undef KEEP
+}

@@ -1,0 +1,903 @@
+/* The coroutine driver's hot path, in C (see glupy/runtime.py for the whole
+ * story and docs/concepts.md for the design).
+ *
+ * A fop handled in Python is a task: the translator's coroutine plus the
+ * frame to unwind.  This file creates tasks at fop entry, steps the coroutine
+ * (the only Python that runs is the translator's own code), issues the winds
+ * it awaits, turns the child's callback into a reply object and resumes the
+ * task, and unwinds the reply.  Everything unusual -- a reply the translator
+ * built or changed, an exception other than FopError, Python values that need
+ * converting, detaching replies, glupy.Lock -- is handed to Python helpers
+ * in glupy.runtime.  Measured reason for this file: the same state machine in
+ * Python cost ~30 us per fop (bench/history/2026-11-26-local-runs-1-5/ANALYSIS.md).
+ *
+ * Concurrency: task state is only read and written with the GIL held and
+ * without running Python code in between, so the GIL is the task lock
+ * (CPython 3.11 has a GIL; a free-threaded build would need a mutex here).
+ * The GIL is released while a wind or unwind runs in GlusterFS.
+ */
+
+#include "glupy.h"
+
+/* CPython 3.11's frame layout, for glupy_finish_unhandled (compiled against the
+ * interpreter's own internal header; other versions raise as usual) */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && \
+    __has_include(<internal/pycore_frame.h>)
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#include <opcode.h>
+#define GLUPY_FINISH_UNHANDLED 1
+#endif
+
+glupy_objects_t G;
+long glupy_tasks_live;
+long glupy_unhandled_finished;
+__thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
+__thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
+/* tail winds issued inside one another on this thread (glupy_tail_run) */
+static __thread int glupy_tail_nesting __attribute__((tls_model("initial-exec")));
+__thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
+__thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
+
+/* A GlusterFS thread's first call into Python: its thread state, kept (glupy.h) */
+void glupy_enter_thread_first(void)
+{
+    PyGILState_Ensure();
+    glupy_tstate = PyEval_SaveThread();
+    glupy_thread_ready = 1;
+}
+
+/* ------------------------------------------------------------------ tasks */
+
+/* finished tasks kept for reuse (under the GIL): saves a calloc/free per fop */
+#define GLUPY_TASK_CACHE 64
+static glupy_task_t *glupy_task_cache[GLUPY_TASK_CACHE];
+static int glupy_task_cached;
+
+static glupy_task_t *glupy_task_new(void)
+{
+    glupy_task_t *t;
+    if (glupy_task_cached > 0) {
+        t = glupy_task_cache[--glupy_task_cached];
+        memset(t, 0, sizeof(*t));
+        return t;
+    }
+    return calloc(1, sizeof(glupy_task_t));
+}
+
+static void glupy_task_unref(glupy_task_t *t)
+{
+    if (--t->refs > 0)
+        return;
+    if (t->results != &t->result1) {
+        free(t->results);
+        free(t->recs);
+    }
+    PyObject *coro = t->coro, *inst = t->inst;
+    glupy_tasks_live--;
+    if (glupy_task_cached < GLUPY_TASK_CACHE)
+        glupy_task_cache[glupy_task_cached++] = t;
+    else
+        free(t);
+    Py_XDECREF(coro);
+    Py_XDECREF(inst);
+}
+
+/* the coroutine is finished: drop it (its frame may hold big objects) */
+static void glupy_task_done(glupy_task_t *t)
+{
+    PyObject *coro = t->coro;
+    t->state = GLUPY_DONE;
+    t->coro = NULL;
+    Py_XDECREF(coro);
+}
+
+static int glupy_task_slots(glupy_task_t *t, int n)
+{
+    if (t->results != &t->result1) {
+        free(t->results);
+        free(t->recs);
+    }
+    t->results = &t->result1;
+    t->recs = &t->rec1;
+    t->nwinds = n;
+    if (n > 1) {
+        t->results = calloc(n, sizeof(*t->results));
+        t->recs = calloc(n, sizeof(*t->recs));
+        if (!t->results || !t->recs) {
+            free(t->results);
+            free(t->recs);
+            t->results = &t->result1;
+            t->recs = &t->rec1;
+            t->nwinds = 0;
+            PyErr_NoMemory();
+            return -1;
+        }
+    } else {
+        t->result1 = NULL;
+        memset(&t->rec1, 0, sizeof(t->rec1));
+    }
+    return 0;
+}
+
+static PyObject *glupy_frame_obj(glupy_task_t *t)
+{
+    return glupy_ptr(t->frame, GLUPY_CT_FRAME);
+}
+
+/* Log the pending Python exception through glupy.runtime._crash and fail the
+ * fop with EIO (the translator raised something other than FopError, or the
+ * driver could not convert something). */
+static void glupy_crash(glupy_task_t *t)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    PyObject *frame = glupy_frame_obj(t);
+    PyObject *r = NULL;
+    if (frame && value)
+        r = PyObject_CallFunction(G.crash, "OiOO", t->inst, t->slot, frame, value);
+    if (!r) {
+        PyErr_Print(); /* the helper itself failed: at least say something */
+        Py_BEGIN_ALLOW_THREADS
+        glupy_unwind_error(t->slot, t->frame, EIO);
+        Py_END_ALLOW_THREADS
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(frame);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* ---------------------------------------------------- the tail unwind (glupy.h) */
+void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
+{
+    glupy_tail = outer;
+    if (!tail->set) {
+        glupy_gil_release(gs);
+        return;
+    }
+    if (tail->wind) {
+        PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+        /* a child that replies in this thread runs the next callback, and its
+           tail wind, inside this call: counted, so the nesting stays bounded */
+        glupy_tail_nesting++;
+        tail->wind(tail->frame, tail->child, tail->rec, tail->wargs);
+        glupy_tail_nesting--;
+        return;
+    }
+    int32_t op_errno = tail->op_errno;
+    if (tail->raw) {
+        if (glupy_reply_unwinders[tail->slot](tail->frame, tail->op_ret, op_errno, tail->raw,
+                                              NULL, 0, NULL, 1) == 0)
+            return; /* the unwinder dropped raw and released the GIL */
+        /* not expected: a clean reply's arguments came from C unchanged */
+        PyErr_Clear();
+        Py_DECREF(tail->raw);
+        if (tail->op_ret >= 0 || op_errno <= 0)
+            op_errno = EIO;
+    }
+    PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
+    glupy_unwind_error(tail->slot, tail->frame, op_errno);
+}
+
+int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                    glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
+{
+    glupy_tail_t *tail = glupy_tail;
+    /* GLUPY_MAX_NESTING tail winds deep: issued now, inside the task's step, so the
+       reply that comes back in this thread meets the task's own depth bound */
+    if (!tail || tail->set || rec->task->gathering || size > GLUPY_WARGS_MAX ||
+        glupy_tail_nesting >= GLUPY_MAX_NESTING)
+        return 0;
+    /* the views the arguments came from must outlive the STACK_WIND (a view the
+       translator made may own what it points at): kept until the callback */
+    Py_INCREF(py_args);
+    rec->hold = py_args;
+    tail->set = 1;
+    tail->wind = wind;
+    tail->frame = frame;
+    tail->child = child;
+    tail->rec = rec;
+    memcpy(tail->wargs, wargs, size);
+    return 1;
+}
+
+static int glupy_tail_set(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    glupy_tail_t *tail = glupy_tail;
+    if (!tail || tail->set)
+        return 0;
+    tail->set = 1;
+    tail->wind = NULL;
+    tail->slot = t->slot;
+    tail->frame = t->frame;
+    tail->op_ret = op_ret;
+    tail->op_errno = op_errno;
+    Py_XINCREF(raw);
+    tail->raw = raw;
+    return 1;
+}
+
+/* Unwind the child's reply ``raw`` unchanged: as the tail, else now. */
+static int glupy_unwind_raw(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
+{
+    if (glupy_tail_set(t, op_ret, op_errno, raw))
+        return 0;
+    return glupy_reply_unwinders[t->slot](t->frame, op_ret, op_errno, raw, NULL, 0, NULL, 0);
+}
+
+static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
+{
+    if (glupy_tail_set(t, -1, op_errno, NULL))
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    glupy_unwind_error(t->slot, t->frame, op_errno);
+    Py_END_ALLOW_THREADS
+}
+
+/* reply unchanged since the child sent it: its C arguments, else NULL */
+static PyObject *glupy_clean_raw(PyObject *reply, int slot)
+{
+    if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
+        return NULL;
+    PyObject *raw = glupy_get_slot(reply, G.r_raw);
+    PyObject *dirty = glupy_get_slot(reply, G.r_dirty);
+    if (!raw || raw == Py_None || dirty != Py_False)
+        return NULL;
+    return raw;
+}
+
+/* A child's reply with some fields set (``_dirty``: an int, bit i = field i): the set
+ * fields converted in C, the others as the child sent them.  -1 (nothing unwound, no
+ * error pending): Python's _finish_slow does it. */
+static int glupy_finish_part(glupy_task_t *t, PyObject *value)
+{
+    glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
+    if ((PyObject *)Py_TYPE(value) != G.reply_cls[t->slot])
+        return -1;
+    PyObject *raw = glupy_get_slot(value, G.r_raw);
+    PyObject *dirty = glupy_get_slot(value, G.r_dirty);
+    PyObject *vals = glupy_get_slot(value, G.r_vals);
+    PyObject *ret = glupy_get_slot(value, G.r_op_ret);
+    PyObject *err = glupy_get_slot(value, G.r_op_errno);
+    if (!raw || raw == Py_None || !dirty || !PyLong_CheckExact(dirty) || !vals ||
+        !PyList_CheckExact(vals) || !ret || !err)
+        return -1;
+    unsigned long mask = PyLong_AsUnsignedLong(dirty);
+    long op_ret = PyLong_AsLong(ret);
+    long op_errno = PyLong_AsLong(err);
+    int r = -1;
+    if (!PyErr_Occurred()) {
+        glupy_wind_rec_t keep = {0}; /* what converted fields point into, until unwound */
+        r = unwind(t->frame, op_ret, op_errno, raw, vals, mask, &keep, 0);
+        Py_XDECREF(keep.keep);
+    }
+    PyErr_Clear();
+    return r;
+}
+
+/* The coroutine returned ``value``: unwind it. */
+static void glupy_finish(glupy_task_t *t, PyObject *value)
+{
+    PyObject *raw = glupy_clean_raw(value, t->slot);
+    if (raw) { /* the hot path: the child's reply, passed on unchanged */
+        PyObject *ret = glupy_get_slot(value, G.r_op_ret);
+        PyObject *err = glupy_get_slot(value, G.r_op_errno);
+        long op_ret = ret ? PyLong_AsLong(ret) : -1;
+        long op_errno = err ? PyLong_AsLong(err) : EIO;
+        if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
+            return;
+        PyErr_Clear();
+    } else if (glupy_finish_part(t, value) == 0) {
+        return;
+    }
+    PyObject *frame = glupy_frame_obj(t);
+    PyObject *r = frame ? PyObject_CallFunction(G.finish_slow, "OiOO", t->inst, t->slot, frame, value)
+                        : NULL;
+    Py_XDECREF(frame);
+    if (!r)
+        glupy_crash(t);
+    Py_XDECREF(r);
+}
+
+/* The coroutine raised (exception pending). */
+static void glupy_fail(glupy_task_t *t)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    /* the common case, a FopError instance as raised (no matching, no normalizing) */
+    if (!value || (PyObject *)Py_TYPE(value) != G.fop_error) {
+        if (!PyErr_GivenExceptionMatches(type, G.fop_error)) {
+            PyErr_Restore(type, value, tb);
+            glupy_crash(t);
+            return;
+        }
+        PyErr_NormalizeException(&type, &value, &tb);
+    }
+    Py_XDECREF(tb);
+    if (value && ((PyBaseExceptionObject *)value)->traceback)
+        /* no traceback: it references the coroutine's frame, which references
+           the exception -- a cycle per failed fop, left to the GC */
+        PyException_SetTraceback(value, Py_None);
+    /* FopError has __slots__ (errno, reply): read them directly */
+    PyObject *reply = value ? glupy_get_slot(value, G.e_reply) : NULL;
+    PyObject *err = value ? glupy_get_slot(value, G.e_errno) : NULL;
+    Py_XINCREF(reply);
+    Py_XINCREF(err);
+    long op_errno = err ? PyLong_AsLong(err) : -1;
+    if (PyErr_Occurred() || !reply) {
+        PyErr_Clear();
+        op_errno = EIO;
+    } else if (op_errno <= 0) {
+        op_errno = EIO;
+    }
+    if (!reply || reply == Py_None) {
+        glupy_unwind_errno(t, op_errno);
+    } else {
+        PyObject *raw = glupy_clean_raw(reply, t->slot);
+        if (!raw || glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
+            PyErr_Clear();
+            PyObject *frame = glupy_frame_obj(t);
+            PyObject *r = frame ? PyObject_CallFunction(G.fail_slow, "OiOO", t->inst, t->slot,
+                                                        frame, value)
+                                : NULL;
+            Py_XDECREF(frame);
+            if (!r) {
+                PyErr_Clear();
+                glupy_unwind_errno(t, op_errno);
+            }
+            Py_XDECREF(r);
+        }
+    }
+    Py_XDECREF(reply);
+    Py_XDECREF(err);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+}
+
+#ifdef GLUPY_FINISH_UNHANDLED
+
+/* Does an exception handler of ``code`` cover instruction ``index`` (code
+ * units)?  The exception table format of CPython 3.11 (Objects/
+ * exception_handling_notes.txt; ceval.c get_exception_handler): entries of
+ * varints (6 bits a byte, 0x40 = more), the first byte of an entry marked 0x80:
+ * start, size, target, depth/lasti. */
+static int glupy_handler_covers(PyCodeObject *code, int index)
+{
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        int v[2];
+        for (int k = 0; k < 2; k++) {
+            if (p >= end)
+                return 1; /* malformed: assume covered (the slow path is always right) */
+            int x = *p & 63;
+            while (*p & 64) {
+                if (++p >= end)
+                    return 1;
+                x = (x << 6) | (*p & 63);
+            }
+            p++;
+            v[k] = x;
+        }
+        if (v[0] > index)
+            return 0; /* sorted by start */
+        if (index < v[0] + v[1])
+            return 1;
+        while (p < end && !(*p & 128))
+            p++;
+    }
+    return 0;
+}
+
+/* The coroutine of ``t`` is suspended in ``await`` on a glupy wind (the C await
+ * iterator) and is about to be sent ``exc``, that wind's FopError.  When no exception
+ * handler (try/except/finally, with, async with) covers that await, the error
+ * would only pass through the coroutine's frame on its way out: CPython would
+ * build a frame object and a traceback entry for it (~1/3 of a failing Python
+ * fop), and nothing in the translator could see it.  Then the coroutine is
+ * marked finished instead -- its frame is cleared when the task drops it, as
+ * for any finished coroutine -- and the fop fails with the error as if it had
+ * been raised.  1 if so.  Not with a tracer or profiler set (they would miss
+ * the exception event), nor for a coroutine awaiting another coroutine. */
+static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
+{
+    /* only a child's plain FopError: anything else is a bug to report with the
+       translator's traceback (glupy_crash) */
+    if ((PyObject *)Py_TYPE(exc) != G.fop_error || !PyCoro_CheckExact(t->coro))
+        return 0;
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->c_tracefunc || ts->c_profilefunc)
+        return 0;
+    PyCoroObject *coro = (PyCoroObject *)t->coro;
+    if (coro->cr_frame_state != FRAME_SUSPENDED)
+        return 0;
+    _PyInterpreterFrame *f = (_PyInterpreterFrame *)coro->cr_iframe;
+    PyCodeObject *code = f->f_code;
+    _Py_CODEUNIT *first = _PyCode_CODE(code);
+    int i = (int)(f->prev_instr - first);
+    /* suspended in `await`: SEND then YIELD_VALUE, the awaited iterator on top of
+       the stack -- ours, so the error is raised in this very frame */
+    if (i < 1 || i >= Py_SIZE(code) || _Py_OPCODE(first[i]) != YIELD_VALUE ||
+        _Py_OPCODE(first[i - 1]) != SEND || f->stacktop <= code->co_nlocalsplus ||
+        Py_TYPE(f->localsplus[f->stacktop - 1]) != &glupy_await_type)
+        return 0;
+    if (glupy_handler_covers(code, i - 1) || glupy_handler_covers(code, i))
+        return 0;
+    coro->cr_frame_state = FRAME_COMPLETED;
+    glupy_unhandled_finished++;
+    return 1;
+}
+#else
+static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
+{
+    return 0; /* another CPython: raised through the frame as usual */
+}
+#endif
+
+/* One step of the coroutine: send ``value`` or throw ``exc`` (both stolen).
+ * Returns PYGEN_NEXT (*out = what it awaits), PYGEN_RETURN (*out = result) or
+ * PYGEN_ERROR (exception pending). */
+static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject **out)
+{
+    glupy_task_t *outer = glupy_current;
+    PySendResult r;
+    glupy_current = t;
+    int c_await = t->c_await;
+    t->c_await = 0;
+    if (!exc) {
+        r = PyIter_Send(t->coro, value ? value : Py_None, out);
+    } else if (c_await && glupy_finish_unhandled(t, exc)) {
+        /* as the coroutine would have ended: this exception pending */
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        *out = NULL;
+        r = PYGEN_ERROR;
+    } else if (c_await) {
+        /* suspended in our await iterator: it raises what it is sent when that
+           is an exception, which saves coro.throw()'s lookups and arguments */
+        r = PyIter_Send(t->coro, exc, out);
+    } else {
+        *out = PyObject_CallMethodOneArg(t->coro, G.s_throw, exc);
+        if (*out) {
+            r = PYGEN_NEXT;
+        } else if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            PyErr_NormalizeException(&type, &val, &tb);
+            *out = val ? PyObject_GetAttrString(val, "value") : NULL;
+            Py_XDECREF(type);
+            Py_XDECREF(val);
+            Py_XDECREF(tb);
+            r = *out ? PYGEN_RETURN : PYGEN_ERROR;
+        } else {
+            r = PYGEN_ERROR;
+        }
+    }
+    glupy_current = outer;
+    Py_XDECREF(value);
+    Py_XDECREF(exc);
+    return r;
+}
+
+/* Make a reply independent of the child's memory (Python: Reply._detach). */
+static void glupy_detach(PyObject *result)
+{
+    PyObject *r = PyObject_CallOneArg(G.detach, result);
+    if (!r) {
+        PyErr_WriteUnraisable(result);
+    }
+    Py_XDECREF(r);
+}
+
+static void glupy_deliver(glupy_task_t *t, int index, PyObject *result);
+
+/* Wind ``w`` (a glupy.Wind) for result ``index``.  A wind that cannot be issued
+ * (bad arguments) delivers the error to the coroutine instead. */
+static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
+{
+    glupy_wind_rec_t *rec = &t->recs[index];
+    rec->task = t;
+    rec->index = index;
+    rec->keep = NULL;
+    rec->hold = NULL;
+    PyObject *child = glupy_get_slot(w, G.w_child);
+    PyObject *fop = glupy_get_slot(w, G.w_fop);
+    PyObject *args = glupy_get_slot(w, G.w_args);
+    xlator_t *xl = NULL;
+    long slot = -1;
+    /* Fop.slot read by offset (Fop has __slots__): no attribute lookup per wind */
+    if (fop && Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type)) {
+        PyObject *slot_obj = glupy_get_slot(fop, G.f_slot);
+        if (slot_obj)
+            slot = PyLong_AsLong(slot_obj);
+    }
+    if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
+        !args || !PyTuple_Check(args)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
+        goto failed;
+    }
+    if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
+        PyObject *cx = glupy_get_slot(child, G.child_xl);
+        if (cx && cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
+            goto failed;
+    }
+    if (!xl) {
+        PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
+        goto failed;
+    }
+    t->refs++; /* the wind's: dropped by its callback */
+    if (glupy_winders[slot](t->frame, xl, rec, args) == 0)
+        return;
+    t->refs--;
+failed:;
+    /* glupy.runtime._wind_failed turns it into the exception the coroutine sees */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *e = PyObject_CallFunctionObjArgs(G.wind_failed, w, value ? value : Py_None, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    Py_CLEAR(rec->keep);
+    if (!e) {
+        PyErr_Clear();
+        e = PyObject_CallFunction(PyExc_RuntimeError, "s", "cannot wind");
+    }
+    t->refs++;
+    glupy_deliver(t, index, e);
+    glupy_task_unref(t);
+}
+
+/* results -> what the coroutine gets (value, or exception to throw) */
+static void glupy_collect(glupy_task_t *t, PyObject **value, PyObject **exc)
+{
+    *value = *exc = NULL;
+    if (!t->gathering) {
+        PyObject *r = t->results[0];
+        t->results[0] = NULL;
+        if (PyExceptionInstance_Check(r))
+            *exc = r;
+        else
+            *value = r;
+        return;
+    }
+    int n = t->nwinds;
+    PyObject *list = PyList_New(n);
+    for (int i = 0; i < n; i++) {
+        PyObject *r = t->results[i];
+        t->results[i] = NULL;
+        if (!t->return_exceptions && !*exc && PyExceptionInstance_Check(r)) {
+            Py_INCREF(r);
+            *exc = r;
+        }
+        if (list)
+            PyList_SET_ITEM(list, i, r);
+        else
+            Py_DECREF(r);
+    }
+    if (*exc || !list) {
+        Py_XDECREF(list);
+        if (!*exc) {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            *exc = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+        }
+        return;
+    }
+    *value = list;
+}
+
+/* Drive task ``t`` until it suspends or finishes.  ``value``/``exc`` are stolen.
+ * ``live`` (borrowed) is a reply from a child's callback that is still on the
+ * stack: its C memory is valid only until that callback returns, so it is
+ * detached the moment the coroutine suspends again -- before anything can let
+ * another thread resume it.  The caller holds a reference on ``t``. */
+static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject *live)
+{
+    for (;;) {
+        PyObject *out = NULL;
+        PySendResult r = glupy_step(t, value, exc, &out);
+        value = exc = NULL;
+        if (r == PYGEN_RETURN) {
+            t->state = GLUPY_DONE;
+            glupy_finish(t, out);
+            Py_DECREF(out);
+            glupy_task_done(t);
+            return;
+        }
+        if (r == PYGEN_ERROR) {
+            t->state = GLUPY_DONE;
+            glupy_fail(t);
+            glupy_task_done(t);
+            return;
+        }
+        if (live) {
+            glupy_detach(live);
+            live = NULL;
+        }
+        PyObject *tp = (PyObject *)Py_TYPE(out);
+        unsigned gen;
+        if (tp == G.wind_type) {
+            if (glupy_task_slots(t, 1) < 0)
+                goto bad;
+            t->gathering = 0;
+            t->remaining = 1;
+            gen = ++t->gen;
+            t->thread = glupy_thread_id();
+            t->state = GLUPY_WINDING;
+            glupy_issue(t, 0, out);
+        } else if (tp == G.gather_type) {
+            PyObject *winds = glupy_get_slot(out, G.g_winds);
+            PyObject *rex = glupy_get_slot(out, G.g_return_exceptions);
+            if (!winds || !PyTuple_Check(winds)) {
+                PyErr_SetString(PyExc_TypeError, "malformed glupy.Gather");
+                goto bad;
+            }
+            int n = (int)PyTuple_GET_SIZE(winds);
+            if (n == 0) {
+                Py_DECREF(out);
+                value = PyList_New(0);
+                continue;
+            }
+            if (glupy_task_slots(t, n) < 0)
+                goto bad;
+            t->gathering = 1;
+            t->return_exceptions = rex && PyObject_IsTrue(rex) == 1;
+            t->remaining = n;
+            gen = ++t->gen;
+            t->thread = glupy_thread_id();
+            t->state = GLUPY_WINDING;
+            Py_INCREF(winds);
+            for (int i = 0; i < n; i++)
+                glupy_issue(t, i, PyTuple_GET_ITEM(winds, i));
+            Py_DECREF(winds);
+        } else if (tp == G.acquire_type) {
+            /* glupy.Lock: parked until Lock.release hands it over (glupy_resume) */
+            PyObject *lock = glupy_get_slot(out, G.a_lock);
+            t->gen++;
+            t->state = GLUPY_WAITING;
+            t->refs++; /* the waiter's */
+            PyObject *got = PyObject_CallFunction(G.acquire, "OK", lock ? lock : Py_None,
+                                                  (unsigned long long)(uintptr_t)t);
+            Py_DECREF(out);
+            if (!got) {
+                t->refs--;
+                t->state = GLUPY_RUNNING;
+                PyObject *type, *val, *tb;
+                PyErr_Fetch(&type, &val, &tb);
+                PyErr_NormalizeException(&type, &val, &tb);
+                Py_XDECREF(type);
+                Py_XDECREF(tb);
+                exc = val;
+                continue;
+            }
+            int took = got == Py_True;
+            Py_DECREF(got);
+            if (!took)
+                return; /* parked: the lock's release continues it */
+            t->refs--;
+            t->state = GLUPY_RUNNING;
+            continue;
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "a glupy translator can only await child fops, glupy.gather() "
+                         "or a glupy.Lock, not %R", out);
+            goto bad;
+        }
+        Py_DECREF(out);
+        /* who continues: a nested callback may have already moved the task on */
+        if (t->gen != gen || (t->state != GLUPY_WINDING && t->state != GLUPY_READY))
+            return;
+        if (t->state == GLUPY_WINDING) {
+            t->state = GLUPY_WAITING;
+            return;
+        }
+        t->state = GLUPY_RUNNING;
+        glupy_collect(t, &value, &exc);
+        continue;
+    bad:
+        Py_XDECREF(out);
+        {
+            PyObject *type, *val, *tb;
+            PyErr_Fetch(&type, &val, &tb);
+            PyErr_NormalizeException(&type, &val, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            exc = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+        }
+    }
+}
+
+/* A child's reply (or a wind error) for result ``index`` (stolen). */
+static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
+{
+    int detached = 0;
+    for (;;) {
+        int remaining = t->remaining - 1;
+        if (remaining > 0 || (t->state == GLUPY_WINDING &&
+                              (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING))) {
+            /* Another thread (or a later step) will use this result after our
+               callback has returned: detach it BEFORE it becomes visible.
+               Detaching runs Python (the GIL may change hands), so decide again. */
+            if (!detached) {
+                glupy_detach(result);
+                detached = 1;
+                continue;
+            }
+            t->results[index] = result;
+            t->remaining = remaining;
+            if (!remaining)
+                t->state = GLUPY_READY;
+            return;
+        }
+        break;
+    }
+    PyObject *value, *exc;
+    t->remaining = 0;
+    t->state = GLUPY_RUNNING;
+    t->results[index] = result;
+    Py_INCREF(result); /* stays valid as ``live`` while the task runs */
+    glupy_collect(t, &value, &exc);
+    t->depth++;
+    glupy_run(t, value, exc, detached ? NULL : result);
+    t->depth--;
+    Py_DECREF(result);
+}
+
+/* ------------------------------------------------- entry and callback ends */
+
+/* A fop entered Python: call the translator's method with the argument views
+ * (``args``, stolen; a NULL entry means a conversion failed) and run it. */
+void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs)
+{
+    glupy_private_t *priv = this->private;
+    glupy_task_t *t = glupy_task_new();
+    PyObject *coro = NULL;
+    if (!t) {
+        for (int i = 0; i < nargs; i++)
+            Py_XDECREF(args[i]);
+        Py_BEGIN_ALLOW_THREADS
+        glupy_unwind_error(slot, frame, ENOMEM);
+        Py_END_ALLOW_THREADS
+        return;
+    }
+    glupy_tasks_live++;
+    t->refs = 1;
+    t->slot = slot;
+    t->frame = frame;
+    t->this = this;
+    t->state = GLUPY_RUNNING;
+    t->results = &t->result1;
+    t->recs = &t->rec1;
+    t->inst = priv->inst;
+    Py_XINCREF(t->inst);
+    int ok = t->inst != NULL;
+    for (int i = 0; i < nargs; i++)
+        ok = ok && args[i];
+    if (ok) {
+        PyObject *method = PyList_GET_ITEM(priv->methods, slot);
+        Py_INCREF(method);
+        coro = PyObject_Vectorcall(method, args, nargs, NULL);
+        Py_DECREF(method);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
+    }
+    for (int i = 0; i < nargs; i++)
+        Py_XDECREF(args[i]);
+    if (!coro) {
+        glupy_crash(t);
+    } else if (!PyCoro_CheckExact(coro) && !PyObject_HasAttr(coro, G.s_throw)) {
+        PyErr_Format(PyExc_TypeError, "%s() returned %R instead of a coroutine (is it 'async def'?)",
+                     "the fop method", coro);
+        Py_DECREF(coro);
+        glupy_crash(t);
+    } else {
+        t->coro = coro;
+        glupy_run(t, NULL, NULL, NULL);
+    }
+    glupy_task_unref(t);
+}
+
+/* A child's callback: ``raw`` (stolen) holds its C reply arguments. */
+void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
+                        PyObject *raw)
+{
+    glupy_wind_rec_t *rec = cookie;
+    glupy_task_t *t = rec->task;
+    int index = rec->index;
+    PyObject *keep = rec->keep, *hold = rec->hold;
+    rec->keep = rec->hold = NULL;
+    PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
+    PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
+    PyObject *result = NULL;
+    if (r) {
+        glupy_set_slot(r, G.r_raw, raw);
+        raw = NULL;
+        Py_INCREF(Py_None); /* field values: made when first read (replies.py) */
+        glupy_set_slot(r, G.r_vals, Py_None);
+        Py_INCREF(t->inst);
+        glupy_set_slot(r, G.r_inst, t->inst);
+        Py_INCREF(Py_False);
+        glupy_set_slot(r, G.r_dirty, Py_False);
+        glupy_set_slot(r, G.r_op_ret, PyLong_FromLong(op_ret));
+        glupy_set_slot(r, G.r_op_errno, PyLong_FromLong(op_errno));
+        if (op_ret >= 0) {
+            result = r;
+            r = NULL;
+        } else {
+            /* FopError(op_errno, reply=r) without running its __init__ */
+            PyTypeObject *et = (PyTypeObject *)G.fop_error;
+            PyObject *e = et->tp_new(et, G.empty_tuple, NULL);
+            PyObject *code = e ? PyLong_FromLong(op_errno) : NULL;
+            if (code) {
+                glupy_set_slot(e, G.e_errno, code);
+                Py_INCREF(r);
+                glupy_set_slot(e, G.e_reply, r);
+                Py_INCREF(Py_None);
+                glupy_set_slot(e, G.e_message, Py_None);
+                result = e;
+                e = NULL;
+            }
+            Py_XDECREF(e);
+        }
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(raw);
+    if (!result) {
+        /* out of memory building the reply: the coroutine sees the error */
+        PyObject *type, *val, *tb;
+        PyErr_Fetch(&type, &val, &tb);
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        result = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
+    }
+    glupy_deliver(t, index, result);
+    Py_XDECREF(keep);
+    Py_XDECREF(hold);
+    glupy_task_unref(t); /* the wind's reference */
+}
+
+/* ------------------------------------------------------ called from Python */
+
+/* glupy.Lock.release handed the lock to parked task ``handle``: continue it here. */
+void glupy_resume(uintptr_t handle)
+{
+    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    glupy_task_t *t = (glupy_task_t *)handle;
+    glupy_tail_t *outer = glupy_tail;
+    glupy_tail = NULL; /* called from Python: its unwind is done here, at once */
+    t->state = GLUPY_RUNNING;
+    t->depth++;
+    glupy_run(t, NULL, NULL, NULL);
+    t->depth--;
+    glupy_task_unref(t); /* the waiter's reference */
+    glupy_tail = outer;
+    PyGILState_Release(gs);
+}
+
+/* Tasks not finished and freed yet (read without the GIL: a snapshot). */
+long glupy_tasks_in_flight(void)
+{
+    return __atomic_load_n(&glupy_tasks_live, __ATOMIC_RELAXED);
+}
+
+/* Failed fops whose FopError was not raised through the translator's frame
+ * (glupy_finish_unhandled); a snapshot, read without the GIL. */
+long glupy_failures_finished_in_c(void)
+{
+    return __atomic_load_n(&glupy_unhandled_finished, __ATOMIC_RELAXED);
+}
+
+/* The frame of the fop whose coroutine runs on this thread (NULL outside). */
+call_frame_t *glupy_current_frame(void)
+{
+    return glupy_current ? glupy_current->frame : NULL;
+}

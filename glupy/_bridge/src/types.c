@@ -1,0 +1,718 @@
+/* The C types the task engine hands Python, and the C versions of the
+ * methods and descriptors on every fop's path (installed by glupy.runtime
+ * through glupy_types_setup):
+ *
+ *   glupy._raw            a child's reply arguments as its callback got them
+ *   the await iterator    Wind.__await__ / Gather.__await__ without a frame
+ *   _make_wind            Child.<fop>() builds its Wind with it
+ *   Child.<fop>           a method descriptor per fop that builds the Wind
+ *   non-data descriptors  self.child, options
+ *   Vector                alloc, contiguous(), writable(); reply vectors
+ *   reply fields          replies._Field read and set in C
+ *   FopError.__init__
+ */
+
+#include "glupy.h"
+
+/* ------------------------------------------------------ a reply's raw C arguments */
+/* (glupy_raw_t: glupy.h) */
+PyObject *glupy_raw_new(int n, const signed char *kinds)
+{
+    glupy_raw_t *r = PyObject_New(glupy_raw_t, &glupy_raw_type);
+    if (r) {
+        r->n = n;
+        r->kinds = kinds;
+    }
+    return (PyObject *)r;
+}
+
+static Py_ssize_t glupy_raw_len(PyObject *self)
+{
+    return ((glupy_raw_t *)self)->n;
+}
+
+static PyObject *glupy_raw_item(PyObject *self, Py_ssize_t i)
+{
+    glupy_raw_t *r = (glupy_raw_t *)self;
+    if (i < 0 || i >= r->n) {
+        PyErr_SetString(PyExc_IndexError, "reply argument index out of range");
+        return NULL;
+    }
+    int k = r->kinds[i];
+    if (k == GLUPY_RAW_INT)
+        return PyLong_FromLongLong(r->v[i].i);
+    if (k == GLUPY_RAW_UINT)
+        return PyLong_FromUnsignedLongLong(r->v[i].u);
+    return glupy_ptr(r->v[i].p, k);
+}
+
+static void glupy_raw_dealloc(PyObject *self)
+{
+    PyObject_Free(self);
+}
+
+static PySequenceMethods glupy_raw_seq = {.sq_length = glupy_raw_len, .sq_item = glupy_raw_item};
+
+PyTypeObject glupy_raw_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._raw",
+    .tp_basicsize = sizeof(glupy_raw_t),
+    .tp_dealloc = glupy_raw_dealloc,
+    .tp_as_sequence = &glupy_raw_seq,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a child's reply arguments as its callback got them",
+};
+
+
+/* ---------------------------------------------------------- await in C */
+/* ``await wind`` without a Python frame: Wind.__await__ and Gather.__await__
+ * are replaced (at setup) by a C method returning this iterator.  Its first
+ * step yields the wind to the driver, its second returns the reply the driver
+ * sends; it has no throw(), so a failed wind's FopError is raised straight in
+ * the translator's coroutine (same behaviour as the Python __await__, one
+ * frame and one traceback entry less per fop). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *awaited; /* until the first step */
+} glupy_await_t;
+
+static PySendResult glupy_await_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    glupy_await_t *a = (glupy_await_t *)self;
+    if (a->awaited) {
+        *result = a->awaited; /* the reference moves to the caller */
+        a->awaited = NULL;
+        if (glupy_current)
+            glupy_current->c_await = 1;
+        return PYGEN_NEXT;
+    }
+    if (PyExceptionInstance_Check(arg)) { /* a failed wind (see glupy_step) */
+        PyErr_SetObject((PyObject *)Py_TYPE(arg), arg);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(arg);
+    *result = arg;
+    return PYGEN_RETURN;
+}
+
+static PyObject *glupy_await_send_method(PyObject *self, PyObject *arg)
+{
+    PyObject *r;
+    PySendResult s = glupy_await_send(self, arg, &r);
+    if (s == PYGEN_NEXT)
+        return r;
+    if (s == PYGEN_ERROR)
+        return NULL;
+    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (stop) {
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *glupy_await_next(PyObject *self)
+{
+    return glupy_await_send_method(self, Py_None);
+}
+
+static void glupy_await_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_await_t *)self)->awaited);
+    PyObject_Free(self);
+}
+
+static PyMethodDef glupy_await_methods[] = {
+    {"send", glupy_await_send_method, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods glupy_await_async = {.am_send = glupy_await_send};
+
+PyTypeObject glupy_await_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._await",
+    .tp_basicsize = sizeof(glupy_await_t),
+    .tp_dealloc = glupy_await_dealloc,
+    .tp_as_async = &glupy_await_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = glupy_await_next,
+    .tp_methods = glupy_await_methods,
+};
+
+static PyObject *glupy_await(PyObject *self, PyObject *unused)
+{
+    glupy_await_t *a = PyObject_New(glupy_await_t, &glupy_await_type);
+    if (!a)
+        return NULL;
+    Py_INCREF(self);
+    a->awaited = self;
+    return (PyObject *)a;
+}
+
+static PyMethodDef glupy_await_def = {"__await__", glupy_await, METH_NOARGS,
+                                      "yield this to the glupy driver, return its reply"};
+
+/* Child.<fop>() builds its Wind with this (translator._make_wind): no
+ * object.__new__ call, no attribute lookups. */
+static PyObject *glupy_make_wind(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_make_wind(child, fop, args)");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
+    PyObject *w = cls->tp_alloc(cls, 0);
+    if (!w)
+        return NULL;
+    Py_INCREF(args[0]);
+    glupy_set_slot(w, G.w_child, args[0]);
+    Py_INCREF(args[1]);
+    glupy_set_slot(w, G.w_fop, args[1]);
+    Py_INCREF(args[2]);
+    glupy_set_slot(w, G.w_args, args[2]);
+    return w;
+}
+
+static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(void))glupy_make_wind,
+                                          METH_FASTCALL, "build a glupy.Wind"};
+
+/* The reply field converter for vectors (replies.py CONVERTERS["vector"]):
+ * (raw, cidx, inst) -> Vector(raw[cidx[0]], raw[cidx[1]], raw[cidx[2]]), made without
+ * running Vector.__init__ (a crypt-like translator reads it on every readv). */
+static PyObject *glupy_reply_vector(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PySequence_Check(args[0]) || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != 3) {
+        PyErr_SetString(PyExc_TypeError, "_reply_vector(raw, cidx, inst)");
+        return NULL;
+    }
+    PyObject *items[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
+        items[i] = k < 0 && PyErr_Occurred() ? NULL
+                 : k < 0 ? (PyErr_SetString(PyExc_IndexError, "_reply_vector: bad index"), NULL)
+                         : PySequence_GetItem(args[0], k);
+        if (!items[i]) {
+            for (int j = 0; j < i; j++)
+                Py_DECREF(items[j]);
+            return NULL;
+        }
+    }
+    return glupy_new_vector(items[0], items[1], items[2], Py_NewRef(Py_None),
+                            Py_NewRef(Py_None));
+}
+
+static PyMethodDef glupy_reply_vector_def = {
+    "_reply_vector", (PyCFunction)(void (*)(void))glupy_reply_vector, METH_FASTCALL,
+    "a reply's Vector field from its raw C arguments"};
+
+/* What a Vector.alloc buffer's ``_keep`` holds: the iovec its ``_iov`` points at and
+ * the iobref ref, both released with the capsule. */
+typedef struct {
+    struct iovec iov;
+    struct iobref *iobref;
+} glupy_alloc_t;
+
+static void glupy_alloc_free(PyObject *capsule)
+{
+    glupy_alloc_t *a = PyCapsule_GetPointer(capsule, "glupy.alloc");
+    if (a) {
+        iobref_unref(a->iobref);
+        free(a);
+    }
+}
+
+/* Vector.alloc inside GlusterFS: (size, cap) -> a Vector of ``size`` bytes in a new
+ * iobuf of ``cap`` bytes (see glupy_iobref_alloc), built in one C call: it runs once
+ * per readv/writev of a translator that transforms data (crypt). */
+static PyObject *glupy_vector_alloc(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t size = nargs == 2 ? PyLong_AsSsize_t(args[0]) : -1;
+    Py_ssize_t cap = nargs == 2 ? PyLong_AsSsize_t(args[1]) : -1;
+    if (size < 0 || cap < size) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "_vector_alloc(size, cap)");
+        return NULL;
+    }
+    xlator_t *x = THIS;
+    if (!x || !x->ctx || !x->ctx->iobuf_pool)
+        return PyErr_NoMemory();
+    glupy_alloc_t *a = calloc(1, sizeof(*a));
+    if (!a)
+        return PyErr_NoMemory();
+    a->iobref = glupy_iobref_alloc(x->ctx->iobuf_pool, cap, &a->iov);
+    if (!a->iobref) {
+        free(a);
+        return PyErr_NoMemory();
+    }
+    a->iov.iov_len = size;
+    PyObject *capsule = PyCapsule_New(a, "glupy.alloc", glupy_alloc_free);
+    if (!capsule) {
+        iobref_unref(a->iobref);
+        free(a);
+        return NULL;
+    }
+    /* the capsule (_keep) owns the iovec and the iobref ref: freed with it on failure */
+    return glupy_new_vector(glupy_ptr(&a->iov, GLUPY_CT_IOVEC), PyLong_FromLong(1),
+                            glupy_ptr(a->iobref, GLUPY_CT_IOBREF), capsule,
+                            PyLong_FromSsize_t(cap));
+}
+
+static PyMethodDef glupy_vector_alloc_def = {
+    "_vector_alloc", (PyCFunction)(void (*)(void))glupy_vector_alloc, METH_FASTCALL,
+    "Vector.alloc's buffer inside GlusterFS"};
+
+/* FopError.__init__(errno, message=None, reply=None) without a Python frame:
+ * translators raise it on hot paths (a cached miss, a denied write). */
+static PyObject *glupy_fop_error_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"errno", "message", "reply", NULL};
+    PyObject *code, *message = Py_None, *reply = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:FopError", kwlist, &code, &message, &reply))
+        return NULL;
+    PyObject *n = PyNumber_Long(code); /* int(errno), as the Python version */
+    if (!n)
+        return NULL;
+    glupy_set_slot(self, G.e_errno, n);
+    Py_INCREF(reply);
+    glupy_set_slot(self, G.e_reply, reply);
+    Py_INCREF(message);
+    glupy_set_slot(self, G.e_message, message);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef glupy_fop_error_init_def = {
+    "__init__", (PyCFunction)(void (*)(void))glupy_fop_error_init, METH_VARARGS | METH_KEYWORDS,
+    "FopError(errno, message=None, reply=None)"};
+
+static PyObject *glupy_await_slot(PyObject *self)
+{
+    return glupy_await(self, NULL);
+}
+
+static int glupy_install_await(PyObject *cls)
+{
+    PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
+    int r = d ? PyObject_SetAttrString(cls, "__await__", d) : -1;
+    Py_XDECREF(d);
+    /* setting __await__ made am_await the generic slot (look up __await__, call
+       the descriptor): point it at the C function itself */
+    if (r == 0)
+        ((PyTypeObject *)cls)->tp_as_async->am_await = glupy_await_slot;
+    return r;
+}
+
+/* ------------------------------------------------ Child.<fop>() in C */
+/* ``self.child.lookup(loc, xdata)`` runs for every wind: the Python method (a
+ * frame, two global lookups, a dict lookup, a tuple) is replaced inside
+ * GlusterFS by this method descriptor, one per fop, that builds the Wind
+ * directly.  Calls with keywords (or anything unusual) go to the Python method
+ * it replaces, which stays the documented signature (Child.<fop> on the class
+ * still returns it). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fop;  /* glupy.fops.Fop */
+    PyObject *func; /* the Python method (translator.Child.<fop>) */
+    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
+} glupy_child_method_t;
+
+static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
+    if (kwnames || n < m->nrequired || n > m->nargs ||
+        (PyObject *)Py_TYPE(args[0]) != G.child_type)
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    PyObject *tuple = PyTuple_New(m->nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < m->nargs; i++) {
+        PyObject *v = i < n ? args[i + 1] : Py_None;
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
+    PyObject *w = cls->tp_alloc(cls, 0);
+    if (!w) {
+        Py_DECREF(tuple);
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    glupy_set_slot(w, G.w_child, args[0]);
+    Py_INCREF(m->fop);
+    glupy_set_slot(w, G.w_fop, m->fop);
+    glupy_set_slot(w, G.w_args, tuple);
+    return w;
+}
+
+static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    if (!obj || obj == Py_None) {
+        Py_INCREF(m->func);
+        return m->func;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void glupy_child_method_dealloc(PyObject *self)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_XDECREF(m->fop);
+    Py_XDECREF(m->func);
+    PyObject_Free(self);
+}
+
+static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
+{
+    /* __doc__, __name__, __signature__ ...: the Python method's */
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
+}
+
+static PyTypeObject glupy_child_method_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._child_method",
+    .tp_basicsize = sizeof(glupy_child_method_t),
+    .tp_dealloc = glupy_child_method_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = glupy_child_method_getattro,
+    .tp_descr_get = glupy_child_method_get,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+};
+
+/* child_method(fop, func, nargs, nrequired) */
+static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
+{
+    PyObject *fop, *func;
+    Py_ssize_t nargs, nrequired;
+    if (!PyArg_ParseTuple(args, "OOnn:child_method", &fop, &func, &nargs, &nrequired))
+        return NULL;
+    if (!Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type) || nrequired < 0 || nrequired > nargs) {
+        PyErr_SetString(PyExc_TypeError, "child_method(fop, func, nargs, nrequired)");
+        return NULL;
+    }
+    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
+    if (!m)
+        return NULL;
+    m->vectorcall = glupy_child_method_call;
+    Py_INCREF(fop);
+    m->fop = fop;
+    Py_INCREF(func);
+    m->func = func;
+    m->nargs = nargs;
+    m->nrequired = nrequired;
+    return (PyObject *)m;
+}
+
+static PyMethodDef glupy_new_child_method_def = {
+    "child_method", glupy_new_child_method, METH_VARARGS, "a Child.<fop> method in C"};
+
+/* --------------------------------------- attributes read on every fop */
+/* ``self.child`` and options (``self.timeout``) are non-data descriptors whose
+ * value, once known, sits in the instance __dict__.  CPython 3.11 specializes
+ * such an attribute read into a plain dict hit only if the descriptor's class
+ * is immutable; _OnlyChild and Option are Python classes, so every read took
+ * the generic path (type lookup, descriptor checks, dict lookup).  This C type
+ * wraps such a descriptor without changing its meaning: reads on the class and
+ * misses in the instance __dict__ go to the wrapped descriptor. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *wrapped;
+} glupy_nondata_t;
+
+static PyObject *glupy_nondata_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *d = ((glupy_nondata_t *)self)->wrapped;
+    descrgetfunc get = Py_TYPE(d)->tp_descr_get;
+    if (!get) {
+        Py_INCREF(d);
+        return d;
+    }
+    return get(d, obj, type);
+}
+
+static void glupy_nondata_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_nondata_t *)self)->wrapped);
+    PyObject_Free(self);
+}
+
+static PyMemberDef glupy_nondata_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(glupy_nondata_t, wrapped), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_nondata_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._nondata",
+    .tp_basicsize = sizeof(glupy_nondata_t),
+    .tp_dealloc = glupy_nondata_dealloc,
+    .tp_descr_get = glupy_nondata_get,
+    .tp_members = glupy_nondata_members,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
+{
+    if (Py_TYPE(wrapped)->tp_descr_set) {
+        PyErr_SetString(PyExc_TypeError, "nondata() wraps non-data descriptors only");
+        return NULL;
+    }
+    glupy_nondata_t *d = PyObject_New(glupy_nondata_t, &glupy_nondata_type);
+    if (!d)
+        return NULL;
+    Py_INCREF(wrapped);
+    d->wrapped = wrapped;
+    return (PyObject *)d;
+}
+
+static PyMethodDef glupy_new_nondata_def = {
+    "nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"};
+
+/* Vector.contiguous() / Vector.writable() for the common case, one GlusterFS buffer
+ * (read-only / the data and spare bytes of an alloc'd one): a memoryview straight
+ * over it; anything else goes to the Python method kept in ``py``. */
+static PyObject *glupy_vec_py[2];
+
+static PyObject *glupy_vec_view(PyObject *self, int writable)
+{
+    struct iovec *iov = NULL;
+    long count;
+    if (glupy_vector_mem(self, &iov, &count) && count == 1 && iov && iov->iov_base) {
+        Py_ssize_t n = (Py_ssize_t)iov->iov_len;
+        if (writable) {
+            PyObject *pcap = glupy_get_slot(self, G.v_cap);
+            n = pcap && PyLong_CheckExact(pcap) ? PyLong_AsSsize_t(pcap) : 0;
+        }
+        if (n > 0)
+            return PyMemoryView_FromMemory(iov->iov_base, n, writable ? PyBUF_WRITE : PyBUF_READ);
+        PyErr_Clear();
+    }
+    return PyObject_CallOneArg(glupy_vec_py[writable], self);
+}
+
+static PyObject *glupy_vec_contiguous(PyObject *self, PyObject *unused)
+{
+    return glupy_vec_view(self, 0);
+}
+
+static PyObject *glupy_vec_writable(PyObject *self, PyObject *unused)
+{
+    return glupy_vec_view(self, 1);
+}
+
+static PyMethodDef glupy_vec_defs[2] = {
+    {"contiguous", glupy_vec_contiguous, METH_NOARGS, NULL},
+    {"writable", glupy_vec_writable, METH_NOARGS, NULL},
+};
+
+/* vector_methods(py_contiguous, py_writable): Vector.contiguous/writable in C */
+static PyObject *glupy_vector_methods(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "vector_methods(contiguous, writable)");
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        Py_XSETREF(glupy_vec_py[i], Py_NewRef(args[i]));
+        glupy_vec_defs[i].ml_doc = NULL;
+        PyObject *doc = PyObject_GetAttrString(args[i], "__doc__");
+        if (doc && PyUnicode_Check(doc))
+            glupy_vec_defs[i].ml_doc = PyUnicode_AsUTF8(doc); /* kept alive by the function */
+        Py_XDECREF(doc);
+        PyErr_Clear();
+        PyObject *d = PyDescr_NewMethod((PyTypeObject *)G.vector_type, &glupy_vec_defs[i]);
+        int r = d ? PyObject_SetAttrString(G.vector_type, glupy_vec_defs[i].ml_name, d) : -1;
+        Py_XDECREF(d);
+        if (r < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef glupy_vector_methods_def = {
+    "vector_methods", (PyCFunction)(void (*)(void))glupy_vector_methods, METH_FASTCALL,
+    "Vector.contiguous/writable in C (the Python ones as fallbacks)"};
+
+/* A reply field (replies.py _Field, same rules) read and set in C: a field of a
+ * child's reply is converted when first read (CONVERTERS[kind](raw, cidx, inst)) and
+ * kept in _vals; setting one stores it and marks its bit in _dirty (True stays
+ * True).  On the class it gives the wrapped Python _Field. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *field;     /* the replies._Field */
+    PyObject *convert;   /* CONVERTERS[kind] */
+    PyObject *cidx;      /* tuple of C argument indices */
+    PyObject *unset;     /* replies._UNSET */
+    Py_ssize_t index, nfields;
+    unsigned long bit;
+} glupy_field_t;
+
+static PyObject *glupy_field_vals(PyObject *obj, glupy_field_t *f)
+{
+    PyObject *vals = glupy_get_slot(obj, G.r_vals);
+    if (vals && PyList_CheckExact(vals) && PyList_GET_SIZE(vals) == f->nfields)
+        return vals;
+    if (vals && vals != Py_None) {
+        PyErr_SetString(PyExc_TypeError, "reply field values are not a list of the fields");
+        return NULL;
+    }
+    vals = PyList_New(f->nfields);
+    if (!vals)
+        return NULL;
+    for (Py_ssize_t i = 0; i < f->nfields; i++) {
+        Py_INCREF(f->unset);
+        PyList_SET_ITEM(vals, i, f->unset);
+    }
+    glupy_set_slot(obj, G.r_vals, vals);
+    return vals;
+}
+
+static PyObject *glupy_field_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_field_t *f = (glupy_field_t *)self;
+    if (!obj || obj == Py_None)
+        return Py_NewRef(f->field);
+    PyObject *vals = glupy_field_vals(obj, f);
+    if (!vals)
+        return NULL;
+    PyObject *v = PyList_GET_ITEM(vals, f->index);
+    if (v != f->unset)
+        return Py_NewRef(v);
+    PyObject *raw = glupy_get_slot(obj, G.r_raw), *inst = glupy_get_slot(obj, G.r_inst);
+    PyObject *args[3] = {raw ? raw : Py_None, f->cidx, inst ? inst : Py_None};
+    v = PyObject_Vectorcall(f->convert, args, 3, NULL);
+    if (!v)
+        return NULL;
+    Py_INCREF(v);
+    PyList_SetItem(vals, f->index, v); /* steals one reference */
+    return v;
+}
+
+static int glupy_field_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    glupy_field_t *f = (glupy_field_t *)self;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "reply fields cannot be deleted");
+        return -1;
+    }
+    PyObject *vals = glupy_field_vals(obj, f);
+    if (!vals)
+        return -1;
+    Py_INCREF(value);
+    PyList_SetItem(vals, f->index, value);
+    PyObject *dirty = glupy_get_slot(obj, G.r_dirty);
+    if (dirty == Py_True)
+        return 0;
+    unsigned long mask = 0;
+    if (dirty && dirty != Py_False && dirty != Py_None) {
+        mask = PyLong_AsUnsignedLong(dirty);
+        if (mask == (unsigned long)-1 && PyErr_Occurred())
+            return -1;
+    }
+    PyObject *m = PyLong_FromUnsignedLong(mask | f->bit);
+    if (!m)
+        return -1;
+    glupy_set_slot(obj, G.r_dirty, m);
+    return 0;
+}
+
+static void glupy_field_dealloc(PyObject *self)
+{
+    glupy_field_t *f = (glupy_field_t *)self;
+    Py_XDECREF(f->field);
+    Py_XDECREF(f->convert);
+    Py_XDECREF(f->cidx);
+    Py_XDECREF(f->unset);
+    PyObject_Free(self);
+}
+
+static PyTypeObject glupy_field_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._field",
+    .tp_basicsize = sizeof(glupy_field_t),
+    .tp_dealloc = glupy_field_dealloc,
+    .tp_descr_get = glupy_field_get,
+    .tp_descr_set = glupy_field_set,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+/* field(_Field, converter, nfields, _UNSET) -> the C descriptor */
+static PyObject *glupy_new_field(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "field(_field, convert, nfields, unset)");
+        return NULL;
+    }
+    PyObject *index = PyObject_GetAttrString(args[0], "index");
+    PyObject *cidx = index ? PyObject_GetAttrString(args[0], "cidx") : NULL;
+    Py_ssize_t i = index ? PyLong_AsSsize_t(index) : -1;
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
+    Py_XDECREF(index);
+    if (!cidx || !PyTuple_Check(cidx) || i < 0 || n <= i || i >= (Py_ssize_t)(8 * sizeof(long))) {
+        Py_XDECREF(cidx);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "field(): bad _Field");
+        return NULL;
+    }
+    glupy_field_t *f = PyObject_New(glupy_field_t, &glupy_field_type);
+    if (!f) {
+        Py_DECREF(cidx);
+        return NULL;
+    }
+    f->field = Py_NewRef(args[0]);
+    f->convert = Py_NewRef(args[1]);
+    f->cidx = cidx;
+    f->unset = Py_NewRef(args[3]);
+    f->index = i;
+    f->nfields = n;
+    f->bit = 1UL << i;
+    return (PyObject *)f;
+}
+
+static PyMethodDef glupy_new_field_def = {
+    "field", (PyCFunction)(void (*)(void))glupy_new_field, METH_FASTCALL,
+    "a reply field descriptor in C"};
+
+
+/* ------------------------------------------------------------ setup */
+int glupy_types_setup(PyObject *config)
+{
+    if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_await_type) < 0 ||
+        glupy_install_await(G.wind_type) < 0 || glupy_install_await(G.gather_type) < 0)
+        return -1;
+    PyObject *init = PyDescr_NewMethod((PyTypeObject *)G.fop_error, &glupy_fop_error_init_def);
+    int r = init ? PyObject_SetAttrString(G.fop_error, "__init__", init) : -1;
+    Py_XDECREF(init);
+    if (r < 0)
+        return -1;
+    if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0 ||
+        PyType_Ready(&glupy_field_type) < 0)
+        return -1;
+    /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
+    PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
+                           &glupy_new_nondata_def, &glupy_reply_vector_def,
+                           &glupy_vector_alloc_def, &glupy_new_field_def,
+                           &glupy_vector_methods_def};
+    const char *keys[] = {"make_wind", "child_method", "nondata", "reply_vector",
+                          "vector_alloc", "field", "vector_methods"};
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+        PyObject *f = PyCFunction_New(defs[i], NULL);
+        r = f ? PyDict_SetItemString(config, keys[i], f) : -1;
+        Py_XDECREF(f);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
