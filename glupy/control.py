@@ -5,7 +5,9 @@ connection and answers one JSON line:
 
 * ``{"cmd": "status"}`` -> the glupy translators of this process: name, module,
   fops in Python, options, reload count.
-* ``{"cmd": "reload", "name": "xl"}`` (name optional: all) -> hot reload.
+* ``{"cmd": "reload", "name": "xl"}`` (name optional: all) -> hot reload; each
+  result names the modules re-imported (``modules``) and which of them changed on
+  disk (``changed``), and counts the inode/fd contexts migrated or dropped.
 
 A thread owned by glupy serves it; fops never wait for it.  Used by
 ``glupy reload`` and ``glupy status``.
@@ -106,7 +108,7 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
         ok = True
         for inst in targets:
             try:
-                results.append({"name": inst.name, "ok": True, "message": runtime.reload_instance(inst)})
+                results.append({"name": inst.name, "ok": True, **runtime.reload_instance(inst)})
             except runtime.InitError as e:
                 ok = False
                 inst.log.error("glupy: %s: reload failed, the old code keeps running: %s", inst.name, e)

@@ -48,7 +48,7 @@ from glupy import types as _t
 from glupy import upcall as _upcall
 from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
-from glupy.loader import LoadError, load_class
+from glupy.loader import LoadError, begin_reload, load_class
 from glupy.misscache import MissCache
 from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
@@ -664,44 +664,89 @@ def py_init(this: Any) -> int:
     return 0
 
 
-def reload_instance(inst: Instance) -> str:
-    """Hot reload: re-import the module, build a new translator with the same
-    options and switch new fops to it.  Fops in flight finish on the old
-    coroutines.  Raises InitError (the old code keeps running) on failure."""
+def reload_instance(inst: Instance) -> dict[str, Any]:
+    """Hot reload: re-import the translator's module and the modules of its reload
+    set that changed (glupy.loader), build a new translator with the same options,
+    carry inode/fd contexts over (Translator.migrate_ctx) and switch new fops to it.
+    Fops in flight finish on the old coroutines.  Raises InitError, with every module
+    and the old code as they were, on failure.  Returns what was reloaded."""
     given = _options_of(inst.xl.options)
-    cls = _load_class(inst.spec, given, reload=True)
-    options = cls.options()
-    _fast_options(cls)
-    table = _option_table(inst, options)
-    saved = inst.options
-    inst.options = options
-    try:
-        values = _apply_options(inst, given, table)
-    except InitError:
-        inst.options = saved
-        raise
-    obj = _new_translator(inst, cls, values)
     old = inst.translator
+    declared = getattr(type(old), "reload_modules", None) if old is not None else None
     try:
-        obj.init()
-        on_reload = getattr(obj, "on_reload", None)
-        if on_reload is not None:
-            on_reload(old)
-    except BaseException as e:
+        security.judge(security.sys_path_problems())
+        pending = begin_reload(inst.spec, declared,
+                               python_path=given.get("python-path", "").split(":"))
+    except (LoadError, security.UntrustedCodeError) as e:
+        raise InitError(str(e)) from e
+    cls = pending.cls
+    saved = inst.options
+    try:
+        options = cls.options()
+        _fast_options(cls)
+        table = _option_table(inst, options)
+        inst.options = options
+        values = _apply_options(inst, given, table)
+        obj = _new_translator(inst, cls, values)
+        try:
+            obj.init()
+            obj.on_reload(old)
+        except BaseException as e:
+            raise InitError(f"init() of the new {cls.__name__} failed: {type(e).__name__}: {e}") from e
+    except BaseException:
         inst.options = saved
-        raise InitError(f"init() of the new {cls.__name__} failed: {type(e).__name__}: {e}") from e
+        pending.rollback()
+        raise
+    pending.commit()
     inst.translator = obj
     _bind_methods(inst, obj)
     handled = _install(inst, obj)
     inst.reloads += 1
+    contexts = _migrate_contexts(inst, obj, set(pending.modules))
     if old is not None:
         try:
             old.fini()
         except BaseException:
             inst.log.exception("fini() of the old %s failed", inst.spec)
-    msg = f"glupy: {inst.name} reloaded {inst.spec} (fops in Python: {', '.join(handled) or 'none'})"
+    msg = (f"glupy: {inst.name} reloaded {inst.spec}: modules {pending.describe()}; "
+           f"fops in Python: {', '.join(handled) or 'none'}")
+    if contexts["migrated"] or contexts["dropped"]:
+        msg += (f"; contexts of reloaded classes: {contexts['migrated']} migrated, "
+                f"{contexts['dropped']} dropped")
     inst.log.info("%s", msg)
-    return msg
+    return {"message": msg, "modules": pending.modules, "changed": pending.changed,
+            "contexts": contexts}
+
+
+def _migrate_contexts(inst: Instance, obj: Translator, reloaded: set[str]) -> dict[str, int]:
+    """Inode/fd contexts whose object's class was defined in a re-imported module go
+    through the new translator's ``migrate_ctx`` (its result replaces them; None
+    drops them).  Other values (plain data, classes of modules not reloaded) stay."""
+    counts = {"migrated": 0, "dropped": 0, "kept": 0}
+    for store in (inst.inode_ctx, inst.fd_ctx):
+        for key, value in list(store.values.items()):
+            if type(value).__module__ not in reloaded:
+                counts["kept"] += 1
+                continue
+            try:
+                new = obj.migrate_ctx(value)
+            except BaseException:
+                inst.log.exception("migrate_ctx() of %s failed: the context is dropped", inst.spec)
+                new = None
+            if store.values.get(key) is not value:
+                continue  # forgotten/released or replaced meanwhile
+            if new is None:
+                # the C marker stays: forget/release then find nothing to drop
+                store.values.pop(key, None)
+                counts["dropped"] += 1
+            else:
+                store.values[key] = new
+                counts["migrated"] += 1
+    if counts["dropped"]:
+        inst.log.warning("glupy: %s: reload dropped %d inode/fd contexts of classes from "
+                         "reloaded modules (define migrate_ctx() to carry them over)",
+                         inst.name, counts["dropped"])
+    return counts
 
 
 def _install(inst: Instance, obj: Translator) -> list[str]:

@@ -772,6 +772,19 @@ class Translator(_TranslatorBase):
     arguments as in GlusterFS, see docs/fops.md); every other fop passes
     through in C.  Inside, ``await self.child.<fop>(...)`` winds to the child
     and returns its reply or raises :class:`FopError`.
+
+    Hooks a subclass may override (each documented below): ``init()``,
+    ``fini()``, ``reconfigure(changed)``, ``notify(event, data)``,
+    ``handled_fops()``, ``upcall(event)``, ``on_reload(old)``,
+    ``migrate_ctx(old_ctx)``; class attributes ``reload_modules``,
+    ``miss_cache`` and ``attr_cache``.
+
+    Callbacks (cbks), optional plain ``def`` methods (they cannot wind):
+    ``forget(inode)``, ``release(fd)``, ``releasedir(fd)``, ``invalidate(inode)``,
+    ``client_destroy(client)``, ``client_disconnect(client)``,
+    ``ictxmerge(fd, inode, linked_inode)``, ``fdclose(fd)``, ``fdclosedir(fd)``.
+    ``forget``/``release``/``releasedir`` run for inodes/fds that carry this
+    translator's ``ctx``; glupy drops the ctx right after.
     """
 
     #: set by the runtime
@@ -788,6 +801,11 @@ class Translator(_TranslatorBase):
     #: a glupy.AttrCache whose fresh iatts the bridge returns for lookup (of a linked
     #: inode), stat and fstat in C (see glupy/attrcache.py)
     attr_cache: Any = None
+
+    #: the modules ``glupy reload`` covers, each with its submodules, e.g.
+    #: ``("mypkg", "shared.util")``.  None (default): the translator's package,
+    #: or for a top-level module the modules next to it (glupy/loader.py).
+    reload_modules: ClassVar[tuple[str, ...] | None] = None
 
     @property
     def caller(self) -> Any:
@@ -829,6 +847,25 @@ class Translator(_TranslatorBase):
         EntrylkContention).  A plain def: it runs on the thread that delivered the
         upcall, with no fop to wind from.  Only called if a subclass overrides it;
         the event goes on up the graph afterwards (through notify()) either way."""
+
+    def on_reload(self, old: Translator | None) -> None:
+        """``glupy reload``: called on the NEW instance, after its ``init()`` and
+        before it gets any fop, with the old instance (whose ``fini()`` runs
+        next).  Instance state does not carry over by itself: copy what should
+        survive (``self.misses = old.misses``).  Raising cancels the reload (the
+        old code keeps running, every module goes back to the old one)."""
+
+    def migrate_ctx(self, old_ctx: Any) -> Any:
+        """``glupy reload``: called on the NEW instance for each inode/fd ``ctx``
+        whose class was defined in a module the reload re-imported (an old-class
+        object fails ``isinstance`` checks of the new code).  Return the object
+        to store instead, or None to drop it (the default: such contexts are
+        dropped and the log says how many).  Contexts of other types (dict,
+        tuple, int, classes of modules not reloaded) are kept unchanged.  A fop
+        still running on the old code may set an old-class ctx after the
+        migration: treat a ctx that is not an instance of your class as absent.
+        An exception here drops that ctx and is logged."""
+        return None
 
     # introspection ----------------------------------------------------------
     @classmethod
