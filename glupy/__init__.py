@@ -12,7 +12,9 @@
             return await self.child.lookup(loc, xdata)
 """
 
+from glupy import constants
 from glupy.attrcache import AttrCache
+from glupy.constants import *  # noqa: F403 - FALLOC_FL_*, SETATTR_*, XATTR_*, lock commands
 from glupy.misscache import MissCache
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
@@ -49,6 +51,7 @@ __all__ = [
     "AttrCache", "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
     "Event", "Fd", "Flock", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
     "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Reply",
-    "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "gather",
-    "gfid_str",
+    "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "constants",
+    "gather", "gfid_str",
+    *constants.__all__,
 ]

@@ -11,6 +11,7 @@ coroutine keeps them across another wind.  Anything kept *beyond* the fop
 from __future__ import annotations
 
 import enum
+import os
 import stat as _stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
@@ -340,7 +341,15 @@ class Fd(_View):
 
     @property
     def flags(self) -> int:
+        """The flags the file was opened with (``os.O_*``; what readv/writev also
+        carry in their ``flags``)."""
         return int(self._p.flags)
+
+    @property
+    def is_append(self) -> bool:
+        """Opened with O_APPEND: storage/posix writes at the real end of file,
+        whatever ``offset`` a writev carries (see docs/fops.md, writev)."""
+        return bool(self._p.flags & os.O_APPEND)
 
     @property
     def pid(self) -> int:

@@ -21,3 +21,16 @@ def test_every_fop_has_a_child_method_reply_class_and_reference_entry():
         assert f"## {f.name}\n" in md
     # the typing-only base does not leak into runtime Translator
     assert not any(hasattr(Translator, f.name) for f in FOPS)
+
+
+def test_every_fop_argument_says_what_it_carries():
+    md = docgen.FOPS_MD.read_text()
+    for f in FOPS:
+        for a in f.args:
+            meaning = docgen.arg_meaning(f.name, a.name)
+            assert meaning, f"{f.name}({a.name}) has no meaning in docgen.ARG_MEANING"
+            assert f"| `{a.name}` |" in md and meaning in md
+    # the facts authors tripped over are spelled out
+    for fact in ("mode bitmask", "O_APPEND", "SETATTR_MODE", "XATTR_CREATE", "F_SETLKW",
+                 "can be stale", "current size"):
+        assert fact in md, fact
