@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from glupy import security
 from glupy.fops import FOP_NAMES, PY_CBKS
 from glupy.loader import LoadError, load_class
+from glupy.options import check_values
 from glupy.translator import Translator
 
 
@@ -38,8 +39,14 @@ class Report:
                     extra = ""
                     if o.get("choices"):
                         extra = f", one of {o['choices']}"
-                    elif o.get("min") is not None or o.get("max") is not None:
-                        extra = f", range [{o.get('min')}, {o.get('max')}]"
+                    elif o.get("min") is not None and o.get("max") is not None:
+                        extra = f", range [{o['min']} - {o['max']}]"
+                    elif o.get("min") is not None:
+                        extra = f", min {o['min']}"
+                    elif o.get("max") is not None:
+                        extra = f", max {o['max']}"
+                    if o.get("list"):
+                        extra += ", a comma-separated list"
                     if o.get("secret"):
                         extra += ", secret: give @/path/to/file"
                     lines.append(f"    {o['key']} ({o['type']}, default {o['default']!r}{extra})"
@@ -52,11 +59,15 @@ class Report:
         return "\n".join(lines)
 
 
-def check(spec: str, python_path: list[str] | None = None, *,
-          allow_untrusted_code: bool = False) -> Report:
-    """Load ``spec`` and report on it.  Paths root would refuse to load code from
-    (glupy.security) are problems when running as root (and nothing is imported:
-    that would run the code in question), warnings otherwise or when allowed."""
+def check(spec: str, python_path: list[str] | None = None,
+          given: dict[str, str] | None = None, *, allow_untrusted_code: bool = False) -> Report:
+    """Load ``spec`` (``package.module[:Class]``) without GlusterFS and report its fops,
+    cbks and options, and every problem: import errors, non-async fops, wrong
+    signatures, defaults and ``given`` option values (volfile key -> text) that
+    GlusterFS would refuse (with its message), unknown option keys.  Paths root would
+    refuse to load code from (glupy.security) are problems when running as root (and
+    nothing is imported: that would run the code in question), warnings otherwise or
+    when allowed."""
     report = Report(spec)
     path = [d for d in python_path or [] if d]
     trust = security.translator_problems(spec, path)
@@ -82,12 +93,9 @@ def check(spec: str, python_path: list[str] | None = None, *,
     for key, opt in cls.options().items():
         report.options.append({"key": key, "type": opt.gf_type.lower(),
                                "default": opt.shown(opt.default_text), "secret": opt.secret,
-                               "doc": opt.doc, "choices": opt.choices, "min": opt.min, "max": opt.max})
-        if opt.default is not None:
-            try:
-                opt.parse(opt.default_text or "")
-            except ValueError as e:
-                report.problems.append(f"default of {e}")
+                               "doc": opt.doc, "choices": opt.choices, "min": opt.min, "max": opt.max,
+                               "list": opt.item_type is not None})
+    report.problems += [p.removeprefix(f"{spec}: ") for p in check_values(cls, given or {}, spec)]
     for name, value in vars(cls).items():
         if name.startswith("_") or not inspect.iscoroutinefunction(value):
             continue

@@ -118,6 +118,31 @@ def _build_stack(
     return stack
 
 
+def _check_stack_options(stack: list[tuple[str, dict[str, str]]], python_path: Sequence[str],
+                         *, need_import: bool, allow_untrusted: bool = False) -> None:
+    """Refuse option values GlusterFS would refuse, with its message, before anything
+    runs.  A module that cannot be imported here is an error when it must run here
+    (mount) and a warning otherwise (volfile: the graph may be for another host).
+    Imports go through glupy.security's checks (lowered to warnings with
+    --allow-untrusted-code, as the mount itself then does)."""
+    from glupy.options import check_stack
+
+    saved = security.mode()
+    if allow_untrusted:
+        security.set_mode(security.WARN)
+    try:
+        problems, unloadable = check_stack(stack, [os.path.abspath(p) for p in python_path])
+    finally:
+        security.set_mode(saved)
+    if need_import:
+        problems = unloadable + problems
+    else:
+        for why in unloadable:
+            click.echo(f"warning: options not checked: {why}", err=True)
+    if problems:
+        raise click.UsageError("\n".join(problems))
+
+
 def _graph(
     ctx: click.Context,
     source_dir: str,
@@ -342,6 +367,7 @@ def mount(
     _require_glusterfs()
     _require_root("glupy mount")
     _check_trusted(stack, python_path, allow_untrusted_code)
+    _check_stack_options(stack, python_path, need_import=True, allow_untrusted=allow_untrusted_code)
     _warn_secret_options(stack, python_path)
     graph = _graph(ctx, source_dir, stack, python_path, name_prefix)
     fstype = process.mount_fstype(mountpoint)
@@ -436,6 +462,7 @@ def volfile_cmd(
     """Print the volfile `glupy mount` would run for SOURCE_DIR."""
     _nonempty(source_dir, "SOURCE_DIR")
     stack = _build_stack(ctx, translators, options)
+    _check_stack_options(stack, python_path, need_import=False)
     try:
         graph = volfile.single_process_graph(
             source_dir,
@@ -640,14 +667,24 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
 @click.argument("module_spec", metavar="MODULE[:Class]")
 @click.option("--python-path", "python_path", multiple=True, type=click.Path(),
               help="Directory put first on sys.path (repeatable).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="An option value to check as GlusterFS would (repeatable).")
 @_allow_untrusted_option
-def check(module_spec: str, python_path: tuple[str, ...], allow_untrusted_code: bool) -> None:
+def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ...],
+          allow_untrusted_code: bool) -> None:
     """Load a translator without GlusterFS and report its fops, options and problems
-    (not async, wrong signatures, unknown fop names, import errors, code paths that
-    glusterfs, running as root, refuses to load from)."""
+    (not async, wrong signatures, unknown fop names, import errors, defaults and
+    -o values GlusterFS would refuse, with its message, code paths that glusterfs,
+    running as root, refuses to load from)."""
     from glupy.check import check as run_check
 
-    report = run_check(module_spec, [os.path.abspath(p) for p in python_path],
+    given: dict[str, str] = {}
+    for item in options:
+        key, eq, value = item.partition("=")
+        if not key or not eq:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-o")
+        given[key] = value
+    report = run_check(module_spec, [os.path.abspath(p) for p in python_path], given,
                        allow_untrusted_code=allow_untrusted_code)
     click.echo(report.render())
     if not report.ok:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl as _fcntl
 
 # fallocate(fd, keep_size, offset, len, xdata): ``keep_size`` is the whole mode
-# bitmask of fallocate(2), not a boolean (``fallocate -z`` arrives as 0x10).
+# bitmask of fallocate(2), not a boolean (see docs/fops.md: what FUSE keeps of it).
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
 FALLOC_FL_NO_HIDE_STALE = 0x04

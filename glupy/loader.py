@@ -51,6 +51,7 @@ def add_python_path(dirs: Iterable[str]) -> None:
 
 
 _GLUPY_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
+_STDLIB_DIR = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 
 # module name -> sha256 of its source when it was last imported by the loader
 _digests: dict[str, bytes] = {}
@@ -272,15 +273,16 @@ def _blame(e: BaseException, files: dict[str, str], fallback: str) -> str:
         return f"{name} ({e.filename}, line {e.lineno})"
     where = None
     for frame in traceback.extract_tb(e.__traceback__):
-        name = files.get(os.path.realpath(frame.filename))
-        if name is not None:
-            where = f"{name} ({frame.filename}, line {frame.lineno})"
+        owner = files.get(os.path.realpath(frame.filename))
+        if owner is not None:
+            where = f"{owner} ({frame.filename}, line {frame.lineno})"
     if where is None:
         # a module outside the set (a new file, a dependency): the innermost frame
         # that is neither importlib's nor glupy's
         for frame in reversed(traceback.extract_tb(e.__traceback__)):
-            if not frame.filename.startswith("<") and \
-                    not os.path.realpath(frame.filename).startswith(_GLUPY_DIR):
+            real = os.path.realpath(frame.filename)
+            if not frame.filename.startswith("<") and not real.startswith(_GLUPY_DIR) \
+                    and not real.startswith(_STDLIB_DIR):
                 return f"{fallback} ({frame.filename}, line {frame.lineno})".strip()
     return where or fallback
 

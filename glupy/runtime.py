@@ -527,7 +527,7 @@ def _option_table(inst: Instance, options: dict[str, Option[Any]]) -> Any:
         if opt.min is not None or opt.max is not None:
             e.min = opt.min if opt.min is not None else -2**53
             e.max = opt.max if opt.max is not None else 2**53
-        if opt.choices:
+        if opt.choices and opt.item_type is None:  # a list's choices apply per item (parse)
             for j, choice in enumerate(opt.choices[:63]):
                 e.value[j] = cstr(choice)
         if opt.default_text is not None:

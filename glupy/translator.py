@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from glupy import options as _options
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
@@ -56,20 +57,13 @@ class Size(int):
     """An option type: a byte count written like ``64MB``, ``4KB``, ``1GB``."""
 
 
-_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40,
-          "PB": 1 << 50, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
 def parse_size(text: str) -> int:
-    s = text.strip().upper().replace(" ", "")
-    num = s.rstrip("KMGTPB")
-    unit = s[len(num):]
-    if unit not in _UNITS or not num:
+    """A byte count as GlusterFS reads it: ``512``, ``4KB``, ``1.5MB`` (units B, KB,
+    MB, GB, TB, PB, any case, no space; no sign)."""
+    n = _options.gf_string2bytesize(text)
+    if n is None:
         raise ValueError(f"not a size: {text!r}")
-    value = float(num) * _UNITS[unit]
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a size (finite, not negative): {text!r}")
-    return int(value)
+    return n
 
 
 _TRUE = {"1", "on", "yes", "true", "enable"}
@@ -95,7 +89,18 @@ class Option(Generic[T]):
 
     The volfile key is the attribute name with ``_`` replaced by ``-``.
     GlusterFS validates values (types, ranges, choices) when the graph is
-    built and on reconfigure; the instance attribute holds the parsed value.
+    built and on reconfigure; ``glupy check``/``volfile``/``mount`` check them
+    the same way before anything runs (glupy.options).  The instance attribute
+    holds the parsed value.
+
+    Types: ``int`` (strtoll: ``10``, ``0x10``, ``010`` is octal), ``float``
+    (not NaN), ``bool`` (on/off, yes/no, true/false, enable/disable, 1/0), ``str``,
+    ``Size`` (``512``, ``4KB``, ``1.5MB``; never negative), ``pathlib.Path``
+    (absolute), an ``enum.Enum`` (its values are the choices), and lists:
+    ``Option(list[str], default=[".tmp", ".bak"])`` is written
+    ``option suffixes .tmp,.bak`` (comma-separated, blanks around items
+    stripped, empty items ignored); ``list[int]``, ``list[float]``,
+    ``list[Size]`` check each item, with ``min``/``max``/``choices`` per item.
 
     ``secret=True`` (a password, a token): glupy never shows the value (logs,
     ``glupy ps``/``status``/``check``, errors), and ``@/path`` in the volfile
@@ -114,6 +119,7 @@ class Option(Generic[T]):
         if isinstance(type, enum.EnumMeta):
             members: list[Any] = list(type)
             choices = [m.value if isinstance(m.value, str) else m.name for m in members]
+        self.item_type = _options.list_item_type(type)
         self.type = type
         self.doc = doc
         self.min = min
@@ -131,7 +137,7 @@ class Option(Generic[T]):
 
     @property
     def gf_type(self) -> str:
-        if self.choices is not None:
+        if self.choices is not None or self.item_type is not None:
             return "STR"
         for t, gf in self.GF_TYPES.items():
             if self.type is t:
@@ -148,29 +154,43 @@ class Option(Generic[T]):
             return "on" if self.default else "off"
         if isinstance(self.default, enum.Enum):
             return str(self.default.value)
+        if self.item_type is not None and not isinstance(self.default, str):
+            return _options.join_list(self.default)
         return str(self.default)
 
     def parse(self, text: str) -> Any:
-        """Convert the volfile text into the Python value; ValueError names the option."""
+        """Convert the volfile text into the Python value.  ValueError names the
+        option and, for what GlusterFS checks, says what GlusterFS would say."""
+        if self.item_type is not None:
+            item = Option(self.item_type, min=self.min, max=self.max, choices=self.choices,
+                          key=self.key, secret=self.secret)
+            return [item.parse(part) for part in _options.split_list(text)]
+        why = _options.gluster_error(self, self.key or "", text)
+        if why is not None:
+            if self.secret:  # GlusterFS's words quote the value
+                raise ValueError(f"option {self.key!r}: invalid value (secret, not shown)")
+            raise ValueError(f"option {self.key!r}: {why}")
+        t = self.type
         try:
-            if self.choices is not None and text not in self.choices:
-                raise ValueError(f"must be one of {', '.join(self.choices)}")
-            t = self.type
             if t is bool:
                 value: Any = parse_bool(text)
             elif t is Size:
                 value = Size(parse_size(text))
             elif t is int:
-                value = int(text, 0)
+                value = _options.gf_string2longlong(text)
             elif t is float:
-                value = float(text)
-                if math.isnan(value):
+                value = _options.gf_string2double(text)
+                if value is None or math.isnan(value):
                     raise ValueError("not a number")
             elif isinstance(t, enum.EnumMeta):
                 members: list[Any] = list(t)
                 value = next(m for m in members if str(m.value) == text or m.name == text)
             elif t is str:
                 value = text
+            elif t is os.PathLike:
+                import pathlib
+
+                value = pathlib.Path(text)
             else:
                 value = t(text)  # type: ignore[call-arg]
             if isinstance(value, int | float) and not isinstance(value, bool):

@@ -51,8 +51,12 @@ def test_option_parse(key, text, value):
 
 
 @pytest.mark.parametrize("key,text,why", [
-    ("limit", "0", ">= 1"), ("limit", "abc", "invalid"), ("enabled", "maybe", "boolean"),
-    ("mode", "turbo", "one of"), ("cache-size", "12XB", "size"),
+    ("limit", "0", "'0' in 'option limit 0' is out of range [1 - 100]"),
+    ("limit", "abc", 'invalid number format "abc" in option "limit"'),
+    ("enabled", "maybe", "option enabled maybe: 'maybe' is not a valid boolean value"),
+    ("mode", "turbo", "option mode turbo: 'turbo' is not valid (possible options are fast, safe.)"),
+    ("cache-size", "12XB", 'invalid number format "12XB" in option "cache-size"'),
+    ("cache-size", "-5", 'invalid number format "-5" in option "cache-size"'),
 ])
 def test_option_errors_name_the_option(key, text, why):
     with pytest.raises(ValueError) as e:
@@ -60,8 +64,13 @@ def test_option_errors_name_the_option(key, text, why):
     assert repr(key) in str(e.value) and why in str(e.value)
 
 
-def test_parse_size():
-    assert parse_size("64MB") == 64 << 20 and parse_size("512") == 512 and parse_size("1.5K") == 1536
+def test_parse_size_reads_what_glusterfs_reads():
+    assert parse_size("64MB") == 64 << 20 and parse_size("512") == 512
+    assert parse_size("1.5KB") == 1536 and parse_size("2gb") == 2 << 30 and parse_size("7B") == 7
+    # GlusterFS's gf_string2bytesize refuses these (a mount with them fails)
+    for bad in ("-5", "1.5K", "64 MB", "4XB", "", "MB"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
 
 
 def test_defined_fops_and_cbks():
