@@ -424,18 +424,27 @@ def mount_brick_client(
     state_dir: Path | None = None,
     debug: bool = False,
     timeout: float = 30.0,
+    client_translators: Sequence[tuple[str, dict[str, str]]] = (),
+    python_path: Sequence[str | os.PathLike[str]] = (),
+    glupy_type: str | None = None,
+    extra_args: Sequence[str] = (),
 ) -> BrickMount:
     """Mount a protocol/client graph for ``brick`` at ``mountpoint``; wait until connected.
 
+    ``client_translators`` (top-most first) are stacked above protocol/client in the
+    client graph; ``extra_args`` go to glusterfs (e.g. ``--entry-timeout=0``).
     Uses :func:`glupy.process.mount_graph` (so ``process.unmount`` undoes it). A failure
     to connect raises BrickError carrying the brick's log lines as well.
     """
     graph = client_graph(brick.port, brick.exported, host=brick.host, name=client_volume)
+    if client_translators:
+        volfile.stack_translators(graph, graph.volumes[0], client_translators, "client",
+                                  python_path, glupy_type)
     t0 = time.monotonic()
     try:
         client = process.mount_graph(
             graph, mountpoint, source_dir=brick.backend_dir, state_dir=state_dir,
-            debug=debug, timeout=timeout,
+            debug=debug, timeout=timeout, extra_args=extra_args,
         )
     except process.MountError as exc:
         err = _brick_failure(brick, f"client mount failed: {exc.message}")

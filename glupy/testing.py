@@ -16,6 +16,26 @@ on a free 127.0.0.1 port and a ``protocol/client`` graph is mounted::
         m = glupy_brick_mount([("mypkg.hide:Hide", {})], python_path=[HERE])
         assert "loaded" in m.brick_log_path.read_text()
 
+FUSE caches: the kernel keeps a name it looked up for ``entry_timeout`` seconds and
+file attributes for ``attribute_timeout`` seconds (GlusterFS's default: 1 s each), so
+a test that must see every lookup (a cache, a name-hiding translator) passes
+``entry_timeout=0`` (and ``attribute_timeout=0`` for every stat)::
+
+    m = glupy_mount([("negcache:NegCache", {})], python_path=["."], entry_timeout=0)
+
+FUSE also reshapes writes: a ``write(2)`` that starts mid-page arrives as two writevs
+split at the page boundary, and writes larger than 128 KiB as several (docs/fops.md).
+
+Attack tests: ``m.backend_dir`` is the storage/posix directory (tamper with what
+is on disk); ``glupy_brick_mount(..., client_translators=[...])`` puts translators
+in the client graph above a real brick, and ``m.raw_client()`` is a libgfapi
+client straight to that brick, without them (what another client or a stolen
+brick sees)::
+
+    m = glupy_brick_mount([], client_translators=[("glupy.library.crypt", {"key-file": KEY})])
+    (m.mountpoint / "f").write_bytes(b"secret")
+    assert b"secret" not in m.raw_client().read_file("f")
+
 Every mount is unmounted (and every glusterfsd stopped, by pid) at teardown. When a test
 fails, the last 60 lines of each of its glusterfs/glusterfsd logs are added to the report.
 Tests using these fixtures are skipped when not root (FUSE needs it); a missing glusterfs
@@ -82,6 +102,7 @@ class BrickMountInfo:
     brick_state: brick.BrickState | None = field(repr=False, default=None)
     state_dir: Path = field(repr=False, default=Path())
     timings: dict[str, float] = field(default_factory=dict)
+    raw_clients: list[gfapi.Client] = field(repr=False, default_factory=list)
 
     def brick_log_tail(self, n: int = LOG_LINES) -> list[str]:
         return process.tail(self.brick_log_path, n)
@@ -92,8 +113,26 @@ class BrickMountInfo:
     def brick_alive(self) -> bool:
         return self.brick_pid is not None and process.pid_alive(self.brick_pid)
 
+    def raw_client(self, timeout: float = 30.0) -> gfapi.Client:
+        """A libgfapi client (in the test process) straight to the brick: protocol/client
+        only, none of the ``client_translators`` (the brick's own translators still run).
+        For attack tests: read and write what the brick holds as another client would.
+        Closed at teardown, after the brick is stopped."""
+        if self.brick_state is None:
+            raise RuntimeError("the brick is not running")
+        n = len(self.raw_clients)
+        vol = self.state_dir / f"raw-{n}.vol"
+        graph = brick.client_graph(self.port, self.exported, host=self.brick_state.host,
+                                   name="raw-client")
+        vol.write_text(graph.render())
+        client = gfapi.Client.from_volfile(vol, volname="raw-client",
+                                           log_file=self.state_dir / f"raw-{n}.gfapi.log",
+                                           connect_timeout=timeout)
+        self.raw_clients.append(client)
+        return client
+
     def unmount(self) -> None:
-        """Unmount the client, then stop glusterfsd (by pid)."""
+        """Unmount the client, then stop glusterfsd (by pid), then close raw clients."""
         errors = []
         client_dir = self.state_dir / "client"
         try:
@@ -110,11 +149,31 @@ class BrickMountInfo:
                 errors.append(f"glusterfsd: {exc}")
             if self.brick_alive():
                 errors.append(f"glusterfsd pid {self.brick_pid} still alive")
+        for client in self.raw_clients:  # after the brick: fini is quicker without it
+            try:
+                client.fini()
+            except Exception as exc:
+                errors.append(f"raw client: {exc}")
+        self.raw_clients.clear()
         if errors:
             raise RuntimeError("; ".join(errors))
 
 
 BrickMountFactory = Callable[..., BrickMountInfo]
+
+
+def fuse_args(entry_timeout: float | None = None, attribute_timeout: float | None = None,
+              negative_timeout: float | None = None) -> list[str]:
+    """glusterfs arguments for the FUSE kernel caches (None: GlusterFS's default)."""
+    out = []
+    for flag, value in (("--entry-timeout", entry_timeout),
+                        ("--attribute-timeout", attribute_timeout),
+                        ("--negative-timeout", negative_timeout)):
+        if value is not None:
+            if value < 0:
+                raise ValueError(f"{flag.lstrip('-')} must be >= 0, got {value}")
+            out.append(f"{flag}={value:g}")
+    return out
 
 
 def require_mount_privileges() -> None:
@@ -133,10 +192,25 @@ def require_mount_privileges() -> None:
 def glupy_mount(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MountFactory]:
-    """Factory: ``glupy_mount(translators, python_path=(), backend_dir=None, ...)``.
+    """Factory: mount translators over a temp dir in one glusterfs process (FUSE ->
+    translators -> storage/posix) and return a :class:`MountInfo`::
 
-    ``translators`` is a list of ``("pkg.mod[:Class]", {option: value})``, top-most first.
-    Returns a MountInfo; the mount is always unmounted at teardown.
+        glupy_mount(translators, python_path=(), *, backend_dir=None, debug=False,
+                    timeout=30.0, glupy_type=None, entry_timeout=None,
+                    attribute_timeout=None, negative_timeout=None) -> MountInfo
+
+    * ``translators``: ``[("pkg.mod[:Class]", {option: value}), ...]``, top-most first.
+    * ``python_path``: directories the translators are imported from.
+    * ``backend_dir``: the storage/posix directory (default: a new temp dir).
+    * ``debug``: glusterfs logs at DEBUG; ``timeout``: seconds to wait for the mount.
+    * ``glupy_type``: the volfile type of the bridge (default: this checkout's build).
+    * ``entry_timeout`` / ``attribute_timeout`` / ``negative_timeout``: FUSE kernel
+      cache times in seconds (None: GlusterFS's defaults, 1 s / 1 s / 0 s); ``0`` makes
+      every lookup / stat reach the graph.
+
+    MountInfo: ``mountpoint``, ``backend_dir``, ``log_path``, ``pid``, ``volfile_path``,
+    ``graph``, ``log_tail(n)``, ``unmount()``.  The mount is always unmounted at
+    teardown; on failure the log's tail is in the report.
     """
     require_mount_privileges()
     mounts = request.node.stash.setdefault(_MOUNTS_KEY, [])
@@ -150,7 +224,12 @@ def glupy_mount(
         debug: bool = False,
         timeout: float = 30.0,
         glupy_type: str | None = None,
+        entry_timeout: float | None = None,
+        attribute_timeout: float | None = None,
+        negative_timeout: float | None = None,
     ) -> MountInfo:
+        """Mount ``translators`` (see the glupy_mount fixture)."""
+        extra = fuse_args(entry_timeout, attribute_timeout, negative_timeout)
         so = volfile.bridge_so_path()
         if glupy_type is None and not so.exists():
             pytest.fail(
@@ -178,7 +257,8 @@ def glupy_mount(
         )
         mounts.append(info)  # registered first: a failed mount still shows its log
         state = process.mount_graph(
-            graph, mnt, source_dir=backend, debug=debug, state_dir=state_dir, timeout=timeout
+            graph, mnt, source_dir=backend, debug=debug, state_dir=state_dir, timeout=timeout,
+            extra_args=extra,
         )
         info.pid = state.pid
         mine.append(info)
@@ -213,13 +293,25 @@ def _serve_brick(info: Any, backend: Path, translators: Sequence[tuple[str, dict
 def glupy_brick_mount(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BrickMountFactory]:
-    """Factory: ``glupy_brick_mount(translators, python_path=(), backend_dir=None, ...)``.
+    """Factory: translators in a ``glusterfsd`` brick, a FUSE client mounted on it::
+
+        glupy_brick_mount(translators, python_path=(), *, backend_dir=None, debug=False,
+                          timeout=30.0, glupy_type=None, locks=True, io_stats=True,
+                          client_translators=(), entry_timeout=None,
+                          attribute_timeout=None, negative_timeout=None) -> BrickMountInfo
 
     Starts ``glusterfsd`` on a brick graph with ``translators`` (top-most first) between
     protocol/server (+ debug/io-stats) and features/locks -> storage/posix over
-    ``backend_dir``, mounts a protocol/client graph and waits until it is connected.
-    Returns a BrickMountInfo; teardown unmounts and stops glusterfsd by pid.
-    ``io_stats=False`` puts the first translator directly under protocol/server.
+    ``backend_dir``, mounts a protocol/client graph (with ``client_translators``,
+    top-most first, above protocol/client) and waits until it is connected.
+    ``io_stats=False`` puts the first translator directly under protocol/server,
+    ``locks=False`` drops features/locks; the FUSE cache knobs are glupy_mount's.
+
+    BrickMountInfo: ``mountpoint``, ``backend_dir``, ``brick_log_path``,
+    ``client_log_path``, ``port``, ``brick_pid``, ``brick_alive()``,
+    ``raw_client()`` (a libgfapi client straight to the brick, without the client
+    translators: the attacker's view), ``unmount()``.  Teardown unmounts, stops
+    glusterfsd by pid and closes raw clients.
     """
     require_mount_privileges()
     infos = request.node.stash.setdefault(_BRICKS_KEY, [])
@@ -235,9 +327,15 @@ def glupy_brick_mount(
         glupy_type: str | None = None,
         locks: bool = True,
         io_stats: bool = True,
+        client_translators: Sequence[tuple[str, dict[str, str]]] = (),
+        entry_timeout: float | None = None,
+        attribute_timeout: float | None = None,
+        negative_timeout: float | None = None,
     ) -> BrickMountInfo:
+        """Start the brick and mount it (see the glupy_brick_mount fixture)."""
+        extra = fuse_args(entry_timeout, attribute_timeout, negative_timeout)
         so = volfile.bridge_so_path()
-        if glupy_type is None and translators and not so.exists():
+        if glupy_type is None and (translators or client_translators) and not so.exists():
             pytest.fail(
                 f"the glupy bridge is not built ({so}): run `python -m glupy._build`",
                 pytrace=False,
@@ -275,7 +373,8 @@ def glupy_brick_mount(
         mine.append(info)  # from here on teardown must stop glusterfsd
         bm = brick.mount_brick_client(
             bstate, mnt, client_volume=info.client_volume, state_dir=state_dir / "client",
-            debug=debug, timeout=timeout,
+            debug=debug, timeout=timeout, client_translators=client_translators,
+            python_path=python_path, glupy_type=glupy_type, extra_args=extra,
         )
         info.client_pid = bm.client.pid
         info.timings["client_connected_s"] = bm.connect_after
