@@ -37,6 +37,7 @@ import contextlib
 import errno
 import inspect
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -920,6 +921,10 @@ _PY_LEVEL = {0: logging.CRITICAL + 10, 1: logging.CRITICAL, 2: logging.CRITICAL,
 
 def log_to_gluster(domain: str, level: int, msg: str, file: str = "", func: str = "",
                    line: int = 0) -> None:
+    if not file:  # glupy's own lines: where they were logged from, not "[:0:]"
+        caller = sys._getframe(1)
+        file, func, line = caller.f_code.co_filename, caller.f_code.co_name, caller.f_lineno
+    file = os.path.basename(file)
     gf = _GF_LEVEL.get(level, 7)
     for text in msg.splitlines() or [""]:
         lib.glupy_log(domain.encode(), file.encode(), func.encode(), line, gf,

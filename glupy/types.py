@@ -296,15 +296,18 @@ class Inode(_View):
         self._inst.inode_ctx.set(self._p, self._inst.xl, value)
 
     def path(self, name: str | None = None) -> str | None:
-        """The inode's path as this process knows it (inode_path), or None."""
+        """The inode's path as this process knows it (inode_path), or None when it has
+        none (never looked up by name here, or deleted while still open: GlusterFS
+        then makes up ``<gfid:...>``, which is not a path)."""
         buf = _ffi.new("char **")
         n = _lib.inode_path(self._p, name.encode() if name else _ffi.NULL, buf)
         if n < 0 or buf[0] == _ffi.NULL:
             return None
         try:
-            return str(_ffi.string(buf[0]).decode("utf-8", "surrogateescape"))
+            path = str(_ffi.string(buf[0]).decode("utf-8", "surrogateescape"))
         finally:
             _lib.glupy_free(buf[0])
+        return None if path.startswith("<gfid:") else path
 
     def _detach(self) -> None:
         self._keep = _ffi.gc(_lib.inode_ref(self._p), _lib.inode_unref)
