@@ -765,12 +765,22 @@ def ps_cmd(state_dir: Path | None) -> None:
     """glupy mounts on this host and what their processes run (live, via the control socket)."""
     from glupy import control
 
-    mounts = process.list_mounts(state_dir)
+    mounts = []
+    for m in process.list_mounts(state_dir):
+        if not m.alive() and process.mount_fstype(m.mountpoint) is None:
+            # its glusterfs is gone and nothing is mounted: a leftover, forgotten once
+            with contextlib.suppress(FileNotFoundError):
+                m.state_file.unlink()
+            click.echo(f"{m.mountpoint}: gone (pid {m.pid} exited, not mounted); forgot it, "
+                       f"log kept: {m.log_path}")
+            continue
+        mounts.append(m)
     if not mounts:
         click.echo("no glupy mounts")
     for m in mounts:
         alive = m.alive()
-        click.echo(f"{m.mountpoint}: pid {m.pid} {'running' if alive else 'NOT RUNNING'}, log {m.log_path}")
+        state = "running" if alive else f"NOT RUNNING, mount left behind (glupy umount {m.mountpoint})"
+        click.echo(f"{m.mountpoint}: pid {m.pid} {state}, log {m.log_path}")
         if not alive or not m.pid:
             continue
         try:

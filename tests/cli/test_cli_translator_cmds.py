@@ -81,3 +81,22 @@ def test_mount_reload_ps_umount(tmp_path):
         u = run("umount", "--state-dir", str(state), str(mnt))
     assert u.returncode == 0, u.stderr
     assert not os.path.ismount(mnt)
+
+
+def test_ps_forgets_mounts_whose_process_is_gone(tmp_path):
+    from glupy import process
+
+    state_root = tmp_path / "state"
+    mnt = tmp_path / "never-mounted"
+    mnt.mkdir()
+    sdir = process.state_dir_for(mnt, state_root)
+    sdir.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    process.MountState(mountpoint=str(mnt), state_dir=str(sdir), volfile_path=str(sdir / "graph.vol"),
+                       log_path=str(sdir / "glusterfs.log"), pid_file=str(sdir / "glusterfs.pid"),
+                       pid=dead.pid).save()
+    first = run("ps", "--state-dir", str(state_root))
+    assert first.returncode == 0 and "gone" in first.stdout and "forgot it" in first.stdout, first.stdout
+    again = run("ps", "--state-dir", str(state_root))
+    assert again.stdout.strip() == "no glupy mounts", again.stdout
