@@ -92,8 +92,9 @@ ARG_MEANING: dict[tuple[str, str], str] = {
     ("xattrop", "xattr"): "names and values to combine (AFR's changelogs, quota's sizes)",
     ("seek", "what"): "`glupy.GF_SEEK_DATA` (0) or `GF_SEEK_HOLE` (1): not `os.SEEK_DATA`/`SEEK_HOLE`",
     ("seek", "offset"): "where to start looking",
-    ("open", "flags"): "open(2) flags (`os.O_*`; no `O_CREAT`: that is create); `O_TRUNC` may be "
-                       "present (the kernel may instead send a truncate)",
+    ("open", "flags"): "open(2) flags (`os.O_*`) as FUSE passes them: `O_LARGEFILE` set, no `O_CREAT`/"
+                       "`O_EXCL` (a new file is `create`), no `O_TRUNC` (the kernel sends a `truncate` "
+                       "to 0 after the open)",
     ("create", "flags"): "open(2) flags including `O_CREAT` (e.g. 0x8041: `O_LARGEFILE\\|O_CREAT\\|"
                          "O_WRONLY`)",
     ("create", "mode"): "file type and permission bits (`0o100644`): FUSE applied the umask already",

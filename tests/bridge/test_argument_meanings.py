@@ -162,3 +162,16 @@ def test_fuse_splits_writes(mount):
         os.close(fd)
     assert mid_page == [(4090, 6), (4096, 4)]  # split at the page boundary
     assert big == [(1 << 20, 128 << 10), ((1 << 20) + (128 << 10), 128 << 10)]  # max_write
+
+
+def test_open_flags_from_fuse(mount):
+    path = mount.mountpoint / "t"
+    path.write_bytes(b"abc")
+    seen(mount)
+    os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT))
+    got = [(r["fop"], r.get("flags"), r.get("offset")) for r in seen(mount)
+           if r["fop"] in ("open", "truncate", "ftruncate", "create")]
+    large = 0o100000  # the kernel's O_LARGEFILE (x86_64); Python's os.O_LARGEFILE is 0 there
+    assert got == [("open", os.O_WRONLY | large, None), ("truncate", None, 0),
+                   ("open", os.O_RDONLY | large, None)]
