@@ -139,9 +139,18 @@ def test_secret_options_stay_out_of_what_glupy_shows(dirs, tmp_path):
 
 
 def test_a_bad_secret_value_fails_init_without_showing_it(dirs):
+    # glupy mount checks option values before it starts glusterfs: refused there
     r = run(*_mount_args(dirs, "-t", "secret_probe:SecretProbe", "-o", "pin=99999x"))
     assert r.returncode != 0 and "option 'pin': invalid value (secret, not shown)" in r.stderr
     assert "99999x" not in r.stderr.replace("pin=99999x", "")  # only the echoed command line
+    # a volfile with it (glusterfs's own init fails) does not show it either
+    from glupy import volfile
+
+    graph = volfile.single_process_graph(dirs["src"], [("secret_probe:SecretProbe", {"pin": "99999x"})],
+                                         python_path=[str(dirs["code"])])
+    with pytest.raises(process.MountError):
+        process.mount_graph(graph, dirs["mnt"], source_dir=dirs["src"], state_dir=dirs["state"],
+                            timeout=20)
     log = (process.state_dir_for(dirs["mnt"], dirs["state"]) / "glusterfs.log").read_text()
     errors = [line for line in log.splitlines() if "] E [" in line]
     assert errors and not any("99999x" in line for line in errors)
