@@ -59,7 +59,9 @@ ARG_MEANING: dict[tuple[str, str], str] = {
                                 "`FALLOC_FL_KEEP_SIZE` survives: `fallocate -z` (ZERO_RANGE, 0x10) arrives "
                                 "as 0 and nothing is zeroed, `fallocate -p` (PUNCH_HOLE) arrives as "
                                 "`discard`.  gfapi's `glfs_fallocate(fd, keep_size, ...)` passes its "
-                                "argument unchanged.  Without KEEP_SIZE the file can grow to offset+len",
+                                "argument unchanged, but storage/posix only asks `keep_size != 0` "
+                                "(it never zeroes through fallocate).  Without KEEP_SIZE the file can "
+                                "grow to offset+len",
     ("fallocate", "offset"): "start of the range", ("fallocate", "len"): "length of the range",
     ("discard", "offset"): "start of the hole to punch (fallocate PUNCH_HOLE; the size never changes)",
     ("discard", "len"): "length of the hole",
@@ -257,7 +259,8 @@ def fops_md() -> str:
            "* **fallocate's `keep_size` is the mode bitmask**, not a boolean; test",
            "  `keep_size & glupy.FALLOC_FL_KEEP_SIZE`.  From FUSE only that bit survives",
            "  (`fallocate -z` arrives as 0 and zeroes nothing: a GlusterFS 10.x FUSE bridge",
-           "  limitation), punch-hole arrives as `discard`, gfapi passes the whole mode.",
+           "  limitation), punch-hole arrives as `discard`; gfapi passes the whole mode, which",
+           "  storage/posix again reads as KEEP_SIZE or not (zeroing is the `zerofill` fop).",
            "  Size can change through writev, truncate, ftruncate, fallocate (no KEEP_SIZE),",
            "  zerofill, copy_file_range (destination), put and setattr with `SETATTR_SIZE`.",
            "* **FUSE splits writes** at 128 KiB and a write that starts mid-page at the page",
