@@ -717,7 +717,7 @@ class Crypt(Translator):
                 _, post, _ = await self._write_at(inode, st, anon, b"\0", size - 1, False, 0)
                 pre.size = old
                 return pre, post
-            tail: bytes | None = None
+            tail: Vector | None = None
             if size and size % BLOCK and key is not None:
                 cut = size // BLOCK
                 blocks = await self._read_blocks(inode, key, anon, cut, cut)
@@ -1057,7 +1057,7 @@ class Crypt(Translator):
 
 # ---------------------------------------------------------------------- tooling
 def _brick_files(root: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for d, dirs, files in os.walk(root):
         if Path(d) == root and ".glusterfs" in dirs:
             dirs.remove(".glusterfs")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control, process, security, volfile
+from glupy import control, daemon, process, security, volfile
 from glupy.testing import require_mount_privileges
 
 HERE = Path(__file__).parent / "translators"
@@ -66,7 +66,7 @@ class Mounter:
         mnt, state = self.last
         assert process.mount_fstype(mnt) is None, "a refused translator left a mount"
         volfile_path = str(process.state_dir_for(mnt, state) / "graph.vol")
-        assert process._find_pid_by_cmdline(volfile_path) is None, "glusterfs still runs"
+        assert daemon.find_pid(volfile_path) is None, "glusterfs still runs"
         log = self.log_of_last()
         refusals = [line for line in log.splitlines() if "refusing to load" in line]
         assert len(refusals) == 1, f"one log line names the path and the fix: {refusals}"
