@@ -18,7 +18,20 @@ from glupy.constants import *  # noqa: F403 - FALLOC_FL_*, SETATTR_*, XATTR_*, l
 from glupy.misscache import MissCache
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
-from glupy.translator import Child, FopError, Gather, InitError, Lock, Option, Size, Translator, Wind, gather
+from glupy.translator import (
+    Child,
+    FopCall,
+    FopError,
+    Gather,
+    InitError,
+    Lock,
+    Option,
+    Size,
+    Translator,
+    Wind,
+    gather,
+    policy,
+)
 from glupy.types import (
                          Caller,
                          Dict,
@@ -49,9 +62,9 @@ from glupy.upcall import (
 __version__ = "0.1.0"
 __all__ = [
     "AttrCache", "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
-    "Event", "Fd", "Flock", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
+    "Event", "Fd", "Flock", "FopCall", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
     "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Reply",
     "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "constants",
-    "gather", "gfid_str",
+    "gather", "gfid_str", "policy",
     *constants.__all__,
 ]

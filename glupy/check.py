@@ -99,7 +99,7 @@ def check(spec: str, python_path: list[str] | None = None,
     for name, value in vars(cls).items():
         if name.startswith("_") or not inspect.iscoroutinefunction(value):
             continue
-        if name not in FOP_NAMES:
+        if name not in FOP_NAMES and not hasattr(value, "__glupy_policy__"):
             close = [f for f in FOP_NAMES if f.startswith(name[:4])]
             hint = f" (did you mean {', '.join(sorted(close))}?)" if close else ""
             report.warnings.append(f"async method {name}() is not a fop: GlusterFS never calls it{hint}")

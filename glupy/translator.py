@@ -10,7 +10,7 @@ import logging
 import math
 import os
 from collections import deque
-from collections.abc import Awaitable, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from glupy import options as _options
@@ -609,6 +609,142 @@ class Child:
     # END GENERATED child
 
 
+class FopCall:
+    """One fop as a policy method sees it (see :func:`policy`): its name, its
+    arguments in the fop's order, and how to pass it on.
+
+    ``await call.wind()`` winds it unchanged to the only child and returns the
+    reply (or raises the child's FopError), as ``await self.child.<fop>(*args)``
+    would; ``call.wind(child)`` winds it to one of several children."""
+
+    __slots__ = ("_spec", "name", "translator", "args")
+
+    def __init__(self, spec: _PolicyFop, translator: Translator, args: tuple[Any, ...]) -> None:
+        self._spec = spec
+        #: the fop's name: ``"writev"``
+        self.name: str = spec.name
+        self.translator = translator
+        #: the arguments in the fop's order, named as in docs/fops.md (``call.fop.py_args``)
+        self.args = args
+
+    @property
+    def fop(self) -> Fop:
+        """The fop's entry in the fop table (argument names and kinds)."""
+        return self._spec.fop
+
+    @property
+    def loc(self) -> Loc | None:
+        """The first ``Loc`` argument (None if the fop takes none, or got NULL)."""
+        index = self._spec.loc
+        return None if index < 0 else self.args[index]  # type: ignore[no-any-return]
+
+    @property
+    def fd(self) -> Fd | None:
+        """The first ``Fd`` argument (None if the fop takes none, or got NULL)."""
+        index = self._spec.fd
+        return None if index < 0 else self.args[index]  # type: ignore[no-any-return]
+
+    def arg(self, name: str) -> Any:
+        """The argument called ``name`` (``call.arg("offset")``); KeyError if the
+        fop has no such argument."""
+        return self.args[self._spec.index[name]]
+
+    def wind(self, child: Child | None = None) -> Wind[Reply]:
+        """The fop, with ``call.args``, to ``child`` (default: the only child)."""
+        target = self.translator.child if child is None else child
+        args = self.args
+        if type(target) is Child and len(args) == self._spec.nargs:
+            return _make_wind(target, self._spec.fop, args)
+        return getattr(target, self.name)(*args)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<FopCall {self._spec.name}>"
+
+
+class _PolicyFop:
+    """What a FopCall needs to know of its fop, computed once per fop and class."""
+
+    __slots__ = ("fop", "name", "nargs", "index", "loc", "fd")
+
+    def __init__(self, fop: Fop) -> None:
+        self.fop = fop
+        self.name = fop.name
+        self.nargs = len(fop.py_args)
+        self.index = {a.name: i for i, a in enumerate(fop.py_args)}
+        kinds = [a.kind for a in fop.py_args]
+        self.loc = kinds.index("loc") if "loc" in kinds else -1
+        self.fd = kinds.index("fd") if "fd" in kinds else -1
+
+
+PolicyMethod = Callable[[Any, FopCall], Awaitable[Any]]
+
+
+def policy(*fops: str) -> Callable[[PolicyMethod], PolicyMethod]:
+    """Apply one method to several fops::
+
+        class ReadOnly(Translator):
+            @glupy.policy("writev", "truncate", "unlink")
+            async def refuse(self, call: glupy.FopCall) -> Reply:
+                if self.read_only:
+                    raise FopError(errno.EROFS)
+                return await call.wind()
+
+    The class then defines each named fop (``defined_fops()`` lists them), as if
+    it had an ``async def writev(self, fd, vector, offset, flags, xdata)``
+    calling ``refuse(self, FopCall)``.  A fop method the class defines itself
+    takes precedence over the policy; a fop in two policies of one class is an
+    error.  Fops no method or policy names still pass through in C."""
+    unknown = [f for f in fops if f not in FOPS_BY_NAME]
+    if unknown or not fops:
+        raise TypeError(f"policy() takes fop names (glupy.fops.FOP_NAMES), got {unknown or 'none'}")
+
+    def mark(method: PolicyMethod) -> PolicyMethod:
+        if not inspect.iscoroutinefunction(method):
+            raise TypeError(f"a policy method must be 'async def': {method!r}")
+        method.__glupy_policy__ = tuple(dict.fromkeys(fops))  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+def _policy_fop_method(fop: Fop, method: PolicyMethod) -> Callable[..., Awaitable[Any]]:
+    """The fop method of ``fop`` under ``method``: a plain function returning the
+    policy's own coroutine, so the driver steps that coroutine directly (no
+    coroutine in between; an unhandled child error still takes the short path)."""
+    spec = _PolicyFop(fop)
+    name = fop.name
+
+    def fop_method(self: Translator, *args: Any) -> Awaitable[Any]:
+        call = _new(FopCall)  # without __init__'s frame: this runs on every fop
+        call._spec, call.name, call.translator, call.args = spec, name, self, args
+        return method(self, call)
+
+    fop_method.__name__ = fop_method.__qualname__ = fop.name
+    fop_method.__doc__ = f"``{fop.name}`` under the policy {method.__name__}()."
+    fop_method.__glupy_policy_method__ = method  # type: ignore[attr-defined]
+    if hasattr(inspect, "markcoroutinefunction"):  # 3.12+: it returns a coroutine
+        inspect.markcoroutinefunction(fop_method)
+    return fop_method
+
+
+def _expand_policies(cls: type) -> None:
+    """Give ``cls`` a method for each fop its policies name that it does not
+    define itself."""
+    own = vars(cls)
+    covered: dict[str, str] = {}
+    for attr, value in list(own.items()):
+        fops = getattr(value, "__glupy_policy__", None)
+        if fops is None:
+            continue
+        for name in fops:
+            if name in covered:
+                raise TypeError(f"{cls.__name__}: fop {name} is in two policies, "
+                                f"{covered[name]}() and {attr}()")
+            covered[name] = attr
+            if name not in own:
+                setattr(cls, name, _policy_fop_method(FOPS_BY_NAME[name], value))
+
+
 if TYPE_CHECKING:
     # BEGIN GENERATED fop-methods (python -m glupy._build.docgen; do not edit)
     class FopMethods:
@@ -814,6 +950,10 @@ class Translator(_TranslatorBase):
 
     child = _OnlyChild()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _expand_policies(cls)
+
     #: a glupy.MissCache to answer repeated missing-name lookups in C (set it in
     #: init(); see glupy/misscache.py).  Only consulted if lookup is handled.
     miss_cache: Any = None
@@ -915,6 +1055,8 @@ class Translator(_TranslatorBase):
             if name.startswith("_") or not callable(value):
                 continue
             if name in FOP_NAMES:
+                if hasattr(value, "__glupy_policy_method__"):
+                    continue  # made by policy(): checked there
                 if not inspect.iscoroutinefunction(value):
                     out.append(f"fop {name}() must be 'async def'")
                     continue

@@ -41,8 +41,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
-from glupy import FopError, Option, Size, Translator, gfid_str
-from glupy.fops import FOPS, Fop
+from glupy import FopCall, FopError, Option, Reply, Size, Translator, gfid_str, policy
+from glupy.fops import FOP_NAMES
 from glupy.security import open_private
 from glupy.types import NULL_GFID
 
@@ -123,52 +123,6 @@ def _line(rec: tuple[Any, ...]) -> str:
             f'"latency_us": {latency_ns / 1000:.1f}}}\n')
 
 
-# The fop methods are generated from the fop table, one body per fop (no shared helper
-# coroutine and no per-call search for the loc/fd argument: audit runs on every fop).
-_TARGET = {
-    "loc": ("    if {a} is not None:\n"
-            "        path, gfid = {a}.path, {a}.gfid\n"),
-    "fd": ("    inode = None if {a} is None else {a}.inode\n"
-           "    if inode is not None:\n"
-           "        path, gfid = inode.path(), inode.gfid\n"),
-}
-_BODY = """\
-async def {name}(self, {params}):
-    path = gfid = None
-{target}\
-    if self.path_prefix and not (path or "").startswith(self.path_prefix):
-        return await self.child.{name}({params})
-    caller = self.caller
-    uid, gid, pid = caller.uid, caller.gid, caller.pid
-    start = _monotonic_ns()
-    op_ret = err = 0
-    try:
-        reply = await self.child.{name}({params})
-        op_ret = reply.op_ret
-        return reply
-    except _FopError as e:
-        op_ret, err = -1, e.errno
-        raise
-    finally:
-        # a tuple now, the JSON on the writer thread (off the fop's path)
-        self._record((_time(), "{name}", path, gfid, uid, gid, pid, op_ret, err,
-                      _monotonic_ns() - start))
-"""
-
-
-def _method(fop: Fop) -> Any:
-    """The audit method of ``fop``: its record is about its first loc or fd argument."""
-    params = [a.name for a in fop.py_args]
-    target = next((a for a in fop.py_args if a.kind in _TARGET), None)
-    src = _BODY.format(
-        name=fop.name, params=", ".join(params),
-        target=_TARGET[target.kind].format(a=target.name) if target else "")
-    ns: dict[str, Any] = {"_FopError": FopError, "_time": time.time,
-                          "_monotonic_ns": time.monotonic_ns}
-    exec(src, ns)  # generated from the fop table
-    return ns[fop.name]
-
-
 class Audit(Translator):
     """Records every (selected) fop as a JSON line."""
 
@@ -199,6 +153,36 @@ class Audit(Translator):
 
     def handled_fops(self) -> list[str]:
         return self.selected
+
+    @policy(*FOP_NAMES)
+    async def record(self, call: FopCall) -> Reply:
+        """Every fop: its record is about its first loc or fd argument."""
+        path = gfid = None
+        loc = call.loc
+        if loc is not None:
+            path, gfid = loc.path, loc.gfid
+        else:
+            fd = call.fd
+            inode = None if fd is None else fd.inode
+            if inode is not None:
+                path, gfid = inode.path(), inode.gfid
+        if self.path_prefix and not (path or "").startswith(self.path_prefix):
+            return await call.wind()
+        caller = self.caller
+        uid, gid, pid = caller.uid, caller.gid, caller.pid
+        start = time.monotonic_ns()
+        op_ret = err = 0
+        try:
+            reply = await call.wind()
+            op_ret = reply.op_ret
+            return reply
+        except FopError as e:
+            op_ret, err = -1, e.errno
+            raise
+        finally:
+            # a tuple now, the JSON on the writer thread (off the fop's path)
+            self._record((time.time(), call.name, path, gfid, uid, gid, pid, op_ret, err,
+                          time.monotonic_ns() - start))
 
     def fini(self) -> None:
         self.writer.stop(timeout=5)
@@ -248,6 +232,3 @@ def _group_id(text: str) -> int | None:
     except KeyError:
         raise ValueError(f"option 'group': no group named {text!r}") from None
 
-
-for _fop in FOPS:
-    setattr(Audit, _fop.name, _method(_fop))

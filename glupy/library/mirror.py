@@ -16,10 +16,9 @@ that.  It belongs right above two subvolumes::
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import Any, cast
 
-from glupy import Event, FopError, Translator, gather
-from glupy.fops import FOPS
+from glupy import Event, FopCall, FopError, Reply, Translator, gather, policy
 
 # Fops that change state: wound to both children.  open/opendir/create too,
 # so both children hold their own context on the fd.
@@ -56,21 +55,24 @@ class Mirror(Translator):
                     self.up[i] = True
         return self.default_notify(event, data)
 
-    async def _both(self, name: str, *args: Any) -> Any:
+    @policy(*MODIFYING)
+    async def to_both(self, call: FopCall) -> Reply:
+        """A modifying fop: wound to both children, fails if either fails."""
         left, right = self.children
-        first, second = await gather(getattr(left, name)(*args), getattr(right, name)(*args),
-                                     return_exceptions=True)
+        first, second = await gather(call.wind(left), call.wind(right), return_exceptions=True)
         for r in (first, second):
             if isinstance(r, BaseException):
                 raise r
-        return first
+        return cast(Reply, first)
 
-    async def _read(self, name: str, *args: Any) -> Any:
+    @policy(*READING)
+    async def read_first(self, call: FopCall) -> Reply:
+        """A read-only fop: the first healthy child, the other one if that fails."""
         order = [c for c, up in zip(self.children, self.up, strict=True) if up] or self.children
         last: FopError | None = None
         for child in order:
             try:
-                return await getattr(child, name)(*args)
+                return await call.wind(child)
             except FopError as e:
                 if e.errno not in FALLBACK_ERRNOS:
                     raise
@@ -78,16 +80,3 @@ class Mirror(Translator):
         assert last is not None
         raise last
 
-
-def _method(name: str, params: list[str], helper: str) -> Any:
-    src = (f"async def {name}(self, {', '.join(params)}):\n"
-           f"    return await self.{helper}({name!r}, {', '.join(params)})\n")
-    ns: dict[str, Any] = {}
-    exec(src, ns)
-    return ns[name]
-
-
-for _fop in FOPS:
-    if _fop.name in MODIFYING or _fop.name in READING:
-        setattr(Mirror, _fop.name, _method(_fop.name, [a.name for a in _fop.py_args],
-                                           "_both" if _fop.name in MODIFYING else "_read"))

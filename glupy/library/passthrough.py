@@ -2,8 +2,8 @@
 
 The reference "Python translator that handles everything": used by the bridge
 tests (every fop must reach Python and return the child's result) and by the
-benchmarks (what a Python translator costs).  The methods are generated from
-the fop table.
+benchmarks (what a Python translator costs).  Every fop it does not define
+itself goes through one policy method (``glupy.policy`` over the fop table).
 
 The counters can be read through the mount without any extra tool::
 
@@ -14,24 +14,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
-from glupy import Dict, Fd, FopError, Inode, Loc, Option, Translator
-from glupy.fops import FOP_NAMES, FOPS, PY_CBKS, Fop
+from glupy import Dict, Fd, FopCall, FopError, Inode, Loc, Option, Translator, policy
+from glupy.fops import FOP_NAMES, PY_CBKS
 from glupy.library import EventCounter
-from glupy.replies import CreateReply, GetxattrReply, LookupReply, OpendirReply, OpenReply
+from glupy.replies import CreateReply, GetxattrReply, LookupReply, OpendirReply, OpenReply, Reply
 
 COUNTERS_XATTR = "glupy.counters"
-
-
-def _method(fop: Fop) -> Any:
-    params = [a.name for a in fop.py_args]
-    src = (f"async def {fop.name}(self, {', '.join(params)}):\n"
-           f"    next(self._calls[{fop.name!r}])\n"
-           f"    return await self.child.{fop.name}({', '.join(params)})\n")
-    ns: dict[str, Any] = {}
-    exec(src, ns)  # generated from the fop table
-    return ns[fop.name]
 
 
 class PassThrough(Translator):
@@ -55,6 +44,12 @@ class PassThrough(Translator):
             if n:
                 out[name] = n
         return out
+
+    @policy(*FOP_NAMES)
+    async def forward(self, call: FopCall) -> Reply:
+        """Every fop not defined below: counted, then wound unchanged."""
+        next(self._calls[call.name])
+        return await call.wind()
 
     # cbks: only called for inodes/fds carrying this translator's context
     def forget(self, inode: Inode) -> None:
@@ -105,10 +100,5 @@ class PassThrough(Translator):
         next(self._calls["getxattr"])
         return await self.child.getxattr(loc, name, xdata)
 
-
-# every other fop: generated from the fop table
-for _fop in FOPS:
-    if _fop.name not in vars(PassThrough):
-        setattr(PassThrough, _fop.name, _method(_fop))
 
 __all__ = ["COUNTERS_XATTR", "FopError", "PassThrough"]

@@ -67,10 +67,9 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
-from glupy import FopError, Option, Translator
-from glupy.fops import FOPS_BY_NAME
+from glupy import Dict, Fd, FopCall, FopError, Loc, Option, Reply, Translator, policy
+from glupy.replies import AccessReply, FxattropReply, OpenReply, XattropReply
 
 # Fops that modify state and fail unconditionally when read-only.
 REFUSED = (
@@ -87,7 +86,7 @@ def opens_for_writing(flags: int) -> bool:
     return (flags & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR) or bool(flags & WRITE_OPEN_FLAGS)
 
 
-def _all_zero(xattr: Any) -> bool:
+def _all_zero(xattr: Dict | None) -> bool:
     if xattr is None:
         return True
     for value in xattr.values():
@@ -105,39 +104,32 @@ class ReadOnly(Translator):
     read_only: Option[bool] = Option(bool, default=True,
                                      doc="refuse modifications (off: pass everything through)")
 
-    async def access(self, loc: Any, mask: int, xdata: Any) -> Any:
+    @policy(*REFUSED)
+    async def refuse(self, call: FopCall) -> Reply:
+        """Every fop in REFUSED: EROFS while read-only."""
+        if self.read_only:
+            raise FopError(errno.EROFS)
+        return await call.wind()
+
+    async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
         if self.read_only and mask & os.W_OK:
             raise FopError(errno.EROFS)
         return await self.child.access(loc, mask, xdata)
 
-    async def open(self, loc: Any, flags: int, fd: Any, xdata: Any) -> Any:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         if self.read_only and opens_for_writing(flags):
             raise FopError(errno.EROFS)
         return await self.child.open(loc, flags, fd, xdata)
 
-    async def xattrop(self, loc: Any, optype: int, xattr: Any, xdata: Any) -> Any:
+    async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None,
+                      xdata: Dict | None) -> XattropReply:
         if self.read_only and not _all_zero(xattr):
             raise FopError(errno.EROFS)
         return await self.child.xattrop(loc, optype, xattr, xdata)
 
-    async def fxattrop(self, fd: Any, optype: int, xattr: Any, xdata: Any) -> Any:
+    async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None,
+                       xdata: Dict | None) -> FxattropReply:
         if self.read_only and not _all_zero(xattr):
             raise FopError(errno.EROFS)
         return await self.child.fxattrop(fd, optype, xattr, xdata)
 
-
-def _refuser(name: str) -> Any:
-    params = [a.name for a in FOPS_BY_NAME[name].py_args]
-    src = (f"async def {name}(self, {', '.join(params)}):\n"
-           f"    if self.read_only:\n"
-           f"        raise FopError(EROFS)\n"
-           f"    return await self.child.{name}({', '.join(params)})\n")
-    ns: dict[str, Any] = {"FopError": FopError, "EROFS": errno.EROFS}
-    exec(src, ns)  # generated from the fop table: the real argument names
-    fn = ns[name]
-    fn.__doc__ = f"``{name}``: EROFS while read-only."
-    return fn
-
-
-for _name in REFUSED:
-    setattr(ReadOnly, _name, _refuser(_name))
