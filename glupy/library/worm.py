@@ -89,9 +89,18 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Any
 
-from glupy import Dict, FopError, Option, Translator
+from glupy import Dict, FopCall, FopError, Option, Reply, Translator, policy
+from glupy.replies import (
+    CreateReply,
+    FlushReply,
+    LinkReply,
+    LookupReply,
+    OpenReply,
+    RenameReply,
+    TruncateReply,
+    UnlinkReply,
+)
 from glupy.types import NULL_GFID, Fd, IaType, Inode, Loc
 
 WORM_XATTR = "trusted.glupy.worm"
@@ -104,7 +113,7 @@ _WRITTEN = "written"
 _COMMITTED = "committed"
 
 
-def parse_commit(value: Any) -> float | None:
+def parse_commit(value: str | bytes | bytearray | float | None) -> float | None:
     """The commit time stored in the xattr (None if absent or unreadable)."""
     if value is None:
         return None
@@ -174,7 +183,7 @@ class Worm(Translator):
             fd.ctx = _WRITTEN
 
     # ------------------------------------------------------------ lookup / commit
-    async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         if xdata is None:
             xdata = Dict()
         xdata[WORM_XATTR] = 0  # posix returns the xattr in the reply's xdata
@@ -184,7 +193,7 @@ class Worm(Translator):
             self._learn(reply.inode, parse_commit(value), regular=True)
         return reply
 
-    async def flush(self, fd: Fd, xdata: Any) -> Any:
+    async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
         reply = await self.child.flush(fd, xdata)
         if fd.ctx == _WRITTEN:
             fd.ctx = _COMMITTED
@@ -197,105 +206,72 @@ class Worm(Translator):
                 self.log.debug("worm: committed %r", inode)
         return reply
 
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
+                     xdata: Dict | None) -> CreateReply:
         reply = await self.child.create(loc, flags, mode, umask, fd, xdata)
         self._learn(reply.inode, None, regular=True)  # a new file: mutable
         return reply
 
     # ------------------------------------------------------------ opens
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Any) -> Any:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         if flags & WRITE_OPEN_FLAGS:
             await self._refuse_if_committed(loc.inode, loc)
         return await self.child.open(loc, flags, fd, xdata)
 
     # ------------------------------------------------------------ data writes (fd)
-    async def writev(self, fd: Fd, vector: Any, offset: int, flags: int, xdata: Any) -> Any:
+    @policy("writev", "ftruncate", "fallocate", "discard", "zerofill", "copy_file_range")
+    async def write_data(self, call: FopCall) -> Reply:
+        """A write through an fd: refused into a committed file; marks the fd written."""
+        fd: Fd = call.arg("fd_out") if call.name == "copy_file_range" else call.arg("fd")
         await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await self.child.writev(fd, vector, offset, flags, xdata)
+        reply = await call.wind()
         self._mark_written(fd)
-        return reply
-
-    async def ftruncate(self, fd: Fd, offset: int, xdata: Any) -> Any:
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await self.child.ftruncate(fd, offset, xdata)
-        self._mark_written(fd)
-        return reply
-
-    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Any) -> Any:
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await self.child.fallocate(fd, keep_size, offset, len, xdata)
-        self._mark_written(fd)
-        return reply
-
-    async def discard(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await self.child.discard(fd, offset, len, xdata)
-        self._mark_written(fd)
-        return reply
-
-    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await self.child.zerofill(fd, offset, len, xdata)
-        self._mark_written(fd)
-        return reply
-
-    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,
-                              flags: int, xdata: Any) -> Any:
-        await self._refuse_if_committed(fd_out.inode, fd=fd_out)
-        reply = await self.child.copy_file_range(fd_in, off_in, fd_out, off_out, len, flags, xdata)
-        self._mark_written(fd_out)
         return reply
 
     # ------------------------------------------------------------ metadata
-    async def truncate(self, loc: Loc, offset: int, xdata: Any) -> Any:
+    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
         await self._refuse_if_committed(loc.inode, loc)
         return await self.child.truncate(loc, offset, xdata)
 
-    async def setattr(self, loc: Loc, stbuf: Any, valid: int, xdata: Any) -> Any:
-        if valid & ~GF_SET_ATTR_ATIME:
+    @policy("setattr", "fsetattr")
+    async def change_attributes(self, call: FopCall) -> Reply:
+        """chmod, chown, utime, size: refused on a committed file (atime alone is not)."""
+        if call.arg("valid") & ~GF_SET_ATTR_ATIME:
+            await self._refuse_target_if_committed(call)
+        return await call.wind()
+
+    @policy("setxattr", "fsetxattr", "removexattr", "fremovexattr")
+    async def change_xattrs(self, call: FopCall) -> Reply:
+        """Refused on a committed file; WORM_XATTR itself is never changed through here."""
+        if call.name.endswith("setxattr"):
+            xattrs: Dict | None = call.arg("dict")
+            touches_worm = xattrs is not None and WORM_XATTR in xattrs
+        else:
+            touches_worm = call.arg("name") == WORM_XATTR
+        if touches_worm:
+            raise FopError(errno.EPERM)
+        await self._refuse_target_if_committed(call)
+        return await call.wind()
+
+    async def _refuse_target_if_committed(self, call: FopCall) -> None:
+        loc = call.loc
+        if loc is not None:
             await self._refuse_if_committed(loc.inode, loc)
-        return await self.child.setattr(loc, stbuf, valid, xdata)
-
-    async def fsetattr(self, fd: Fd, stbuf: Any, valid: int, xdata: Any) -> Any:
-        if valid & ~GF_SET_ATTR_ATIME:
-            await self._refuse_if_committed(fd.inode, fd=fd)
-        return await self.child.fsetattr(fd, stbuf, valid, xdata)
-
-    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Any) -> Any:
-        if dict is not None and WORM_XATTR in dict:
-            raise FopError(errno.EPERM)
-        await self._refuse_if_committed(loc.inode, loc)
-        return await self.child.setxattr(loc, dict, flags, xdata)
-
-    async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Any) -> Any:
-        if dict is not None and WORM_XATTR in dict:
-            raise FopError(errno.EPERM)
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        return await self.child.fsetxattr(fd, dict, flags, xdata)
-
-    async def removexattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
-        if name == WORM_XATTR:
-            raise FopError(errno.EPERM)
-        await self._refuse_if_committed(loc.inode, loc)
-        return await self.child.removexattr(loc, name, xdata)
-
-    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Any) -> Any:
-        if name == WORM_XATTR:
-            raise FopError(errno.EPERM)
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        return await self.child.fremovexattr(fd, name, xdata)
+        else:
+            fd = call.fd
+            await self._refuse_if_committed(None if fd is None else fd.inode, fd=fd)
 
     # ------------------------------------------------------------ names
-    async def unlink(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
         await self._refuse_delete(loc.inode, loc)
         return await self.child.unlink(loc, xflags, xdata)
 
-    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
         await self._refuse_if_committed(oldloc.inode, oldloc)
         if newloc.inode is not None:
             await self._refuse_delete(newloc.inode, newloc)
         return await self.child.rename(oldloc, newloc, xdata)
 
-    async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+    async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
         await self._refuse_if_committed(oldloc.inode, oldloc)
         return await self.child.link(oldloc, newloc, xdata)
