@@ -636,13 +636,13 @@ class FopCall:
     def loc(self) -> Loc | None:
         """The first ``Loc`` argument (None if the fop takes none, or got NULL)."""
         index = self._spec.loc
-        return None if index < 0 else self.args[index]  # type: ignore[no-any-return]
+        return None if index < 0 else self.args[index]
 
     @property
     def fd(self) -> Fd | None:
         """The first ``Fd`` argument (None if the fop takes none, or got NULL)."""
         index = self._spec.fd
-        return None if index < 0 else self.args[index]  # type: ignore[no-any-return]
+        return None if index < 0 else self.args[index]
 
     def arg(self, name: str) -> Any:
         """The argument called ``name`` (``call.arg("offset")``); KeyError if the
