@@ -80,9 +80,14 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from glupy import CacheInvalidation, Dict, FopError, MissCache, Option, Translator
+from glupy import CacheInvalidation, Dict, FopCall, FopError, MissCache, Option, Reply, Translator, policy
 from glupy.library import EventCounter
-from glupy.replies import REPLY_CLASSES
+from glupy.replies import (
+    GetxattrReply,
+    LookupReply,
+    ReaddirpReply,
+    RmdirReply,
+)
 from glupy.types import NULL_GFID, Fd, Iatt, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
@@ -176,17 +181,8 @@ class NegativeLookup(Translator):
             return NULL_GFID, None
         return loc.pargfid, loc.name
 
-    async def _entry_fop(self, name: str, loc: Loc, args: tuple[Any, ...]) -> Any:
-        """Wind an entry-creating fop, invalidating (parent, name) around it."""
-        parent, base = self._key_of(loc)
-        self._invalidate(parent, base)
-        try:
-            return await getattr(self.child, name)(*args)
-        finally:
-            self._invalidate(parent, base)
-
     # ------------------------------------------------------------ lookup
-    async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         next(self._in_python)
         name = loc.name
         parent = loc.pargfid
@@ -220,40 +216,27 @@ class NegativeLookup(Translator):
         return reply
 
     # ------------------------------------------------------------ invalidation
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:
-        return await self._entry_fop("create", loc, (loc, flags, mode, umask, fd, xdata))
+    @policy("create", "mkdir", "mknod", "symlink", "link", "rename", "put", "namelink")
+    async def create_name(self, call: FopCall) -> Reply:
+        """A fop that creates a name (for link and rename: newloc's; rename's old name
+        disappears, nothing to do: a name that existed has no entry): its (parent, name)
+        is invalidated before and after it."""
+        loc = call.arg("newloc") if call.name in ("link", "rename") else call.loc
+        parent, base = self._key_of(loc)
+        self._invalidate(parent, base)
+        try:
+            return await call.wind()
+        finally:
+            self._invalidate(parent, base)
 
-    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Any) -> Any:
-        return await self._entry_fop("mkdir", loc, (loc, mode, umask, xdata))
-
-    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Any) -> Any:
-        return await self._entry_fop("mknod", loc, (loc, mode, rdev, umask, xdata))
-
-    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Any) -> Any:
-        return await self._entry_fop("symlink", loc, (linkname, loc, umask, xdata))
-
-    async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
-        return await self._entry_fop("link", newloc, (oldloc, newloc, xdata))
-
-    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
-        # oldloc's name disappears: nothing to do (a name that existed has no entry).
-        return await self._entry_fop("rename", newloc, (oldloc, newloc, xdata))
-
-    async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Any, offset: int,
-                  xattr: Any, xdata: Any) -> Any:
-        return await self._entry_fop("put", loc, (loc, mode, umask, flags, vector, offset, xattr, xdata))
-
-    async def namelink(self, loc: Loc, xdata: Any) -> Any:
-        return await self._entry_fop("namelink", loc, (loc, xdata))
-
-    async def rmdir(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+    async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
         gfid = loc.gfid
         try:
             return await self.child.rmdir(loc, xflags, xdata)
         finally:
             self._drop_parent(gfid)
 
-    async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Any) -> Any:
+    async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
         inode = fd.inode
         parent = inode.gfid if inode is not None else NULL_GFID
         reply = await self.child.readdirp(fd, size, offset, xdata)
@@ -266,7 +249,7 @@ class NegativeLookup(Translator):
         return reply
 
     # ------------------------------------------------------------ stats
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
         if name == STATS_XATTR:
             cache = self.miss_cache.stats()
             with self._lock:
@@ -274,5 +257,5 @@ class NegativeLookup(Translator):
                          "python_lookups": self._in_python.value,
                          "lookups_wound": self._wound.value}
             value = json.dumps({**cache, **stats}, sort_keys=True).encode()
-            return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
+            return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)

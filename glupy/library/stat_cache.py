@@ -39,14 +39,42 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from glupy import AttrCache, Dict, Option, Translator
+from glupy import AttrCache, Dict, Option, Reply, Translator
 from glupy.library import EventCounter
-from glupy.replies import REPLY_CLASSES
-from glupy.types import NULL_GFID, Fd, Inode, Loc
+from glupy.replies import (
+    CopyFileRangeReply,
+    CreateReply,
+    DiscardReply,
+    FallocateReply,
+    FremovexattrReply,
+    FsetattrReply,
+    FsetxattrReply,
+    FstatReply,
+    FtruncateReply,
+    GetxattrReply,
+    LinkReply,
+    LookupReply,
+    MkdirReply,
+    MknodReply,
+    OpenReply,
+    RemovexattrReply,
+    RenameReply,
+    RmdirReply,
+    SetattrReply,
+    SetxattrReply,
+    StatReply,
+    SymlinkReply,
+    TruncateReply,
+    UnlinkReply,
+    WritevReply,
+    ZerofillReply,
+)
+from glupy.types import NULL_GFID, Fd, Iatt, Inode, Loc, Vector
 
 STATS_XATTR = "glupy.stat_cache.stats"
+R = TypeVar("R", bound=Reply)
 
 
 def _gfid(inode: Inode | None) -> bytes | None:
@@ -90,41 +118,41 @@ class StatCache(Translator):
         self.attr_cache.clear()
 
     # ------------------------------------------------------------ filling
-    def _cached(self, inode: Inode | None, for_lookup: bool = False) -> Any:
+    def _cached(self, inode: Inode | None, for_lookup: bool = False) -> Iatt | None:
         """Outside GlusterFS (glupy.testing) the C entries do not run: answer here."""
         if self.attr_cache.answered_in_c:
             return None
         g = _gfid(inode)
         return self.attr_cache.get(g, for_lookup) if g is not None else None
 
-    async def lookup(self, loc: Loc, xdata: Dict | None) -> Any:
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         next(self._lookups)
         if xdata is not None:
             next(self._lookups_xdata)
         if _gfid(loc.inode) is None:
             next(self._lookups_new)
         if xdata is None and (hit := self._cached(loc.inode, True)) is not None:
-            return REPLY_CLASSES["lookup"](loc.inode, hit, None, None)
+            return LookupReply(loc.inode, hit, None, None)
         epoch = self.attr_cache.epoch()
         reply = await self.child.lookup(loc, xdata)
         if reply.buf is not None:
             self.attr_cache.put(reply.buf, epoch, by_lookup=True)
         return reply
 
-    async def stat(self, loc: Loc, xdata: Dict | None) -> Any:
+    async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
         next(self._stats)
         if xdata is None and (hit := self._cached(loc.inode)) is not None:
-            return REPLY_CLASSES["stat"](hit, None)
+            return StatReply(hit, None)
         epoch = self.attr_cache.epoch()
         reply = await self.child.stat(loc, xdata)
         if reply.buf is not None:
             self.attr_cache.put(reply.buf, epoch)
         return reply
 
-    async def fstat(self, fd: Fd, xdata: Dict | None) -> Any:
+    async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
         next(self._stats)
         if xdata is None and (hit := self._cached(fd.inode)) is not None:
-            return REPLY_CLASSES["fstat"](hit, None)
+            return FstatReply(hit, None)
         epoch = self.attr_cache.epoch()
         reply = await self.child.fstat(fd, xdata)
         if reply.buf is not None:
@@ -132,7 +160,7 @@ class StatCache(Translator):
         return reply
 
     # ------------------------------------------------------------ local changes
-    async def _changing(self, gfids: Iterable[bytes], wind: Callable[[], Awaitable[Any]]) -> Any:
+    async def _changing(self, gfids: Iterable[bytes], wind: Callable[[], Awaitable[R]]) -> R:
         """Wind a fop that changes ``gfids``: dropped before (no hit while it runs) and
         after (no reply that raced with it stays)."""
         gfids = list(gfids)
@@ -149,88 +177,91 @@ class StatCache(Translator):
         g = _gfid(fd.inode)
         return [g] if g is not None else []
 
-    async def setattr(self, loc: Loc, stbuf: Any, valid: int, xdata: Any) -> Any:
+    async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.setattr(loc, stbuf, valid, xdata))
 
-    async def fsetattr(self, fd: Fd, stbuf: Any, valid: int, xdata: Any) -> Any:
+    async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
         return await self._changing(self._fd(fd), lambda: self.child.fsetattr(fd, stbuf, valid, xdata))
 
-    async def truncate(self, loc: Loc, offset: int, xdata: Any) -> Any:
+    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.truncate(loc, offset, xdata))
 
-    async def ftruncate(self, fd: Fd, offset: int, xdata: Any) -> Any:
+    async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
         return await self._changing(self._fd(fd), lambda: self.child.ftruncate(fd, offset, xdata))
 
-    async def writev(self, fd: Fd, vector: Any, offset: int, flags: int, xdata: Any) -> Any:
+    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
+                     xdata: Dict | None) -> WritevReply:
         return await self._changing(self._fd(fd), lambda: self.child.writev(fd, vector, offset, flags, xdata))
 
-    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Any) -> Any:
+    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
+                        xdata: Dict | None) -> FallocateReply:
         return await self._changing(self._fd(fd), lambda: self.child.fallocate(
             fd, keep_size, offset, len, xdata))
 
-    async def discard(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
+    async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
         return await self._changing(self._fd(fd), lambda: self.child.discard(fd, offset, len, xdata))
 
-    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Any) -> Any:
+    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
         return await self._changing(self._fd(fd), lambda: self.child.zerofill(fd, offset, len, xdata))
 
-    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int,
-                              flags: int, xdata: Any) -> Any:
+    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int,
+                              xdata: Dict | None) -> CopyFileRangeReply:
         return await self._changing(self._fd(fd_out) + self._fd(fd_in), lambda: self.child.copy_file_range(
             fd_in, off_in, fd_out, off_out, len, flags, xdata))
 
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Any) -> Any:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         # O_TRUNC changes size and times; any other open changes nothing cached
         if flags & os.O_TRUNC:
             return await self._changing(_loc_gfids(loc), lambda: self.child.open(loc, flags, fd, xdata))
         return await self.child.open(loc, flags, fd, xdata)
 
-    async def setxattr(self, loc: Loc, dict: Any, flags: int, xdata: Any) -> Any:
+    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.setxattr(loc, dict, flags, xdata))
 
-    async def fsetxattr(self, fd: Fd, dict: Any, flags: int, xdata: Any) -> Any:
+    async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply:
         return await self._changing(self._fd(fd), lambda: self.child.fsetxattr(fd, dict, flags, xdata))
 
-    async def removexattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+    async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.removexattr(loc, name, xdata))
 
-    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Any) -> Any:
+    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
         return await self._changing(self._fd(fd), lambda: self.child.fremovexattr(fd, name, xdata))
 
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Any) -> Any:
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
+                     xdata: Dict | None) -> CreateReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.create(
             loc, flags, mode, umask, fd, xdata))
 
-    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Any) -> Any:
+    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | None) -> MknodReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.mknod(loc, mode, rdev, umask, xdata))
 
-    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Any) -> Any:
+    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.mkdir(loc, mode, umask, xdata))
 
-    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Any) -> Any:
+    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.symlink(linkname, loc, umask, xdata))
 
-    async def unlink(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.unlink(loc, xflags, xdata))
 
-    async def rmdir(self, loc: Loc, xflags: int, xdata: Any) -> Any:
+    async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
         return await self._changing(_loc_gfids(loc), lambda: self.child.rmdir(loc, xflags, xdata))
 
-    async def link(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+    async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
         return await self._changing(_loc_gfids(oldloc, newloc),
                                     lambda: self.child.link(oldloc, newloc, xdata))
 
-    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Any) -> Any:
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
         return await self._changing(_loc_gfids(oldloc, newloc),
                                     lambda: self.child.rename(oldloc, newloc, xdata))
 
     # ------------------------------------------------------------ stats
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Any) -> Any:
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
         if name == STATS_XATTR:
             stats = {**self.attr_cache.stats(), "python_lookups": self._lookups.value,
                      "python_stats": self._stats.value,
                      "python_lookups_with_xdata": self._lookups_xdata.value,
                      "python_lookups_unlinked": self._lookups_new.value}
             value = json.dumps(stats, sort_keys=True).encode()
-            return REPLY_CLASSES["getxattr"](Dict.from_mapping({name: value}), None, op_ret=len(value))
+            return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)
