@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _json_str
-from typing import Any
+from typing import TextIO
 
 from glupy import FopCall, FopError, Option, Reply, Size, Translator, gfid_str, policy
 from glupy.fops import FOP_NAMES
@@ -47,6 +47,10 @@ from glupy.security import open_private
 from glupy.types import NULL_GFID
 
 DEFAULT_DIR = "/var/log/glusterfs"
+
+#: what a fop leaves for the writer: time, fop, path, gfid, uid, gid, pid, op_ret,
+#: errno, latency in ns
+Record = tuple[float, str, str | None, bytes | None, int, int, int, int, int, int]
 
 
 class _Writer(threading.Thread):
@@ -57,7 +61,7 @@ class _Writer(threading.Thread):
     FLUSH_INTERVAL = 0.1
 
     def __init__(self, path: str, max_size: int, limit: int,
-                 fmt: Callable[[Any], str], mode: int = 0o600, group: int | None = None) -> None:
+                 fmt: Callable[[Record], str], mode: int = 0o600, group: int | None = None) -> None:
         super().__init__(name="glupy-audit", daemon=True)
         self.path = path
         self.mode = mode
@@ -65,11 +69,11 @@ class _Writer(threading.Thread):
         self.max_size = max_size
         self.limit = limit
         self.fmt = fmt  # record -> line, run here rather than on the fop's thread
-        self.buf: collections.deque[Any] = collections.deque()  # append/popleft: atomic
+        self.buf: collections.deque[Record] = collections.deque()  # append/popleft: atomic
         self.wake = threading.Event()
         self.stopping = False
 
-    def add(self, record: Any) -> bool:
+    def add(self, record: Record) -> bool:
         """Queue one record (any thread); False when the buffer is full."""
         buf = self.buf
         if len(buf) >= self.limit:
@@ -84,7 +88,7 @@ class _Writer(threading.Thread):
         self.wake.set()
         self.join(timeout)
 
-    def open(self) -> Any:
+    def open(self) -> TextIO:
         """The audit file for appending, with its mode and group (every open)."""
         fd = open_private(self.path, self.mode, self.group)
         return open(fd, "a", buffering=1 << 16)
@@ -112,7 +116,7 @@ class _Writer(threading.Thread):
             fh.close()
 
 
-def _line(rec: tuple[Any, ...]) -> str:
+def _line(rec: Record) -> str:
     """One JSON line from what a fop recorded (formatted on the writer thread, by hand:
     json.dumps of a dict costs several times more; only the path needs escaping)."""
     when, fop, path, gfid, uid, gid, pid, op_ret, err, latency_ns = rec
@@ -187,7 +191,7 @@ class Audit(Translator):
     def fini(self) -> None:
         self.writer.stop(timeout=5)
 
-    def _record(self, rec: tuple[Any, ...]) -> None:
+    def _record(self, rec: Record) -> None:
         if not self.writer.add(rec):
             with self._lock:
                 self.dropped += 1
