@@ -141,6 +141,7 @@ from glupy import (
     Iatt,
     IaType,
     Inode,
+    Loc,
     Lock,
     Option,
     Translator,
@@ -546,7 +547,7 @@ class Crypt(Translator):
             return False
         return True
 
-    async def _wind_lock(self, target: Fd | Any, kind: int, cmd: int) -> None:
+    async def _wind_lock(self, target: Fd | Loc, kind: int, cmd: int) -> None:
         """An inodelk on the file of ``target``: the caller's fd (finodelk) or loc
         (inodelk).  Never an anonymous fd: AFR cannot lock through one."""
         lk = Flock()
@@ -556,7 +557,7 @@ class Crypt(Translator):
         else:
             await self.child.inodelk(LOCK_DOMAIN, target, cmd, lk, None)
 
-    async def _lock(self, st: FileState, target: Fd | Any, write: bool) -> bool:
+    async def _lock(self, st: FileState, target: Fd | Loc, write: bool) -> bool:
         """Take the local lock and (if on) the inodelk; returns whether an inodelk is held."""
         await st.lock.acquire()
         if not self._inodelk:
@@ -574,7 +575,7 @@ class Crypt(Translator):
             raise
         return True
 
-    async def _unlock(self, st: FileState, target: Fd | Any, held: bool) -> None:
+    async def _unlock(self, st: FileState, target: Fd | Loc, held: bool) -> None:
         try:
             if held:
                 try:
@@ -703,7 +704,7 @@ class Crypt(Translator):
         finally:
             await self._unlock(st, target, held)
 
-    async def _resize(self, inode: Inode, target: Fd | Any,
+    async def _resize(self, inode: Inode, target: Fd | Loc,
                       size: int) -> tuple[Iatt, Iatt | None]:
         """Truncate to plaintext ``size`` under the locks (``target``: the caller's fd
         or loc, for the inodelk); (pre, post) in plaintext."""
@@ -788,7 +789,7 @@ class Crypt(Translator):
         _map(iatt)
         return iatt
 
-    async def writev(self, fd: Fd, vector: Any, offset: int, flags: int,
+    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
                      xdata: Dict | None) -> WritevReply:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
@@ -800,7 +801,7 @@ class Crypt(Translator):
                                                 append=bool(fd.flags & os.O_APPEND), flags=flags)
         return WritevReply(prebuf=pre, postbuf=post, op_ret=n)
 
-    async def open(self, loc: Any, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         inode = loc.inode
         if not flags & os.O_TRUNC or inode is None or inode.type != IaType.REG:
             return await self.child.open(loc, flags, fd, xdata)
@@ -815,7 +816,7 @@ class Crypt(Translator):
         finally:
             await self._unlock(st, loc, held)
 
-    async def truncate(self, loc: Any, offset: int, xdata: Dict | None) -> TruncateReply:
+    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.truncate(loc, offset, xdata)
@@ -980,12 +981,12 @@ class Crypt(Translator):
         raise FopError(errno.EOPNOTSUPP, "crypt: copy_file_range would copy blocks sealed for "
                                          "another file (the kernel falls back to read+write)")
 
-    async def put(self, loc: Any, mode: int, umask: int, flags: int, vector: Any, offset: int,
+    async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int,
                   xattr: Dict | None, xdata: Dict | None) -> PutReply:
         raise FopError(errno.EOPNOTSUPP, "crypt: put is not supported")
 
     # ------------------------------------------------------------------ iatts
-    async def lookup(self, loc: Any, xdata: Dict | None) -> LookupReply:
+    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         if xdata is not None and CONTENT_KEY in xdata:
             del xdata[CONTENT_KEY]  # quick-read above would cache and serve ciphertext
         r = await self.child.lookup(loc, xdata)
@@ -994,7 +995,7 @@ class Crypt(Translator):
             del r.xdata[CONTENT_KEY]
         return r
 
-    async def stat(self, loc: Any, xdata: Dict | None) -> StatReply:
+    async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
         r = await self.child.stat(loc, xdata)
         _map(r.buf)
         return r
@@ -1014,7 +1015,7 @@ class Crypt(Translator):
                 del entry.dict[CONTENT_KEY]
         return r
 
-    async def setattr(self, loc: Any, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
+    async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
         r = await self.child.setattr(loc, stbuf, valid, xdata)
         _map(r.preop_stbuf)
         _map(r.postop_stbuf)
@@ -1032,24 +1033,24 @@ class Crypt(Translator):
         _map(r.postbuf)
         return r
 
-    async def create(self, loc: Any, flags: int, mode: int, umask: int, fd: Fd,
+    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
                      xdata: Dict | None) -> CreateReply:
         r = await self.child.create(loc, flags, mode, umask, fd, xdata)
         _map(r.buf)
         return r
 
-    async def mknod(self, loc: Any, mode: int, rdev: int, umask: int,
+    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int,
                     xdata: Dict | None) -> MknodReply:
         r = await self.child.mknod(loc, mode, rdev, umask, xdata)
         _map(r.buf)
         return r
 
-    async def link(self, oldloc: Any, newloc: Any, xdata: Dict | None) -> LinkReply:
+    async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
         r = await self.child.link(oldloc, newloc, xdata)
         _map(r.buf)
         return r
 
-    async def rename(self, oldloc: Any, newloc: Any, xdata: Dict | None) -> RenameReply:
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
         r = await self.child.rename(oldloc, newloc, xdata)
         _map(r.buf)
         return r
