@@ -707,7 +707,8 @@ def policy(*fops: str) -> Callable[[PolicyMethod], PolicyMethod]:
     return mark
 
 
-def _policy_fop_method(fop: Fop, method: PolicyMethod) -> Callable[..., Awaitable[Any]]:
+def _policy_fop_method(cls: type, fop: Fop, attr: str,
+                       method: PolicyMethod) -> Callable[..., Awaitable[Any]]:
     """The fop method of ``fop`` under ``method``: a plain function returning the
     policy's own coroutine, so the driver steps that coroutine directly (no
     coroutine in between; an unhandled child error still takes the short path)."""
@@ -719,30 +720,46 @@ def _policy_fop_method(fop: Fop, method: PolicyMethod) -> Callable[..., Awaitabl
         call._spec, call.name, call.translator, call.args = spec, name, self, args
         return method(self, call)
 
-    fop_method.__name__ = fop_method.__qualname__ = fop.name
-    fop_method.__doc__ = f"``{fop.name}`` under the policy {method.__name__}()."
-    fop_method.__glupy_policy_method__ = method  # type: ignore[attr-defined]
+    fop_method.__name__ = name
+    fop_method.__qualname__ = f"{cls.__qualname__}.{name}"
+    fop_method.__module__ = cls.__module__
+    fop_method.__doc__ = f"``{name}``: the policy {attr}()."
+    fop_method.__glupy_policy_method__ = attr  # type: ignore[attr-defined]
     if hasattr(inspect, "markcoroutinefunction"):  # 3.12+: it returns a coroutine
         inspect.markcoroutinefunction(fop_method)
     return fop_method
 
 
+def _inherited_policy(cls: type, attr: str) -> tuple[str, ...] | None:
+    for base in cls.__mro__[1:]:
+        if attr in vars(base):
+            fops: tuple[str, ...] | None = getattr(vars(base)[attr], "__glupy_policy__", None)
+            return fops
+    return None
+
+
 def _expand_policies(cls: type) -> None:
     """Give ``cls`` a method for each fop its policies name that it does not
-    define itself."""
+    define itself.  A policy method overridden without @policy keeps the fops
+    its base's version had (those still served by it)."""
     own = vars(cls)
     covered: dict[str, str] = {}
     for attr, value in list(own.items()):
         fops = getattr(value, "__glupy_policy__", None)
         if fops is None:
-            continue
+            inherited = _inherited_policy(cls, attr)
+            if inherited is None:
+                continue
+            fops = tuple(f for f in inherited if getattr(
+                getattr(cls, f, None), "__glupy_policy_method__", None) == attr)
+            policy(*inherited)(value)  # the same checks, and its subclasses see it
         for name in fops:
             if name in covered:
                 raise TypeError(f"{cls.__name__}: fop {name} is in two policies, "
                                 f"{covered[name]}() and {attr}()")
             covered[name] = attr
             if name not in own:
-                setattr(cls, name, _policy_fop_method(FOPS_BY_NAME[name], value))
+                setattr(cls, name, _policy_fop_method(cls, FOPS_BY_NAME[name], attr, value))
 
 
 if TYPE_CHECKING:

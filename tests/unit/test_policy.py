@@ -110,6 +110,21 @@ def test_subclasses_inherit_policy_fops_and_may_override_one():
     assert [c.name for c in t.seen] == ["unlink"]
 
 
+def test_overriding_the_policy_method_keeps_its_fops():
+    class Quiet(Refuse):
+        async def refuse(self, call):  # no @policy: still the policy of writev and unlink
+            raise FopError(errno.EACCES)
+
+    assert sorted(Quiet.defined_fops()) == ["truncate", "unlink", "writev"]
+    assert Quiet.writev.__qualname__.endswith("Quiet.writev") and Quiet.problems() == []
+    t = _translator(Quiet, Child("c"))
+    for coro in (t.writev("FD", b"", 0, 0, None), t.unlink("LOC", 0, None)):
+        with pytest.raises(FopError) as e:
+            coro.send(None)
+        assert e.value.errno == errno.EACCES
+    assert t.seen == []
+
+
 def test_mistakes_are_reported_when_the_class_is_made():
     with pytest.raises(TypeError, match="fop names"):
         policy("write")
