@@ -41,37 +41,16 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from glupy import AttrCache, Dict, Option, Reply, Translator
+from glupy import AttrCache, Dict, FopCall, Option, Reply, Translator, policy
 from glupy.library import EventCounter
 from glupy.replies import (
-    CopyFileRangeReply,
-    CreateReply,
-    DiscardReply,
-    FallocateReply,
-    FremovexattrReply,
-    FsetattrReply,
-    FsetxattrReply,
     FstatReply,
-    FtruncateReply,
     GetxattrReply,
-    LinkReply,
     LookupReply,
-    MkdirReply,
-    MknodReply,
     OpenReply,
-    RemovexattrReply,
-    RenameReply,
-    RmdirReply,
-    SetattrReply,
-    SetxattrReply,
     StatReply,
-    SymlinkReply,
-    TruncateReply,
-    UnlinkReply,
-    WritevReply,
-    ZerofillReply,
 )
-from glupy.types import NULL_GFID, Fd, Iatt, Inode, Loc, Vector
+from glupy.types import NULL_GFID, Fd, Iatt, Inode, Loc
 
 STATS_XATTR = "glupy.stat_cache.stats"
 R = TypeVar("R", bound=Reply)
@@ -177,83 +156,31 @@ class StatCache(Translator):
         g = _gfid(fd.inode)
         return [g] if g is not None else []
 
-    async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.setattr(loc, stbuf, valid, xdata))
+    @policy("setattr", "fsetattr", "truncate", "ftruncate", "writev", "fallocate", "discard",
+            "zerofill", "copy_file_range", "setxattr", "fsetxattr", "removexattr", "fremovexattr",
+            "create", "mknod", "mkdir", "symlink", "unlink", "rmdir", "link", "rename")
+    async def change(self, call: FopCall) -> Reply:
+        """A fop that changes the iatts of its inode (and of the parents of the names it
+        touches)."""
+        return await self._changing(self._changed_gfids(call), call.wind)
 
-    async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
-        return await self._changing(self._fd(fd), lambda: self.child.fsetattr(fd, stbuf, valid, xdata))
-
-    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.truncate(loc, offset, xdata))
-
-    async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
-        return await self._changing(self._fd(fd), lambda: self.child.ftruncate(fd, offset, xdata))
-
-    async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
-                     xdata: Dict | None) -> WritevReply:
-        return await self._changing(self._fd(fd), lambda: self.child.writev(fd, vector, offset, flags, xdata))
-
-    async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
-                        xdata: Dict | None) -> FallocateReply:
-        return await self._changing(self._fd(fd), lambda: self.child.fallocate(
-            fd, keep_size, offset, len, xdata))
-
-    async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
-        return await self._changing(self._fd(fd), lambda: self.child.discard(fd, offset, len, xdata))
-
-    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
-        return await self._changing(self._fd(fd), lambda: self.child.zerofill(fd, offset, len, xdata))
-
-    async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int,
-                              xdata: Dict | None) -> CopyFileRangeReply:
-        return await self._changing(self._fd(fd_out) + self._fd(fd_in), lambda: self.child.copy_file_range(
-            fd_in, off_in, fd_out, off_out, len, flags, xdata))
+    def _changed_gfids(self, call: FopCall) -> list[bytes]:
+        name = call.name
+        if name in ("link", "rename"):
+            return _loc_gfids(call.arg("oldloc"), call.arg("newloc"))
+        if name == "copy_file_range":
+            return self._fd(call.arg("fd_out")) + self._fd(call.arg("fd_in"))
+        loc = call.loc
+        if loc is not None:
+            return _loc_gfids(loc)
+        fd = call.fd
+        return self._fd(fd) if fd is not None else []
 
     async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         # O_TRUNC changes size and times; any other open changes nothing cached
         if flags & os.O_TRUNC:
             return await self._changing(_loc_gfids(loc), lambda: self.child.open(loc, flags, fd, xdata))
         return await self.child.open(loc, flags, fd, xdata)
-
-    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.setxattr(loc, dict, flags, xdata))
-
-    async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply:
-        return await self._changing(self._fd(fd), lambda: self.child.fsetxattr(fd, dict, flags, xdata))
-
-    async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.removexattr(loc, name, xdata))
-
-    async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
-        return await self._changing(self._fd(fd), lambda: self.child.fremovexattr(fd, name, xdata))
-
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
-                     xdata: Dict | None) -> CreateReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.create(
-            loc, flags, mode, umask, fd, xdata))
-
-    async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | None) -> MknodReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.mknod(loc, mode, rdev, umask, xdata))
-
-    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.mkdir(loc, mode, umask, xdata))
-
-    async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.symlink(linkname, loc, umask, xdata))
-
-    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.unlink(loc, xflags, xdata))
-
-    async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
-        return await self._changing(_loc_gfids(loc), lambda: self.child.rmdir(loc, xflags, xdata))
-
-    async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
-        return await self._changing(_loc_gfids(oldloc, newloc),
-                                    lambda: self.child.link(oldloc, newloc, xdata))
-
-    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
-        return await self._changing(_loc_gfids(oldloc, newloc),
-                                    lambda: self.child.rename(oldloc, newloc, xdata))
 
     # ------------------------------------------------------------ stats
     async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
