@@ -944,7 +944,9 @@ class Translator(_TranslatorBase):
     Define ``async def <fop>(self, <args>)`` for the fops to handle (names and
     arguments as in GlusterFS, see docs/fops.md); every other fop passes
     through in C.  Inside, ``await self.child.<fop>(...)`` winds to the child
-    and returns its reply or raises :class:`FopError`.
+    and returns its reply or raises :class:`FopError`.  One method for several
+    fops: ``@glupy.policy("writev", "truncate")`` over ``async def
+    name(self, call: FopCall)`` (see :func:`policy`).
 
     Hooks a subclass may override (each documented below): ``init()``,
     ``fini()``, ``reconfigure(changed)``, ``notify(event, data)``,
