@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from glupy import process
+from glupy.library.readonly import REFUSED
 from glupy.testing import require_mount_privileges
 from glupy.volfile import Graph, Volume, bridge_type
 
@@ -188,3 +189,12 @@ def test_reads_work_and_read_only_off_passes_through(tmp_path: Path) -> None:
         os.unlink(mnt / "x")
     finally:
         process.unmount(mnt, state_dir=state)
+
+
+def test_only_the_fops_it_names_run_in_python(glupy_mount):
+    """The policy's fops and the four written by hand reach Python; readv, lookup and
+    every other fop stay in C (the bridge installs only what the class defines)."""
+    m = glupy_mount([("glupy.library.readonly:ReadOnly", {})])
+    (line,) = {line for line in m.log_tail(400) if "fops in Python:" in line}
+    handled = line.split("fops in Python:")[1].strip().rstrip(")").split(", ")
+    assert sorted(handled) == sorted([*REFUSED, "access", "open", "xattrop", "fxattrop"])
