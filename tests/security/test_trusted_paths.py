@@ -189,5 +189,5 @@ def test_a_brick_refuses_untrusted_code_and_does_not_start(code, tmp_path):
         brick.serve(backend, [("trust_probe:TrustProbe", {})], state, python_path=[code])
     assert f"refusing to load module trust_probe from {code / 'trust_probe.py'}" in str(e.value)
     left = [p for p in os.listdir("/proc")
-            if p.isdigit() and any(str(state) in a for a in process._cmdline(int(p)))]
+            if p.isdigit() and any(str(state) in a for a in daemon.cmdline(int(p)))]
     assert left == [], "no glusterfsd left running the refused graph"
