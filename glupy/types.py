@@ -452,6 +452,49 @@ class Loc(_View):
         p = self._p.parent
         return None if p == _ffi.NULL else Inode(p, self._inst)
 
+    def with_name(self, name: bytes | str, *, gfid_path: bool = False) -> Loc:
+        """A new loc for the entry ``name`` in the same parent directory (same
+        inode, parent and GFIDs), for winding an entry fop under another name
+        (crypt's encrypted names).  Its path is the parent's path + "/" + name, or
+        with ``gfid_path`` ``<gfid:PARENT-GFID>/name`` (for a translator whose
+        parent paths mean nothing below it).  The new loc_t is owned by the
+        returned Loc (loc_wipe when it is collected)."""
+        raw = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
+        if not raw or b"/" in raw or b"\0" in raw or raw in (b".", b".."):
+            raise ValueError(f"not an entry name: {raw!r}")
+        if self._p.name == _ffi.NULL or not _ffi.string(self._p.name):
+            raise ValueError("Loc.with_name needs a loc that names an entry")
+        if self._p.path != _ffi.NULL and not gfid_path:
+            old = _ffi.string(self._p.path)
+            head = old[:old.rfind(b"/")] if b"/" in old else b""
+        else:
+            head = f"<gfid:{gfid_str(self.pargfid)}>".encode()
+        return self._with_path(head + b"/" + raw, len(head) + 1)
+
+    def by_gfid(self) -> Loc:
+        """A new loc for the same inode whose path is ``<gfid:GFID>`` and which has
+        no name: a path-free loc for a translator whose paths mean nothing below it
+        (storage/posix takes a directory's absolute path literally)."""
+        return self._with_path(f"<gfid:{gfid_str(self.gfid)}>".encode(), None)
+
+    def _with_path(self, path: bytes, name_at: int | None) -> Loc:
+        new_path = _lib.gf_strdup(path)
+        if new_path == _ffi.NULL:
+            raise MemoryError("gf_strdup")
+        copy = _ffi.new("loc_t *")
+        if _lib.loc_copy(copy, self._p) != 0:
+            _lib.glupy_free(new_path)
+            raise MemoryError("loc_copy")
+        if copy.path != _ffi.NULL:
+            _lib.glupy_free(_ffi.cast("void *", copy.path))
+        copy.path = new_path
+        copy.name = _ffi.NULL if name_at is None else new_path + name_at
+        _ffi.memmove(copy.gfid, self.gfid, 16)
+        _ffi.memmove(copy.pargfid, self.pargfid, 16)
+        loc = Loc(copy, self._inst)
+        loc._keep = _ffi.gc(copy, _lib.loc_wipe)
+        return loc
+
     def _detach(self) -> None:
         copy = _ffi.new("loc_t *")
         _lib.loc_copy(copy, self._p)
