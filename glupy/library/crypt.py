@@ -116,8 +116,10 @@ which re-encrypts) and ``put``.  fallocate supports modes 0 and KEEP_SIZE; disca
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
+import hashlib
 import hmac
 import os
 import re
@@ -135,6 +137,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from glupy import (
     Dict,
+    Dirent,
     Fd,
     Flock,
     FopError,
@@ -150,6 +153,7 @@ from glupy import (
     gfid_str,
 )
 from glupy.replies import (
+    AccessReply,
     CopyFileRangeReply,
     CreateReply,
     DiscardReply,
@@ -158,18 +162,29 @@ from glupy.replies import (
     FstatReply,
     FsyncReply,
     FtruncateReply,
+    GetxattrReply,
     LinkReply,
     LookupReply,
+    MkdirReply,
     MknodReply,
+    OpendirReply,
     OpenReply,
     PutReply,
     ReaddirpReply,
+    ReaddirReply,
+    ReadlinkReply,
     ReadvReply,
+    RemovexattrReply,
     RenameReply,
+    RmdirReply,
     SeekReply,
     SetattrReply,
+    SetxattrReply,
+    StatfsReply,
     StatReply,
+    SymlinkReply,
     TruncateReply,
+    UnlinkReply,
     WritevReply,
     ZerofillReply,
 )
@@ -198,6 +213,17 @@ _ZERO_BLOCK_VIEW = memoryview(_ZERO_BLOCK)
 _VERSION_BYTES = VERSION.to_bytes(2, "big")
 _FALLOC_FL_KEEP_SIZE = 0x01
 _SEEK_DATA, _SEEK_HOLE = 0, 1  # gf_seek_what_t: GF_SEEK_DATA, GF_SEEK_HOLE
+DIRIV_XATTR = "trusted.glupy.crypt.diriv"  # a directory's 16-byte name IV
+DIRIV_LEN = 16
+LONGNAME_XATTR = "trusted.glupy.crypt.ln."  # + hash part: the parent's record of a long name
+LONGNAME_PREFIX = "glupy.ln."  # has a '.', so it is never an encrypted (base64url) name
+NAME_MAX = 255
+SYMLINK_MAX = 4095  # a brick's symlink target: PATH_MAX - 1
+ROOT_GFID = bytes(15) + b"\x01"
+_NAME_AD = b"glupy-crypt v2 name"
+_LINK_AD = b"glupy-crypt v2 symlink"
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_XATTR_CREATE = 1
 
 
 # ---------------------------------------------------------------------- sizes
@@ -318,11 +344,13 @@ class MasterKey:
 
     key_id: bytes
     wrap: AESSIV
+    names: AESSIV
 
     @classmethod
     def from_bytes(cls, master: bytes) -> MasterKey:
         return cls(_hkdf(master, b"glupy-crypt v2 key id", KEY_ID_LEN),
-                   AESSIV(_hkdf(master, b"glupy-crypt v2 key wrap", 64)))
+                   AESSIV(_hkdf(master, b"glupy-crypt v2 key wrap", 64)),
+                   AESSIV(_hkdf(master, b"glupy-crypt v2 names", 64)))
 
 
 def load_master_key(key_file: str | os.PathLike[str] | None,
@@ -335,6 +363,77 @@ def load_master_key(key_file: str | os.PathLike[str] | None,
         return MasterKey.from_bytes(read_key_file(key_file, allow_shared))
     assert passphrase_file is not None
     return MasterKey.from_bytes(read_passphrase_file(passphrase_file, allow_shared))
+
+
+# ---------------------------------------------------------------------- names
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    """The bytes of canonical unpadded base64url ``text`` (ValueError otherwise: one
+    stored name must never have two spellings)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError("not canonical base64url")
+    return raw
+
+
+def encrypt_name(master: MasterKey, diriv: bytes, name: bytes) -> str:
+    """The encrypted spelling of entry ``name`` in the directory whose IV is ``diriv``:
+    base64url(AES-SIV(pad16(name), AD = [label, diriv])), deterministic so lookup works;
+    it may be longer than NAME_MAX (see :func:`brick_name`)."""
+    pad = 16 - len(name) % 16
+    return _b64(master.names.encrypt(name + bytes([pad]) * pad, [_NAME_AD, diriv]))
+
+
+def decrypt_name(master: MasterKey, diriv: bytes, encrypted: str) -> bytes:
+    """The plaintext of an encrypted name (ValueError if it does not open under this
+    key and directory IV)."""
+    try:
+        padded = master.names.decrypt(_unb64(encrypted), [_NAME_AD, diriv])
+    except InvalidTag:
+        raise ValueError("name does not authenticate") from None
+    pad = padded[-1] if padded else 0
+    if not 1 <= pad <= 16 or padded[-pad:] != bytes([pad]) * pad or pad == len(padded):
+        raise ValueError("bad name padding")
+    return padded[:-pad]
+
+
+def brick_name(encrypted: str) -> str:
+    """The entry name on the brick: the encrypted name, or for one longer than NAME_MAX
+    ``glupy.ln.<base64url(SHA-256(encrypted))>`` (the parent directory keeps the long
+    name in the xattr :func:`longname_xattr`)."""
+    if len(encrypted) <= NAME_MAX:
+        return encrypted
+    return LONGNAME_PREFIX + _b64(hashlib.sha256(encrypted.encode("ascii")).digest())
+
+
+def longname_xattr(stored: str) -> str | None:
+    """The directory xattr that holds the long name of brick entry ``stored``, or None."""
+    if stored.startswith(LONGNAME_PREFIX):
+        return LONGNAME_XATTR + stored[len(LONGNAME_PREFIX):]
+    return None
+
+
+def encrypt_link(master: MasterKey, gfid: bytes, target: bytes) -> str:
+    """A symlink's stored target: base64url(AES-SIV(target, AD = [label, GFID])), not
+    padded, so that the plaintext length (lstat's size) follows from the stored one."""
+    return _b64(master.names.encrypt(target, [_LINK_AD, gfid]))
+
+
+def decrypt_link(master: MasterKey, gfid: bytes, stored: str) -> bytes:
+    try:
+        return master.names.decrypt(_unb64(stored), [_LINK_AD, gfid])
+    except InvalidTag:
+        raise ValueError("symlink target does not authenticate") from None
+
+
+def link_size(stored: int) -> int:
+    """The plaintext length of a symlink target stored in ``stored`` characters."""
+    return max(0, stored * 3 // 4 - 16)
 
 
 # ---------------------------------------------------------------------- header
@@ -464,6 +563,19 @@ class FileState:
     rejected_logged: bool = False
 
 
+@dataclass(eq=False)
+class DirState:
+    """Per directory inode (``inode.ctx``): its name IV."""
+
+    iv: bytes
+
+
+def _xattr_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return bytes(value)
+
+
 class Crypt(Translator):
     """Authenticated encryption of regular file contents (see the module docstring)."""
 
@@ -476,12 +588,16 @@ class Crypt(Translator):
                                         doc="hold a GlusterFS inodelk around read-modify-write "
                                             "(several writing clients; works over "
                                             "protocol/client, not yet through AFR: see docs)")
+    encrypt_names: Option[bool] = Option(bool, default=True,
+                                         doc="encrypt entry names and symlink targets (off: "
+                                             "names in clear, for volumes written that way)")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
         self._master = load_master_key(self.key_file, self.passphrase_file,
                                        bool(self.allow_shared_key_file))
         self._inodelk = bool(self.cluster_lock)
+        self._names = bool(self.encrypt_names)
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
 
@@ -494,6 +610,8 @@ class Crypt(Translator):
                                    "(rotate headers offline, then remount)")
         if "cluster_lock" in changed:
             self._inodelk = bool(self.cluster_lock)
+        if "encrypt_names" in changed and bool(self.encrypt_names) != self._names:
+            raise ValueError("crypt: encrypt-names cannot change on a mounted volume")
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -985,19 +1103,182 @@ class Crypt(Translator):
                   xattr: Dict | None, xdata: Dict | None) -> PutReply:
         raise FopError(errno.EOPNOTSUPP, "crypt: put is not supported")
 
+    # ------------------------------------------------------------------ names
+    async def _dir_iv(self, inode: Inode | None) -> bytes:
+        """The name IV of directory ``inode`` (cached in its ctx); the root directory's is
+        made on first use, any other directory without one is an error (EIO)."""
+        if inode is None:
+            self.log.error("crypt: an entry fop without its parent directory: EIO")
+            raise FopError(errno.EIO)
+        ctx = inode.ctx
+        if isinstance(ctx, DirState):
+            return ctx.iv
+        anon = Fd.open_anonymous(inode)
+        try:
+            r = await self.child.fgetxattr(anon, DIRIV_XATTR, None)
+            iv = _xattr_bytes(r.dict[DIRIV_XATTR]) if r.dict is not None else b""
+        except FopError as e:
+            if e.errno != errno.ENODATA or inode.gfid != ROOT_GFID:
+                self.log.error("crypt: directory %s: no name IV (%s): EIO (made by crypt "
+                               "with encrypt-names off, or outside crypt?)", self._who(inode), e)
+                raise FopError(errno.EIO) from None
+            iv = await self._make_root_iv(anon)
+        if len(iv) != DIRIV_LEN:
+            self.log.error("crypt: directory %s: name IV of %d bytes: EIO", self._who(inode),
+                           len(iv))
+            raise FopError(errno.EIO)
+        inode.ctx = DirState(iv)
+        return iv
+
+    async def _make_root_iv(self, anon: Fd) -> bytes:
+        iv = os.urandom(DIRIV_LEN)
+        try:
+            await self.child.fsetxattr(anon, Dict.from_mapping({DIRIV_XATTR: iv}),
+                                       _XATTR_CREATE, None)
+        except FopError as e:
+            if e.errno != errno.EEXIST:  # else another client made it first: use theirs
+                self.log.error("crypt: cannot store the root directory's name IV: %s", e)
+                raise FopError(errno.EIO) from None
+        r = await self.child.fgetxattr(anon, DIRIV_XATTR, None)
+        return _xattr_bytes(r.dict[DIRIV_XATTR]) if r.dict is not None else b""
+
+    async def _encrypted(self, loc: Loc) -> tuple[Loc, str | None]:
+        """``loc`` renamed to its entry's brick name, and the long-name xattr (or None)."""
+        name = loc.name
+        if not name:
+            return loc, None
+        iv = await self._dir_iv(loc.parent)
+        encrypted = encrypt_name(self._master, iv, name.encode("utf-8", "surrogateescape"))
+        stored = brick_name(encrypted)
+        return loc.with_name(stored, gfid_path=True), (longname_xattr(stored) and encrypted)
+
+    async def _entry_loc(self, loc: Loc) -> Loc:
+        """The brick-name loc of an entry being created: a long name is first recorded
+        in the parent (the same value every time, so a retry or EEXIST is harmless)."""
+        if not self._names:
+            return loc
+        new, long_name = await self._encrypted(loc)
+        if long_name is not None:
+            xattr = longname_xattr(new.name or "")
+            assert xattr is not None and loc.parent is not None
+            await self.child.fsetxattr(Fd.open_anonymous(loc.parent),
+                                       Dict.from_mapping({xattr: long_name}), 0, None)
+        return new
+
+    async def _forget_long_name(self, parent: Inode | None, stored: Loc) -> None:
+        xattr = longname_xattr(stored.name or "")
+        if xattr is None or parent is None:
+            return
+        try:
+            await self.child.fremovexattr(Fd.open_anonymous(parent), xattr, None)
+        except FopError as e:  # a stale record only costs a few bytes
+            self.log.warning("crypt: could not drop a long-name record of %s: %s",
+                             self._who(parent), e)
+
+    def _below(self, loc: Any) -> Any:
+        """A directory's loc as the child may see it: its plaintext path means nothing
+        on the brick (and storage/posix takes a directory's absolute path literally)."""
+        if self._names and isinstance(loc, Loc):
+            inode, path = loc.inode, loc.path
+            if inode is not None and inode.type == IaType.DIR and path and path != "/" \
+                    and path.startswith("/"):
+                return loc.by_gfid()
+        return loc
+
+    async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
+        return await self.child.opendir(self._below(loc), fd, xdata)
+
+    async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
+        return await self.child.access(self._below(loc), mask, xdata)
+
+    async def statfs(self, loc: Loc, xdata: Dict | None) -> StatfsReply:
+        return await self.child.statfs(self._below(loc), xdata)
+
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+        return await self.child.getxattr(self._below(loc), name, xdata)
+
+    async def setxattr(self, loc: Loc, dict: Dict | None, flags: int,
+                       xdata: Dict | None) -> SetxattrReply:
+        return await self.child.setxattr(self._below(loc), dict, flags, xdata)
+
+    async def removexattr(self, loc: Loc, name: str | None,
+                          xdata: Dict | None) -> RemovexattrReply:
+        return await self.child.removexattr(self._below(loc), name, xdata)
+
+    def _map_link(self, iatt: Iatt | None) -> None:
+        if self._names and iatt is not None and iatt.type == IaType.LNK:
+            iatt.size = link_size(iatt.size)
+
+    async def _plain_entries(self, fd: Fd, entries: Any) -> list[Dirent]:
+        """A listing with names decrypted; entries that do not decrypt are left out."""
+        iv = await self._dir_iv(fd.inode)
+        out: list[Dirent] = []
+        skipped: list[str] = []
+        for entry in entries:
+            if entry.name in (".", ".."):
+                out.append(entry)
+                continue
+            encrypted = entry.name
+            xattr = longname_xattr(encrypted)
+            try:
+                if xattr is not None:
+                    r = await self.child.fgetxattr(fd, xattr, None)
+                    encrypted = _xattr_bytes(r.dict[xattr] if r.dict is not None else b"")
+                    encrypted = encrypted.decode("ascii")
+                plain = decrypt_name(self._master, iv, encrypted)
+            except (FopError, ValueError, KeyError, UnicodeDecodeError):
+                skipped.append(entry.name)
+                continue
+            entry.name = plain.decode("utf-8", "surrogateescape")
+            out.append(entry)
+        if skipped:
+            self.log.warning("crypt: directory %s: %d entries whose names do not decrypt "
+                             "under this key and directory left out (first: %r)",
+                             self._who(fd.inode), len(skipped), skipped[0])
+        return out
+
+    async def _list(self, readdir: Any, fd: Fd, size: int, offset: int,
+                    xdata: Dict | None) -> Any:
+        r = await readdir(fd, size, offset, xdata)
+        if not self._names:
+            return r
+        while r.entries:
+            raw = list(r.entries)
+            out = await self._plain_entries(fd, raw)
+            if out:
+                r.entries = out
+                return r
+            # every entry of this batch was left out: an empty reply would end the listing
+            r = await readdir(fd, size, raw[-1].d_off, xdata)
+        return r
+
     # ------------------------------------------------------------------ iatts
     async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         if xdata is not None and CONTENT_KEY in xdata:
             del xdata[CONTENT_KEY]  # quick-read above would cache and serve ciphertext
+        if self._names:
+            xdata = Dict() if xdata is None else xdata
+            xdata[DIRIV_XATTR] = 0  # a directory's IV comes back with its lookup
+            loc = (await self._encrypted(loc))[0] if loc.name else self._below(loc)
         r = await self.child.lookup(loc, xdata)
         _map(r.buf)
-        if r.xdata is not None and CONTENT_KEY in r.xdata:
-            del r.xdata[CONTENT_KEY]
+        self._map_link(r.buf)
+        if r.xdata is not None:
+            if CONTENT_KEY in r.xdata:
+                del r.xdata[CONTENT_KEY]
+            if self._names and DIRIV_XATTR in r.xdata:
+                iv = _xattr_bytes(r.xdata[DIRIV_XATTR])
+                inode = r.inode or loc.inode
+                if len(iv) == DIRIV_LEN and inode is not None and r.buf is not None \
+                        and r.buf.type == IaType.DIR:
+                    inode.ctx = DirState(iv)
+                del r.xdata[DIRIV_XATTR]
         return r
 
     async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
-        r = await self.child.stat(loc, xdata)
+        r = await self.child.stat(self._below(loc), xdata)
         _map(r.buf)
+        self._map_link(r.buf)
         return r
 
     async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
@@ -1005,20 +1286,26 @@ class Crypt(Translator):
         _map(r.buf)
         return r
 
+    async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply:
+        r: ReaddirReply = await self._list(self.child.readdir, fd, size, offset, xdata)
+        return r
+
     async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
         if xdata is not None and CONTENT_KEY in xdata:
             del xdata[CONTENT_KEY]
-        r = await self.child.readdirp(fd, size, offset, xdata)
+        r: ReaddirpReply = await self._list(self.child.readdirp, fd, size, offset, xdata)
         for entry in r.entries or ():
             _map(entry.stat)
+            self._map_link(entry.stat)
             if entry.dict is not None and CONTENT_KEY in entry.dict:
                 del entry.dict[CONTENT_KEY]
         return r
 
     async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
-        r = await self.child.setattr(loc, stbuf, valid, xdata)
-        _map(r.preop_stbuf)
-        _map(r.postop_stbuf)
+        r = await self.child.setattr(self._below(loc), stbuf, valid, xdata)
+        for buf in (r.preop_stbuf, r.postop_stbuf):
+            _map(buf)
+            self._map_link(buf)
         return r
 
     async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
@@ -1033,26 +1320,98 @@ class Crypt(Translator):
         _map(r.postbuf)
         return r
 
+    # ------------------------------------------------------------------ entries
     async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
                      xdata: Dict | None) -> CreateReply:
-        r = await self.child.create(loc, flags, mode, umask, fd, xdata)
+        r = await self.child.create(await self._entry_loc(loc), flags, mode, umask, fd, xdata)
         _map(r.buf)
         return r
 
     async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int,
                     xdata: Dict | None) -> MknodReply:
-        r = await self.child.mknod(loc, mode, rdev, umask, xdata)
+        r = await self.child.mknod(await self._entry_loc(loc), mode, rdev, umask, xdata)
         _map(r.buf)
+        return r
+
+    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
+        if not self._names:
+            return await self.child.mkdir(loc, mode, umask, xdata)
+        iv = os.urandom(DIRIV_LEN)
+        xdata = Dict() if xdata is None else xdata
+        xdata[DIRIV_XATTR] = iv  # posix sets it on the new directory as it makes it
+        r = await self.child.mkdir(await self._entry_loc(loc), mode, umask, xdata)
+        inode = r.inode or loc.inode
+        if inode is not None:
+            inode.ctx = DirState(iv)
+        return r
+
+    async def symlink(self, linkname: str | None, loc: Loc, umask: int,
+                      xdata: Dict | None) -> SymlinkReply:
+        if not self._names or linkname is None:
+            return await self.child.symlink(linkname, loc, umask, xdata)
+        gfid = _xattr_bytes(xdata["gfid-req"]) if xdata is not None and "gfid-req" in xdata \
+            else b""
+        if len(gfid) != 16:
+            self.log.error("crypt: symlink %r without a gfid-req: its target cannot be bound "
+                           "to its GFID: EIO", loc.name)
+            raise FopError(errno.EIO)
+        stored = encrypt_link(self._master, gfid, linkname.encode("utf-8", "surrogateescape"))
+        if len(stored) > SYMLINK_MAX:
+            raise FopError(errno.ENAMETOOLONG)
+        r = await self.child.symlink(stored, await self._entry_loc(loc), umask, xdata)
+        self._map_link(r.buf)
+        return r
+
+    async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply:
+        if not self._names:
+            return await self.child.readlink(loc, size, xdata)
+        r = await self.child.readlink(loc, SYMLINK_MAX + 1, xdata)
+        try:
+            target = decrypt_link(self._master, loc.gfid, r.path or "")
+        except ValueError as e:
+            self.log.error("crypt: symlink %s: %s: EIO", gfid_str(loc.gfid), e)
+            raise FopError(errno.EIO) from None
+        r.path = target.decode("utf-8", "surrogateescape")
+        self._map_link(r.buf)
+        return r
+
+    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
+        if not self._names:
+            return await self.child.unlink(loc, xflags, xdata)
+        stored = (await self._encrypted(loc))[0]
+        r = await self.child.unlink(stored, xflags, xdata)
+        await self._forget_long_name(loc.parent, stored)
+        return r
+
+    async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
+        if not self._names:
+            return await self.child.rmdir(loc, xflags, xdata)
+        stored = (await self._encrypted(loc))[0]
+        r = await self.child.rmdir(stored, xflags, xdata)
+        await self._forget_long_name(loc.parent, stored)
         return r
 
     async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
+        if self._names:
+            oldloc = (await self._encrypted(oldloc))[0]
+            newloc = await self._entry_loc(newloc)
         r = await self.child.link(oldloc, newloc, xdata)
         _map(r.buf)
+        self._map_link(r.buf)
         return r
 
     async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
-        r = await self.child.rename(oldloc, newloc, xdata)
+        if not self._names:
+            r = await self.child.rename(oldloc, newloc, xdata)
+            _map(r.buf)
+            return r
+        old = (await self._encrypted(oldloc))[0]
+        new = await self._entry_loc(newloc)
+        r = await self.child.rename(old, new, xdata)
+        if old.name != new.name or oldloc.pargfid != newloc.pargfid:
+            await self._forget_long_name(oldloc.parent, old)
         _map(r.buf)
+        self._map_link(r.buf)
         return r
 
 
