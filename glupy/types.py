@@ -285,6 +285,15 @@ class Inode(_View):
     def type(self) -> IaType:
         return IaType(self._p.ia_type)
 
+    def find(self, gfid: bytes) -> Inode | None:
+        """The inode of ``gfid`` in this inode's table (inode_find), or None if the
+        table does not hold it."""
+        p = _lib.inode_find(self._p.table, _ffi.new("unsigned char[16]", gfid))
+        if p == _ffi.NULL:
+            return None
+        found = Inode(_ffi.gc(p, _lib.inode_unref), self._inst)
+        return found
+
     @property
     def ctx(self) -> Any:
         """This translator's context object for the inode (None if unset);

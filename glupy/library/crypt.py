@@ -214,6 +214,8 @@ _VERSION_BYTES = VERSION.to_bytes(2, "big")
 _FALLOC_FL_KEEP_SIZE = 0x01
 _SEEK_DATA, _SEEK_HOLE = 0, 1  # gf_seek_what_t: GF_SEEK_DATA, GF_SEEK_HOLE
 DIRIV_XATTR = "trusted.glupy.crypt.diriv"  # a directory's 16-byte name IV
+NAMEKEY_XATTR = "trusted.glupy.crypt.namekey"  # on the root: the wrapped volume name key
+NAMEKEY_LEN = 64  # AES-256-SIV
 DIRIV_LEN = 16
 LONGNAME_XATTR = "trusted.glupy.crypt.ln."  # + hash part: the parent's record of a long name
 LONGNAME_PREFIX = "glupy.ln."  # has a '.', so it is never an encrypted (base64url) name
@@ -221,6 +223,7 @@ NAME_MAX = 255
 SYMLINK_MAX = 4095  # a brick's symlink target: PATH_MAX - 1
 ROOT_GFID = bytes(15) + b"\x01"
 _NAME_AD = b"glupy-crypt v2 name"
+_NAMEKEY_AD = b"glupy-crypt v2 name key"
 _LINK_AD = b"glupy-crypt v2 symlink"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _XATTR_CREATE = 1
@@ -344,13 +347,11 @@ class MasterKey:
 
     key_id: bytes
     wrap: AESSIV
-    names: AESSIV
 
     @classmethod
     def from_bytes(cls, master: bytes) -> MasterKey:
         return cls(_hkdf(master, b"glupy-crypt v2 key id", KEY_ID_LEN),
-                   AESSIV(_hkdf(master, b"glupy-crypt v2 key wrap", 64)),
-                   AESSIV(_hkdf(master, b"glupy-crypt v2 names", 64)))
+                   AESSIV(_hkdf(master, b"glupy-crypt v2 key wrap", 64)))
 
 
 def load_master_key(key_file: str | os.PathLike[str] | None,
@@ -366,6 +367,38 @@ def load_master_key(key_file: str | os.PathLike[str] | None,
 
 
 # ---------------------------------------------------------------------- names
+def make_name_key(master: MasterKey) -> tuple[AESSIV, bytes]:
+    """A new random volume name key: its cipher and its root xattr (key id | wrapped)."""
+    raw = os.urandom(NAMEKEY_LEN)
+    wrapped = master.wrap.encrypt(raw, [_NAMEKEY_AD, master.key_id])
+    return AESSIV(raw), master.key_id + wrapped
+
+
+def open_name_key(master: MasterKey, stored: bytes) -> AESSIV:
+    """The name cipher from the root xattr (HeaderError: EKEYREJECTED for another
+    master key, EIO for a damaged record)."""
+    key_id, wrapped = stored[:KEY_ID_LEN], stored[KEY_ID_LEN:]
+    if len(stored) != KEY_ID_LEN + 16 + NAMEKEY_LEN:
+        raise HeaderError(errno.EIO, f"name key record of {len(stored)} bytes")
+    if key_id != master.key_id:
+        raise HeaderError(errno.EKEYREJECTED, f"names encrypted under another master key "
+                                              f"(key id {key_id.hex()})")
+    try:
+        return AESSIV(master.wrap.decrypt(wrapped, [_NAMEKEY_AD, key_id]))
+    except InvalidTag:
+        raise HeaderError(errno.EIO, "name key record does not authenticate") from None
+
+
+def rewrap_name_key(old: MasterKey, new: MasterKey, stored: bytes) -> bytes | None:
+    """The root xattr rewrapped under ``new`` (None if it already is)."""
+    if stored[:KEY_ID_LEN] == new.key_id:
+        return None
+    if stored[:KEY_ID_LEN] != old.key_id:
+        raise HeaderError(errno.EKEYREJECTED, "name key under neither the old nor the new key")
+    raw = old.wrap.decrypt(stored[KEY_ID_LEN:], [_NAMEKEY_AD, old.key_id])
+    return new.key_id + new.wrap.encrypt(raw, [_NAMEKEY_AD, new.key_id])
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -381,19 +414,19 @@ def _unb64(text: str) -> bytes:
     return raw
 
 
-def encrypt_name(master: MasterKey, diriv: bytes, name: bytes) -> str:
+def encrypt_name(names: AESSIV, diriv: bytes, name: bytes) -> str:
     """The encrypted spelling of entry ``name`` in the directory whose IV is ``diriv``:
     base64url(AES-SIV(pad16(name), AD = [label, diriv])), deterministic so lookup works;
     it may be longer than NAME_MAX (see :func:`brick_name`)."""
     pad = 16 - len(name) % 16
-    return _b64(master.names.encrypt(name + bytes([pad]) * pad, [_NAME_AD, diriv]))
+    return _b64(names.encrypt(name + bytes([pad]) * pad, [_NAME_AD, diriv]))
 
 
-def decrypt_name(master: MasterKey, diriv: bytes, encrypted: str) -> bytes:
+def decrypt_name(names: AESSIV, diriv: bytes, encrypted: str) -> bytes:
     """The plaintext of an encrypted name (ValueError if it does not open under this
     key and directory IV)."""
     try:
-        padded = master.names.decrypt(_unb64(encrypted), [_NAME_AD, diriv])
+        padded = names.decrypt(_unb64(encrypted), [_NAME_AD, diriv])
     except InvalidTag:
         raise ValueError("name does not authenticate") from None
     pad = padded[-1] if padded else 0
@@ -418,15 +451,15 @@ def longname_xattr(stored: str) -> str | None:
     return None
 
 
-def encrypt_link(master: MasterKey, gfid: bytes, target: bytes) -> str:
+def encrypt_link(names: AESSIV, gfid: bytes, target: bytes) -> str:
     """A symlink's stored target: base64url(AES-SIV(target, AD = [label, GFID])), not
     padded, so that the plaintext length (lstat's size) follows from the stored one."""
-    return _b64(master.names.encrypt(target, [_LINK_AD, gfid]))
+    return _b64(names.encrypt(target, [_LINK_AD, gfid]))
 
 
-def decrypt_link(master: MasterKey, gfid: bytes, stored: str) -> bytes:
+def decrypt_link(names: AESSIV, gfid: bytes, stored: str) -> bytes:
     try:
-        return master.names.decrypt(_unb64(stored), [_LINK_AD, gfid])
+        return names.decrypt(_unb64(stored), [_LINK_AD, gfid])
     except InvalidTag:
         raise ValueError("symlink target does not authenticate") from None
 
@@ -598,6 +631,8 @@ class Crypt(Translator):
                                        bool(self.allow_shared_key_file))
         self._inodelk = bool(self.cluster_lock)
         self._names = bool(self.encrypt_names)
+        self._name_cipher: AESSIV | None = None
+        self._name_key_logged = False
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
 
@@ -1130,6 +1165,46 @@ class Crypt(Translator):
         inode.ctx = DirState(iv)
         return iv
 
+    async def _cipher(self, inode: Inode | None) -> AESSIV:
+        """The volume's name cipher, from the root directory's record (made on first
+        use); another master key's record gives EKEYREJECTED, logged once."""
+        if self._name_cipher is not None:
+            return self._name_cipher
+        root = None if inode is None else (inode if inode.gfid == ROOT_GFID
+                                           else inode.find(ROOT_GFID))
+        if root is None:
+            self.log.error("crypt: the root directory is not known yet: EIO")
+            raise FopError(errno.EIO)
+        anon = Fd.open_anonymous(root)
+        try:
+            r = await self.child.fgetxattr(anon, NAMEKEY_XATTR, None)
+            stored = _xattr_bytes(r.dict[NAMEKEY_XATTR]) if r.dict is not None else b""
+        except FopError as e:
+            if e.errno != errno.ENODATA:
+                self.log.error("crypt: cannot read the volume's name key: %s", e)
+                raise FopError(errno.EIO) from None
+            stored = await self._make_name_key(anon)
+        try:
+            self._name_cipher = open_name_key(self._master, stored)
+        except HeaderError as e:
+            if e.errno != errno.EKEYREJECTED or not self._name_key_logged:
+                self._name_key_logged = e.errno == errno.EKEYREJECTED
+                self.log.error("crypt: volume name key: %s: %s", e, errno.errorcode[e.errno])
+            raise FopError(e.errno) from None
+        return self._name_cipher
+
+    async def _make_name_key(self, anon: Fd) -> bytes:
+        _, stored = make_name_key(self._master)
+        try:
+            await self.child.fsetxattr(anon, Dict.from_mapping({NAMEKEY_XATTR: stored}),
+                                       _XATTR_CREATE, None)
+        except FopError as e:
+            if e.errno != errno.EEXIST:  # else another client made it first: use theirs
+                self.log.error("crypt: cannot store the volume's name key: %s", e)
+                raise FopError(errno.EIO) from None
+        r = await self.child.fgetxattr(anon, NAMEKEY_XATTR, None)
+        return _xattr_bytes(r.dict[NAMEKEY_XATTR]) if r.dict is not None else b""
+
     async def _make_root_iv(self, anon: Fd) -> bytes:
         iv = os.urandom(DIRIV_LEN)
         try:
@@ -1148,7 +1223,7 @@ class Crypt(Translator):
         if not name:
             return loc, None
         iv = await self._dir_iv(loc.parent)
-        encrypted = encrypt_name(self._master, iv, name.encode("utf-8", "surrogateescape"))
+        encrypted = encrypt_name(await self._cipher(loc.parent), iv, name.encode("utf-8", "surrogateescape"))
         stored = brick_name(encrypted)
         return loc.with_name(stored, gfid_path=True), (longname_xattr(stored) and encrypted)
 
@@ -1212,6 +1287,7 @@ class Crypt(Translator):
     async def _plain_entries(self, fd: Fd, entries: Any) -> list[Dirent]:
         """A listing with names decrypted; entries that do not decrypt are left out."""
         iv = await self._dir_iv(fd.inode)
+        names = await self._cipher(fd.inode)
         out: list[Dirent] = []
         skipped: list[str] = []
         for entry in entries:
@@ -1225,7 +1301,7 @@ class Crypt(Translator):
                     r = await self.child.fgetxattr(fd, xattr, None)
                     encrypted = _xattr_bytes(r.dict[xattr] if r.dict is not None else b"")
                     encrypted = encrypted.decode("ascii")
-                plain = decrypt_name(self._master, iv, encrypted)
+                plain = decrypt_name(names, iv, encrypted)
             except (FopError, ValueError, KeyError, UnicodeDecodeError):
                 skipped.append(entry.name)
                 continue
@@ -1355,7 +1431,8 @@ class Crypt(Translator):
             self.log.error("crypt: symlink %r without a gfid-req: its target cannot be bound "
                            "to its GFID: EIO", loc.name)
             raise FopError(errno.EIO)
-        stored = encrypt_link(self._master, gfid, linkname.encode("utf-8", "surrogateescape"))
+        target = linkname.encode("utf-8", "surrogateescape")
+        stored = encrypt_link(await self._cipher(loc.parent), gfid, target)
         if len(stored) > SYMLINK_MAX:
             raise FopError(errno.ENAMETOOLONG)
         r = await self.child.symlink(stored, await self._entry_loc(loc), umask, xdata)
@@ -1367,7 +1444,7 @@ class Crypt(Translator):
             return await self.child.readlink(loc, size, xdata)
         r = await self.child.readlink(loc, SYMLINK_MAX + 1, xdata)
         try:
-            target = decrypt_link(self._master, loc.gfid, r.path or "")
+            target = decrypt_link(await self._cipher(loc.inode), loc.gfid, r.path or "")
         except ValueError as e:
             self.log.error("crypt: symlink %s: %s: EIO", gfid_str(loc.gfid), e)
             raise FopError(errno.EIO) from None
@@ -1430,10 +1507,22 @@ def rotate_brick(root: Path, old: MasterKey, new: MasterKey) -> tuple[int, int, 
     already new, problems).  Idempotent: run it again after an interruption."""
     done = skipped = 0
     problems: list[str] = []
+    try:
+        new_record = rewrap_name_key(old, new, os.getxattr(root, NAMEKEY_XATTR))
+        if new_record is None:
+            skipped += 1
+        else:
+            os.setxattr(root, NAMEKEY_XATTR, new_record)
+            done += 1
+    except OSError as e:
+        if e.errno != errno.ENODATA:
+            problems.append(f"{root}: name key: {e}")
+    except (HeaderError, InvalidTag) as e:
+        problems.append(f"{root}: name key: {e or 'does not authenticate'}")
     for p in _brick_files(root):
         try:
             st = p.lstat()
-            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:  # (symlinks: name key)
                 continue
             gfid = os.getxattr(p, "trusted.gfid")
             with open(p, "r+b") as f:
