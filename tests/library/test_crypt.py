@@ -22,15 +22,21 @@ import pytest
 
 from glupy.library.crypt import (
     BLOCK,
+    DIRIV_XATTR,
     HEADER_LEN,
     MAGIC,
+    NAMEKEY_XATTR,
     STORED_BLOCK,
     HeaderError,
     KeyFileError,
     MasterKey,
     block_offset,
+    brick_name,
+    encrypt_name,
+    load_master_key,
     make_header,
     open_header,
+    open_name_key,
     passphrase_file_text,
     plain_size,
     read_key_file,
@@ -70,10 +76,38 @@ def key_files(tmp_path: Path) -> tuple[Path, Path]:
     return _new_key(tmp_path / "a.key"), _new_key(tmp_path / "b.key")
 
 
+_MASTERS: dict[Path, MasterKey | None] = {}  # backend dir -> the key its names are under
+
+
 def _mount(glupy_mount: MountFactory, key: Path, backend: Path | None = None, timeout: float = 30.0,
            opts: dict[str, str] | None = None, option: str = "key-file") -> MountInfo:
-    return glupy_mount([(SPEC, {option: str(key), **(opts or {})})], backend_dir=backend,
-                       timeout=timeout)
+    m = glupy_mount([(SPEC, {option: str(key), **(opts or {})})], backend_dir=backend,
+                    timeout=timeout)
+    if (opts or {}).get("encrypt-names", "on") == "off":
+        _MASTERS.setdefault(m.backend_dir, None)
+    else:
+        _MASTERS.setdefault(m.backend_dir, load_master_key(
+            key if option == "key-file" else None, key if option != "key-file" else None,
+            allow_shared=True))
+    return m
+
+
+def _on_brick(m: MountInfo, name: str) -> Path:
+    """The brick path of ``name`` (relative to the mount): its encrypted names."""
+    master = _MASTERS[m.backend_dir]
+    if master is None:
+        return m.backend_dir / name
+    try:
+        record = os.getxattr(m.backend_dir, NAMEKEY_XATTR)
+    except OSError:
+        os.listdir(m.mountpoint)  # the first listing makes the root's records
+        record = os.getxattr(m.backend_dir, NAMEKEY_XATTR)
+    names = open_name_key(master, record)
+    path = m.backend_dir
+    for part in name.split("/"):
+        path = path / brick_name(encrypt_name(names, os.getxattr(path, DIRIV_XATTR),
+                                              part.encode()))
+    return path
 
 
 def _drop_cache(fd: int) -> None:
@@ -217,7 +251,7 @@ def test_round_trip_and_brick_layout(glupy_mount: MountFactory, key_files: tuple
         assert _read_all(p) == data, name
         assert p.stat().st_size == len(data)
         assert [e.stat().st_size for e in os.scandir(m.mountpoint) if e.name == name] == [len(data)]
-        brick = m.backend_dir / name
+        brick = _on_brick(m, name)
         assert brick.stat().st_size == stored_size(len(data)), name
         raw = brick.read_bytes()
         if data:
@@ -300,7 +334,7 @@ def test_random_operations_match_a_model(glupy_mount: MountFactory, key_files: t
     assert all(counts.values()), counts
     for p in names:
         assert _read_all(p) == bytes(model[p]), p
-        assert (m.backend_dir / p.name).stat().st_size == stored_size(len(model[p]))
+        assert (_on_brick(m, p.name)).stat().st_size == stored_size(len(model[p]))
     m.unmount()
     again = _mount(glupy_mount, key_files[0], backend=m.backend_dir)
     for p in names:
@@ -313,7 +347,7 @@ def test_holes_truncate_and_fill_never_store_keystream(glupy_mount: MountFactory
     it later seals with fresh nonces; writing zeros is sealed like any data."""
     m = _mount(glupy_mount, key_files[0])
     p = m.mountpoint / "sparse"
-    brick = m.backend_dir / "sparse"
+    brick = _on_brick(m, "sparse")
     fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
     try:
         os.pwrite(fd, b"abc", 5)
@@ -364,7 +398,7 @@ def test_overwrite_snapshots_share_no_nonce(glupy_mount: MountFactory,
     p = m.mountpoint / "f"
     first, second = os.urandom(BLOCK * 8), os.urandom(BLOCK * 8)
     p.write_bytes(first)
-    before = _blocks(m.backend_dir / "f")
+    before = _blocks(_on_brick(m, "f"))
     fd = os.open(p, os.O_WRONLY)
     try:
         os.pwrite(fd, second[:BLOCK * 4], 0)  # aligned overwrite
@@ -372,7 +406,7 @@ def test_overwrite_snapshots_share_no_nonce(glupy_mount: MountFactory,
         os.pwrite(fd, bytes(BLOCK), BLOCK * 7)  # zeros
     finally:
         os.close(fd)
-    after = _blocks(m.backend_dir / "f")
+    after = _blocks(_on_brick(m, "f"))
     seen: dict[bytes, bytes] = {}
     for blob in before + after:
         nonce = blob[:16]
@@ -405,13 +439,13 @@ def _rewrite(brick: Path, offset: int, blob: bytes) -> None:
 
 def _assert_only_victim_fails(m: MountInfo, name: str, block: int | None, offset: int = 0) -> None:
     assert _read_errno(m.mountpoint / name, offset) == errno.EIO
-    assert _log_names(m, m.backend_dir / name, block), m.log_tail(20)
+    assert _log_names(m, _on_brick(m, name), block), m.log_tail(20)
     assert _read_all(m.mountpoint / "bystander") != b""  # the others stay readable
 
 
 def test_attack_flipped_bit(victim: tuple[MountInfo, bytes]) -> None:
     m, _ = victim
-    brick = m.backend_dir / "a"
+    brick = _on_brick(m, "a")
     for pos in (block_offset(2) + 3, block_offset(2) + 16 + 100, block_offset(3) - 1):
         raw = bytearray(brick.read_bytes())
         raw[pos] ^= 0x01
@@ -424,14 +458,14 @@ def test_attack_flipped_bit(victim: tuple[MountInfo, bytes]) -> None:
 
 def test_attack_block_moved_within_file(victim: tuple[MountInfo, bytes]) -> None:
     m, _ = victim
-    blocks = _blocks(m.backend_dir / "a")
-    _rewrite(m.backend_dir / "a", block_offset(1), blocks[3])
+    blocks = _blocks(_on_brick(m, "a"))
+    _rewrite(_on_brick(m, "a"), block_offset(1), blocks[3])
     _assert_only_victim_fails(m, "a", 1, BLOCK)
 
 
 def test_attack_block_moved_between_files(victim: tuple[MountInfo, bytes]) -> None:
     m, _ = victim
-    _rewrite(m.backend_dir / "a", block_offset(2), _blocks(m.backend_dir / "b")[2])
+    _rewrite(_on_brick(m, "a"), block_offset(2), _blocks(_on_brick(m, "b"))[2])
     _assert_only_victim_fails(m, "a", 2, BLOCK * 2)
 
 
@@ -439,19 +473,19 @@ def test_attack_files_swapped(victim: tuple[MountInfo, bytes]) -> None:
     """The whole content (header included) of b copied over a's inode, and back: the
     header's wrap binds the GFID (gocryptfs does not detect this)."""
     m, _ = victim
-    a, b = (m.backend_dir / "a").read_bytes(), (m.backend_dir / "b").read_bytes()
-    _rewrite(m.backend_dir / "a", 0, b)
-    _rewrite(m.backend_dir / "b", 0, a)
+    a, b = (_on_brick(m, "a")).read_bytes(), (_on_brick(m, "b")).read_bytes()
+    _rewrite(_on_brick(m, "a"), 0, b)
+    _rewrite(_on_brick(m, "b"), 0, a)
     for name in ("a", "b"):
         assert _read_errno(m.mountpoint / name) == errno.EIO
-        assert _log_names(m, m.backend_dir / name, None)
+        assert _log_names(m, _on_brick(m, name), None)
         assert any("header authentication failed" in line for line in m.log_tail(200))
 
 
 @pytest.mark.parametrize("how", ["altered", "zeroed", "deleted", "cut"])
 def test_attack_header(victim: tuple[MountInfo, bytes], how: str) -> None:
     m, _ = victim
-    brick = m.backend_dir / "a"
+    brick = _on_brick(m, "a")
     raw = brick.read_bytes()
     if how == "altered":
         bad = bytearray(raw)
@@ -477,7 +511,7 @@ def test_attack_header(victim: tuple[MountInfo, bytes], how: str) -> None:
 @pytest.mark.parametrize("cut", [1, 16, 17, STORED_BLOCK - 1])
 def test_attack_truncated_block(victim: tuple[MountInfo, bytes], cut: int) -> None:
     m, data = victim
-    brick = m.backend_dir / "a"
+    brick = _on_brick(m, "a")
     os.truncate(brick, brick.stat().st_size - cut)
     torn = (len(data) - 1) // BLOCK if cut < len(data) % BLOCK + 32 else (len(data) - 1) // BLOCK - 1
     assert _read_errno(m.mountpoint / "a") == errno.EIO
@@ -487,11 +521,13 @@ def test_attack_truncated_block(victim: tuple[MountInfo, bytes], cut: int) -> No
 
 def test_wrong_key_is_rejected_once_and_never_garbage(glupy_mount: MountFactory,
                                                       key_files: tuple[Path, Path]) -> None:
+    """(names in clear: the file headers are what rejects the key)"""
     right, wrong = key_files
-    m = _mount(glupy_mount, right)
+    clear = {"encrypt-names": "off"}
+    m = _mount(glupy_mount, right, opts=clear)
     (m.mountpoint / "secret").write_bytes(MARKER * 100)
     m.unmount()
-    bad = _mount(glupy_mount, wrong, backend=m.backend_dir)
+    bad = _mount(glupy_mount, wrong, backend=m.backend_dir, opts=clear)
     assert (bad.mountpoint / "secret").stat().st_size == len(MARKER) * 100
     for _ in range(3):
         assert _read_errno(bad.mountpoint / "secret") == errno.EKEYREJECTED
@@ -505,16 +541,42 @@ def test_wrong_key_is_rejected_once_and_never_garbage(glupy_mount: MountFactory,
     text = "\n".join(bad.log_tail(400))
     assert right.read_bytes().hex() not in text and wrong.read_bytes().hex() not in text
     bad.unmount()
-    good = _mount(glupy_mount, right, backend=m.backend_dir)
+    good = _mount(glupy_mount, right, backend=m.backend_dir, opts=clear)
     assert _read_all(good.mountpoint / "secret") == MARKER * 100
     assert _read_errno(good.mountpoint / "other") == errno.EKEYREJECTED
+
+
+def test_wrong_key_with_encrypted_names(glupy_mount: MountFactory,
+                                        key_files: tuple[Path, Path]) -> None:
+    """Names under another master key: every name fop fails with EKEYREJECTED (one log
+    line), nothing is listed or created, and the right key still reads everything."""
+    right, wrong = key_files
+    m = _mount(glupy_mount, right)
+    (m.mountpoint / "secret").write_bytes(MARKER * 100)
+    m.unmount()
+    bad = _mount(glupy_mount, wrong, backend=m.backend_dir)
+    for op in (lambda: (bad.mountpoint / "secret").stat(), lambda: os.listdir(bad.mountpoint),
+               lambda: (bad.mountpoint / "other").write_bytes(b"hello"),
+               lambda: (bad.mountpoint / "dir").mkdir()):
+        with pytest.raises(OSError) as ei:
+            op()
+        assert ei.value.errno == errno.EKEYREJECTED
+    lines = [x for x in bad.log_tail(400) if "EKEYREJECTED" in x and "another master key" in x]
+    assert len(lines) == 1, lines
+    text = "\n".join(bad.log_tail(400))
+    assert right.read_bytes().hex() not in text and wrong.read_bytes().hex() not in text
+    bad.unmount()
+    assert len([p for p in m.backend_dir.iterdir() if p.name != ".glusterfs"]) == 1
+    good = _mount(glupy_mount, right, backend=m.backend_dir)
+    assert os.listdir(good.mountpoint) == ["secret"]
+    assert _read_all(good.mountpoint / "secret") == MARKER * 100
 
 
 def test_plaintext_and_format1_files_are_refused(glupy_mount: MountFactory,
                                                  key_files: tuple[Path, Path]) -> None:
     m = _mount(glupy_mount, key_files[0])
-    (m.backend_dir / "plain").write_bytes(b"plaintext from before" * 10)
-    v1 = m.backend_dir / "v1"
+    (_on_brick(m, "plain")).write_bytes(b"plaintext from before" * 10)
+    v1 = _on_brick(m, "v1")
     v1.write_bytes(os.urandom(300))
     os.setxattr(v1, "trusted.glupy.crypt.nonce", os.urandom(16))
     assert _read_errno(m.mountpoint / "plain") == errno.EIO
@@ -525,7 +587,7 @@ def test_plaintext_and_format1_files_are_refused(glupy_mount: MountFactory,
     with pytest.raises(OSError) as ei, open(m.mountpoint / "plain", "r+b") as f:
         f.write(b"x")
     assert ei.value.errno == errno.EIO
-    assert (m.backend_dir / "plain").read_bytes() == b"plaintext from before" * 10
+    assert (_on_brick(m, "plain")).read_bytes() == b"plaintext from before" * 10
 
 
 # ---------------------------------------------------------------------- other fops
@@ -548,7 +610,7 @@ def test_fallocate_discard_zerofill_seek(glupy_mount: MountFactory,
         _drop_cache(fd)
         assert os.pread(fd, len(data) + 10, 0) == bytes(data)
         assert os.fstat(fd).st_size == len(data)
-        raw = (m.backend_dir / "f").read_bytes()
+        raw = (_on_brick(m, "f")).read_bytes()
         assert raw[block_offset(1):block_offset(4)] == bytes(3 * STORED_BLOCK), "punched"
         # SEEK_DATA / SEEK_HOLE on a file with a big hole in the middle
         os.ftruncate(fd, 0)
@@ -580,7 +642,7 @@ def test_copy_file_range_reencrypts(glupy_mount: MountFactory, key_files: tuple[
             assert n > 0
             left -= n
     assert _read_all(m.mountpoint / "dst") == data
-    a, b = _blocks(m.backend_dir / "src"), _blocks(m.backend_dir / "dst")
+    a, b = _blocks(_on_brick(m, "src")), _blocks(_on_brick(m, "dst"))
     assert not {x[:16] for x in a} & {x[:16] for x in b}, "blocks were copied, not sealed anew"
 
 
@@ -642,16 +704,19 @@ def test_passphrase_mount_and_rotation(glupy_mount: MountFactory, tmp_path: Path
     for name, data in files.items():
         (m.mountpoint / name).write_bytes(data)
     m.unmount()
-    blocks_before = {n: (m.backend_dir / n).read_bytes()[HEADER_LEN:] for n in files}
+    paths = {n: _on_brick(m, n) for n in files}
+    record = os.getxattr(m.backend_dir, NAMEKEY_XATTR)
+    blocks_before = {n: paths[n].read_bytes()[HEADER_LEN:] for n in files}
     new_key = key_files[1]
     cmd = [sys.executable, "-m", "glupy.library.crypt", "rotate", "--old-passphrase-file",
            str(pf), "--new-key-file", str(new_key), str(m.backend_dir)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    assert "6 rewrapped, 0 already" in out, out
+    assert "7 rewrapped, 0 already" in out, out  # 6 headers and the volume's name key
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    assert "0 rewrapped, 6 already" in out, out  # resumable: a second run has nothing to do
+    assert "0 rewrapped, 7 already" in out, out  # resumable: a second run has nothing to do
     for n in files:
-        assert (m.backend_dir / n).read_bytes()[HEADER_LEN:] == blocks_before[n], "data untouched"
+        assert paths[n].read_bytes()[HEADER_LEN:] == blocks_before[n], "data untouched"
+    assert os.getxattr(m.backend_dir, NAMEKEY_XATTR) != record
     new = _mount(glupy_mount, new_key, backend=m.backend_dir)
     for name, data in files.items():
         assert _read_all(new.mountpoint / name) == data
