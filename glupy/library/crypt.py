@@ -1222,8 +1222,11 @@ class Crypt(Translator):
         name = loc.name
         if not name:
             return loc, None
+        raw = name.encode("utf-8", "surrogateescape")
+        if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
+            raise FopError(errno.ENAMETOOLONG)
         iv = await self._dir_iv(loc.parent)
-        encrypted = encrypt_name(await self._cipher(loc.parent), iv, name.encode("utf-8", "surrogateescape"))
+        encrypted = encrypt_name(await self._cipher(loc.parent), iv, raw)
         stored = brick_name(encrypted)
         return loc.with_name(stored, gfid_path=True), (longname_xattr(stored) and encrypted)
 
@@ -1237,7 +1240,8 @@ class Crypt(Translator):
             xattr = longname_xattr(new.name or "")
             assert xattr is not None and loc.parent is not None
             await self.child.fsetxattr(Fd.open_anonymous(loc.parent),
-                                       Dict.from_mapping({xattr: long_name}), 0, None)
+                                       Dict.from_mapping({xattr: long_name.encode("ascii")}),
+                                       0, None)
         return new
 
     async def _forget_long_name(self, parent: Inode | None, stored: Loc) -> None:

@@ -1,0 +1,247 @@
+"""crypt's encrypted names on real graphs (FUSE -> crypt -> posix over a temp dir): the
+brick never holds a plaintext name or symlink target, every name fop round-trips
+through the mount, long names work, and an entry moved on the brick does not open."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from glupy.library.crypt import (
+    DIRIV_XATTR,
+    LONGNAME_PREFIX,
+    LONGNAME_XATTR,
+    NAME_MAX,
+    NAMEKEY_XATTR,
+    MasterKey,
+    brick_name,
+    decrypt_link,
+    decrypt_name,
+    encrypt_link,
+    encrypt_name,
+    load_master_key,
+    make_name_key,
+    open_name_key,
+)
+from glupy.testing import MountFactory, MountInfo
+
+SPEC = "glupy.library.crypt:Crypt"
+SECRET = "geheimnis"  # appears in every plaintext name below
+
+
+def _key(tmp_path: Path) -> Path:
+    key = os.urandom(32)
+    while all(0x20 <= b < 0x7F for b in key):
+        key = os.urandom(32)
+    path = tmp_path / "k"
+    path.write_bytes(key)
+    path.chmod(0o600)
+    return path
+
+
+def _mount(glupy_mount: MountFactory, key: Path, backend: Path | None = None,
+           **opts: str) -> MountInfo:
+    return glupy_mount([(SPEC, {"key-file": str(key), **opts})], backend_dir=backend)
+
+
+def _brick_tree(root: Path) -> list[str]:
+    """Every name and symlink target on the brick outside .glusterfs."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        if Path(d) == root and ".glusterfs" in dirs:
+            dirs.remove(".glusterfs")
+        for n in dirs + files:
+            out.append(n)
+            if (Path(d) / n).is_symlink():
+                out.append(os.readlink(Path(d) / n))
+    return out
+
+
+def _brick_entries(d: Path) -> list[Path]:
+    return [p for p in d.iterdir() if p.name != ".glusterfs"]
+
+
+# ---------------------------------------------------------------------- pure functions
+def test_name_encryption_is_deterministic_per_directory_and_authenticated() -> None:
+    names, _ = make_name_key(MasterKey.from_bytes(os.urandom(32)))
+    iv_a, iv_b = os.urandom(16), os.urandom(16)
+    enc = encrypt_name(names, iv_a, b"report.pdf")
+    assert enc == encrypt_name(names, iv_a, b"report.pdf")
+    assert enc != encrypt_name(names, iv_b, b"report.pdf")
+    assert decrypt_name(names, iv_a, enc) == b"report.pdf"
+    with pytest.raises(ValueError):
+        decrypt_name(names, iv_b, enc)  # bound to its directory
+    # lengths are rounded to 16 bytes
+    assert len(encrypt_name(names, iv_a, b"a")) == len(encrypt_name(names, iv_a, b"a" * 15))
+    for bad in ("", "..", enc + "A", enc[:-1] + ("A" if enc[-1] != "A" else "B"), "a.b",
+                "+" + enc[1:]):
+        with pytest.raises(ValueError):
+            decrypt_name(names, iv_a, bad)
+    long_enc = encrypt_name(names, iv_a, b"x" * NAME_MAX)
+    assert len(long_enc) > NAME_MAX
+    stored = brick_name(long_enc)
+    assert stored.startswith(LONGNAME_PREFIX) and len(stored) <= NAME_MAX
+    assert brick_name(enc) == enc
+    gfid = os.urandom(16)
+    link = encrypt_link(names, gfid, b"../target")
+    assert decrypt_link(names, gfid, link) == b"../target"
+    with pytest.raises(ValueError):
+        decrypt_link(names, os.urandom(16), link)  # bound to its symlink's GFID
+
+
+def test_name_key_record_opens_only_under_its_master_key() -> None:
+    master, other = MasterKey.from_bytes(os.urandom(32)), MasterKey.from_bytes(os.urandom(32))
+    names, record = make_name_key(master)
+    iv = os.urandom(16)
+    enc = encrypt_name(names, iv, b"n")
+    assert decrypt_name(open_name_key(master, record), iv, enc) == b"n"
+    with pytest.raises(Exception) as ei:
+        open_name_key(other, record)
+    assert getattr(ei.value, "errno", None) == errno.EKEYREJECTED
+    flipped = bytearray(record)
+    flipped[-1] ^= 1
+    with pytest.raises(Exception) as ei:
+        open_name_key(master, bytes(flipped))
+    assert getattr(ei.value, "errno", None) == errno.EIO
+
+
+# ---------------------------------------------------------------------- through FUSE
+def test_names_round_trip_and_never_reach_the_brick(glupy_mount: MountFactory,
+                                                    tmp_path: Path) -> None:
+    m = _mount(glupy_mount, _key(tmp_path))
+    mp = m.mountpoint
+    (mp / f"{SECRET}-dir").mkdir()
+    (mp / f"{SECRET}-dir" / f"{SECRET}-sub").mkdir()
+    (mp / f"{SECRET}-dir" / f"{SECRET}-file").write_bytes(b"data")
+    (mp / f"{SECRET}-top").write_bytes(b"top")
+    os.mkfifo(mp / f"{SECRET}-fifo")
+    os.symlink(f"{SECRET}-dir/{SECRET}-file", mp / f"{SECRET}-link")
+    os.link(mp / f"{SECRET}-top", mp / f"{SECRET}-dir" / f"{SECRET}-hard")
+
+    assert sorted(os.listdir(mp)) == sorted(f"{SECRET}-{n}" for n in ("dir", "top", "fifo", "link"))
+    assert sorted(os.listdir(mp / f"{SECRET}-dir")) == sorted(
+        f"{SECRET}-{n}" for n in ("sub", "file", "hard"))
+    assert os.readlink(mp / f"{SECRET}-link") == f"{SECRET}-dir/{SECRET}-file"
+    assert os.lstat(mp / f"{SECRET}-link").st_size == len(f"{SECRET}-dir/{SECRET}-file")
+    assert (mp / f"{SECRET}-link").read_bytes() == b"data"  # followed through the mount
+    assert (mp / f"{SECRET}-dir" / f"{SECRET}-hard").read_bytes() == b"top"
+    assert os.stat(mp / f"{SECRET}-top").st_nlink == 2
+
+    on_brick = _brick_tree(m.backend_dir)
+    assert len(on_brick) == 7 + 1  # 7 entries and one symlink target
+    assert not [n for n in on_brick if SECRET in n], on_brick
+    assert os.getxattr(m.backend_dir, DIRIV_XATTR) and os.getxattr(m.backend_dir, NAMEKEY_XATTR)
+
+    # rename within a directory, across directories, over an existing entry
+    os.rename(mp / f"{SECRET}-top", mp / f"{SECRET}-moved")
+    os.rename(mp / f"{SECRET}-moved", mp / f"{SECRET}-dir" / f"{SECRET}-sub" / f"{SECRET}-deep")
+    os.rename(mp / f"{SECRET}-dir" / f"{SECRET}-hard", mp / f"{SECRET}-dir" / f"{SECRET}-file")
+    os.rename(mp / f"{SECRET}-dir" / f"{SECRET}-sub", mp / f"{SECRET}-sub2")
+    assert (mp / f"{SECRET}-sub2" / f"{SECRET}-deep").read_bytes() == b"top"
+    assert (mp / f"{SECRET}-dir" / f"{SECRET}-file").read_bytes() == b"top"
+    assert sorted(os.listdir(mp / f"{SECRET}-dir")) == [f"{SECRET}-file"]
+    with pytest.raises(FileNotFoundError):
+        os.stat(mp / f"{SECRET}-top")
+    assert not [n for n in _brick_tree(m.backend_dir) if SECRET in n]
+
+    # a fresh mount (no cached IVs or names) sees the same tree
+    m.unmount()
+    again = _mount(glupy_mount, tmp_path / "k", backend=m.backend_dir)
+    assert sorted(os.listdir(again.mountpoint)) == sorted(
+        f"{SECRET}-{n}" for n in ("dir", "sub2", "fifo", "link"))
+    assert os.readlink(again.mountpoint / f"{SECRET}-link") == f"{SECRET}-dir/{SECRET}-file"
+    assert (again.mountpoint / f"{SECRET}-sub2" / f"{SECRET}-deep").read_bytes() == b"top"
+    for n in ("fifo", "link"):
+        os.unlink(again.mountpoint / f"{SECRET}-{n}")
+    os.unlink(again.mountpoint / f"{SECRET}-sub2" / f"{SECRET}-deep")
+    os.rmdir(again.mountpoint / f"{SECRET}-sub2")
+    assert sorted(os.listdir(again.mountpoint)) == [f"{SECRET}-dir"]
+    assert len(_brick_entries(m.backend_dir)) == 1
+
+
+def test_long_names(glupy_mount: MountFactory, tmp_path: Path) -> None:
+    m = _mount(glupy_mount, _key(tmp_path))
+    mp = m.mountpoint
+    longest = "L" * NAME_MAX
+    other = "é" * (NAME_MAX // 2)  # 254 bytes of UTF-8
+    (mp / longest).write_bytes(b"long")
+    (mp / "d").mkdir()
+    os.symlink("../" + longest, mp / "d" / other)
+    assert sorted(os.listdir(mp)) == sorted([longest, "d"])
+    assert os.listdir(mp / "d") == [other]
+    assert (mp / "d" / other).read_bytes() == b"long"
+    stored = [p.name for p in _brick_entries(m.backend_dir)]
+    assert len(stored) == 2 and sum(n.startswith(LONGNAME_PREFIX) for n in stored) == 1
+    assert all(len(n.encode()) <= NAME_MAX for n in stored)
+    records = [x for x in os.listxattr(m.backend_dir) if x.startswith(LONGNAME_XATTR)]
+    assert len(records) == 1
+    os.rename(mp / longest, mp / "d" / ("M" * NAME_MAX))
+    assert sorted(os.listdir(mp / "d")) == sorted([other, "M" * NAME_MAX])
+    assert os.listdir(mp) == ["d"]
+    assert not [x for x in os.listxattr(m.backend_dir) if x.startswith(LONGNAME_XATTR)]
+    os.unlink(mp / "d" / ("M" * NAME_MAX))
+    os.unlink(mp / "d" / other)
+    assert os.listdir(mp / "d") == []
+    sub = _brick_entries(m.backend_dir)[0]
+    assert not [x for x in os.listxattr(sub) if x.startswith(LONGNAME_XATTR)]
+    with pytest.raises(OSError) as ei:
+        (mp / ("N" * (NAME_MAX + 1))).write_bytes(b"")
+    assert ei.value.errno == errno.ENAMETOOLONG
+
+
+def test_entry_moved_on_the_brick_does_not_decrypt(glupy_mount: MountFactory,
+                                                   tmp_path: Path) -> None:
+    """Names are bound to their directory's IV: an entry moved to another directory
+    on the brick is not shown there (one log line), and cannot be looked up."""
+    key = _key(tmp_path)
+    m = _mount(glupy_mount, key)
+    mp = m.mountpoint
+    (mp / "a").mkdir()
+    (mp / "b").mkdir()
+    (mp / "a" / "moved").write_bytes(b"x")
+    (mp / "b" / "stays").write_bytes(b"y")
+    m.unmount()
+    master = load_master_key(key, None)
+    names = open_name_key(master, os.getxattr(m.backend_dir, NAMEKEY_XATTR))
+    root_iv = os.getxattr(m.backend_dir, DIRIV_XATTR)
+    a = m.backend_dir / brick_name(encrypt_name(names, root_iv, b"a"))
+    b = m.backend_dir / brick_name(encrypt_name(names, root_iv, b"b"))
+    enc = brick_name(encrypt_name(names, os.getxattr(a, DIRIV_XATTR), b"moved"))
+    os.rename(a / enc, b / enc)
+    again = _mount(glupy_mount, key, backend=m.backend_dir)
+    assert os.listdir(again.mountpoint / "b") == ["stays"]
+    assert os.listdir(again.mountpoint / "a") == []
+    with pytest.raises(FileNotFoundError):
+        os.stat(again.mountpoint / "b" / "moved")
+    lines = [x for x in again.log_tail(200) if "do not decrypt" in x]
+    assert len(lines) == 1 and enc in lines[0], lines
+
+
+def test_directory_without_an_iv_is_an_error(glupy_mount: MountFactory, tmp_path: Path) -> None:
+    """A directory made on the brick behind crypt's back has no name IV: EIO, logged."""
+    m = _mount(glupy_mount, _key(tmp_path))
+    os.listdir(m.mountpoint)  # makes the root's records
+    master = load_master_key(tmp_path / "k", None)
+    names = open_name_key(master, os.getxattr(m.backend_dir, NAMEKEY_XATTR))
+    bare = m.backend_dir / brick_name(encrypt_name(
+        names, os.getxattr(m.backend_dir, DIRIV_XATTR), b"bare"))
+    bare.mkdir()
+    assert os.listdir(m.mountpoint) == ["bare"]
+    with pytest.raises(OSError) as ei:
+        os.listdir(m.mountpoint / "bare")
+    assert ei.value.errno == errno.EIO
+    assert any("no name IV" in x for x in m.log_tail(100))
+
+
+def test_encrypt_names_off_keeps_names_in_clear(glupy_mount: MountFactory,
+                                               tmp_path: Path) -> None:
+    m = _mount(glupy_mount, _key(tmp_path), **{"encrypt-names": "off"})
+    (m.mountpoint / "plain-name").write_bytes(b"z" * 10)
+    os.symlink("plain-name", m.mountpoint / "plain-link")
+    assert sorted(p.name for p in _brick_entries(m.backend_dir)) == ["plain-link", "plain-name"]
+    assert os.readlink(m.backend_dir / "plain-link") == "plain-name"
+    assert (m.mountpoint / "plain-link").read_bytes() == b"z" * 10
+    assert (m.backend_dir / "plain-name").read_bytes() != b"z" * 10  # contents still sealed
