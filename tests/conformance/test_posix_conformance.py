@@ -193,15 +193,20 @@ def test_passthrough_and_audit_match_plain(plain_mount: Path, glupy_mount: Mount
 
 
 def test_crypt_matches_plain(plain_mount: Path, glupy_mount: MountFactory, tmp_path: Path) -> None:
-    """The same suite through crypt (format 2: sizes mapped, contents sealed per block)."""
+    """The same suite through crypt (format 2: sizes mapped, contents sealed per block,
+    names and symlink targets encrypted)."""
     out_dir = tmp_path / "observations"
     out_dir.mkdir()
     key = tmp_path / "crypt.key"
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
     results = {"plain": _run(plain_mount, "plain", out_dir)}
-    cr = glupy_mount([("glupy.library.crypt:Crypt", {"key-file": str(key)})])
+    cr = glupy_mount([("glupy.library.crypt:Crypt", {"key-file": str(key), "encrypt-names": "on"})])
     results["crypt"] = _run(cr.mountpoint, "crypt", out_dir)
+    visible = {n for _, dirs, files in os.walk(cr.mountpoint) for n in dirs + files}
+    stored = {n for d, dirs, files in os.walk(cr.backend_dir) for n in dirs + files
+              if ".glusterfs" not in (*Path(d).relative_to(cr.backend_dir).parts, n)}
+    assert visible and not visible & stored, "names reached the brick in clear"
     problems: list[str] = []
     for label, obs in results.items():
         problems += [f"{label}: check {n!r} raised {o['exception']}" for n, o in obs.items()
