@@ -1,4 +1,4 @@
-"""crypt: client-side authenticated encryption of file contents (format 2).
+"""crypt: client-side authenticated encryption of file contents and names (format 2).
 
 Put it above the subvolume whose data must be encrypted (in a client graph: above
 DHT/AFR, so every brick receives ciphertext)::
@@ -59,6 +59,24 @@ copy them out with the glupy release that wrote them and back in through this on
 
 Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
 once per file; no data is decrypted.
+
+Names (``option encrypt-names``, default on)
+--------------------------------------------
+Entry names and symlink targets are encrypted with AES-SIV under a random 64-byte
+volume name key, stored wrapped (like a file key; ``rotate`` rewraps it) in the root
+directory's ``trusted.glupy.crypt.namekey`` (key id | wrap), made on first use.  Each
+directory has a random 16-byte IV in ``trusted.glupy.crypt.diriv`` (given to posix at
+mkdir; the root's made on first use), the associated data of its names::
+
+    stored name = base64url(AES-SIV(name key, name padded to 16; AD = label, dir IV))
+
+unpadded; one over NAME_MAX becomes ``glupy.ln.<base64url(SHA-256(stored name))>`` and
+the parent keeps the full one in ``trusted.glupy.crypt.ln.<hash>``.  A symlink's target
+is ``base64url(AES-SIV(name key, target; AD = label, its GFID))`` (not padded, so lstat
+reports the plaintext length).  Listings leave out (one log line per listing) entries
+whose names do not decrypt, e.g. one moved to another directory on the brick.  Another
+master key's name key gives EKEYREJECTED for every name fop.  ``encrypt-names off``
+keeps names in clear (volumes written that way); it cannot change on a mounted volume.
 
 Keys
 ----
@@ -1526,7 +1544,7 @@ def rotate_brick(root: Path, old: MasterKey, new: MasterKey) -> tuple[int, int, 
     for p in _brick_files(root):
         try:
             st = p.lstat()
-            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:  # (symlinks: name key)
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
                 continue
             gfid = os.getxattr(p, "trusted.gfid")
             with open(p, "r+b") as f:
