@@ -1308,8 +1308,9 @@ class Crypt(Translator):
 
     async def _plain_entries(self, fd: Fd, entries: Any) -> list[Dirent]:
         """A listing with names decrypted; entries that do not decrypt are left out."""
-        iv = await self._dir_iv(fd.inode)
-        names = await self._cipher(fd.inode)
+        directory = fd.inode
+        iv = await self._dir_iv(directory)
+        names = await self._cipher(directory)
         out: list[Dirent] = []
         skipped: list[str] = []
         for entry in entries:
@@ -1326,13 +1327,16 @@ class Crypt(Translator):
                 plain = decrypt_name(names, iv, encrypted)
             except (FopError, ValueError, KeyError, UnicodeDecodeError):
                 skipped.append(entry.name)
+                if out:  # the next listing continues after the entry left out
+                    out[-1].d_off = entry.d_off
                 continue
             entry.name = plain.decode("utf-8", "surrogateescape")
             out.append(entry)
         if skipped:
             self.log.warning("crypt: directory %s: %d entries whose names do not decrypt "
                              "under this key and directory left out (first: %r)",
-                             self._who(fd.inode), len(skipped), skipped[0])
+                             self._who(directory) if directory else "?", len(skipped),
+                             skipped[0])
         return out
 
     async def _list(self, readdir: Any, fd: Fd, size: int, offset: int,

@@ -43,8 +43,8 @@ def _key(tmp_path: Path) -> Path:
 
 
 def _mount(glupy_mount: MountFactory, key: Path, backend: Path | None = None,
-           **opts: str) -> MountInfo:
-    return glupy_mount([(SPEC, {"key-file": str(key), **opts})], backend_dir=backend)
+           opts: dict[str, str] | None = None) -> MountInfo:
+    return glupy_mount([(SPEC, {"key-file": str(key), **(opts or {})})], backend_dir=backend)
 
 
 def _brick_tree(root: Path) -> list[str]:
@@ -238,10 +238,28 @@ def test_directory_without_an_iv_is_an_error(glupy_mount: MountFactory, tmp_path
 
 def test_encrypt_names_off_keeps_names_in_clear(glupy_mount: MountFactory,
                                                tmp_path: Path) -> None:
-    m = _mount(glupy_mount, _key(tmp_path), **{"encrypt-names": "off"})
+    m = _mount(glupy_mount, _key(tmp_path), opts={"encrypt-names": "off"})
     (m.mountpoint / "plain-name").write_bytes(b"z" * 10)
     os.symlink("plain-name", m.mountpoint / "plain-link")
     assert sorted(p.name for p in _brick_entries(m.backend_dir)) == ["plain-link", "plain-name"]
     assert os.readlink(m.backend_dir / "plain-link") == "plain-name"
     assert (m.mountpoint / "plain-link").read_bytes() == b"z" * 10
     assert (m.backend_dir / "plain-name").read_bytes() != b"z" * 10  # contents still sealed
+
+
+def test_listing_skips_runs_of_foreign_entries(glupy_mount: MountFactory, tmp_path: Path) -> None:
+    """Entries that do not decrypt, many of them (whole readdirp batches), are left out
+    and the listing still reaches every real entry."""
+    key = _key(tmp_path)
+    m = _mount(glupy_mount, key)
+    (m.mountpoint / "d").mkdir()
+    good = {f"good-{i}" for i in range(20)}
+    for n in good:
+        (m.mountpoint / "d" / n).write_bytes(b"")
+    d = _brick_entries(m.backend_dir)[0]
+    for i in range(400):
+        (d / f"foreign-{i:04d}-{'x' * 40}").write_bytes(b"")
+    m.unmount()
+    again = _mount(glupy_mount, key, backend=m.backend_dir)
+    assert set(os.listdir(again.mountpoint / "d")) == good
+    assert any("do not decrypt" in x for x in again.log_tail(200))
