@@ -480,6 +480,24 @@ class Loc(_View):
             head = f"<gfid:{gfid_str(self.pargfid)}>".encode()
         return self._with_path(head + b"/" + raw, len(head) + 1)
 
+    @classmethod
+    def for_inode(cls, inode: Inode) -> Loc:
+        """A new nameless loc for ``inode`` (path ``/`` for the root, else
+        ``<gfid:GFID>``), owned by the returned Loc: for path-based fops on an inode
+        a translator holds (through AFR these lock properly, anonymous fds do not)."""
+        gfid = inode.gfid
+        path = b"/" if gfid == bytes(15) + b"\x01" else f"<gfid:{gfid_str(gfid)}>".encode()
+        new_path = _lib.gf_strdup(path)
+        if new_path == _ffi.NULL:
+            raise MemoryError("gf_strdup")
+        copy = _ffi.new("loc_t *")
+        copy.path = new_path
+        copy.inode = _lib.inode_ref(inode._p)
+        _ffi.memmove(copy.gfid, gfid, 16)
+        loc = cls(copy, inode._inst)
+        loc._keep = _ffi.gc(copy, _lib.loc_wipe)
+        return loc
+
     def by_gfid(self) -> Loc:
         """A new loc for the same inode whose path is ``<gfid:GFID>`` and which has
         no name: a path-free loc for a translator whose paths mean nothing below it

@@ -1166,16 +1166,16 @@ class Crypt(Translator):
         ctx = inode.ctx
         if isinstance(ctx, DirState):
             return ctx.iv
-        anon = Fd.open_anonymous(inode)
+        where = Loc.for_inode(inode)
         try:
-            r = await self.child.fgetxattr(anon, DIRIV_XATTR, None)
+            r = await self.child.getxattr(where, DIRIV_XATTR, None)
             iv = _xattr_bytes(r.dict[DIRIV_XATTR]) if r.dict is not None else b""
         except FopError as e:
             if e.errno != errno.ENODATA or inode.gfid != ROOT_GFID:
                 self.log.error("crypt: directory %s: no name IV (%s): EIO (made by crypt "
                                "with encrypt-names off, or outside crypt?)", self._who(inode), e)
                 raise FopError(errno.EIO) from None
-            iv = await self._make_root_iv(anon)
+            iv = await self._make_root_iv(where)
         if len(iv) != DIRIV_LEN:
             self.log.error("crypt: directory %s: name IV of %d bytes: EIO", self._who(inode),
                            len(iv))
@@ -1193,15 +1193,15 @@ class Crypt(Translator):
         if root is None:
             self.log.error("crypt: the root directory is not known yet: EIO")
             raise FopError(errno.EIO)
-        anon = Fd.open_anonymous(root)
+        where = Loc.for_inode(root)
         try:
-            r = await self.child.fgetxattr(anon, NAMEKEY_XATTR, None)
+            r = await self.child.getxattr(where, NAMEKEY_XATTR, None)
             stored = _xattr_bytes(r.dict[NAMEKEY_XATTR]) if r.dict is not None else b""
         except FopError as e:
             if e.errno != errno.ENODATA:
                 self.log.error("crypt: cannot read the volume's name key: %s", e)
                 raise FopError(errno.EIO) from None
-            stored = await self._make_name_key(anon)
+            stored = await self._make_name_key(where)
         try:
             self._name_cipher = open_name_key(self._master, stored)
         except HeaderError as e:
@@ -1211,28 +1211,28 @@ class Crypt(Translator):
             raise FopError(e.errno) from None
         return self._name_cipher
 
-    async def _make_name_key(self, anon: Fd) -> bytes:
+    async def _make_name_key(self, where: Loc) -> bytes:
         _, stored = make_name_key(self._master)
         try:
-            await self.child.fsetxattr(anon, Dict.from_mapping({NAMEKEY_XATTR: stored}),
-                                       _XATTR_CREATE, None)
+            await self.child.setxattr(where, Dict.from_mapping({NAMEKEY_XATTR: stored}),
+                                      _XATTR_CREATE, None)
         except FopError as e:
             if e.errno != errno.EEXIST:  # else another client made it first: use theirs
                 self.log.error("crypt: cannot store the volume's name key: %s", e)
                 raise FopError(errno.EIO) from None
-        r = await self.child.fgetxattr(anon, NAMEKEY_XATTR, None)
+        r = await self.child.getxattr(where, NAMEKEY_XATTR, None)
         return _xattr_bytes(r.dict[NAMEKEY_XATTR]) if r.dict is not None else b""
 
-    async def _make_root_iv(self, anon: Fd) -> bytes:
+    async def _make_root_iv(self, where: Loc) -> bytes:
         iv = os.urandom(DIRIV_LEN)
         try:
-            await self.child.fsetxattr(anon, Dict.from_mapping({DIRIV_XATTR: iv}),
-                                       _XATTR_CREATE, None)
+            await self.child.setxattr(where, Dict.from_mapping({DIRIV_XATTR: iv}),
+                                      _XATTR_CREATE, None)
         except FopError as e:
             if e.errno != errno.EEXIST:  # else another client made it first: use theirs
                 self.log.error("crypt: cannot store the root directory's name IV: %s", e)
                 raise FopError(errno.EIO) from None
-        r = await self.child.fgetxattr(anon, DIRIV_XATTR, None)
+        r = await self.child.getxattr(where, DIRIV_XATTR, None)
         return _xattr_bytes(r.dict[DIRIV_XATTR]) if r.dict is not None else b""
 
     async def _encrypted(self, loc: Loc) -> tuple[Loc, str | None]:
@@ -1257,9 +1257,9 @@ class Crypt(Translator):
         if long_name is not None:
             xattr = longname_xattr(new.name or "")
             assert xattr is not None and loc.parent is not None
-            await self.child.fsetxattr(Fd.open_anonymous(loc.parent),
-                                       Dict.from_mapping({xattr: long_name.encode("ascii")}),
-                                       0, None)
+            await self.child.setxattr(Loc.for_inode(loc.parent),
+                                      Dict.from_mapping({xattr: long_name.encode("ascii")}),
+                                      0, None)
         return new
 
     async def _forget_long_name(self, parent: Inode | None, stored: Loc) -> None:
@@ -1267,7 +1267,7 @@ class Crypt(Translator):
         if xattr is None or parent is None:
             return
         try:
-            await self.child.fremovexattr(Fd.open_anonymous(parent), xattr, None)
+            await self.child.removexattr(Loc.for_inode(parent), xattr, None)
         except FopError as e:  # a stale record only costs a few bytes
             self.log.warning("crypt: could not drop a long-name record of %s: %s",
                              self._who(parent), e)
