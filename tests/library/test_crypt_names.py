@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from glupy import brick, process, volfile
 from glupy.library.crypt import (
     DIRIV_XATTR,
     LONGNAME_PREFIX,
@@ -26,7 +27,8 @@ from glupy.library.crypt import (
     make_name_key,
     open_name_key,
 )
-from glupy.testing import MountFactory, MountInfo
+from glupy.testing import BrickMountFactory, MountFactory, MountInfo
+from glupy.volfile import Graph, Volume
 
 SPEC = "glupy.library.crypt:Crypt"
 SECRET = "geheimnis"  # appears in every plaintext name below
@@ -263,3 +265,42 @@ def test_listing_skips_runs_of_foreign_entries(glupy_mount: MountFactory, tmp_pa
     again = _mount(glupy_mount, key, backend=m.backend_dir)
     assert set(os.listdir(again.mountpoint / "d")) == good
     assert any("do not decrypt" in x for x in again.log_tail(200))
+
+
+def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMountFactory,
+                                                     tmp_path: Path) -> None:
+    """FUSE -> crypt -> DHT -> 2 x AFR -> four bricks: the name records (root name key
+    and IVs, long names) go through DHT and AFR, replicas hold the same encrypted names,
+    and no plaintext name reaches any brick."""
+    bricks = [glupy_brick_mount([]) for _ in range(4)]
+    graph = Graph()
+    for i, b in enumerate(bricks):
+        graph.add(brick.client_graph(b.port, b.exported, host=brick.HOST,
+                                     name=f"c{i}-client").volumes[0])
+    for p in range(2):
+        graph.add(Volume(name=f"pair{p}", type="cluster/replicate",
+                         subvolumes=[f"c{2 * p}-client", f"c{2 * p + 1}-client"]))
+    dht = graph.add(Volume(name="dht", type="cluster/distribute", subvolumes=["pair0", "pair1"]))
+    key = _key(tmp_path)
+    volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key)})], "t")
+    mnt, state = tmp_path / "mnt", tmp_path / "state"
+    mnt.mkdir()
+    process.mount_graph(graph, mnt, source_dir=bricks[0].backend_dir, state_dir=state)
+    plain = {"dir", "moved", "short", "L" * NAME_MAX} | {f"f{i}" for i in range(12)}
+    try:
+        (mnt / "dir").mkdir()
+        (mnt / "dir" / ("L" * NAME_MAX)).write_bytes(b"long")
+        (mnt / "dir" / "short").write_bytes(b"short")
+        for i in range(12):
+            (mnt / "dir" / f"f{i}").write_bytes(b"%d" % i)
+        os.rename(mnt / "dir" / "short", mnt / "moved")
+        assert sorted(os.listdir(mnt)) == ["dir", "moved"]
+        assert sorted(os.listdir(mnt / "dir")) == sorted(["L" * NAME_MAX] + [f"f{i}" for i in range(12)])
+        assert (mnt / "dir" / ("L" * NAME_MAX)).read_bytes() == b"long"
+        assert (mnt / "moved").read_bytes() == b"short"
+        trees = [sorted(_brick_tree(b.backend_dir)) for b in bricks]
+        assert trees[0] == trees[1] and trees[2] == trees[3]
+        assert len(set(trees[0]) | set(trees[2])) == 2 + 13
+        assert not plain & (set(trees[0]) | set(trees[2]))
+    finally:
+        process.unmount(mnt, state_dir=state)
