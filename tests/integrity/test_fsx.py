@@ -45,7 +45,7 @@ def _mount(target: str, glupy_mount: MountFactory, tmp_path: Path) -> MountInfo:
     key = tmp_path / "crypt.key"
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
-    return glupy_mount([(CRYPT, {"key-file": str(key)})])
+    return glupy_mount([(CRYPT, {"key-file": str(key), "encrypt-names": "on"})])
 
 
 def _run_fsx(target: str, seed: int, nops: int, glupy_mount: MountFactory, tmp_path: Path) -> None:

@@ -312,7 +312,7 @@ def test_non_utf8_names_pass_through_unchanged(tmp_path, stack):
         key = tmp_path / "crypt.key"
         key.write_bytes(os.urandom(32))
         key.chmod(0o600)
-        translators = [("glupy.library.crypt", {"key-file": str(key)})]
+        translators = [("glupy.library.crypt", {"key-file": str(key), "encrypt-names": "on"})]
     else:
         translators = [("glupy.library.passthrough", {})]
     mnt, backend, _state = _mount(tmp_path, translators)
