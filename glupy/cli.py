@@ -331,6 +331,8 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for the mount to answer.",
 )
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Append the glusterfs log here [default: glusterfs.log in the state dir].")
 @_state_dir_option
 @_allow_untrusted_option
 @click.argument("source_dir", type=click.Path())
@@ -345,6 +347,7 @@ def mount(
     foreground: bool,
     debug: bool,
     timeout: float,
+    log_file: str | None,
     state_dir: Path | None,
     allow_untrusted_code: bool,
     source_dir: str,
@@ -388,6 +391,7 @@ def mount(
             debug=debug,
             state_dir=state_dir,
             timeout=timeout,
+            log_file=log_file,
         )
     except process.MountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -476,6 +480,58 @@ def volfile_cmd(
         raise click.UsageError(str(exc)) from None
 
 
+@main.command(cls=_StackCommand, epilog=STACK_HELP)
+@_stack_options
+@click.argument("source_dir", type=click.Path())
+@click.argument("mountpoint", type=click.Path())
+@click.pass_context
+def unit(
+    ctx: click.Context,
+    translators: tuple[str, ...],
+    options: tuple[str, ...],
+    python_path: tuple[str, ...],
+    name_prefix: str,
+    source_dir: str,
+    mountpoint: str,
+) -> None:
+    """Print a systemd service unit that keeps `glupy mount` of SOURCE_DIR at MOUNTPOINT
+    mounted from boot (log: /var/log/glusterfs/glupy-<mountpoint>.log)."""
+    import shlex
+
+    _nonempty(source_dir, "SOURCE_DIR")
+    _nonempty(mountpoint, "MOUNTPOINT")
+    _graph(ctx, source_dir, translators, options, python_path, name_prefix)  # refuses bad input
+    src, mnt = os.path.abspath(source_dir), os.path.abspath(mountpoint)
+    slug = mnt.strip("/").replace("/", "-") or "root"
+    owners = ctx.meta.get("glupy.option_owners", [])
+    args = [sys.executable, "-m", "glupy.cli", "mount", "--foreground", "--name", name_prefix,
+            "--log-file", f"/var/log/glusterfs/glupy-{slug}.log"]
+    given = list(translators) or [DEFAULT_TRANSLATOR]
+    for i, spec in enumerate(given, 1):
+        args += ["-t", spec]
+        for owner, item in zip(owners, options, strict=True):
+            if owner == i:
+                args += ["-o", item]
+    for d in python_path:
+        args += ["--python-path", os.path.abspath(d)]
+    args += [src, mnt]
+    click.echo(f"""[Unit]
+Description=glupy mount of {src} at {mnt}
+After=local-fs.target network-online.target
+Wants=network-online.target
+RequiresMountsFor={src}
+
+[Service]
+Type=simple
+ExecStart={shlex.join(args)}
+Restart=on-failure
+RestartSec=5
+TimeoutStopSec=30
+
+[Install]
+WantedBy=multi-user.target""")
+
+
 @main.command()
 @click.option("--uninstall", is_flag=True, help="Remove the link instead.")
 @click.option(
@@ -516,6 +572,7 @@ def install(uninstall: bool, force: bool) -> None:
         so = volfile.bridge_so_path()
     if ours:
         click.echo(f"already installed: {target} -> {so}")
+        _install_deploy()
         return
     if target.exists() or target.is_symlink():
         if not (target.is_symlink() or force):
@@ -527,6 +584,47 @@ def install(uninstall: bool, force: bool) -> None:
         )
     target.symlink_to(so.resolve())
     click.echo(f"installed {target} -> {so.resolve()}")
+    _install_deploy()
+
+
+def _install_deploy() -> None:
+    """The volfile filter and the user/glupy-NAME.so links the volumes of this peer's
+    glusterd name (brick-side translators); needed on every peer, after every upgrade."""
+    from glupy.deploy import filter as gfilter
+    from glupy.deploy import install as dinstall
+
+    infos = dinstall.volume_infos()
+    try:
+        path, changed = gfilter.install()
+        made = dinstall.link_user_xlators(infos)
+    except OSError as exc:
+        raise click.ClickException(f"cannot install the glusterd parts: {exc}") from None
+    click.echo(f"volfile filter: {'installed' if changed else 'already installed'} {path}")
+    for link in made:
+        click.echo(f"linked {link} -> the bridge")
+
+
+@main.command(name="uninstall")
+@click.option("--force", is_flag=True,
+              help="Remove even though volumes still load glupy translators (their bricks and "
+                   "clients then refuse to start: fail closed).")
+def uninstall_cmd(force: bool) -> None:
+    """Remove glupy from GlusterFS on this peer: the volfile filter, the user/glupy-*.so
+    links and the features/glupy link.  Refused while volumes still use them."""
+    from glupy.deploy import install as dinstall
+
+    _require_root("glupy uninstall")
+    infos = dinstall.volume_infos()
+    blockers = dinstall.uninstall_blockers(infos)
+    if blockers and not force:
+        raise click.ClickException("volumes still use glupy on this peer:\n  " + "\n  ".join(blockers)
+                                   + "\n(see docs/operations.md, Uninstall; --force removes anyway)")
+    for path in dinstall.uninstall(infos):
+        click.echo(f"removed {path}")
+    target = volfile.installed_so_path()
+    if target.is_symlink():
+        target.unlink()
+        click.echo(f"removed {target}")
 
 
 # --------------------------------------------------------------------------- glusterd volumes
