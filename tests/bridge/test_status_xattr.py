@@ -1,0 +1,53 @@
+"""getxattr glupy.status: every glupy translator answers it for its process, whatever
+fops its class defines; other names still reach the translator or its child."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from glupy.procstatus import STATUS_XATTR
+
+FAILING = '''
+from glupy import Translator, Option
+
+class Failing(Translator):
+    secret_word = Option(str, default="hush", secret=True) if "secret" in \\
+        Option.__init__.__code__.co_varnames else Option(str, default="hush")
+
+    async def statfs(self, loc, xdata):
+        raise RuntimeError("boom in statfs")
+'''
+
+
+def test_every_translator_answers_for_its_process(glupy_mount, tmp_path: Path) -> None:
+    (tmp_path / "failing_xl.py").write_text(FAILING)
+    before = time.time()
+    m = glupy_mount([("glupy.library.readonly", {}), ("failing_xl:Failing", {})],
+                    python_path=[tmp_path])
+    os.setxattr(m.backend_dir, "user.kept", b"yes")
+
+    status = json.loads(os.getxattr(m.mountpoint, STATUS_XATTR))
+    assert status["pid"] > 0 and status["python"] and status["glupy"]
+    by_module = {t["module"]: t for t in status["translators"]}
+    assert set(by_module) == {"glupy.library.readonly", "failing_xl:Failing"}
+    ro = by_module["glupy.library.readonly"]
+    assert ro["class"] == "ReadOnly" and "getxattr" not in ro["fops"] and "writev" in ro["fops"]
+    assert ro["loaded_at"] >= before - 1 and ro["errors"] == 0
+
+    # other names pass through (readonly does not define getxattr: its child answers)
+    assert os.getxattr(m.mountpoint, "user.kept") == b"yes"
+
+    # a translator that raises: the fop fails with EIO, the process status counts it
+    for _ in range(3):
+        try:
+            os.statvfs(m.mountpoint)
+        except OSError:
+            pass
+    failing = next(t for t in json.loads(os.getxattr(m.mountpoint, STATUS_XATTR))["translators"]
+                   if t["module"] == "failing_xl:Failing")
+    assert failing["errors"] >= 1 and "boom in statfs" in failing["last_error"], failing
+    word = failing["options"]["secret-word"]
+    assert word in ("********", "'hush'")  # masked wherever Option(secret=True) exists
