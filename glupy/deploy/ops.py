@@ -487,7 +487,8 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
 
     safety.check_attach(g, vol, spec, info, force=force, say=say)
     brick = "brick" in spec.sides
-    stale = _reset_stale(vol, spec, dict(info.get("defaults", {}))) if brick else {}
+    defaults = info.get("defaults")
+    stale = _reset_stale(vol, spec, defaults if isinstance(defaults, dict) else {}) if brick else {}
     if "client" in spec.sides:
         try:
             path, changed = gfilter.install()
@@ -502,11 +503,18 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             "creates the links of every attached translator)")
     spec.seq = max((s.seq for s in specs), default=0) + 1
     xl = spec.xlator_name(volume)
-    # one transaction: the spec, and (brick side) glusterd's own insertion, position last
-    g.set_many(volume, {spec.key: spec.to_value(), **stale, **(spec.brick_options() if brick else {})})
+    # the spec first (client side: the filter inserts it, every peer is checked), and
+    # only then glusterd's own brick-side insertion: a peer without the filter is found
+    # while the volume is still as it was
+    g.set(volume, spec.key, spec.to_value())
     have: dict[str, bool] = {}
     try:
         _regenerate(g, vol)
+        if "client" in spec.sides:
+            verify_clients(g, g.volume(volume), spec, say)
+        if brick:
+            # one transaction, the position key last (glusterd.set_many)
+            g.set_many(volume, {**stale, **spec.brick_options()})
         have = _volfiles_with(g, volume, xl)
         missing = [n for n in have if not have[n]
                    and gfilter.volfile_kind(Path(n), volume) in spec.sides]
@@ -515,13 +523,11 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             raise DeployError(
                 f"{xl} is missing from {', '.join(missing) or 'the volfiles'} on this peer"
                 + (f":\n{why}" if why else ""))
-        if "client" in spec.sides:
-            verify_clients(g, g.volume(volume), spec, say)
     except (DeployError, GlusterError) as exc:
         say(f"rolling back: removing {spec.key}")
         try:
             undo = {spec.key: DETACHED}
-            if brick:
+            if brick and f"{USER_XL_PREFIX}{spec.user_xlator}" in g.volume(volume).options:
                 undo[f"{USER_XL_PREFIX}{spec.user_xlator}.module"] = INERT_MODULE
             g.set_many(volume, undo)
             _regenerate(g, g.volume(volume))
