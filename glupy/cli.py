@@ -734,6 +734,20 @@ def detach(volume: str, name: str, restart_bricks: bool, force: bool, heal_timeo
                  say=click.echo, force=force, heal_timeout=heal_timeout)
 
 
+@main.command(name="restart-bricks")
+@click.argument("volume")
+@_heal_timeout_option
+@_glusterd_sock_option
+def restart_bricks_cmd(volume: str, heal_timeout: float, glusterd_sock: str | None) -> None:
+    """Start VOLUME's bricks that are down, restart all of them (rolling, as attach does)
+    and verify every brick runs the attached translators: completes a rollout that
+    stopped at a peer without glupy, once that peer has it (glupy install there)."""
+    from glupy.deploy import ops
+    from glupy.deploy.gluster import Gluster
+
+    _deploy_call(ops.restart, Gluster(glusterd_sock), volume, say=click.echo, heal_timeout=heal_timeout)
+
+
 @main.command(name="set")
 @click.argument("volume")
 @click.argument("name")

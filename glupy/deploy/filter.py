@@ -238,8 +238,10 @@ def run_filter(path: str | os.PathLike[str], xlatordir: str | os.PathLike[str] |
         return 0  # e.g. /tmp/gglustershd-XXXXXX: not a per-volume volfile
     volume = vol_dir.name
     kind = volfile_kind(path, volume)
+    if kind == "brick":
+        return _check_brick(path, volume, info, xlatordir)
     if kind != "client":
-        return 0  # brick graphs: glusterd inserts user.xlator.* itself (glupy.deploy.ops)
+        return 0
     text = path.read_text()
     options = read_info(info)
     configured = sorted(k[len(KEY_PREFIX):] for k, v in options.items()
@@ -275,6 +277,42 @@ def run_filter(path: str | os.PathLike[str], xlatordir: str | os.PathLike[str] |
     if out != text:
         _write(path, out)
         _log(vol_dir, message)
+    return 0
+
+
+def _check_brick(path: Path, volume: str, info: Path,
+                 xlatordir: str | os.PathLike[str] | None) -> int:
+    """Brick graphs get their translators from glusterd (user.xlator.glupy-NAME).  A
+    brick-side spec without that insertion (attached by a glupy from before it used
+    user.xlator) would silently run without its translator: refuse the graph instead."""
+    try:
+        specs = [s for s in specs_from_options(read_info(info)) if "brick" in s.sides]
+    except ConfigError:
+        specs = []  # reported by the client volfiles' filter run
+    if not specs:
+        return 0
+    text = path.read_text()
+    try:
+        graph = volfile.parse(text)
+    except volfile.VolfileError:
+        return 0
+    if not (graph.of_type("protocol/server") and graph.of_type("storage/posix")):
+        return 0
+    missing = [s for s in specs if s.xlator_name(volume) not in graph]
+    if not missing:
+        return 0
+    names = ", ".join(s.name for s in missing)
+    reason = _safe_text(
+        f"glupy: the brick-side translator(s) {names} of volume {volume} are configured but glusterd "
+        f"did not insert them (no user.xlator.glupy-NAME option: attached by an older glupy). Fix: "
+        f"glupy detach {volume} NAME, then glupy attach it again. Until then this brick refuses to "
+        "start (fail closed).")
+    posix = graph.of_type("storage/posix")[0]
+    xdir = Path(xlatordir) if xlatordir else volfile.xlatordir()
+    insert(graph, posix, Volume(name=f"{volume}-{FAILED_NAME}", type=glupy_type_for(xdir),
+                                options={"module": REFUSE_MODULE, "reason": reason}))
+    _write(path, f"{MARK} FAILED: {reason}\n" + graph.render())
+    _log(path.parent, f"{path.name}: ERROR {reason}")
     return 0
 
 

@@ -215,7 +215,7 @@ def restart_bricks(g: Gluster, vol: VolumeInfo, say: Say, heal_timeout: float = 
             raise DeployError(
                 f"brick(s) {', '.join(down)} did not start: the peer(s) {', '.join(hosts)} cannot "
                 "load the brick graph (glupy missing there? run `glupy install` on "
-                f"{', '.join(hosts)}, then `gluster volume start {vol.name} force`); "
+                f"{', '.join(hosts)}, then `glupy restart-bricks {vol.name}`); "
                 "stopped the rolling restart") from None
         if vol.kind != "distribute" and n < len(waves):
             _wait_healed(g, vol.name, heal_timeout, say)
@@ -503,18 +503,22 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             "creates the links of every attached translator)")
     spec.seq = max((s.seq for s in specs), default=0) + 1
     xl = spec.xlator_name(volume)
-    # the spec first (client side: the filter inserts it, every peer is checked), and
-    # only then glusterd's own brick-side insertion: a peer without the filter is found
-    # while the volume is still as it was
-    g.set(volume, spec.key, spec.to_value())
+    # the client side first (the filter inserts it, every peer's volfile is checked), and
+    # only then, in one transaction, the full spec and glusterd's own brick-side
+    # insertion (position key last): a peer without the filter is found while the
+    # volume is still as it was, and no volfile ever has a brick-side spec without
+    # glusterd's insertion (the filter refuses such brick graphs)
+    client_only = AttachSpec(name=spec.name, module=spec.module, side="client", position=spec.position,
+                             options=spec.options, python_path=spec.python_path, seq=spec.seq)
     have: dict[str, bool] = {}
     try:
-        _regenerate(g, vol)
         if "client" in spec.sides:
+            g.set(volume, spec.key, client_only.to_value())
+            _regenerate(g, vol)
             verify_clients(g, g.volume(volume), spec, say)
-        if brick:
-            # one transaction, the position key last (glusterd.set_many)
-            g.set_many(volume, {**stale, **spec.brick_options()})
+        g.set_many(volume, {spec.key: spec.to_value(), **stale,
+                            **(spec.brick_options() if brick else {})})
+        _regenerate(g, g.volume(volume))
         have = _volfiles_with(g, volume, xl)
         missing = [n for n in have if not have[n]
                    and gfilter.volfile_kind(Path(n), volume) in spec.sides]
@@ -599,6 +603,28 @@ def detach(g: Gluster, volume: str, name: str, *, restart: bool = True, say: Say
         elif vol.started:
             say("bricks: NOT restarted: they keep running the translator until restarted")
     return spec
+
+
+def restart(g: Gluster, volume: str, *, say: Say = print, heal_timeout: float = 600) -> None:
+    """Start the bricks that are down, restart every brick (rolling, as attach does) and
+    verify that each runs every attached brick-side translator: finishes a rollout that
+    stopped (e.g. after `glupy install` on a peer that lacked glupy)."""
+    _require_root("glupy restart-bricks")
+    vol = _volume(g, volume)
+    specs = [s for s in _specs(vol) if "brick" in s.sides]
+    down = _offline(g, volume, [b.name for b in vol.bricks])
+    if down:
+        say(f"starting brick(s) {', '.join(down)}")
+        g.run("volume", "start", volume, "force", check=False)
+        try:
+            g.wait_bricks_online(volume, down)
+        except GlusterError as exc:
+            raise DeployError(f"{exc}: fix those peers first (glupy install there)") from None
+        _wait_healed(g, volume, heal_timeout, say)
+    say(f"restarting the bricks ({vol.kind} volume: {_wave_rule(vol)})")
+    restart_bricks(g, vol, say, heal_timeout)
+    for spec in specs:
+        verify_bricks(g, vol, spec, spec.module, say)
 
 
 def set_options(g: Gluster, volume: str, name: str, changes: dict[str, str], *,

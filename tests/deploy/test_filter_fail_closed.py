@@ -41,7 +41,8 @@ def _mount_fails(vf: Path, tmp: Path) -> str:
     log = tmp / "client.log"
     res = subprocess.run(["glusterfs", "-N", "-f", str(vf), f"--log-file={log}", str(mnt)],
                          capture_output=True, text=True, timeout=60)
-    mounted = any(line.split()[4] == str(mnt) for line in open("/proc/self/mountinfo"))
+    mounted = any(line.split()[4] == str(mnt)
+                  for line in Path("/proc/self/mountinfo").read_text().splitlines())
     if mounted:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
     assert not mounted and res.returncode != 0, "the graph loaded without its translator"
@@ -97,4 +98,35 @@ def test_a_good_spec_is_inserted(tmp_path: Path) -> None:
     gfilter.run_filter(vf, volfile.xlatordir())
     graph = volfile.parse(vf.read_text())
     assert graph.top.name == "tv-glupy-ro" and graph.top.subvolumes == ["tv-dht"]
+    assert gfilter.FAILED_NAME not in vf.read_text()
+
+
+def test_a_brick_side_spec_glusterd_did_not_insert_makes_the_brick_refuse(tmp_path: Path) -> None:
+    """A brick-side spec from a glupy that predates user.xlator: the brick graph has no
+    VOL-glupy-NAME, so the filter makes the brick refuse to start instead of running
+    without it."""
+    from glupy import brick
+
+    spec = AttachSpec(name="worm", module="glupy.library.worm", side="brick").validate()
+    vdir = tmp_path / "vols" / "tv"
+    vdir.mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    graph = brick.brick_graph(tmp_path / "data", [], port=brick.free_port(), name_prefix="tv")
+    vf = vdir / "tv.127.0.0.1.data.vol"
+    vf.write_text(graph.render())
+    (vdir / "info").write_text(f"type=0\n{spec.key}={spec.to_value()}\n")
+    assert gfilter.run_filter(vf, volfile.xlatordir()) == 0
+    refused = volfile.parse(vf.read_text())
+    assert refused["tv-locks"].subvolumes == ["tv-glupy-filter-failed"]
+    with pytest.raises(brick.BrickError) as failed:
+        brick.start_brick(refused, tmp_path / "state", timeout=30)
+    assert "brick-side translator(s) worm" in str(failed.value) + Path(
+        tmp_path / "state" / "glusterfsd.log").read_text()
+
+    # with glusterd's insertion present (user/glupy-worm above posix) it is left alone
+    ok = brick.brick_graph(tmp_path / "data", [], port=brick.free_port(), name_prefix="tv")
+    gfilter.insert(ok, ok["tv-posix"], volfile.Volume("tv-glupy-worm", "user/glupy-worm",
+                                                      {"module": spec.module}))
+    vf.write_text(ok.render())
+    gfilter.run_filter(vf, volfile.xlatordir())
     assert gfilter.FAILED_NAME not in vf.read_text()
