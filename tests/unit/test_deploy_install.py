@@ -1,8 +1,5 @@
 """What `glupy install`/`uninstall` read from glusterd's volume info (pure Python)."""
 
-from click.testing import CliRunner
-
-from glupy.cli import main
 from glupy.deploy import install
 from glupy.deploy.config import INERT_MODULE
 
@@ -21,10 +18,3 @@ def test_user_xlators_and_uninstall_blockers() -> None:
     assert any("user/glupy-old" in b and "volume reset VOL all" in b for b in blockers), blockers
     assert install.uninstall_blockers({"c": infos["c"]}) == []
 
-
-def test_version() -> None:
-    out = CliRunner().invoke(main, ["--version"])
-    assert out.exit_code == 0
-    lines = out.output.splitlines()
-    assert lines[0].startswith("glupy ") and lines[1].startswith("GlusterFS: ")
-    assert lines[3].startswith("Python 3.")
