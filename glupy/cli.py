@@ -17,6 +17,7 @@ import click
 from glupy import daemon, process, security, volfile
 
 DEFAULT_TRANSLATOR = "glupy.library.audit"
+LOG_DIR = Path("/var/log/glusterfs")
 
 STACK_HELP = """
 Translators are given with -t MODULE[:Class], top-most first (the first -t sits right
@@ -332,7 +333,8 @@ def main() -> None:
     help="Seconds to wait for the mount to answer.",
 )
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
-              help="Append the glusterfs log here [default: glusterfs.log in the state dir].")
+              help="Append the glusterfs log here [default: /var/log/glusterfs/glupy-MOUNT.log; "
+                   "glusterfs.log in the state dir when --state-dir or $GLUPY_STATE_DIR is given].")
 @_state_dir_option
 @_allow_untrusted_option
 @click.argument("source_dir", type=click.Path())
@@ -391,7 +393,7 @@ def mount(
             debug=debug,
             state_dir=state_dir,
             timeout=timeout,
-            log_file=log_file,
+            log_file=log_file or _default_log_file(mountpoint, state_dir),
         )
     except process.MountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -399,6 +401,13 @@ def mount(
     click.echo(f"log: {state.log_path}")
     if foreground:
         _wait_foreground(state, state_dir)
+
+
+def _default_log_file(mountpoint: str, state_dir: Path | None) -> str | None:
+    """Logs of a system mount outlive reboots (/run is tmpfs): /var/log/glusterfs."""
+    if state_dir is not None or os.environ.get("GLUPY_STATE_DIR"):
+        return None  # a private state dir (tests, users) keeps its log with it
+    return str(LOG_DIR / f"glupy-{process.state_dir_for(mountpoint).name}.log")
 
 
 def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
@@ -505,7 +514,7 @@ def unit(
     slug = mnt.strip("/").replace("/", "-") or "root"
     owners = ctx.meta.get("glupy.option_owners", [])
     args = [sys.executable, "-m", "glupy.cli", "mount", "--foreground", "--name", name_prefix,
-            "--log-file", f"/var/log/glusterfs/glupy-{slug}.log"]
+            "--log-file", str(LOG_DIR / f"glupy-{slug}.log")]
     given = list(translators) or [DEFAULT_TRANSLATOR]
     for i, spec in enumerate(given, 1):
         args += ["-t", spec]

@@ -52,3 +52,14 @@ def test_the_unit_mounts_and_stops(tmp_path: Path) -> None:
 def test_bad_input_is_refused() -> None:
     out = CliRunner().invoke(main, ["unit", "-o", "x=1", "/srv", "/mnt"])
     assert out.exit_code != 0 and "comes before any -t" in out.output
+
+
+def test_mount_logs_under_var_log_unless_a_state_dir_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glupy.cli import _default_log_file
+
+    monkeypatch.delenv("GLUPY_STATE_DIR", raising=False)
+    log = _default_log_file("/mnt/data", None)
+    assert log is not None and log.startswith("/var/log/glusterfs/glupy-mnt-data-")
+    assert _default_log_file("/mnt/data", Path("/tmp/s")) is None
+    monkeypatch.setenv("GLUPY_STATE_DIR", "/tmp/x")
+    assert _default_log_file("/mnt/data", None) is None
