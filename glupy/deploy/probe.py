@@ -66,7 +66,7 @@ def ask(client: volfile.Volume, workdir: Path, timeout: float = 15.0) -> dict[st
 def scan(volume_graph: str, workdir: Path, limit: int) -> dict[str, Any]:
     """Walk the volume (a client graph without glupy translators) for the first
     non-empty regular file that is encrypted and the first that is not."""
-    from glupy.deploy.safety import is_encrypted
+    from glupy.deploy.safety import CRYPT_MAGIC, is_encrypted
     from glupy.gfapi import Client
 
     vf = workdir / "scan.vol"
@@ -85,7 +85,9 @@ def scan(volume_graph: str, workdir: Path, limit: int) -> dict[str, Any]:
             if stat.S_ISDIR(st.st_mode):
                 todo.append(path)
             elif stat.S_ISREG(st.st_mode) and st.st_size > 0:
-                key = "encrypted" if is_encrypted(c.listxattr(path)) else "plain"
+                with c.open(path) as f:
+                    head = f.read(len(CRYPT_MAGIC))
+                key = "encrypted" if is_encrypted(head, c.listxattr(path)) else "plain"
                 out[key] = out[key] or path
             if out["encrypted"] and out["plain"]:
                 return out

@@ -7,8 +7,10 @@
   a graph that reads ciphertext and writes plaintext into encrypted files.
 
 Both are refused unless ``--force``.  Whether a file is encrypted is decided by
-:func:`is_encrypted` alone (crypt's marker xattr, the one crypt sets atomically at
-create): the one place to change if crypt's on-disk format changes.  The volume is read
+:func:`is_encrypted` alone, from what is stored on the bricks: crypt's format 2 starts
+every non-empty file with the header magic ``GLCR``; format 1 files carry the
+``trusted.glupy.crypt.nonce`` xattr.  It is the one place to change if crypt's on-disk
+format changes (tests/unit/test_deploy_safety.py compares it with crypt's constants).  The volume is read
 through a gfapi client of the volume without any glupy translator
 (:mod:`glupy.deploy.probe`, ``scan``), so bricks on every host are seen.
 """
@@ -18,15 +20,18 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-# glupy.library.crypt.NONCE_XATTR (tests/unit/test_deploy_safety.py keeps them equal)
-CRYPT_MARK_XATTR = "trusted.glupy.crypt.nonce"
+# glupy.library.crypt's MAGIC (format 2 header at offset 0) and its format 1 xattr
+CRYPT_MAGIC = b"GLCR"
+CRYPT_V1_XATTR = "trusted.glupy.crypt.nonce"
 CRYPT_MODULE = "glupy.library.crypt"
 SCAN_LIMIT = 100_000  # entries looked at, at most
 
 
-def is_encrypted(xattr_names: Collection[str]) -> bool:
-    """Whether a file whose xattrs are ``xattr_names`` was written by crypt."""
-    return CRYPT_MARK_XATTR in xattr_names
+def is_encrypted(head: bytes, xattr_names: Collection[str]) -> bool:
+    """Whether a non-empty file whose stored content starts with ``head`` (at least 4
+    bytes when the file has them) and whose xattrs are ``xattr_names`` was written by
+    crypt (either format)."""
+    return head.startswith(CRYPT_MAGIC) or CRYPT_V1_XATTR in xattr_names
 
 
 def is_crypt(module: str) -> bool:
