@@ -473,7 +473,9 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
         raise DeployError(f"the glupy bridge is not built ({volfile.bridge_so_path()}): "
                           "run `glupy install`")
     info = check_translator(spec, python)
-    say(f"{spec.module}: {info['class']} imports (fops in Python: {', '.join(info['fops']) or 'none'})")
+    fops = info.get("fops")
+    names = ", ".join(str(f) for f in fops) if isinstance(fops, list) else ""
+    say(f"{spec.module}: {info['class']} imports (fops in Python: {names or 'none'})")
     secret = info.get("secret", [])
     spec.secret = [str(k) for k in secret] if isinstance(secret, list) else []
     literal = [k for k in spec.secret if k in spec.options
