@@ -509,7 +509,9 @@ def unit(
 
     _nonempty(source_dir, "SOURCE_DIR")
     _nonempty(mountpoint, "MOUNTPOINT")
-    _graph(ctx, source_dir, translators, options, python_path, name_prefix)  # refuses bad input
+    stack = _build_stack(ctx, translators, options)
+    _graph(ctx, source_dir, stack, python_path, name_prefix)  # refuses bad input
+    _check_trusted(stack, python_path, False)  # what glusterfs (root) would refuse at boot
     src, mnt = os.path.abspath(source_dir), os.path.abspath(mountpoint)
     slug = mnt.strip("/").replace("/", "-") or "root"
     owners = ctx.meta.get("glupy.option_owners", [])

@@ -25,6 +25,7 @@ What GlusterFS does with a changed volfile (10.3, checked on a 3-peer pool):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -510,8 +511,7 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
     # insertion (position key last): a peer without the filter is found while the
     # volume is still as it was, and no volfile ever has a brick-side spec without
     # glusterd's insertion (the filter refuses such brick graphs)
-    client_only = AttachSpec(name=spec.name, module=spec.module, side="client", position=spec.position,
-                             options=spec.options, python_path=spec.python_path, seq=spec.seq)
+    client_only = dataclasses.replace(spec, side="client")
     have: dict[str, bool] = {}
     try:
         if "client" in spec.sides:
@@ -640,8 +640,7 @@ def set_options(g: Gluster, volume: str, name: str, changes: dict[str, str], *,
     spec = next((s for s in _specs(vol) if s.name == name), None)
     if spec is None:
         raise DeployError(f"no glupy translator {name!r} attached to {volume}")
-    new = AttachSpec(name=spec.name, module=spec.module, side=spec.side, position=spec.position,
-                     options={**spec.options, **changes}, python_path=spec.python_path, seq=spec.seq)
+    new = dataclasses.replace(spec, options={**spec.options, **changes})
     try:
         new.validate()
     except ConfigError as exc:
@@ -653,7 +652,8 @@ def set_options(g: Gluster, volume: str, name: str, changes: dict[str, str], *,
         update.update({prefix + k: v for k, v in changes.items()})
     g.set_many(volume, update)
     _regenerate(g, g.volume(volume))
-    say(f"{new.xlator_name(volume)}: set {', '.join(f'{k}={v}' for k, v in changes.items())}; "
+    shown = shown_options(new)
+    say(f"{new.xlator_name(volume)}: set {', '.join(f'{k}={shown[k]}' for k in changes)}; "
         "glusterd pushed the new volfiles: clients and bricks reconfigure live")
     return new
 
