@@ -518,9 +518,9 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             g.set(volume, spec.key, client_only.to_value())
             _regenerate(g, vol)
             verify_clients(g, g.volume(volume), spec, say)
-        g.set_many(volume, {spec.key: spec.to_value(), **stale,
-                            **(spec.brick_options() if brick else {})})
-        _regenerate(g, g.volume(volume))
+        if brick:
+            g.set_many(volume, {spec.key: spec.to_value(), **stale, **spec.brick_options()})
+            _regenerate(g, g.volume(volume))
         have = _volfiles_with(g, volume, xl)
         missing = [n for n in have if not have[n]
                    and gfilter.volfile_kind(Path(n), volume) in spec.sides]

@@ -30,7 +30,14 @@ def test_peer_without_glupy(pool: Pool) -> None:
         (kept / link.name).symlink_to(os.readlink(link))
     victim.start_replacing({user: kept, gfilter.filter_dir(): pool.root / "peer3-filter"})
     victim.wait_up()
-    pool.wait_bricks_online(VOLUME)
+    try:
+        pool.wait_bricks_online(VOLUME)
+    except Exception:
+        for log in sorted(victim.logdir.glob("**/*.log")):
+            lines = log.read_text().splitlines()
+            print(f"--- {log}\n" + "\n".join(
+                [ln for ln in lines if "] E [" in ln or "brick" in ln.lower()][-25:] + lines[-5:]))
+        raise
     try:
         res = glupy_cli(pool, "attach", VOLUME, "glupy.library.readonly", "--name", "ro", check=False)
         print(res.stdout, res.stderr)
