@@ -340,6 +340,11 @@ class Pool:
         pids = [pid for pid in pids_mentioning(str(self.root)) if _belongs_to(pid, peer)]
         self._remember_sockets()
         kill_pids(pids, signal.SIGKILL, timeout=5)
+        # gone from /proc, not just dead: glusterd takes a brick whose pidfile names a
+        # zombie for "already running" and never starts it again
+        deadline = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return pids
 
     def heal_pending(self, volume: str = "tv", peer: Peer | None = None) -> int:
