@@ -663,15 +663,30 @@ def set_options(g: Gluster, volume: str, name: str, changes: dict[str, str], *,
 
 
 
-def _local_mounts(volume: str) -> list[str]:
+def _local_mounts(volume: str, bricks: list[str] | None = None) -> list[str]:
+    """FUSE mounts of ``volume`` on this host; with ``bricks`` ('host:path'), only those
+    whose graph talks to one of them (another pool's volume can have the same name)."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fstype, source = right.split()[:2]
             if fstype == "fuse.glusterfs" and re.search(rf":/?{re.escape(volume)}$", source):
-                out.append(left.split()[4].replace("\\040", " "))
+                mnt = left.split()[4].replace("\\040", " ")
+                if bricks is None or _mount_brick(mnt, volume) in bricks:
+                    out.append(mnt)
     return out
+
+
+def _mount_brick(mountpoint: str, volume: str) -> str | None:
+    """'host:path' of the mount's first protocol/client (from its .meta options)."""
+    opts = Path(mountpoint) / ".meta" / "graphs" / "active" / f"{volume}-client-0" / "options"
+    try:
+        host = (opts / "remote-host").read_text().strip()
+        path = (opts / "remote-subvolume").read_text().strip()
+    except OSError:
+        return None
+    return f"{host}:{path}"
 
 
 def shown_options(spec: AttachSpec) -> dict[str, str]:
@@ -697,7 +712,7 @@ def status(g: Gluster, volume: str | None = None, *, probe: bool = True) -> list
             continue
         answers = probe_bricks(g, vol) if probe and vol.started and any(
             "brick" in s.sides for s in specs) else {}
-        mounts = _local_mounts(vol.name)
+        mounts = _local_mounts(vol.name, [b.name for b in vol.bricks])
         entry: dict[str, object] = {"volume": vol.name, "status": vol.status, "type": vol.kind,
                                     "filter": str(gfilter.filter_path()) if gfilter.is_ours(
                                         gfilter.filter_path()) else None,
@@ -744,7 +759,7 @@ def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, o
         pid = int(st.get("pid", "-1") or -1)
         if pid > 0 and any(a.startswith(f"{vol.name}.") for a in daemon.cmdline(pid)):
             pids[pid] = f"brick {b}"
-    for m in _local_mounts(vol.name):
+    for m in _local_mounts(vol.name, [b.name for b in vol.bricks]):
         pid = daemon.find_pid(m)  # the glusterfs client serving it
         if pid:
             pids[pid] = f"mount {m}"
