@@ -95,7 +95,7 @@ class _Writer(threading.Thread):
         fd = open_private(self.path, self.mode, self.group)
         return open(fd, "a", buffering=1 << 16)
 
-    def _reopen_if_moved(self, fh: Any) -> Any:
+    def _reopen_if_moved(self, fh: TextIO) -> TextIO:
         """logrotate (or an admin) moved or removed the file: write to a new one at
         ``path``, not on into the old inode (one stat per batch, not per record)."""
         try:
