@@ -17,6 +17,7 @@ import click
 from glupy import daemon, process, security, volfile
 
 DEFAULT_TRANSLATOR = "glupy.library.audit"
+LOG_DIR = Path("/var/log/glusterfs")
 
 STACK_HELP = """
 Translators are given with -t MODULE[:Class], top-most first (the first -t sits right
@@ -331,6 +332,9 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for the mount to answer.",
 )
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Append the glusterfs log here [default: /var/log/glusterfs/glupy-MOUNT.log; "
+                   "glusterfs.log in the state dir when --state-dir or $GLUPY_STATE_DIR is given].")
 @_state_dir_option
 @_allow_untrusted_option
 @click.argument("source_dir", type=click.Path())
@@ -345,6 +349,7 @@ def mount(
     foreground: bool,
     debug: bool,
     timeout: float,
+    log_file: str | None,
     state_dir: Path | None,
     allow_untrusted_code: bool,
     source_dir: str,
@@ -388,6 +393,7 @@ def mount(
             debug=debug,
             state_dir=state_dir,
             timeout=timeout,
+            log_file=log_file or _default_log_file(mountpoint, state_dir),
         )
     except process.MountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -395,6 +401,13 @@ def mount(
     click.echo(f"log: {state.log_path}")
     if foreground:
         _wait_foreground(state, state_dir)
+
+
+def _default_log_file(mountpoint: str, state_dir: Path | None) -> str | None:
+    """Logs of a system mount outlive reboots (/run is tmpfs): /var/log/glusterfs."""
+    if state_dir is not None or os.environ.get("GLUPY_STATE_DIR"):
+        return None  # a private state dir (tests, users) keeps its log with it
+    return str(LOG_DIR / f"glupy-{process.state_dir_for(mountpoint).name}.log")
 
 
 def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
@@ -476,6 +489,60 @@ def volfile_cmd(
         raise click.UsageError(str(exc)) from None
 
 
+@main.command(cls=_StackCommand, epilog=STACK_HELP)
+@_stack_options
+@click.argument("source_dir", type=click.Path())
+@click.argument("mountpoint", type=click.Path())
+@click.pass_context
+def unit(
+    ctx: click.Context,
+    translators: tuple[str, ...],
+    options: tuple[str, ...],
+    python_path: tuple[str, ...],
+    name_prefix: str,
+    source_dir: str,
+    mountpoint: str,
+) -> None:
+    """Print a systemd service unit that keeps `glupy mount` of SOURCE_DIR at MOUNTPOINT
+    mounted from boot (log: /var/log/glusterfs/glupy-<mountpoint>.log)."""
+    import shlex
+
+    _nonempty(source_dir, "SOURCE_DIR")
+    _nonempty(mountpoint, "MOUNTPOINT")
+    stack = _build_stack(ctx, translators, options)
+    _graph(ctx, source_dir, stack, python_path, name_prefix)  # refuses bad input
+    _check_trusted(stack, python_path, False)  # what glusterfs (root) would refuse at boot
+    src, mnt = os.path.abspath(source_dir), os.path.abspath(mountpoint)
+    slug = mnt.strip("/").replace("/", "-") or "root"
+    owners = ctx.meta.get("glupy.option_owners", [])
+    args = [sys.executable, "-m", "glupy.cli", "mount", "--foreground", "--name", name_prefix,
+            "--log-file", str(LOG_DIR / f"glupy-{slug}.log")]
+    given = list(translators) or [DEFAULT_TRANSLATOR]
+    for i, spec in enumerate(given, 1):
+        args += ["-t", spec]
+        for owner, item in zip(owners, options, strict=True):
+            if owner == i:
+                args += ["-o", item]
+    for d in python_path:
+        args += ["--python-path", os.path.abspath(d)]
+    args += [src, mnt]
+    click.echo(f"""[Unit]
+Description=glupy mount of {src} at {mnt}
+After=local-fs.target network-online.target
+Wants=network-online.target
+RequiresMountsFor={src}
+
+[Service]
+Type=simple
+ExecStart={shlex.join(args)}
+Restart=on-failure
+RestartSec=5
+TimeoutStopSec=30
+
+[Install]
+WantedBy=multi-user.target""")
+
+
 @main.command()
 @click.option("--uninstall", is_flag=True, help="Remove the link instead.")
 @click.option(
@@ -516,6 +583,7 @@ def install(uninstall: bool, force: bool) -> None:
         so = volfile.bridge_so_path()
     if ours:
         click.echo(f"already installed: {target} -> {so}")
+        _install_deploy()
         return
     if target.exists() or target.is_symlink():
         if not (target.is_symlink() or force):
@@ -527,6 +595,47 @@ def install(uninstall: bool, force: bool) -> None:
         )
     target.symlink_to(so.resolve())
     click.echo(f"installed {target} -> {so.resolve()}")
+    _install_deploy()
+
+
+def _install_deploy() -> None:
+    """The volfile filter and the user/glupy-NAME.so links the volumes of this peer's
+    glusterd name (brick-side translators); needed on every peer, after every upgrade."""
+    from glupy.deploy import filter as gfilter
+    from glupy.deploy import install as dinstall
+
+    infos = dinstall.volume_infos()
+    try:
+        path, changed = gfilter.install()
+        made = dinstall.link_user_xlators(infos)
+    except OSError as exc:
+        raise click.ClickException(f"cannot install the glusterd parts: {exc}") from None
+    click.echo(f"volfile filter: {'installed' if changed else 'already installed'} {path}")
+    for link in made:
+        click.echo(f"linked {link} -> the bridge")
+
+
+@main.command(name="uninstall")
+@click.option("--force", is_flag=True,
+              help="Remove even though volumes still load glupy translators (their bricks and "
+                   "clients then refuse to start: fail closed).")
+def uninstall_cmd(force: bool) -> None:
+    """Remove glupy from GlusterFS on this peer: the volfile filter, the user/glupy-*.so
+    links and the features/glupy link.  Refused while volumes still use them."""
+    from glupy.deploy import install as dinstall
+
+    _require_root("glupy uninstall")
+    infos = dinstall.volume_infos()
+    blockers = dinstall.uninstall_blockers(infos)
+    if blockers and not force:
+        raise click.ClickException("volumes still use glupy on this peer:\n  " + "\n  ".join(blockers)
+                                   + "\n(see docs/operations.md, Uninstall; --force removes anyway)")
+    for path in dinstall.uninstall(infos):
+        click.echo(f"removed {path}")
+    target = volfile.installed_so_path()
+    if target.is_symlink():
+        target.unlink()
+        click.echo(f"removed {target}")
 
 
 # --------------------------------------------------------------------------- glusterd volumes
@@ -540,6 +649,12 @@ def _glusterd_sock_option(func: Any) -> Any:
         default=None,
         help="glusterd's socket [default: $GLUPY_GLUSTERD_SOCK or the gluster CLI's own].",
     )(func)
+
+
+def _heal_timeout_option(func: Any) -> Any:
+    return click.option(
+        "--heal-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+        help="Seconds to wait for self-heal between brick restarts.")(func)
 
 
 def _deploy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -568,11 +683,15 @@ def _deploy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
               help="Extra sys.path entry on every peer (absolute; repeatable).")
 @click.option("--restart-bricks/--no-restart-bricks", default=True, show_default=True,
               help="Restart the bricks (rolling, through glusterd) so they load the new graph.")
+@click.option("--force", is_flag=True,
+              help="Attach even where glupy refuses to (crypt onto unencrypted files).")
+@_heal_timeout_option
 @_allow_untrusted_option
 @_glusterd_sock_option
 def attach(volume: str, module_spec: str, side: str, name: str | None, position: str,
            options: tuple[str, ...], python_path: tuple[str, ...], restart_bricks: bool,
-           allow_untrusted_code: bool, glusterd_sock: str | None) -> None:
+           force: bool, heal_timeout: float, allow_untrusted_code: bool,
+           glusterd_sock: str | None) -> None:
     """Add a Python translator to the volfiles of glusterd-managed VOLUME.
 
     The configuration is stored as the volume option user.glupy.xl.NAME (glusterd keeps
@@ -604,7 +723,7 @@ def attach(volume: str, module_spec: str, side: str, name: str | None, position:
                       position=position, options=opts,
                       python_path=[os.path.abspath(p) for p in python_path])
     _deploy_call(ops.attach, Gluster(glusterd_sock), volume, spec, restart=restart_bricks,
-                 say=click.echo)
+                 say=click.echo, force=force, heal_timeout=heal_timeout)
 
 
 @main.command()
@@ -612,14 +731,57 @@ def attach(volume: str, module_spec: str, side: str, name: str | None, position:
 @click.argument("name")
 @click.option("--restart-bricks/--no-restart-bricks", default=True, show_default=True,
               help="Restart the bricks (rolling) so they drop the translator.")
+@click.option("--force", is_flag=True,
+              help="Detach even where glupy refuses to (crypt from encrypted files).")
+@_heal_timeout_option
 @_glusterd_sock_option
-def detach(volume: str, name: str, restart_bricks: bool, glusterd_sock: str | None) -> None:
+def detach(volume: str, name: str, restart_bricks: bool, force: bool, heal_timeout: float,
+           glusterd_sock: str | None) -> None:
     """Remove the Python translator NAME from VOLUME (every peer, every volfile)."""
     from glupy.deploy import ops
     from glupy.deploy.gluster import Gluster
 
     _deploy_call(ops.detach, Gluster(glusterd_sock), volume, name, restart=restart_bricks,
-                 say=click.echo)
+                 say=click.echo, force=force, heal_timeout=heal_timeout)
+
+
+@main.command(name="restart-bricks")
+@click.argument("volume")
+@_heal_timeout_option
+@_glusterd_sock_option
+def restart_bricks_cmd(volume: str, heal_timeout: float, glusterd_sock: str | None) -> None:
+    """Start VOLUME's bricks that are down, restart all of them (rolling, as attach does)
+    and verify every brick runs the attached translators: completes a rollout that
+    stopped at a peer without glupy, once that peer has it (glupy install there)."""
+    from glupy.deploy import ops
+    from glupy.deploy.gluster import Gluster
+
+    _deploy_call(ops.restart, Gluster(glusterd_sock), volume, say=click.echo, heal_timeout=heal_timeout)
+
+
+@main.command(name="set")
+@click.argument("volume")
+@click.argument("name")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@_glusterd_sock_option
+def set_cmd(volume: str, name: str, assignments: tuple[str, ...], glusterd_sock: str | None) -> None:
+    """Change options of the attached translator NAME live: clients and bricks
+    reconfigure without a restart (the translator's reconfigure() runs).  Unknown
+    options and bad values are refused before anything changes."""
+    from glupy.deploy import ops
+    from glupy.deploy.gluster import Gluster
+
+    changes: dict[str, str] = {}
+    for item in assignments:
+        key, eq, value = item.partition("=")
+        if not key or not eq or value == "":
+            raise click.BadParameter(f"expected KEY=VALUE with a non-empty value, got {item!r}",
+                                     param_hint="KEY=VALUE")
+        if key in volfile.RESERVED_OPTIONS:
+            raise click.BadParameter(f"{key} is set by attach (detach and attach again)",
+                                     param_hint="KEY=VALUE")
+        changes[key] = value
+    _deploy_call(ops.set_options, Gluster(glusterd_sock), volume, name, changes, say=click.echo)
 
 
 @main.command()
@@ -627,8 +789,10 @@ def detach(volume: str, name: str, restart_bricks: bool, glusterd_sock: str | No
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_glusterd_sock_option
 def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None:
-    """Show the Python translators attached to VOLUME (or to every volume) and whether
-    the running brick processes (this host) and FUSE mounts (this host) loaded them."""
+    """Show the Python translators attached to VOLUME (or to every volume) and what
+    really runs: every brick process (on every host) is asked over the data path, every
+    peer's client volfile is fetched, and this host's FUSE mounts are looked at.  Exits
+    with status 1 when something configured does not run."""
     import json
 
     from glupy.deploy import ops
@@ -640,27 +804,49 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
         click.echo(f"glupy: {mismatch}", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2))
-        sys.exit(1 if mismatch else 0)
-    if not result:
+    elif not result:
         click.echo("no glupy translators attached")
-    for entry in result:
-        click.echo(f"volume {entry['volume']} ({entry['status']}), filter: "
-                   f"{entry['filter'] or 'NOT INSTALLED on this host'}")
+    for entry in [] if as_json else result:
+        click.echo(f"volume {entry['volume']} ({entry['status']}, {entry['type']}), filter on this host: "
+                   f"{entry['filter'] or 'NOT INSTALLED'}")
+        for line in entry["filter_errors"]:
+            click.echo(f"  ! filter: {line}")
         if not entry["translators"]:
             click.echo("  no glupy translators attached")
         for t in entry["translators"]:
             opts = " ".join(f"{k}={v}" for k, v in t["options"].items()) or "-"
             click.echo(f"  {t['name']}: {t['module']} side={t['side']} position={t['position']} "
                        f"options: {opts}")
-            vf = t["volfiles"]
-            click.echo(f"    volfiles (this host): {sum(vf.values())}/{len(vf)} contain {t['xlator']}")
-            for where, kind in (("bricks", "brick"), ("clients", "mount")):
-                for key, st in t[where].items():
-                    click.echo(f"    {kind} {key}: {st['state']}")
-                    for line in st.get("errors", []):
-                        click.echo(f"      ! {line}")
-    if mismatch:
+            for host, st in t["peers"].items():
+                click.echo(f"    client volfile from peer {host}: {st}")
+            for brick, st in t["bricks"].items():
+                extra = ""
+                if st["state"] == "loaded":
+                    extra = (f" (pid {st.get('pid')} on {st.get('host')}, Python {st.get('python')}, "
+                             f"fops in Python: {len(st.get('fops', []))}, errors {st.get('errors', 0)}, "
+                             f"reloads {st.get('reloads', 0)})")
+                elif st.get("error"):
+                    extra = f": {st['error']}"
+                click.echo(f"    brick {brick}: {st['state']}{extra}")
+                opts_seen = st.get("options")
+                if st["state"] == "loaded" and opts_seen:
+                    click.echo("      options: " + " ".join(f"{k}={v}" for k, v in opts_seen.items()))
+            for m, st in t["clients"].items():
+                click.echo(f"    mount {m} (this host): {st['state']}")
+    if mismatch or _status_failed(result):
         sys.exit(1)
+
+
+def _status_failed(result: list[dict[str, Any]]) -> bool:
+    """Something configured does not run: a brick without it, a peer handing out a
+    client volfile without it, a filter error."""
+    for entry in result:
+        for t in entry["translators"]:
+            if any(st["state"] not in ("loaded", "volume stopped") for st in t["bricks"].values()):
+                return True
+            if any(st != "ok" for st in t["peers"].values()):
+                return True
+    return False
 
 
 @main.command()
@@ -670,12 +856,15 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="An option value to check as GlusterFS would (repeatable).")
 @_allow_untrusted_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ...],
-          allow_untrusted_code: bool) -> None:
+          allow_untrusted_code: bool, as_json: bool) -> None:
     """Load a translator without GlusterFS and report its fops, options and problems
     (not async, wrong signatures, unknown fop names, import errors, defaults and
     -o values GlusterFS would refuse, with its message, code paths that glusterfs,
     running as root, refuses to load from)."""
+    import json
+
     from glupy.check import check as run_check
 
     given: dict[str, str] = {}
@@ -686,7 +875,15 @@ def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ..
         given[key] = value
     report = run_check(module_spec, [os.path.abspath(p) for p in python_path], given,
                        allow_untrusted_code=allow_untrusted_code)
-    click.echo(report.render())
+    if as_json:
+        cls = report.cls
+        click.echo(json.dumps({
+            "spec": report.spec, "ok": report.ok,
+            "class": f"{cls.__module__}:{cls.__qualname__}" if cls is not None else None,
+            "fops": report.fops, "cbks": report.cbks, "options": report.options,
+            "problems": report.problems, "warnings": report.warnings}, indent=2, default=str))
+    else:
+        click.echo(report.render())
     if not report.ok:
         sys.exit(1)
 
@@ -761,7 +958,8 @@ def reload(target: str, name: str | None, state_dir: Path | None, glusterd_sock:
 
 @main.command(name="ps")
 @_state_dir_option
-def ps_cmd(state_dir: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ps_cmd(state_dir: Path | None, as_json: bool) -> None:
     """glupy mounts on this host and what their processes run (live, via the control socket)."""
     from glupy import control
 
@@ -772,9 +970,24 @@ def ps_cmd(state_dir: Path | None) -> None:
             with contextlib.suppress(FileNotFoundError):
                 m.state_file.unlink()
             click.echo(f"{m.mountpoint}: gone (pid {m.pid} exited, not mounted); forgot it, "
-                       f"log kept: {m.log_path}")
+                       f"log kept: {m.log_path}", err=as_json)
             continue
         mounts.append(m)
+    if as_json:
+        import json
+
+        out = []
+        for m in mounts:
+            item: dict[str, Any] = {"mountpoint": str(m.mountpoint), "pid": m.pid,
+                                    "running": m.alive(), "log": str(m.log_path)}
+            if item["running"] and m.pid:
+                try:
+                    item["status"] = control.request(int(m.pid), {"cmd": "status"}, timeout=5)
+                except (ConnectionError, OSError) as exc:
+                    item["status_error"] = str(exc)
+            out.append(item)
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
     if not mounts:
         click.echo("no glupy mounts")
     for m in mounts:

@@ -93,12 +93,10 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
     if cmd == "status":
         import gc
 
-        return {"ok": True, "pid": os.getpid(), "translators": [_describe(i) for i in instances.values()],
-                "gc": gc.get_stats(), "gc_count": gc.get_count(),
-                "tasks_in_flight": int(runtime.lib.glupy_tasks_in_flight()),
-                # failed fops whose FopError left the coroutine without being raised
-                # through its frame (no handler around the await: task.c)
-                "failures_finished_in_c": int(runtime.lib.glupy_failures_finished_in_c())}
+        from glupy.procstatus import process_status
+
+        return {"ok": True, **process_status(instances, runtime.lib),
+                "gc": gc.get_stats(), "gc_count": gc.get_count()}
     if cmd == "reload":
         name = request.get("name")
         targets = [i for i in instances.values() if name in (None, i.name)]
@@ -115,18 +113,6 @@ def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]
                 results.append({"name": inst.name, "ok": False, "error": str(e)})
         return {"ok": ok, "results": results}
     return {"ok": False, "error": f"unknown command {cmd!r}"}
-
-
-def _describe(inst: Any) -> dict[str, Any]:
-    obj = inst.translator
-    return {
-        "name": inst.name, "module": inst.spec, "class": type(obj).__qualname__ if obj else None,
-        "fops": obj.handled_fops() if obj else [], "reloads": inst.reloads,
-        "contexts": {"inodes": len(inst.inode_ctx.values), "fds": len(inst.fd_ctx.values)},
-        "options": {o.key: repr(o.shown(getattr(obj, o.attr))) for o in inst.options.values()}
-        if obj else {},
-        "children": [c.name for c in obj.children] if obj else [],
-    }
 
 
 def request(pid: int, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:

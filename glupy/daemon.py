@@ -186,10 +186,12 @@ class Started:
 
 
 def start(exe: str, volfile: str, log_path: str, pid_file: str, out_path: Path, *,
-          debug: bool = False, foreground: bool = False, args: Sequence[str] = ()) -> Started:
+          debug: bool = False, foreground: bool = False, args: Sequence[str] = (),
+          keep_log: bool = False) -> Started:
     """``EXE -f VOLFILE -l LOG --pid-file PID [-L DEBUG] [-N] ARGS``, its stdout and
-    stderr in ``out_path``, in its own session; the files of a previous run removed."""
-    for stale in (log_path, pid_file, out_path):
+    stderr in ``out_path``, in its own session; the files of a previous run removed
+    (but the log with ``keep_log``: a log that must keep its history is appended to)."""
+    for stale in (pid_file, out_path) if keep_log else (log_path, pid_file, out_path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
     command = [exe, "-f", volfile, "-l", log_path, "--pid-file", pid_file]

@@ -272,8 +272,12 @@ def mount_graph(
     state_dir: Path | None = None,
     timeout: float = 30.0,
     extra_args: Sequence[str] = (),
+    log_file: str | os.PathLike[str] | None = None,
 ) -> MountState:
     """Start ``glusterfs`` on ``graph`` at ``mountpoint`` and wait until it answers.
+
+    The log goes to ``log_file`` (appended, e.g. under /var/log/glusterfs for a mount
+    that must keep its history) or to a fresh ``glusterfs.log`` in the state directory.
 
     Daemon mode (default) returns once the mount works. ``foreground=True`` runs
     ``glusterfs -N`` as a child in its own session; the caller waits for it (its pid is
@@ -294,7 +298,7 @@ def mount_graph(
         mountpoint=mp,
         state_dir=str(sdir),
         volfile_path=str(sdir / "graph.vol"),
-        log_path=str(sdir / "glusterfs.log"),
+        log_path=os.path.abspath(log_file) if log_file is not None else str(sdir / "glusterfs.log"),
         pid_file=str(sdir / "glusterfs.pid"),
         source_dir=os.path.abspath(os.fspath(source_dir)) if source_dir is not None else None,
         foreground=foreground,
@@ -302,10 +306,12 @@ def mount_graph(
         volumes=_glupy_volume_names(graph),
     )
     write_private(state.volfile_path, graph.render())
+    if log_file is not None:
+        Path(state.log_path).parent.mkdir(parents=True, exist_ok=True)
     state.started = time.time()
     started = daemon.start(exe, state.volfile_path, state.log_path, state.pid_file,
                            sdir / "glusterfs.out", debug=debug, foreground=foreground,
-                           args=[*extra_args, mp])
+                           args=[*extra_args, mp], keep_log=log_file is not None)
     state.command = started.command
     if foreground:
         state.pid = started.proc.pid

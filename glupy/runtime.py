@@ -36,9 +36,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import inspect
+import json
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -51,7 +53,8 @@ from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.loader import LoadError, begin_reload, load_class
 from glupy.misscache import MissCache
-from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
+from glupy.procstatus import STATUS_XATTR, process_status
+from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, GetxattrReply, Reply, _Field
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
 from glupy.types import (
     Caller,
@@ -99,6 +102,11 @@ class Instance:
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
         self.attr_cache: AttrCache | None = None  # lookup/stat/fstat C entries
         self.upcall_unknown_logged = False
+        self.loaded_at = 0.0  # time.time() of the last successful init or reload
+        self.errors = 0  # fops failed with EIO because the translator raised
+        self.last_error = ""
+        # the class accepts options it does not declare (glupy.deploy.inert)
+        self.lenient = False
 
 
 # ---------------------------------------------------------------- driver
@@ -179,6 +187,9 @@ def _fail_slow(inst: Instance, slot: int, frame: Any, e: FopError) -> None:
 def _crash(inst: Instance | None, slot: int, frame: Any, e: BaseException) -> None:
     """The translator raised something other than FopError: log it, fail with EIO."""
     name = _fop_by_slot[slot].name
+    if inst is not None:
+        inst.errors += 1
+        inst.last_error = f"{name}: {type(e).__name__}: {e}"
     text = "".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))
     (inst.log if inst is not None else log).error(
         "%s() of %s raised %s: %s (failing the fop with EIO)\n%s",
@@ -542,7 +553,7 @@ def _apply_options(inst: Instance, given: dict[str, str], table: Any) -> dict[st
     cls_opts = inst.options
     # protocol/server copies its auth.addr.*/auth.login.* options into its child
     unknown = [k for k in given if k not in cls_opts and k not in BRIDGE_OPTIONS
-               and not k.startswith("auth.")]
+               and not k.startswith("auth.") and not inst.lenient]
     if unknown:
         known = ", ".join(sorted(cls_opts)) or "none"
         raise InitError(f"unknown option {unknown[0]!r} for {inst.spec} (its options: {known})")
@@ -597,8 +608,22 @@ def _bind_methods(inst: Instance, obj: Translator) -> None:
     for fop in FOPS:
         fops[fop.slot] = (getattr(obj, fop.name) if fop.name in defined
                           else _pass_through(obj, fop))
+    slot = FOPS_BY_NAME["getxattr"].slot
+    fops[slot] = _answers_status(fops[slot])
     inst.cbks = {c: getattr(obj, c) for c in type(obj).defined_cbks()}
     inst.fops = fops
+
+
+def _answers_status(getxattr: Any) -> Any:
+    """getxattr of STATUS_XATTR is answered here, for the whole process (see
+    glupy.procstatus); every other name goes to the translator or its child."""
+    async def answer(loc: Loc, name: str | None, xdata: Dict | None) -> Any:
+        if name == STATUS_XATTR:
+            value = json.dumps(process_status(_instances, lib)).encode()
+            return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
+        return await getxattr(loc, name, xdata)
+
+    return answer
 
 
 def _pass_through(obj: Translator, fop: Fop) -> Any:
@@ -636,6 +661,7 @@ def py_init(this: Any) -> int:
         inst.spec = spec
         _trust_mode(inst, given)
         cls = _load_class(spec, given)
+        inst.lenient = bool(getattr(cls, "accepts_unknown_options", False))
         inst.options = cls.options()
         _fast_options(cls)
         table = _option_table(inst, inst.options)
@@ -650,6 +676,7 @@ def py_init(this: Any) -> int:
             # a configuration problem the translator diagnosed: one line, no traceback
             raise InitError(f"init() of {inst.spec}: {e}") from e
         handled = _install(inst, obj)
+        inst.loaded_at = time.time()
         _instances[this] = inst
         inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,
                       ", ".join(handled) or "none")
@@ -681,8 +708,9 @@ def reload_instance(inst: Instance) -> dict[str, Any]:
     except (LoadError, security.UntrustedCodeError) as e:
         raise InitError(str(e)) from e
     cls = pending.cls
-    saved = inst.options
+    saved = inst.options, inst.lenient
     try:
+        inst.lenient = bool(getattr(cls, "accepts_unknown_options", False))
         options = cls.options()
         _fast_options(cls)
         table = _option_table(inst, options)
@@ -695,7 +723,7 @@ def reload_instance(inst: Instance) -> dict[str, Any]:
         except BaseException as e:
             raise InitError(f"init() of the new {cls.__name__} failed: {type(e).__name__}: {e}") from e
     except BaseException:
-        inst.options = saved
+        inst.options, inst.lenient = saved
         pending.rollback()
         raise
     pending.commit()
@@ -704,6 +732,7 @@ def reload_instance(inst: Instance) -> dict[str, Any]:
     handled = _install(inst, obj)
     inst.reloads += 1
     contexts = _migrate_contexts(inst, obj, set(pending.modules))
+    inst.loaded_at = time.time()
     if old is not None:
         try:
             old.fini()
@@ -760,6 +789,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
     for name in handled:
         enabled[FOPS_BY_NAME[name].slot] = 1
+    enabled[FOPS_BY_NAME["getxattr"].slot] = 1  # STATUS_XATTR (_answers_status)
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
     overrides_notify = cls.notify is not Translator.notify or cls.upcall is not Translator.upcall
     wanted = ffi.new("struct glupy_cbks_wanted *")

@@ -15,12 +15,23 @@ GEN_KEY = "user.glupy.generation"
 # detach overwrites the spec with this marker instead.
 DETACHED = "detached"
 SIDES = ("client", "brick", "both")
+# put into volfiles by the deploy machinery in place of a translator (glupy.deploy.refuse)
+REFUSE_MODULE = "glupy.deploy.refuse:Refuse"
+INERT_MODULE = "glupy.deploy.refuse:Inert"
 # default: client side right above the top cluster translator (dht/afr/...), brick side
 #          right above storage/posix;
 # top:     right below the top io-stats volume (client: below the mount's io-stats,
 #          above the performance translators; brick: below the brick's io-stats);
 # above:TYPE  right above the first (top-most) volume of that type, e.g. above:features/locks
 POSITIONS = ("default", "top", "above:TYPE")
+# brick side: glusterd's own custom translators (glusterd-volgen.c, check_and_add_user_xl):
+# user.xlator.glupy-NAME=POSITION puts `type user/glupy-NAME` (volume VOL-glupy-NAME) above
+# POSITION into every brick graph on every peer, options from user.xlator.glupy-NAME.KEY;
+# <xlatordir>/user/glupy-NAME.so is a link to the bridge.  POSITION is one of these keys.
+USER_XL_PREFIX = "user.xlator."
+SERVER_POSITIONS = ("io-stats", "sdfs", "namespace", "cdc", "quota", "index", "barrier", "marker",
+                    "selinux", "io-threads", "upcall", "leases", "read-only", "worm", "locks",
+                    "access-control", "bitrot-stub", "changelog", "trash", "arbiter", "posix")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 _TYPE_RE = re.compile(r"^[a-z0-9_-]+/[a-z0-9_.-]+$")
 
@@ -70,9 +81,14 @@ class AttachSpec:
         if self.side not in SIDES:
             raise ConfigError(f"bad side {self.side!r}: use client, brick or both")
         check_position(self.position)
+        if "brick" in self.sides:
+            self.brick_position  # noqa: B018 - raises ConfigError
         for key, value in self.options.items():
             if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", key):
                 raise ConfigError(f"bad option name {key!r}")
+            if "brick" in self.sides and "." in key:
+                # glusterd takes the option name after the last '.' of user.xlator.X.KEY
+                raise ConfigError(f"option {key!r}: brick-side option names cannot contain '.'")
             if key in RESERVED_OPTIONS:
                 raise ConfigError(f"option {key!r} is set by glupy (use --python-path)")
             try:
@@ -91,6 +107,36 @@ class AttachSpec:
     @property
     def key(self) -> str:
         return KEY_PREFIX + self.name
+
+    @property
+    def user_xlator(self) -> str:
+        """The brick side's user translator name (``user/<this>``, ``user.xlator.<this>``)."""
+        return f"glupy-{self.name}"
+
+    @property
+    def brick_position(self) -> str:
+        """The server graph key the brick-side translator goes right above."""
+        if self.position == "default":
+            return "posix"
+        if self.position == "top":
+            return "io-stats"
+        want = self.position[len("above:"):].rsplit("/", 1)[-1]
+        if want not in SERVER_POSITIONS:
+            raise ConfigError(f"position {self.position!r} cannot be used on bricks: glusterd "
+                              f"inserts above one of {', '.join(SERVER_POSITIONS)} "
+                              "(e.g. above:features/locks)")
+        return want
+
+    def brick_options(self) -> dict[str, str]:
+        """The ``user.xlator.*`` options of the brick side; the position key last."""
+        prefix = USER_XL_PREFIX + self.user_xlator
+        out = {f"{prefix}.module": self.module}
+        if self.python_path:
+            out[f"{prefix}.python-path"] = ":".join(self.python_path)
+        for key, value in self.options.items():
+            out[f"{prefix}.{key}"] = value
+        out[prefix] = self.brick_position
+        return out
 
     def xlator_name(self, volume: str) -> str:
         """The volume name of the inserted translator in the volfiles (and log lines)."""

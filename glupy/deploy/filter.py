@@ -22,6 +22,7 @@ the volfile is left as glusterd wrote it.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import sys
 import tempfile
@@ -30,7 +31,15 @@ import traceback
 from pathlib import Path
 
 from glupy import volfile
-from glupy.deploy.config import AttachSpec, read_info, specs_from_options
+from glupy.deploy.config import (
+    DETACHED,
+    KEY_PREFIX,
+    REFUSE_MODULE,
+    AttachSpec,
+    ConfigError,
+    read_info,
+    specs_from_options,
+)
 from glupy.volfile import Graph, Volume
 
 FILTER_NAME = "glupy-filter"
@@ -170,44 +179,145 @@ def glupy_type_for(xlatordir: Path) -> str:
     return os.path.relpath(so.with_suffix(""), xlatordir)
 
 
+FAILED_NAME = "glupy-filter-failed"
+# the type of the volume a shell-level failure appends: no such translator exists, so
+# glusterfs refuses the graph and names it
+FAILED_TYPE = "glupy-filter-failed/see-glupy-filter-log"
+
+
+def _fix_hint(volume: str, exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        return f"repair or remove the spec: glupy detach {volume} NAME"
+    if isinstance(exc, BridgeMissing):
+        return "install glupy on this peer (glupy install)"
+    if isinstance(exc, volfile.VolfileError) and "no " in str(exc) and "volume in this graph" in str(exc):
+        return f"glupy detach {volume} NAME, then attach it again with another --position"
+    return f"see {LOG_NAME} next to the volfile; fix the cause or glupy detach {volume} NAME"
+
+
+class BridgeMissing(RuntimeError):
+    """The glupy bridge this filter would point the volfile at is not there."""
+
+
+def refuse(graph: Graph, volume: str, reason: str, glupy_type: str) -> Graph:
+    """``graph`` with a volume on top whose init fails with ``reason`` (fail closed)."""
+    top = graph.top
+    graph.volumes.append(Volume(name=f"{volume}-{FAILED_NAME}", type=glupy_type,
+                                options={"module": REFUSE_MODULE, "reason": reason},
+                                subvolumes=[top.name]))
+    return graph
+
+
+def _safe_text(text: str) -> str:
+    return " ".join(text.replace('"', "'").replace("\\", "/").replace("`", "'").split())[:900]
+
+
+def _write(path: Path, out: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".glupy-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(out)
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def run_filter(path: str | os.PathLike[str], xlatordir: str | os.PathLike[str] | None = None) -> int:
+    """Insert the client-side translators of the volume into the client volfile ``path``.
+
+    Fails closed: when a configured translator cannot be inserted, the volfile gets a
+    volume that refuses to initialise (its log line names the translator, the reason
+    and the fix), so no client runs the volume without it.  Returns 1 only when even
+    that could not be written (the shell wrapper then appends its own refusal)."""
     path = Path(path)
     vol_dir = path.parent
     info = vol_dir / "info"
     if vol_dir.parent.name != "vols" or not info.is_file():
         return 0  # e.g. /tmp/gglustershd-XXXXXX: not a per-volume volfile
     volume = vol_dir.name
+    kind = volfile_kind(path, volume)
+    if kind == "brick":
+        return _check_brick(path, volume, info, xlatordir)
+    if kind != "client":
+        return 0
+    text = path.read_text()
+    options = read_info(info)
+    configured = sorted(k[len(KEY_PREFIX):] for k, v in options.items()
+                        if k.startswith(KEY_PREFIX) and v != DETACHED)
+    if not configured and f"{volume}-glupy-" not in text:
+        return 0
+    xdir = Path(xlatordir) if xlatordir else volfile.xlatordir()
+    type_ = glupy_type_for(xdir)
     try:
-        kind = volfile_kind(path, volume)
-        if kind is None:
-            return 0
-        text = path.read_text()
-        specs = specs_from_options(read_info(info))
-        if not specs and f"{volume}-glupy-" not in text:
-            return 0
+        specs = [s for s in specs_from_options(options) if "client" in s.sides]
+        if specs and not _bridge_so().exists():
+            raise BridgeMissing(f"the glupy bridge {_bridge_so()} is missing")
         graph = volfile.parse(text)
-        if kind == "brick" and not (graph.of_type("protocol/server") and graph.of_type("storage/posix")):
-            return 0
-        xdir = Path(xlatordir) if xlatordir else volfile.xlatordir()
-        new = apply(graph, volume, kind, specs, glupy_type_for(xdir))
+        new = apply(graph, volume, kind, specs, type_)
         out = f"{MARK} {len(specs)} glupy translator(s) from {info}\n" + new.render()
-        if out == text:
-            return 0
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".glupy-tmp", dir=vol_dir)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(out)
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        names = [s.xlator_name(volume) for s in specs if kind in s.sides]
-        _log(vol_dir, f"{path.name}: {kind} volfile, inserted {', '.join(names) or 'nothing'}")
+        names = [s.xlator_name(volume) for s in specs]
+        message = f"{path.name}: client volfile, inserted {', '.join(names) or 'nothing'}"
     except Exception as exc:
-        _log(vol_dir, f"{path.name}: ERROR {exc!r}; volfile left as glusterd wrote it\n"
-             + traceback.format_exc())
+        reason = _safe_text(
+            f"glupy volfile filter on {platform.node()}: cannot insert "
+            f"{', '.join(configured) or 'the attached translators'} (volume {volume}) into "
+            f"{path.name}: {type(exc).__name__}: {exc}. Fix: {_fix_hint(volume, exc)}; then "
+            f"any gluster volume set {volume} ... rewrites the volfile. Until then this graph "
+            "refuses to load (fail closed).")
+        _log(vol_dir, f"{path.name}: ERROR {reason}\n" + traceback.format_exc())
+        try:
+            graph = strip(volfile.parse(text), volume)
+            out = f"{MARK} FAILED: {reason}\n" + refuse(graph, volume, reason, type_).render()
+        except Exception:
+            _log(vol_dir, f"{path.name}: ERROR cannot even write the refusal:\n" + traceback.format_exc())
+            return 1
+        message = f"{path.name}: client volfile made unloadable (fail closed)"
+    if out != text:
+        _write(path, out)
+        _log(vol_dir, message)
     return 0
+
+
+def _check_brick(path: Path, volume: str, info: Path,
+                 xlatordir: str | os.PathLike[str] | None) -> int:
+    """Brick graphs get their translators from glusterd (user.xlator.glupy-NAME).  A
+    brick-side spec without that insertion (attached by a glupy from before it used
+    user.xlator) would silently run without its translator: refuse the graph instead."""
+    try:
+        specs = [s for s in specs_from_options(read_info(info)) if "brick" in s.sides]
+    except ConfigError:
+        specs = []  # reported by the client volfiles' filter run
+    if not specs:
+        return 0
+    text = path.read_text()
+    try:
+        graph = volfile.parse(text)
+    except volfile.VolfileError:
+        return 0
+    if not (graph.of_type("protocol/server") and graph.of_type("storage/posix")):
+        return 0
+    missing = [s for s in specs if s.xlator_name(volume) not in graph]
+    if not missing:
+        return 0
+    names = ", ".join(s.name for s in missing)
+    reason = _safe_text(
+        f"glupy: the brick-side translator(s) {names} of volume {volume} are configured but glusterd "
+        f"did not insert them (no user.xlator.glupy-NAME option: attached by an older glupy). Fix: "
+        f"glupy detach {volume} NAME, then glupy attach it again. Until then this brick refuses to "
+        "start (fail closed).")
+    posix = graph.of_type("storage/posix")[0]
+    xdir = Path(xlatordir) if xlatordir else volfile.xlatordir()
+    insert(graph, posix, Volume(name=f"{volume}-{FAILED_NAME}", type=glupy_type_for(xdir),
+                                options={"module": REFUSE_MODULE, "reason": reason}))
+    _write(path, f"{MARK} FAILED: {reason}\n" + graph.render())
+    _log(path.parent, f"{path.name}: ERROR {reason}")
+    return 0
+
+
+def _bridge_so() -> Path:
+    return volfile.bridge_so_path()
 
 
 # --------------------------------------------------------------------------- install
@@ -218,18 +328,29 @@ def script_text() -> str:
     python = sys.executable
     return f"""#!/bin/sh
 {MARK} inserts Python translators attached with `glupy attach` (user.glupy.xl.* options)
-# into the volfiles glusterd writes. Installed by glupy; remove with
-#   {python} -m glupy.deploy.filter uninstall
+# into the client volfiles glusterd writes. Installed by glupy; remove with
+#   glupy uninstall
 vol="$1"
 info="${{vol%/*}}/info"
 [ -f "$info" ] || exit 0
 grep -qs '^user\\.glupy\\.xl\\.[^=]*={{' "$info" || grep -qs -- '-glupy-' "$vol" || exit 0
 # -S -E: no site, no environment (glusterd's); glupy/__init__ (the translator API) is
 # not needed here, so the package is entered as a bare namespace.
-exec {python} -S -E -c 'import sys, types
+{python} -S -E -c 'import sys, types
 pkg = types.ModuleType("glupy"); pkg.__path__ = [sys.argv[1] + "/glupy"]; sys.modules["glupy"] = pkg
 from glupy.deploy.filter import run_filter
-sys.exit(run_filter(sys.argv[2], sys.argv[3]))' {root} "$vol" "${{0%/*}}/../xlator"
+sys.exit(run_filter(sys.argv[2], sys.argv[3]))' {root} "$vol" "${{0%/*}}/../xlator" && exit 0
+# Python could not run the filter (glupy moved or removed?): fail closed, the volfile
+# gets a top volume that cannot load, so no client runs this volume without its translators.
+case "${{vol##*/}}" in *fuse.vol) ;; *) exit 0 ;; esac
+top=$(sed -n 's/^volume \\([^ ]*\\).*/\\1/p' "$vol" | tail -n 1)
+printf '\\nvolume %s\\n    type %s\\n    option reason "%s"\\n    subvolumes %s\\nend-volume\\n' \\
+    {FAILED_NAME} {FAILED_TYPE} \\
+    "the glupy volfile filter $0 could not run {python}: install glupy again on this peer (glupy install)" \\
+    "$top" >> "$vol"
+echo "$(date '+%Y-%m-%d %H:%M:%S') [$$] ${{vol##*/}}: ERROR the filter could not run {python};" \\
+    "volfile made unloadable (fail closed)" >> "${{vol%/*}}/{LOG_NAME}"
+exit 0
 """
 
 

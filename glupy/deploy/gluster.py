@@ -38,14 +38,25 @@ class VolumeInfo:
     replica: int
     bricks: list[Brick] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
+    disperse: int = 0  # bricks per disperse set (0: not dispersed)
+    redundancy: int = 0  # bricks of a disperse set that may be down at once
 
     @property
     def started(self) -> bool:
         return self.status == "Started"
 
     def replica_sets(self) -> list[list[Brick]]:
-        n = max(self.replica, 1)
+        """The bricks in their replica (or disperse) sets; one set per brick on a pure
+        distribute volume."""
+        n = self.disperse if self.disperse > 0 else max(self.replica, 1)
         return [self.bricks[i:i + n] for i in range(0, len(self.bricks), n)]
+
+    @property
+    def kind(self) -> str:
+        """'replicate', 'disperse' or 'distribute' (what a brick restart costs)."""
+        if self.disperse > 0:
+            return "disperse"
+        return "replicate" if self.replica > 1 else "distribute"
 
 
 class Gluster:
@@ -115,6 +126,8 @@ class Gluster:
                 status=vol.findtext("statusStr") or "",
                 type=vol.findtext("typeStr") or "",
                 replica=int(vol.findtext("replicaCount") or "1"),
+                disperse=int(vol.findtext("disperseCount") or "0"),
+                redundancy=int(vol.findtext("redundancyCount") or "0"),
             )
             for b in vol.iter("brick"):
                 host, _, path = (b.findtext("name") or "").rpartition(":")
@@ -148,6 +161,49 @@ class Gluster:
 
     def set(self, volume: str, key: str, value: str) -> None:
         self.run("volume", "set", volume, key, value)
+
+    def set_many(self, volume: str, options: dict[str, str]) -> None:
+        """Several options in ONE glusterd transaction (one volfile regeneration)."""
+        if options:
+            self.run("volume", "set", volume, *[w for kv in options.items() for w in kv])
+
+    def peers(self) -> list[str]:
+        """Host names of every peer of the pool, this one included."""
+        root = self.xml("pool", "list")
+        hosts = []
+        for peer in root.iter("peer"):
+            host = peer.findtext("hostname") or ""
+            if host == "localhost":
+                # `pool list` names this peer localhost: its brick host name is what counts
+                host = self._local_hostname() or host
+            hosts.append(host)
+        return hosts
+
+    def _local_hostname(self) -> str | None:
+        res = self.run("system::", "uuid", "get", check=False)
+        uuid = res.stdout.strip().rsplit(" ", 1)[-1] if res.returncode == 0 else ""
+        for vol in self.volumes():
+            for b in vol.bricks:
+                if b.uuid == uuid:
+                    return b.host
+        return None
+
+    def getspec(self, host: str, volfile_id: str) -> str:
+        """The volfile a client fetching ``volfile_id`` from ``host`` gets (that peer's
+        glusterd and filter wrote it): what that peer's clients run."""
+        exe = shutil.which("gluster")
+        if exe is None:
+            raise GlusterError("the gluster CLI is not installed (apt-get install glusterfs-server)")
+        cmd = [*self._prefix(), exe, "--mode=script", f"--remote-host={host}", "system::",
+               "getspec", volfile_id]
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            raise GlusterError(f"peer {host}: no volfile in {self.timeout:.0f}s") from None
+        if res.returncode != 0 or "volume " not in res.stdout:
+            raise GlusterError(f"peer {host}: cannot fetch volfile {volfile_id}: "
+                               f"{(res.stderr or res.stdout).strip() or res.returncode}")
+        return res.stdout
 
     def reset(self, volume: str, key: str) -> None:
         self.run("volume", "reset", volume, key)

@@ -1,35 +1,52 @@
-"""attach / detach / status: the logic behind the CLI commands.
+"""attach / detach / set / status: the logic behind the CLI commands.
+
+Where each side's translator comes from:
+
+* brick side: glusterd's own custom translators (``user.xlator.glupy-NAME=POSITION`` and
+  ``user.xlator.glupy-NAME.KEY=VALUE``, glusterd-volgen.c ``check_and_add_user_xl``):
+  glusterd writes ``type user/glupy-NAME`` into every brick volfile on every peer, and
+  ``<xlatordir>/user/glupy-NAME.so`` links to the bridge.  A peer without that link (or
+  without glupy) cannot start the brick: nothing runs without the translator.
+* client side: the volfile filter (:mod:`glupy.deploy.filter`), which fails closed.
 
 What GlusterFS does with a changed volfile (10.3, checked on a 3-peer pool):
 
 * FUSE clients (and gfapi clients) are told by glusterd to fetch the new volfile; a
-  changed topology makes them build the new graph and switch to it LIVE (open files
-  migrate to the new graph): nothing to do, no remount.
-* Brick processes also fetch it, but a brick cannot switch graphs: the new graph's
-  protocol/server fails to bind the brick's port ("Address already in use", "init
-  failed") and the brick keeps running the OLD graph.  A brick picks up an attached (or
-  detached) translator only when it restarts.  ``restart_bricks`` does that through
-  glusterd, so it works for bricks on every peer: ``gluster volume reset-brick VOL
-  BRICK start`` stops one brick of each replica set, ``gluster volume start VOL force``
-  starts them again with the new volfile, then (replicated volumes) it waits for
-  self-heal to reach 0 before the next brick of each set: the volume stays available.
+  changed topology makes them build the new graph and switch to it LIVE; same topology
+  with other options: the translators' ``reconfigure`` runs.
+* Brick processes reconfigure live when only options change, but cannot switch to a new
+  topology: a brick picks up an attached (or detached) translator only when it restarts.
+  ``restart_bricks`` does that through glusterd (``reset-brick start`` + ``volume start
+  force``), as many bricks at a time as the volume type allows.
+* glusterd cannot remove a ``user.xlator.*`` option (``volume reset`` refuses ``user.*``
+  keys): detach turns the brick-side translator into :class:`glupy.deploy.refuse.Inert`.
 * shd, rebalance and gfproxy volfiles are never changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from glupy import daemon, security, volfile
 from glupy.deploy import filter as gfilter
-from glupy.deploy.config import DETACHED, GEN_KEY, AttachSpec, ConfigError, specs_from_options
+from glupy.deploy.config import (
+    DETACHED,
+    GEN_KEY,
+    INERT_MODULE,
+    USER_XL_PREFIX,
+    AttachSpec,
+    ConfigError,
+    specs_from_options,
+)
 from glupy.deploy.gluster import Gluster, GlusterError, VolumeInfo
 from glupy.security import REDACTED
 
@@ -64,7 +81,8 @@ try:
         except Exception as e:
             raise ValueError(str(e) if known[key].secret else f"option {key}={value!r}: {e}") from None
     out = {"ok": True, "class": f"{cls.__module__}:{cls.__name__}", "fops": sorted(cls.defined_fops()),
-           "secret": sorted(k for k, o in known.items() if o.secret)}
+           "secret": sorted(k for k, o in known.items() if o.secret),
+           "defaults": {k: o.default_text for k, o in known.items()}}
 except BaseException as e:
     # an import failure is named by its cause (ModuleNotFoundError, SyntaxError ...)
     cause = e.__cause__ if isinstance(e, LoadError) and e.__cause__ is not None else e
@@ -162,25 +180,202 @@ def _filter_errors(g: Gluster, volume: str, n: int = 6) -> str:
 # --------------------------------------------------------------------------- bricks
 
 
-def restart_bricks(g: Gluster, vol: VolumeInfo, say: Say, heal_timeout: float = 120) -> None:
-    """Restart every brick of ``vol`` through glusterd, one brick per replica set at a time."""
+def restart_waves(vol: VolumeInfo) -> list[list[str]]:
+    """The bricks to restart together, in order, so that the volume stays available:
+    replicate: one brick of each replica set; disperse: up to ``redundancy`` bricks of
+    each disperse set; distribute: one brick at a time (its files are offline meanwhile)."""
     sets = vol.replica_sets()
+    if vol.kind == "distribute":
+        return [[b.name] for b in vol.bricks]
+    per_set = max(vol.redundancy, 1) if vol.kind == "disperse" else 1
     width = max(len(s) for s in sets)
-    replicated = vol.replica > 1
-    for wave in range(width):
-        bricks = [s[wave].name for s in sets if wave < len(s)]
-        say(f"restarting brick(s) {', '.join(bricks)}")
+    waves = []
+    for start in range(0, width, per_set):
+        waves.append([b.name for s in sets for b in s[start:start + per_set]])
+    return waves
+
+
+def restart_bricks(g: Gluster, vol: VolumeInfo, say: Say, heal_timeout: float = 600) -> None:
+    """Restart every brick of ``vol`` through glusterd, wave by wave (restart_waves),
+    waiting for self-heal between waves on replicated and dispersed volumes."""
+    waves = restart_waves(vol)
+    if vol.kind == "distribute" and len(vol.bricks) > 1:
+        say(f"{vol.name} is a pure distribute volume: while each brick restarts (a few seconds) "
+            "the files on it are unavailable; bricks restart one at a time")
+    for n, bricks in enumerate(waves, 1):
+        say(f"restarting brick(s) {', '.join(bricks)} ({n}/{len(waves)})")
         for b in bricks:
             g.run("volume", "reset-brick", vol.name, b, "start")
-        g.run("volume", "start", vol.name, "force")
-        g.wait_bricks_online(vol.name, bricks)
-        if replicated and wave + 1 < width:
-            pending = g.wait_healed(vol.name, heal_timeout)
-            if pending != 0:
-                raise DeployError(
-                    f"self-heal of {vol.name} did not finish ({pending} entries pending): "
-                    "stopped the rolling restart; run `gluster volume heal "
-                    f"{vol.name} info`, then restart the remaining bricks")
+        # a brick whose graph cannot load (a peer without glupy) fails the start
+        g.run("volume", "start", vol.name, "force", check=False)
+        try:
+            g.wait_bricks_online(vol.name, bricks)
+        except GlusterError:
+            down = _offline(g, vol.name, bricks)
+            hosts = sorted({b.rsplit(":", 1)[0] for b in down})
+            raise DeployError(
+                f"brick(s) {', '.join(down)} did not start: the peer(s) {', '.join(hosts)} cannot "
+                "load the brick graph (glupy missing there? run `glupy install` on "
+                f"{', '.join(hosts)}, then `glupy restart-bricks {vol.name}`); "
+                "stopped the rolling restart") from None
+        if vol.kind != "distribute" and n < len(waves):
+            _wait_healed(g, vol.name, heal_timeout, say)
+
+
+def _offline(g: Gluster, volume: str, bricks: list[str]) -> list[str]:
+    status = g.brick_status(volume)
+    return [b for b in bricks if status.get(b, {}).get("status") != "1"]
+
+
+def _wait_healed(g: Gluster, volume: str, timeout: float, say: Say, every: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    last_said = 0.0
+    while True:
+        pending = g.heal_pending(volume)
+        if pending == 0:
+            return
+        now = time.monotonic()
+        if now > deadline:
+            raise DeployError(
+                f"self-heal of {volume} did not finish within {timeout:.0f}s "
+                f"({'unknown' if pending is None else pending} entries pending): stopped the rolling "
+                f"restart; run `gluster volume heal {volume} info`, then restart the remaining "
+                "bricks (or attach/detach again with a longer --heal-timeout)")
+        if now - last_said >= every:
+            left = deadline - now
+            say(f"  waiting for self-heal: {'?' if pending is None else pending} entries pending "
+                f"({left:.0f}s left)")
+            last_said = now
+        time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- the truth from every brick
+
+
+def trusted_client_volfile(g: Gluster, volume: str) -> str:
+    wd = g.getwd()
+    path = (wd or Path("/var/lib/glusterd")) / "vols" / volume / f"trusted-{volume}.tcp-fuse.vol"
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise DeployError(f"cannot read {path} (run glupy on a peer of the pool): {exc.strerror}") from None
+
+
+def probe_bricks(g: Gluster, vol: VolumeInfo, bricks: list[str] | None = None,
+                 timeout: float = 15) -> dict[str, dict[str, object]]:
+    """brick -> what its process answers to glupy.status (see glupy.deploy.probe)."""
+    bricks = bricks if bricks is not None else [b.name for b in vol.bricks]
+    request = {"volfile": trusted_client_volfile(g, vol.name), "bricks": bricks, "timeout": timeout}
+    try:
+        return dict(_run_probe(g, request, 30 + timeout * len(bricks)))  # type: ignore[call-overload]
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {b: {"error": f"probe failed: {exc}"} for b in bricks}
+
+
+def _run_probe(g: Gluster, request: dict[str, object], timeout: float) -> object:
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    res = subprocess.run([*g._prefix(), sys.executable, "-m", "glupy.deploy.probe"],
+                         input=json.dumps(request), capture_output=True, text=True, env=env,
+                         timeout=timeout)
+    return json.loads(res.stdout)
+
+
+def scan_volume(g: Gluster, vol: VolumeInfo) -> dict[str, object]:
+    """The first encrypted and the first plain non-empty file of ``vol`` (glupy.deploy.safety)."""
+    from glupy.deploy.safety import SCAN_LIMIT
+
+    graph = gfilter.strip(volfile.parse(trusted_client_volfile(g, vol.name)), vol.name)
+    graph = volfile.Graph([v for v in graph if gfilter.FAILED_NAME not in v.name])
+    try:
+        return dict(_run_probe(g, {"scan": graph.render(), "limit": SCAN_LIMIT}, 600))  # type: ignore[call-overload]
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {"error": f"scan failed: {exc}"}
+
+
+def brick_state(answer: dict[str, object], xlator: str, module: str) -> dict[str, object]:
+    """One brick's state for one translator, from its probe answer."""
+    if "error" in answer:
+        return {"state": "unreachable", "error": answer["error"]}
+    proc = answer.get("glupy")
+    if not isinstance(proc, dict):
+        return {"state": "not loaded (no glupy translator in this brick process)"}
+    for t in proc.get("translators", []):
+        if t.get("name") == xlator:
+            state = "loaded" if t.get("module") == module else f"runs {t.get('module')}"
+            return {"state": state, "pid": proc.get("pid"), "host": proc.get("host"),
+                    "python": proc.get("python"), "glupy": proc.get("glupy"), **t}
+    return {"state": "not loaded", "pid": proc.get("pid"), "host": proc.get("host")}
+
+
+def verify_bricks(g: Gluster, vol: VolumeInfo, spec: AttachSpec, module: str, say: Say) -> None:
+    """Every brick runs ``module`` as the translator of ``spec``, or DeployError naming
+    the bricks and their peers."""
+    xl = spec.xlator_name(vol.name)
+    answers = probe_bricks(g, vol)
+    bad = {}
+    for b in vol.bricks:
+        st = brick_state(answers.get(b.name, {"error": "no answer"}), xl, module)
+        if st["state"] != "loaded":
+            bad[b.name] = st
+    if bad:
+        hosts = sorted({b.rsplit(":", 1)[0] for b in bad})
+        lines = "; ".join(f"{b}: {st['state']}{' (' + str(st['error']) + ')' if 'error' in st else ''}"
+                          for b, st in bad.items())
+        raise DeployError(f"{xl} is not running {module} on every brick: {lines}. "
+                          f"Check glupy on peer(s) {', '.join(hosts)} (glupy install there)")
+    say(f"verified: all {len(vol.bricks)} bricks run {xl} ({module})")
+
+
+def client_volfile_states(g: Gluster, vol: VolumeInfo, xlator: str) -> dict[str, str]:
+    """peer -> 'ok', 'missing', 'refused: ...' or 'unreachable: ...' for the client volfile
+    each peer hands out (so: whether that peer's filter inserted ``xlator``)."""
+    try:
+        hosts = sorted(set(g.peers()) | {b.host for b in vol.bricks} - {"localhost"})
+    except GlusterError:
+        hosts = sorted({b.host for b in vol.bricks})
+    out = {}
+    for host in hosts:
+        try:
+            text = g.getspec(host, vol.name)
+        except GlusterError as exc:
+            out[host] = f"unreachable: {exc}"
+            continue
+        m = re.search(r"^# glupy-filter: FAILED: (.*)$", text, re.M)
+        if m or gfilter.FAILED_NAME in text:
+            out[host] = f"refused (fail closed): {m.group(1) if m else 'the filter could not run'}"
+        elif re.search(rf"^volume {re.escape(xlator)}$", text, re.M):
+            out[host] = "ok"
+        else:
+            out[host] = "missing (no glupy volfile filter on this peer?)"
+    return out
+
+
+def verify_clients(g: Gluster, vol: VolumeInfo, spec: AttachSpec, say: Say) -> None:
+    xl = spec.xlator_name(vol.name)
+    states = client_volfile_states(g, vol, xl)
+    bad = {h: s for h, s in states.items() if s != "ok"}
+    if bad:
+        raise DeployError(f"the client volfile of {vol.name} lacks {xl} on peer(s) "
+                          + "; ".join(f"{h}: {s}" for h, s in bad.items())
+                          + ": install glupy and its filter there (glupy install)")
+    say(f"verified: the client volfile of every peer ({', '.join(states)}) has {xl}")
+
+
+def ensure_user_link(spec: AttachSpec) -> Path:
+    """``<xlatordir>/user/glupy-NAME.so`` -> the bridge (this host)."""
+    link = volfile.xlatordir() / "user" / f"{spec.user_xlator}.so"
+    target = volfile.bridge_so_path().resolve()
+    if link.is_symlink() and Path(os.path.realpath(link)) == target:
+        return link
+    if link.exists() and not link.is_symlink():
+        raise DeployError(f"{link} exists and is not a link to the glupy bridge")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target)
+    return link
 
 
 # --------------------------------------------------------------------------- commands
@@ -239,8 +434,32 @@ class AttachResult:
     restarted: bool = False
 
 
+def _stale_brick_options(vol: VolumeInfo, spec: AttachSpec) -> dict[str, str]:
+    """``user.xlator.glupy-NAME.*`` options an earlier attach of NAME left (glusterd cannot
+    reset them) that this attach does not set again."""
+    prefix = f"{USER_XL_PREFIX}{spec.user_xlator}."
+    new = spec.brick_options()
+    return {k: v for k, v in vol.options.items() if k.startswith(prefix) and k not in new}
+
+
+def _reset_stale(vol: VolumeInfo, spec: AttachSpec, known: dict[str, str | None]) -> dict[str, str]:
+    """Values putting stale options back to the new translator's defaults, or DeployError."""
+    out = {}
+    for key in _stale_brick_options(vol, spec):
+        opt = key.rsplit(".", 1)[-1]
+        default = known.get(opt)
+        if default is None:
+            raise DeployError(
+                f"{vol.name} still has {key} from an earlier attach of {spec.name} (glusterd cannot "
+                f"remove user.xlator options) and {spec.module} has no default for {opt!r}: give "
+                f"-o {opt}=VALUE, or attach under another --name")
+        out[key] = default
+    return out
+
+
 def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
-           python: str | None = None, say: Say = print) -> AttachResult:
+           python: str | None = None, say: Say = print, force: bool = False,
+           heal_timeout: float = 600) -> AttachResult:
     _require_root("glupy attach")
     try:
         spec.validate()
@@ -255,7 +474,9 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
         raise DeployError(f"the glupy bridge is not built ({volfile.bridge_so_path()}): "
                           "run `glupy install`")
     info = check_translator(spec, python)
-    say(f"{spec.module}: {info['class']} imports (fops in Python: {', '.join(info['fops']) or 'none'})")
+    fops = info.get("fops")
+    names = ", ".join(str(f) for f in fops) if isinstance(fops, list) else ""
+    say(f"{spec.module}: {info['class']} imports (fops in Python: {names or 'none'})")
     secret = info.get("secret", [])
     spec.secret = [str(k) for k in secret] if isinstance(secret, list) else []
     literal = [k for k in spec.secret if k in spec.options
@@ -265,30 +486,56 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             f"in its store on every peer (gluster volume info shows it) and GlusterFS prints "
             f"it into every log that shows the graph; use -o KEY=@/path/to/file (a root-only "
             f"file present on every peer) instead")
-    try:
-        path, changed = gfilter.install()
-    except OSError as exc:
-        raise DeployError(f"cannot install the volfile filter: {exc}") from None
-    if changed:
-        say(f"installed the volfile filter {path} (every peer of the pool needs it: "
-            "`python -m glupy.deploy.filter install` there)")
+    from glupy.deploy import safety
+
+    safety.check_attach(g, vol, spec, info, force=force, say=say)
+    brick = "brick" in spec.sides
+    defaults = info.get("defaults")
+    stale = _reset_stale(vol, spec, defaults if isinstance(defaults, dict) else {}) if brick else {}
+    if "client" in spec.sides:
+        try:
+            path, changed = gfilter.install()
+        except OSError as exc:
+            raise DeployError(f"cannot install the volfile filter: {exc}") from None
+        if changed:
+            say(f"installed the volfile filter {path} (every peer of the pool needs it: "
+                "`glupy install` there)")
+    if brick:
+        link = ensure_user_link(spec)
+        say(f"bricks: {link} -> the bridge (every peer needs it: `glupy install` there "
+            "creates the links of every attached translator)")
     spec.seq = max((s.seq for s in specs), default=0) + 1
     xl = spec.xlator_name(volume)
-    g.set(volume, spec.key, spec.to_value())
+    # the client side first (the filter inserts it, every peer's volfile is checked), and
+    # only then, in one transaction, the full spec and glusterd's own brick-side
+    # insertion (position key last): a peer without the filter is found while the
+    # volume is still as it was, and no volfile ever has a brick-side spec without
+    # glusterd's insertion (the filter refuses such brick graphs)
+    client_only = dataclasses.replace(spec, side="client")
+    have: dict[str, bool] = {}
     try:
-        _regenerate(g, vol)
+        if "client" in spec.sides:
+            g.set(volume, spec.key, client_only.to_value())
+            _regenerate(g, vol)
+            verify_clients(g, g.volume(volume), spec, say)
+        if brick:
+            g.set_many(volume, {spec.key: spec.to_value(), **stale, **spec.brick_options()})
+            _regenerate(g, g.volume(volume))
         have = _volfiles_with(g, volume, xl)
-        wanted = {n: (gfilter.volfile_kind(Path(n), volume) in spec.sides) for n in have}
-        missing = [n for n in have if wanted[n] and not have[n]]
+        missing = [n for n in have if not have[n]
+                   and gfilter.volfile_kind(Path(n), volume) in spec.sides]
         if missing or not have:
             why = _filter_errors(g, volume)
             raise DeployError(
-                f"the volfile filter did not insert {xl} into {', '.join(missing) or 'the volfiles'}"
+                f"{xl} is missing from {', '.join(missing) or 'the volfiles'} on this peer"
                 + (f":\n{why}" if why else ""))
     except (DeployError, GlusterError) as exc:
         say(f"rolling back: removing {spec.key}")
         try:
-            g.set(volume, spec.key, DETACHED)
+            undo = {spec.key: DETACHED}
+            if brick and f"{USER_XL_PREFIX}{spec.user_xlator}" in g.volume(volume).options:
+                undo[f"{USER_XL_PREFIX}{spec.user_xlator}.module"] = INERT_MODULE
+            g.set_many(volume, undo)
             _regenerate(g, g.volume(volume))
         except GlusterError as exc2:
             say(f"rollback failed: {exc2}")
@@ -301,20 +548,29 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
     if "client" in spec.sides:
         say("clients: glusterd pushed the new volfile; mounted clients switch graphs live "
             "(no remount)")
-    if "brick" in spec.sides:
+    if brick:
         if restart:
-            say("bricks: a brick process cannot switch graphs live; restarting each brick "
-                "(one per replica set at a time)")
-            restart_bricks(g, vol, say)
+            say("bricks: a brick process cannot switch graphs live; restarting the bricks "
+                f"({vol.kind} volume: {_wave_rule(vol)})")
+            restart_bricks(g, vol, say, heal_timeout)
             result.restarted = True
-            say("bricks: all restarted with the new volfile")
+            verify_bricks(g, vol, spec, spec.module, say)
         else:
             say(f"bricks: NOT restarted: they keep the old graph until restarted "
-                f"(gluster volume stop/start {volume}, or glupy detach/attach with restart)")
+                f"(gluster volume stop/start {volume}); `glupy status {volume}` shows which run it")
     return result
 
 
-def detach(g: Gluster, volume: str, name: str, *, restart: bool = True, say: Say = print) -> AttachSpec:
+def _wave_rule(vol: VolumeInfo) -> str:
+    if vol.kind == "replicate":
+        return "one brick of each replica set at a time"
+    if vol.kind == "disperse":
+        return f"at most {max(vol.redundancy, 1)} brick(s) of each disperse set at a time"
+    return "one brick at a time"
+
+
+def detach(g: Gluster, volume: str, name: str, *, restart: bool = True, say: Say = print,
+           force: bool = False, heal_timeout: float = 600) -> AttachSpec:
     _require_root("glupy detach")
     vol = _volume(g, volume, started=False)
     specs = _specs(vol)
@@ -322,62 +578,115 @@ def detach(g: Gluster, volume: str, name: str, *, restart: bool = True, say: Say
     if spec is None:
         names = ", ".join(s.name for s in specs) or "none"
         raise DeployError(f"no glupy translator {name!r} attached to {volume} (attached: {names})")
-    g.set(volume, spec.key, DETACHED)
+    from glupy.deploy import safety
+
+    safety.check_detach(g, vol, spec, force=force, say=say)
+    brick = "brick" in spec.sides
+    change = {spec.key: DETACHED}
+    if brick:
+        change[f"{USER_XL_PREFIX}{spec.user_xlator}.module"] = INERT_MODULE
+    g.set_many(volume, change)
     _regenerate(g, vol)
     xl = spec.xlator_name(volume)
-    still = [n for n, has in _volfiles_with(g, volume, xl).items() if has]
+    still = [n for n, has in _volfiles_with(g, volume, xl).items()
+             if has and gfilter.volfile_kind(Path(n), volume) == "client"]
     if still:
         raise DeployError(f"{xl} is still in {', '.join(still)} (is the filter installed?)")
     say(f"detached {xl} from {volume}; volfiles regenerated on every peer")
     if "client" in spec.sides:
         say("clients: switch to the new graph live (no remount)")
-    if "brick" in spec.sides and vol.started:
-        if restart:
-            say("bricks: restarting each brick (one per replica set at a time)")
-            restart_bricks(g, vol, say)
-            say("bricks: all restarted without the translator")
-        else:
+    if brick:
+        say(f"bricks: glusterd cannot remove user.xlator options: {xl} stays in the brick graphs "
+            f"as {INERT_MODULE} (no fop in Python); keep user/{spec.user_xlator}.so on every peer")
+        if vol.started and restart:
+            say(f"bricks: restarting the bricks ({vol.kind} volume: {_wave_rule(vol)})")
+            restart_bricks(g, vol, say, heal_timeout)
+            verify_bricks(g, vol, spec, INERT_MODULE, say)
+        elif vol.started:
             say("bricks: NOT restarted: they keep running the translator until restarted")
     return spec
+
+
+def restart(g: Gluster, volume: str, *, say: Say = print, heal_timeout: float = 600) -> None:
+    """Start the bricks that are down, restart every brick (rolling, as attach does) and
+    verify that each runs every attached brick-side translator: finishes a rollout that
+    stopped (e.g. after `glupy install` on a peer that lacked glupy)."""
+    _require_root("glupy restart-bricks")
+    vol = _volume(g, volume)
+    specs = [s for s in _specs(vol) if "brick" in s.sides]
+    down = _offline(g, volume, [b.name for b in vol.bricks])
+    if down:
+        say(f"starting brick(s) {', '.join(down)}")
+        g.run("volume", "start", volume, "force", check=False)
+        try:
+            g.wait_bricks_online(volume, down)
+        except GlusterError as exc:
+            raise DeployError(f"{exc}: fix those peers first (glupy install there)") from None
+        _wait_healed(g, volume, heal_timeout, say)
+    say(f"restarting the bricks ({vol.kind} volume: {_wave_rule(vol)})")
+    restart_bricks(g, vol, say, heal_timeout)
+    for spec in specs:
+        verify_bricks(g, vol, spec, spec.module, say)
+
+
+def set_options(g: Gluster, volume: str, name: str, changes: dict[str, str], *,
+                python: str | None = None, say: Say = print) -> AttachSpec:
+    """Change options of an attached translator live: glusterd pushes the new volfiles and
+    clients and bricks reconfigure (the translator's ``reconfigure`` runs) without a
+    restart.  The new option set is checked first (import + parse); nothing changes
+    when it is refused."""
+    _require_root("glupy set")
+    vol = _volume(g, volume, started=False)
+    spec = next((s for s in _specs(vol) if s.name == name), None)
+    if spec is None:
+        raise DeployError(f"no glupy translator {name!r} attached to {volume}")
+    new = dataclasses.replace(spec, options={**spec.options, **changes})
+    try:
+        new.validate()
+    except ConfigError as exc:
+        raise DeployError(str(exc)) from None
+    check_translator(new, python)
+    update = {new.key: new.to_value()}
+    if "brick" in new.sides:
+        prefix = f"{USER_XL_PREFIX}{new.user_xlator}."
+        update.update({prefix + k: v for k, v in changes.items()})
+    g.set_many(volume, update)
+    _regenerate(g, g.volume(volume))
+    shown = shown_options(new)
+    say(f"{new.xlator_name(volume)}: set {', '.join(f'{k}={shown[k]}' for k in changes)}; "
+        "glusterd pushed the new volfiles: clients and bricks reconfigure live")
+    return new
 
 
 # --------------------------------------------------------------------------- status
 
 
-def _cmd_arg(cmdline: list[str], flag: str) -> str | None:
-    for i, arg in enumerate(cmdline):
-        if arg == flag and i + 1 < len(cmdline):
-            return cmdline[i + 1]
-        if arg.startswith(flag + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
-def brick_log_state(log: Path, xlator: str) -> tuple[str, list[str]]:
-    """('loaded' | 'not loaded' | 'failed', error lines) for the process's current run."""
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return "unknown (no log)", []
-    start = max((i for i, ln in enumerate(lines) if "Started running" in ln), default=0)
-    run = lines[start:]
-    loaded = any(f"glupy: {xlator} loaded" in ln for ln in run)
-    errors = [ln for ln in run if re.search(rf"\] E \[.*\b{re.escape(xlator)}\b", ln)
-              or f"glupy: {xlator}:" in ln]
-    if loaded:
-        return "loaded", errors
-    return ("failed" if errors else "not loaded"), errors
-
-
-def _local_mounts(volume: str) -> list[str]:
+def _local_mounts(volume: str, bricks: list[str] | None = None) -> list[str]:
+    """FUSE mounts of ``volume`` on this host; with ``bricks`` ('host:path'), only those
+    whose graph talks to one of them (another pool's volume can have the same name)."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fstype, source = right.split()[:2]
             if fstype == "fuse.glusterfs" and re.search(rf":/?{re.escape(volume)}$", source):
-                out.append(left.split()[4].replace("\\040", " "))
+                mnt = left.split()[4].replace("\\040", " ")
+                if bricks is None or _mount_brick(mnt, volume) in bricks:
+                    out.append(mnt)
     return out
+
+
+def _mount_brick(mountpoint: str, volume: str) -> str | None:
+    """'host:path' of the mount's first protocol/client (from its .meta options)."""
+    opts = Path(mountpoint) / ".meta" / "graphs" / "active" / f"{volume}-client-0" / "options"
+    try:
+        host = (opts / "remote-host").read_text().strip()
+        path = (opts / "remote-subvolume").read_text().strip()
+    except OSError:
+        return None
+    return f"{host}:{path}"
 
 
 def shown_options(spec: AttachSpec) -> dict[str, str]:
@@ -387,8 +696,10 @@ def shown_options(spec: AttachSpec) -> dict[str, str]:
             for k, v in spec.options.items()}
 
 
-def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
-    """Per volume: attached translators and whether the local processes run them."""
+def status(g: Gluster, volume: str | None = None, *, probe: bool = True) -> list[dict[str, object]]:
+    """Per volume: the attached translators, what every brick process runs (asked over
+    the data path, on every host), the client volfile each peer hands out, and the FUSE
+    mounts of this host."""
     try:
         g.ping()
         vols = g.volumes(volume)
@@ -399,11 +710,13 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
         specs = _specs(vol)
         if volume is None and not specs:
             continue
-        bstat = g.brick_status(vol.name) if vol.started else {}
-        mounts = _local_mounts(vol.name)
-        entry: dict[str, object] = {"volume": vol.name, "status": vol.status,
+        answers = probe_bricks(g, vol) if probe and vol.started and any(
+            "brick" in s.sides for s in specs) else {}
+        mounts = _local_mounts(vol.name, [b.name for b in vol.bricks])
+        entry: dict[str, object] = {"volume": vol.name, "status": vol.status, "type": vol.kind,
                                     "filter": str(gfilter.filter_path()) if gfilter.is_ours(
                                         gfilter.filter_path()) else None,
+                                    "filter_errors": _filter_errors(g, vol.name).splitlines(),
                                     "translators": []}
         for spec in specs:
             xl = spec.xlator_name(vol.name)
@@ -411,22 +724,14 @@ def status(g: Gluster, volume: str | None = None) -> list[dict[str, object]]:
                                     "side": spec.side, "position": spec.position,
                                     "options": shown_options(spec),
                                     "volfiles": _volfiles_with(g, vol.name, xl),
-                                    "bricks": {}, "clients": {}}
+                                    "bricks": {}, "clients": {}, "peers": {}}
             if "brick" in spec.sides:
                 for b in vol.bricks:
-                    st = bstat.get(b.name, {})
-                    pid = int(st.get("pid", "-1") or -1)
-                    cl = daemon.cmdline(pid) if pid > 0 else []
-                    if st.get("status") != "1":
-                        t["bricks"][b.name] = {"state": "brick offline"}  # type: ignore[index]
-                    elif not any(a.startswith(f"{vol.name}.") for a in cl):
-                        t["bricks"][b.name] = {"state": "unknown (brick on another host)"}  # type: ignore[index]
-                    else:
-                        log = _cmd_arg(cl, "-l") or _cmd_arg(cl, "--log-file") or ""
-                        state, errors = brick_log_state(Path(log), xl)
-                        t["bricks"][b.name] = {"state": state, "pid": pid, "log": log,  # type: ignore[index]
-                                               "errors": errors[-5:]}
+                    t["bricks"][b.name] = (brick_state(answers.get(b.name, {"error": "no answer"}),  # type: ignore[index]
+                                                       xl, spec.module)
+                                           if vol.started else {"state": "volume stopped"})
             if "client" in spec.sides:
+                t["peers"] = client_volfile_states(g, vol, xl) if probe else {}
                 for m in mounts:
                     active = Path(m) / ".meta" / "graphs" / "active"
                     try:
@@ -454,7 +759,7 @@ def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, o
         pid = int(st.get("pid", "-1") or -1)
         if pid > 0 and any(a.startswith(f"{vol.name}.") for a in daemon.cmdline(pid)):
             pids[pid] = f"brick {b}"
-    for m in _local_mounts(vol.name):
+    for m in _local_mounts(vol.name, [b.name for b in vol.bricks]):
         pid = daemon.find_pid(m)  # the glusterfs client serving it
         if pid:
             pids[pid] = f"mount {m}"

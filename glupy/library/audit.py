@@ -13,6 +13,8 @@ Options:
                    not handled in Python at all (they pass through in C)
 * ``path-prefix``  only record fops whose path starts with this (default: all)
 * ``max-size``     rotate when the file passes this size (``LOG.1`` keeps the previous one)
+                   (external rotation works too: when the file is moved or removed, e.g.
+                   by logrotate without copytruncate, the next batch goes to a new file)
 * ``queue-size``   records buffered for the writer thread; when full, records are
                    dropped and counted, and the log says how many
 * ``mode``         permissions of the audit file (octal, default 0600: root only; e.g.
@@ -93,6 +95,19 @@ class _Writer(threading.Thread):
         fd = open_private(self.path, self.mode, self.group)
         return open(fd, "a", buffering=1 << 16)
 
+    def _reopen_if_moved(self, fh: TextIO) -> TextIO:
+        """logrotate (or an admin) moved or removed the file: write to a new one at
+        ``path``, not on into the old inode (one stat per batch, not per record)."""
+        try:
+            st = os.stat(self.path)
+            fst = os.fstat(fh.fileno())
+            if (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino):
+                return fh
+        except FileNotFoundError:
+            pass
+        fh.close()
+        return self.open()
+
     def run(self) -> None:
         fh = self.open()
         try:
@@ -104,6 +119,7 @@ class _Writer(threading.Thread):
                 while buf:
                     lines.append(fmt(buf.popleft()))
                 if lines:
+                    fh = self._reopen_if_moved(fh)
                     fh.write("".join(lines))
                     fh.flush()
                     if fh.tell() >= self.max_size:

@@ -23,6 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from pool import Pool
 
+from glupy import volfile
 from glupy.deploy import filter as gfilter
 
 VOLUME = "tv"
@@ -60,7 +61,21 @@ def filter_installed() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def pool(filter_installed: Path) -> Iterator[Pool]:
+def user_links() -> Iterator[Path]:
+    """<xlatordir>/user: the user/glupy-NAME.so links attach makes are removed afterwards."""
+    user = volfile.xlatordir() / "user"
+    preexisting = user.exists()
+    before = set(user.glob("glupy-*.so")) if preexisting else set()
+    yield user
+    for link in set(user.glob("glupy-*.so")) - before:
+        link.unlink()
+    if not preexisting:
+        with contextlib.suppress(OSError):
+            user.rmdir()
+
+
+@pytest.fixture(scope="session")
+def pool(filter_installed: Path, user_links: Path) -> Iterator[Pool]:
     _require()
     root = Path(tempfile.mkdtemp(prefix="glupy-pool-", dir="/var/tmp"))
     p = Pool(root)

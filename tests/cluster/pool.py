@@ -155,6 +155,30 @@ class Peer:
             self.pidfile.unlink()
         _run(cmd, timeout=30)
 
+    def start_replacing(self, replaced: dict[Path, Path]) -> None:
+        """Start glusterd (and so its bricks) in a private mount namespace where each
+        directory ``target`` of ``replaced`` shows the contents of ``replaced[target]``:
+        a peer whose installation differs (e.g. without glupy's user/ links or filter)."""
+        for d in (self.wd, self.rundir, self.logdir, *replaced.values()):
+            d.mkdir(parents=True, exist_ok=True)
+        base = BASE_PORT + (self.index - 1) * PORTS_PER_PEER
+        opts = {
+            "management.working-directory": self.wd,
+            "management.transport.socket.bind-address": self.host,
+            "management.run-directory": self.rundir,
+            "management.glusterd-sockfile": self.sock,
+            "management.logging-directory": self.logdir,
+            "management.base-port": base,
+            "management.max-port": base + PORTS_PER_PEER - 1,
+        }
+        args = " ".join(f"--xlator-option {k}={v}" for k, v in opts.items())
+        binds = "".join(f"mkdir -p {d} && mount --bind {src} {d} && " for d, src in replaced.items())
+        script = (f"{binds}exec nsenter --net=/run/netns/{self.netns} glusterd {args} "
+                  f"--log-file={self.logdir / 'glusterd.log'} --pid-file={self.pidfile}")
+        with contextlib.suppress(FileNotFoundError):
+            self.pidfile.unlink()
+        _run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], timeout=30)
+
     def wait_up(self, timeout: float = 30.0) -> None:
         wait_for(f"glusterd {self.index}", lambda: self.cli("pool", "list", check=False).returncode == 0,
                  timeout)
@@ -316,6 +340,11 @@ class Pool:
         pids = [pid for pid in pids_mentioning(str(self.root)) if _belongs_to(pid, peer)]
         self._remember_sockets()
         kill_pids(pids, signal.SIGKILL, timeout=5)
+        # gone from /proc, not just dead: glusterd takes a brick whose pidfile names a
+        # zombie for "already running" and never starts it again
+        deadline = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return pids
 
     def heal_pending(self, volume: str = "tv", peer: Peer | None = None) -> int:

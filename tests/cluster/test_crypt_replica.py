@@ -29,8 +29,10 @@ def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) ->
     key = Path("/var/tmp") / f"glupy-crypt-test-{os.getpid()}.key"
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
+    # --force: the shared test volume holds other tests' plaintext files (glupy refuses
+    # crypt over those otherwise); this test only uses its own directory
     glupy_cli(pool, "attach", VOLUME, "glupy.library.crypt", "--side", "client", "--name", "crypt",
-              "-o", f"key-file={key}")
+              "-o", f"key-file={key}", "--force")
     try:
         pool.wait_client_connected(mnt)
         work = mnt / "crypt-fault"
@@ -104,5 +106,5 @@ def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) ->
         assert "EIO" not in log and "authentication failed" not in log
         print(f"{len(versions)} files, {done[0]} writes ({at_kill} before the kill)")
     finally:
-        glupy_cli(pool, "detach", VOLUME, "crypt")
+        glupy_cli(pool, "detach", VOLUME, "crypt", "--force")  # its encrypted files stay
         key.unlink()

@@ -36,3 +36,23 @@ def test_batches_rotate_at_max_size(tmp_path):
     assert len(rotated) >= 100
     assert rotated + (path.read_text() if path.exists() else "") == "".join(
         f"{i:09d}\n" for i in range(50))
+
+
+def test_a_file_moved_away_by_logrotate_is_reopened(tmp_path):
+    """logrotate without copytruncate renames the file: later records go to a new file
+    at the configured path, none into the renamed one."""
+    import time
+
+    path = tmp_path / "a.jsonl"
+    w = _Writer(str(path), max_size=1 << 20, limit=1000, fmt=str)
+    w.start()
+    w.add("before\n")
+    deadline = time.monotonic() + 10
+    while not (path.exists() and path.read_text() == "before\n"):
+        assert time.monotonic() < deadline, "the first record was never written"
+        time.sleep(0.01)
+    path.rename(tmp_path / "a.jsonl.rotated")
+    w.add("after\n")
+    w.stop(timeout=5)
+    assert (tmp_path / "a.jsonl.rotated").read_text() == "before\n"
+    assert path.read_text() == "after\n"

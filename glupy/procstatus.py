@@ -1,0 +1,63 @@
+"""What a glusterfs process runs, as glupy itself sees it from inside.
+
+Every glupy translator answers ``getxattr(NAME=STATUS_XATTR)`` on any inode with
+:func:`process_status` of its whole process (JSON), without winding it down.  It is
+read over the data path (a protocol/client graph to one brick, see
+:mod:`glupy.deploy.probe`), so ``glupy status VOLUME`` learns what every brick process
+of the volume runs, on whichever host, from the process itself.  The control socket's
+``status`` command (this host only) uses the same description.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+STATUS_XATTR = "glupy.status"
+
+
+def describe(inst: Any) -> dict[str, Any]:
+    """One glupy translator instance (a runtime.Instance)."""
+    obj = inst.translator
+    options: dict[str, str] = {}
+    if obj is not None:
+        for opt in inst.options.values():
+            options[opt.key] = repr(opt.shown(getattr(obj, opt.attr)))  # secret ones redacted
+    out: dict[str, Any] = {
+        "name": inst.name,
+        "module": inst.spec,
+        "class": type(obj).__qualname__ if obj is not None else None,
+        "loaded_at": getattr(inst, "loaded_at", 0.0),
+        "fops": obj.handled_fops() if obj is not None else [],
+        "reloads": inst.reloads,
+        "errors": getattr(inst, "errors", 0),
+        "last_error": getattr(inst, "last_error", ""),
+        "contexts": {"inodes": len(inst.inode_ctx.values), "fds": len(inst.fd_ctx.values)},
+        "options": options,
+        "children": [c.name for c in obj.children] if obj is not None else [],
+    }
+    counts = getattr(obj, "counts", None)
+    if isinstance(counts, Mapping):
+        out["counts"] = {str(k): int(v) for k, v in counts.items()}
+    return out
+
+
+def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
+    """The glupy translators of this process and the process-wide driver counters."""
+    from glupy import __version__
+
+    return {
+        "pid": os.getpid(),
+        "host": platform.node(),
+        "glupy": __version__,
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "tasks_in_flight": int(lib.glupy_tasks_in_flight()),
+        # failed fops whose FopError left the coroutine without being raised
+        # through its frame (no handler around the await: driver.c)
+        "failures_finished_in_c": int(lib.glupy_failures_finished_in_c()),
+        "translators": [describe(i) for i in list(instances.values())],
+    }
