@@ -76,6 +76,7 @@ def key_files(tmp_path: Path) -> tuple[Path, Path]:
     return _new_key(tmp_path / "a.key"), _new_key(tmp_path / "b.key")
 
 
+NAMES_ON = {"encrypt-names": "on"}
 _MASTERS: dict[Path, MasterKey | None] = {}  # backend dir -> the key its names are under
 
 
@@ -551,10 +552,10 @@ def test_wrong_key_with_encrypted_names(glupy_mount: MountFactory,
     """Names under another master key: every name fop fails with EKEYREJECTED (one log
     line), nothing is listed or created, and the right key still reads everything."""
     right, wrong = key_files
-    m = _mount(glupy_mount, right)
+    m = _mount(glupy_mount, right, opts=NAMES_ON)
     (m.mountpoint / "secret").write_bytes(MARKER * 100)
     m.unmount()
-    bad = _mount(glupy_mount, wrong, backend=m.backend_dir)
+    bad = _mount(glupy_mount, wrong, backend=m.backend_dir, opts=NAMES_ON)
     for op in (lambda: (bad.mountpoint / "secret").stat(), lambda: os.listdir(bad.mountpoint),
                lambda: (bad.mountpoint / "other").write_bytes(b"hello"),
                lambda: (bad.mountpoint / "dir").mkdir()):
@@ -567,7 +568,7 @@ def test_wrong_key_with_encrypted_names(glupy_mount: MountFactory,
     assert right.read_bytes().hex() not in text and wrong.read_bytes().hex() not in text
     bad.unmount()
     assert len([p for p in m.backend_dir.iterdir() if p.name != ".glusterfs"]) == 1
-    good = _mount(glupy_mount, right, backend=m.backend_dir)
+    good = _mount(glupy_mount, right, backend=m.backend_dir, opts=NAMES_ON)
     assert os.listdir(good.mountpoint) == ["secret"]
     assert _read_all(good.mountpoint / "secret") == MARKER * 100
 
@@ -698,7 +699,7 @@ def test_passphrase_mount_and_rotation(glupy_mount: MountFactory, tmp_path: Path
                            "--scrypt-n", "16384", str(pf)], input=b"correct horse\n",
                           capture_output=True, check=True)
     assert proc.returncode == 0 and pf.stat().st_mode & 0o777 == 0o600
-    m = _mount(glupy_mount, pf, option="passphrase-file")
+    m = _mount(glupy_mount, pf, option="passphrase-file", opts=NAMES_ON)
     files = {f"d/f{i}": os.urandom(i * 3000 + 1) for i in range(6)}
     (m.mountpoint / "d").mkdir()
     for name, data in files.items():
@@ -717,11 +718,11 @@ def test_passphrase_mount_and_rotation(glupy_mount: MountFactory, tmp_path: Path
     for n in files:
         assert paths[n].read_bytes()[HEADER_LEN:] == blocks_before[n], "data untouched"
     assert os.getxattr(m.backend_dir, NAMEKEY_XATTR) != record
-    new = _mount(glupy_mount, new_key, backend=m.backend_dir)
+    new = _mount(glupy_mount, new_key, backend=m.backend_dir, opts=NAMES_ON)
     for name, data in files.items():
         assert _read_all(new.mountpoint / name) == data
     new.unmount()
-    old = _mount(glupy_mount, pf, backend=m.backend_dir, option="passphrase-file")
+    old = _mount(glupy_mount, pf, backend=m.backend_dir, option="passphrase-file", opts=NAMES_ON)
     assert _read_errno(old.mountpoint / "d/f1") == errno.EKEYREJECTED
 
 

@@ -39,7 +39,7 @@ def two_clients(glupy_brick_mount: BrickMountFactory,
     try:
         for name in ("c1", "c2"):
             graph = brick.client_graph(info.port, info.exported, host=brick.HOST, name=f"{name}-client")
-            opts = {"key-file": str(key), "cluster-lock": "on"}
+            opts = {"key-file": str(key), "cluster-lock": "on", "encrypt-names": "on"}
             volfile.stack_translators(graph, graph.volumes[-1], [(SPEC, opts)], name)
             mnt, state = tmp_path / f"{name}-mnt", tmp_path / f"{name}-state"
             mnt.mkdir()
