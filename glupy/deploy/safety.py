@@ -40,7 +40,7 @@ def is_crypt(module: str) -> bool:
 
 def check_attach(g: Any, vol: Any, spec: Any, info: Any, *, force: bool,
                  say: Callable[[str], None]) -> None:
-    from glupy.deploy.ops import DeployError, scan_volume
+    from glupy.deploy.ops import scan_volume
 
     if not is_crypt(spec.module):
         return
@@ -53,14 +53,11 @@ def check_attach(g: Any, vol: Any, spec: Any, info: Any, *, force: bool,
                "volume through crypt instead")
     else:
         return
-    if force:
-        say(f"WARNING (--force): {msg}")
-        return
-    raise DeployError(msg + " (--force attaches anyway)")
+    _refuse_unless_forced(msg, "attaches", force, say)
 
 
 def check_detach(g: Any, vol: Any, spec: Any, *, force: bool, say: Callable[[str], None]) -> None:
-    from glupy.deploy.ops import DeployError, scan_volume
+    from glupy.deploy.ops import scan_volume
 
     if not is_crypt(spec.module) or not vol.started:
         return
@@ -73,7 +70,13 @@ def check_detach(g: Any, vol: Any, spec: Any, *, force: bool, say: Callable[[str
                "data out through crypt first")
     else:
         return
+    _refuse_unless_forced(msg, "detaches", force, say)
+
+
+def _refuse_unless_forced(msg: str, verb: str, force: bool, say: Callable[[str], None]) -> None:
+    from glupy.deploy.ops import DeployError
+
     if force:
         say(f"WARNING (--force): {msg}")
         return
-    raise DeployError(msg + " (--force detaches anyway)")
+    raise DeployError(f"{msg} (--force {verb} anyway)")

@@ -143,9 +143,10 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -222,6 +223,7 @@ STORED_BLOCK = BLOCK + OVERHEAD  # 4128
 LOCK_DOMAIN = "glupy.crypt"
 CONTENT_KEY = "glusterfs.content"  # lookup xdata: posix returns small files' bytes (quick-read)
 Buffer = bytes | bytearray | memoryview
+_Reply = TypeVar("_Reply")
 V1_XATTR = "trusted.glupy.crypt.nonce"  # format 1's per-file nonce
 PASSPHRASE_MAGIC = "glupy-crypt-passphrase v1"
 SCRYPT_MIN_N = 1 << 14
@@ -1480,18 +1482,18 @@ class Crypt(Translator):
         return r
 
     async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
-        if not self._names:
-            return await self.child.unlink(loc, xflags, xdata)
-        stored = (await self._encrypted(loc))[0]
-        r = await self.child.unlink(stored, xflags, xdata)
-        await self._forget_long_name(loc.parent, stored)
-        return r
+        return await self._remove(self.child.unlink, loc, xflags, xdata)
 
     async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
+        return await self._remove(self.child.rmdir, loc, xflags, xdata)
+
+    async def _remove(self, fop: Callable[[Loc, int, Dict | None], Awaitable[_Reply]], loc: Loc,
+                      xflags: int, xdata: Dict | None) -> _Reply:
+        """unlink/rmdir of the stored name, then its long-name record."""
         if not self._names:
-            return await self.child.rmdir(loc, xflags, xdata)
+            return await fop(loc, xflags, xdata)
         stored = (await self._encrypted(loc))[0]
-        r = await self.child.rmdir(stored, xflags, xdata)
+        r = await fop(stored, xflags, xdata)
         await self._forget_long_name(loc.parent, stored)
         return r
 
