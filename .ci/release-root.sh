@@ -112,12 +112,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# the machine's trust store, pip configuration and resolver
+# the machine's trust store, pip configuration, resolver and host names (glusterd resolves
+# `hostname` to decide that a brick is local)
 mkdir -p "$ROOT/usr/local/share/ca-certificates" "$ROOT/etc/xdg"
 cp -a /usr/local/share/ca-certificates/. "$ROOT/usr/local/share/ca-certificates/" 2>/dev/null || true
 [ -f /etc/pip.conf ] && cp /etc/pip.conf "$ROOT/etc/pip.conf"
 [ -d /etc/xdg/pip ] && rm -rf "$ROOT/etc/xdg/pip" && cp -a /etc/xdg/pip "$ROOT/etc/xdg/pip"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+cp -L /etc/hosts "$ROOT/etc/hosts"
 
 echo "== sources into $ROOT/src"
 [ -n "$KEEP" ] || rm -rf "$ROOT/src"  # a kept root keeps its venv and build

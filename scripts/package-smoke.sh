@@ -109,7 +109,7 @@ cat $T/gv0/before.txt
 wait_for 10 "audit records" grep -q before.txt $T/gv0-audit.jsonl
 echo "audit on gv0: $(grep -c . $T/gv0-audit.jsonl) records"
 glupy status gv0 | tee $T/status
-grep -q "mount $T/gv0: loaded" $T/status || fail "glupy status: not loaded"
+grep -q "mount $T/gv0 (this host): loaded" $T/status || fail "glupy status: not loaded"
 glupy detach gv0 audit
 ! grep -q "features/glupy" /var/lib/glusterd/vols/gv0/gv0.tcp-fuse.vol || fail "still in the volfile"
 wait_for 30 "the graph switch" bash -c "! test -d $T/gv0/.meta/graphs/active/gv0-glupy-audit"
