@@ -27,7 +27,7 @@ REPO = BENCH_DIR.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from glupy import volfile  # noqa: E402
+from glupy.local import volfile  # noqa: E402
 
 C_SRC = BENCH_DIR / "c_passthrough" / "passthrough.c"
 PY_TRANSLATORS = BENCH_DIR / "translators"
@@ -308,7 +308,7 @@ def build_c_passthrough(build_dir: Path) -> Path:
 
 def relative_type(so: Path) -> str:
     """Volfile `type` that loads an uninstalled .so: a path relative to the xlator dir
-    (GlusterFS appends ".so"), as glupy.volfile.bridge_type() does for the bridge."""
+    (GlusterFS appends ".so"), as glupy.local.volfile.bridge_type() does for the bridge."""
     stem = so.absolute().with_suffix("")
     return os.path.relpath(stem, volfile.xlatordir())
 

@@ -68,9 +68,9 @@ from benchlib import (
     summarize,
 )
 
-from glupy import volfile
 from glupy.fops import FOPS
-from glupy.volfile import Graph, Volume
+from glupy.local import volfile
+from glupy.local.volfile import Graph, Volume
 
 FOPLAT_SRC = BENCH_DIR / "gfapi" / "foplat.c"
 OPS = {
@@ -265,7 +265,7 @@ def run_one(g: str, base: Path, n: int, tools: dict[str, Path], calls: int, batc
 
 def python_host_check(base: Path, tools: dict[str, Path], calls: int = 2000) -> dict[str, Any]:
     """Does the bridge also work in a gfapi client that is itself a Python process?
-    (glupy.gfapi from this venv's interpreter, py-lookup-only graph; the bridge finds
+    (glupy.local.gfapi from this venv's interpreter, py-lookup-only graph; the bridge finds
     CPython initialised and runs the translator in that interpreter)."""
     backend = base / "backend-pyhost"
     backend.mkdir()
@@ -457,13 +457,13 @@ def render_section(result: dict[str, Any], level: int = 2,
         if ph.get("ok"):
             lines.append(
                 "The bridge also runs inside a gfapi client that is itself a Python process "
-                f"(`glupy.gfapi` from Python {ph.get('python', '?')}, py-lookup-only graph: "
+                f"(`glupy.local.gfapi` from Python {ph.get('python', '?')}, py-lookup-only graph: "
                 "the bridge finds CPython initialised and runs the translator in that "
                 f"interpreter): {ph['us_per_missing_stat']:.1f} µs per missing-name stat "
                 "including ctypes; the timings above use the C loop so that the host "
                 "interpreter's own cost is not measured.")
         else:
-            lines.append(f"Python-host check (glupy.gfapi in a Python process) failed: "
+            lines.append(f"Python-host check (glupy.local.gfapi in a Python process) failed: "
                          f"{ph.get('error')}")
         lines.append("")
     errors = [r for r in result["runs"] if r.get("error")]

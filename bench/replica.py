@@ -77,8 +77,8 @@ sys.path.insert(0, str(REPO / "tests" / "cluster"))
 import replica_filter
 from pool import Pool, kill_pids, wait_for
 
-from glupy import volfile
 from glupy.deploy import filter as gfilter
+from glupy.local import volfile
 
 HOST = "127.1.1.1"
 

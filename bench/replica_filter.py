@@ -36,8 +36,8 @@ def _import_glupy(repo: str) -> None:
 
 
 def run(path: Path, xl_type: str, sides: dict[str, str]) -> int:
-    from glupy import volfile
     from glupy.deploy import filter as gfilter
+    from glupy.local import volfile
 
     vol_dir = path.parent
     if vol_dir.parent.name != "vols" or not (vol_dir / "info").is_file():

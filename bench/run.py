@@ -8,7 +8,7 @@
 Writes bench/RESULTS.md and bench/results.json (see bench/README.md).
 
 Every graph is ``fuse -> [translator] -> storage/posix`` over a fresh directory on the
-same local filesystem, started with ``glupy.process.mount_graph``.  Each workload is run
+same local filesystem, started with ``glupy.local.process.mount_graph``.  Each workload is run
 on every graph in a rotating order, ``R`` times; every figure is reported as median and
 min-max, and as ratios against "none" and against the C pass-through measured in the
 same repeat (paired ratios), because these machines are noisy (+-20 % between runs).
@@ -57,9 +57,9 @@ from benchlib import (
     target,
 )
 
-from glupy import process, volfile
 from glupy._build import release
-from glupy.volfile import Graph, Volume
+from glupy.local import process, volfile
+from glupy.local.volfile import Graph, Volume
 
 # =========================================================================== context
 
@@ -168,7 +168,7 @@ NEEDS = {"nl-cache": "py-negative-lookup"}
 
 
 class Mounted:
-    """Mount a graph with glupy.process.mount_graph; always unmount."""
+    """Mount a graph with glupy.local.process.mount_graph; always unmount."""
 
     def __init__(self, graph: Graph, mountpoint: Path, source: Path, state_dir: Path) -> None:
         self.graph, self.mp, self.source, self.state_dir = graph, mountpoint, source, state_dir

@@ -6,7 +6,7 @@ fails if they disagree).  From this table are generated:
 
 * the C shim of the bridge (entry, wind, callback and unwind functions per fop:
   ``glupy/_bridge/src/fops-tmpl.c`` expanded by ``glupy/_build/codegen.py``),
-* the Python glue that converts arguments and replies (``glupy/runtime.py``),
+* the Python glue that converts arguments and replies (``glupy/runtime/driver.py``),
 * the typed fop methods and reply classes (the generated regions of
   ``glupy/translator.py`` and ``glupy/replies.py``) and the fop reference
   (``docs/fops.md``), by ``glupy/_build/docgen.py``.

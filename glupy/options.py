@@ -1,7 +1,7 @@
 """Option values checked as GlusterFS checks them, outside GlusterFS.
 
 Inside glusterfs, glupy hands each translator's option table to GlusterFS's own
-``xlator_option_validate`` (glupy.runtime).  ``glupy check``, ``glupy volfile``
+``xlator_option_validate`` (glupy.runtime.driver).  ``glupy check``, ``glupy volfile``
 and ``glupy mount`` run before any glusterfs process exists, so they use this
 port of it: the same accepted syntax and, for a bad value, the same message
 (libglusterfs/src/options.c and common-utils.c of 10.3; tests/cli compares
@@ -176,7 +176,7 @@ def join_list(values: Iterable[Any]) -> str:
 
 # ------------------------------------------------------------ stacks (the CLI)
 
-# options of the bridge itself, next to the translator's (glupy.runtime.BRIDGE_OPTIONS)
+# options of the bridge itself, next to the translator's (glupy.runtime.driver.BRIDGE_OPTIONS)
 BRIDGE_KEYS = frozenset({"module", "python-path", "log-level"})
 
 
@@ -184,7 +184,7 @@ def check_values(cls: type[Translator], given: dict[str, str], spec: str) -> lis
     """Every problem with ``given`` (volfile option -> text) and the defaults of
     ``cls``'s options: unknown keys, then values GlusterFS or the option's type
     would refuse, each message as the mount would log it."""
-    from glupy import security
+    from glupy.runtime import security
 
     bridge_keys = {*BRIDGE_KEYS, security.UNTRUSTED_OPTION}
     options = cls.options()
@@ -212,7 +212,7 @@ def check_values(cls: type[Translator], given: dict[str, str], spec: str) -> lis
 def check_stack(stack: Sequence[tuple[str, dict[str, str]]],
                 python_path: Sequence[str]) -> tuple[list[str], list[str]]:
     """(problems, modules that could not be imported here) for a -t/-o stack."""
-    from glupy.loader import LoadError, load_class
+    from glupy.runtime.loader import LoadError, load_class
 
     problems: list[str] = []
     unloadable: list[str] = []

@@ -63,7 +63,7 @@ class _Field(Generic[T]):
 
 
 # kind -> (raw C arguments, their indices, instance) -> Python value; filled in
-# by glupy.runtime inside GlusterFS
+# by glupy.runtime.driver inside GlusterFS
 CONVERTERS: dict[str, Any] = {}
 
 
@@ -101,7 +101,7 @@ class Reply:
         return type(self)(op_ret=op_ret, **values)
 
     def _detach(self) -> None:
-        """Make the reply independent of the child's memory (see glupy.runtime)."""
+        """Make the reply independent of the child's memory (see glupy.runtime.driver)."""
         for name in self.fields:
             v = getattr(self, name)
             detach = getattr(v, "_detach", None)

@@ -17,12 +17,12 @@ from glupy import options as _options
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
-from glupy.security import REDACTED
+from glupy.runtime.security import REDACTED
 from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector  # noqa: F401
 
 T = TypeVar("T")
 
-# set by glupy.runtime inside GlusterFS
+# set by glupy.runtime.driver inside GlusterFS
 _current_caller: Any = None
 _new = object.__new__
 
@@ -273,7 +273,7 @@ def _py_make_wind(child: Child, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]:
     return w
 
 
-# what Child methods call to build a Wind; glupy.runtime puts the driver's C
+# what Child methods call to build a Wind; glupy.runtime.driver puts the driver's C
 # version here inside GlusterFS
 _make_wind = _py_make_wind
 
@@ -292,10 +292,10 @@ class Gather:
         return replies
 
 
-# Guards task hand-over and Lock state in glupy.runtime; held for a few
+# Guards task hand-over and Lock state in glupy.runtime.driver; held for a few
 # bytecodes at a time, never across a C call or a wait.
 _sync = _thread.allocate_lock()
-# set by glupy.runtime: resume a parked task (a Lock was handed to it)
+# set by glupy.runtime.driver: resume a parked task (a Lock was handed to it)
 _resume_task: Any = None
 
 
@@ -983,7 +983,7 @@ class Translator(_TranslatorBase):
 
     #: the modules ``glupy reload`` covers, each with its submodules, e.g.
     #: ``("mypkg", "shared.util")``.  None (default): the translator's package,
-    #: or for a top-level module the modules next to it (glupy/loader.py).
+    #: or for a top-level module the modules next to it (glupy/runtime/loader.py).
     reload_modules: ClassVar[tuple[str, ...] | None] = None
 
     @property
@@ -1060,7 +1060,7 @@ class Translator(_TranslatorBase):
         out: dict[str, Option[Any]] = {}
         for klass in reversed(cls.__mro__):
             for value in vars(klass).values():
-                # inside GlusterFS options are wrapped (glupy.runtime._fast_options)
+                # inside GlusterFS options are wrapped (glupy.runtime.driver._fast_options)
                 value = getattr(value, "__wrapped__", value)
                 if isinstance(value, Option):
                     out[value.key or value.attr] = value

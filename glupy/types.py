@@ -16,7 +16,7 @@ import stat as _stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-# Set by glupy.runtime.attach() inside a glusterfs process.
+# Set by glupy.runtime.driver.attach() inside a glusterfs process.
 _ffi: Any = None
 _lib: Any = None
 

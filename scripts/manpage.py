@@ -15,7 +15,7 @@ import sys
 import click
 
 from glupy import __version__
-from glupy.cli import main as cli
+from glupy.cli.commands import main as cli
 
 
 def roff(text: str) -> str:

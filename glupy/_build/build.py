@@ -66,7 +66,7 @@ void glupy_cffi_bind(void)
 INIT_CODE = """
 from _glupy_bridge import ffi, lib
 try:
-    from glupy import runtime as _runtime
+    from glupy.runtime import driver as _runtime
     _runtime.attach(ffi, lib)
 except BaseException:
     import traceback

@@ -19,7 +19,7 @@ from glupy.fops import CBKS, FOPS, KINDS, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "_bridge" / "src"
 
 # Kinds that are views (glupy.types classes wrapping a pointer), in the order
-# glupy.runtime passes their classes to the driver.
+# glupy.runtime.driver passes their classes to the driver.
 VIEW_KINDS = ("loc", "fd", "inode", "dict", "iatt", "flock", "statvfs", "lease", "dirents")
 # C types besides the fop table's that the driver converts, with their GLUPY_CT_ names
 _DRIVER_CTYPES = {"call_frame_t *": "FRAME", "xlator_t *": "XLATOR",
@@ -121,7 +121,7 @@ def _raw_field(a: Arg) -> str:
 
 def _from_py(a: Arg, item: str, only_if: str = "") -> list[str]:
     """Statements: C argument ``a`` (a local) from Python object ``item``, converted as
-    for a wind (views, ints and Vectors in C, the rest through glupy.runtime._to_c),
+    for a wind (views, ints and Vectors in C, the rest through glupy.runtime.driver._to_c),
     or return -1; only when ``only_if`` holds, if given."""
     k = a.kind
     if k in VIEW_KINDS:
@@ -141,7 +141,7 @@ def _from_py(a: Arg, item: str, only_if: str = "") -> list[str]:
 
 def _fields_from_vals(f: Fop) -> list[str]:
     if any(a.kind == "dirents" for a in f.py_reply):
-        # a new listing also changes op_ret: glupy.runtime._finish_slow does that
+        # a new listing also changes op_ret: glupy.runtime.driver._finish_slow does that
         return ["return -1;"]
     out: list[str] = []
     for j, a in enumerate(f.py_reply):

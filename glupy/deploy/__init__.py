@@ -17,7 +17,7 @@ How it works
   ``glusterd_op_set_volume``), so one ``volume set`` is followed by a second one
   (``user.glupy.generation``) whose regeneration sees the new configuration.
 
-Only :mod:`glupy.volfile` and the standard library are used here, so the filter
+Only :mod:`glupy.local.volfile` and the standard library are used here, so the filter
 starts fast (it runs ~16 times per peer on each ``volume set``).
 """
 

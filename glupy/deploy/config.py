@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glupy.volfile import RESERVED_OPTIONS, VolfileError, quote, split_module_spec
+from glupy.local.volfile import RESERVED_OPTIONS, VolfileError, quote, split_module_spec
 
 KEY_PREFIX = "user.glupy.xl."
 GEN_KEY = "user.glupy.generation"

@@ -30,7 +30,6 @@ import time
 import traceback
 from pathlib import Path
 
-from glupy import volfile
 from glupy.deploy.config import (
     DETACHED,
     KEY_PREFIX,
@@ -40,7 +39,8 @@ from glupy.deploy.config import (
     read_info,
     specs_from_options,
 )
-from glupy.volfile import Graph, Volume
+from glupy.local import volfile
+from glupy.local.volfile import Graph, Volume
 
 FILTER_NAME = "glupy-filter"
 MARK = "# glupy-filter:"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from glupy import volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import DETACHED, INERT_MODULE, KEY_PREFIX, USER_XL_PREFIX, read_info
+from glupy.local import volfile
 
 DEFAULT_WORKDIR = Path("/var/lib/glusterd")
 

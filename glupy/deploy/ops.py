@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glupy import daemon, security, volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import (
     DETACHED,
@@ -48,7 +47,9 @@ from glupy.deploy.config import (
     specs_from_options,
 )
 from glupy.deploy.gluster import Gluster, GlusterError, VolumeInfo
-from glupy.security import REDACTED
+from glupy.local import daemon, volfile
+from glupy.runtime import security
+from glupy.runtime.security import REDACTED
 
 Say = Callable[[str], None]
 
@@ -59,14 +60,14 @@ class DeployError(RuntimeError):
 
 # --------------------------------------------------------------------------- checks
 
-# Runs in the interpreter the bridge embeds: glupy.loader finds the class the
+# Runs in the interpreter the bridge embeds: glupy.runtime.loader finds the class the
 # same way the bridge will, then the options are parsed as at init.
 _CHECK = r"""
 import json, sys
 spec, options, path = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 try:
-    from glupy import security
-    from glupy.loader import LoadError, load_class
+    from glupy.runtime import security
+    from glupy.runtime.loader import LoadError, load_class
     security.set_mode(options.get(security.UNTRUSTED_OPTION, security.REFUSE))
     cls = load_class(spec, python_path=path)
     known = cls.options()
@@ -747,7 +748,7 @@ def status(g: Gluster, volume: str | None = None, *, probe: bool = True) -> list
 def reload(g: Gluster, volume: str, name: str | None = None) -> list[dict[str, object]]:
     """Hot-reload glupy translators of VOLUME in every process on this host that runs
     them (bricks and FUSE mounts), over each process's glupy control socket."""
-    from glupy import control
+    from glupy.runtime import control
 
     vol = _volume(g, volume)
     specs = [s for s in _specs(vol) if name in (None, s.name)]

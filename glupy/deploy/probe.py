@@ -3,7 +3,7 @@
 For each brick, a graph of one ``protocol/client`` (taken from the volume's trusted
 client volfile, so it carries the brick's address and credentials) is loaded with
 libgfapi in THIS process and ``getxattr("/", glupy.status)`` is sent down it.  The
-brick's glupy translators answer it themselves (:mod:`glupy.procstatus`), so the answer
+brick's glupy translators answer it themselves (:mod:`glupy.runtime.procstatus`), so the answer
 is what that brick process, on whichever host, really runs.  ENODATA: the brick runs
 no glupy translator.
 
@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from glupy import volfile
-from glupy.procstatus import STATUS_XATTR
+from glupy.local import volfile
+from glupy.runtime.procstatus import STATUS_XATTR
 
 
 def brick_clients(client_volfile: str) -> dict[str, volfile.Volume]:
@@ -41,7 +41,7 @@ def brick_clients(client_volfile: str) -> dict[str, volfile.Volume]:
 
 def ask(client: volfile.Volume, workdir: Path, timeout: float = 15.0) -> dict[str, Any]:
     """The brick's answer: {"glupy": process status} or {"glupy": None} or {"error": ...}."""
-    from glupy.gfapi import Client, GfapiError
+    from glupy.local.gfapi import Client, GfapiError
 
     vf = workdir / f"{client.name}.vol"
     vf.write_text(volfile.Graph([client]).render())
@@ -67,7 +67,7 @@ def scan(volume_graph: str, workdir: Path, limit: int) -> dict[str, Any]:
     """Walk the volume (a client graph without glupy translators) for the first
     non-empty regular file that is encrypted and the first that is not."""
     from glupy.deploy.safety import CRYPT_MAGIC, is_encrypted
-    from glupy.gfapi import Client
+    from glupy.local.gfapi import Client
 
     vf = workdir / "scan.vol"
     vf.write_text(volume_graph)

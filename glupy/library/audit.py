@@ -45,7 +45,7 @@ from typing import TextIO
 
 from glupy import FopCall, FopError, Option, Reply, Size, Translator, gfid_str, policy
 from glupy.fops import FOP_NAMES
-from glupy.security import open_private
+from glupy.runtime.security import open_private
 from glupy.types import NULL_GFID
 
 DEFAULT_DIR = "/var/log/glusterfs"

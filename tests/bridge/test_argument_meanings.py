@@ -183,7 +183,7 @@ def test_fallocate_mode_from_gfapi_is_whole(glupy_gfapi):
     asks `keep_size != 0`: it allocates and zeroes nothing (docs/fops.md says so)."""
     import ctypes
 
-    from glupy import gfapi
+    from glupy.local import gfapi
 
     client, info = glupy_gfapi([("argrecord:ArgRecord", {})], python_path=[TRANSLATORS])
     client.write_file("z", b"y" * 8192)

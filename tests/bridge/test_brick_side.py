@@ -2,7 +2,7 @@
 
 Graph: FUSE -> protocol/client  ==tcp 127.0.0.1==>  glusterfsd: protocol/server ->
 debug/io-stats -> Python translator(s) -> features/locks -> storage/posix, started by
-the glupy_brick_mount fixture (glupy/brick.py).
+the glupy_brick_mount fixture (glupy/local/brick.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from exercise import FUSE_REACHABLE_BY_EXERCISE, exercise_all
 
-from glupy import brick
 from glupy.library.passthrough import COUNTERS_XATTR
+from glupy.local import brick
 
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
 

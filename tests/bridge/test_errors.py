@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from glupy import daemon, process, volfile
-from glupy.volfile import Graph, Volume
+from glupy.local import daemon, process, volfile
+from glupy.local.volfile import Graph, Volume
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")

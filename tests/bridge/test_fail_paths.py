@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control
+from glupy.runtime import control
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")

@@ -1,4 +1,4 @@
-"""Python translators on the brick, driven through libgfapi (glupy.gfapi) instead of FUSE.
+"""Python translators on the brick, driven through libgfapi (glupy.local.gfapi) instead of FUSE.
 
 Graph: gfapi Client (in the test process) -> protocol/client ==tcp 127.0.0.1==>
 glusterfsd: protocol/server -> debug/io-stats -> PassThrough -> features/locks ->
@@ -18,9 +18,9 @@ import stat
 import pytest
 from exercise import FUSE_UNREACHABLE
 
-from glupy import gfapi, volfile
-from glupy.gfapi import time_fop
 from glupy.library.passthrough import COUNTERS_XATTR
+from glupy.local import gfapi, volfile
+from glupy.local.gfapi import time_fop
 
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
 
@@ -133,7 +133,7 @@ def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi):
 
 
 def test_init_failure_names_the_volfile(tmp_path):
-    from glupy import brick
+    from glupy.local import brick
 
     vol = tmp_path / "nobody.vol"
     vol.write_text(brick.client_graph(brick.free_port(), "nothing").render())

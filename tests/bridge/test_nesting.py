@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process
 from glupy._build import codegen
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume, bridge_type
 from glupy.testing import require_mount_privileges
-from glupy.volfile import Graph, Volume, bridge_type
 
 TRANSLATORS = str(Path(__file__).parent / "translators")
 ROUNDS = 3000  # killed glusterfs before the tail winds were counted (200 did not)

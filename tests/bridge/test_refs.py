@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process
 from glupy.library.passthrough import COUNTERS_XATTR
-from glupy.volfile import Graph, Volume
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")

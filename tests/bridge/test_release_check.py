@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
 from glupy._build import build, release
-from glupy.volfile import Graph, Volume
+from glupy.local import process, volfile
+from glupy.local.volfile import Graph, Volume
 
 
 def _other_release() -> str:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control, process
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume, bridge_type
+from glupy.runtime import control
 from glupy.testing import require_mount_privileges
-from glupy.volfile import Graph, Volume, bridge_type
 
 TEMPLATE = '''
 from glupy import Dict, Translator, replies

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
+from glupy.local import process, volfile
 from glupy.testing import require_mount_privileges
 
 TRANSLATORS = str(Path(__file__).parent / "translators")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from glupy.procstatus import STATUS_XATTR
-from glupy.security import REDACTED
+from glupy.runtime.procstatus import STATUS_XATTR
+from glupy.runtime.security import REDACTED
 
 FAILING = '''
 from glupy import Translator, Option

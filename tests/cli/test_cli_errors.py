@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from glupy import volfile
-from glupy.cli import _option_owners, main, mount
+from glupy.cli.commands import _option_owners, main, mount
+from glupy.local import volfile
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts)")
 

@@ -84,7 +84,7 @@ def test_mount_reload_ps_umount(tmp_path):
 
 
 def test_ps_forgets_mounts_whose_process_is_gone(tmp_path):
-    from glupy import process
+    from glupy.local import process
 
     state_root = tmp_path / "state"
     mnt = tmp_path / "never-mounted"

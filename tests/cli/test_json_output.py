@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from glupy.cli import main
+from glupy.cli.commands import main
 
 
 def test_check_json() -> None:

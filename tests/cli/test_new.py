@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from glupy.scaffold import new
+from glupy.cli.scaffold import new
 
 
 def test_scaffold_passes_its_own_tests(tmp_path):

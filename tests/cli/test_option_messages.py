@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
+from glupy.local import process, volfile
 
 GLUPY = [sys.executable, "-m", "glupy.cli"]
 

@@ -1,4 +1,4 @@
-"""glupy.process and the glupy_mount fixture against real glusterfs, with C translators only.
+"""glupy.local.process and the glupy_mount fixture against real glusterfs, with C translators only.
 
 These need root (FUSE) and glusterfs, not the Python bridge: they stack GlusterFS's own
 features/read-only where a glupy volume would go.
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from glupy import cli, daemon, process
-from glupy.cli import main
-from glupy.volfile import Graph, Volume
+from glupy.cli import commands as cli
+from glupy.cli.commands import main
+from glupy.local import daemon, process
+from glupy.local.volfile import Graph, Volume
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (FUSE mounts)")
 
@@ -169,7 +170,7 @@ def test_cli_mount_foreground_and_daemon(
     import threading
     import time
 
-    from glupy import volfile
+    from glupy.local import volfile
 
     src, mnt, state_dir = dirs
     monkeypatch.setattr(volfile, "bridge_type", lambda installed=None: "features/read-only")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from glupy import process
-from glupy.cli import main
+from glupy.cli.commands import main
+from glupy.local import process
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (FUSE mounts)")
 
@@ -55,7 +55,7 @@ def test_bad_input_is_refused() -> None:
 
 
 def test_mount_logs_under_var_log_unless_a_state_dir_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    from glupy.cli import _default_log_file
+    from glupy.cli.commands import _default_log_file
 
     monkeypatch.delenv("GLUPY_STATE_DIR", raising=False)
     log = _default_log_file("/mnt/data", None)

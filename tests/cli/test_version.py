@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from glupy import __version__, volfile
+from glupy import __version__
 from glupy._build import release
-from glupy.cli import _bridge_mismatch, main
+from glupy.cli.commands import _bridge_mismatch, main
+from glupy.local import volfile
 
 RUNNING = release.running_release()
 needs_glusterfs = pytest.mark.skipif(RUNNING is None, reason="needs glusterfs")

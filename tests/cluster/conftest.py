@@ -23,8 +23,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from pool import Pool
 
-from glupy import volfile
 from glupy.deploy import filter as gfilter
+from glupy.local import volfile
 
 VOLUME = "tv"
 

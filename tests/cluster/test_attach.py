@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from conftest import VOLUME, glupy_cli
 from pool import Pool, wait_for
 
-from glupy import cli, volfile
+from glupy.cli import commands as cli
+from glupy.local import volfile
 
 pytestmark = pytest.mark.cluster
 XL = f"{VOLUME}-glupy-pt"

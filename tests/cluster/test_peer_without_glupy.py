@@ -11,8 +11,8 @@ import pytest
 from conftest import VOLUME, glupy_cli
 from pool import Pool
 
-from glupy import volfile
 from glupy.deploy import filter as gfilter
+from glupy.local import volfile
 
 pytestmark = pytest.mark.cluster
 XL = f"{VOLUME}-glupy-ro"

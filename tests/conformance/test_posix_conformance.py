@@ -23,9 +23,9 @@ from typing import Any
 import posix_suite
 import pytest
 
-from glupy import process
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume
 from glupy.testing import MountFactory, require_mount_privileges
-from glupy.volfile import Graph, Volume
 
 PASS = ("glupy.library.passthrough:PassThrough", {})
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy import volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import AttachSpec
+from glupy.local import volfile
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("glusterfs"),
                                 reason="needs root and glusterfs (FUSE)")
@@ -113,7 +113,7 @@ def test_a_brick_side_spec_glusterd_did_not_insert_makes_the_brick_refuse(tmp_pa
     """A brick-side spec from a glupy that predates user.xlator: the brick graph has no
     VOL-glupy-NAME, so the filter makes the brick refuse to start instead of running
     without it."""
-    from glupy import brick
+    from glupy.local import brick
 
     spec = AttachSpec(name="worm", module="glupy.library.worm", side="brick").validate()
     vdir = tmp_path / "vols" / "tv"

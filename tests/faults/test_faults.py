@@ -32,8 +32,10 @@ import threading
 import time
 from pathlib import Path
 
-from glupy import brick, control, daemon, process, testing, volfile
-from glupy.volfile import Graph, Volume
+from glupy import testing
+from glupy.local import brick, daemon, process, volfile
+from glupy.local.volfile import Graph, Volume
+from glupy.runtime import control
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")

@@ -78,7 +78,7 @@ def test_rotation_by_size(glupy_mount, tmp_path):
 def test_bad_fops_option_fails_the_mount(glupy_mount, tmp_path):
     import pytest
 
-    from glupy.process import MountError
+    from glupy.local.process import MountError
 
     with pytest.raises(MountError) as e:
         glupy_mount([(AUDIT, {"log-file": str(tmp_path / "a.jsonl"), "fops": "lookup,frobnicate"})])

@@ -44,7 +44,7 @@ from glupy.library.crypt import (
     rewrap_header,
     stored_size,
 )
-from glupy.process import MountError
+from glupy.local.process import MountError
 from glupy.testing import MountFactory, MountInfo
 
 SPEC = "glupy.library.crypt:Crypt"
@@ -732,8 +732,8 @@ def test_quick_read_above_crypt_gets_plaintext(glupy_mount: MountFactory, tmp_pa
     """performance/quick-read asks lookup for small files' bytes (xdata
     "glusterfs.content") and serves reads from them: crypt must not let it cache the
     brick's ciphertext."""
-    from glupy import process
-    from glupy.volfile import Graph, Volume, bridge_type
+    from glupy.local import process
+    from glupy.local.volfile import Graph, Volume, bridge_type
 
     m = _mount(glupy_mount, key_files[0])
     data = {f"small{i}": os.urandom(100 + i * 700) for i in range(8)}

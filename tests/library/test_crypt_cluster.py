@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from glupy import brick, process, volfile
 from glupy.library.crypt import BLOCK, stored_size
+from glupy.local import brick, process, volfile
 from glupy.testing import BrickMountFactory, BrickMountInfo
 
 SPEC = "glupy.library.crypt:Crypt"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from glupy import brick, process, volfile
 from glupy.library.crypt import (
     DIRIV_XATTR,
     LONGNAME_PREFIX,
@@ -27,8 +26,9 @@ from glupy.library.crypt import (
     make_name_key,
     open_name_key,
 )
+from glupy.local import brick, process, volfile
+from glupy.local.volfile import Graph, Volume
 from glupy.testing import BrickMountFactory, MountFactory, MountInfo
-from glupy.volfile import Graph, Volume
 
 SPEC = "glupy.library.crypt:Crypt"
 SECRET = "geheimnis"  # appears in every plaintext name below

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume, bridge_type
 from glupy.testing import require_mount_privileges
-from glupy.volfile import Graph, Volume, bridge_type
 
 
 def _tree(root: Path) -> dict[str, tuple[str, int, bytes | str | None]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from glupy import process, volfile
+from glupy.local import process, volfile
 from glupy.testing import require_mount_privileges
 
 NLC = "glupy.library.negative_lookup:NegativeLookup"

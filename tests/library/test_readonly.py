@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process
 from glupy.library.readonly import REFUSED
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume, bridge_type
 from glupy.testing import require_mount_privileges
-from glupy.volfile import Graph, Volume, bridge_type
 
 Op = Callable[[Path], object]
 

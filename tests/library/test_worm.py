@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process
 from glupy.library.worm import WORM_XATTR
+from glupy.local import process
+from glupy.local.volfile import Graph, Volume, bridge_type
 from glupy.testing import require_mount_privileges
-from glupy.volfile import Graph, Volume, bridge_type
 
 Mounter = Callable[..., tuple[Path, Path]]
 

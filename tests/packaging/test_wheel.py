@@ -83,7 +83,7 @@ def test_wheel_holds_a_bridge_built_for_this_glusterfs(dists: dict[str, Path]) -
     assert Path(info["python_executable"]).exists(), info
     assert info["python"] == sys.version.split()[0]
     assert "glupy/_bridge/src/bridge.c" in names and "glupy/_bridge/src/glupy.h" in names
-    assert "glupy = glupy.cli:main" in entry_points
+    assert "glupy = glupy.cli.commands:main" in entry_points
     assert "glupy.testing = glupy.testing" in entry_points
     requires = [ln for ln in metadata.splitlines() if ln.startswith("Requires-Dist:")]
     runtime = [ln for ln in requires if "extra ==" not in ln]

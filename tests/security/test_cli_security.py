@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control, process, security
 from glupy.deploy.config import AttachSpec
 from glupy.deploy.ops import DeployError, check_translator
+from glupy.local import process
+from glupy.runtime import control, security
 from glupy.testing import require_mount_privileges
 
 GLUPY = [sys.executable, "-m", "glupy.cli"]
@@ -144,7 +145,7 @@ def test_a_bad_secret_value_fails_init_without_showing_it(dirs):
     assert r.returncode != 0 and "option 'pin': invalid value (secret, not shown)" in r.stderr
     assert "99999x" not in r.stderr.replace("pin=99999x", "")  # only the echoed command line
     # a volfile with it (glusterfs's own init fails) does not show it either
-    from glupy import volfile
+    from glupy.local import volfile
 
     graph = volfile.single_process_graph(dirs["src"], [("secret_probe:SecretProbe", {"pin": "99999x"})],
                                          python_path=[str(dirs["code"])])

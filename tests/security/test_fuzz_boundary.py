@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from glupy import brick, process, volfile
+from glupy.local import brick, process, volfile
 from glupy.testing import require_mount_privileges
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=False,

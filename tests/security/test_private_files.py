@@ -79,7 +79,7 @@ def _has_gid(gid: int) -> bool:
     ({"group": "no-such-group-zz"}, "no group named"),
 ])
 def test_bad_audit_mode_or_group_fails_the_mount(glupy_mount, tmp_path, options, error):
-    from glupy import process
+    from glupy.local import process
 
     with pytest.raises(process.MountError, match=error):
         glupy_mount([(AUDIT, {"log-file": str(tmp_path / "a.jsonl"), **options})])

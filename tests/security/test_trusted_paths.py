@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control, daemon, process, security, volfile
+from glupy.local import daemon, process, volfile
+from glupy.runtime import control, security
 from glupy.testing import require_mount_privileges
 
 HERE = Path(__file__).parent / "translators"
@@ -34,7 +35,7 @@ def code(tmp_path: Path) -> Path:
 
 
 class Mounter:
-    """Mounts the probe over a fresh backend with glupy.process (not the fixture: a
+    """Mounts the probe over a fresh backend with glupy.local.process (not the fixture: a
     refused mount must be inspected afterwards: no mount, no process)."""
 
     def __init__(self, tmp_path: Path) -> None:
@@ -180,7 +181,7 @@ def test_an_import_in_a_fop_is_checked_too(code, mount, tmp_path):
 
 
 def test_a_brick_refuses_untrusted_code_and_does_not_start(code, tmp_path):
-    from glupy import brick
+    from glupy.local import brick
 
     (code / "trust_probe.py").chmod(0o666)
     backend, state = tmp_path / "brick-backend", tmp_path / "brick-state"

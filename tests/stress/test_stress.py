@@ -41,8 +41,10 @@ from pathlib import Path
 
 import pytest
 
-from glupy import control, process, testing, volfile
-from glupy.volfile import Graph, Volume
+from glupy import testing
+from glupy.local import process, volfile
+from glupy.local.volfile import Graph, Volume
+from glupy.runtime import control
 
 WORKERS = 16
 CI_SECONDS = float(os.environ.get("GLUPY_STRESS_SECONDS", "45"))

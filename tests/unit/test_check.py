@@ -2,7 +2,7 @@
 
 import textwrap
 
-from glupy.check import check
+from glupy.cli.check import check
 
 
 def _module(tmp_path, name, body):
@@ -110,6 +110,8 @@ def test_list_options_parse():
 
 
 def test_bridge_keys_match_the_runtime():
-    from glupy import options, runtime, security
+    from glupy import options
+    from glupy.runtime import driver as runtime
+    from glupy.runtime import security
 
     assert {*options.BRIDGE_KEYS, security.UNTRUSTED_OPTION} == set(runtime.BRIDGE_OPTIONS)

@@ -1,4 +1,4 @@
-"""Reload sets and all-or-nothing re-imports (glupy.loader), without GlusterFS."""
+"""Reload sets and all-or-nothing re-imports (glupy.runtime.loader), without GlusterFS."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import loader
+from glupy.runtime import loader
 
 TRANSLATOR = """
 from glupy import Translator

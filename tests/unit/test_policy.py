@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from glupy import FopCall, FopError, Translator, policy
-from glupy.check import check
+from glupy.cli.check import check
 from glupy.fops import FOP_NAMES, FOPS_BY_NAME
 from glupy.replies import REPLY_CLASSES
 from glupy.translator import Child, Wind, _PolicyFop

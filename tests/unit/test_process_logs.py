@@ -1,10 +1,10 @@
-"""glupy.process helpers that need no glusterfs: log excerpts, state files, mountinfo."""
+"""glupy.local.process helpers that need no glusterfs: log excerpts, state files, mountinfo."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from glupy import process
+from glupy.local import process
 
 LOG = """\
 [2026-11-25 17:31:18.162106] I [glusterfsd.c:2767:main] 0-glusterfs: Started

@@ -1,4 +1,4 @@
-"""glupy.security without GlusterFS: which paths root trusts, the import guard, secret
+"""glupy.runtime.security without GlusterFS: which paths root trusts, the import guard, secret
 files, private files.  Ownership cases need root (chown); they are skipped otherwise."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy import security
-from glupy.check import check
-from glupy.loader import LoadError, load_class
+from glupy.cli.check import check
+from glupy.runtime import security
+from glupy.runtime.loader import LoadError, load_class
 from glupy.translator import Option
 
 NOBODY = 65534

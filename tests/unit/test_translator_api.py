@@ -154,7 +154,7 @@ def test_child_property_requires_exactly_one_child():
 
 
 def test_an_option_read_is_an_instance_attribute_and_options_sees_through_wrappers():
-    class Wrapper:  # what glupy.runtime._fast_options puts on a class inside GlusterFS
+    class Wrapper:  # what glupy.runtime.driver._fast_options puts on a class inside GlusterFS
         def __init__(self, d):
             self.__wrapped__ = d
 

@@ -1,4 +1,4 @@
-"""glupy.volfile: rendering, parsing and quoting of GlusterFS volfiles."""
+"""glupy.local.volfile: rendering, parsing and quoting of GlusterFS volfiles."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glupy import volfile
-from glupy.volfile import Graph, VolfileError, Volume, parse, quote, single_process_graph
+from glupy.local import volfile
+from glupy.local.volfile import Graph, VolfileError, Volume, parse, quote, single_process_graph
 
 SAMPLE = """\
 # a comment

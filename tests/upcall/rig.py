@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glupy import brick, process, volfile
-from glupy.volfile import Graph, Volume
+from glupy.local import brick, process, volfile
+from glupy.local.volfile import Graph, Volume
 
 HERE = Path(__file__).parent
 TRANSLATORS = HERE / "translators"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from glupy import runtime
 from glupy import types as _t
 from glupy import upcall as up
 from glupy._build import build
+from glupy.runtime import driver as runtime
 
 STRUCTS = {
     "struct gf_upcall": ["client_uid", "gfid", "event_type", "data"],

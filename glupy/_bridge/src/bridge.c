@@ -32,7 +32,7 @@ static int glupy_start_python(xlator_t *this)
         config.install_signal_handlers = 0;
         config.parse_argv = 0;
         /* code runs as root: no user site directory (~/.local), no current
-           directory in front of sys.path (glupy/security.py checks the rest) */
+           directory in front of sys.path (glupy/runtime/security.py checks the rest) */
         config.user_site_directory = 0;
         config.safe_path = 1;
         /* program_name makes getpath find the venv (pyvenv.cfg) the package
@@ -110,7 +110,7 @@ static int32_t glupy_init(xlator_t *this)
     this->private = priv;
     if (glupy_start_python(this) != 0)
         return -1;
-    /* The first extern "Python" call also imports glupy.runtime (cffi's
+    /* The first extern "Python" call also imports glupy.runtime.driver (cffi's
        embedding init code); it returns 1 only when the translator is ready. */
     glupy_enter_thread();
     if (glupy_py_init(this) != 1) {

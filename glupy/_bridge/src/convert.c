@@ -1,7 +1,7 @@
 /* Conversions between C values and Python objects, without running Python:
  * a fop's C arguments become views (glupy.types) for the translator, and the
  * arguments of a wind (or the fields of a reply) become C values again.
- * Anything these do not know is converted by glupy.runtime._to_c. */
+ * Anything these do not know is converted by glupy.runtime.driver._to_c. */
 
 #include "glupy.h"
 
@@ -75,7 +75,7 @@ static PyObject *glupy_keep(glupy_wind_rec_t *rec)
     return rec->keep;
 }
 
-/* Python's conversion (glupy.runtime._to_c) for what is not a plain view. */
+/* Python's conversion (glupy.runtime.driver._to_c) for what is not a plain view. */
 static PyObject *glupy_to_c_py(const char *kind, PyObject *value, glupy_wind_rec_t *rec)
 {
     PyObject *keep = glupy_keep(rec);

@@ -22,7 +22,7 @@
  *      from task.c, now or as the tail of the entry/callback: glupy_tail_run);
  *   2. an error, all reply arguments zero (glupy_unwind_error);
  *   3. a reply Python built or converted itself: a listing (readdir), or one
- *      glupy_unwind_reply_F cannot convert (glupy.runtime._finish_slow, through cffi).
+ *      glupy_unwind_reply_F cannot convert (glupy.runtime.driver._finish_slow, through cffi).
  */
 
 #include "glupy.h"

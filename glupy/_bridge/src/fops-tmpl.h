@@ -7,7 +7,7 @@
 /* struct xlator_fops slots (fops and placeholders) */
 #define GLUPY_NUM_SLOTS @NUM_SLOTS@
 
-/* the glupy.types view classes glupy.runtime hands over, in this order */
+/* the glupy.types view classes glupy.runtime.driver hands over, in this order */
 #define GLUPY_NUM_VIEWS @NUM_VIEWS@
 /* @FOR_EACH view@ */
 #define GLUPY_V_@VIEW@ @INDEX@
@@ -19,17 +19,17 @@
 #define GLUPY_CT_@CTYPE@ @INDEX@
 /* @END@ */
 
-/* STACK_UNWIND of each fop (fops-tmpl.c): also called by glupy.runtime through cffi */
+/* STACK_UNWIND of each fop (fops-tmpl.c): also called by glupy.runtime.driver through cffi */
 /* @FOR_EACH fop@ */
 void glupy_unwind_@FOP@(call_frame_t *frame, int32_t op_ret, int32_t op_errno@REPLY_DECLS@);
 /* @END@ */
 
-/* the cbks, implemented in Python (glupy.runtime, cffi extern "Python+C") */
+/* the cbks, implemented in Python (glupy.runtime.driver, cffi extern "Python+C") */
 /* @FOR_EACH any_cbk@ */
 @CBK_RET@ glupy_py_cbk_@CBK@(xlator_t *this@CBK_DECLS@);
 /* @END@ */
 
-/* the cbks a translator class defines, by name (glupy.runtime sets them) */
+/* the cbks a translator class defines, by name (glupy.runtime.driver sets them) */
 struct glupy_cbks_wanted {
     /* @FOR_EACH cbk@ */
     unsigned char @CBK@;

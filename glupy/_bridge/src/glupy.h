@@ -8,7 +8,7 @@
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
  *   types.c      the C types the engine hands Python: the raw reply, the await
  *                iterator, Child.<fop>, descriptors, Vector methods, FopError
- *   setup.c      glupy.runtime.attach's hand-over of Python classes and offsets
+ *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
@@ -47,7 +47,7 @@ typedef struct {
     int py_notify;
     struct xlator_fops *fops;
     struct xlator_cbks *cbks;
-    PyObject *inst;    /* glupy.runtime.Instance */
+    PyObject *inst;    /* glupy.runtime.driver.Instance */
     PyObject *methods; /* list: slot -> bound method (or None) */
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
     struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
@@ -201,14 +201,14 @@ extern void *const glupy_entry_points[GLUPY_NUM_SLOTS];
 void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 
 /* ------------------------------------------------ Python objects and offsets */
-/* Python objects the engine uses, handed over once by glupy.runtime.attach() (setup.c) */
+/* Python objects the engine uses, handed over once by glupy.runtime.driver.attach() (setup.c) */
 typedef struct {
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
     PyObject *child_type, *fop_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
     PyObject *ctypes[GLUPY_NUM_CTYPES];
-    /* helpers in glupy.runtime */
+    /* helpers in glupy.runtime.driver */
     PyObject *finish_slow, *fail_slow, *crash, *detach, *to_c, *acquire, *wind_failed;
     /* slot offsets (member descriptors of __slots__) */
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
@@ -283,7 +283,7 @@ int glupy_arg_uint(PyObject *value, unsigned long long *out);
 /* ------------------------------------------------------------ types.c */
 /* A child's reply keeps its callback's C arguments as they are (Reply._raw): a
  * small sequence made without a cffi object per pointer.  ``raw[i]`` makes the
- * cdata (or int) of argument i when Python reads a field (glupy.runtime's
+ * cdata (or int) of argument i when Python reads a field (glupy.runtime.driver's
  * CONVERTERS; an unchanged reply unwound through cffi, *raw); the C unwinders read
  * the values directly. */
 #define GLUPY_RAW_MAX 6
@@ -313,7 +313,7 @@ static inline int glupy_raw_check(PyObject *raw, int n)
 /* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
 #define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
 
-/* Ready the types and put the functions glupy.runtime installs into ``config``
+/* Ready the types and put the functions glupy.runtime.driver installs into ``config``
  * (make_wind, child_method, ...): 0, or -1 with an exception set. */
 int glupy_types_setup(PyObject *config);
 
@@ -388,7 +388,7 @@ static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 
 /* ------------------------------------------------------------ bridge.c */
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
-/* the xlator's entry points implemented in Python (glupy.runtime, cffi extern "Python+C") */
+/* the xlator's entry points implemented in Python (glupy.runtime.driver, cffi extern "Python+C") */
 int glupy_py_init(xlator_t *this);
 void glupy_py_fini(xlator_t *this);
 int glupy_py_notify(xlator_t *this, int32_t event, void *data);

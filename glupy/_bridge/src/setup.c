@@ -1,4 +1,4 @@
-/* What glupy.runtime.attach hands the task engine once: the Python classes and
+/* What glupy.runtime.driver.attach hands the task engine once: the Python classes and
  * helpers it uses (G, glupy.h), the offsets of the __slots__ it reads, and the
  * bound methods of each translator instance. */
 
@@ -36,7 +36,7 @@ static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
     return off;
 }
 
-/* ``config`` (a dict built by glupy.runtime.attach) hands the driver its
+/* ``config`` (a dict built by glupy.runtime.driver.attach) hands the driver its
  * Python objects.  Returns 0, or -1 with an exception printed. */
 static int glupy_driver_setup_locked(PyObject *c);
 

@@ -1,4 +1,4 @@
-/* The coroutine driver's hot path, in C (see glupy/runtime.py for the whole
+/* The coroutine driver's hot path, in C (see glupy/runtime/driver.py for the whole
  * story and docs/concepts.md for the design).
  *
  * A fop handled in Python is a task: the translator's coroutine plus the
@@ -8,7 +8,7 @@
  * task, and unwinds the reply.  Everything unusual -- a reply the translator
  * built or changed, an exception other than FopError, Python values that need
  * converting, detaching replies, glupy.Lock -- is handed to Python helpers
- * in glupy.runtime.  Measured reason for this file: the same state machine in
+ * in glupy.runtime.driver.  Measured reason for this file: the same state machine in
  * Python cost ~30 us per fop (bench/history/2026-11-26-local-runs-1-5/ANALYSIS.md).
  *
  * Concurrency: task state is only read and written with the GIL held and
@@ -126,7 +126,7 @@ static PyObject *glupy_frame_obj(glupy_task_t *t)
     return glupy_ptr(t->frame, GLUPY_CT_FRAME);
 }
 
-/* Log the pending Python exception through glupy.runtime._crash and fail the
+/* Log the pending Python exception through glupy.runtime.driver._crash and fail the
  * fop with EIO (the translator raised something other than FopError, or the
  * driver could not convert something). */
 static void glupy_crash(glupy_task_t *t)
@@ -536,7 +536,7 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
         return;
     t->refs--;
 failed:;
-    /* glupy.runtime._wind_failed turns it into the exception the coroutine sees */
+    /* glupy.runtime.driver._wind_failed turns it into the exception the coroutine sees */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);

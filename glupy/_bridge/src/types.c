@@ -1,5 +1,5 @@
 /* The C types the task engine hands Python, and the C versions of the
- * methods and descriptors on every fop's path (installed by glupy.runtime
+ * methods and descriptors on every fop's path (installed by glupy.runtime.driver
  * through glupy_types_setup):
  *
  *   glupy._raw            a child's reply arguments as its callback got them
@@ -700,7 +700,7 @@ int glupy_types_setup(PyObject *config)
     if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0 ||
         PyType_Ready(&glupy_field_type) < 0)
         return -1;
-    /* what glupy.runtime installs: translator._make_wind, Child.<fop>, ... */
+    /* what glupy.runtime.driver installs: translator._make_wind, Child.<fop>, ... */
     PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
                            &glupy_new_nondata_def, &glupy_reply_vector_def,
                            &glupy_vector_alloc_def, &glupy_new_field_def,

@@ -53,7 +53,7 @@ from typing import Any
 
 import pytest
 
-from glupy import brick, gfapi, process, volfile
+from glupy.local import brick, gfapi, process, volfile
 
 LOG_LINES = 60
 _MOUNTS_KEY = pytest.StashKey[list["MountInfo"]]()
@@ -465,7 +465,7 @@ def glupy_gfapi(
 
     Starts ``glusterfsd`` on a brick graph with ``translators`` (top-most first; may be
     empty for a plain brick) exactly like ``glupy_brick_mount``, writes a client volfile
-    (``protocol/client`` only) and returns a connected :class:`glupy.gfapi.Client` loaded
+    (``protocol/client`` only) and returns a connected :class:`glupy.local.gfapi.Client` loaded
     in the test process. Teardown: ``client.fini()`` (~10 s per client in 10.3: gfapi waits
     for protocol/client's reconnect timer), then glusterfsd is stopped by pid.
     """

@@ -1,5 +1,5 @@
 """The life of one GlusterFS process glupy starts itself, shared by mounts
-(:mod:`glupy.process`, ``glusterfs``) and bricks (:mod:`glupy.brick`, ``glusterfsd``):
+(:mod:`glupy.local.process`, ``glusterfs``) and bricks (:mod:`glupy.local.brick`, ``glusterfsd``):
 start it on a volfile with its log and pid file in a state directory, wait until it
 is ready, stop it, and keep the ``Popen`` of those running in the foreground.  Also
 the host facts both need: a process's command line, whether one is alive, root.
@@ -200,7 +200,7 @@ def start(exe: str, volfile: str, log_path: str, pid_file: str, out_path: Path, 
     if foreground:
         command.append("-N")
     command += list(args)
-    # root-only, like the state directory's other files (glupy.security)
+    # root-only, like the state directory's other files (glupy.runtime.security)
     with open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)

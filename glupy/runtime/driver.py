@@ -45,16 +45,16 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from glupy import control, security
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
 from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
-from glupy.loader import LoadError, begin_reload, load_class
 from glupy.misscache import MissCache
-from glupy.procstatus import STATUS_XATTR, process_status
 from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, GetxattrReply, Reply, _Field
+from glupy.runtime import control, security
+from glupy.runtime.loader import LoadError, begin_reload, load_class
+from glupy.runtime.procstatus import STATUS_XATTR, process_status
 from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
 from glupy.types import (
     Caller,
@@ -487,7 +487,7 @@ _driver_config: dict[str, Any] = {}
 
 
 def _load_class(spec: str, given: dict[str, str], *, reload: bool = False) -> type[Translator]:
-    """Load as root only from trusted paths (glupy.security), also on reload."""
+    """Load as root only from trusted paths (glupy.runtime.security), also on reload."""
     try:
         security.judge(security.sys_path_problems())
         return load_class(spec, reload=reload, python_path=given.get("python-path", "").split(":"))
@@ -616,7 +616,7 @@ def _bind_methods(inst: Instance, obj: Translator) -> None:
 
 def _answers_status(getxattr: Any) -> Any:
     """getxattr of STATUS_XATTR is answered here, for the whole process (see
-    glupy.procstatus); every other name goes to the translator or its child."""
+    glupy.runtime.procstatus); every other name goes to the translator or its child."""
     async def answer(loc: Loc, name: str | None, xdata: Dict | None) -> Any:
         if name == STATUS_XATTR:
             value = json.dumps(process_status(_instances, lib)).encode()
@@ -694,7 +694,7 @@ def py_init(this: Any) -> int:
 
 def reload_instance(inst: Instance) -> dict[str, Any]:
     """Hot reload: re-import the translator's module and the modules of its reload
-    set that changed (glupy.loader), build a new translator with the same options,
+    set that changed (glupy.runtime.loader), build a new translator with the same options,
     carry inode/fd contexts over (Translator.migrate_ctx) and switch new fops to it.
     Fops in flight finish on the old coroutines.  Raises InitError, with every module
     and the old code as they were, on failure.  Returns what was reloaded."""
@@ -982,7 +982,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     ffi, lib, NULL = ffi_, lib_, ffi_.NULL
     # code runs as root here: no current directory on sys.path, no bytecode written
     # (glusterfs runs with umask 0: a __pycache__ it made would be world-writable),
-    # every later import checked (glupy.security)
+    # every later import checked (glupy.runtime.security)
     security.harden_sys_path()
     sys.dont_write_bytecode = True
     security.install_guard()

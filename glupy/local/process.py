@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from glupy import daemon
-from glupy.daemon import pid_alive, relevant_log_lines, tail
-from glupy.security import private_dir, write_private
-from glupy.volfile import Graph
+from glupy.local import daemon
+from glupy.local.daemon import pid_alive, relevant_log_lines, tail
+from glupy.local.volfile import Graph
+from glupy.runtime.security import private_dir, write_private
 
 __all__ = [
     "DEFAULT_STATE_DIR",

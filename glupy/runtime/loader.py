@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from glupy import security
+from glupy.runtime import security
 from glupy.translator import Translator
 
 
@@ -50,7 +50,7 @@ def add_python_path(dirs: Iterable[str]) -> None:
             sys.path.insert(0, d)
 
 
-_GLUPY_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
+_GLUPY_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep  # glupy/
 _STDLIB_DIR = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 
 # module name -> sha256 of its source when it was last imported by the loader
@@ -362,7 +362,7 @@ def begin_reload(spec: str, declared: Iterable[str] | None = None,
 
 def _trusted(modname: str, python_path: Iterable[str]) -> None:
     """As root: refuse python-path entries, modules, packages and bytecode that
-    someone else could change (glupy.security), then put python_path first."""
+    someone else could change (glupy.runtime.security), then put python_path first."""
     python_path = [d for d in python_path if d]
     importlib.invalidate_caches()
     try:
@@ -377,7 +377,7 @@ def load_class(spec: str, *, reload: bool = False,
     """Import the translator class of ``spec`` with ``python_path`` first on sys.path.
 
     As root, the python-path entries, the module, its packages and their bytecode
-    must be trusted (glupy.security) before any of it runs, and every module the
+    must be trusted (glupy.runtime.security) before any of it runs, and every module the
     import pulls in is checked as it is found: LoadError names the path and the fix.
     ``reload=True``: begin_reload() and commit() in one go.
     """

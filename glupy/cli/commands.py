@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from glupy import daemon, process, security, volfile
+from glupy.local import daemon, process, volfile
+from glupy.runtime import security
 
 DEFAULT_TRANSLATOR = "glupy.library.audit"
 LOG_DIR = Path("/var/log/glusterfs")
@@ -124,7 +125,7 @@ def _check_stack_options(stack: list[tuple[str, dict[str, str]]], python_path: S
     """Refuse option values GlusterFS would refuse, with its message, before anything
     runs.  A module that cannot be imported here is an error when it must run here
     (mount) and a warning otherwise (volfile: the graph may be for another host).
-    Imports go through glupy.security's checks (lowered to warnings with
+    Imports go through glupy.runtime.security's checks (lowered to warnings with
     --allow-untrusted-code, as the mount itself then does)."""
     from glupy.options import check_stack
 
@@ -228,7 +229,7 @@ def _check_trusted(
 def _warn_secret_options(stack: list[tuple[str, dict[str, str]]], python_path: Sequence[str]) -> None:
     """A secret option's value on the command line is in the shell history and, while
     glupy runs, in the process list: say so and name the file form."""
-    from glupy.loader import LoadError, load_class
+    from glupy.runtime.loader import LoadError, load_class
 
     for spec, opts in stack:
         if not opts:
@@ -865,7 +866,7 @@ def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ..
     running as root, refuses to load from)."""
     import json
 
-    from glupy.check import check as run_check
+    from glupy.cli.check import check as run_check
 
     given: dict[str, str] = {}
     for item in options:
@@ -895,7 +896,7 @@ def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ..
 def new(name: str, dest: str) -> None:
     """Create a translator package NAME (module, test using glupy.testing, README)
     that passes its own test at once."""
-    from glupy.scaffold import new as scaffold
+    from glupy.cli.scaffold import new as scaffold
 
     try:
         root = scaffold(name, Path(dest))
@@ -929,7 +930,7 @@ def reload(target: str, name: str | None, state_dir: Path | None, glusterd_sock:
     translators (bricks and FUSE mounts; NAME as given to attach).  New fops use the
     re-imported module, fops in flight finish on the old code; if the import or
     init() fails, the old code keeps running and the error is shown."""
-    from glupy import control
+    from glupy.runtime import control
 
     _require_root("reload")
     if not target.isdigit() and not os.path.isdir(target):
@@ -961,7 +962,7 @@ def reload(target: str, name: str | None, state_dir: Path | None, glusterd_sock:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def ps_cmd(state_dir: Path | None, as_json: bool) -> None:
     """glupy mounts on this host and what their processes run (live, via the control socket)."""
-    from glupy import control
+    from glupy.runtime import control
 
     mounts = []
     for m in process.list_mounts(state_dir):

@@ -9,7 +9,7 @@
         c.access("/f", os.R_OK)             # the access fop, which FUSE never sends down
 
 gfapi loads the graph in THIS process. Use it on ``protocol/client`` graphs (a brick
-served by glusterfsd, see :mod:`glupy.brick`): ``storage/posix`` directly under gfapi
+served by glusterfsd, see :mod:`glupy.local.brick`): ``storage/posix`` directly under gfapi
 crashes in 10.3 (posix's janitor uses two context lists gfapi leaves uninitialised;
 ``bench/gfapi_latency.py`` loads a probe xlator that fills them in).  A Python
 translator in a gfapi graph works: the bridge finds CPython already running in this
@@ -122,7 +122,7 @@ def _check_layouts() -> None:
     import platform
 
     if platform.machine() not in ("x86_64", "AMD64"):
-        raise GfapiError(f"glupy.gfapi declares x86_64 glibc structs; this is {platform.machine()}")
+        raise GfapiError(f"glupy.local.gfapi declares x86_64 glibc structs; this is {platform.machine()}")
     assert ctypes.sizeof(Stat) == 144 and Stat.st_size.offset == 48 and Stat.st_mtim.offset == 88
     assert ctypes.sizeof(Dirent) == 280 and Dirent.d_name.offset == 19
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy.check import check
+from glupy.cli.check import check
 
 ROOT = str(Path(__file__).resolve().parents[1])
 SPEC = "{package}.translator:{cls}"

@@ -9,7 +9,7 @@ A brick graph (what glusterd would generate for one brick, cut down)::
             storage/posix  (over the backend directory)
 
 runs in one ``glusterfsd -f VOL`` process, and a client graph (just ``protocol/client``
-pointed at 127.0.0.1:PORT) is mounted with :func:`glupy.process.mount_graph`.
+pointed at 127.0.0.1:PORT) is mounted with :func:`glupy.local.process.mount_graph`.
 
 Facts checked on GlusterFS 10.3:
 
@@ -40,9 +40,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from glupy import daemon, process, volfile
-from glupy.security import private_dir, write_private
-from glupy.volfile import Graph, VolfileError, Volume
+from glupy.local import daemon, process, volfile
+from glupy.local.volfile import Graph, VolfileError, Volume
+from glupy.runtime.security import private_dir, write_private
 
 __all__ = [
     "Brick",
@@ -433,7 +433,7 @@ def mount_brick_client(
 
     ``client_translators`` (top-most first) are stacked above protocol/client in the
     client graph; ``extra_args`` go to glusterfs (e.g. ``--entry-timeout=0``).
-    Uses :func:`glupy.process.mount_graph` (so ``process.unmount`` undoes it). A failure
+    Uses :func:`glupy.local.process.mount_graph` (so ``process.unmount`` undoes it). A failure
     to connect raises BrickError carrying the brick's log lines as well.
     """
     graph = client_graph(brick.port, brick.exported, host=brick.host, name=client_volume)

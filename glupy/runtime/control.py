@@ -87,13 +87,13 @@ def _serve(srv: socket.socket, instances: dict[Any, Any]) -> None:
 
 
 def handle(request: dict[str, Any], instances: dict[Any, Any]) -> dict[str, Any]:
-    from glupy import runtime
+    from glupy.runtime import driver as runtime
 
     cmd = request.get("cmd")
     if cmd == "status":
         import gc
 
-        from glupy.procstatus import process_status
+        from glupy.runtime.procstatus import process_status
 
         return {"ok": True, **process_status(instances, runtime.lib),
                 "gc": gc.get_stats(), "gc_count": gc.get_count()}

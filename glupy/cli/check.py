@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
-from glupy import security
 from glupy.fops import FOP_NAMES, PY_CBKS
-from glupy.loader import LoadError, load_class
 from glupy.options import check_values
+from glupy.runtime import security
+from glupy.runtime.loader import LoadError, load_class
 from glupy.translator import Translator
 
 
@@ -65,7 +65,7 @@ def check(spec: str, python_path: list[str] | None = None,
     cbks and options, and every problem: import errors, non-async fops, wrong
     signatures, defaults and ``given`` option values (volfile key -> text) that
     GlusterFS would refuse (with its message), unknown option keys.  Paths root would
-    refuse to load code from (glupy.security) are problems when running as root (and
+    refuse to load code from (glupy.runtime.security) are problems when running as root (and
     nothing is imported: that would run the code in question), warnings otherwise or
     when allowed."""
     report = Report(spec)

@@ -1,0 +1,2 @@
+"""The ``glupy`` command (``commands``), with ``glupy new`` (``scaffold``) and
+``glupy check`` (``check``)."""

@@ -1,0 +1,3 @@
+from glupy.cli.commands import main
+
+main()
