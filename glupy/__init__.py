@@ -26,6 +26,7 @@ from glupy.translator import (
     InitError,
     Lock,
     Option,
+    Refuse,
     Size,
     Translator,
     Wind,
@@ -63,7 +64,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AttrCache", "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
     "Event", "Fd", "Flock", "FopCall", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
-    "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Reply",
+    "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Refuse", "Reply",
     "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "constants",
     "gather", "gfid_str", "policy",
     *constants.__all__,

@@ -162,6 +162,12 @@ class Fop:
     def has_vector(self) -> bool:
         return any(a.kind == "vector" for a in self.args)
 
+    @property
+    def flag_arg(self) -> Arg | None:
+        """The argument glupy.Refuse's ``if_bits`` tests: open's and create's
+        ``flags``, access's ``mask`` (the first integer argument of those names)."""
+        return next((a for a in self.args if a.kind == "int" and a.name in ("flags", "mask")), None)
+
 
 @dataclass(frozen=True)
 class Cbk:

@@ -762,6 +762,73 @@ def _expand_policies(cls: type) -> None:
                 setattr(cls, name, _policy_fop_method(cls, FOPS_BY_NAME[name], attr, value))
 
 
+
+class Refuse:
+    """A decision the bridge makes in C, before Python: the named fops fail with
+    ``op_errno``::
+
+        class ReadOnly(Translator):
+            read_only = Option(bool, default=True)
+            refuse_writes = glupy.Refuse(errno.EROFS, "writev", "unlink", when=read_only)
+            refuse_write_opens = glupy.Refuse(errno.EROFS, "open", when=read_only,
+                                              if_bits=os.O_WRONLY | os.O_RDWR | os.O_TRUNC)
+
+    ``when``: a ``bool`` Option of the class; the rule applies while it is on (read
+    again after every reconfigure), always if not given.  ``if_bits``: the rule
+    applies only when the fop's flag argument has one of these bits (open's and
+    create's ``flags``, access's ``mask``: ``glupy.fops.Fop.flag_arg``).
+
+    A fop the rule lets through goes to the class's method for it if there is one,
+    else straight to the child, in C: neither costs Python.  One rule per fop."""
+
+    def __init__(self, op_errno: int, *fops: str, when: Option[bool] | None = None,
+                 if_bits: int = 0) -> None:
+        unknown = [f for f in fops if f not in FOPS_BY_NAME]
+        if unknown or not fops:
+            raise TypeError(f"Refuse() takes fop names (glupy.fops.FOP_NAMES), got {unknown or 'none'}")
+        if not isinstance(op_errno, int) or op_errno <= 0:
+            raise TypeError(f"Refuse(): op_errno must be a positive errno, not {op_errno!r}")
+        if if_bits and (no_flag := [f for f in fops if FOPS_BY_NAME[f].flag_arg is None]):
+            raise TypeError(f"Refuse(if_bits=...): {', '.join(no_flag)} take no flags or mask argument")
+        if when is not None and not (isinstance(when, Option) and when.type is bool):
+            raise TypeError(f"Refuse(when=...) takes a bool Option of the class, not {when!r}")
+        self.op_errno = op_errno
+        self.fops = tuple(dict.fromkeys(fops))
+        self.when = when
+        self.if_bits = if_bits
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    def applies(self, translator: Translator) -> bool:
+        """Whether the rule refuses now (its ``when`` option's value)."""
+        return self.when is None or bool(getattr(translator, self.when.attr))
+
+    def __repr__(self) -> str:
+        when = f", when={self.when.attr}" if self.when is not None else ""
+        bits = f", if_bits={self.if_bits:#o}" if self.if_bits else ""
+        return f"Refuse({_errno.errorcode.get(self.op_errno, self.op_errno)}, {', '.join(self.fops)}{when}{bits})"
+
+
+def _refusals(cls: type) -> dict[str, Refuse]:
+    """fop name -> the class's Refuse for it (own and inherited); two for one fop is
+    an error."""
+    out: dict[str, Refuse] = {}
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for attr, value in vars(klass).items():
+            if attr in seen or not isinstance(value, Refuse):
+                continue
+            seen.add(attr)
+            for name in value.fops:
+                if name in out:
+                    raise TypeError(f"{cls.__name__}: fop {name} is refused by two rules, "
+                                    f"{out[name].attr} and {attr}")
+                out[name] = value
+    return out
+
+
 if TYPE_CHECKING:
     # BEGIN GENERATED fop-methods (python -m glupy._build.docgen; do not edit)
     class FopMethods:
@@ -972,6 +1039,7 @@ class Translator(_TranslatorBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _expand_policies(cls)
+        _refusals(cls)  # two rules for one fop: an error at class creation
 
     #: a glupy.MissCache to answer repeated missing-name lookups in C (set it in
     #: init(); see glupy/misscache.py).  Only consulted if lookup is handled.
@@ -1050,6 +1118,11 @@ class Translator(_TranslatorBase):
     @classmethod
     def defined_fops(cls) -> list[str]:
         return [f.name for f in FOPS if _defined(cls, f.name)]
+
+    @classmethod
+    def refusals(cls) -> dict[str, Refuse]:
+        """fop name -> the glupy.Refuse rule the bridge applies to it in C."""
+        return _refusals(cls)
 
     @classmethod
     def defined_cbks(cls) -> list[str]:

@@ -151,9 +151,18 @@ def _fields_from_vals(f: Fop) -> list[str]:
 
 def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     py = f.py_args
-    before = []
+    flag = f.flag_arg
+    # glupy.Refuse first (rules.c): refused, or wound on in C, before Python
+    before = ["int refused;",
+              f"if (!glupy_rules_to_python(this, {f.slot}, {f'(uint64_t){flag.name}' if flag else '0'}, &refused)) {{",
+              "    if (refused)",
+              f"        glupy_unwind_error({f.slot}, frame, refused);",
+              "    else",
+              f"        STACK_WIND_TAIL(frame, FIRST_CHILD(this), FIRST_CHILD(this)->fops->{f.name}{_names(f.args)});",
+              "    return 0;",
+              "}"]
     if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)
-        before = ["if (glupy_miss_cache_answers(this, loc)) {",
+        before += ["if (glupy_miss_cache_answers(this, loc)) {",
                   f"    glupy_unwind_error({f.slot}, frame, ENOENT);",
                   "    return 0;",
                   "}"]

@@ -17,6 +17,7 @@ class Report:
     spec: str
     cls: type[Translator] | None = None
     fops: list[str] = field(default_factory=list)
+    refused_in_c: dict[str, str] = field(default_factory=dict)  # fop -> its glupy.Refuse
     cbks: list[str] = field(default_factory=list)
     options: list[dict[str, object]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -30,6 +31,8 @@ class Report:
         lines = [f"{self.spec}: " + (self.cls.__qualname__ if self.cls else "not loadable")]
         if self.cls is not None:
             lines.append(f"  fops in Python ({len(self.fops)}): {', '.join(self.fops) or 'none'}")
+            for fop, rule in self.refused_in_c.items():
+                lines.append(f"  {fop}: decided in C by {rule}")
             lines.append("  every other fop passes through in C")
             if self.cbks:
                 lines.append(f"  cbks: {', '.join(self.cbks)}")
@@ -89,6 +92,7 @@ def check(spec: str, python_path: list[str] | None = None,
         security.set_mode(saved)
     report.cls = cls
     report.fops = cls.defined_fops()
+    report.refused_in_c = {fop: repr(rule) for fop, rule in cls.refusals().items()}
     report.cbks = cls.defined_cbks()
     for key, opt in cls.options().items():
         report.options.append({"key": key, "type": opt.gf_type.lower(),
@@ -106,6 +110,6 @@ def check(spec: str, python_path: list[str] | None = None,
     for name in PY_CBKS:
         if name in vars(cls) and inspect.iscoroutinefunction(vars(cls)[name]):
             report.problems.append(f"cbk {name}() must be a plain def")
-    if not report.fops and not report.cbks:
+    if not report.fops and not report.cbks and not report.refused_in_c:
         report.warnings.append("defines no fop: the translator passes everything through")
     return report

@@ -881,7 +881,8 @@ def check(module_spec: str, python_path: tuple[str, ...], options: tuple[str, ..
         click.echo(json.dumps({
             "spec": report.spec, "ok": report.ok,
             "class": f"{cls.__module__}:{cls.__qualname__}" if cls is not None else None,
-            "fops": report.fops, "cbks": report.cbks, "options": report.options,
+            "fops": report.fops, "refused_in_c": report.refused_in_c, "cbks": report.cbks,
+            "options": report.options,
             "problems": report.problems, "warnings": report.warnings}, indent=2, default=str))
     else:
         click.echo(report.render())

@@ -101,6 +101,7 @@ class Instance:
         self.reloads = 0
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
         self.attr_cache: AttrCache | None = None  # lookup/stat/fstat C entries
+        self.handled: list[str] = []  # the fops that run in Python
         self.upcall_unknown_logged = False
         self.loaded_at = 0.0  # time.time() of the last successful init or reload
         self.errors = 0  # fops failed with EIO because the translator raised
@@ -678,8 +679,8 @@ def py_init(this: Any) -> int:
         handled = _install(inst, obj)
         inst.loaded_at = time.time()
         _instances[this] = inst
-        inst.log.info("glupy: %s loaded %s (fops in Python: %s)", name, spec,
-                      ", ".join(handled) or "none")
+        inst.log.info("glupy: %s loaded %s (fops in Python: %s%s)", name, spec,
+                      ", ".join(handled) or "none", _refused_text(obj))
         control.start(_instances)
         return 1
     except InitError as e:
@@ -739,7 +740,7 @@ def reload_instance(inst: Instance) -> dict[str, Any]:
         except BaseException:
             inst.log.exception("fini() of the old %s failed", inst.spec)
     msg = (f"glupy: {inst.name} reloaded {inst.spec}: modules {pending.describe()}; "
-           f"fops in Python: {', '.join(handled) or 'none'}")
+           f"fops in Python: {', '.join(handled) or 'none'}{_refused_text(obj)}")
     if contexts["migrated"] or contexts["dropped"]:
         msg += (f"; contexts of reloaded classes: {contexts['migrated']} migrated, "
                 f"{contexts['dropped']} dropped")
@@ -787,7 +788,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     if extra:
         raise InitError(f"handled_fops() names fops {cls.__name__} does not define: {sorted(extra)}")
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
-    for name in handled:
+    for name in [*handled, *cls.refusals()]:
         enabled[FOPS_BY_NAME[name].slot] = 1
     enabled[FOPS_BY_NAME["getxattr"].slot] = 1  # STATUS_XATTR (_answers_status)
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
@@ -798,10 +799,34 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
+    _attach_rules(inst, obj, handled)
+    inst.handled = handled
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, wanted) != 0:
         raise InitError("out of memory installing the fop table")
     return handled
+
+
+def _refused_text(obj: Translator) -> str:
+    refusals = type(obj).refusals()
+    return f"; decided in C by glupy.Refuse: {', '.join(refusals)}" if refusals else ""
+
+
+def _attach_rules(inst: Instance, obj: Translator, handled: list[str]) -> None:
+    """The class's glupy.Refuse rules with the options' current values, as the table
+    every C entry reads first (rules.c); none: no table."""
+    refusals = type(obj).refusals()
+    if not refusals:
+        lib.glupy_set_rules(inst.xl, NULL)
+        return
+    rules = lib.glupy_rules_new()
+    if rules == NULL:
+        raise InitError("out of memory building the Refuse rules")
+    for name, rule in refusals.items():
+        slot = FOPS_BY_NAME[name].slot
+        lib.glupy_rules_set(rules, slot, rule.op_errno if rule.applies(obj) else 0,
+                            rule.if_bits, int(name in handled))
+    lib.glupy_set_rules(inst.xl, rules)  # published whole, never freed (rules.c)
 
 
 def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
@@ -906,6 +931,8 @@ def py_reconfigure(this: Any, options: Any) -> int:
                 changed[attr] = value
             setattr(obj, attr, value)
         obj.reconfigure(changed)
+        if type(obj).refusals():
+            _attach_rules(inst, obj, inst.handled)
         return 0
     except InitError as e:
         inst.log.error("glupy: %s: reconfigure: %s", inst.name, e)

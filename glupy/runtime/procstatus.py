@@ -19,8 +19,8 @@ from typing import Any
 STATUS_XATTR = "glupy.status"
 
 
-def describe(inst: Any) -> dict[str, Any]:
-    """One glupy translator instance (a runtime.Instance)."""
+def describe(inst: Any, lib: Any) -> dict[str, Any]:
+    """One glupy translator instance (a runtime.Instance); ``lib``: the bridge."""
     obj = inst.translator
     options: dict[str, str] = {}
     if obj is not None:
@@ -32,6 +32,10 @@ def describe(inst: Any) -> dict[str, Any]:
         "class": type(obj).__qualname__ if obj is not None else None,
         "loaded_at": getattr(inst, "loaded_at", 0.0),
         "fops": obj.handled_fops() if obj is not None else [],
+        # fops that entered Python since the process started (the C rules and
+        # caches answer the others), by fop
+        "python_calls": python_calls(inst, lib),
+        "refused_in_c": sorted(type(obj).refusals()) if obj is not None else [],
         "reloads": inst.reloads,
         "errors": getattr(inst, "errors", 0),
         "last_error": getattr(inst, "last_error", ""),
@@ -43,6 +47,13 @@ def describe(inst: Any) -> dict[str, Any]:
     if isinstance(counts, Mapping):
         out["counts"] = {str(k): int(v) for k, v in counts.items()}
     return out
+
+
+def python_calls(inst: Any, lib: Any) -> dict[str, int]:
+    from glupy.fops import FOPS
+
+    calls = {f.name: int(lib.glupy_python_calls(inst.xl, f.slot)) for f in FOPS}
+    return {name: n for name, n in calls.items() if n}
 
 
 def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
@@ -59,5 +70,5 @@ def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
         # failed fops whose FopError left the coroutine without being raised
         # through its frame (no handler around the await: driver.c)
         "failures_finished_in_c": int(lib.glupy_failures_finished_in_c()),
-        "translators": [describe(i) for i in list(instances.values())],
+        "translators": [describe(i, lib) for i in list(instances.values())],
     }

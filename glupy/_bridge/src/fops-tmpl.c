@@ -55,8 +55,8 @@ static int32_t glupy_c_@FOP@(call_frame_t *frame, xlator_t *this@ARG_DECLS@)
     glupy_tail_t tail;
     glupy_tail_t *outer = glupy_tail_arm(&tail, gs);
     glupy_private_t *priv = this->private;
-    (void)priv;
     PyObject *a[@NUM_PY_ARGS_OR_1@];
+    __atomic_fetch_add(&priv->python_calls[@SLOT@], 1, __ATOMIC_RELAXED);
     @ARGS_TO_PY@
     glupy_start(this, @SLOT@, frame, a, @NUM_PY_ARGS@);
     glupy_tail_run(&tail, outer, gs);

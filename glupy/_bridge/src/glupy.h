@@ -10,6 +10,7 @@
  *                iterator, Child.<fop>, descriptors, Vector methods, FopError
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
+ *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
@@ -51,6 +52,8 @@ typedef struct {
     PyObject *methods; /* list: slot -> bound method (or None) */
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
     struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
+    struct glupy_rules *rules;           /* every entry, first (rules.c) */
+    uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
 } glupy_private_t;
 
 /* ------------------------------------------------------------------ tasks */
@@ -361,6 +364,11 @@ void glupy_ac_configure(glupy_attr_cache_t *ac, uint64_t max_entries, double tim
 void glupy_ac_clear(glupy_attr_cache_t *ac);
 void glupy_ac_stats(glupy_attr_cache_t *ac, uint64_t *out);
 int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac);
+typedef struct glupy_rules glupy_rules_t;
+glupy_rules_t *glupy_rules_new(void);
+int glupy_rules_set(glupy_rules_t *rules, int slot, int op_errno, uint64_t if_bits, int python);
+void glupy_set_rules(xlator_t *this, glupy_rules_t *rules);
+uint64_t glupy_python_calls(xlator_t *this, int slot);
 /* (end of what Python calls) */
 
 /* The entries' fast paths (attrcache.c): 1 if the fop was answered (unwound) from
@@ -384,6 +392,35 @@ static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
     if (!memcmp(gfid, null_gfid, 16) && loc->parent)
         gfid = loc->parent->gfid;
     return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
+}
+
+/* glupy.Refuse, per fop slot: refuse with op_errno (0: never) when the fop's flag
+ * argument has any of if_bits (0: whatever it is); a fop the rules let through goes
+ * on to Python (python) or straight to the child, in C. */
+struct glupy_rule {
+    int op_errno;
+    uint64_t if_bits;
+};
+struct glupy_rules {
+    struct glupy_rule slot[GLUPY_NUM_SLOTS];
+    unsigned char python[GLUPY_NUM_SLOTS];
+};
+
+/* Called first by every entry, without the GIL: 1 if the fop goes on to Python;
+ * 0 if the rules decided it: *op_errno to refuse it with, else 0 (wind it on). */
+static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, int *op_errno)
+{
+    glupy_private_t *priv = this->private;
+    const struct glupy_rules *r = __atomic_load_n(&priv->rules, __ATOMIC_ACQUIRE);
+    *op_errno = 0;
+    if (!r)
+        return 1;
+    const struct glupy_rule *rule = &r->slot[slot];
+    if (rule->op_errno && (!rule->if_bits || (arg & rule->if_bits))) {
+        *op_errno = rule->op_errno;
+        return 0;
+    }
+    return r->python[slot];
 }
 
 /* ------------------------------------------------------------ bridge.c */

@@ -1,0 +1,86 @@
+"""glupy.Refuse through a real FUSE mount: the bridge refuses in C, lets the rest
+through to Python (a fop the class defines) or to the child (one it does not), and
+counts what entered Python."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from glupy import Option, Refuse, Translator
+from glupy.cli.commands import main
+
+HERE = Path(__file__).parent / "translators"
+
+
+def _python_calls(m) -> dict[str, int]:
+    out = CliRunner().invoke(main, ["ps", "--json", "--state-dir", str(m.state_dir)])
+    assert out.exit_code == 0, out.output
+    (entry,) = json.loads(out.output)
+    (t,) = entry["status"]["translators"]
+    return t["python_calls"]
+
+
+def test_refused_in_c_passed_to_python_or_child(glupy_mount, tmp_path):
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    (backend / "f").write_bytes(b"data")
+    (backend / "d").mkdir()
+    m = glupy_mount([("refusing:Refusing", {})], python_path=[HERE], backend_dir=backend)
+    root = m.mountpoint
+    before = _python_calls(m)
+    assert before.get("lookup", 0) > 0  # the count counts: lookup is a Python fop
+
+    with pytest.raises(OSError) as e:
+        (root / "f").unlink()
+    assert e.value.errno == errno.EPERM
+    with pytest.raises(OSError) as e:
+        (root / "d").rmdir()
+    assert e.value.errno == errno.EPERM
+    with pytest.raises(OSError) as e:
+        os.open(root / "f", os.O_WRONLY)
+    assert e.value.errno == errno.EACCES
+    assert (backend / "f").exists() and (backend / "d").is_dir()
+    after_refusals = _python_calls(m)
+    assert after_refusals.get("open", 0) == 0 and "unlink" not in after_refusals
+
+    # a read-only open passes the rule and reaches the class's open()
+    assert (root / "f").read_bytes() == b"data"
+    with pytest.raises(OSError) as e:
+        os.open(root / "f", os.O_RDONLY | os.O_APPEND)
+    assert e.value.errno == errno.ENOTSUP
+    assert _python_calls(m).get("open", 0) >= 2
+
+
+def test_bad_declarations_fail_at_class_creation():
+    with pytest.raises(TypeError, match="fop names"):
+        Refuse(errno.EROFS, "write")
+    with pytest.raises(TypeError, match="take no flags or mask"):
+        Refuse(errno.EROFS, "unlink", if_bits=os.O_WRONLY)
+    with pytest.raises(TypeError, match="bool Option"):
+        Refuse(errno.EROFS, "unlink", when=Option(int, default=1))
+    with pytest.raises(TypeError, match="positive errno"):
+        Refuse(0, "unlink")
+    with pytest.raises(TypeError, match="refused by two rules"):
+        class Twice(Translator):
+            a = Refuse(errno.EROFS, "unlink", "rmdir")
+            b = Refuse(errno.EPERM, "rmdir")
+
+
+def test_rules_are_inherited_and_listed():
+    class Base(Translator):
+        on: Option[bool] = Option(bool, default=False)
+        no_unlink = Refuse(errno.EROFS, "unlink", when=on)
+
+    class Sub(Base):
+        no_mkdir = Refuse(errno.EPERM, "mkdir")
+
+    assert sorted(Sub.refusals()) == ["mkdir", "unlink"]
+    assert Sub.defined_fops() == []  # rules are not Python fops
+    assert not Sub.refusals()["unlink"].applies(Sub())
+    assert Sub.refusals()["mkdir"].applies(Sub())
