@@ -68,8 +68,8 @@ from __future__ import annotations
 import errno
 import os
 
-from glupy import Dict, Fd, FopCall, FopError, Loc, Option, Reply, Translator, policy
-from glupy.replies import AccessReply, FxattropReply, OpenReply, XattropReply
+from glupy import Dict, Fd, FopError, Loc, Option, Refuse, Translator
+from glupy.replies import FxattropReply, XattropReply
 
 # Fops that modify state and fail unconditionally when read-only.
 REFUSED = (
@@ -78,12 +78,9 @@ REFUSED = (
     "fsetattr", "fallocate", "discard", "zerofill", "put", "icreate", "namelink",
     "copy_file_range",
 )
-WRITE_OPEN_FLAGS = os.O_TRUNC
-
-
-def opens_for_writing(flags: int) -> bool:
-    """True if an open with ``flags`` may modify the file."""
-    return (flags & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR) or bool(flags & WRITE_OPEN_FLAGS)
+# An open that may modify the file: O_WRONLY or O_RDWR (an access mode of 3 is
+# invalid, and refused with them), or O_TRUNC.
+WRITE_OPEN_BITS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC
 
 
 def _all_zero(xattr: Dict | None) -> bool:
@@ -99,27 +96,15 @@ def _all_zero(xattr: Dict | None) -> bool:
 
 
 class ReadOnly(Translator):
-    """Refuses every modification with EROFS."""
+    """Refuses every modification with EROFS.  The bridge decides all but xattrop and
+    fxattrop in C (glupy.Refuse): reads and refusals cost no Python."""
 
     read_only: Option[bool] = Option(bool, default=True,
                                      doc="refuse modifications (off: pass everything through)")
 
-    @policy(*REFUSED)
-    async def refuse(self, call: FopCall) -> Reply:
-        """Every fop in REFUSED: EROFS while read-only."""
-        if self.read_only:
-            raise FopError(errno.EROFS)
-        return await call.wind()
-
-    async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
-        if self.read_only and mask & os.W_OK:
-            raise FopError(errno.EROFS)
-        return await self.child.access(loc, mask, xdata)
-
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
-        if self.read_only and opens_for_writing(flags):
-            raise FopError(errno.EROFS)
-        return await self.child.open(loc, flags, fd, xdata)
+    refuse_modifications = Refuse(errno.EROFS, *REFUSED, when=read_only)
+    refuse_write_opens = Refuse(errno.EROFS, "open", when=read_only, if_bits=WRITE_OPEN_BITS)
+    refuse_write_access = Refuse(errno.EROFS, "access", when=read_only, if_bits=os.W_OK)
 
     async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None,
                       xdata: Dict | None) -> XattropReply:

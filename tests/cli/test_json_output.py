@@ -14,7 +14,8 @@ def test_check_json() -> None:
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
     assert report["ok"] and report["class"] == "glupy.library.readonly:ReadOnly"
-    assert "writev" in report["fops"] and report["problems"] == []
+    assert report["fops"] == ["xattrop", "fxattrop"] and report["problems"] == []
+    assert "writev" in report["refused_in_c"] and "EROFS" in report["refused_in_c"]["writev"]
     bad = CliRunner().invoke(main, ["check", "no_such_module_xyz", "--json"])
     assert bad.exit_code == 1 and json.loads(bad.output)["ok"] is False
 
@@ -26,4 +27,5 @@ def test_ps_json(glupy_mount) -> None:
     (entry,) = json.loads(out.output)
     assert entry["mountpoint"] == str(m.mountpoint) and entry["running"]
     (t,) = entry["status"]["translators"]
-    assert t["module"] == "glupy.library.readonly" and "writev" in t["fops"]
+    assert t["module"] == "glupy.library.readonly" and "writev" in t["refused_in_c"]
+    assert sorted(t["fops"]) == ["fxattrop", "xattrop"]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from glupy.cli.commands import main
 from glupy.library.readonly import REFUSED
 from glupy.local import process
 from glupy.local.volfile import Graph, Volume, bridge_type
@@ -191,10 +194,53 @@ def test_reads_work_and_read_only_off_passes_through(tmp_path: Path) -> None:
         process.unmount(mnt, state_dir=state)
 
 
-def test_only_the_fops_it_names_run_in_python(glupy_mount):
-    """The policy's fops and the four written by hand reach Python; readv, lookup and
-    every other fop stay in C (the bridge installs only what the class defines)."""
+def test_only_xattrop_runs_in_python(glupy_mount):
+    """The bridge decides every refusal and every read in C (glupy.Refuse); only
+    xattrop and fxattrop, which look at values, reach Python."""
     m = glupy_mount([("glupy.library.readonly:ReadOnly", {})])
     (line,) = {line for line in m.log_tail(400) if "fops in Python:" in line}
-    handled = line.split("fops in Python:")[1].strip().rstrip(")").split(", ")
-    assert sorted(handled) == sorted([*REFUSED, "access", "open", "xattrop", "fxattrop"])
+    handled = line.split("fops in Python:")[1].split(";")[0].strip().split(", ")
+    assert sorted(handled) == ["fxattrop", "xattrop"]
+    in_c = line.split("decided in C by glupy.Refuse:")[1].strip().rstrip(")").split(", ")
+    assert sorted(in_c) == sorted([*REFUSED, "open", "access"])
+
+
+def _python_calls(m) -> dict[str, int]:
+    out = CliRunner().invoke(main, ["ps", "--json", "--state-dir", str(m.state_dir)])
+    assert out.exit_code == 0, out.output
+    (entry,) = json.loads(out.output)
+    (t,) = entry["status"]["translators"]
+    return t["python_calls"]
+
+
+def _mount_populated(glupy_mount, tmp_path: Path, options: dict[str, str]):
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    _populate(backend)
+    return glupy_mount([("glupy.library.readonly:ReadOnly", options)], backend_dir=backend)
+
+
+def test_refusals_and_reads_cost_no_python(glupy_mount, tmp_path):
+    """Through FUSE: refused writes, opens for writing, and every read: the
+    bridge's per-fop count of fops that entered Python stays empty."""
+    m = _mount_populated(glupy_mount, tmp_path, {})
+    root = m.mountpoint
+    for op in (lambda: (root / "f").write_bytes(b"x"), lambda: (root / "new").mkdir(),
+               lambda: (root / "f").unlink(), lambda: os.chmod(root / "f", 0o600),
+               lambda: os.open(root / "f", os.O_RDWR)):
+        with pytest.raises(OSError) as e:
+            op()
+        assert e.value.errno == errno.EROFS
+    assert (root / "f").read_bytes() == b"hello"
+    assert sorted(os.listdir(root / "d")) == ["inner"]
+    assert os.readlink(root / "l") == "f"
+    assert _python_calls(m) == {}
+
+
+def test_read_only_off_passes_writes_through_in_c(glupy_mount, tmp_path):
+    """read-only off: writes reach the bricks, still without Python."""
+    m = _mount_populated(glupy_mount, tmp_path, {"read-only": "off"})
+    (m.mountpoint / "f").write_bytes(b"changed")
+    (m.mountpoint / "new").mkdir()
+    assert (m.backend_dir / "f").read_bytes() == b"changed" and (m.backend_dir / "new").is_dir()
+    assert _python_calls(m) == {}
