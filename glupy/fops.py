@@ -227,4 +227,13 @@ FOP_NAMES: frozenset[str] = frozenset(FOPS_BY_NAME)
 PY_CBKS: tuple[str, ...] = ("forget", "release", "releasedir", "invalidate",
                              "client_destroy", "client_disconnect", "ictxmerge",
                              "fdclose", "fdclosedir")
+# The fops that make a name exist: fop -> (the argument naming it, the reply's iatt of
+# its parent directory).  A MissCache forgets the name before them and the parent's
+# names after them, in C (misscache.c).
+NAME_CREATING: dict[str, tuple[str, str]] = {
+    "mknod": ("loc", "postparent"), "mkdir": ("loc", "postparent"),
+    "symlink": ("loc", "postparent"), "link": ("newloc", "postparent"),
+    "rename": ("newloc", "postnewparent"), "create": ("loc", "postparent"),
+    "put": ("loc", "postparent"), "namelink": ("loc", "postbuf"),
+}
 NUM_FOP_SLOTS = 58  # GF_FOP_MAXVALUE - 1 in 10.x and 11.x: 55 fops + forget/release/releasedir placeholders

@@ -23,7 +23,8 @@ from collections import OrderedDict
 
 from glupy import types as _t
 
-STAT_NAMES = ("entries", "parents", "hits", "added", "expired", "evicted", "dropped")
+STAT_NAMES = ("entries", "parents", "hits", "added", "expired", "evicted", "dropped",
+              "invalidations", "raced")
 
 
 def _name(name: str) -> bytes:
@@ -61,6 +62,19 @@ class MissCache:
         n = _name(name)
         return bool(self._lib.glupy_mc_add(self._p, parent, n, len(n)))
 
+    def generation(self, parent: bytes) -> int:
+        """The invalidation counter of ``parent``'s names: read it before winding a
+        lookup, and cache its ENOENT with :meth:`add_unless_changed`."""
+        return int(self._lib.glupy_mc_generation(self._p, parent))
+
+    def add_unless_changed(self, parent: bytes, name: str, generation: int) -> bool:
+        """:meth:`add`, unless a name under ``parent`` was invalidated since
+        ``generation`` was read (a create, a discard, an upcall, in C or here): the
+        lookup raced with it and its ENOENT may be stale.  False then, counted as
+        ``raced``."""
+        n = _name(name)
+        return self._lib.glupy_mc_add_unless_changed(self._p, parent, n, len(n), generation) > 0
+
     def hit(self, parent: bytes, name: str) -> bool:
         """Whether ``name`` is cached as missing and fresh (counted as a hit)."""
         n = _name(name)
@@ -88,7 +102,10 @@ class MissCache:
 
     def stats(self) -> dict[str, int]:
         """``entries``, ``parents``, ``hits`` (answered, in C or by :meth:`hit`),
-        ``added``, ``expired``, ``evicted`` (LRU), ``dropped`` (discard/drop_parent)."""
+        ``added``, ``expired``, ``evicted`` (LRU), ``dropped`` (discard/drop_parent),
+        ``invalidations`` (discards and drops, of cached names or not: the bridge
+        makes them for every fop that creates a name), ``raced``
+        (:meth:`add_unless_changed` refused)."""
         out = _t._ffi.new("uint64_t[]", len(STAT_NAMES))
         self._lib.glupy_mc_stats(self._p, out)
         return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))
@@ -112,6 +129,7 @@ class _DictMissCache(MissCache):
         self.entries: OrderedDict[tuple[bytes, str], float] = OrderedDict()
         self.by_parent: dict[bytes, set[str]] = {}
         self.counts = dict.fromkeys(STAT_NAMES[2:], 0)
+        self.gens: dict[bytes, int] = {}
 
     def _remove(self, key: tuple[bytes, str]) -> None:
         del self.entries[key]
@@ -137,6 +155,19 @@ class _DictMissCache(MissCache):
         self._trim()
         return True
 
+    def generation(self, parent: bytes) -> int:
+        return self.gens.get(parent, 0)
+
+    def add_unless_changed(self, parent: bytes, name: str, generation: int) -> bool:
+        if self.gens.get(parent, 0) != generation:
+            self.counts["raced"] += 1
+            return False
+        return self.add(parent, name)
+
+    def _invalidated(self, parent: bytes) -> None:
+        self.gens[parent] = self.gens.get(parent, 0) + 1
+        self.counts["invalidations"] += 1
+
     def hit(self, parent: bytes, name: str) -> bool:
         key = (parent, name)
         expiry = self.entries.get(key)
@@ -151,6 +182,7 @@ class _DictMissCache(MissCache):
         return True
 
     def discard(self, parent: bytes, name: str) -> bool:
+        self._invalidated(parent)
         if (parent, name) not in self.entries:
             return False
         self._remove((parent, name))
@@ -161,6 +193,7 @@ class _DictMissCache(MissCache):
         return len(self.by_parent.get(parent, ()))
 
     def drop_parent(self, parent: bytes) -> int:
+        self._invalidated(parent)
         names = list(self.by_parent.get(parent, ()))
         for name in names:
             self._remove((parent, name))

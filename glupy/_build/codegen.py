@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from glupy.fops import CBKS, FOPS, KINDS, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
+from glupy.fops import CBKS, FOPS, KINDS, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "_bridge" / "src"
 
@@ -152,15 +152,24 @@ def _fields_from_vals(f: Fop) -> list[str]:
 def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     py = f.py_args
     flag = f.flag_arg
+    creating = NAME_CREATING.get(f.name)
+    wind_args = f"FIRST_CHILD(this), FIRST_CHILD(this)->fops->{f.name}{_names(f.args)}"
     # glupy.Refuse first (rules.c): refused, or wound on in C, before Python
     before = ["int refused;",
-              f"if (!glupy_rules_to_python(this, {f.slot}, {f'(uint64_t){flag.name}' if flag else '0'}, &refused)) {{",
-              "    if (refused)",
-              f"        glupy_unwind_error({f.slot}, frame, refused);",
-              "    else",
-              f"        STACK_WIND_TAIL(frame, FIRST_CHILD(this), FIRST_CHILD(this)->fops->{f.name}{_names(f.args)});",
+              f"int to_python = glupy_rules_to_python(this, {f.slot}, "
+              f"{f'(uint64_t){flag.name}' if flag else '0'}, &refused);",
+              "if (refused) {",
+              f"    glupy_unwind_error({f.slot}, frame, refused);",
               "    return 0;",
               "}"]
+    if creating:  # the MissCache forgets the name first (misscache.c)
+        before += [f"glupy_miss_cache_forget_name(this, {creating[0]});"]
+    before += ["if (!to_python) {",
+               # a name-creating fop comes back through glupy_unwind_F (AFTER_REPLY)
+               f"    STACK_WIND(frame, glupy_c_{f.name}_passed, {wind_args});" if creating else
+               f"    STACK_WIND_TAIL(frame, {wind_args});",
+               "    return 0;",
+               "}"]
     if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)
         before += ["if (glupy_miss_cache_answers(this, loc)) {",
                   f"    glupy_unwind_error({f.slot}, frame, ENOENT);",
@@ -184,6 +193,7 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "NUM_FIELDS": str(len(f.py_reply)),
         "RAW_KINDS": ", ".join(_raw_kind(a) for a in f.reply) or "0",
         "BEFORE_PYTHON": before,
+        "AFTER_REPLY": [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else [],
         "ARGS_TO_PY": [f"a[{i}] = {_to_py(a)};" for i, a in enumerate(py)],
         "REPLY_TO_RAW": [f"GLUPY_RAW(raw, {i}).{_raw_field(a)} = {'' if a.kind == 'int' else '(void *)'}"
                          f"{a.name};" for i, a in enumerate(f.reply)],

@@ -20,12 +20,15 @@ Consistency:
 
 * Every fop that can make a name exist through *this* translator invalidates
   its (parent, name) entry: create, mkdir, mknod, symlink, link (newloc),
-  rename (newloc), put, namelink.  Invalidation happens before the wind and
-  again after the reply (success or not).  A per-parent generation counter
-  (striped over a fixed array, so memory stays bounded) is bumped at both
-  points; a lookup only caches its ENOENT if no invalidation touched its
-  parent while it was in flight.  So a lookup racing with a create can never
-  leave a stale miss behind.
+  rename (newloc), put, namelink.  The bridge does it in C for any translator
+  with a MissCache (misscache.c), so these fops never enter Python here: it
+  forgets the name before winding, and every name under the parent once the
+  reply comes back (the reply names the parent, not the name).  Every
+  invalidation also bumps a counter of the parent's names (striped over a
+  fixed array, so memory stays bounded); a lookup caches its ENOENT only if
+  that counter did not move while it was in flight
+  (``MissCache.add_unless_changed``).  So a lookup racing with a create can
+  never leave a stale miss behind.
 * rmdir of a directory drops every entry keyed by that directory's gfid
   (gfids are not reused, so this only frees memory).  Entries are keyed by
   gfid, not path, so renaming a directory keeps its entries valid.
@@ -37,10 +40,10 @@ Consistency:
   inode this client used within ``features.cache-invalidation-timeout``
   seconds (GlusterFS default 60, set it >= ``timeout``).  The bridge drops
   every miss cached under the gfids a cache invalidation names (the inode, its
-  parent, its old parent) in C as the upcall arrives, and ``upcall()`` below
-  bumps the parent's generation so that a lookup in flight does not cache a
-  stale miss.  A create, mkdir, mknod or symlink in directory D invalidates D
-  itself: it is seen here within milliseconds, whatever ``timeout`` is.
+  parent, its old parent) in C as the upcall arrives, which also keeps a lookup
+  in flight under them from caching a stale miss; no Python runs for it.  A
+  create, mkdir, mknod or symlink in directory D invalidates D itself: it is
+  seen here within milliseconds, whatever ``timeout`` is.
   GlusterFS sends no upcall to this client for a rename or hard link *into* D
   when this client never used the source inode (the brick tells the clients of
   the moved/linked inode, not those of D); for those, lookups of D itself are
@@ -55,7 +58,7 @@ Consistency:
   when ``timeout`` is longer than a few seconds.
 
 Observability: ``getfattr -n glupy.negative_lookup.stats --only-values MOUNT``
-returns JSON ``{"entries", "hits", "misses_cached", "invalidations",
+returns JSON ``{"entries", "hits", "misses_cached", "invalidations", "raced",
 "python_lookups", ...}`` (``hits`` counts the answers given in C;
 ``python_lookups`` the lookups that reached this class).
 
@@ -80,7 +83,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from glupy import CacheInvalidation, Dict, FopCall, FopError, MissCache, Option, Reply, Translator, policy
+from glupy import Dict, FopError, MissCache, Option, Translator
 from glupy.library import EventCounter
 from glupy.replies import (
     GetxattrReply,
@@ -91,7 +94,6 @@ from glupy.replies import (
 from glupy.types import NULL_GFID, Fd, Iatt, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
-_STRIPES = 1024  # generation counters, indexed by hash(parent gfid)
 
 
 class NegativeLookup(Translator):
@@ -106,10 +108,8 @@ class NegativeLookup(Translator):
         # The misses live in a glupy.MissCache: the bridge answers a cached
         # miss in C before this lookup() runs, so a hit costs no Python.
         self.miss_cache = MissCache(self.max_entries, self.timeout)
-        # Orders cache fills against invalidations (the table has its own lock).
-        self._lock = threading.Lock()
-        self._gens = [0] * _STRIPES
-        self.stats = {"invalidations": 0, "raced": 0, "upcalls": 0, "dir_changed": 0}
+        self._lock = threading.Lock()  # guards _dir_times (the table has its own lock)
+        self.stats = {"dir_changed": 0}
         # directory gfid -> (mtime_ns, ctime_ns) last seen in a lookup of it (LRU, bounded)
         self._dir_times: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
         self._wound = EventCounter()  # lookups wound to the child (counted without the lock)
@@ -122,26 +122,8 @@ class NegativeLookup(Translator):
         self.miss_cache.clear()
 
     # ------------------------------------------------------------ cache core
-    @staticmethod
-    def _stripe(parent: bytes) -> int:
-        return hash(parent) % _STRIPES
-
-    def _invalidate(self, parent: bytes, name: str | None) -> None:
-        """A name under ``parent`` may exist now: forget the miss, and keep
-        lookups already in flight for this parent from caching theirs."""
-        if parent == NULL_GFID:
-            return
-        with self._lock:
-            self._gens[self._stripe(parent)] += 1
-            self.stats["invalidations"] += 1
-            if name is not None:
-                self.miss_cache.discard(parent, name)
-
     def _drop_parent(self, parent: bytes) -> None:
-        if parent == NULL_GFID:
-            return
-        with self._lock:
-            self._gens[self._stripe(parent)] += 1
+        if parent != NULL_GFID:
             self.miss_cache.drop_parent(parent)
 
     def _saw_directory(self, buf: Iatt) -> None:
@@ -166,21 +148,6 @@ class NegativeLookup(Translator):
         if evicted is not None:
             self._drop_parent(evicted)  # no baseline any more: trust nothing under it
 
-    def upcall(self, event: object) -> None:
-        """Another client changed something: the bridge already dropped the misses
-        under the gfids it names (C, in notify); bumping their generations here keeps
-        lookups in flight from caching a miss the event made stale."""
-        if isinstance(event, CacheInvalidation):
-            self.stats["upcalls"] += 1
-            for gfid in event.directories():
-                self._drop_parent(gfid)
-
-    @staticmethod
-    def _key_of(loc: Loc | None) -> tuple[bytes, str | None]:
-        if loc is None:
-            return NULL_GFID, None
-        return loc.pargfid, loc.name
-
     # ------------------------------------------------------------ lookup
     async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         next(self._in_python)
@@ -197,18 +164,13 @@ class NegativeLookup(Translator):
         # method; the check here serves glupy.testing (no C entry there).
         if not misses.answered_in_c and misses.hit(parent, name):
             raise FopError(errno.ENOENT)
-        stripe = self._stripe(parent)
-        gen = self._gens[stripe]  # compared again under the lock before caching
+        generation = misses.generation(parent)
         next(self._wound)
         try:
             reply = await self.child.lookup(loc, xdata)
         except FopError as e:
             if e.errno == errno.ENOENT:
-                with self._lock:
-                    if self._gens[stripe] != gen:
-                        self.stats["raced"] += 1  # an invalidation overlapped: do not cache
-                    else:
-                        misses.add(parent, name)
+                misses.add_unless_changed(parent, name, generation)
             raise
         buf = reply.buf
         if buf is not None and buf.is_dir():
@@ -216,19 +178,6 @@ class NegativeLookup(Translator):
         return reply
 
     # ------------------------------------------------------------ invalidation
-    @policy("create", "mkdir", "mknod", "symlink", "link", "rename", "put", "namelink")
-    async def create_name(self, call: FopCall) -> Reply:
-        """A fop that creates a name (for link and rename: newloc's; rename's old name
-        disappears, nothing to do: a name that existed has no entry): its (parent, name)
-        is invalidated before and after it."""
-        loc = call.arg("newloc") if call.name in ("link", "rename") else call.loc
-        parent, base = self._key_of(loc)
-        self._invalidate(parent, base)
-        try:
-            return await call.wind()
-        finally:
-            self._invalidate(parent, base)
-
     async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
         gfid = loc.gfid
         try:
@@ -244,8 +193,7 @@ class NegativeLookup(Translator):
         if parent != NULL_GFID and misses.count_under(parent):
             for entry in reply.entries or ():
                 if entry.name not in (".", ".."):
-                    with self._lock:
-                        misses.discard(parent, entry.name)
+                    misses.discard(parent, entry.name)
         return reply
 
     # ------------------------------------------------------------ stats

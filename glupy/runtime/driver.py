@@ -49,7 +49,7 @@ from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
 from glupy.attrcache import AttrCache
-from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.misscache import MissCache
 from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, GetxattrReply, Reply, _Field
 from glupy.runtime import control, security
@@ -102,6 +102,7 @@ class Instance:
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
         self.attr_cache: AttrCache | None = None  # lookup/stat/fstat C entries
         self.handled: list[str] = []  # the fops that run in Python
+        self.entered_in_c: list[str] = []  # fops installed for a C action (MissCache)
         self.upcall_unknown_logged = False
         self.loaded_at = 0.0  # time.time() of the last successful init or reload
         self.errors = 0  # fops failed with EIO because the translator raised
@@ -787,8 +788,10 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     extra = set(handled) - set(cls.defined_fops())
     if extra:
         raise InitError(f"handled_fops() names fops {cls.__name__} does not define: {sorted(extra)}")
+    # with a MissCache, the fops that create names forget them in C (misscache.c)
+    invalidating = list(NAME_CREATING) if getattr(obj, "miss_cache", None) is not None else []
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
-    for name in [*handled, *cls.refusals()]:
+    for name in [*handled, *cls.refusals(), *invalidating]:
         enabled[FOPS_BY_NAME[name].slot] = 1
     enabled[FOPS_BY_NAME["getxattr"].slot] = 1  # STATUS_XATTR (_answers_status)
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
@@ -799,8 +802,8 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
-    _attach_rules(inst, obj, handled)
-    inst.handled = handled
+    inst.handled, inst.entered_in_c = handled, invalidating
+    _attach_rules(inst, obj)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, wanted) != 0:
         raise InitError("out of memory installing the fop table")
@@ -812,20 +815,24 @@ def _refused_text(obj: Translator) -> str:
     return f"; decided in C by glupy.Refuse: {', '.join(refusals)}" if refusals else ""
 
 
-def _attach_rules(inst: Instance, obj: Translator, handled: list[str]) -> None:
-    """The class's glupy.Refuse rules with the options' current values, as the table
-    every C entry reads first (rules.c); none: no table."""
+def _attach_rules(inst: Instance, obj: Translator) -> None:
+    """The table every C entry reads first (rules.c): the class's glupy.Refuse rules
+    with the options' current values, and for each fop whose entry is installed
+    without a Python method (a rule's, a MissCache's invalidation), that it goes
+    on to the child in C.  None needed: no table."""
     refusals = type(obj).refusals()
-    if not refusals:
+    in_c = set(refusals) | set(inst.entered_in_c)
+    if not in_c:
         lib.glupy_set_rules(inst.xl, NULL)
         return
     rules = lib.glupy_rules_new()
     if rules == NULL:
         raise InitError("out of memory building the Refuse rules")
-    for name, rule in refusals.items():
-        slot = FOPS_BY_NAME[name].slot
-        lib.glupy_rules_set(rules, slot, rule.op_errno if rule.applies(obj) else 0,
-                            rule.if_bits, int(name in handled))
+    for name in in_c:
+        rule = refusals.get(name)
+        lib.glupy_rules_set(rules, FOPS_BY_NAME[name].slot,
+                            rule.op_errno if rule is not None and rule.applies(obj) else 0,
+                            rule.if_bits if rule is not None else 0, int(name in inst.handled))
     lib.glupy_set_rules(inst.xl, rules)  # published whole, never freed (rules.c)
 
 
@@ -932,7 +939,7 @@ def py_reconfigure(this: Any, options: Any) -> int:
             setattr(obj, attr, value)
         obj.reconfigure(changed)
         if type(obj).refusals():
-            _attach_rules(inst, obj, inst.handled)
+            _attach_rules(inst, obj)
         return 0
     except InitError as e:
         inst.log.error("glupy: %s: reconfigure: %s", inst.name, e)

@@ -154,6 +154,22 @@ def test_lookups_reaching_the_child_drop_at_least_4x(mount: Mounter) -> None:
     assert with_cache <= 2000 + 50
 
 
+def test_names_are_invalidated_in_c_without_entering_python(mount: Mounter) -> None:
+    """The bridge forgets the name before, and the parent's misses after, every fop
+    that creates a name: none of them reaches Python (its per-fop count), yet the
+    names cached as missing show at once."""
+    mnt, _ = mount([(NLC, {"timeout": 3600})])
+    for how, make in MAKERS.items():
+        name = f"i-{how}"
+        assert missing(mnt / name) and missing(mnt / name)
+        make(mnt, name)
+        assert not missing(mnt / name), how
+    (t,) = json.loads(os.getxattr(mnt, "glupy.status"))["translators"]
+    assert t["python_calls"].get("lookup", 0) > 0  # the count counts
+    assert not set(t["python_calls"]) & {"create", "mkdir", "mknod", "symlink", "link", "rename"}
+    assert nlc_stats(mnt)["invalidations"] >= 2 * len(MAKERS)
+
+
 def test_cached_misses_are_answered_in_c_without_entering_python(mount: Mounter) -> None:
     mnt, _ = mount([(NLC, {"timeout": 3600}), (PT, {})])
     for i in range(50):

@@ -115,3 +115,17 @@ def test_names_are_any_str_and_limits_are_checked(new_cache: NewCache) -> None:
     assert not c.add(P1, "x" * 5000)  # longer than any name GlusterFS passes
     with pytest.raises(ValueError):
         new_cache(-1, 60)
+
+
+def test_a_lookup_that_raced_with_an_invalidation_caches_nothing(new_cache: NewCache) -> None:
+    c = new_cache(10, 60)
+    gen = c.generation(P1)
+    c.discard(P1, "other")  # a create under P1 while the lookup was in flight
+    assert not c.add_unless_changed(P1, "a", gen)
+    assert not c.hit(P1, "a") and c.stats()["raced"] == 1
+    gen = c.generation(P1)
+    assert c.add_unless_changed(P2, "a", c.generation(P2))  # another parent: unaffected
+    c.drop_parent(P1)
+    assert not c.add_unless_changed(P1, "a", gen)
+    assert c.add_unless_changed(P1, "a", c.generation(P1)) and c.hit(P1, "a")
+    assert c.stats()["invalidations"] == 2 and c.stats()["raced"] == 2

@@ -48,6 +48,14 @@ static const char *glupy_unwind_strerror(int op_errno)
 /* ------------------------------------------------------------------ @FOP@ */
 static const signed char glupy_raw_kinds_@FOP@[] = {@RAW_KINDS@};
 
+/* the child's reply to a fop wound on in C that must pass glupy_unwind_@FOP@ */
+static int32_t glupy_c_@FOP@_passed(call_frame_t *frame, void *cookie, xlator_t *this,
+                                    int32_t op_ret, int32_t op_errno@REPLY_DECLS@)
+{
+    glupy_unwind_@FOP@(frame, op_ret, op_errno@REPLY_NAMES@);
+    return 0;
+}
+
 static int32_t glupy_c_@FOP@(call_frame_t *frame, xlator_t *this@ARG_DECLS@)
 {
     @BEFORE_PYTHON@
@@ -113,6 +121,7 @@ static int glupy_wind_@FOP@(call_frame_t *frame, xlator_t *child, glupy_wind_rec
 
 void glupy_unwind_@FOP@(call_frame_t *frame, int32_t op_ret, int32_t op_errno@REPLY_DECLS@)
 {
+    @AFTER_REPLY@
     STACK_UNWIND_STRICT(@FOP@, frame, op_ret, op_errno@REPLY_NAMES@);
 }
 

@@ -348,6 +348,9 @@ int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *
 int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
                      size_t len);
 size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop);
+uint64_t glupy_mc_generation(glupy_miss_cache_t *mc, const unsigned char *gfid);
+int glupy_mc_add_unless_changed(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                const char *name, size_t len, uint64_t gen);
 void glupy_mc_configure(glupy_miss_cache_t *mc, uint64_t max_entries, double timeout);
 void glupy_mc_clear(glupy_miss_cache_t *mc);
 void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out);
@@ -380,6 +383,9 @@ int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd, dict_t
  * invalidation names from each table */
 void glupy_miss_cache_upcall(xlator_t *this, void *data);
 void glupy_attr_cache_upcall(xlator_t *this, void *data);
+/* The entry and the unwind of a fop that makes a name exist (codegen NAME_CREATING) */
+void glupy_miss_cache_forget_name(xlator_t *this, loc_t *loc);
+void glupy_miss_cache_created(xlator_t *this, int32_t op_ret, struct iatt *parent);
 /* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
 static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 {

@@ -20,6 +20,7 @@
 #include <glusterfs/upcall-utils.h> /* after xlator.h: it uses dict_t */
 
 #define GLUPY_MC_NAME_MAX 4096
+#define GLUPY_MC_STRIPES 1024 /* generation counters, by parent gfid */
 
 typedef struct glupy_mc_entry glupy_mc_entry_t;
 typedef struct glupy_mc_parent glupy_mc_parent_t;
@@ -52,9 +53,17 @@ struct glupy_miss_cache {
     size_t max_entries;
     int64_t timeout;      /* ns */
     glupy_mc_entry_t lru; /* sentinel: lru.newer is the oldest entry */
-    uint64_t hits, added, expired, evicted, dropped;
+    uint64_t hits, added, expired, evicted, dropped, invalidations, raced;
+    /* bumped by every invalidation under a parent: a lookup caches its miss only if
+     * its parent's counter did not move while it was in flight (add_unless_changed) */
+    uint64_t gens[GLUPY_MC_STRIPES];
     int refs;
 };
+
+static inline uint64_t *glupy_mc_gen(glupy_miss_cache_t *mc, const unsigned char *gfid)
+{
+    return &mc->gens[glupy_mc_gfid_hash(gfid) & (GLUPY_MC_STRIPES - 1)];
+}
 
 
 
@@ -241,15 +250,13 @@ int glupy_mc_hit(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *
     return hit;
 }
 
-/* remember (gfid, name) as missing for the timeout; 1 if stored */
-int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
-                        size_t len)
+static int glupy_mc_add_locked(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                               const char *name, size_t len)
 {
     if (len > GLUPY_MC_NAME_MAX)
         return 0;
     uint64_t hash = glupy_mc_hash(gfid, name, len);
     int stored = 0;
-    pthread_mutex_lock(&mc->lock);
     if (mc->max_entries && mc->timeout > 0) {
         int64_t expiry = glupy_mc_now() + mc->timeout;
         glupy_mc_entry_t **where = glupy_mc_find(mc, gfid, name, len, hash);
@@ -288,6 +295,39 @@ int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *
             }
         }
     }
+    return stored;
+}
+
+/* remember (gfid, name) as missing for the timeout; 1 if stored */
+int glupy_mc_add(glupy_miss_cache_t *mc, const unsigned char *gfid, const char *name,
+                 size_t len)
+{
+    pthread_mutex_lock(&mc->lock);
+    int stored = glupy_mc_add_locked(mc, gfid, name, len);
+    pthread_mutex_unlock(&mc->lock);
+    return stored;
+}
+
+/* the invalidation counter of gfid's names, read before winding a lookup */
+uint64_t glupy_mc_generation(glupy_miss_cache_t *mc, const unsigned char *gfid)
+{
+    pthread_mutex_lock(&mc->lock);
+    uint64_t gen = *glupy_mc_gen(mc, gfid);
+    pthread_mutex_unlock(&mc->lock);
+    return gen;
+}
+
+/* glupy_mc_add, unless a name under gfid was invalidated since ``gen`` was read
+ * (then -1: the lookup raced with a create, its ENOENT may be stale) */
+int glupy_mc_add_unless_changed(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                const char *name, size_t len, uint64_t gen)
+{
+    pthread_mutex_lock(&mc->lock);
+    int stored = -1;
+    if (*glupy_mc_gen(mc, gfid) == gen)
+        stored = glupy_mc_add_locked(mc, gfid, name, len);
+    else
+        mc->raced++;
     pthread_mutex_unlock(&mc->lock);
     return stored;
 }
@@ -299,6 +339,8 @@ int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const ch
     uint64_t hash = glupy_mc_hash(gfid, name, len);
     int found = 0;
     pthread_mutex_lock(&mc->lock);
+    ++*glupy_mc_gen(mc, gfid);
+    mc->invalidations++;
     if (mc->count) {
         glupy_mc_entry_t **where = glupy_mc_find(mc, gfid, name, len, hash);
         if (*where) {
@@ -316,6 +358,10 @@ size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, 
 {
     size_t n = 0;
     pthread_mutex_lock(&mc->lock);
+    if (drop) {
+        ++*glupy_mc_gen(mc, gfid);
+        mc->invalidations++;
+    }
     glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
     if (p) {
         n = p->count;
@@ -353,7 +399,7 @@ void glupy_mc_clear(glupy_miss_cache_t *mc)
     pthread_mutex_unlock(&mc->lock);
 }
 
-/* entries, parents, hits, added, expired, evicted, dropped */
+/* entries, parents, hits, added, expired, evicted, dropped, invalidations, raced */
 void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
 {
     pthread_mutex_lock(&mc->lock);
@@ -364,6 +410,8 @@ void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
     out[4] = mc->expired;
     out[5] = mc->evicted;
     out[6] = mc->dropped;
+    out[7] = mc->invalidations;
+    out[8] = mc->raced;
     pthread_mutex_unlock(&mc->lock);
 }
 
@@ -416,4 +464,39 @@ void glupy_miss_cache_upcall(xlator_t *this, void *data)
     for (int i = 0; i < 3; i++)
         if (memcmp(dirs[i], null_gfid, 16))
             glupy_mc_parent_names(mc, dirs[i], 1);
+}
+
+static const unsigned char *glupy_mc_parent_of(loc_t *loc)
+{
+    static const unsigned char null_gfid[16];
+    if (!loc || !loc->name || !*loc->name)
+        return NULL;
+    const unsigned char *gfid = loc->pargfid;
+    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
+        gfid = loc->parent->gfid;
+    return memcmp(gfid, null_gfid, 16) ? gfid : NULL;
+}
+
+/* Before a fop that makes loc's name exist (codegen NAME_CREATING), in its entry:
+ * the name is no longer missing, and lookups in flight under its parent must not
+ * cache their ENOENT. */
+void glupy_miss_cache_forget_name(xlator_t *this, loc_t *loc)
+{
+    glupy_private_t *priv = this->private;
+    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
+    const unsigned char *parent = mc ? glupy_mc_parent_of(loc) : NULL;
+    if (parent)
+        glupy_mc_discard(mc, parent, loc->name, strlen(loc->name));
+}
+
+/* After it, in its unwind: a lookup that reached the brick before the fop and came
+ * back after forget_name may have cached the name as missing.  The reply names the
+ * parent (its iatt), not the name: every miss under the parent goes. */
+void glupy_miss_cache_created(xlator_t *this, int32_t op_ret, struct iatt *parent)
+{
+    static const unsigned char null_gfid[16];
+    glupy_private_t *priv = this ? this->private : NULL;
+    glupy_miss_cache_t *mc = priv ? __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE) : NULL;
+    if (mc && op_ret >= 0 && parent && memcmp(parent->ia_gfid, null_gfid, 16))
+        glupy_mc_parent_names(mc, parent->ia_gfid, 1);
 }
