@@ -73,7 +73,7 @@ class MissCache:
         lookup raced with it and its ENOENT may be stale.  False then, counted as
         ``raced``."""
         n = _name(name)
-        return self._lib.glupy_mc_add_unless_changed(self._p, parent, n, len(n), generation) > 0
+        return bool(self._lib.glupy_mc_add_unless_changed(self._p, parent, n, len(n), generation) > 0)
 
     def hit(self, parent: bytes, name: str) -> bool:
         """Whether ``name`` is cached as missing and fresh (counted as a hit)."""
