@@ -385,6 +385,8 @@ def mount(
             f"the glupy bridge is not built ({so} missing): run `python -m glupy._build` "
             "or `glupy install`"
         )
+    if foreground:  # from now on: a stop while mounting unmounts too (systemctl stop)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         state = process.mount_graph(
             graph,
@@ -398,10 +400,19 @@ def mount(
         )
     except process.MountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"mounted {state.mountpoint} (pid {state.pid})")
-    click.echo(f"log: {state.log_path}")
+    except KeyboardInterrupt:
+        with contextlib.suppress(process.NotMountedError):
+            process.unmount(mountpoint, state_dir=state_dir)
+        raise click.ClickException(f"stopped while mounting {mountpoint}: unmounted") from None
     if foreground:
         _wait_foreground(state, state_dir)
+    else:
+        _say_mounted(state)
+
+
+def _say_mounted(state: process.MountState) -> None:
+    click.echo(f"mounted {state.mountpoint} (pid {state.pid})")
+    click.echo(f"log: {state.log_path}")
 
 
 def _default_log_file(mountpoint: str, state_dir: Path | None) -> str | None:
@@ -411,15 +422,15 @@ def _default_log_file(mountpoint: str, state_dir: Path | None) -> str | None:
     return str(LOG_DIR / f"glupy-{process.state_dir_for(mountpoint).name}.log")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
     """Block until glusterfs exits; SIGINT/SIGTERM unmount."""
     proc = process.foreground_process(state.mountpoint)
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
+        _say_mounted(state)
         while proc is not None and proc.poll() is None:
             time.sleep(0.2)
     except KeyboardInterrupt:

@@ -42,5 +42,5 @@ def test_glupy_log_lines_have_a_location(tmp_path):
         process.mount_graph(graph, mnt, source_dir=backend, state_dir=tmp_path / "s", timeout=20)
     log = "".join(p.read_text() for p in (tmp_path / "s").rglob("*.log"))
     line = next(x for x in log.splitlines() if "refused as asked" in x)
-    assert re.search(r" E \[runtime\.py:\d+:py_init\] ", line), line
+    assert re.search(r" E \[driver\.py:\d+:py_init\] ", line), line
     assert " E [:0:] " not in log

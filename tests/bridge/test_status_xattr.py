@@ -37,7 +37,8 @@ def test_every_translator_answers_for_its_process(glupy_mount, tmp_path: Path) -
     by_module = {t["module"]: t for t in status["translators"]}
     assert set(by_module) == {"glupy.library.readonly", "failing_xl:Failing"}
     ro = by_module["glupy.library.readonly"]
-    assert ro["class"] == "ReadOnly" and "getxattr" not in ro["fops"] and "writev" in ro["fops"]
+    assert ro["class"] == "ReadOnly" and sorted(ro["fops"]) == ["fxattrop", "xattrop"]
+    assert "writev" in ro["refused_in_c"] and "getxattr" not in ro["refused_in_c"]
     assert ro["loaded_at"] >= before - 1 and ro["errors"] == 0
 
     # other names pass through (readonly does not define getxattr: its child answers)
