@@ -45,7 +45,7 @@ def _require() -> None:
 
 
 @pytest.fixture(scope="session")
-def filter_installed() -> Iterator[Path]:
+def filter_installed(glusterd_lock: None) -> Iterator[Path]:
     """glupy's volfile filter in GlusterFS's filter dir (removed afterwards if we put it there)."""
     _require()
     path = gfilter.filter_path()
@@ -61,7 +61,7 @@ def filter_installed() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def user_links() -> Iterator[Path]:
+def user_links(glusterd_lock: None) -> Iterator[Path]:
     """<xlatordir>/user: the user/glupy-NAME.so links attach makes are removed afterwards."""
     user = volfile.xlatordir() / "user"
     preexisting = user.exists()

@@ -17,7 +17,6 @@ fixes), steps 3 and 4 must pass both.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shlex
@@ -32,7 +31,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
-LOCK = "/tmp/glupy-glusterd.lock"
 BLOCK = re.compile(r"(?:<!-- test: (?P<mark>[\w-]+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)^```",
                    re.S | re.M)
 
@@ -156,7 +154,7 @@ def _cleanup(work: Path, glusterds_before: set[int] | None) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the tutorial runs as root (FUSE, glusterd)")
-def test_tutorial_runs_as_written(tmp_path):
+def test_tutorial_runs_as_written(tmp_path, request):
     if not (ROOT / ".venv" / "bin" / "activate").exists():
         pytest.fail("no .venv in the checkout: run scripts/setup.sh (README)", pytrace=False)
     with_glusterd = os.environ.get("GLUPY_TUTORIAL_NO_GLUSTERD") != "1" and bool(shutil.which("glusterd"))
@@ -173,8 +171,7 @@ def test_tutorial_runs_as_written(tmp_path):
         if with_glusterd:
             # held for the run and the clean-up: the filter directory and the host's
             # glusterd are shared with every other glusterd test
-            lock = stack.enter_context(open(LOCK, "a"))
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            request.getfixturevalue("glusterd_lock")
             glusterds_before = _host_glusterds()
         stack.callback(_cleanup, work, glusterds_before)
         r = subprocess.run(["bash", str(tmp_path / "tutorial.sh")], cwd=ROOT, env=env,
