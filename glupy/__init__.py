@@ -15,6 +15,7 @@
 from glupy import constants
 from glupy.attrcache import AttrCache
 from glupy.constants import *  # noqa: F403 - FALLOC_FL_*, SETATTR_*, XATTR_*, lock commands
+from glupy.journal import Journal, JournalRecord
 from glupy.misscache import MissCache
 from glupy.replies import *  # noqa: F403 - the reply classes (LookupReply, ...)
 from glupy.replies import Reply
@@ -64,7 +65,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AttrCache", "CacheInvalidation", "Caller", "Child", "Dict", "Dirent", "Dirents", "EntrylkContention",
     "Event", "Fd", "Flock", "FopCall", "FopError", "Gather", "IaType", "Iatt", "InitError", "Inode",
-    "InodelkContention", "Lease", "LeaseRecall", "Loc", "Lock", "MissCache", "Option", "Refuse", "Reply",
+    "InodelkContention", "Journal", "JournalRecord", "Lease", "LeaseRecall", "Loc", "Lock",
+    "MissCache", "Option", "Refuse", "Reply",
     "Size", "StatVfs", "Translator", "UpFlag", "Upcall", "UpcallKind", "Vector", "Wind", "constants",
     "gather", "gfid_str", "policy",
     *constants.__all__,

@@ -28,7 +28,7 @@ OUTPUT = PACKAGE / "_bridge" / "glupy.so"
 SOURCE_DIR = codegen.SOURCE_DIR
 # the bridge's translation units besides the generated fops.c (glupy.h says what each holds)
 SOURCES = ("bridge.c", "task.c", "convert.c", "types.c", "setup.c", "misscache.c", "attrcache.c",
-           "rules.c")
+           "rules.c", "journal.c")
 MODULE_NAME = "_glupy_bridge"
 
 # Flags that make the headers describe the same struct layout libglusterfs

@@ -164,10 +164,18 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
               "}"]
     if creating:  # the MissCache forgets the name first (misscache.c)
         before += [f"glupy_miss_cache_forget_name(this, {creating[0]});"]
+    loc = next((a.name for a in f.args if a.ctype == "loc_t *"), "NULL")
+    fd = next((a.name for a in f.args if a.ctype == "fd_t *"), "NULL")
+    # wound on in C: with a Journal record (journal.c) or for a name-creating fop, the
+    # reply comes back through glupy_c_F_passed and glupy_unwind_F (AFTER_REPLY)
     before += ["if (!to_python) {",
-               # a name-creating fop comes back through glupy_unwind_F (AFTER_REPLY)
-               f"    STACK_WIND(frame, glupy_c_{f.name}_passed, {wind_args});" if creating else
-               f"    STACK_WIND_TAIL(frame, {wind_args});",
+               f"    void *record = glupy_journal_begin(this, frame, {f.slot}, {loc}, {fd});"]
+    if not creating:
+        before += ["    if (!record) {",
+                   f"        STACK_WIND_TAIL(frame, {wind_args});",
+                   "        return 0;",
+                   "    }"]
+    before += [f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, {wind_args});",
                "    return 0;",
                "}"]
     if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)

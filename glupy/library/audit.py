@@ -15,16 +15,19 @@ Options:
 * ``max-size``     rotate when the file passes this size (``LOG.1`` keeps the previous one)
                    (external rotation works too: when the file is moved or removed, e.g.
                    by logrotate without copytruncate, the next batch goes to a new file)
-* ``queue-size``   records buffered for the writer thread; when full, records are
-                   dropped and counted, and the log says how many
+* ``queue-size``   records buffered for the writer thread (default 65536); when
+                   full, records are dropped and counted, and the log says how many
 * ``mode``         permissions of the audit file (octal, default 0600: root only; e.g.
                    0640 with ``group`` for a log shipper); set on every open, so also on
                    a file that existed and on each new file after rotation
 * ``group``        group (name or gid) of the audit file (default: unchanged)
 
-Fops never wait for the disk: they put a record on a bounded buffer that a
-thread owned by the translator writes out in batches, at least every 0.1 s (a
-record reaches the file within about 0.1 s of its fop).  The caller's
+Fops never enter Python: the bridge makes each record in C (a glupy.Journal:
+time, fop, path, gfid, caller at the entry; op_ret, errno and latency at the
+reply) and queues it, and a thread owned by the translator takes the records in
+batches and writes them out, at least every 0.05 s (a record reaches the file
+within about 0.1 s of its fop).  A record is about the fop's first loc
+argument, or its fd's inode; ``path-prefix`` is applied in C.  The caller's
 uid/gid/pid come from the fop's frame, so on a brick graph they are the
 client's credentials as the server maps them.  Place it anywhere; at the top of a client graph it sees
 what applications do, right above storage/posix on a brick it sees what
@@ -33,57 +36,42 @@ reaches the disk from every client.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import grp
 import os
 import threading
-import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import TextIO
 
-from glupy import FopCall, FopError, Option, Reply, Size, Translator, gfid_str, policy
+from glupy import Journal, JournalRecord, Option, Size, Translator, gfid_str
 from glupy.fops import FOP_NAMES
 from glupy.runtime.security import open_private
 from glupy.types import NULL_GFID
 
 DEFAULT_DIR = "/var/log/glusterfs"
 
-#: what a fop leaves for the writer: time, fop, path, gfid, uid, gid, pid, op_ret,
-#: errno, latency in ns
-Record = tuple[float, str, str | None, bytes | None, int, int, int, int, int, int]
-
-
 class _Writer(threading.Thread):
-    """Writes the records out in batches, every ``FLUSH_INTERVAL`` or sooner when the
-    buffer is half full -- never once per record: waking a thread per fop costs a GIL
-    hand-over and a write(2) per fop, which made every audited fop several times dearer."""
+    """Takes the journal's records and writes them out in batches, every
+    ``FLUSH_INTERVAL`` or at once while records keep coming -- never once per record:
+    a write(2) per fop made every audited fop several times dearer."""
 
-    FLUSH_INTERVAL = 0.1
+    FLUSH_INTERVAL = 0.05
+    BATCH = 4096
 
-    def __init__(self, path: str, max_size: int, limit: int,
-                 fmt: Callable[[Record], str], mode: int = 0o600, group: int | None = None) -> None:
+    def __init__(self, path: str, max_size: int, journal: Journal,
+                 fmt: Callable[[JournalRecord], str], report_dropped: Callable[[int], None],
+                 mode: int = 0o600, group: int | None = None) -> None:
         super().__init__(name="glupy-audit", daemon=True)
         self.path = path
         self.mode = mode
         self.group = group
         self.max_size = max_size
-        self.limit = limit
-        self.fmt = fmt  # record -> line, run here rather than on the fop's thread
-        self.buf: collections.deque[Record] = collections.deque()  # append/popleft: atomic
+        self.journal = journal
+        self.fmt = fmt  # record -> line
+        self.report_dropped = report_dropped
         self.wake = threading.Event()
         self.stopping = False
-
-    def add(self, record: Record) -> bool:
-        """Queue one record (any thread); False when the buffer is full."""
-        buf = self.buf
-        if len(buf) >= self.limit:
-            return False
-        buf.append(record)
-        if len(buf) * 2 >= self.limit and not self.wake.is_set():
-            self.wake.set()
-        return True
 
     def stop(self, timeout: float) -> None:
         self.stopping = True
@@ -110,34 +98,37 @@ class _Writer(threading.Thread):
 
     def run(self) -> None:
         fh = self.open()
+        dropped = 0
         try:
             while True:
-                self.wake.wait(self.FLUSH_INTERVAL)
-                self.wake.clear()
-                stopping = self.stopping  # read before draining: nothing added is left
-                buf, fmt, lines = self.buf, self.fmt, []
-                while buf:
-                    lines.append(fmt(buf.popleft()))
-                if lines:
+                stopping = self.stopping  # read before taking: nothing made is left
+                records = self.journal.take(self.BATCH)
+                if records:
                     fh = self._reopen_if_moved(fh)
-                    fh.write("".join(lines))
+                    fh.write("".join(map(self.fmt, records)))
                     fh.flush()
                     if fh.tell() >= self.max_size:
                         fh.close()
                         os.replace(self.path, self.path + ".1")
                         fh = self.open()
-                if stopping:
+                now_dropped = self.journal.stats()["dropped"]
+                if now_dropped != dropped:
+                    dropped = now_dropped
+                    self.report_dropped(dropped)
+                if stopping and not records:
                     return
+                if len(records) < self.BATCH:
+                    self.wake.wait(self.FLUSH_INTERVAL)
         finally:
             fh.close()
 
 
-def _line(rec: Record) -> str:
+def _line(rec: JournalRecord) -> str:
     """One JSON line from what a fop recorded (formatted on the writer thread, by hand:
     json.dumps of a dict costs several times more; only the path needs escaping)."""
     when, fop, path, gfid, uid, gid, pid, op_ret, err, latency_ns = rec
     path_json = "null" if path is None else _json_str(path)
-    gfid_json = f'"{gfid_str(gfid)}"' if gfid and gfid != NULL_GFID else "null"
+    gfid_json = f'"{gfid_str(gfid)}"' if gfid != NULL_GFID else "null"
     return (f'{{"time": {when:.6f}, "fop": "{fop}", "path": {path_json}, "gfid": {gfid_json}, '
             f'"uid": {uid}, "gid": {gid}, "pid": {pid}, "op_ret": {op_ret}, "errno": {err}, '
             f'"latency_us": {latency_ns / 1000:.1f}}}\n')
@@ -150,72 +141,38 @@ class Audit(Translator):
     fops = Option(str, default="", doc="comma-separated fops to record (empty: all)")
     path_prefix = Option(str, default="", doc="record only paths starting with this")
     max_size = Option(Size, default="64MB", doc="rotate the audit file at this size")
-    queue_size = Option(int, default=10000, min=1, doc="records buffered for the writer")
+    queue_size = Option(int, default=65536, min=1, doc="records buffered for the writer")
     mode = Option(str, default="0600", doc="audit file permissions (octal; no group/other write)")
     group = Option(str, default="", doc="audit file group, name or gid (default: unchanged)")
 
     def init(self) -> None:
         selected = [f.strip() for f in self.fops.split(",") if f.strip()]
-        unknown = [f for f in selected if f not in type(self).defined_fops()]
+        unknown = [f for f in selected if f not in FOP_NAMES]
         if unknown:
             raise ValueError(f"option 'fops': unknown fops {unknown}")
-        self.selected = selected or type(self).defined_fops()
+        self.selected = selected or sorted(FOP_NAMES)
         self.path = self.log_file or os.path.join(DEFAULT_DIR, f"glupy-audit-{self.name}.jsonl")
         _make_dirs(os.path.dirname(os.path.abspath(self.path)))
-        self.dropped = 0
+        # the records are made in C: no fop enters Python (glupy.Journal)
+        self.journal = Journal(self.selected, self.queue_size, self.path_prefix)
         self._dropped_reported = 0
-        self._lock = threading.Lock()
-        self.writer = _Writer(self.path, self.max_size, self.queue_size, _line,
+        self.writer = _Writer(self.path, self.max_size, self.journal, _line, self._report_dropped,
                               _file_mode(self.mode), _group_id(self.group))
         self.writer.open().close()  # a bad path or group fails init, not the writer thread
         self.writer.start()
         self.log.info("audit: recording %d fops to %s", len(self.selected), self.path)
 
-    def handled_fops(self) -> list[str]:
-        return self.selected
-
-    @policy(*FOP_NAMES)
-    async def record(self, call: FopCall) -> Reply:
-        """Every fop: its record is about its first loc or fd argument."""
-        path = gfid = None
-        loc = call.loc
-        if loc is not None:
-            path, gfid = loc.path, loc.gfid
-        else:
-            fd = call.fd
-            inode = None if fd is None else fd.inode
-            if inode is not None:
-                path, gfid = inode.path(), inode.gfid
-        if self.path_prefix and not (path or "").startswith(self.path_prefix):
-            return await call.wind()
-        caller = self.caller
-        uid, gid, pid = caller.uid, caller.gid, caller.pid
-        start = time.monotonic_ns()
-        op_ret = err = 0
-        try:
-            reply = await call.wind()
-            op_ret = reply.op_ret
-            return reply
-        except FopError as e:
-            op_ret, err = -1, e.errno
-            raise
-        finally:
-            # a tuple now, the JSON on the writer thread (off the fop's path)
-            self._record((time.time(), call.name, path, gfid, uid, gid, pid, op_ret, err,
-                          time.monotonic_ns() - start))
+    @property
+    def dropped(self) -> int:
+        return self.journal.stats()["dropped"]
 
     def fini(self) -> None:
         self.writer.stop(timeout=5)
 
-    def _record(self, rec: Record) -> None:
-        if not self.writer.add(rec):
-            with self._lock:
-                self.dropped += 1
-                report = self.dropped >= self._dropped_reported * 2 + 1
-                if report:
-                    self._dropped_reported = self.dropped
-            if report:
-                self.log.warning("audit: queue full, %d records dropped so far", self.dropped)
+    def _report_dropped(self, dropped: int) -> None:
+        if dropped >= self._dropped_reported * 2 + 1:
+            self._dropped_reported = dropped
+            self.log.warning("audit: queue full, %d records dropped so far", dropped)
 
 
 def _make_dirs(path: str) -> None:

@@ -50,6 +50,7 @@ from glupy import types as _t
 from glupy import upcall as _upcall
 from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.journal import Journal
 from glupy.misscache import MissCache
 from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, GetxattrReply, Reply, _Field
 from glupy.runtime import control, security
@@ -102,7 +103,7 @@ class Instance:
         self.miss_cache: MissCache | None = None  # attached to the C lookup entry
         self.attr_cache: AttrCache | None = None  # lookup/stat/fstat C entries
         self.handled: list[str] = []  # the fops that run in Python
-        self.entered_in_c: list[str] = []  # fops installed for a C action (MissCache)
+        self.entered_in_c: list[str] = []  # fops installed for a C action (MissCache, Journal)
         self.upcall_unknown_logged = False
         self.loaded_at = 0.0  # time.time() of the last successful init or reload
         self.errors = 0  # fops failed with EIO because the translator raised
@@ -790,8 +791,12 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
         raise InitError(f"handled_fops() names fops {cls.__name__} does not define: {sorted(extra)}")
     # with a MissCache, the fops that create names forget them in C (misscache.c)
     invalidating = list(NAME_CREATING) if getattr(obj, "miss_cache", None) is not None else []
+    journal = getattr(obj, "journal", None)
+    if journal is not None and not isinstance(journal, Journal):
+        raise InitError(f"journal must be a glupy.Journal, not {type(journal).__name__}")
+    journaled = [f for f in journal.fops if f not in handled] if journal is not None else []
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
-    for name in [*handled, *cls.refusals(), *invalidating]:
+    for name in [*handled, *cls.refusals(), *invalidating, *journaled]:
         enabled[FOPS_BY_NAME[name].slot] = 1
     enabled[FOPS_BY_NAME["getxattr"].slot] = 1  # STATUS_XATTR (_answers_status)
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
@@ -802,7 +807,8 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
-    inst.handled, inst.entered_in_c = handled, invalidating
+    inst.handled, inst.entered_in_c = handled, [*invalidating, *journaled]
+    lib.glupy_set_journal(inst.xl, journal._p if journal is not None else NULL)
     _attach_rules(inst, obj)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
             lib.glupy_install_cbks(inst.xl, wanted) != 0:
@@ -811,8 +817,13 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
 
 
 def _refused_text(obj: Translator) -> str:
+    """What the load line adds: the fops decided or recorded in C."""
     refusals = type(obj).refusals()
-    return f"; decided in C by glupy.Refuse: {', '.join(refusals)}" if refusals else ""
+    text = f"; decided in C by glupy.Refuse: {', '.join(refusals)}" if refusals else ""
+    journal = getattr(obj, "journal", None)
+    if isinstance(journal, Journal):
+        text += f"; recorded in C by glupy.Journal: {', '.join(journal.fops)}"
+    return text
 
 
 def _attach_rules(inst: Instance, obj: Translator) -> None:

@@ -59,8 +59,11 @@ def test_fops_and_path_prefix_select_what_is_recorded(glupy_mount, tmp_path):
     time.sleep(0.3)
     recs = _records(log, until="unlink")
     assert sorted((r["fop"], r["path"]) for r in recs) == [("create", "/keep/a"), ("unlink", "/keep/a")]
-    # only the selected fops run in Python
-    assert any("fops in Python: create, unlink" in line for line in m.log_tail(400))
+    # only the selected fops are recorded, in C: none runs in Python
+    assert any("fops in Python: none; recorded in C by glupy.Journal: create, unlink" in line
+               for line in m.log_tail(400))
+    (t,) = json.loads(os.getxattr(m.mountpoint, "glupy.status"))["translators"]
+    assert not {"create", "unlink", "mkdir", "lookup"} & set(t["python_calls"])
 
 
 def test_rotation_by_size(glupy_mount, tmp_path):
@@ -93,3 +96,18 @@ def test_records_reach_the_file_without_more_fops(glupy_mount, tmp_path):
     (m.mountpoint / "only").mkdir()
     recs = _records(log, until="mkdir", timeout=2.0)
     assert [(r["fop"], r["path"]) for r in recs] == [("mkdir", "/only")]
+
+
+def test_a_full_queue_drops_records_and_the_log_says_so(glupy_mount, tmp_path):
+    """queue-size 1: the journal (in C) holds one record between two takes of the
+    writer (every 0.05 s), so a burst of fops overflows it; the fops go on."""
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log), "queue-size": "1", "fops": "stat,lookup"})])
+    for _ in range(2000):
+        os.stat(m.mountpoint)
+    deadline = time.monotonic() + 10
+    while not any("records dropped so far" in line for line in m.log_tail(400)):
+        assert time.monotonic() < deadline, "no drop was reported"
+        time.sleep(0.05)
+    written = log.read_text().count("\n") if log.exists() else 0
+    assert written < 2000

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from glupy.deploy import filter as gfilter
-from glupy.library.audit import _Writer
 
 AUDIT = "glupy.library.audit:Audit"
 
@@ -27,16 +26,18 @@ def _wait_for(p: Path, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_the_writer_keeps_the_mode_across_rotation(tmp_path):
+def test_the_audit_file_keeps_its_mode_across_rotation(glupy_mount, tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text("")
     path.chmod(0o644)  # a file left by an older version: made private on open
-    w = _Writer(str(path), max_size=100, limit=1000, fmt=str, mode=0o640, group=os.getgid())
-    w.start()
-    for i in range(50):
-        w.add(f"{i:09d}\n")
-    w.stop(timeout=5)
-    assert (tmp_path / "a.jsonl.1").exists(), "rotated"
+    m = glupy_mount([(AUDIT, {"log-file": str(path), "max-size": "4KB", "mode": "0640",
+                              "group": str(os.getgid())})])
+    for i in range(200):
+        (m.mountpoint / f"f{i}").write_bytes(b"")
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "a.jsonl.1").exists():
+        assert time.monotonic() < deadline, "never rotated"
+        time.sleep(0.05)
     assert _mode(path) == 0o640 and _mode(tmp_path / "a.jsonl.1") == 0o640
 
 

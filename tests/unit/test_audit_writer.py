@@ -1,36 +1,60 @@
-"""audit's writer thread: the bounded buffer and its batches (pure Python)."""
+"""audit's writer thread: batches, rotation, reopening (pure Python: a stand-in for
+the glupy.Journal the bridge fills; the journal itself is tested through real
+mounts in tests/library/test_audit.py)."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 from glupy.library.audit import _Writer
 
 
-def test_a_full_buffer_refuses_records(tmp_path):
-    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=2, fmt=str)
-    assert w.add("1\n") and w.add("2\n")
-    assert not w.add("3\n"), "the third record does not fit a 2-record buffer"
-    w.start()
-    w.stop(timeout=5)
-    assert not w.is_alive()
-    assert (tmp_path / "a.jsonl").read_text() == "1\n2\n"
+class FakeJournal:
+    """take()/stats() as glupy.Journal has them, over a list."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        with self.lock:
+            self.lines.append(line)
+
+    def take(self, max_records: int = 4096) -> list[str]:
+        with self.lock:
+            out, self.lines = self.lines[:max_records], self.lines[max_records:]
+        return out
+
+    def stats(self) -> dict[str, int]:
+        return {"queued": len(self.lines), "recorded": 0, "dropped": self.dropped}
 
 
-def test_stop_writes_out_everything_added_before_it(tmp_path):
-    w = _Writer(str(tmp_path / "a.jsonl"), max_size=1 << 20, limit=100_000, fmt=str)
+def _writer(path, journal, max_size=1 << 20, reports=None) -> _Writer:
+    return _Writer(str(path), max_size, journal, str,  # type: ignore[arg-type]
+                   (reports if reports is not None else []).append)
+
+
+def test_stop_writes_out_everything_recorded_before_it(tmp_path):
+    j = FakeJournal()
+    w = _writer(tmp_path / "a.jsonl", j)
     w.start()
     lines = [f"{i}\n" for i in range(20_000)]
     for line in lines:
-        assert w.add(line)
+        j.add(line)
     w.stop(timeout=5)
+    assert not w.is_alive()
     assert (tmp_path / "a.jsonl").read_text() == "".join(lines)
 
 
 def test_batches_rotate_at_max_size(tmp_path):
     path = tmp_path / "a.jsonl"
-    w = _Writer(str(path), max_size=100, limit=1000, fmt=str)
+    j = FakeJournal()
+    w = _writer(path, j, max_size=100)
     w.start()
     for i in range(50):
-        w.add(f"{i:09d}\n")
+        j.add(f"{i:09d}\n")
     w.stop(timeout=5)
     rotated = (tmp_path / "a.jsonl.1").read_text()
     assert len(rotated) >= 100
@@ -41,18 +65,31 @@ def test_batches_rotate_at_max_size(tmp_path):
 def test_a_file_moved_away_by_logrotate_is_reopened(tmp_path):
     """logrotate without copytruncate renames the file: later records go to a new file
     at the configured path, none into the renamed one."""
-    import time
-
     path = tmp_path / "a.jsonl"
-    w = _Writer(str(path), max_size=1 << 20, limit=1000, fmt=str)
+    j = FakeJournal()
+    w = _writer(path, j)
     w.start()
-    w.add("before\n")
+    j.add("before\n")
     deadline = time.monotonic() + 10
     while not (path.exists() and path.read_text() == "before\n"):
         assert time.monotonic() < deadline, "the first record was never written"
         time.sleep(0.01)
     path.rename(tmp_path / "a.jsonl.rotated")
-    w.add("after\n")
+    j.add("after\n")
     w.stop(timeout=5)
     assert (tmp_path / "a.jsonl.rotated").read_text() == "before\n"
     assert path.read_text() == "after\n"
+
+
+def test_drops_are_reported_as_they_grow(tmp_path):
+    j = FakeJournal()
+    reports: list[int] = []
+    w = _writer(tmp_path / "a.jsonl", j, reports=reports)
+    w.start()
+    j.dropped = 3
+    deadline = time.monotonic() + 10
+    while not reports:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    w.stop(timeout=5)
+    assert reports == [3]

@@ -48,10 +48,13 @@ static const char *glupy_unwind_strerror(int op_errno)
 /* ------------------------------------------------------------------ @FOP@ */
 static const signed char glupy_raw_kinds_@FOP@[] = {@RAW_KINDS@};
 
-/* the child's reply to a fop wound on in C that must pass glupy_unwind_@FOP@ */
+/* the child's reply to a fop wound on in C with a Journal record (the cookie, or
+ * NULL), or that must pass glupy_unwind_@FOP@ */
 static int32_t glupy_c_@FOP@_passed(call_frame_t *frame, void *cookie, xlator_t *this,
                                     int32_t op_ret, int32_t op_errno@REPLY_DECLS@)
 {
+    if (cookie)
+        glupy_journal_end(cookie, op_ret, op_errno);
     glupy_unwind_@FOP@(frame, op_ret, op_errno@REPLY_NAMES@);
     return 0;
 }

@@ -11,6 +11,7 @@
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
+ *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
@@ -53,6 +54,7 @@ typedef struct {
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
     struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
     struct glupy_rules *rules;           /* every entry, first (rules.c) */
+    struct glupy_journal *journal;       /* fops wound on in C record here (journal.c) */
     uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
 } glupy_private_t;
 
@@ -372,6 +374,25 @@ glupy_rules_t *glupy_rules_new(void);
 int glupy_rules_set(glupy_rules_t *rules, int slot, int op_errno, uint64_t if_bits, int python);
 void glupy_set_rules(xlator_t *this, glupy_rules_t *rules);
 uint64_t glupy_python_calls(xlator_t *this, int slot);
+typedef struct glupy_journal glupy_journal_t;
+typedef struct glupy_journal_record {
+    struct glupy_journal_record *next;
+    glupy_journal_t *journal;
+    int64_t time_ns;    /* CLOCK_REALTIME at the entry */
+    int64_t latency_ns; /* entry to reply */
+    int slot;
+    uint32_t uid, gid;
+    int32_t pid, op_ret, op_errno;
+    unsigned char gfid[16];
+    int has_path;
+    char path[];
+} glupy_journal_record_t;
+glupy_journal_t *glupy_journal_new(uint64_t capacity, const char *prefix);
+int glupy_journal_watch(glupy_journal_t *j, int slot);
+void glupy_journal_stats(glupy_journal_t *j, uint64_t *out);
+size_t glupy_journal_take(glupy_journal_t *j, glupy_journal_record_t **out, size_t n);
+void glupy_journal_record_free(glupy_journal_record_t *r);
+void glupy_set_journal(xlator_t *this, glupy_journal_t *j);
 /* (end of what Python calls) */
 
 /* The entries' fast paths (attrcache.c): 1 if the fop was answered (unwound) from
@@ -383,6 +404,9 @@ int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd, dict_t
  * invalidation names from each table */
 void glupy_miss_cache_upcall(xlator_t *this, void *data);
 void glupy_attr_cache_upcall(xlator_t *this, void *data);
+/* A fop wound on in C (journal.c): its record (NULL: not journaled), then its reply */
+void *glupy_journal_begin(xlator_t *this, call_frame_t *frame, int slot, loc_t *loc, fd_t *fd);
+void glupy_journal_end(void *record, int32_t op_ret, int32_t op_errno);
 /* The entry and the unwind of a fop that makes a name exist (codegen NAME_CREATING) */
 void glupy_miss_cache_forget_name(xlator_t *this, loc_t *loc);
 void glupy_miss_cache_created(xlator_t *this, int32_t op_ret, struct iatt *parent);
