@@ -15,17 +15,14 @@ and old parent in C as it arrives, and makes FUSE drop the kernel's attributes
 and dentries of the inode.  Races: read :meth:`epoch` before winding and pass it
 to :meth:`put`; the put is refused if anything was dropped in between.
 
-Outside GlusterFS (glupy.testing) the same class works on a Python dict.
+Outside GlusterFS (``glupy check``, unit tests) the same C table serves, loaded
+from the built bridge; no C entry asks it there (``answered_in_c`` is False).
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from typing import Any
-
 from glupy import types as _t
-from glupy.types import NULL_GFID, Iatt
+from glupy.types import Iatt
 
 STAT_NAMES = ("entries", "hits", "stored", "expired", "evicted", "dropped", "raced")
 
@@ -35,22 +32,19 @@ class AttrCache:
     either caches nothing.  Thread-safe inside GlusterFS (one mutex in C)."""
 
     #: True inside GlusterFS: the C entries answer fresh entries before Python runs
-    answered_in_c = True
-
-    def __new__(cls, max_entries: int = 65536, timeout: float = 60.0) -> AttrCache:
-        if cls is AttrCache and _t._lib is None:
-            cls = _DictAttrCache
-        return super().__new__(cls)
+    answered_in_c: bool
 
     def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
         if max_entries < 0 or timeout < 0:
             raise ValueError("max_entries and timeout must be >= 0")
-        ffi, lib = _t._ffi, _t._lib
+        ffi, lib = _t.c_tables()
+        # inside glusterfs the bridge's entries answer from the table before Python runs
+        self.answered_in_c = _t._lib is not None
         p = lib.glupy_ac_new(max_entries, timeout)
         if p == ffi.NULL:
             raise MemoryError("glupy_ac_new")
         self._p = ffi.gc(p, lib.glupy_ac_unref)
-        self._lib = lib
+        self._ffi, self._lib = ffi, lib
 
     def epoch(self) -> int:
         """Read before winding; :meth:`put` with it stores only if nothing was dropped since."""
@@ -66,7 +60,7 @@ class AttrCache:
     def get(self, gfid: bytes, for_lookup: bool = False) -> Iatt | None:
         """A copy of the fresh cached iatt of ``gfid`` (counted as a hit), else None;
         ``for_lookup``: only an entry a lookup brought."""
-        out = _t._ffi.new("struct iatt *")
+        out = self._ffi.new("struct iatt *")
         return Iatt(out) if self._lib.glupy_ac_get(self._p, gfid, out, int(for_lookup)) else None
 
     def drop(self, gfid: bytes) -> bool:
@@ -80,7 +74,7 @@ class AttrCache:
         self._lib.glupy_ac_clear(self._p)
 
     def stats(self) -> dict[str, int]:
-        out = _t._ffi.new("uint64_t[]", len(STAT_NAMES))
+        out = self._ffi.new("uint64_t[]", len(STAT_NAMES))
         self._lib.glupy_ac_stats(self._p, out)
         return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))
 
@@ -89,73 +83,3 @@ class AttrCache:
 
     def __repr__(self) -> str:
         return f"AttrCache({self.stats()})"
-
-
-class _DictAttrCache(AttrCache):
-    """attrcache.c's semantics on a dict (glupy.testing, outside GlusterFS)."""
-
-    answered_in_c = False
-
-    def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
-        if max_entries < 0 or timeout < 0:
-            raise ValueError("max_entries and timeout must be >= 0")
-        self.max_entries, self.timeout = max_entries, timeout
-        self.entries: OrderedDict[bytes, tuple[float, Any, bool]] = OrderedDict()
-        self._epoch = 0
-        self.counts = dict.fromkeys(STAT_NAMES[1:], 0)
-
-    def epoch(self) -> int:
-        return self._epoch
-
-    def put(self, iatt: Iatt, epoch: int, by_lookup: bool = False) -> bool:
-        gfid = iatt.gfid
-        if gfid == NULL_GFID:
-            return False
-        if epoch != self._epoch:
-            self.counts["raced"] += 1
-            return False
-        if not self.max_entries or self.timeout <= 0:
-            return False
-        old = self.entries.get(gfid)
-        by_lookup = by_lookup or (old is not None and old[2])
-        self.entries[gfid] = (time.monotonic() + self.timeout, iatt.copy(), by_lookup)
-        self.entries.move_to_end(gfid)
-        self.counts["stored"] += 1
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
-            self.counts["evicted"] += 1
-        return True
-
-    def get(self, gfid: bytes, for_lookup: bool = False) -> Iatt | None:
-        hit = self.entries.get(gfid)
-        if hit is None or (for_lookup and not hit[2]):
-            return None
-        if time.monotonic() >= hit[0]:
-            del self.entries[gfid]
-            self.counts["expired"] += 1
-            return None
-        self.entries.move_to_end(gfid)
-        self.counts["hits"] += 1
-        return hit[1].copy()  # type: ignore[no-any-return]
-
-    def drop(self, gfid: bytes) -> bool:
-        self._epoch += 1
-        if self.entries.pop(gfid, None) is None:
-            return False
-        self.counts["dropped"] += 1
-        return True
-
-    def configure(self, max_entries: int, timeout: float) -> None:
-        self.max_entries, self.timeout = max_entries, timeout
-        if timeout <= 0:
-            self.clear()
-        while len(self.entries) > max_entries:
-            self.entries.popitem(last=False)
-            self.counts["evicted"] += 1
-
-    def clear(self) -> None:
-        self._epoch += 1
-        self.entries.clear()
-
-    def stats(self) -> dict[str, int]:
-        return {"entries": len(self.entries), **self.counts}

@@ -10,16 +10,13 @@ Python stays in charge of what goes in and out (``add``, ``discard``,
 ``drop_parent``); the table (misscache.c) handles expiry and the LRU bound.
 
 The translator must handle ``lookup`` (the table is consulted by the Python
-lookup's C entry).  Outside GlusterFS (glupy.testing) the same class works
-on a Python dict, so a translator's own ``lookup`` should also ask
-:meth:`hit` first: inside GlusterFS that only catches the rare race where an
-entry was added after the C check.
+lookup's C entry).  Outside GlusterFS (``glupy check``, unit tests) the same C
+table serves, loaded from the built bridge, but no C entry asks it: there
+``answered_in_c`` is False and a translator's own ``lookup`` should ask
+:meth:`hit` itself.
 """
 
 from __future__ import annotations
-
-import time
-from collections import OrderedDict
 
 from glupy import types as _t
 
@@ -34,27 +31,24 @@ def _name(name: str) -> bytes:
 class MissCache:
     """(parent gfid, name) pairs known to be missing, for ``timeout`` seconds,
     at most ``max_entries`` of them (least recently used dropped first).
-    ``max_entries=0`` or ``timeout=0`` caches nothing.  Thread-safe inside
-    GlusterFS (one mutex in C); the fallback is for single-threaded tests."""
+    ``max_entries=0`` or ``timeout=0`` caches nothing.  Thread-safe (one mutex
+    in C)."""
 
     #: True inside GlusterFS: a translator's lookup never sees a fresh cached miss
     #: (the bridge answered it), so it need not call hit() itself
-    answered_in_c = True
-
-    def __new__(cls, max_entries: int = 65536, timeout: float = 60.0) -> MissCache:
-        if cls is MissCache and _t._lib is None:  # outside GlusterFS: the dict version
-            cls = _DictMissCache
-        return super().__new__(cls)
+    answered_in_c: bool
 
     def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
         if max_entries < 0 or timeout < 0:
             raise ValueError("max_entries and timeout must be >= 0")
-        ffi, lib = _t._ffi, _t._lib
+        ffi, lib = _t.c_tables()
+        # inside glusterfs the bridge's entries answer from the table before Python runs
+        self.answered_in_c = _t._lib is not None
         p = lib.glupy_mc_new(max_entries, timeout)
         if p == ffi.NULL:
             raise MemoryError("glupy_mc_new")
         self._p = ffi.gc(p, lib.glupy_mc_unref)
-        self._lib = lib
+        self._ffi, self._lib = ffi, lib
 
     def add(self, parent: bytes, name: str) -> bool:
         """Remember ``name`` under directory ``parent`` as missing (refreshes its
@@ -106,7 +100,7 @@ class MissCache:
         ``invalidations`` (discards and drops, of cached names or not: the bridge
         makes them for every fop that creates a name), ``raced``
         (:meth:`add_unless_changed` refused)."""
-        out = _t._ffi.new("uint64_t[]", len(STAT_NAMES))
+        out = self._ffi.new("uint64_t[]", len(STAT_NAMES))
         self._lib.glupy_mc_stats(self._p, out)
         return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))
 
@@ -115,100 +109,3 @@ class MissCache:
 
     def __repr__(self) -> str:
         return f"MissCache({self.stats()})"
-
-
-class _DictMissCache(MissCache):
-    """misscache.c's semantics on a dict (for glupy.testing, outside GlusterFS)."""
-
-    answered_in_c = False
-
-    def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
-        if max_entries < 0 or timeout < 0:
-            raise ValueError("max_entries and timeout must be >= 0")
-        self.max_entries, self.timeout = max_entries, timeout
-        self.entries: OrderedDict[tuple[bytes, str], float] = OrderedDict()
-        self.by_parent: dict[bytes, set[str]] = {}
-        self.counts = dict.fromkeys(STAT_NAMES[2:], 0)
-        self.gens: dict[bytes, int] = {}
-
-    def _remove(self, key: tuple[bytes, str]) -> None:
-        del self.entries[key]
-        names = self.by_parent[key[0]]
-        names.discard(key[1])
-        if not names:
-            del self.by_parent[key[0]]
-
-    def _trim(self) -> None:
-        while len(self.entries) > self.max_entries:
-            self._remove(next(iter(self.entries)))
-            self.counts["evicted"] += 1
-
-    def add(self, parent: bytes, name: str) -> bool:
-        if not self.max_entries or self.timeout <= 0 or len(_name(name)) > 4096:
-            return False
-        key = (parent, name)
-        if key not in self.entries:
-            self.counts["added"] += 1
-        self.entries[key] = time.monotonic() + self.timeout
-        self.entries.move_to_end(key)
-        self.by_parent.setdefault(parent, set()).add(name)
-        self._trim()
-        return True
-
-    def generation(self, parent: bytes) -> int:
-        return self.gens.get(parent, 0)
-
-    def add_unless_changed(self, parent: bytes, name: str, generation: int) -> bool:
-        if self.gens.get(parent, 0) != generation:
-            self.counts["raced"] += 1
-            return False
-        return self.add(parent, name)
-
-    def _invalidated(self, parent: bytes) -> None:
-        self.gens[parent] = self.gens.get(parent, 0) + 1
-        self.counts["invalidations"] += 1
-
-    def hit(self, parent: bytes, name: str) -> bool:
-        key = (parent, name)
-        expiry = self.entries.get(key)
-        if expiry is None:
-            return False
-        if time.monotonic() >= expiry:
-            self._remove(key)
-            self.counts["expired"] += 1
-            return False
-        self.entries.move_to_end(key)
-        self.counts["hits"] += 1
-        return True
-
-    def discard(self, parent: bytes, name: str) -> bool:
-        self._invalidated(parent)
-        if (parent, name) not in self.entries:
-            return False
-        self._remove((parent, name))
-        self.counts["dropped"] += 1
-        return True
-
-    def count_under(self, parent: bytes) -> int:
-        return len(self.by_parent.get(parent, ()))
-
-    def drop_parent(self, parent: bytes) -> int:
-        self._invalidated(parent)
-        names = list(self.by_parent.get(parent, ()))
-        for name in names:
-            self._remove((parent, name))
-        self.counts["dropped"] += len(names)
-        return len(names)
-
-    def configure(self, max_entries: int, timeout: float) -> None:
-        self.max_entries, self.timeout = max_entries, timeout
-        if timeout <= 0:
-            self.clear()
-        self._trim()
-
-    def clear(self) -> None:
-        for key in list(self.entries):
-            self._remove(key)
-
-    def stats(self) -> dict[str, int]:
-        return {"entries": len(self.entries), "parents": len(self.by_parent), **self.counts}

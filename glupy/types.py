@@ -33,6 +33,34 @@ def _bind(ffi: Any, lib: Any, alloc: Callable[[int, int], Any] | None = None) ->
         _c_alloc = alloc
 
 
+_standalone: tuple[Any, Any] | None = None
+
+
+def c_tables() -> tuple[Any, Any]:
+    """(ffi, lib) with the bridge's C tables (MissCache, AttrCache): the running
+    bridge's inside glusterfs; outside it (glupy check, unit tests) the built bridge
+    loaded into this process as an extension module, so the same C serves there."""
+    global _standalone
+    if _lib is not None:
+        return _ffi, _lib
+    if _standalone is None:
+        import importlib.util
+        from importlib.machinery import ExtensionFileLoader
+
+        from glupy._build import bridge_path
+
+        path = bridge_path()
+        if not path.exists():
+            raise RuntimeError(f"the glupy bridge is not built ({path}): python -m glupy._build")
+        loader = ExtensionFileLoader("_glupy_bridge", str(path))
+        spec = importlib.util.spec_from_file_location("_glupy_bridge", path, loader=loader)
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        _standalone = (module.ffi, module.lib)
+    return _standalone
+
+
 def _str(p: Any) -> str | None:
     return None if p == _ffi.NULL else _ffi.string(p).decode("utf-8", "surrogateescape")
 

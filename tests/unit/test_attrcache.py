@@ -1,6 +1,7 @@
-"""glupy.AttrCache outside GlusterFS (the dict fallback glupy.testing uses).  The C
-table behind it inside GlusterFS is exercised through real mounts in
-tests/upcall/test_stat_cache_coherence.py and tests/cluster/test_coherence.py."""
+"""glupy.AttrCache's C table (glupy/_bridge/src/attrcache.c), called here outside
+GlusterFS through the built bridge, as glupy check and unit tests get it.  Through
+real mounts: tests/upcall/test_stat_cache_coherence.py and
+tests/cluster/test_coherence.py."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import time
 import pytest
 
 from glupy import AttrCache
+from glupy import types as _t
 
 G1, G2 = b"\x01" * 16, b"\x02" * 16
 
 
 class FakeIatt:
-    def __init__(self, gfid: bytes, size: int) -> None:
-        self.gfid, self.size = gfid, size
+    """What AttrCache.put reads of an Iatt view: its struct iatt."""
 
-    def copy(self) -> FakeIatt:
-        return FakeIatt(self.gfid, self.size)
+    def __init__(self, gfid: bytes, size: int) -> None:
+        ffi, _ = _t.c_tables()
+        self._p = ffi.new("struct iatt *")
+        ffi.memmove(self._p.ia_gfid, gfid, 16)
+        self._p.ia_size = size
 
 
 def test_put_get_drop_and_the_epoch_race() -> None:

@@ -1,48 +1,25 @@
-"""glupy.MissCache: one suite run on both tables, the C one the bridge's lookup
-entry consults inside GlusterFS (glupy/_bridge/src/misscache.c, called here
-through the built bridge's cffi module) and the dict fallback glupy.testing
-uses outside GlusterFS.  Through real mounts: tests/library/test_negative_lookup.py."""
+"""glupy.MissCache's C table (glupy/_bridge/src/misscache.c), the one the bridge's
+lookup entry consults inside GlusterFS, called here outside it through the built
+bridge (as glupy check and unit tests get it).  Through real mounts:
+tests/library/test_negative_lookup.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
-from importlib.machinery import ExtensionFileLoader
 
 import pytest
 
 from glupy import MissCache
-from glupy import types as _t
-from glupy._build import bridge_path
-from glupy.misscache import _DictMissCache
 
 NewCache = Callable[..., MissCache]
 
 
-def _bridge_module():  # type: ignore[no-untyped-def]
-    path = bridge_path()
-    if not path.exists():
-        pytest.skip("the bridge is not built (python -m glupy._build)")
-    loader = ExtensionFileLoader("_glupy_bridge", str(path))
-    spec = importlib.util.spec_from_file_location("_glupy_bridge", path, loader=loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(params=["c", "dict"])
-def new_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> NewCache:
-    if request.param == "dict":
-        return _DictMissCache
-    bridge = _bridge_module()
-    monkeypatch.setattr(_t, "_ffi", bridge.ffi)
-    monkeypatch.setattr(_t, "_lib", bridge.lib)
-
+@pytest.fixture
+def new_cache() -> NewCache:
     def new(*args: float) -> MissCache:
         cache = MissCache(*args)
-        assert type(cache) is MissCache  # the C table, not the fallback
+        assert not cache.answered_in_c  # no C lookup entry asks it out here
         return cache
     return new
 
