@@ -27,24 +27,12 @@ from glupy.types import Iatt
 STAT_NAMES = ("entries", "hits", "stored", "expired", "evicted", "dropped", "raced")
 
 
-class AttrCache:
+class AttrCache(_t.CTable):
     """gfid -> iatt for ``timeout`` seconds, at most ``max_entries`` (LRU).  ``0`` for
     either caches nothing.  Thread-safe inside GlusterFS (one mutex in C)."""
 
-    #: True inside GlusterFS: the C entries answer fresh entries before Python runs
-    answered_in_c: bool
-
     def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
-        if max_entries < 0 or timeout < 0:
-            raise ValueError("max_entries and timeout must be >= 0")
-        ffi, lib = _t.c_tables()
-        # inside glusterfs the bridge's entries answer from the table before Python runs
-        self.answered_in_c = _t._lib is not None
-        p = lib.glupy_ac_new(max_entries, timeout)
-        if p == ffi.NULL:
-            raise MemoryError("glupy_ac_new")
-        self._p = ffi.gc(p, lib.glupy_ac_unref)
-        self._ffi, self._lib = ffi, lib
+        super().__init__("glupy_ac_new", "glupy_ac_unref", max_entries, timeout)
 
     def epoch(self) -> int:
         """Read before winding; :meth:`put` with it stores only if nothing was dropped since."""

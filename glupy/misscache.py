@@ -28,27 +28,14 @@ def _name(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
-class MissCache:
+class MissCache(_t.CTable):
     """(parent gfid, name) pairs known to be missing, for ``timeout`` seconds,
     at most ``max_entries`` of them (least recently used dropped first).
     ``max_entries=0`` or ``timeout=0`` caches nothing.  Thread-safe (one mutex
     in C)."""
 
-    #: True inside GlusterFS: a translator's lookup never sees a fresh cached miss
-    #: (the bridge answered it), so it need not call hit() itself
-    answered_in_c: bool
-
     def __init__(self, max_entries: int = 65536, timeout: float = 60.0) -> None:
-        if max_entries < 0 or timeout < 0:
-            raise ValueError("max_entries and timeout must be >= 0")
-        ffi, lib = _t.c_tables()
-        # inside glusterfs the bridge's entries answer from the table before Python runs
-        self.answered_in_c = _t._lib is not None
-        p = lib.glupy_mc_new(max_entries, timeout)
-        if p == ffi.NULL:
-            raise MemoryError("glupy_mc_new")
-        self._p = ffi.gc(p, lib.glupy_mc_unref)
-        self._ffi, self._lib = ffi, lib
+        super().__init__("glupy_mc_new", "glupy_mc_unref", max_entries, timeout)
 
     def add(self, parent: bytes, name: str) -> bool:
         """Remember ``name`` under directory ``parent`` as missing (refreshes its

@@ -61,6 +61,25 @@ def c_tables() -> tuple[Any, Any]:
     return _standalone
 
 
+class CTable:
+    """A table the bridge keeps in C (MissCache, AttrCache): made by ``new(max_entries,
+    timeout)``, freed by ``unref`` once Python and the bridge both let go."""
+
+    #: True inside GlusterFS: the bridge's entries answer from it before Python runs
+    answered_in_c: bool
+
+    def __init__(self, new: str, unref: str, max_entries: int, timeout: float) -> None:
+        if max_entries < 0 or timeout < 0:
+            raise ValueError("max_entries and timeout must be >= 0")
+        ffi, lib = c_tables()
+        self.answered_in_c = _lib is not None
+        p = getattr(lib, new)(max_entries, timeout)
+        if p == ffi.NULL:
+            raise MemoryError(new)
+        self._p = ffi.gc(p, getattr(lib, unref))
+        self._ffi, self._lib = ffi, lib
+
+
 def _str(p: Any) -> str | None:
     return None if p == _ffi.NULL else _ffi.string(p).decode("utf-8", "surrogateescape")
 

@@ -849,32 +849,31 @@ def _attach_rules(inst: Instance, obj: Translator) -> None:
 
 def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
     """The translator's ``miss_cache`` (glupy.MissCache), consulted by the C lookup entry."""
-    cache = getattr(obj, "miss_cache", None)
-    if cache is not None and not isinstance(cache, MissCache):
-        raise InitError(f"miss_cache must be a glupy.MissCache, not {type(cache).__name__}")
-    if cache is not None and "lookup" not in handled:
-        inst.log.warning("glupy: %s sets miss_cache but does not handle lookup: "
-                         "the cache is never consulted", inst.spec)
-    old = inst.miss_cache
-    lib.glupy_set_miss_cache(inst.xl, cache._p if cache is not None else NULL)
-    inst.miss_cache = cache
-    if old is not None and old is not cache:
-        old.clear()  # kept allocated (a lookup in flight may read it), emptied
+    _attach_table(inst, obj, handled, "miss_cache", MissCache, ("lookup",),
+                  lib.glupy_set_miss_cache)
 
 
 def _attach_attr_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
     """The translator's ``attr_cache`` (glupy.AttrCache), consulted by the C
     lookup/stat/fstat entries."""
-    cache = getattr(obj, "attr_cache", None)
-    if cache is not None and not isinstance(cache, AttrCache):
-        raise InitError(f"attr_cache must be a glupy.AttrCache, not {type(cache).__name__}")
-    if cache is not None and not {"lookup", "stat", "fstat"} & set(handled):
-        inst.log.warning("glupy: %s sets attr_cache but handles none of lookup, stat, fstat: "
-                         "the cache is never consulted", inst.spec)
-    old = inst.attr_cache
-    lib.glupy_set_attr_cache(inst.xl, cache._p if cache is not None else NULL)
-    inst.attr_cache = cache
-    if old is not None and old is not cache:
+    _attach_table(inst, obj, handled, "attr_cache", AttrCache, ("lookup", "stat", "fstat"),
+                  lib.glupy_set_attr_cache)
+
+
+def _attach_table(inst: Instance, obj: Translator, handled: list[str], attr: str, kind: type,
+                  entries: tuple[str, ...], attach: Any) -> None:
+    """A C table the translator set as ``attr``, handed to the entries of ``entries``;
+    the one it replaces is emptied but kept allocated (an entry in flight may read it)."""
+    table = getattr(obj, attr, None)
+    if table is not None and not isinstance(table, kind):
+        raise InitError(f"{attr} must be a glupy.{kind.__name__}, not {type(table).__name__}")
+    if table is not None and not set(entries) & set(handled):
+        inst.log.warning("glupy: %s sets %s but handles none of %s: the table is never "
+                         "consulted", inst.spec, attr, ", ".join(entries))
+    old = getattr(inst, attr)
+    attach(inst.xl, table._p if table is not None else NULL)
+    setattr(inst, attr, table)
+    if old is not None and old is not table:
         old.clear()
 
 
