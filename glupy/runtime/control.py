@@ -74,13 +74,7 @@ def _serve(srv: socket.socket, instances: dict[Any, Any]) -> None:
         conn, _ = srv.accept()
         with conn:
             try:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                answer = handle(json.loads(data or b"{}"), instances)
+                answer = handle(json.loads(_read_line(conn) or b"{}"), instances)
             except Exception as e:
                 answer = {"ok": False, "error": f"{type(e).__name__}: {e}"}
             conn.sendall(json.dumps(answer).encode() + b"\n")
@@ -125,10 +119,16 @@ def request(pid: int, payload: dict[str, Any], timeout: float = 30.0) -> dict[st
         except OSError as e:
             raise ConnectionError(f"no glupy control socket for pid {pid} ({path}): {e}") from e
         s.sendall(json.dumps(payload).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+        answer: dict[str, Any] = json.loads(_read_line(s))
+    return answer
+
+
+def _read_line(sock: socket.socket) -> bytes:
+    """One JSON request or answer: bytes up to a newline (or the peer's close)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
