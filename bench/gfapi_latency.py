@@ -12,8 +12,9 @@ no glusterd, no network, no FUSE, no kernel round trip)::
 
 and timed by a small C program (bench/gfapi/foplat.c, built here, linked with
 -lgfapi): glfs_stat of a missing name (a new name every call), glfs_stat of an
-existing file, glfs_open + glfs_close of it, glfs_getxattr of an ordinary key of it.  The loop is C so that only the graph is
-measured; the bridge starts its own CPython inside that process, as it does in glusterfs.
+existing file, glfs_open + glfs_close of it, glfs_getxattr of an ordinary key of it.
+The loop is C so that only the graph is measured; the bridge starts its own CPython
+inside that process, as it does in glusterfs.
 
 ``bench-probe`` is a C xlator generated here from glupy's fop table (glupy/fops.py)
 and present in every graph: it counts every fop reaching it (one atomic add), so the
