@@ -310,6 +310,7 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
         pf1, pf2 = by_n[n1].get("python_fops", {}), by_n[n2].get("python_fops", {})
         if pf2:
             e["python_lookups_per_call"] = (pf2.get("lookup", 0) - pf1.get("lookup", 0)) / (n2 - n1)
+        if e.get("python_lookups_per_call", 0) >= 0.5:  # the layers are the lookup's
             e["layers_per_call"], e["layer_parts_per_call"] = layer_parts(d)
         e["self_by_object_per_call"] = dict(sorted(by_object(d).items(), key=lambda kv: -kv[1]))
         e["self_per_call"] = {f: v for f, v in d["self"].items() if abs(v) >= 20}
@@ -319,7 +320,7 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
     for e in per.values():
         if none is not None:
             e["added_per_call_vs_none"] = e["ir_per_call"] - none
-            lk = e.get("python_lookups_per_call")
+            lk = e.get("python_lookups_per_call", 0) >= 0.5 and e["python_lookups_per_call"]
             if lk and cpt is not None:
                 e["added_per_python_lookup_vs_c"] = (e["ir_per_call"] - cpt) / lk
             if lk:
