@@ -15,7 +15,7 @@ the interpreter's start-up the same in both runs).
 
 Graphs: none (plain posix), C pass-through (bench/c_passthrough), Python pass-through
 (glupy.library.passthrough:PassThrough).  The lookups that entered Python are counted
-by the bridge (glupy status ``python_fops``, read with a getxattr before unmounting),
+by the bridge (glupy status ``python_calls``, read with a getxattr before unmounting),
 so the Python graph's added cost is divided by what actually entered Python.
 
 The Python lookup's path is split into layers by the bridge's own C functions
@@ -61,9 +61,9 @@ from benchlib import (
     source_state,
 )
 
-from glupy import volfile
-from glupy.procstatus import STATUS_XATTR
-from glupy.volfile import Graph, Volume
+from glupy.local import volfile
+from glupy.local.volfile import Graph, Volume
+from glupy.runtime.procstatus import STATUS_XATTR
 
 GRAPHS = {
     "none": "fuse -> storage/posix",
@@ -117,7 +117,7 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
     with open(work / f"{tag}.vg", "w") as vg_log:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=vg_log,
                                 start_new_session=True)
-    python_fops: dict[str, int] = {}
+    python_calls: dict[str, int] = {}
     try:
         deadline = time.monotonic() + 300
         while not fuse_mounted(mp):
@@ -145,7 +145,7 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
                 pass
         if g.startswith("py"):
             status = json.loads(os.getxattr(mp, STATUS_XATTR))
-            python_fops = status["translators"][0].get("python_fops", {})
+            python_calls = status["translators"][0].get("python_calls", {})
     finally:
         subprocess.run(["umount", str(mp)], capture_output=True)
         try:
@@ -154,7 +154,7 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
             proc.terminate()
             proc.wait(timeout=60)
     profile = parse_callgrind(out)
-    profile["python_fops"] = python_fops
+    profile["python_calls"] = python_calls
     return profile
 
 
@@ -307,7 +307,7 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
             continue
         d = _per_call(by_n[n1], by_n[n2], n2 - n1)
         e: dict[str, Any] = {"ir_per_call": d["total"]}
-        pf1, pf2 = by_n[n1].get("python_fops", {}), by_n[n2].get("python_fops", {})
+        pf1, pf2 = by_n[n1].get("python_calls", {}), by_n[n2].get("python_calls", {})
         if pf2:
             e["python_lookups_per_call"] = (pf2.get("lookup", 0) - pf1.get("lookup", 0)) / (n2 - n1)
         if e.get("python_lookups_per_call", 0) >= 0.5:  # the layers are the lookup's
@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                 p = run_one(g, n, work, cpt, args.op)
                 profiles[g][n] = p
                 log(f"{g} N={n}: {p['total']:,} Ir ({time.monotonic() - t0:.0f} s) "
-                    f"python_fops {p['python_fops']}")
+                    f"python_calls {p['python_calls']}")
     finally:
         summary = analyse(profiles, n1, n2)
         result = {"meta": meta, "summary": summary}

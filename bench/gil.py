@@ -6,7 +6,7 @@ Python pass-through, against the same brick without Python and with a C pass-thr
     sudo .venv/bin/python bench/gil.py            # 3 repeats, 8 s per measurement (~5 min)
     sudo .venv/bin/python bench/gil.py --quick    # 1 repeat, 3 s (~1 min)
 
-Each graph is one glusterfsd (glupy.brick, no glusterd) on a fresh directory::
+Each graph is one glusterfsd (glupy.local.brick, no glusterd) on a fresh directory::
 
     protocol/server -> performance/io-threads -> [translator] -> storage/posix
 
@@ -27,7 +27,7 @@ Ratios are paired: each repeat divided by none / the C pass-through of the same
 repeat.  The scaling column is 4-client throughput ÷ 1-client throughput of the same
 graph and repeat: with the GIL, a Python graph scales less than none when the brick,
 not the clients, is the bottleneck.  The bridge's own count of the fops that entered
-Python (getxattr glupy.status, ``python_fops``) is recorded per Python brick.
+Python (getxattr glupy.status, ``python_calls``) is recorded per Python brick.
 
 Writes OUT/gil_results.json and OUT/GIL_RESULTS.md (OUT: bench/ by default).
 """
@@ -58,8 +58,8 @@ from benchlib import (
     summarize,
 )
 
-from glupy import brick, volfile
-from glupy.volfile import Graph, Volume
+from glupy.local import brick, volfile
+from glupy.local.volfile import Graph, Volume
 
 CLIENT_SRC = BENCH_DIR / "gfapi" / "gilclient.c"
 GRAPHS = {
@@ -155,7 +155,7 @@ def python_status(tools: dict[str, Path], vol: Path, base: Path) -> dict[str, An
     if out.returncode != 0:
         return {"error": out.stderr.strip()[-400:]}
     status = json.loads(out.stdout)
-    return {t["name"]: t.get("python_fops", {}) for t in status["translators"]}
+    return {t["name"]: t.get("python_calls", {}) for t in status["translators"]}
 
 
 def run_graph(g: str, rep: int, base: Path, tools: dict[str, Path], seconds: float,
@@ -184,7 +184,7 @@ def run_graph(g: str, rep: int, base: Path, tools: dict[str, Path], seconds: flo
                 f"{r['brick_cpu_us_per_op']:6.1f} CPU µs/call, {r['brick_cores']:.2f} cores")
         if before is not None:
             after = python_status(tools, vol, work)
-            rec["python_fops"] = {"before": before, "after": after}
+            rec["python_calls"] = {"before": before, "after": after}
     finally:
         brick.stop_brick(state)
         shutil.rmtree(backend, ignore_errors=True)
@@ -273,14 +273,14 @@ def render(result: dict[str, Any]) -> str:
                     f"{_s(e['cpu_added_us_vs_c-passthrough'], '{:+.1f}')} | "
                     f"{_s(e['brick_cores'])} | {_s(e['client_cpu_us_per_op'], '{:.1f}')} |")
             lines.append("")
-    counted = [r for r in result["runs"] if r.get("python_fops")]
+    counted = [r for r in result["runs"] if r.get("python_calls")]
     if counted:
         r = counted[-1]
-        after = next(iter(r["python_fops"]["after"].values()), {})
-        before = next(iter(r["python_fops"]["before"].values()), {})
+        after = next(iter(r["python_calls"]["after"].values()), {})
+        before = next(iter(r["python_calls"]["before"].values()), {})
         delta = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
         lines += ["Fops that entered Python in the last Python brick (glupy status "
-                  "`python_fops`, during the measurements): "
+                  "`python_calls`, during the measurements): "
                   + ", ".join(f"{k} {v:,}" for k, v in sorted(delta.items(), key=lambda kv: -kv[1]))
                   + ".", ""]
     errors = [r for r in result["runs"] if r.get("error")]
