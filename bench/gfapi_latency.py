@@ -12,8 +12,9 @@ no glusterd, no network, no FUSE, no kernel round trip)::
 
 and timed by a small C program (bench/gfapi/foplat.c, built here, linked with
 -lgfapi): glfs_stat of a missing name (a new name every call), glfs_stat of an
-existing file, glfs_open + glfs_close of it.  The loop is C so that only the graph is
-measured; the bridge starts its own CPython inside that process, as it does in glusterfs.
+existing file, glfs_open + glfs_close of it, glfs_getxattr of an ordinary key of it.
+The loop is C so that only the graph is measured; the bridge starts its own CPython
+inside that process, as it does in glusterfs.
 
 ``bench-probe`` is a C xlator generated here from glupy's fop table (glupy/fops.py)
 and present in every graph: it counts every fop reaching it (one atomic add), so the
@@ -77,6 +78,7 @@ OPS = {
     "missing": "glfs_stat of a missing name",
     "existing": "glfs_stat of an existing file",
     "openclose": "glfs_open + glfs_close of an existing file",
+    "getxattr": "glfs_getxattr of an ordinary key of an existing file",
 }
 TARGET_US = 10.0
 FOP_NAME = {f.slot: f.name for f in FOPS}

@@ -48,6 +48,7 @@ extern "Python+C" {{
     void glupy_py_fini(xlator_t *this);
     int glupy_py_notify(xlator_t *this, int32_t event, void *data);
     int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+    int32_t glupy_py_status(xlator_t *this, dict_t *out);
 }}
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
 #define GLUPY_NUM_SLOTS {NUM_FOP_SLOTS}

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from glupy.fops import CBKS, FOPS, KINDS, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
+from glupy.runtime.procstatus import STATUS_XATTR
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "_bridge" / "src"
 
@@ -154,8 +155,11 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     flag = f.flag_arg
     creating = NAME_CREATING.get(f.name)
     wind_args = f"FIRST_CHILD(this), FIRST_CHILD(this)->fops->{f.name}{_names(f.args)}"
+    before: list[str] = []
+    if f.name == "getxattr":  # the process status, for every glupy translator (bridge.c)
+        before += ["if (glupy_is_status_key(name))", "    return glupy_answer_status(frame, this);"]
     # glupy.Refuse first (rules.c): refused, or wound on in C, before Python
-    before = ["int refused;",
+    before += ["int refused;",
               f"int to_python = glupy_rules_to_python(this, {f.slot}, "
               f"{f'(uint64_t){flag.name}' if flag else '0'}, &refused);",
               "if (refused) {",
@@ -235,6 +239,7 @@ def _items() -> dict[str, list[dict[str, str | list[str]]]]:
 
 def _file_values() -> dict[str, str | list[str]]:
     return {"NUM_SLOTS": str(NUM_FOP_SLOTS), "NUM_VIEWS": str(len(VIEW_KINDS)),
+            "STATUS_XATTR": STATUS_XATTR,
             "NUM_CTYPES": str(len(_CT)), "MAX_REPLY": str(max(len(f.reply) for f in FOPS))}
 
 

@@ -52,7 +52,7 @@ from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.journal import Journal
 from glupy.misscache import MissCache
-from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, GetxattrReply, Reply, _Field
+from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status
@@ -611,22 +611,16 @@ def _bind_methods(inst: Instance, obj: Translator) -> None:
     for fop in FOPS:
         fops[fop.slot] = (getattr(obj, fop.name) if fop.name in defined
                           else _pass_through(obj, fop))
-    slot = FOPS_BY_NAME["getxattr"].slot
-    fops[slot] = _answers_status(fops[slot])
     inst.cbks = {c: getattr(obj, c) for c in type(obj).defined_cbks()}
     inst.fops = fops
 
 
-def _answers_status(getxattr: Any) -> Any:
-    """getxattr of STATUS_XATTR is answered here, for the whole process (see
-    glupy.runtime.procstatus); every other name goes to the translator or its child."""
-    async def answer(loc: Loc, name: str | None, xdata: Dict | None) -> Any:
-        if name == STATUS_XATTR:
-            value = json.dumps(process_status(_instances, lib)).encode()
-            return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
-        return await getxattr(loc, name, xdata)
-
-    return answer
+def py_status(this: Any, out: Any) -> int:
+    """getxattr of STATUS_XATTR (every glupy translator, bridge.c glupy_answer_status):
+    the process status (glupy.runtime.procstatus) set in dict ``out``; returns its length."""
+    value = json.dumps(process_status(_instances, lib)).encode()
+    Dict(out)[STATUS_XATTR] = value
+    return len(value)
 
 
 def _pass_through(obj: Translator, fop: Fop) -> Any:
@@ -798,7 +792,6 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
     for name in [*handled, *cls.refusals(), *invalidating, *journaled]:
         enabled[FOPS_BY_NAME[name].slot] = 1
-    enabled[FOPS_BY_NAME["getxattr"].slot] = 1  # STATUS_XATTR (_answers_status)
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
     overrides_notify = cls.notify is not Translator.notify or cls.upcall is not Translator.upcall
     wanted = ffi.new("struct glupy_cbks_wanted *")
@@ -1053,6 +1046,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     ffi.def_extern(name="glupy_py_fini", onerror=_extern_error)(py_fini)
     ffi.def_extern(name="glupy_py_notify", onerror=_extern_error)(py_notify)
     ffi.def_extern(name="glupy_py_reconfigure", error=-1, onerror=_extern_error)(py_reconfigure)
+    ffi.def_extern(name="glupy_py_status", error=-errno.EIO, onerror=_extern_error)(py_status)
 
 
 def _extern_error(exc: type, value: BaseException, tb: Any) -> None:

@@ -71,6 +71,35 @@ out:
     return ret;
 }
 
+/* getxattr of GLUPY_STATUS_XATTR: the process status (glupy.runtime.procstatus, JSON) as the
+ * value, without winding.  Python only builds the value. */
+int32_t glupy_answer_status(call_frame_t *frame, xlator_t *this)
+{
+    dict_t *dict = dict_new();
+    int32_t len = -ENOMEM;
+    if (dict) {
+        glupy_enter_thread();
+        len = glupy_py_status(this, dict);
+    }
+    if (len < 0)
+        glupy_unwind_getxattr(frame, -1, -len, NULL, NULL);
+    else
+        glupy_unwind_getxattr(frame, len, 0, dict, NULL);
+    if (dict)
+        dict_unref(dict);
+    return 0;
+}
+
+/* the getxattr of an instance whose class has none: the status key, else the child
+ * (default_getxattr), without Python */
+static int32_t glupy_getxattr_status_only(call_frame_t *frame, xlator_t *this, loc_t *loc,
+                                          const char *name, dict_t *xdata)
+{
+    if (glupy_is_status_key(name))
+        return glupy_answer_status(frame, this);
+    return default_getxattr(frame, this, loc, name, xdata);
+}
+
 /* Called from Python once the translator class is known: fops the class
  * defines go to Python, every other slot keeps GlusterFS's default
  * pass-through, so undefined fops never touch Python. */
@@ -87,6 +116,9 @@ int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_noti
     for (int slot = 0; slot < GLUPY_NUM_SLOTS; slot++)
         if (enabled[slot] && glupy_entry_points[slot])
             dst[slot] = glupy_entry_points[slot];
+    /* every instance answers the status xattr: without a getxattr in Python, in C */
+    if (fops->getxattr == default_fops->getxattr)
+        fops->getxattr = glupy_getxattr_status_only;
     /* publish: a reload swaps the whole table at once */
     __atomic_store_n(&this->fops, fops, __ATOMIC_RELEASE);
     priv->py_notify = py_notify;

@@ -7,6 +7,9 @@
 /* struct xlator_fops slots (fops and placeholders) */
 #define GLUPY_NUM_SLOTS @NUM_SLOTS@
 
+/* the virtual xattr glupy status reads from every glupy translator (glupy.runtime.procstatus) */
+#define GLUPY_STATUS_XATTR "@STATUS_XATTR@"
+
 /* the glupy.types view classes glupy.runtime.driver hands over, in this order */
 #define GLUPY_NUM_VIEWS @NUM_VIEWS@
 /* @FOR_EACH view@ */

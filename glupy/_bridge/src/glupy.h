@@ -455,11 +455,19 @@ static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, 
 
 /* ------------------------------------------------------------ bridge.c */
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
+/* getxattr of GLUPY_STATUS_XATTR, answered by every glupy translator for its process
+ * (glupy.runtime.procstatus) before the translator's getxattr, if it has one */
+static inline int glupy_is_status_key(const char *name)
+{
+    return name && strcmp(name, GLUPY_STATUS_XATTR) == 0;
+}
+int32_t glupy_answer_status(call_frame_t *frame, xlator_t *this);
 /* the xlator's entry points implemented in Python (glupy.runtime.driver, cffi extern "Python+C") */
 int glupy_py_init(xlator_t *this);
 void glupy_py_fini(xlator_t *this);
 int glupy_py_notify(xlator_t *this, int32_t event, void *data);
 int glupy_py_reconfigure(xlator_t *this, dict_t *options);
+int32_t glupy_py_status(xlator_t *this, dict_t *out);
 
 #pragma GCC visibility pop
 
