@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from glupy import options as _options
+from glupy._core import FopError as FopError  # re-exported: defined in C (core.c)
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
@@ -25,27 +26,6 @@ T = TypeVar("T")
 # set by glupy.runtime.driver inside GlusterFS
 _current_caller: Any = None
 _new = object.__new__
-
-
-class FopError(Exception):
-    """Raise to fail a fop with ``errno``; raised by a wind whose child failed.
-
-    ``reply`` carries the child's error reply (e.g. lookup's postparent and
-    xdata) so that re-raising it unwinds exactly what the child said.
-    """
-
-    # slots: the driver creates one per failed wind and reads them per failed fop
-    __slots__ = ("errno", "reply", "_message")
-
-    def __init__(self, errno: int, message: str | None = None, reply: Reply | None = None):
-        self.errno = int(errno)
-        self.reply = reply
-        self._message = message
-
-    def __str__(self) -> str:
-        # formatted on demand: failing fops are a hot path (ENOENT lookups)
-        return self._message or (f"{_errno.errorcode.get(self.errno, self.errno)}: "
-                                 f"{os.strerror(self.errno)}")
 
 
 class InitError(Exception):

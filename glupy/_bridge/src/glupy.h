@@ -7,13 +7,16 @@
  *   task.c       the task engine: a fop handled in Python, from entry to unwind
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
  *   types.c      the C types the engine hands Python: the raw reply, the await
- *                iterator, Child.<fop>, descriptors, Vector methods, FopError
+ *                iterator, Child.<fop>, descriptors, Vector methods
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
  *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
+ *
+ * The types Python and the engine share (FopError, ...) are glupy._core's, a
+ * separate extension module (core.c, core.h), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
  * view kinds, pointer types.  Everything here is hidden: only xlator_api and
@@ -42,6 +45,7 @@
 struct _cffi_ctypedescr; /* cffi's, opaque here */
 
 #include "fops.h"
+#include "core.h"
 
 /* ---------------------------------------------------------- per instance */
 typedef struct {
@@ -220,7 +224,6 @@ typedef struct {
     Py_ssize_t dirents_entries;
     Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
     Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
-    Py_ssize_t e_errno, e_reply, e_message;
     Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
     PyObject *empty_tuple;
     PyObject *s_throw;

@@ -62,7 +62,10 @@ static int glupy_driver_setup_locked(PyObject *c)
         Py_INCREF(o_);                                                      \
         dst = o_;                                                           \
     } while (0)
-    KEEP(G.fop_error, "FopError");
+    const glupy_core_api_t *core = glupy_core_import();
+    if (!core)
+        goto error;
+    G.fop_error = Py_NewRef((PyObject *)core->fop_error);
     KEEP(G.wind_type, "Wind");
     KEEP(G.gather_type, "Gather");
     KEEP(G.acquire_type, "Acquire");
@@ -119,9 +122,6 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
         (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
-        (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
-        (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
-        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0 ||
         (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||
         (G.v_count = glupy_member_offset(G.vector_type, "_count")) < 0 ||
         (G.v_iobref = glupy_member_offset(G.vector_type, "_iobref")) < 0 ||

@@ -324,9 +324,8 @@ static void glupy_fail(glupy_task_t *t)
         /* no traceback: it references the coroutine's frame, which references
            the exception -- a cycle per failed fop, left to the GC */
         PyException_SetTraceback(value, Py_None);
-    /* FopError has __slots__ (errno, reply): read them directly */
-    PyObject *reply = value ? glupy_get_slot(value, G.e_reply) : NULL;
-    PyObject *err = value ? glupy_get_slot(value, G.e_errno) : NULL;
+    PyObject *reply = value ? ((glupy_fop_error_t *)value)->reply : NULL;
+    PyObject *err = value ? ((glupy_fop_error_t *)value)->errno_ : NULL;
     Py_XINCREF(reply);
     Py_XINCREF(err);
     long op_errno = err ? PyLong_AsLong(err) : -1;
@@ -838,11 +837,10 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
             PyObject *e = et->tp_new(et, G.empty_tuple, NULL);
             PyObject *code = e ? PyLong_FromLong(op_errno) : NULL;
             if (code) {
-                glupy_set_slot(e, G.e_errno, code);
-                Py_INCREF(r);
-                glupy_set_slot(e, G.e_reply, r);
-                Py_INCREF(Py_None);
-                glupy_set_slot(e, G.e_message, Py_None);
+                glupy_fop_error_t *fe = (glupy_fop_error_t *)e;
+                fe->errno_ = code;
+                fe->reply = Py_NewRef(r);
+                fe->message = Py_NewRef(Py_None);
                 result = e;
                 e = NULL;
             }

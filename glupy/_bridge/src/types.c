@@ -9,7 +9,6 @@
  *   non-data descriptors  self.child, options
  *   Vector                alloc, contiguous(), writable(); reply vectors
  *   reply fields          replies._Field read and set in C
- *   FopError.__init__
  */
 
 #include "glupy.h"
@@ -265,29 +264,6 @@ static PyObject *glupy_vector_alloc(PyObject *unused, PyObject *const *args, Py_
 static PyMethodDef glupy_vector_alloc_def = {
     "_vector_alloc", (PyCFunction)(void (*)(void))glupy_vector_alloc, METH_FASTCALL,
     "Vector.alloc's buffer inside GlusterFS"};
-
-/* FopError.__init__(errno, message=None, reply=None) without a Python frame:
- * translators raise it on hot paths (a cached miss, a denied write). */
-static PyObject *glupy_fop_error_init(PyObject *self, PyObject *args, PyObject *kwds)
-{
-    static char *kwlist[] = {"errno", "message", "reply", NULL};
-    PyObject *code, *message = Py_None, *reply = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:FopError", kwlist, &code, &message, &reply))
-        return NULL;
-    PyObject *n = PyNumber_Long(code); /* int(errno), as the Python version */
-    if (!n)
-        return NULL;
-    glupy_set_slot(self, G.e_errno, n);
-    Py_INCREF(reply);
-    glupy_set_slot(self, G.e_reply, reply);
-    Py_INCREF(message);
-    glupy_set_slot(self, G.e_message, message);
-    Py_RETURN_NONE;
-}
-
-static PyMethodDef glupy_fop_error_init_def = {
-    "__init__", (PyCFunction)(void (*)(void))glupy_fop_error_init, METH_VARARGS | METH_KEYWORDS,
-    "FopError(errno, message=None, reply=None)"};
 
 static PyObject *glupy_await_slot(PyObject *self)
 {
@@ -692,11 +668,7 @@ int glupy_types_setup(PyObject *config)
     if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_await_type) < 0 ||
         glupy_install_await(G.wind_type) < 0 || glupy_install_await(G.gather_type) < 0)
         return -1;
-    PyObject *init = PyDescr_NewMethod((PyTypeObject *)G.fop_error, &glupy_fop_error_init_def);
-    int r = init ? PyObject_SetAttrString(G.fop_error, "__init__", init) : -1;
-    Py_XDECREF(init);
-    if (r < 0)
-        return -1;
+    int r;
     if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0 ||
         PyType_Ready(&glupy_field_type) < 0)
         return -1;

@@ -1,0 +1,46 @@
+/* glupy._core: the types every fop handled in Python goes through, defined once
+ * (core.c) and shared by the bridge's task engine (task.c, types.c) and plain
+ * Python (glupy.translator re-exports them; tests and `glupy check` use the same
+ * compiled types outside GlusterFS).
+ *
+ * glupy._core is an ordinary CPython extension module, without GlusterFS: the
+ * bridge reaches its types through the capsule GLUPY_CORE_CAPSULE
+ * (glupy_core_import), and reads their fields through the structs below.
+ */
+#ifndef GLUPY_CORE_H
+#define GLUPY_CORE_H
+
+#include <Python.h>
+
+#define GLUPY_CORE_CAPSULE "glupy._core._C_API"
+/* bumped when a struct below or glupy_core_api_t changes: a bridge and a
+   glupy._core built from different sources refuse each other */
+#define GLUPY_CORE_ABI 1
+
+/* glupy.FopError(errno, message=None, reply=None) */
+typedef struct {
+    PyException_HEAD
+    PyObject *errno_;   /* int */
+    PyObject *reply;    /* the child's error reply, or None */
+    PyObject *message;  /* str or None: str() formats errno when None */
+} glupy_fop_error_t;
+
+typedef struct {
+    int abi;
+    PyTypeObject *fop_error;
+} glupy_core_api_t;
+
+/* The API of the glupy._core that the running interpreter imports (new
+ * reference kept for the life of the process), or NULL with an exception set. */
+static inline const glupy_core_api_t *glupy_core_import(void)
+{
+    const glupy_core_api_t *api = PyCapsule_Import(GLUPY_CORE_CAPSULE, 0);
+    if (api && api->abi != GLUPY_CORE_ABI) {
+        PyErr_Format(PyExc_ImportError, "glupy._core has ABI %d, the bridge expects %d: "
+                     "rebuild both (python -m glupy._build)", api->abi, GLUPY_CORE_ABI);
+        return NULL;
+    }
+    return api;
+}
+
+#endif
