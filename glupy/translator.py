@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from glupy import options as _options
-from glupy._core import FopError as FopError  # re-exported: defined in C (core.c)
+
+# re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.c)
+from glupy._core import FopError as FopError
+from glupy._core import Gather as Gather
+from glupy._core import Wind as Wind
+from glupy._core import _make_wind
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
@@ -208,9 +213,6 @@ class Option(Generic[T]):
         return value
 
 
-R = TypeVar("R")
-
-
 class _OnlyChild:
     """``Translator.child``: the only child (error if the translator has several).
     A non-data descriptor: the runtime sets the child as an instance attribute
@@ -227,49 +229,6 @@ class _OnlyChild:
         if len(obj.children) != 1:
             raise RuntimeError(f"{obj.name} has {len(obj.children)} children: use self.children")
         return obj.children[0]
-
-
-class Wind(Generic[R]):
-    """A pending call to a child translator; ``await`` it for the reply."""
-
-    __slots__ = ("child", "fop", "args")
-
-    def __init__(self, child: Child, fop: Fop, args: tuple[Any, ...]) -> None:
-        self.child = child
-        self.fop = fop
-        self.args = args
-
-    def __await__(self) -> Generator[Any, Any, R]:
-        reply: R = yield self
-        return reply
-
-    def __repr__(self) -> str:
-        return f"<wind {self.fop.name} to {self.child.name}>"
-
-
-def _py_make_wind(child: Child, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]:
-    w: Wind[Any] = _new(Wind)
-    w.child, w.fop, w.args = child, fop, args
-    return w
-
-
-# what Child methods call to build a Wind; glupy.runtime.driver puts the driver's C
-# version here inside GlusterFS
-_make_wind = _py_make_wind
-
-
-class Gather:
-    """Several winds issued together; see :func:`gather`."""
-
-    __slots__ = ("winds", "return_exceptions")
-
-    def __init__(self, winds: tuple[Wind[Any], ...], return_exceptions: bool) -> None:
-        self.winds = winds
-        self.return_exceptions = return_exceptions
-
-    def __await__(self) -> Generator[Any, Any, list[Any]]:
-        replies: list[Any] = yield self
-        return replies
 
 
 # Guards task hand-over and Lock state in glupy.runtime.driver; held for a few
@@ -346,10 +305,7 @@ def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list
     reply is awaited and returns the replies in order.  A failed wind raises
     its FopError (after all replies are in) unless ``return_exceptions``.
     """
-    for w in winds:
-        if not isinstance(w, Wind):
-            raise TypeError(f"gather() takes child fops (self.child.<fop>(...)), not {w!r}")
-    return Gather(winds, return_exceptions)
+    return Gather(winds, return_exceptions)  # which refuses anything but child fops
 
 
 class Child:

@@ -56,7 +56,7 @@ from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status
-from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
+from glupy.translator import Child, FopError, InitError, Option, Translator, _sync
 from glupy.types import (
     Caller,
     Dict,
@@ -420,7 +420,7 @@ def _setup_driver() -> None:
     views = {"loc": Loc, "fd": Fd, "inode": Inode, "dict": Dict, "iatt": Iatt, "flock": Flock,
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
-        "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
+        "Acquire": _Acquire,
         "Vector": Vector, "Reply": Reply, "Child": Child, "Fop": Fop,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
@@ -430,7 +430,6 @@ def _setup_driver() -> None:
     })
     if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
-    _translator._make_wind = _driver_config["make_wind"]
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
     _install_fields(_driver_config["field"])

@@ -25,10 +25,51 @@ typedef struct {
     PyObject *message;  /* str or None: str() formats errno when None */
 } glupy_fop_error_t;
 
+/* glupy.Wind: a pending call to a child; ``await`` it for the reply.  A
+ * Child.<fop>() call makes it, the engine issues it when the coroutine yields it. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *child; /* glupy.Child */
+    PyObject *fop;   /* glupy.fops.Fop */
+    PyObject *args;  /* tuple: the fop's wind arguments */
+    /* glupy's await iterator yielded it (read and cleared by the engine): the
+       coroutine is suspended in that iterator, which raises an exception it is sent */
+    int awaited;
+} glupy_wind_t;
+
+/* glupy.Gather: several winds issued together (glupy.gather()) */
+typedef struct {
+    PyObject_HEAD
+    PyObject *winds; /* tuple of glupy.Wind */
+    int return_exceptions;
+    int awaited; /* as glupy_wind_t's */
+} glupy_gather_t;
+
 typedef struct {
     int abi;
     PyTypeObject *fop_error;
+    PyTypeObject *wind, *gather;
+    /* what Wind.__await__/Gather.__await__ return: its first step yields the wind
+       or gather, its second returns the value sent (raises it if an exception) */
+    PyTypeObject *await_iter;
 } glupy_core_api_t;
+
+/* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
+static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,
+                                       PyObject *args)
+{
+    glupy_wind_t *w = PyObject_GC_New(glupy_wind_t, type);
+    if (!w) {
+        Py_DECREF(args);
+        return NULL;
+    }
+    w->child = Py_NewRef(child);
+    w->fop = Py_NewRef(fop);
+    w->args = args;
+    w->awaited = 0;
+    PyObject_GC_Track(w);
+    return (PyObject *)w;
+}
 
 /* The API of the glupy._core that the running interpreter imports (new
  * reference kept for the life of the process), or NULL with an exception set. */

@@ -6,8 +6,8 @@
  *   bridge.c     the xlator: xlator_api, starting CPython, the fop/cbk tables
  *   task.c       the task engine: a fop handled in Python, from entry to unwind
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
- *   types.c      the C types the engine hands Python: the raw reply, the await
- *                iterator, Child.<fop>, descriptors, Vector methods
+ *   types.c      the C types the engine hands Python: the raw reply,
+ *                Child.<fop>, descriptors, Vector methods
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
@@ -15,7 +15,7 @@
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
- * The types Python and the engine share (FopError, ...) are glupy._core's, a
+ * The types Python and the engine share (FopError, Wind, Gather) are glupy._core's, a
  * separate extension module (core.c, core.h), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
@@ -84,7 +84,7 @@ struct glupy_task {
     int nwinds;
     int return_exceptions;
     int gathering;
-    int c_await; /* the coroutine last suspended in glupy_await_send */
+    int c_await; /* the coroutine last suspended in glupy._core's await iterator */
     unsigned gen;
     unsigned long thread; /* the thread that issued the winds */
     call_frame_t *frame;
@@ -213,6 +213,7 @@ void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 /* Python objects the engine uses, handed over once by glupy.runtime.driver.attach() (setup.c) */
 typedef struct {
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
+    PyTypeObject *await_type; /* glupy._core's (core.h) */
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
     PyObject *child_type, *fop_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
@@ -223,7 +224,7 @@ typedef struct {
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
     Py_ssize_t dirents_entries;
     Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
-    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
+    Py_ssize_t a_lock, child_xl, f_slot;
     Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
     PyObject *empty_tuple;
     PyObject *s_throw;
@@ -309,7 +310,6 @@ typedef struct {
 } glupy_raw_t;
 
 extern PyTypeObject glupy_raw_type;
-extern PyTypeObject glupy_await_type;
 
 PyObject *glupy_raw_new(int n, const signed char *kinds);
 

@@ -66,8 +66,9 @@ static int glupy_driver_setup_locked(PyObject *c)
     if (!core)
         goto error;
     G.fop_error = Py_NewRef((PyObject *)core->fop_error);
-    KEEP(G.wind_type, "Wind");
-    KEEP(G.gather_type, "Gather");
+    G.wind_type = Py_NewRef((PyObject *)core->wind);
+    G.gather_type = Py_NewRef((PyObject *)core->gather);
+    G.await_type = core->await_iter;
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
     KEEP(G.child_type, "Child");
@@ -114,11 +115,6 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.r_dirty = glupy_member_offset(reply, "_dirty")) < 0 ||
         (G.r_op_ret = glupy_member_offset(reply, "op_ret")) < 0 ||
         (G.r_op_errno = glupy_member_offset(reply, "op_errno")) < 0 ||
-        (G.w_child = glupy_member_offset(G.wind_type, "child")) < 0 ||
-        (G.w_fop = glupy_member_offset(G.wind_type, "fop")) < 0 ||
-        (G.w_args = glupy_member_offset(G.wind_type, "args")) < 0 ||
-        (G.g_winds = glupy_member_offset(G.gather_type, "winds")) < 0 ||
-        (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
         (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
         (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||

@@ -424,7 +424,7 @@ static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
        the stack -- ours, so the error is raised in this very frame */
     if (i < 1 || i >= Py_SIZE(code) || _Py_OPCODE(first[i]) != YIELD_VALUE ||
         _Py_OPCODE(first[i - 1]) != SEND || f->stacktop <= code->co_nlocalsplus ||
-        Py_TYPE(f->localsplus[f->stacktop - 1]) != &glupy_await_type)
+        Py_TYPE(f->localsplus[f->stacktop - 1]) != G.await_type)
         return 0;
     if (glupy_handler_covers(code, i - 1) || glupy_handler_covers(code, i))
         return 0;
@@ -504,9 +504,9 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     rec->index = index;
     rec->keep = NULL;
     rec->hold = NULL;
-    PyObject *child = glupy_get_slot(w, G.w_child);
-    PyObject *fop = glupy_get_slot(w, G.w_fop);
-    PyObject *args = glupy_get_slot(w, G.w_args);
+    PyObject *child = ((glupy_wind_t *)w)->child;
+    PyObject *fop = ((glupy_wind_t *)w)->fop;
+    PyObject *args = ((glupy_wind_t *)w)->args;
     xlator_t *xl = NULL;
     long slot = -1;
     /* Fop.slot read by offset (Fop has __slots__): no attribute lookup per wind */
@@ -625,6 +625,8 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
         if (tp == G.wind_type) {
+            t->c_await = ((glupy_wind_t *)out)->awaited;
+            ((glupy_wind_t *)out)->awaited = 0;
             if (glupy_task_slots(t, 1) < 0)
                 goto bad;
             t->gathering = 0;
@@ -634,8 +636,10 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             t->state = GLUPY_WINDING;
             glupy_issue(t, 0, out);
         } else if (tp == G.gather_type) {
-            PyObject *winds = glupy_get_slot(out, G.g_winds);
-            PyObject *rex = glupy_get_slot(out, G.g_return_exceptions);
+            glupy_gather_t *g = (glupy_gather_t *)out;
+            PyObject *winds = g->winds;
+            t->c_await = g->awaited;
+            g->awaited = 0;
             if (!winds || !PyTuple_Check(winds)) {
                 PyErr_SetString(PyExc_TypeError, "malformed glupy.Gather");
                 goto bad;
@@ -649,7 +653,7 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             if (glupy_task_slots(t, n) < 0)
                 goto bad;
             t->gathering = 1;
-            t->return_exceptions = rex && PyObject_IsTrue(rex) == 1;
+            t->return_exceptions = g->return_exceptions;
             t->remaining = n;
             gen = ++t->gen;
             t->thread = glupy_thread_id();

@@ -3,8 +3,6 @@
  * through glupy_types_setup):
  *
  *   glupy._raw            a child's reply arguments as its callback got them
- *   the await iterator    Wind.__await__ / Gather.__await__ without a frame
- *   _make_wind            Child.<fop>() builds its Wind with it
  *   Child.<fop>           a method descriptor per fop that builds the Wind
  *   non-data descriptors  self.child, options
  *   Vector                alloc, contiguous(), writable(); reply vectors
@@ -62,122 +60,6 @@ PyTypeObject glupy_raw_type = {
     .tp_doc = "a child's reply arguments as its callback got them",
 };
 
-
-/* ---------------------------------------------------------- await in C */
-/* ``await wind`` without a Python frame: Wind.__await__ and Gather.__await__
- * are replaced (at setup) by a C method returning this iterator.  Its first
- * step yields the wind to the driver, its second returns the reply the driver
- * sends; it has no throw(), so a failed wind's FopError is raised straight in
- * the translator's coroutine (same behaviour as the Python __await__, one
- * frame and one traceback entry less per fop). */
-typedef struct {
-    PyObject_HEAD
-    PyObject *awaited; /* until the first step */
-} glupy_await_t;
-
-static PySendResult glupy_await_send(PyObject *self, PyObject *arg, PyObject **result)
-{
-    glupy_await_t *a = (glupy_await_t *)self;
-    if (a->awaited) {
-        *result = a->awaited; /* the reference moves to the caller */
-        a->awaited = NULL;
-        if (glupy_current)
-            glupy_current->c_await = 1;
-        return PYGEN_NEXT;
-    }
-    if (PyExceptionInstance_Check(arg)) { /* a failed wind (see glupy_step) */
-        PyErr_SetObject((PyObject *)Py_TYPE(arg), arg);
-        *result = NULL;
-        return PYGEN_ERROR;
-    }
-    Py_INCREF(arg);
-    *result = arg;
-    return PYGEN_RETURN;
-}
-
-static PyObject *glupy_await_send_method(PyObject *self, PyObject *arg)
-{
-    PyObject *r;
-    PySendResult s = glupy_await_send(self, arg, &r);
-    if (s == PYGEN_NEXT)
-        return r;
-    if (s == PYGEN_ERROR)
-        return NULL;
-    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, r);
-    Py_DECREF(r);
-    if (stop) {
-        PyErr_SetObject(PyExc_StopIteration, stop);
-        Py_DECREF(stop);
-    }
-    return NULL;
-}
-
-static PyObject *glupy_await_next(PyObject *self)
-{
-    return glupy_await_send_method(self, Py_None);
-}
-
-static void glupy_await_dealloc(PyObject *self)
-{
-    Py_XDECREF(((glupy_await_t *)self)->awaited);
-    PyObject_Free(self);
-}
-
-static PyMethodDef glupy_await_methods[] = {
-    {"send", glupy_await_send_method, METH_O, NULL},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyAsyncMethods glupy_await_async = {.am_send = glupy_await_send};
-
-PyTypeObject glupy_await_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._await",
-    .tp_basicsize = sizeof(glupy_await_t),
-    .tp_dealloc = glupy_await_dealloc,
-    .tp_as_async = &glupy_await_async,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_iter = PyObject_SelfIter,
-    .tp_iternext = glupy_await_next,
-    .tp_methods = glupy_await_methods,
-};
-
-static PyObject *glupy_await(PyObject *self, PyObject *unused)
-{
-    glupy_await_t *a = PyObject_New(glupy_await_t, &glupy_await_type);
-    if (!a)
-        return NULL;
-    Py_INCREF(self);
-    a->awaited = self;
-    return (PyObject *)a;
-}
-
-static PyMethodDef glupy_await_def = {"__await__", glupy_await, METH_NOARGS,
-                                      "yield this to the glupy driver, return its reply"};
-
-/* Child.<fop>() builds its Wind with this (translator._make_wind): no
- * object.__new__ call, no attribute lookups. */
-static PyObject *glupy_make_wind(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_make_wind(child, fop, args)");
-        return NULL;
-    }
-    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
-    PyObject *w = cls->tp_alloc(cls, 0);
-    if (!w)
-        return NULL;
-    Py_INCREF(args[0]);
-    glupy_set_slot(w, G.w_child, args[0]);
-    Py_INCREF(args[1]);
-    glupy_set_slot(w, G.w_fop, args[1]);
-    Py_INCREF(args[2]);
-    glupy_set_slot(w, G.w_args, args[2]);
-    return w;
-}
-
-static PyMethodDef glupy_make_wind_def = {"_make_wind", (PyCFunction)(void (*)(void))glupy_make_wind,
-                                          METH_FASTCALL, "build a glupy.Wind"};
 
 /* The reply field converter for vectors (replies.py CONVERTERS["vector"]):
  * (raw, cidx, inst) -> Vector(raw[cidx[0]], raw[cidx[1]], raw[cidx[2]]), made without
@@ -265,23 +147,6 @@ static PyMethodDef glupy_vector_alloc_def = {
     "_vector_alloc", (PyCFunction)(void (*)(void))glupy_vector_alloc, METH_FASTCALL,
     "Vector.alloc's buffer inside GlusterFS"};
 
-static PyObject *glupy_await_slot(PyObject *self)
-{
-    return glupy_await(self, NULL);
-}
-
-static int glupy_install_await(PyObject *cls)
-{
-    PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &glupy_await_def);
-    int r = d ? PyObject_SetAttrString(cls, "__await__", d) : -1;
-    Py_XDECREF(d);
-    /* setting __await__ made am_await the generic slot (look up __await__, call
-       the descriptor): point it at the C function itself */
-    if (r == 0)
-        ((PyTypeObject *)cls)->tp_as_async->am_await = glupy_await_slot;
-    return r;
-}
-
 /* ------------------------------------------------ Child.<fop>() in C */
 /* ``self.child.lookup(loc, xdata)`` runs for every wind: the Python method (a
  * frame, two global lookups, a dict lookup, a tuple) is replaced inside
@@ -313,18 +178,7 @@ static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, 
         Py_INCREF(v);
         PyTuple_SET_ITEM(tuple, i, v);
     }
-    PyTypeObject *cls = (PyTypeObject *)G.wind_type;
-    PyObject *w = cls->tp_alloc(cls, 0);
-    if (!w) {
-        Py_DECREF(tuple);
-        return NULL;
-    }
-    Py_INCREF(args[0]);
-    glupy_set_slot(w, G.w_child, args[0]);
-    Py_INCREF(m->fop);
-    glupy_set_slot(w, G.w_fop, m->fop);
-    glupy_set_slot(w, G.w_args, tuple);
-    return w;
+    return glupy_wind_new((PyTypeObject *)G.wind_type, args[0], m->fop, tuple);
 }
 
 static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
@@ -665,19 +519,18 @@ static PyMethodDef glupy_new_field_def = {
 /* ------------------------------------------------------------ setup */
 int glupy_types_setup(PyObject *config)
 {
-    if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_await_type) < 0 ||
-        glupy_install_await(G.wind_type) < 0 || glupy_install_await(G.gather_type) < 0)
+    if (PyType_Ready(&glupy_raw_type) < 0)
         return -1;
     int r;
     if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0 ||
         PyType_Ready(&glupy_field_type) < 0)
         return -1;
-    /* what glupy.runtime.driver installs: translator._make_wind, Child.<fop>, ... */
-    PyMethodDef *defs[] = {&glupy_make_wind_def, &glupy_new_child_method_def,
+    /* what glupy.runtime.driver installs: Child.<fop>, ... */
+    PyMethodDef *defs[] = {&glupy_new_child_method_def,
                            &glupy_new_nondata_def, &glupy_reply_vector_def,
                            &glupy_vector_alloc_def, &glupy_new_field_def,
                            &glupy_vector_methods_def};
-    const char *keys[] = {"make_wind", "child_method", "nondata", "reply_vector",
+    const char *keys[] = {"child_method", "nondata", "reply_vector",
                           "vector_alloc", "field", "vector_methods"};
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         PyObject *f = PyCFunction_New(defs[i], NULL);
