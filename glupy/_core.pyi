@@ -1,21 +1,26 @@
 """Typing for glupy._core (glupy/_bridge/src/core.c): the hot types, defined once in C."""
 
 from collections.abc import Generator
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, TypeVar, final, overload
 
+from glupy import replies
 from glupy.fops import Fop
-from glupy.replies import Reply
 
 R = TypeVar("R")
+T = TypeVar("T")
+
+_UNSET: Any
+CONVERTERS: dict[str, Any]
 
 class FopError(Exception):
     """Raise to fail a fop with ``errno``; raised by a wind whose child failed."""
 
     errno: int
-    reply: Reply | None
+    reply: replies.Reply | None
     _message: str | None
 
-    def __init__(self, errno: int, message: str | None = None, reply: Reply | None = None) -> None: ...
+    def __init__(self, errno: int, message: str | None = None,
+                 reply: replies.Reply | None = None) -> None: ...
 
 @final
 class Wind(Generic[R]):
@@ -42,3 +47,36 @@ class Gather:
     def __await__(self) -> Generator[Any, Any, list[Any]]: ...
 
 def _make_wind(child: Any, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]: ...
+
+class Reply:
+    """The storage of every reply (glupy.replies.Reply adds the rest)."""
+
+    __slots__ = ("_dirty", "_inst", "_raw", "_vals", "op_errno", "op_ret")
+    _raw: Any  # a child's reply: its C arguments (a sequence), or None
+    _vals: list[Any] | None
+    _inst: Any
+    _dirty: bool | int
+    op_ret: int
+    op_errno: int
+
+@final
+class Field(Generic[T]):
+    """A reply field: converted from the child's C arguments when first read."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def cidx(self) -> tuple[int, ...]: ...
+    @property
+    def bit(self) -> int: ...
+    def __init__(self, index: int, name: str, kind: str, cidx: tuple[int, ...]) -> None: ...
+    def __set_name__(self, owner: type, name: str) -> None: ...
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Field[T]: ...
+    @overload
+    def __get__(self, obj: Reply, owner: type | None = None) -> T: ...
+    def __set__(self, obj: Reply, value: T) -> None: ...

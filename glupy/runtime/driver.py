@@ -52,7 +52,7 @@ from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.journal import Journal
 from glupy.misscache import MissCache
-from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
+from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status
@@ -421,7 +421,7 @@ def _setup_driver() -> None:
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
         "Acquire": _Acquire,
-        "Vector": Vector, "Reply": Reply, "Child": Child, "Fop": Fop,
+        "Vector": Vector, "Child": Child, "Fop": Fop,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
@@ -432,21 +432,10 @@ def _setup_driver() -> None:
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
-    _install_fields(_driver_config["field"])
     if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
         _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
     _install_child_methods(_driver_config["child_method"])
     Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
-
-
-def _install_fields(make: Any) -> None:
-    """Reply fields become the driver's C descriptor (the rules of replies._Field,
-    without a Python frame per read or set; the class still shows the _Field)."""
-    for cls in REPLY_CLASSES.values():
-        for name in cls.fields:
-            f = vars(cls)[name]
-            if isinstance(f, _Field):  # else already installed
-                setattr(cls, name, make(f, CONVERTERS[f.kind], len(cls.fields), _UNSET))
 
 
 def _install_child_methods(make: Any) -> None:

@@ -15,7 +15,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 1
+#define GLUPY_CORE_ABI 2
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -45,9 +45,25 @@ typedef struct {
     int awaited; /* as glupy_wind_t's */
 } glupy_gather_t;
 
+/* glupy.Reply, the base of every fop's reply class (glupy.replies).  A child's
+ * reply keeps its callback's C arguments (raw) and makes a field's value only
+ * when it is read (glupy._core.Field), so a reply passed on unchanged goes back
+ * to C without any conversion. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *raw;   /* _raw: the child's C arguments (glupy._raw), or None */
+    PyObject *vals;  /* _vals: list of field values (_UNSET: not read yet), or None */
+    PyObject *inst;  /* _inst: the translator instance (for views) */
+    /* _dirty: False, the child's reply unchanged; an int, bit i set = field i
+       replaced; True, every field is converted (built in Python, or detached) */
+    PyObject *dirty;
+    PyObject *op_ret, *op_errno;
+} glupy_reply_t;
+
 typedef struct {
     int abi;
     PyTypeObject *fop_error;
+    PyTypeObject *reply;
     PyTypeObject *wind, *gather;
     /* what Wind.__await__/Gather.__await__ return: its first step yields the wind
        or gather, its second returns the value sent (raises it if an exception) */

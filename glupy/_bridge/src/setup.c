@@ -88,6 +88,12 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     for (int i = 0; i < GLUPY_NUM_SLOTS; i++) {
         G.reply_cls[i] = PyList_GET_ITEM(replies, i);
+        if (G.reply_cls[i] != Py_None && (!PyType_Check(G.reply_cls[i]) ||
+            !PyType_IsSubtype((PyTypeObject *)G.reply_cls[i], core->reply))) {
+            PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a reply class",
+                         G.reply_cls[i]);
+            goto error;
+        }
         Py_INCREF(G.reply_cls[i]);
     }
     for (int i = 0; i < GLUPY_NUM_CTYPES; i++) {
@@ -107,15 +113,7 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     if ((G.dirents_entries = glupy_member_offset(G.view_cls[GLUPY_V_DIRENTS], "_entries")) < 0)
         goto error;
-    PyObject *reply = GET("Reply");
-    if (!reply ||
-        (G.r_raw = glupy_member_offset(reply, "_raw")) < 0 ||
-        (G.r_vals = glupy_member_offset(reply, "_vals")) < 0 ||
-        (G.r_inst = glupy_member_offset(reply, "_inst")) < 0 ||
-        (G.r_dirty = glupy_member_offset(reply, "_dirty")) < 0 ||
-        (G.r_op_ret = glupy_member_offset(reply, "op_ret")) < 0 ||
-        (G.r_op_errno = glupy_member_offset(reply, "op_errno")) < 0 ||
-        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
+    if ((G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
         (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
         (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||

@@ -245,8 +245,8 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot)
 {
     if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
         return NULL;
-    PyObject *raw = glupy_get_slot(reply, G.r_raw);
-    PyObject *dirty = glupy_get_slot(reply, G.r_dirty);
+    PyObject *raw = ((glupy_reply_t *)reply)->raw;
+    PyObject *dirty = ((glupy_reply_t *)reply)->dirty;
     if (!raw || raw == Py_None || dirty != Py_False)
         return NULL;
     return raw;
@@ -260,11 +260,9 @@ static int glupy_finish_part(glupy_task_t *t, PyObject *value)
     glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
     if ((PyObject *)Py_TYPE(value) != G.reply_cls[t->slot])
         return -1;
-    PyObject *raw = glupy_get_slot(value, G.r_raw);
-    PyObject *dirty = glupy_get_slot(value, G.r_dirty);
-    PyObject *vals = glupy_get_slot(value, G.r_vals);
-    PyObject *ret = glupy_get_slot(value, G.r_op_ret);
-    PyObject *err = glupy_get_slot(value, G.r_op_errno);
+    glupy_reply_t *reply = (glupy_reply_t *)value;
+    PyObject *raw = reply->raw, *dirty = reply->dirty, *vals = reply->vals;
+    PyObject *ret = reply->op_ret, *err = reply->op_errno;
     if (!raw || raw == Py_None || !dirty || !PyLong_CheckExact(dirty) || !vals ||
         !PyList_CheckExact(vals) || !ret || !err)
         return -1;
@@ -286,8 +284,8 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
 {
     PyObject *raw = glupy_clean_raw(value, t->slot);
     if (raw) { /* the hot path: the child's reply, passed on unchanged */
-        PyObject *ret = glupy_get_slot(value, G.r_op_ret);
-        PyObject *err = glupy_get_slot(value, G.r_op_errno);
+        PyObject *ret = ((glupy_reply_t *)value)->op_ret;
+        PyObject *err = ((glupy_reply_t *)value)->op_errno;
         long op_ret = ret ? PyLong_AsLong(ret) : -1;
         long op_errno = err ? PyLong_AsLong(err) : EIO;
         if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
@@ -822,16 +820,14 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
     PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
     PyObject *result = NULL;
     if (r) {
-        glupy_set_slot(r, G.r_raw, raw);
+        glupy_reply_t *reply = (glupy_reply_t *)r;
+        reply->raw = raw;
         raw = NULL;
-        Py_INCREF(Py_None); /* field values: made when first read (replies.py) */
-        glupy_set_slot(r, G.r_vals, Py_None);
-        Py_INCREF(t->inst);
-        glupy_set_slot(r, G.r_inst, t->inst);
-        Py_INCREF(Py_False);
-        glupy_set_slot(r, G.r_dirty, Py_False);
-        glupy_set_slot(r, G.r_op_ret, PyLong_FromLong(op_ret));
-        glupy_set_slot(r, G.r_op_errno, PyLong_FromLong(op_errno));
+        reply->vals = Py_NewRef(Py_None); /* field values: made when first read */
+        reply->inst = Py_NewRef(t->inst);
+        reply->dirty = Py_NewRef(Py_False);
+        reply->op_ret = PyLong_FromLong(op_ret);
+        reply->op_errno = PyLong_FromLong(op_errno);
         if (op_ret >= 0) {
             result = r;
             r = NULL;

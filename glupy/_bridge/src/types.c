@@ -6,7 +6,6 @@
  *   Child.<fop>           a method descriptor per fop that builds the Wind
  *   non-data descriptors  self.child, options
  *   Vector                alloc, contiguous(), writable(); reply vectors
- *   reply fields          replies._Field read and set in C
  */
 
 #include "glupy.h"
@@ -375,163 +374,19 @@ static PyMethodDef glupy_vector_methods_def = {
     "vector_methods", (PyCFunction)(void (*)(void))glupy_vector_methods, METH_FASTCALL,
     "Vector.contiguous/writable in C (the Python ones as fallbacks)"};
 
-/* A reply field (replies.py _Field, same rules) read and set in C: a field of a
- * child's reply is converted when first read (CONVERTERS[kind](raw, cidx, inst)) and
- * kept in _vals; setting one stores it and marks its bit in _dirty (True stays
- * True).  On the class it gives the wrapped Python _Field. */
-typedef struct {
-    PyObject_HEAD
-    PyObject *field;     /* the replies._Field */
-    PyObject *convert;   /* CONVERTERS[kind] */
-    PyObject *cidx;      /* tuple of C argument indices */
-    PyObject *unset;     /* replies._UNSET */
-    Py_ssize_t index, nfields;
-    unsigned long bit;
-} glupy_field_t;
-
-static PyObject *glupy_field_vals(PyObject *obj, glupy_field_t *f)
-{
-    PyObject *vals = glupy_get_slot(obj, G.r_vals);
-    if (vals && PyList_CheckExact(vals) && PyList_GET_SIZE(vals) == f->nfields)
-        return vals;
-    if (vals && vals != Py_None) {
-        PyErr_SetString(PyExc_TypeError, "reply field values are not a list of the fields");
-        return NULL;
-    }
-    vals = PyList_New(f->nfields);
-    if (!vals)
-        return NULL;
-    for (Py_ssize_t i = 0; i < f->nfields; i++) {
-        Py_INCREF(f->unset);
-        PyList_SET_ITEM(vals, i, f->unset);
-    }
-    glupy_set_slot(obj, G.r_vals, vals);
-    return vals;
-}
-
-static PyObject *glupy_field_get(PyObject *self, PyObject *obj, PyObject *type)
-{
-    glupy_field_t *f = (glupy_field_t *)self;
-    if (!obj || obj == Py_None)
-        return Py_NewRef(f->field);
-    PyObject *vals = glupy_field_vals(obj, f);
-    if (!vals)
-        return NULL;
-    PyObject *v = PyList_GET_ITEM(vals, f->index);
-    if (v != f->unset)
-        return Py_NewRef(v);
-    PyObject *raw = glupy_get_slot(obj, G.r_raw), *inst = glupy_get_slot(obj, G.r_inst);
-    PyObject *args[3] = {raw ? raw : Py_None, f->cidx, inst ? inst : Py_None};
-    v = PyObject_Vectorcall(f->convert, args, 3, NULL);
-    if (!v)
-        return NULL;
-    Py_INCREF(v);
-    PyList_SetItem(vals, f->index, v); /* steals one reference */
-    return v;
-}
-
-static int glupy_field_set(PyObject *self, PyObject *obj, PyObject *value)
-{
-    glupy_field_t *f = (glupy_field_t *)self;
-    if (!value) {
-        PyErr_SetString(PyExc_AttributeError, "reply fields cannot be deleted");
-        return -1;
-    }
-    PyObject *vals = glupy_field_vals(obj, f);
-    if (!vals)
-        return -1;
-    Py_INCREF(value);
-    PyList_SetItem(vals, f->index, value);
-    PyObject *dirty = glupy_get_slot(obj, G.r_dirty);
-    if (dirty == Py_True)
-        return 0;
-    unsigned long mask = 0;
-    if (dirty && dirty != Py_False && dirty != Py_None) {
-        mask = PyLong_AsUnsignedLong(dirty);
-        if (mask == (unsigned long)-1 && PyErr_Occurred())
-            return -1;
-    }
-    PyObject *m = PyLong_FromUnsignedLong(mask | f->bit);
-    if (!m)
-        return -1;
-    glupy_set_slot(obj, G.r_dirty, m);
-    return 0;
-}
-
-static void glupy_field_dealloc(PyObject *self)
-{
-    glupy_field_t *f = (glupy_field_t *)self;
-    Py_XDECREF(f->field);
-    Py_XDECREF(f->convert);
-    Py_XDECREF(f->cidx);
-    Py_XDECREF(f->unset);
-    PyObject_Free(self);
-}
-
-static PyTypeObject glupy_field_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._field",
-    .tp_basicsize = sizeof(glupy_field_t),
-    .tp_dealloc = glupy_field_dealloc,
-    .tp_descr_get = glupy_field_get,
-    .tp_descr_set = glupy_field_set,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-};
-
-/* field(_Field, converter, nfields, _UNSET) -> the C descriptor */
-static PyObject *glupy_new_field(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "field(_field, convert, nfields, unset)");
-        return NULL;
-    }
-    PyObject *index = PyObject_GetAttrString(args[0], "index");
-    PyObject *cidx = index ? PyObject_GetAttrString(args[0], "cidx") : NULL;
-    Py_ssize_t i = index ? PyLong_AsSsize_t(index) : -1;
-    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
-    Py_XDECREF(index);
-    if (!cidx || !PyTuple_Check(cidx) || i < 0 || n <= i || i >= (Py_ssize_t)(8 * sizeof(long))) {
-        Py_XDECREF(cidx);
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "field(): bad _Field");
-        return NULL;
-    }
-    glupy_field_t *f = PyObject_New(glupy_field_t, &glupy_field_type);
-    if (!f) {
-        Py_DECREF(cidx);
-        return NULL;
-    }
-    f->field = Py_NewRef(args[0]);
-    f->convert = Py_NewRef(args[1]);
-    f->cidx = cidx;
-    f->unset = Py_NewRef(args[3]);
-    f->index = i;
-    f->nfields = n;
-    f->bit = 1UL << i;
-    return (PyObject *)f;
-}
-
-static PyMethodDef glupy_new_field_def = {
-    "field", (PyCFunction)(void (*)(void))glupy_new_field, METH_FASTCALL,
-    "a reply field descriptor in C"};
-
-
 /* ------------------------------------------------------------ setup */
 int glupy_types_setup(PyObject *config)
 {
-    if (PyType_Ready(&glupy_raw_type) < 0)
-        return -1;
     int r;
-    if (PyType_Ready(&glupy_child_method_type) < 0 || PyType_Ready(&glupy_nondata_type) < 0 ||
-        PyType_Ready(&glupy_field_type) < 0)
+    if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
+        PyType_Ready(&glupy_nondata_type) < 0)
         return -1;
     /* what glupy.runtime.driver installs: Child.<fop>, ... */
-    PyMethodDef *defs[] = {&glupy_new_child_method_def,
-                           &glupy_new_nondata_def, &glupy_reply_vector_def,
-                           &glupy_vector_alloc_def, &glupy_new_field_def,
+    PyMethodDef *defs[] = {&glupy_new_child_method_def, &glupy_new_nondata_def,
+                           &glupy_reply_vector_def, &glupy_vector_alloc_def,
                            &glupy_vector_methods_def};
     const char *keys[] = {"child_method", "nondata", "reply_vector",
-                          "vector_alloc", "field", "vector_methods"};
+                          "vector_alloc", "vector_methods"};
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         PyObject *f = PyCFunction_New(defs[i], NULL);
         r = f ? PyDict_SetItemString(config, keys[i], f) : -1;
