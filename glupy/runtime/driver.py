@@ -45,6 +45,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from glupy import _core
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
@@ -428,7 +429,8 @@ def _setup_driver() -> None:
         "views": [views[k] for k in VIEW_KINDS],
         "ctypes": [ffi.typeof(c) for c in ctypes()],
     })
-    if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
+    _core._hand_over(_driver_config)
+    if lib.glupy_driver_setup() != 0:
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
@@ -785,7 +787,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     wanted = ffi.new("struct glupy_cbks_wanted *")
     for name in inst.cbks:
         setattr(wanted, name, 1)
-    lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
+    _driver_config["set_methods"](inst.xl, inst, inst.fops)
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
     inst.handled, inst.entered_in_c = handled, [*invalidating, *journaled]

@@ -520,7 +520,7 @@ static PyObject *field_get(PyObject *self, PyObject *obj, PyObject *type)
     if (!convert) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_RuntimeError, "no converter for reply fields of kind %R "
-                         "(set by glupy.runtime inside GlusterFS)", f->kind);
+                         "(set by glupy.runtime.driver inside GlusterFS)", f->kind);
         return NULL;
     }
     PyObject *args[3] = {r->raw ? r->raw : Py_None, f->cidx, r->inst ? r->inst : Py_None};
@@ -643,7 +643,15 @@ static glupy_core_api_t glupy_core_api = {
     .await_iter = &glupy_await_type,
 };
 
+static PyObject *hand_over(PyObject *unused, PyObject *obj)
+{
+    Py_XSETREF(glupy_core_api.handed_over, Py_NewRef(obj));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_functions[] = {
+    {"_hand_over", hand_over, METH_O,
+     "_hand_over(obj): for the bridge to take (glupy_driver_setup)"},
     {"_make_wind", (PyCFunction)(void (*)(void))make_wind, METH_FASTCALL,
      "_make_wind(child, fop, args): a Wind (what Child.<fop>() returns)"},
     {NULL, NULL, 0, NULL},

@@ -15,7 +15,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 2
+#define GLUPY_CORE_ABI 3
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -68,6 +68,9 @@ typedef struct {
     /* what Wind.__await__/Gather.__await__ return: its first step yields the wind
        or gather, its second returns the value sent (raises it if an exception) */
     PyTypeObject *await_iter;
+    /* what glupy._core._hand_over(obj) was last given (a new reference), for the
+       bridge to take: Python objects reach the bridge here, not as id() */
+    PyObject *handed_over;
 } glupy_core_api_t;
 
 /* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
@@ -89,9 +92,9 @@ static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyOb
 
 /* The API of the glupy._core that the running interpreter imports (new
  * reference kept for the life of the process), or NULL with an exception set. */
-static inline const glupy_core_api_t *glupy_core_import(void)
+static inline glupy_core_api_t *glupy_core_import(void)
 {
-    const glupy_core_api_t *api = PyCapsule_Import(GLUPY_CORE_CAPSULE, 0);
+    glupy_core_api_t *api = PyCapsule_Import(GLUPY_CORE_CAPSULE, 0);
     if (api && api->abi != GLUPY_CORE_ABI) {
         PyErr_Format(PyExc_ImportError, "glupy._core has ABI %d, the bridge expects %d: "
                      "rebuild both (python -m glupy._build)", api->abi, GLUPY_CORE_ABI);

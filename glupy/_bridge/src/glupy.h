@@ -112,8 +112,7 @@ void glupy_resume(uintptr_t handle);
 long glupy_tasks_in_flight(void);
 long glupy_failures_finished_in_c(void);
 call_frame_t *glupy_current_frame(void);
-int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods);
-int glupy_driver_setup(uintptr_t config);
+int glupy_driver_setup(void);
 
 /* --------------------------------------------------- the GIL per thread */
 /* Every GlusterFS thread that enters Python keeps one Python thread state for

@@ -1,23 +1,38 @@
 /* What glupy.runtime.driver.attach hands the task engine once: the Python classes and
- * helpers it uses (G, glupy.h), the offsets of the __slots__ it reads, and the
- * bound methods of each translator instance. */
+ * helpers it uses (G, glupy.h), glupy._core's types, the offsets of the __slots__
+ * it still reads (views, Child, Fop, Acquire, Vector), and the bound methods of
+ * each translator instance. */
 
 #include "glupy.h"
 
-int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods)
+/* set_methods(xl, inst, methods): the translator instance of xlator ``xl`` (a cdata)
+ * and its bound fop methods (list: slot -> method or None) */
+static PyObject *glupy_set_methods(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    xlator_t *this = NULL;
+    if (nargs != 3 || !PyList_CheckExact(args[2]) ||
+        PyList_GET_SIZE(args[2]) != GLUPY_NUM_SLOTS) {
+        PyErr_SetString(PyExc_TypeError, "set_methods(xl, inst, methods: list of every slot)");
+        return NULL;
+    }
+    if (glupy_cdata_ptr(args[0], GLUPY_CT_XLATOR, (void **)&this) < 0)
+        return NULL;
+    if (!this || !this->private) {
+        PyErr_SetString(PyExc_ValueError, "set_methods: not a glupy xlator");
+        return NULL;
+    }
     glupy_private_t *priv = this->private;
     PyObject *old_inst = priv->inst, *old_methods = priv->methods;
-    Py_INCREF((PyObject *)inst);
-    Py_INCREF((PyObject *)methods);
-    priv->inst = (PyObject *)inst;
-    priv->methods = (PyObject *)methods;
+    priv->inst = Py_NewRef(args[1]);
+    priv->methods = Py_NewRef(args[2]);
     Py_XDECREF(old_inst);
     Py_XDECREF(old_methods);
-    PyGILState_Release(gs);
-    return 0;
+    Py_RETURN_NONE;
 }
+
+static PyMethodDef glupy_set_methods_def = {
+    "set_methods", (PyCFunction)(void (*)(void))glupy_set_methods, METH_FASTCALL,
+    "the instance and fop methods of a glupy xlator"};
 
 static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
 {
@@ -37,19 +52,32 @@ static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
 }
 
 /* ``config`` (a dict built by glupy.runtime.driver.attach) hands the driver its
- * Python objects.  Returns 0, or -1 with an exception printed. */
-static int glupy_driver_setup_locked(PyObject *c);
+ * Python objects; the driver puts its functions into it (set_methods, ...).
+ * Returns 0, or -1 with an exception printed. */
+static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c);
 
-int glupy_driver_setup(uintptr_t config)
+/* The config comes through glupy._core._hand_over (core.h). */
+int glupy_driver_setup(void)
 {
     PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
     glupy_cffi_bind();
-    int r = glupy_driver_setup_locked((PyObject *)config);
+    int r = -1;
+    glupy_core_api_t *core = glupy_core_import();
+    PyObject *config = core ? core->handed_over : NULL;
+    if (core)
+        core->handed_over = NULL;
+    if (config && PyDict_Check(config))
+        r = glupy_driver_setup_locked(core, config);
+    else if (core)
+        PyErr_SetString(PyExc_TypeError, "glupy driver setup: no config handed over");
+    if (r < 0 && PyErr_Occurred())
+        PyErr_Print();
+    Py_XDECREF(config); /* the caller (glupy.runtime.driver) keeps it */
     PyGILState_Release(gs);
     return r;
 }
 
-static int glupy_driver_setup_locked(PyObject *c)
+static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
 {
 #define GET(name) PyDict_GetItemString(c, name)
 #define KEEP(dst, name)                                                     \
@@ -62,9 +90,6 @@ static int glupy_driver_setup_locked(PyObject *c)
         Py_INCREF(o_);                                                      \
         dst = o_;                                                           \
     } while (0)
-    const glupy_core_api_t *core = glupy_core_import();
-    if (!core)
-        goto error;
     G.fop_error = Py_NewRef((PyObject *)core->fop_error);
     G.wind_type = Py_NewRef((PyObject *)core->wind);
     G.gather_type = Py_NewRef((PyObject *)core->gather);
@@ -124,6 +149,11 @@ static int glupy_driver_setup_locked(PyObject *c)
         (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
         goto error;
     if (glupy_types_setup(c) < 0)
+        goto error;
+    PyObject *set_methods = PyCFunction_New(&glupy_set_methods_def, NULL);
+    int added = set_methods ? PyDict_SetItemString(c, "set_methods", set_methods) : -1;
+    Py_XDECREF(set_methods);
+    if (added < 0)
         goto error;
     G.empty_tuple = PyTuple_New(0);
     if (!G.empty_tuple)
