@@ -82,3 +82,14 @@ class Field(Generic[T]):
     def __set__(self, obj: Reply, value: T) -> None: ...
 
 def _hand_over(obj: object) -> None: ...
+
+class Vector:
+    """The storage of every Vector (glupy.types.Vector adds the methods)."""
+
+    __slots__ = ("_cap", "_count", "_data", "_iobref", "_iov", "_keep")
+    _iov: Any  # struct iovec * (cdata), or None
+    _count: int
+    _iobref: Any  # struct iobref * (cdata), or None
+    _keep: Any  # what keeps the memory alive
+    _data: bytes | memoryview | None
+    _cap: int | None

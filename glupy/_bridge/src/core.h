@@ -15,7 +15,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 3
+#define GLUPY_CORE_ABI 4
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -60,10 +60,23 @@ typedef struct {
     PyObject *op_ret, *op_errno;
 } glupy_reply_t;
 
+/* The storage of glupy.Vector (glupy.types.Vector adds the methods): readv/writev
+ * data as GlusterFS iovecs (cffi cdata) and their iobref, or Python bytes. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *iov;    /* _iov: struct iovec * (cdata), or None */
+    PyObject *count;  /* _count: int */
+    PyObject *iobref; /* _iobref: struct iobref * (cdata), or None */
+    PyObject *keep;   /* _keep: what keeps the memory alive, or None */
+    PyObject *data;   /* _data: bytes/memoryview (Python memory), or None */
+    PyObject *cap;    /* _cap: writable bytes from the data's start (alloc'd), or None */
+} glupy_vector_t;
+
 typedef struct {
     int abi;
     PyTypeObject *fop_error;
     PyTypeObject *reply;
+    PyTypeObject *vector;
     PyTypeObject *wind, *gather;
     /* what Wind.__await__/Gather.__await__ return: its first step yields the wind
        or gather, its second returns the value sent (raises it if an exception) */

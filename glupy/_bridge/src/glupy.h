@@ -15,8 +15,8 @@
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
- * The types Python and the engine share (FopError, Wind, Gather, the reply base)
- * are glupy._core's, a
+ * The types Python and the engine share (FopError, Wind, Gather, the reply and
+ * Vector bases) are glupy._core's, a
  * separate extension module (core.c, core.h), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
@@ -224,7 +224,6 @@ typedef struct {
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
     Py_ssize_t dirents_entries;
     Py_ssize_t a_lock, child_xl, f_slot;
-    Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
     PyObject *empty_tuple;
     PyObject *s_throw;
     /* cffi's own conversions (its _cffi_* helpers exist only in the cffi module's

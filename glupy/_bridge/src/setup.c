@@ -1,6 +1,6 @@
 /* What glupy.runtime.driver.attach hands the task engine once: the Python classes and
  * helpers it uses (G, glupy.h), glupy._core's types, the offsets of the __slots__
- * it still reads (views, Child, Fop, Acquire, Vector), and the bound methods of
+ * it still reads (views, Child, Fop, Acquire), and the bound methods of
  * each translator instance. */
 
 #include "glupy.h"
@@ -140,14 +140,13 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
         goto error;
     if ((G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
-        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
-        (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||
-        (G.v_count = glupy_member_offset(G.vector_type, "_count")) < 0 ||
-        (G.v_iobref = glupy_member_offset(G.vector_type, "_iobref")) < 0 ||
-        (G.v_data = glupy_member_offset(G.vector_type, "_data")) < 0 ||
-        (G.v_keep = glupy_member_offset(G.vector_type, "_keep")) < 0 ||
-        (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
+        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0)
         goto error;
+    if (!PyType_Check(G.vector_type) ||
+        !PyType_IsSubtype((PyTypeObject *)G.vector_type, core->vector)) {
+        PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a Vector", G.vector_type);
+        goto error;
+    }
     if (glupy_types_setup(c) < 0)
         goto error;
     PyObject *set_methods = PyCFunction_New(&glupy_set_methods_def, NULL);

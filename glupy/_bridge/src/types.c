@@ -321,7 +321,7 @@ static PyObject *glupy_vec_view(PyObject *self, int writable)
     if (glupy_vector_mem(self, &iov, &count) && count == 1 && iov && iov->iov_base) {
         Py_ssize_t n = (Py_ssize_t)iov->iov_len;
         if (writable) {
-            PyObject *pcap = glupy_get_slot(self, G.v_cap);
+            PyObject *pcap = ((glupy_vector_t *)self)->cap;
             n = pcap && PyLong_CheckExact(pcap) ? PyLong_AsSsize_t(pcap) : 0;
         }
         if (n > 0)
