@@ -93,3 +93,6 @@ class Vector:
     _keep: Any  # what keeps the memory alive
     _data: bytes | memoryview | None
     _cap: int | None
+
+def child_method(owner: type, fop: Fop, func: Any, nargs: int, nrequired: int) -> Any: ...
+def nondata(descriptor: Any) -> Any: ...

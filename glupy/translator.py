@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from glupy import _core
 from glupy import options as _options
 
 # re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.c)
@@ -543,6 +544,23 @@ class Child:
         """Wind ``copy_file_range`` to this child; await the CopyFileRangeReply."""
         return _make_wind(self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata))
     # END GENERATED child
+
+
+def _child_methods() -> None:
+    """Child.<fop> becomes glupy._core's C method (builds the Wind without a Python
+    frame); the generated Python method stays its signature and its fallback."""
+    for fop in FOPS:
+        func = vars(Child)[fop.name]
+        params = list(inspect.signature(func).parameters.values())[1:]
+        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
+                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
+                for p in params):
+            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
+        required = sum(p.default is p.empty for p in params)
+        setattr(Child, fop.name, _core.child_method(Child, fop, func, len(params), required))
+
+
+_child_methods()
 
 
 class FopCall:
@@ -1101,6 +1119,11 @@ class Translator(_TranslatorBase):
                     and name not in Translator.__dict__:
                 out.append(f"{name}() is not a GlusterFS fop (known fops: see glupy.fops.FOP_NAMES)")
         return out
+
+
+# ``self.child`` is read in every fop: glupy._core's immutable non-data wrapper lets
+# CPython specialize the read of the value the runtime sets on the instance
+Translator.child = _core.nondata(vars(Translator)["child"])
 
 
 def _defined(cls: type, name: str) -> bool:

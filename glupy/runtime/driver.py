@@ -436,31 +436,13 @@ def _setup_driver() -> None:
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
     if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
         _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
-    _install_child_methods(_driver_config["child_method"])
-    Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
-
-
-def _install_child_methods(make: Any) -> None:
-    """Child.<fop> becomes the driver's C method (builds the Wind without a
-    Python frame); the Python method stays its signature and its fallback."""
-    for fop in FOPS:
-        func = vars(Child)[fop.name]
-        if not inspect.isfunction(func):
-            continue  # already installed
-        params = list(inspect.signature(func).parameters.values())[1:]
-        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
-                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
-                for p in params):
-            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
-        required = sum(p.default is p.empty for p in params)
-        setattr(Child, fop.name, make(fop, func, len(params), required))
 
 
 def _fast_attr(descriptor: Any) -> Any:
-    """``descriptor`` (a non-data descriptor: Option, _OnlyChild) wrapped in the
-    driver's C type, so that reading the value set on the instance is
-    specialized by CPython (see _bridge/src/types.c, glupy_nondata_t)."""
-    return _driver_config["nondata"](descriptor)
+    """``descriptor`` (a non-data descriptor: an Option) wrapped in glupy._core's
+    immutable type, so that reading the value set on the instance is specialized
+    by CPython (see _bridge/src/core.c, glupy_nondata_t)."""
+    return _core.nondata(descriptor)
 
 
 def _fast_options(cls: type) -> None:

@@ -120,3 +120,17 @@ def test_a_field_checks_its_index_against_the_class():
     with pytest.raises((ValueError, RuntimeError)):  # __set_name__'s error, as 3.11/3.12+ wrap it
         type("Bad", (replies.Reply,), {"__slots__": (), "fields": ("a",),
                                        "b": _core.Field(3, "b", "iatt", (0,))})
+
+
+def test_child_methods_and_self_child_are_the_c_descriptors_from_import():
+    from glupy import Translator
+    from glupy.fops import FOPS
+
+    for fop in FOPS:
+        d = vars(Child)[fop.name]
+        assert type(d).__module__ == "glupy._core" and type(d).__name__ == "_child_method", fop
+        assert inspect.isfunction(getattr(Child, fop.name))  # the documented signature
+    child = _child()
+    assert child.stat("loc").args == ("loc", None)  # positional: in C
+    assert child.stat(loc="loc", xdata="x").args == ("loc", "x")  # keywords: the Python method
+    assert type(vars(Translator)["child"]).__name__ == "_nondata"

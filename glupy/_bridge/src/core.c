@@ -688,6 +688,168 @@ static PyTypeObject glupy_vector_type = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ------------------------------------------------ Child.<fop>() in C */
+/* ``self.child.lookup(loc, xdata)`` runs for every wind: Child.<fop> is this
+ * method descriptor (set by glupy.translator when it defines Child), one per fop,
+ * that builds the Wind without a Python frame.  Calls with keywords (or anything
+ * unusual) go to the generated Python method it wraps, which is the documented
+ * signature (Child.<fop> on the class returns it) and builds the same Wind. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *owner; /* the Child class: calls on anything else go to func */
+    PyObject *fop;  /* glupy.fops.Fop */
+    PyObject *func; /* the Python method (translator.Child.<fop>) */
+    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
+} glupy_child_method_t;
+
+static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
+    if (kwnames || n < m->nrequired || n > m->nargs ||
+        (PyObject *)Py_TYPE(args[0]) != m->owner)
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    PyObject *tuple = PyTuple_New(m->nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < m->nargs; i++) {
+        PyObject *v = i < n ? args[i + 1] : Py_None;
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    return glupy_wind_new(&glupy_wind_type, args[0], m->fop, tuple);
+}
+
+static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    if (!obj || obj == Py_None) {
+        Py_INCREF(m->func);
+        return m->func;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void glupy_child_method_dealloc(PyObject *self)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_XDECREF(m->owner);
+    Py_XDECREF(m->fop);
+    Py_XDECREF(m->func);
+    PyObject_Free(self);
+}
+
+static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
+{
+    /* __doc__, __name__, __signature__ ...: the Python method's */
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
+}
+
+static PyTypeObject glupy_child_method_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core._child_method",
+    .tp_basicsize = sizeof(glupy_child_method_t),
+    .tp_dealloc = glupy_child_method_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = glupy_child_method_getattro,
+    .tp_descr_get = glupy_child_method_get,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+};
+
+/* child_method(owner, fop, func, nargs, nrequired) */
+static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
+{
+    PyObject *owner, *fop, *func;
+    Py_ssize_t nargs, nrequired;
+    if (!PyArg_ParseTuple(args, "O!OOnn:child_method", &PyType_Type, &owner, &fop, &func, &nargs,
+                          &nrequired))
+        return NULL;
+    if (!PyCallable_Check(func) || nrequired < 0 || nrequired > nargs) {
+        PyErr_SetString(PyExc_TypeError, "child_method(owner, fop, func, nargs, nrequired)");
+        return NULL;
+    }
+    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
+    if (!m)
+        return NULL;
+    m->vectorcall = glupy_child_method_call;
+    m->owner = Py_NewRef(owner);
+    Py_INCREF(fop);
+    m->fop = fop;
+    Py_INCREF(func);
+    m->func = func;
+    m->nargs = nargs;
+    m->nrequired = nrequired;
+    return (PyObject *)m;
+}
+
+
+/* --------------------------------------- attributes read on every fop */
+/* ``self.child`` and options (``self.timeout``) are non-data descriptors whose
+ * value, once known, sits in the instance __dict__.  CPython 3.11 specializes
+ * such an attribute read into a plain dict hit only if the descriptor's class
+ * is immutable; _OnlyChild and Option are Python classes, so every read took
+ * the generic path (type lookup, descriptor checks, dict lookup).  This C type
+ * wraps such a descriptor without changing its meaning: reads on the class and
+ * misses in the instance __dict__ go to the wrapped descriptor. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *wrapped;
+} glupy_nondata_t;
+
+static PyObject *glupy_nondata_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *d = ((glupy_nondata_t *)self)->wrapped;
+    descrgetfunc get = Py_TYPE(d)->tp_descr_get;
+    if (!get) {
+        Py_INCREF(d);
+        return d;
+    }
+    return get(d, obj, type);
+}
+
+static void glupy_nondata_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_nondata_t *)self)->wrapped);
+    PyObject_Free(self);
+}
+
+static PyMemberDef glupy_nondata_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(glupy_nondata_t, wrapped), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_nondata_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core._nondata",
+    .tp_basicsize = sizeof(glupy_nondata_t),
+    .tp_dealloc = glupy_nondata_dealloc,
+    .tp_descr_get = glupy_nondata_get,
+    .tp_members = glupy_nondata_members,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
+{
+    if (Py_TYPE(wrapped)->tp_descr_set) {
+        PyErr_SetString(PyExc_TypeError, "nondata() wraps non-data descriptors only");
+        return NULL;
+    }
+    glupy_nondata_t *d = PyObject_New(glupy_nondata_t, &glupy_nondata_type);
+    if (!d)
+        return NULL;
+    Py_INCREF(wrapped);
+    d->wrapped = wrapped;
+    return (PyObject *)d;
+}
+
+
 /* ------------------------------------------------------------ the module */
 
 static glupy_core_api_t glupy_core_api = {
@@ -707,6 +869,9 @@ static PyObject *hand_over(PyObject *unused, PyObject *obj)
 }
 
 static PyMethodDef core_functions[] = {
+    {"child_method", glupy_new_child_method, METH_VARARGS,
+     "child_method(owner, fop, func, nargs, nrequired): Child.<fop> in C"},
+    {"nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"},
     {"_hand_over", hand_over, METH_O,
      "_hand_over(obj): for the bridge to take (glupy_driver_setup)"},
     {"_make_wind", (PyCFunction)(void (*)(void))make_wind, METH_FASTCALL,
@@ -753,7 +918,8 @@ PyMODINIT_FUNC PyInit__core(void)
         add_type(m, &glupy_vector_type, "Vector") < 0 ||
         PyModule_AddObjectRef(m, "_UNSET", glupy_unset) < 0 ||
         PyModule_AddObjectRef(m, "CONVERTERS", glupy_converters) < 0 ||
-        PyType_Ready(&glupy_await_type) < 0 || !capsule ||
+        PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
+        PyType_Ready(&glupy_nondata_type) < 0 || !capsule ||
         PyModule_AddObject(m, "_C_API", capsule) < 0) {
         Py_XDECREF(capsule);
         Py_DECREF(m);

@@ -3,8 +3,6 @@
  * through glupy_types_setup):
  *
  *   glupy._raw            a child's reply arguments as its callback got them
- *   Child.<fop>           a method descriptor per fop that builds the Wind
- *   non-data descriptors  self.child, options
  *   Vector                alloc, contiguous(), writable(); reply vectors
  */
 
@@ -146,169 +144,6 @@ static PyMethodDef glupy_vector_alloc_def = {
     "_vector_alloc", (PyCFunction)(void (*)(void))glupy_vector_alloc, METH_FASTCALL,
     "Vector.alloc's buffer inside GlusterFS"};
 
-/* ------------------------------------------------ Child.<fop>() in C */
-/* ``self.child.lookup(loc, xdata)`` runs for every wind: the Python method (a
- * frame, two global lookups, a dict lookup, a tuple) is replaced inside
- * GlusterFS by this method descriptor, one per fop, that builds the Wind
- * directly.  Calls with keywords (or anything unusual) go to the Python method
- * it replaces, which stays the documented signature (Child.<fop> on the class
- * still returns it). */
-typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-    PyObject *fop;  /* glupy.fops.Fop */
-    PyObject *func; /* the Python method (translator.Child.<fop>) */
-    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
-} glupy_child_method_t;
-
-static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
-                                         PyObject *kwnames)
-{
-    glupy_child_method_t *m = (glupy_child_method_t *)self;
-    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
-    if (kwnames || n < m->nrequired || n > m->nargs ||
-        (PyObject *)Py_TYPE(args[0]) != G.child_type)
-        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
-    PyObject *tuple = PyTuple_New(m->nargs);
-    if (!tuple)
-        return NULL;
-    for (Py_ssize_t i = 0; i < m->nargs; i++) {
-        PyObject *v = i < n ? args[i + 1] : Py_None;
-        Py_INCREF(v);
-        PyTuple_SET_ITEM(tuple, i, v);
-    }
-    return glupy_wind_new((PyTypeObject *)G.wind_type, args[0], m->fop, tuple);
-}
-
-static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
-{
-    glupy_child_method_t *m = (glupy_child_method_t *)self;
-    if (!obj || obj == Py_None) {
-        Py_INCREF(m->func);
-        return m->func;
-    }
-    return PyMethod_New(self, obj);
-}
-
-static void glupy_child_method_dealloc(PyObject *self)
-{
-    glupy_child_method_t *m = (glupy_child_method_t *)self;
-    Py_XDECREF(m->fop);
-    Py_XDECREF(m->func);
-    PyObject_Free(self);
-}
-
-static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
-{
-    /* __doc__, __name__, __signature__ ...: the Python method's */
-    PyObject *r = PyObject_GenericGetAttr(self, name);
-    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
-        return r;
-    PyErr_Clear();
-    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
-}
-
-static PyTypeObject glupy_child_method_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._child_method",
-    .tp_basicsize = sizeof(glupy_child_method_t),
-    .tp_dealloc = glupy_child_method_dealloc,
-    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_getattro = glupy_child_method_getattro,
-    .tp_descr_get = glupy_child_method_get,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
-};
-
-/* child_method(fop, func, nargs, nrequired) */
-static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
-{
-    PyObject *fop, *func;
-    Py_ssize_t nargs, nrequired;
-    if (!PyArg_ParseTuple(args, "OOnn:child_method", &fop, &func, &nargs, &nrequired))
-        return NULL;
-    if (!Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type) || nrequired < 0 || nrequired > nargs) {
-        PyErr_SetString(PyExc_TypeError, "child_method(fop, func, nargs, nrequired)");
-        return NULL;
-    }
-    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
-    if (!m)
-        return NULL;
-    m->vectorcall = glupy_child_method_call;
-    Py_INCREF(fop);
-    m->fop = fop;
-    Py_INCREF(func);
-    m->func = func;
-    m->nargs = nargs;
-    m->nrequired = nrequired;
-    return (PyObject *)m;
-}
-
-static PyMethodDef glupy_new_child_method_def = {
-    "child_method", glupy_new_child_method, METH_VARARGS, "a Child.<fop> method in C"};
-
-/* --------------------------------------- attributes read on every fop */
-/* ``self.child`` and options (``self.timeout``) are non-data descriptors whose
- * value, once known, sits in the instance __dict__.  CPython 3.11 specializes
- * such an attribute read into a plain dict hit only if the descriptor's class
- * is immutable; _OnlyChild and Option are Python classes, so every read took
- * the generic path (type lookup, descriptor checks, dict lookup).  This C type
- * wraps such a descriptor without changing its meaning: reads on the class and
- * misses in the instance __dict__ go to the wrapped descriptor. */
-typedef struct {
-    PyObject_HEAD
-    PyObject *wrapped;
-} glupy_nondata_t;
-
-static PyObject *glupy_nondata_get(PyObject *self, PyObject *obj, PyObject *type)
-{
-    PyObject *d = ((glupy_nondata_t *)self)->wrapped;
-    descrgetfunc get = Py_TYPE(d)->tp_descr_get;
-    if (!get) {
-        Py_INCREF(d);
-        return d;
-    }
-    return get(d, obj, type);
-}
-
-static void glupy_nondata_dealloc(PyObject *self)
-{
-    Py_XDECREF(((glupy_nondata_t *)self)->wrapped);
-    PyObject_Free(self);
-}
-
-static PyMemberDef glupy_nondata_members[] = {
-    {"__wrapped__", T_OBJECT, offsetof(glupy_nondata_t, wrapped), READONLY, NULL},
-    {NULL, 0, 0, 0, NULL},
-};
-
-static PyTypeObject glupy_nondata_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._nondata",
-    .tp_basicsize = sizeof(glupy_nondata_t),
-    .tp_dealloc = glupy_nondata_dealloc,
-    .tp_descr_get = glupy_nondata_get,
-    .tp_members = glupy_nondata_members,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-};
-
-static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
-{
-    if (Py_TYPE(wrapped)->tp_descr_set) {
-        PyErr_SetString(PyExc_TypeError, "nondata() wraps non-data descriptors only");
-        return NULL;
-    }
-    glupy_nondata_t *d = PyObject_New(glupy_nondata_t, &glupy_nondata_type);
-    if (!d)
-        return NULL;
-    Py_INCREF(wrapped);
-    d->wrapped = wrapped;
-    return (PyObject *)d;
-}
-
-static PyMethodDef glupy_new_nondata_def = {
-    "nondata", glupy_new_nondata, METH_O, "an immutable non-data descriptor wrapping one"};
-
 /* Vector.contiguous() / Vector.writable() for the common case, one GlusterFS buffer
  * (read-only / the data and spare bytes of an alloc'd one): a memoryview straight
  * over it; anything else goes to the Python method kept in ``py``. */
@@ -378,15 +213,12 @@ static PyMethodDef glupy_vector_methods_def = {
 int glupy_types_setup(PyObject *config)
 {
     int r;
-    if (PyType_Ready(&glupy_raw_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
-        PyType_Ready(&glupy_nondata_type) < 0)
+    if (PyType_Ready(&glupy_raw_type) < 0)
         return -1;
-    /* what glupy.runtime.driver installs: Child.<fop>, ... */
-    PyMethodDef *defs[] = {&glupy_new_child_method_def, &glupy_new_nondata_def,
-                           &glupy_reply_vector_def, &glupy_vector_alloc_def,
+    /* what glupy.runtime.driver installs: the Vector methods, ... */
+    PyMethodDef *defs[] = {&glupy_reply_vector_def, &glupy_vector_alloc_def,
                            &glupy_vector_methods_def};
-    const char *keys[] = {"child_method", "nondata", "reply_vector",
-                          "vector_alloc", "vector_methods"};
+    const char *keys[] = {"reply_vector", "vector_alloc", "vector_methods"};
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         PyObject *f = PyCFunction_New(defs[i], NULL);
         r = f ? PyDict_SetItemString(config, keys[i], f) : -1;
