@@ -1,5 +1,5 @@
 """Build hook: compile the GlusterFS bridge (glupy/_bridge/glupy.so) during `pip install`
-and `python -m build`.
+and `python -m build`, after the extension module glupy._core it imports.
 
 The bridge is compiled against the installed GlusterFS headers (pkg-config glusterfs-api)
 and the Python that runs this build, and records that Python (GLUPY_PYTHON) as the one
@@ -20,11 +20,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# glupy._core: the hot types (glupy/_bridge/src/core.h); plain CPython, no GlusterFS
+CORE = Extension("glupy._core", sources=["glupy/_bridge/src/core.c"],
+                 depends=["glupy/_bridge/src/core.h"], include_dirs=["glupy/_bridge/src"],
+                 extra_compile_args=["-Wall", "-Werror=incompatible-pointer-types",
+                                     "-Werror=implicit-function-declaration"])
 
 # Runs in a child interpreter with the source tree first on sys.path.  sys.executable is
 # what build.py records as the interpreter to embed (GLUPY_PYTHON, build-info.json).
@@ -54,20 +60,23 @@ def embedded_python() -> str:
 
 class BuildPyWithBridge(build_py):
     def run(self) -> None:
+        # the bridge's build imports glupy, and so glupy._core
+        self.run_command("build_ext")
         if self.editable_mode:
-            self.build_bridge(Path(HERE, "glupy", "_bridge", "glupy.so"))
+            self.build_bridge(Path(HERE, "glupy", "_bridge", "glupy.so"), HERE)
             self.__dict__.pop("data_files", None)  # re-scan package data: the .so is new
             super().run()
         else:
             # after the copy of the sources: a bridge left in the source tree by a
             # development build must not end up in the wheel
             super().run()
-            self.build_bridge(Path(self.build_lib, "glupy", "_bridge", "glupy.so").absolute())
+            lib = os.path.abspath(self.build_lib)  # the sources and glupy._core
+            self.build_bridge(Path(lib, "glupy", "_bridge", "glupy.so"), lib)
 
-    def build_bridge(self, output: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    def build_bridge(self, output: Path, path: str) -> None:
+        env = dict(os.environ, PYTHONPATH=path + os.pathsep + os.environ.get("PYTHONPATH", ""))
         res = subprocess.run([sys.executable, "-c", _BUILD, str(output), embedded_python()],
-                             cwd=HERE, env=env)
+                             cwd=path, env=env)  # python -c puts the cwd first on sys.path
         if res.returncode != 0:
             sys.exit(res.returncode)  # the child printed the one-line reason
 
@@ -77,4 +86,5 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildPyWithBridge}, distclass=BinaryDistribution)
+setup(cmdclass={"build_py": BuildPyWithBridge}, distclass=BinaryDistribution,
+      ext_modules=[CORE])

@@ -8,69 +8,24 @@ fop's return value (bytes read/written, entries listed, 0 ...).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar
 
+from glupy import _core
+from glupy._core import Field as _Field
 from glupy.fops import FOPS_BY_NAME, Fop
 from glupy.types import Dict, Dirent, Dirents, Fd, Flock, Iatt, Inode, Lease, StatVfs, Vector
 
-T = TypeVar("T")
+# a field not read yet; kind -> (raw C arguments, their indices, instance) -> Python
+# value, filled in by glupy.runtime.driver inside GlusterFS
+_UNSET: Any = _core._UNSET
+CONVERTERS: dict[str, Any] = _core.CONVERTERS
 
 
-_UNSET: Any = object()
+class Reply(_core.Reply):
+    """Base of all replies.  Its storage (``_raw``, ``_vals``, ``_dirty``, ``_inst``,
+    ``op_ret``, ``op_errno``) and the fields (_Field) are glupy._core's, in C."""
 
-
-class _Field(Generic[T]):
-    """A reply field.  A child's reply keeps the callback's C arguments (``_raw``)
-    and makes a view only when a field is read, so a reply passed on unchanged
-    goes back to C without any conversion."""
-
-    __slots__ = ("bit", "cidx", "index", "kind", "name")
-
-    def __init__(self, index: int, name: str, kind: str, cidx: tuple[int, ...]) -> None:
-        self.index = index
-        self.name = name
-        self.kind = kind
-        self.cidx = cidx
-        self.bit = 1 << index
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> _Field[T]: ...
-    @overload
-    def __get__(self, obj: Reply, owner: type | None = None) -> T: ...
-
-    def __get__(self, obj: Reply | None, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        vals = obj._vals
-        if vals is None:  # a child's reply: nothing read yet
-            vals = obj._vals = [_UNSET] * len(obj.fields)
-        v = vals[self.index]
-        if v is _UNSET:
-            v = vals[self.index] = CONVERTERS[self.kind](obj._raw, self.cidx, obj._inst)
-        return v
-
-    def __set__(self, obj: Reply, value: T) -> None:
-        vals = obj._vals
-        if vals is None:
-            vals = obj._vals = [_UNSET] * len(obj.fields)
-        vals[self.index] = value
-        # which fields changed: only those are converted when the reply goes back to C
-        # (True: every field, a reply built in Python)
-        dirty = obj._dirty
-        if dirty is not True:
-            obj._dirty = dirty | self.bit
-
-
-# kind -> (raw C arguments, their indices, instance) -> Python value; filled in
-# by glupy.runtime.driver inside GlusterFS
-CONVERTERS: dict[str, Any] = {}
-
-
-class Reply:
-    """Base of all replies."""
-
-    __slots__ = ("_dirty", "_inst", "_raw", "_vals", "op_errno", "op_ret")
+    __slots__ = ()
     fop: ClassVar[Fop]
     fields: ClassVar[tuple[str, ...]] = ()
 
@@ -84,12 +39,10 @@ class Reply:
             if k in values:
                 raise TypeError(f"{type(self).__name__} got {k!r} twice")
             values[k] = v
-        self._raw: Sequence[Any] | None = None  # a child's reply: its C arguments
-        # False: the child's reply unchanged; an int: bit i set = field i replaced;
-        # True: every field is converted (a reply built here, or detached)
-        self._dirty: bool | int = True
-        self._inst: Any = None
-        self._vals: list[Any] | None = [values.get(name) for name in self.fields]
+        self._raw = None  # a child's reply: its C arguments
+        self._dirty = True  # every field is converted (see core.h, glupy_reply_t)
+        self._inst = None
+        self._vals = [values.get(name) for name in self.fields]
         self.op_ret = op_ret
         self.op_errno = op_errno
 

@@ -13,7 +13,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from glupy import _core
 from glupy import options as _options
+
+# re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.c)
+from glupy._core import FopError as FopError
+from glupy._core import Gather as Gather
+from glupy._core import Wind as Wind
+from glupy._core import _make_wind
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
 from glupy.replies import Reply
@@ -25,27 +32,6 @@ T = TypeVar("T")
 # set by glupy.runtime.driver inside GlusterFS
 _current_caller: Any = None
 _new = object.__new__
-
-
-class FopError(Exception):
-    """Raise to fail a fop with ``errno``; raised by a wind whose child failed.
-
-    ``reply`` carries the child's error reply (e.g. lookup's postparent and
-    xdata) so that re-raising it unwinds exactly what the child said.
-    """
-
-    # slots: the driver creates one per failed wind and reads them per failed fop
-    __slots__ = ("errno", "reply", "_message")
-
-    def __init__(self, errno: int, message: str | None = None, reply: Reply | None = None):
-        self.errno = int(errno)
-        self.reply = reply
-        self._message = message
-
-    def __str__(self) -> str:
-        # formatted on demand: failing fops are a hot path (ENOENT lookups)
-        return self._message or (f"{_errno.errorcode.get(self.errno, self.errno)}: "
-                                 f"{os.strerror(self.errno)}")
 
 
 class InitError(Exception):
@@ -228,9 +214,6 @@ class Option(Generic[T]):
         return value
 
 
-R = TypeVar("R")
-
-
 class _OnlyChild:
     """``Translator.child``: the only child (error if the translator has several).
     A non-data descriptor: the runtime sets the child as an instance attribute
@@ -247,49 +230,6 @@ class _OnlyChild:
         if len(obj.children) != 1:
             raise RuntimeError(f"{obj.name} has {len(obj.children)} children: use self.children")
         return obj.children[0]
-
-
-class Wind(Generic[R]):
-    """A pending call to a child translator; ``await`` it for the reply."""
-
-    __slots__ = ("child", "fop", "args")
-
-    def __init__(self, child: Child, fop: Fop, args: tuple[Any, ...]) -> None:
-        self.child = child
-        self.fop = fop
-        self.args = args
-
-    def __await__(self) -> Generator[Any, Any, R]:
-        reply: R = yield self
-        return reply
-
-    def __repr__(self) -> str:
-        return f"<wind {self.fop.name} to {self.child.name}>"
-
-
-def _py_make_wind(child: Child, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]:
-    w: Wind[Any] = _new(Wind)
-    w.child, w.fop, w.args = child, fop, args
-    return w
-
-
-# what Child methods call to build a Wind; glupy.runtime.driver puts the driver's C
-# version here inside GlusterFS
-_make_wind = _py_make_wind
-
-
-class Gather:
-    """Several winds issued together; see :func:`gather`."""
-
-    __slots__ = ("winds", "return_exceptions")
-
-    def __init__(self, winds: tuple[Wind[Any], ...], return_exceptions: bool) -> None:
-        self.winds = winds
-        self.return_exceptions = return_exceptions
-
-    def __await__(self) -> Generator[Any, Any, list[Any]]:
-        replies: list[Any] = yield self
-        return replies
 
 
 # Guards task hand-over and Lock state in glupy.runtime.driver; held for a few
@@ -366,10 +306,7 @@ def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list
     reply is awaited and returns the replies in order.  A failed wind raises
     its FopError (after all replies are in) unless ``return_exceptions``.
     """
-    for w in winds:
-        if not isinstance(w, Wind):
-            raise TypeError(f"gather() takes child fops (self.child.<fop>(...)), not {w!r}")
-    return Gather(winds, return_exceptions)
+    return Gather(winds, return_exceptions)  # which refuses anything but child fops
 
 
 class Child:
@@ -607,6 +544,23 @@ class Child:
         """Wind ``copy_file_range`` to this child; await the CopyFileRangeReply."""
         return _make_wind(self, FOPS_BY_NAME['copy_file_range'], (fd_in, off_in, fd_out, off_out, len, flags, xdata))
     # END GENERATED child
+
+
+def _child_methods() -> None:
+    """Child.<fop> becomes glupy._core's C method (builds the Wind without a Python
+    frame); the generated Python method stays its signature and its fallback."""
+    for fop in FOPS:
+        func = vars(Child)[fop.name]
+        params = list(inspect.signature(func).parameters.values())[1:]
+        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
+                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
+                for p in params):
+            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
+        required = sum(p.default is p.empty for p in params)
+        setattr(Child, fop.name, _core.child_method(Child, fop, func, len(params), required))
+
+
+_child_methods()
 
 
 class FopCall:
@@ -1165,6 +1119,11 @@ class Translator(_TranslatorBase):
                     and name not in Translator.__dict__:
                 out.append(f"{name}() is not a GlusterFS fop (known fops: see glupy.fops.FOP_NAMES)")
         return out
+
+
+# ``self.child`` is read in every fop: glupy._core's immutable non-data wrapper lets
+# CPython specialize the read of the value the runtime sets on the instance
+Translator.child = _core.nondata(vars(Translator)["child"])
 
 
 def _defined(cls: type, name: str) -> bool:

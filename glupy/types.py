@@ -16,6 +16,8 @@ import stat as _stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from glupy import _core
+
 # Set by glupy.runtime.driver.attach() inside a glusterfs process.
 _ffi: Any = None
 _lib: Any = None
@@ -689,7 +691,7 @@ def _data_value(data: Any) -> Any:
     return bytes(_ffi.buffer(data.data, data.len))
 
 
-class Vector:
+class Vector(_core.Vector):
     """Data of readv/writev: an iovec array and the iobref that owns the memory.
 
     ``views()`` gives zero-copy memoryviews of GlusterFS's buffers;
@@ -699,16 +701,16 @@ class Vector:
     (no copy).  ``v.narrow(start, stop)`` is a zero-copy sub-range.
     """
 
-    __slots__ = ("_iov", "_count", "_iobref", "_keep", "_data", "_cap")
+    __slots__ = ()  # _iov, _count, _iobref, _keep, _data, _cap: glupy._core.Vector's
 
     def __init__(self, iov: Any = None, count: int = 0, iobref: Any = None,
                  data: bytes | memoryview | None = None):
         self._iov = iov
         self._count = count
         self._iobref = iobref
-        self._keep: Any = None  # what keeps the memory alive (an owned iobref ref, a bytearray)
+        self._keep = None  # what keeps the memory alive (an owned iobref ref, a bytearray)
         self._data = data
-        self._cap: int | None = None  # writable bytes from the data's start (alloc'd only)
+        self._cap = None  # writable bytes from the data's start (alloc'd only)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Vector:

@@ -4,6 +4,10 @@ modules (bindings/), and the bridge's C files (glupy/_bridge/src/, see glupy.h)
 are compiled beside it as separate translation units, with fops.c and fops.h
 generated from their templates (codegen.py).
 
+The hot types (Wind, FopError, ...) are a plain extension module, glupy._core
+(core.c, see core.h), that the bridge imports: setup.py defines and builds it as an
+ordinary setuptools extension; ``python -m glupy._build`` rebuilds it in place too.
+
     python -m glupy._build            # builds with this interpreter
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -29,6 +34,8 @@ SOURCE_DIR = codegen.SOURCE_DIR
 # the bridge's translation units besides the generated fops.c (glupy.h says what each holds)
 SOURCES = ("bridge.c", "task.c", "convert.c", "types.c", "setup.c", "misscache.c", "attrcache.c",
            "rules.c", "journal.c")
+# glupy._core's (setup.py builds it)
+CORE_SOURCES = ("core.c",)
 MODULE_NAME = "_glupy_bridge"
 
 # Flags that make the headers describe the same struct layout libglusterfs
@@ -139,6 +146,20 @@ def make_ffi(embedding: bool = True, module_name: str = MODULE_NAME,
         extra_link_args=["-flto=auto", "-Wl,-z,nodelete"] + (["-Wl,--no-undefined"] if embedding else []),
     )
     return ffi
+
+
+def build_core(verbose: bool = False) -> Path:
+    """Compile glupy._core in place (beside glupy/__init__.py) for this interpreter,
+    as setup.py (its one definition) builds it; a no-op for an installed glupy."""
+    root = PACKAGE.parent
+    if not (root / "setup.py").exists():
+        return PACKAGE
+    done = subprocess.run([sys.executable, "setup.py", "-q" if not verbose else "-v",
+                           "build_ext", "--inplace"], cwd=root, capture_output=not verbose,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"glupy: cannot build glupy._core:\n{done.stdout}{done.stderr}")
+    return PACKAGE / ("_core" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
 def target_release() -> str:

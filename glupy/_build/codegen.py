@@ -288,8 +288,7 @@ def cdef() -> str:
     for f in FOPS:
         out.append(f"{_unwind_proto(f)};")
     out.append("void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);")
-    out.append("int glupy_driver_setup(uintptr_t config);")
-    out.append("int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods);")
+    out.append("int glupy_driver_setup(void);")
     out.append("void glupy_resume(uintptr_t handle);")
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")

@@ -215,7 +215,7 @@ def child_region() -> str:
         tup = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
         out.append(f"    def {f.name}(self, {_params(f.py_args, WIND_TYPE, True)}) -> Wind[{f.reply_class}]:")
         out.append(f'        """Wind ``{f.name}`` to this child; await the {f.reply_class}."""')
-        # _make_wind: no __init__ frame (C inside GlusterFS); this runs for every wind
+        # _make_wind (glupy._core): no __init__ frame; this runs for every wind
         out.append(f"        return _make_wind(self, FOPS_BY_NAME[{f.name!r}], {tup})\n")
     return "\n".join(out).rstrip() + "\n"
 

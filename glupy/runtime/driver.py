@@ -45,6 +45,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from glupy import _core
 from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
@@ -52,11 +53,11 @@ from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.journal import Journal
 from glupy.misscache import MissCache
-from glupy.replies import _UNSET, CONVERTERS, REPLY_CLASSES, Reply, _Field
+from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status
-from glupy.translator import Child, FopError, Gather, InitError, Option, Translator, Wind, _sync
+from glupy.translator import Child, FopError, InitError, Option, Translator, _sync
 from glupy.types import (
     Caller,
     Dict,
@@ -420,57 +421,28 @@ def _setup_driver() -> None:
     views = {"loc": Loc, "fd": Fd, "inode": Inode, "dict": Dict, "iatt": Iatt, "flock": Flock,
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
-        "FopError": FopError, "Wind": Wind, "Gather": Gather, "Acquire": _Acquire,
-        "Vector": Vector, "Reply": Reply, "Child": Child, "Fop": Fop,
+        "Acquire": _Acquire,
+        "Vector": Vector, "Child": Child, "Fop": Fop,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
         "views": [views[k] for k in VIEW_KINDS],
         "ctypes": [ffi.typeof(c) for c in ctypes()],
     })
-    if lib.glupy_driver_setup(id(_driver_config)) != 0:  # CPython: id() is the address
+    _core._hand_over(_driver_config)
+    if lib.glupy_driver_setup() != 0:
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
-    _translator._make_wind = _driver_config["make_wind"]
     CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
     _t._bind(ffi, lib, _driver_config["vector_alloc"])
-    _install_fields(_driver_config["field"])
     if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
         _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
-    _install_child_methods(_driver_config["child_method"])
-    Translator.child = _fast_attr(vars(Translator)["child"])  # type: ignore[assignment]
-
-
-def _install_fields(make: Any) -> None:
-    """Reply fields become the driver's C descriptor (the rules of replies._Field,
-    without a Python frame per read or set; the class still shows the _Field)."""
-    for cls in REPLY_CLASSES.values():
-        for name in cls.fields:
-            f = vars(cls)[name]
-            if isinstance(f, _Field):  # else already installed
-                setattr(cls, name, make(f, CONVERTERS[f.kind], len(cls.fields), _UNSET))
-
-
-def _install_child_methods(make: Any) -> None:
-    """Child.<fop> becomes the driver's C method (builds the Wind without a
-    Python frame); the Python method stays its signature and its fallback."""
-    for fop in FOPS:
-        func = vars(Child)[fop.name]
-        if not inspect.isfunction(func):
-            continue  # already installed
-        params = list(inspect.signature(func).parameters.values())[1:]
-        if [p.name for p in params] != [a.name for a in fop.py_args] or any(
-                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default not in (p.empty, None)
-                for p in params):
-            raise RuntimeError(f"glupy: Child.{fop.name} does not match the fop table")
-        required = sum(p.default is p.empty for p in params)
-        setattr(Child, fop.name, make(fop, func, len(params), required))
 
 
 def _fast_attr(descriptor: Any) -> Any:
-    """``descriptor`` (a non-data descriptor: Option, _OnlyChild) wrapped in the
-    driver's C type, so that reading the value set on the instance is
-    specialized by CPython (see _bridge/src/types.c, glupy_nondata_t)."""
-    return _driver_config["nondata"](descriptor)
+    """``descriptor`` (a non-data descriptor: an Option) wrapped in glupy._core's
+    immutable type, so that reading the value set on the instance is specialized
+    by CPython (see _bridge/src/core.c, glupy_nondata_t)."""
+    return _core.nondata(descriptor)
 
 
 def _fast_options(cls: type) -> None:
@@ -797,7 +769,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     wanted = ffi.new("struct glupy_cbks_wanted *")
     for name in inst.cbks:
         setattr(wanted, name, 1)
-    lib.glupy_set_methods(inst.xl, id(inst), id(inst.fops))  # CPython: id() is the address
+    _driver_config["set_methods"](inst.xl, inst, inst.fops)
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
     inst.handled, inst.entered_in_c = handled, [*invalidating, *journaled]

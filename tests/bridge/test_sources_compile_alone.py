@@ -27,7 +27,7 @@ def _compile(args: list[str], source: Path) -> None:
     assert done.returncode == 0, f"{source.name} does not compile alone:\n{done.stderr}"
 
 
-@pytest.mark.parametrize("name", [*build.SOURCES, "fops.c"])
+@pytest.mark.parametrize("name", [*build.SOURCES, *build.CORE_SOURCES, "fops.c"])
 def test_each_source_compiles_alone(tmp_path, name):
     codegen.write(tmp_path)
     source = tmp_path / name if name == "fops.c" else build.SOURCE_DIR / name
@@ -36,7 +36,11 @@ def test_each_source_compiles_alone(tmp_path, name):
 
 def test_every_c_file_in_the_source_folder_is_built():
     templates = {p.name for p in build.SOURCE_DIR.glob("*-tmpl.c")}
-    assert {p.name for p in build.SOURCE_DIR.glob("*.c")} - templates == set(build.SOURCES)
+    assert ({p.name for p in build.SOURCE_DIR.glob("*.c")} - templates
+            == set(build.SOURCES) | set(build.CORE_SOURCES))
+    setup_py = (build.PACKAGE.parent / "setup.py").read_text()
+    for name in build.CORE_SOURCES:  # glupy._core is defined there
+        assert f'"glupy/_bridge/src/{name}"' in setup_py
 
 
 def test_the_cffi_module_source_compiles(tmp_path):

@@ -62,7 +62,8 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_sdist_has_the_bridge_sources_and_no_built_bridge(dists: dict[str, Path]) -> None:
     with tarfile.open(dists["sdist"]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    sources = {f"glupy/_bridge/src/{name}" for name in (*build.SOURCES, "glupy.h", "fops-tmpl.c",
+    sources = {f"glupy/_bridge/src/{name}" for name in (*build.SOURCES, *build.CORE_SOURCES,
+                                                        "glupy.h", "core.h", "fops-tmpl.c",
                                                         "fops-tmpl.h")}
     assert {"setup.py", "pyproject.toml", "glupy/_build/bindings/__init__.py"} | sources <= names
     assert not [n for n in names if n.endswith(".so") or n.endswith("build-info.json")]
@@ -83,6 +84,9 @@ def test_wheel_holds_a_bridge_built_for_this_glusterfs(dists: dict[str, Path]) -
     assert Path(info["python_executable"]).exists(), info
     assert info["python"] == sys.version.split()[0]
     assert "glupy/_bridge/src/bridge.c" in names and "glupy/_bridge/src/glupy.h" in names
+    # the hot types' extension module, built by the same build, and its typing
+    assert [n for n in names if n.startswith("glupy/_core.") and n.endswith(".so")], names
+    assert "glupy/_core.pyi" in names
     assert "glupy = glupy.cli.commands:main" in entry_points
     assert "glupy.testing = glupy.testing" in entry_points
     requires = [ln for ln in metadata.splitlines() if ln.startswith("Requires-Dist:")]

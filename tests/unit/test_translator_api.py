@@ -6,7 +6,7 @@ import errno
 import pytest
 
 import glupy
-from glupy import FopError, Option, Size, Translator, gather
+from glupy import FopError, Option, Size, Translator, _core, gather
 from glupy.fops import FOPS
 from glupy.replies import REPLY_CLASSES
 from glupy.translator import Child, Gather, Wind, parse_size
@@ -154,17 +154,11 @@ def test_child_property_requires_exactly_one_child():
 
 
 def test_an_option_read_is_an_instance_attribute_and_options_sees_through_wrappers():
-    class Wrapper:  # what glupy.runtime.driver._fast_options puts on a class inside GlusterFS
-        def __init__(self, d):
-            self.__wrapped__ = d
-
-        def __get__(self, obj, owner=None):
-            return self.__wrapped__.__get__(obj, owner)
-
     class Wrapped(Translator):
         limit = Option(int, default=3)
 
-    Wrapped.limit = Wrapper(vars(Wrapped)["limit"])
+    # what glupy.runtime.driver._fast_options puts on a class inside GlusterFS
+    Wrapped.limit = _core.nondata(vars(Wrapped)["limit"])
     assert list(Wrapped.options()) == ["limit"]
     assert isinstance(Wrapped.limit, Option)
     t = Wrapped()

@@ -38,24 +38,30 @@ PyObject *glupy_str(const char *p)
     return PyUnicode_DecodeUTF8(p, strlen(p), "surrogateescape");
 }
 
-/* A glupy.Vector made in C (its __slots__ set by offset, no __init__ frame) from new
- * references, stolen: _iov, _count, _iobref, _keep, _cap (_data is None).  NULL if
- * one of them is (the others dropped), or if out of memory. */
+/* A glupy.Vector made in C (no __init__ frame) from new references, stolen: _iov,
+ * _count, _iobref, _keep, _cap (_data is None).  NULL if one of them is (the others
+ * dropped), or if out of memory. */
 PyObject *glupy_new_vector(PyObject *iov, PyObject *count, PyObject *iobref,
                                   PyObject *keep, PyObject *cap)
 {
-    PyObject *items[6] = {iov, count, iobref, keep, cap, Py_NewRef(Py_None)};
-    Py_ssize_t offs[6] = {G.v_iov, G.v_count, G.v_iobref, G.v_keep, G.v_cap, G.v_data};
     int ok = iov && count && iobref && keep && cap;
     PyTypeObject *cls = (PyTypeObject *)G.vector_type;
-    PyObject *v = ok ? cls->tp_alloc(cls, 0) : NULL;
-    for (int i = 0; i < 6; i++) {
-        if (v)
-            glupy_set_slot(v, offs[i], items[i]);
-        else
-            Py_XDECREF(items[i]);
+    glupy_vector_t *v = ok ? (glupy_vector_t *)cls->tp_alloc(cls, 0) : NULL;
+    if (!v) {
+        Py_XDECREF(iov);
+        Py_XDECREF(count);
+        Py_XDECREF(iobref);
+        Py_XDECREF(keep);
+        Py_XDECREF(cap);
+        return NULL;
     }
-    return v;
+    v->iov = iov;
+    v->count = count;
+    v->iobref = iobref;
+    v->keep = keep;
+    v->cap = cap;
+    v->data = Py_NewRef(Py_None);
+    return (PyObject *)v;
 }
 
 /* A fop argument's Vector (the iovecs a writev got) */
@@ -98,9 +104,9 @@ int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
  * caller leaves it to Python), no error pending. */
 int glupy_vector_mem(PyObject *v, struct iovec **iov, long *count)
 {
-    if ((PyObject *)Py_TYPE(v) != G.vector_type || glupy_get_slot(v, G.v_data) != Py_None)
+    if ((PyObject *)Py_TYPE(v) != G.vector_type || ((glupy_vector_t *)v)->data != Py_None)
         return 0;
-    PyObject *piov = glupy_get_slot(v, G.v_iov), *pcount = glupy_get_slot(v, G.v_count);
+    PyObject *piov = ((glupy_vector_t *)v)->iov, *pcount = ((glupy_vector_t *)v)->count;
     if (piov && piov != Py_None && pcount && PyLong_CheckExact(pcount) &&
         glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)iov) == 0) {
         *count = PyLong_AsLong(pcount);
@@ -156,7 +162,7 @@ int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
      * its iobref ref alive (what runtime._c_vector does, without the Python call) */
     long n;
     if (glupy_vector_mem(value, iov, &n)) {
-        PyObject *pref = glupy_get_slot(value, G.v_iobref);
+        PyObject *pref = ((glupy_vector_t *)value)->iobref;
         PyObject *keep = glupy_keep(rec);
         if (!keep)
             return -1;

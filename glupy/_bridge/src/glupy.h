@@ -6,14 +6,18 @@
  *   bridge.c     the xlator: xlator_api, starting CPython, the fop/cbk tables
  *   task.c       the task engine: a fop handled in Python, from entry to unwind
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
- *   types.c      the C types the engine hands Python: the raw reply, the await
- *                iterator, Child.<fop>, descriptors, Vector methods, FopError
+ *   types.c      the C types the engine hands Python: the raw reply,
+ *                Child.<fop>, descriptors, Vector methods
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
  *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
+ *
+ * The types Python and the engine share (FopError, Wind, Gather, the reply and
+ * Vector bases) are glupy._core's, a
+ * separate extension module (core.c, core.h), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
  * view kinds, pointer types.  Everything here is hidden: only xlator_api and
@@ -42,6 +46,7 @@
 struct _cffi_ctypedescr; /* cffi's, opaque here */
 
 #include "fops.h"
+#include "core.h"
 
 /* ---------------------------------------------------------- per instance */
 typedef struct {
@@ -80,7 +85,7 @@ struct glupy_task {
     int nwinds;
     int return_exceptions;
     int gathering;
-    int c_await; /* the coroutine last suspended in glupy_await_send */
+    int c_await; /* the coroutine last suspended in glupy._core's await iterator */
     unsigned gen;
     unsigned long thread; /* the thread that issued the winds */
     call_frame_t *frame;
@@ -107,8 +112,7 @@ void glupy_resume(uintptr_t handle);
 long glupy_tasks_in_flight(void);
 long glupy_failures_finished_in_c(void);
 call_frame_t *glupy_current_frame(void);
-int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods);
-int glupy_driver_setup(uintptr_t config);
+int glupy_driver_setup(void);
 
 /* --------------------------------------------------- the GIL per thread */
 /* Every GlusterFS thread that enters Python keeps one Python thread state for
@@ -209,6 +213,7 @@ void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 /* Python objects the engine uses, handed over once by glupy.runtime.driver.attach() (setup.c) */
 typedef struct {
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
+    PyTypeObject *await_type; /* glupy._core's (core.h) */
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
     PyObject *child_type, *fop_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
@@ -218,10 +223,7 @@ typedef struct {
     /* slot offsets (member descriptors of __slots__) */
     Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
     Py_ssize_t dirents_entries;
-    Py_ssize_t r_raw, r_vals, r_inst, r_dirty, r_op_ret, r_op_errno;
-    Py_ssize_t w_child, w_fop, w_args, g_winds, g_return_exceptions, a_lock, child_xl, f_slot;
-    Py_ssize_t e_errno, e_reply, e_message;
-    Py_ssize_t v_iov, v_count, v_iobref, v_data, v_keep, v_cap;
+    Py_ssize_t a_lock, child_xl, f_slot;
     PyObject *empty_tuple;
     PyObject *s_throw;
     /* cffi's own conversions (its _cffi_* helpers exist only in the cffi module's
@@ -306,7 +308,6 @@ typedef struct {
 } glupy_raw_t;
 
 extern PyTypeObject glupy_raw_type;
-extern PyTypeObject glupy_await_type;
 
 PyObject *glupy_raw_new(int n, const signed char *kinds);
 

@@ -1,23 +1,38 @@
 /* What glupy.runtime.driver.attach hands the task engine once: the Python classes and
- * helpers it uses (G, glupy.h), the offsets of the __slots__ it reads, and the
- * bound methods of each translator instance. */
+ * helpers it uses (G, glupy.h), glupy._core's types, the offsets of the __slots__
+ * it still reads (views, Child, Fop, Acquire), and the bound methods of
+ * each translator instance. */
 
 #include "glupy.h"
 
-int glupy_set_methods(xlator_t *this, uintptr_t inst, uintptr_t methods)
+/* set_methods(xl, inst, methods): the translator instance of xlator ``xl`` (a cdata)
+ * and its bound fop methods (list: slot -> method or None) */
+static PyObject *glupy_set_methods(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
+    xlator_t *this = NULL;
+    if (nargs != 3 || !PyList_CheckExact(args[2]) ||
+        PyList_GET_SIZE(args[2]) != GLUPY_NUM_SLOTS) {
+        PyErr_SetString(PyExc_TypeError, "set_methods(xl, inst, methods: list of every slot)");
+        return NULL;
+    }
+    if (glupy_cdata_ptr(args[0], GLUPY_CT_XLATOR, (void **)&this) < 0)
+        return NULL;
+    if (!this || !this->private) {
+        PyErr_SetString(PyExc_ValueError, "set_methods: not a glupy xlator");
+        return NULL;
+    }
     glupy_private_t *priv = this->private;
     PyObject *old_inst = priv->inst, *old_methods = priv->methods;
-    Py_INCREF((PyObject *)inst);
-    Py_INCREF((PyObject *)methods);
-    priv->inst = (PyObject *)inst;
-    priv->methods = (PyObject *)methods;
+    priv->inst = Py_NewRef(args[1]);
+    priv->methods = Py_NewRef(args[2]);
     Py_XDECREF(old_inst);
     Py_XDECREF(old_methods);
-    PyGILState_Release(gs);
-    return 0;
+    Py_RETURN_NONE;
 }
+
+static PyMethodDef glupy_set_methods_def = {
+    "set_methods", (PyCFunction)(void (*)(void))glupy_set_methods, METH_FASTCALL,
+    "the instance and fop methods of a glupy xlator"};
 
 static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
 {
@@ -37,19 +52,32 @@ static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
 }
 
 /* ``config`` (a dict built by glupy.runtime.driver.attach) hands the driver its
- * Python objects.  Returns 0, or -1 with an exception printed. */
-static int glupy_driver_setup_locked(PyObject *c);
+ * Python objects; the driver puts its functions into it (set_methods, ...).
+ * Returns 0, or -1 with an exception printed. */
+static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c);
 
-int glupy_driver_setup(uintptr_t config)
+/* The config comes through glupy._core._hand_over (core.h). */
+int glupy_driver_setup(void)
 {
     PyGILState_STATE gs = PyGILState_Ensure(); /* cffi released it for this call */
     glupy_cffi_bind();
-    int r = glupy_driver_setup_locked((PyObject *)config);
+    int r = -1;
+    glupy_core_api_t *core = glupy_core_import();
+    PyObject *config = core ? core->handed_over : NULL;
+    if (core)
+        core->handed_over = NULL;
+    if (config && PyDict_Check(config))
+        r = glupy_driver_setup_locked(core, config);
+    else if (core)
+        PyErr_SetString(PyExc_TypeError, "glupy driver setup: no config handed over");
+    if (r < 0 && PyErr_Occurred())
+        PyErr_Print();
+    Py_XDECREF(config); /* the caller (glupy.runtime.driver) keeps it */
     PyGILState_Release(gs);
     return r;
 }
 
-static int glupy_driver_setup_locked(PyObject *c)
+static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
 {
 #define GET(name) PyDict_GetItemString(c, name)
 #define KEEP(dst, name)                                                     \
@@ -62,9 +90,10 @@ static int glupy_driver_setup_locked(PyObject *c)
         Py_INCREF(o_);                                                      \
         dst = o_;                                                           \
     } while (0)
-    KEEP(G.fop_error, "FopError");
-    KEEP(G.wind_type, "Wind");
-    KEEP(G.gather_type, "Gather");
+    G.fop_error = Py_NewRef((PyObject *)core->fop_error);
+    G.wind_type = Py_NewRef((PyObject *)core->wind);
+    G.gather_type = Py_NewRef((PyObject *)core->gather);
+    G.await_type = core->await_iter;
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
     KEEP(G.child_type, "Child");
@@ -84,6 +113,12 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     for (int i = 0; i < GLUPY_NUM_SLOTS; i++) {
         G.reply_cls[i] = PyList_GET_ITEM(replies, i);
+        if (G.reply_cls[i] != Py_None && (!PyType_Check(G.reply_cls[i]) ||
+            !PyType_IsSubtype((PyTypeObject *)G.reply_cls[i], core->reply))) {
+            PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a reply class",
+                         G.reply_cls[i]);
+            goto error;
+        }
         Py_INCREF(G.reply_cls[i]);
     }
     for (int i = 0; i < GLUPY_NUM_CTYPES; i++) {
@@ -103,33 +138,21 @@ static int glupy_driver_setup_locked(PyObject *c)
     }
     if ((G.dirents_entries = glupy_member_offset(G.view_cls[GLUPY_V_DIRENTS], "_entries")) < 0)
         goto error;
-    PyObject *reply = GET("Reply");
-    if (!reply ||
-        (G.r_raw = glupy_member_offset(reply, "_raw")) < 0 ||
-        (G.r_vals = glupy_member_offset(reply, "_vals")) < 0 ||
-        (G.r_inst = glupy_member_offset(reply, "_inst")) < 0 ||
-        (G.r_dirty = glupy_member_offset(reply, "_dirty")) < 0 ||
-        (G.r_op_ret = glupy_member_offset(reply, "op_ret")) < 0 ||
-        (G.r_op_errno = glupy_member_offset(reply, "op_errno")) < 0 ||
-        (G.w_child = glupy_member_offset(G.wind_type, "child")) < 0 ||
-        (G.w_fop = glupy_member_offset(G.wind_type, "fop")) < 0 ||
-        (G.w_args = glupy_member_offset(G.wind_type, "args")) < 0 ||
-        (G.g_winds = glupy_member_offset(G.gather_type, "winds")) < 0 ||
-        (G.g_return_exceptions = glupy_member_offset(G.gather_type, "return_exceptions")) < 0 ||
-        (G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
+    if ((G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
         (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
-        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0 ||
-        (G.e_errno = glupy_member_offset(G.fop_error, "errno")) < 0 ||
-        (G.e_reply = glupy_member_offset(G.fop_error, "reply")) < 0 ||
-        (G.e_message = glupy_member_offset(G.fop_error, "_message")) < 0 ||
-        (G.v_iov = glupy_member_offset(G.vector_type, "_iov")) < 0 ||
-        (G.v_count = glupy_member_offset(G.vector_type, "_count")) < 0 ||
-        (G.v_iobref = glupy_member_offset(G.vector_type, "_iobref")) < 0 ||
-        (G.v_data = glupy_member_offset(G.vector_type, "_data")) < 0 ||
-        (G.v_keep = glupy_member_offset(G.vector_type, "_keep")) < 0 ||
-        (G.v_cap = glupy_member_offset(G.vector_type, "_cap")) < 0)
+        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0)
         goto error;
+    if (!PyType_Check(G.vector_type) ||
+        !PyType_IsSubtype((PyTypeObject *)G.vector_type, core->vector)) {
+        PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a Vector", G.vector_type);
+        goto error;
+    }
     if (glupy_types_setup(c) < 0)
+        goto error;
+    PyObject *set_methods = PyCFunction_New(&glupy_set_methods_def, NULL);
+    int added = set_methods ? PyDict_SetItemString(c, "set_methods", set_methods) : -1;
+    Py_XDECREF(set_methods);
+    if (added < 0)
         goto error;
     G.empty_tuple = PyTuple_New(0);
     if (!G.empty_tuple)

@@ -245,8 +245,8 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot)
 {
     if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
         return NULL;
-    PyObject *raw = glupy_get_slot(reply, G.r_raw);
-    PyObject *dirty = glupy_get_slot(reply, G.r_dirty);
+    PyObject *raw = ((glupy_reply_t *)reply)->raw;
+    PyObject *dirty = ((glupy_reply_t *)reply)->dirty;
     if (!raw || raw == Py_None || dirty != Py_False)
         return NULL;
     return raw;
@@ -260,11 +260,9 @@ static int glupy_finish_part(glupy_task_t *t, PyObject *value)
     glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
     if ((PyObject *)Py_TYPE(value) != G.reply_cls[t->slot])
         return -1;
-    PyObject *raw = glupy_get_slot(value, G.r_raw);
-    PyObject *dirty = glupy_get_slot(value, G.r_dirty);
-    PyObject *vals = glupy_get_slot(value, G.r_vals);
-    PyObject *ret = glupy_get_slot(value, G.r_op_ret);
-    PyObject *err = glupy_get_slot(value, G.r_op_errno);
+    glupy_reply_t *reply = (glupy_reply_t *)value;
+    PyObject *raw = reply->raw, *dirty = reply->dirty, *vals = reply->vals;
+    PyObject *ret = reply->op_ret, *err = reply->op_errno;
     if (!raw || raw == Py_None || !dirty || !PyLong_CheckExact(dirty) || !vals ||
         !PyList_CheckExact(vals) || !ret || !err)
         return -1;
@@ -286,8 +284,8 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
 {
     PyObject *raw = glupy_clean_raw(value, t->slot);
     if (raw) { /* the hot path: the child's reply, passed on unchanged */
-        PyObject *ret = glupy_get_slot(value, G.r_op_ret);
-        PyObject *err = glupy_get_slot(value, G.r_op_errno);
+        PyObject *ret = ((glupy_reply_t *)value)->op_ret;
+        PyObject *err = ((glupy_reply_t *)value)->op_errno;
         long op_ret = ret ? PyLong_AsLong(ret) : -1;
         long op_errno = err ? PyLong_AsLong(err) : EIO;
         if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
@@ -324,9 +322,8 @@ static void glupy_fail(glupy_task_t *t)
         /* no traceback: it references the coroutine's frame, which references
            the exception -- a cycle per failed fop, left to the GC */
         PyException_SetTraceback(value, Py_None);
-    /* FopError has __slots__ (errno, reply): read them directly */
-    PyObject *reply = value ? glupy_get_slot(value, G.e_reply) : NULL;
-    PyObject *err = value ? glupy_get_slot(value, G.e_errno) : NULL;
+    PyObject *reply = value ? ((glupy_fop_error_t *)value)->reply : NULL;
+    PyObject *err = value ? ((glupy_fop_error_t *)value)->errno_ : NULL;
     Py_XINCREF(reply);
     Py_XINCREF(err);
     long op_errno = err ? PyLong_AsLong(err) : -1;
@@ -425,7 +422,7 @@ static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
        the stack -- ours, so the error is raised in this very frame */
     if (i < 1 || i >= Py_SIZE(code) || _Py_OPCODE(first[i]) != YIELD_VALUE ||
         _Py_OPCODE(first[i - 1]) != SEND || f->stacktop <= code->co_nlocalsplus ||
-        Py_TYPE(f->localsplus[f->stacktop - 1]) != &glupy_await_type)
+        Py_TYPE(f->localsplus[f->stacktop - 1]) != G.await_type)
         return 0;
     if (glupy_handler_covers(code, i - 1) || glupy_handler_covers(code, i))
         return 0;
@@ -505,9 +502,9 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     rec->index = index;
     rec->keep = NULL;
     rec->hold = NULL;
-    PyObject *child = glupy_get_slot(w, G.w_child);
-    PyObject *fop = glupy_get_slot(w, G.w_fop);
-    PyObject *args = glupy_get_slot(w, G.w_args);
+    PyObject *child = ((glupy_wind_t *)w)->child;
+    PyObject *fop = ((glupy_wind_t *)w)->fop;
+    PyObject *args = ((glupy_wind_t *)w)->args;
     xlator_t *xl = NULL;
     long slot = -1;
     /* Fop.slot read by offset (Fop has __slots__): no attribute lookup per wind */
@@ -626,6 +623,8 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
         if (tp == G.wind_type) {
+            t->c_await = ((glupy_wind_t *)out)->awaited;
+            ((glupy_wind_t *)out)->awaited = 0;
             if (glupy_task_slots(t, 1) < 0)
                 goto bad;
             t->gathering = 0;
@@ -635,8 +634,10 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             t->state = GLUPY_WINDING;
             glupy_issue(t, 0, out);
         } else if (tp == G.gather_type) {
-            PyObject *winds = glupy_get_slot(out, G.g_winds);
-            PyObject *rex = glupy_get_slot(out, G.g_return_exceptions);
+            glupy_gather_t *g = (glupy_gather_t *)out;
+            PyObject *winds = g->winds;
+            t->c_await = g->awaited;
+            g->awaited = 0;
             if (!winds || !PyTuple_Check(winds)) {
                 PyErr_SetString(PyExc_TypeError, "malformed glupy.Gather");
                 goto bad;
@@ -650,7 +651,7 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             if (glupy_task_slots(t, n) < 0)
                 goto bad;
             t->gathering = 1;
-            t->return_exceptions = rex && PyObject_IsTrue(rex) == 1;
+            t->return_exceptions = g->return_exceptions;
             t->remaining = n;
             gen = ++t->gen;
             t->thread = glupy_thread_id();
@@ -819,16 +820,14 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
     PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
     PyObject *result = NULL;
     if (r) {
-        glupy_set_slot(r, G.r_raw, raw);
+        glupy_reply_t *reply = (glupy_reply_t *)r;
+        reply->raw = raw;
         raw = NULL;
-        Py_INCREF(Py_None); /* field values: made when first read (replies.py) */
-        glupy_set_slot(r, G.r_vals, Py_None);
-        Py_INCREF(t->inst);
-        glupy_set_slot(r, G.r_inst, t->inst);
-        Py_INCREF(Py_False);
-        glupy_set_slot(r, G.r_dirty, Py_False);
-        glupy_set_slot(r, G.r_op_ret, PyLong_FromLong(op_ret));
-        glupy_set_slot(r, G.r_op_errno, PyLong_FromLong(op_errno));
+        reply->vals = Py_NewRef(Py_None); /* field values: made when first read */
+        reply->inst = Py_NewRef(t->inst);
+        reply->dirty = Py_NewRef(Py_False);
+        reply->op_ret = PyLong_FromLong(op_ret);
+        reply->op_errno = PyLong_FromLong(op_errno);
         if (op_ret >= 0) {
             result = r;
             r = NULL;
@@ -838,11 +837,10 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
             PyObject *e = et->tp_new(et, G.empty_tuple, NULL);
             PyObject *code = e ? PyLong_FromLong(op_errno) : NULL;
             if (code) {
-                glupy_set_slot(e, G.e_errno, code);
-                Py_INCREF(r);
-                glupy_set_slot(e, G.e_reply, r);
-                Py_INCREF(Py_None);
-                glupy_set_slot(e, G.e_message, Py_None);
+                glupy_fop_error_t *fe = (glupy_fop_error_t *)e;
+                fe->errno_ = code;
+                fe->reply = Py_NewRef(r);
+                fe->message = Py_NewRef(Py_None);
                 result = e;
                 e = NULL;
             }

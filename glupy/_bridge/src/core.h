@@ -1,0 +1,119 @@
+/* glupy._core: the types every fop handled in Python goes through, defined once
+ * (core.c) and shared by the bridge's task engine (task.c, types.c) and plain
+ * Python (glupy.translator re-exports them; tests and `glupy check` use the same
+ * compiled types outside GlusterFS).
+ *
+ * glupy._core is an ordinary CPython extension module, without GlusterFS: the
+ * bridge reaches its types through the capsule GLUPY_CORE_CAPSULE
+ * (glupy_core_import), and reads their fields through the structs below.
+ */
+#ifndef GLUPY_CORE_H
+#define GLUPY_CORE_H
+
+#include <Python.h>
+
+#define GLUPY_CORE_CAPSULE "glupy._core._C_API"
+/* bumped when a struct below or glupy_core_api_t changes: a bridge and a
+   glupy._core built from different sources refuse each other */
+#define GLUPY_CORE_ABI 4
+
+/* glupy.FopError(errno, message=None, reply=None) */
+typedef struct {
+    PyException_HEAD
+    PyObject *errno_;   /* int */
+    PyObject *reply;    /* the child's error reply, or None */
+    PyObject *message;  /* str or None: str() formats errno when None */
+} glupy_fop_error_t;
+
+/* glupy.Wind: a pending call to a child; ``await`` it for the reply.  A
+ * Child.<fop>() call makes it, the engine issues it when the coroutine yields it. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *child; /* glupy.Child */
+    PyObject *fop;   /* glupy.fops.Fop */
+    PyObject *args;  /* tuple: the fop's wind arguments */
+    /* glupy's await iterator yielded it (read and cleared by the engine): the
+       coroutine is suspended in that iterator, which raises an exception it is sent */
+    int awaited;
+} glupy_wind_t;
+
+/* glupy.Gather: several winds issued together (glupy.gather()) */
+typedef struct {
+    PyObject_HEAD
+    PyObject *winds; /* tuple of glupy.Wind */
+    int return_exceptions;
+    int awaited; /* as glupy_wind_t's */
+} glupy_gather_t;
+
+/* glupy.Reply, the base of every fop's reply class (glupy.replies).  A child's
+ * reply keeps its callback's C arguments (raw) and makes a field's value only
+ * when it is read (glupy._core.Field), so a reply passed on unchanged goes back
+ * to C without any conversion. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *raw;   /* _raw: the child's C arguments (glupy._raw), or None */
+    PyObject *vals;  /* _vals: list of field values (_UNSET: not read yet), or None */
+    PyObject *inst;  /* _inst: the translator instance (for views) */
+    /* _dirty: False, the child's reply unchanged; an int, bit i set = field i
+       replaced; True, every field is converted (built in Python, or detached) */
+    PyObject *dirty;
+    PyObject *op_ret, *op_errno;
+} glupy_reply_t;
+
+/* The storage of glupy.Vector (glupy.types.Vector adds the methods): readv/writev
+ * data as GlusterFS iovecs (cffi cdata) and their iobref, or Python bytes. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *iov;    /* _iov: struct iovec * (cdata), or None */
+    PyObject *count;  /* _count: int */
+    PyObject *iobref; /* _iobref: struct iobref * (cdata), or None */
+    PyObject *keep;   /* _keep: what keeps the memory alive, or None */
+    PyObject *data;   /* _data: bytes/memoryview (Python memory), or None */
+    PyObject *cap;    /* _cap: writable bytes from the data's start (alloc'd), or None */
+} glupy_vector_t;
+
+typedef struct {
+    int abi;
+    PyTypeObject *fop_error;
+    PyTypeObject *reply;
+    PyTypeObject *vector;
+    PyTypeObject *wind, *gather;
+    /* what Wind.__await__/Gather.__await__ return: its first step yields the wind
+       or gather, its second returns the value sent (raises it if an exception) */
+    PyTypeObject *await_iter;
+    /* what glupy._core._hand_over(obj) was last given (a new reference), for the
+       bridge to take: Python objects reach the bridge here, not as id() */
+    PyObject *handed_over;
+} glupy_core_api_t;
+
+/* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
+static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,
+                                       PyObject *args)
+{
+    glupy_wind_t *w = PyObject_GC_New(glupy_wind_t, type);
+    if (!w) {
+        Py_DECREF(args);
+        return NULL;
+    }
+    w->child = Py_NewRef(child);
+    w->fop = Py_NewRef(fop);
+    w->args = args;
+    w->awaited = 0;
+    PyObject_GC_Track(w);
+    return (PyObject *)w;
+}
+
+/* The API of the glupy._core that the running interpreter imports (new
+ * reference kept for the life of the process), or NULL with an exception set. */
+static inline glupy_core_api_t *glupy_core_import(void)
+{
+    glupy_core_api_t *api = PyCapsule_Import(GLUPY_CORE_CAPSULE, 0);
+    if (api && api->abi != GLUPY_CORE_ABI) {
+        PyErr_Format(PyExc_ImportError, "glupy._core has ABI %d, the bridge expects %d: "
+                     "rebuild both (python -m glupy._build)", api->abi, GLUPY_CORE_ABI);
+        return NULL;
+    }
+    return api;
+}
+
+#endif

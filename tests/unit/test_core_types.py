@@ -1,0 +1,136 @@
+"""The hot types are glupy._core's C types, the same objects in plain Python as inside
+GlusterFS (tests/bridge runs them there): their rules, checked without GlusterFS."""
+
+import errno
+import inspect
+
+import pytest
+
+import glupy
+from glupy import FopError, Gather, Wind, _core, gather, replies, types
+from glupy.fops import FOPS_BY_NAME
+from glupy.replies import CONVERTERS, LookupReply, StatReply
+from glupy.translator import Child
+
+
+def test_the_author_api_names_are_the_compiled_types():
+    assert (glupy.FopError, glupy.Wind, glupy.Gather) == (_core.FopError, _core.Wind, _core.Gather)
+    assert issubclass(replies.Reply, _core.Reply) and issubclass(types.Vector, _core.Vector)
+    heap_type = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class statement's, not a C type's
+    for cls in (FopError, Wind, Gather, _core.Reply, _core.Field, _core.Vector):
+        assert not cls.__flags__ & heap_type, f"{cls} is not the C type"
+        assert not any(inspect.isfunction(v) for v in vars(cls).values()), cls
+    # every reply field is the C descriptor, on the class itself (nothing installed later)
+    for cls in replies.REPLY_CLASSES.values():
+        for name in cls.fields:
+            assert type(vars(cls)[name]) is _core.Field, (cls, name)
+    assert replies.CONVERTERS is _core.CONVERTERS and replies._UNSET is _core._UNSET
+
+
+def test_fop_error_carries_errno_message_and_reply():
+    e = FopError(errno.ENOENT)
+    assert (e.errno, e.reply, e._message, e.args) == (errno.ENOENT, None, None, (errno.ENOENT,))
+    assert str(e) == "ENOENT: No such file or directory"
+    assert str(FopError(errno.EIO, "disk on fire")) == "disk on fire"
+    reply = StatReply(None, None)
+    assert FopError(errno.EACCES, reply=reply).reply is reply
+    assert FopError(2.0).errno == 2 and type(FopError(2.0).errno) is int  # int(errno)
+    with pytest.raises(TypeError):
+        FopError()
+
+    class Denied(FopError):
+        def __init__(self) -> None:
+            super().__init__(errno.EPERM, "no")
+            self.extra = 1
+
+    d = Denied()
+    assert isinstance(d, Exception) and (d.errno, str(d), d.extra) == (errno.EPERM, "no", 1)
+
+
+def _child() -> Child:
+    c = Child.__new__(Child)
+    c.name = "below"
+    return c
+
+
+def test_a_wind_is_what_a_child_method_returns_and_is_read_only():
+    w = _child().lookup("loc", None)
+    assert type(w) is Wind and w.fop is FOPS_BY_NAME["lookup"] and w.args == ("loc", None)
+    assert repr(w) == "<wind lookup to below>"
+    with pytest.raises(AttributeError):
+        w.args = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        type("MyWind", (Wind,), {})
+    assert Wind[StatReply] is not None  # annotations
+
+
+def test_await_yields_the_wind_then_returns_or_raises_what_is_sent():
+    w = _child().stat("loc", None)
+
+    async def fop():
+        reply = await w
+        try:
+            await gather(w, w, return_exceptions=True)
+        except FopError as e:
+            return reply, e.errno
+
+    coro = fop()
+    assert coro.send(None) is w
+    g = coro.send("the reply")
+    assert type(g) is Gather and g.winds == (w, w) and g.return_exceptions is True
+    with pytest.raises(StopIteration) as done:
+        coro.send(FopError(errno.ENOENT))  # sent, not thrown: raised in the coroutine
+    assert done.value.value == ("the reply", errno.ENOENT)
+
+    coro = fop()
+    coro.send(None)
+    with pytest.raises(FopError):  # a driver that throws gets the same
+        coro.throw(FopError(errno.EIO))
+
+
+def test_gather_takes_winds_only():
+    with pytest.raises(TypeError, match="child fops"):
+        gather(_child().stat("loc", None), "not a wind")  # type: ignore[arg-type]
+
+
+def test_reply_fields_convert_once_and_mark_what_changed(monkeypatch):
+    calls = []
+
+    def convert(raw, cidx, inst):
+        calls.append(cidx)
+        return ("iatt", raw[cidx[0]], inst)
+
+    monkeypatch.setitem(CONVERTERS, "iatt", convert)
+    r = StatReply.__new__(StatReply)  # as the engine makes a child's reply
+    r._raw, r._vals, r._inst, r._dirty = ("b", "x"), None, "inst", False
+    assert r.buf == ("iatt", "b", "inst") and r.buf == ("iatt", "b", "inst")
+    assert calls == [(0,)] and r._dirty is False
+    r.xdata = "new"
+    assert r._dirty == StatReply.xdata.bit == 2 and r.xdata == "new"
+    with pytest.raises(AttributeError):
+        del r.buf
+    built = LookupReply(None, None, None, None, op_ret=0)
+    built.buf = 1
+    assert built._dirty is True  # a reply built in Python converts every field anyway
+    f = StatReply.buf
+    assert (f.index, f.name, f.kind, f.cidx, f.bit) == (0, "buf", "iatt", (0,), 1)
+
+
+def test_a_field_checks_its_index_against_the_class():
+    with pytest.raises((ValueError, RuntimeError)):  # __set_name__'s error, as 3.11/3.12+ wrap it
+        type("Bad", (replies.Reply,), {"__slots__": (), "fields": ("a",),
+                                       "b": _core.Field(3, "b", "iatt", (0,))})
+
+
+def test_child_methods_and_self_child_are_the_c_descriptors_from_import():
+    from glupy import Translator
+    from glupy.fops import FOPS
+
+    for fop in FOPS:
+        d = vars(Child)[fop.name]
+        assert type(d).__module__ == "glupy._core" and type(d).__name__ == "_child_method", fop
+        assert inspect.isfunction(getattr(Child, fop.name))  # the documented signature
+    child = _child()
+    assert child.stat("loc").args == ("loc", None)  # positional: in C
+    assert child.stat(loc="loc", xdata="x").args == ("loc", "x")  # keywords: the Python method
+    assert type(vars(Translator)["child"]).__name__ == "_nondata"
