@@ -275,7 +275,7 @@ def python_host_check(base: Path, tools: dict[str, Path], calls: int = 2000) -> 
     vol.write_text(build_graph("py-lookup-only", backend, tools).render())
     code = (
         "import json, os, sys\n"
-        "from glupy import gfapi\n"
+        "from glupy.local import gfapi\n"
         "c = gfapi.Client.from_volfile(sys.argv[1], log_file=sys.argv[2])\n"
         "n = int(sys.argv[3])\n"
         "us = gfapi.time_fop(lambda: c.stat('/bench-pyhost-missing'), n)\n"
