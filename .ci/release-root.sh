@@ -122,7 +122,12 @@ cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp -L /etc/hosts "$ROOT/etc/hosts"
 
 echo "== sources into $ROOT/src"
-[ -n "$KEEP" ] || rm -rf "$ROOT/src"  # a kept root keeps its venv and build
+# a kept root keeps its venv; everything else is this tree's (no files of an earlier copy)
+if [ -n "$KEEP" ] && [ -d "$ROOT/src" ]; then
+    find "$ROOT/src" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
+else
+    rm -rf "$ROOT/src"
+fi
 mkdir -p "$ROOT/src"
 (cd "$SRC" && git ls-files -z -co --exclude-standard | xargs -0 -r tar -cf - --ignore-failed-read 2>/dev/null) \
     | tar -C "$ROOT/src" -xf -
