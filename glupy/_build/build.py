@@ -33,7 +33,7 @@ OUTPUT = PACKAGE / "_bridge" / "glupy.so"
 SOURCE_DIR = codegen.SOURCE_DIR
 # the bridge's translation units besides the generated fops.c (glupy.h says what each holds)
 SOURCES = ("bridge.c", "task.c", "convert.c", "types.c", "setup.c", "misscache.c", "attrcache.c",
-           "rules.c", "journal.c")
+           "rules.c", "journal.c", "dump.c")
 # glupy._core's (setup.py builds it)
 CORE_SOURCES = ("core.c",)
 MODULE_NAME = "_glupy_bridge"
@@ -56,7 +56,10 @@ extern "Python+C" {{
     int glupy_py_notify(xlator_t *this, int32_t event, void *data);
     int glupy_py_reconfigure(xlator_t *this, dict_t *options);
     int32_t glupy_py_status(xlator_t *this, dict_t *out);
+    int glupy_py_dump(xlator_t *this, void *dump);
 }}
+int glupy_dump_line(void *dump, const char *key, const char *value);
+long glupy_instance_tasks(xlator_t *this);
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
 #define GLUPY_NUM_SLOTS {NUM_FOP_SLOTS}
 """
