@@ -2,7 +2,7 @@
 glusterd's debug/error-gen in every client graph (config.SENTINEL_OPTIONS), failing every
 fop; the filter removes it where it inserts the client-side translators.  Here
 with real glusterfs on client graphs shaped as glusterd writes them (the pool test in
-tests/cluster/test_client_sentinel.py checks that glusterd writes them so)."""
+tests/cluster/test_sentinel_pool.py checks that glusterd writes them so)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from glupy import process, volfile
+from glupy.local import process, volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import SENTINEL_OPTIONS, AttachSpec
 
