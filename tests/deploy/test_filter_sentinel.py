@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from glupy.local import process, volfile
 from glupy.deploy import filter as gfilter
 from glupy.deploy.config import SENTINEL_OPTIONS, AttachSpec
+from glupy.local import process, volfile
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("glusterfs"),
                                 reason="needs root and glusterfs (FUSE)")
