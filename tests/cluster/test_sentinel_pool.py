@@ -60,14 +60,19 @@ def test_a_peer_without_the_filter_hands_out_client_graphs_that_serve_nothing(po
         assert peers[pool.peers[0].host] == "ok", peers
 
         # a client that mounts from peer 3 serves nothing: no read, no write
+        mounted = len(pool.mounts)
         try:
             m3 = pool.mount(VOLUME, host=victim.host, timeout=10)
         except Exception:  # its bricks' connections are never shown as usable
+            assert len(pool.mounts) == mounted + 1
             m3 = pool.mounts[-1]
-        with pytest.raises(OSError):
-            os.listdir(m3)
-        with pytest.raises(OSError):
-            (m3 / "via-peer3").write_text("x")
+        try:
+            with pytest.raises(OSError):
+                os.listdir(m3)
+            with pytest.raises(OSError):
+                (m3 / "via-peer3").write_text("x")
+        finally:
+            pool.unmount(m3)
         assert not any((pool.brick_path(p, n) / "via-peer3").exists()
                        for p in pool.peers for n in (1, 2))
         # the client of peer 1 still runs the translator
