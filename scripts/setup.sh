@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up glupy on a fresh Debian 12 or Debian 13 machine (idempotent; run as root):
 # GlusterFS (10.3 on Debian 12, 11.1 on Debian 13) and build tools from Debian, a
-# venv at .venv with glupy installed editable (and its test tools), the bridge built
+# venv at .venv with glupy installed editable (no test tools: scripts/test.sh adds the
+# [test] extra when it runs), the bridge built
 # for the installed GlusterFS and linked in as features/glupy, and a `glupy` command
 # in /usr/local/bin.
 set -euo pipefail
@@ -60,7 +61,7 @@ if [ "$have" != "$want" ]; then
     "$PY" -m venv "$REPO/.venv"
 fi
 "$VPY" -m pip install -q --upgrade pip
-"$VPY" -m pip install -q -e "$REPO[test]"
+"$VPY" -m pip install -q -e "$REPO"
 
 echo "== bridge"
 "$VPY" -m glupy._build

@@ -33,10 +33,12 @@ OUTPUT = PACKAGE / "_bridge" / "glupy.so"
 SOURCE_DIR = codegen.SOURCE_DIR
 # the bridge's translation units besides the generated fops.c (glupy.h says what each holds)
 SOURCES = ("bridge.c", "task.c", "convert.c", "types.c", "setup.c", "misscache.c", "attrcache.c",
-           "rules.c", "journal.c")
+           "rules.c", "journal.c", "dump.c")
 # glupy._core's (setup.py builds it)
 CORE_SOURCES = ("core.c",)
 MODULE_NAME = "_glupy_bridge"
+# glupy.local.gfapi's binding (bindings/gfapi.py): its own extension module beside the bridge
+GFAPI_MODULE = "glupy._bridge._gfapi"
 
 # Flags that make the headers describe the same struct layout libglusterfs
 # was built with (without HAVE_ATOMIC_BUILTINS sizeof(xlator_t) is wrong:
@@ -56,7 +58,10 @@ extern "Python+C" {{
     int glupy_py_notify(xlator_t *this, int32_t event, void *data);
     int glupy_py_reconfigure(xlator_t *this, dict_t *options);
     int32_t glupy_py_status(xlator_t *this, dict_t *out);
+    int glupy_py_dump(xlator_t *this, void *dump);
 }}
+int glupy_dump_line(void *dump, const char *key, const char *value);
+long glupy_instance_tasks(xlator_t *this);
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);
 #define GLUPY_NUM_SLOTS {NUM_FOP_SLOTS}
 """
@@ -162,6 +167,24 @@ def build_core(verbose: bool = False) -> Path:
     return PACKAGE / ("_core" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
+def make_gfapi_ffi() -> cffi.FFI:
+    """The libgfapi binding glupy.gfapi uses: declarations checked by the compiler
+    against api/glfs.h, sys/stat.h and dirent.h (layouts are the compiler's)."""
+    gfapi = importlib.import_module("glupy._build.bindings.gfapi")
+    ffi = cffi.FFI()
+    ffi.cdef(gfapi.TYPES)
+    ffi.cdef(gfapi.FUNCTIONS)
+    ffi.set_source(GFAPI_MODULE, gfapi.INCLUDES + gfapi.CUSTOMIZATIONS,
+                   define_macros=[("_FILE_OFFSET_BITS", "64"), ("_GNU_SOURCE", None)],
+                   libraries=["gfapi"], extra_compile_args=["-Wall"])
+    return ffi
+
+
+def gfapi_output(bridge: Path = OUTPUT) -> Path:
+    """Where the gfapi module goes, beside the bridge at ``bridge``."""
+    return bridge.parent / ("_gfapi" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+
+
 def target_release() -> str:
     """The installed headers' release; it must be the installed glusterfs's too."""
     headers = release.headers_release()
@@ -175,7 +198,8 @@ def target_release() -> str:
 
 def build(output: Path = OUTPUT, verbose: bool = False, gluster_release: str = "") -> Path:
     """Compile the bridge for the installed GlusterFS (or, for tests of the
-    release check, one that claims ``gluster_release``)."""
+    release check, one that claims ``gluster_release``), and beside it, for the
+    installed GlusterFS only, glupy.local.gfapi's binding."""
     target = gluster_release or target_release()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glupy-build-") as tmp:
@@ -184,5 +208,10 @@ def build(output: Path = OUTPUT, verbose: bool = False, gluster_release: str = "
         tmp_out = output.with_suffix(".so.tmp")
         Path(built).replace(tmp_out)
         os.replace(tmp_out, output)  # atomic: a running glusterfs keeps its mapping
+        if not gluster_release:
+            built = make_gfapi_ffi().compile(tmpdir=tmp, verbose=verbose)
+            tmp_out = gfapi_output(output).with_suffix(".tmp")
+            Path(built).replace(tmp_out)
+            os.replace(tmp_out, gfapi_output(output))
     release.write_info(output, release.build_info(target))
     return output

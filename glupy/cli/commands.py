@@ -823,6 +823,11 @@ def status(volume: str | None, as_json: bool, glusterd_sock: str | None) -> None
                    f"{entry['filter'] or 'NOT INSTALLED'}")
         for line in entry["filter_errors"]:
             click.echo(f"  ! filter: {line}")
+        if any(t["side"] in ("client", "both") for t in entry["translators"]):
+            click.echo("  client graphs from a peer without the filter: "
+                       + ("fail every fop (fail closed)" if entry["client_fail_closed"] else
+                          "RUN WITHOUT the client-side translators (no sentinel: "
+                          "glupy detach, then attach again, sets it)"))
         if not entry["translators"]:
             click.echo("  no glupy translators attached")
         for t in entry["translators"]:

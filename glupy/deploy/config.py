@@ -32,6 +32,15 @@ USER_XL_PREFIX = "user.xlator."
 SERVER_POSITIONS = ("io-stats", "sdfs", "namespace", "cdc", "quota", "index", "barrier", "marker",
                     "selinux", "io-threads", "upcall", "leases", "read-only", "worm", "locks",
                     "access-control", "bitrot-stub", "changelog", "trash", "arbiter", "posix")
+# client side: glusterd's own debug/error-gen, put into every client graph it writes
+# (glusterd-volgen.c, client_graph_builder -> check_and_add_debug_xl) and set to fail 100%
+# of the fops it handles (every fop a client can start with: lookup, open, create, statfs,
+# ...; its errno is picked at random per fop: error-gen ignores debug.error-number unless
+# random-failure is on, which fails only some fops).  glupy's filter removes it where it
+# inserts the client-side translators; a peer without the filter hands out client graphs
+# that serve nothing (fail closed).
+SENTINEL_OPTIONS = {"debug.error-gen": "client", "debug.error-failure": "100"}
+SENTINEL_TYPE = "debug/error-gen"
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 _TYPE_RE = re.compile(r"^[a-z0-9_-]+/[a-z0-9_.-]+$")
 

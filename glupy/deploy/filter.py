@@ -34,6 +34,8 @@ from glupy.deploy.config import (
     DETACHED,
     KEY_PREFIX,
     REFUSE_MODULE,
+    SENTINEL_OPTIONS,
+    SENTINEL_TYPE,
     AttachSpec,
     ConfigError,
     read_info,
@@ -94,6 +96,29 @@ def strip(graph: Graph, volume: str) -> Graph:
     return Graph(kept)
 
 
+def is_sentinel(v: Volume, volume: str) -> bool:
+    """glusterd's debug/error-gen as ``glupy attach`` configures it (config.SENTINEL_OPTIONS)."""
+    return (v.name == f"{volume}-error-gen" and v.type == SENTINEL_TYPE
+            and v.options.get("failure", "").rstrip("%") == SENTINEL_OPTIONS["debug.error-failure"]
+            and len(v.subvolumes) == 1)
+
+
+def remove_sentinel(graph: Graph, volume: str) -> Graph:
+    """``graph`` without the fail-closed sentinel (its parents point at its child)."""
+    sentinels = [v for v in graph if is_sentinel(v, volume)]
+    if not sentinels:
+        return graph
+    (sentinel,) = sentinels
+    below = sentinel.subvolumes[0]
+    kept = []
+    for v in graph:
+        if v is sentinel:
+            continue
+        v.subvolumes = [below if s == sentinel.name else s for s in v.subvolumes]
+        kept.append(v)
+    return Graph(kept)
+
+
 def _parents(graph: Graph, name: str) -> list[Volume]:
     return [v for v in graph if name in v.subvolumes]
 
@@ -137,8 +162,11 @@ def insert(graph: Graph, target: Volume, new: Volume) -> None:
 
 def apply(graph: Graph, volume: str, kind: str, specs: list[AttachSpec],
           glupy_type: str | None = None) -> Graph:
-    """``graph`` (as glusterd wrote it, or as filtered before) with ``specs`` inserted."""
+    """``graph`` (as glusterd wrote it, or as filtered before) with ``specs`` inserted, and,
+    in a client graph that has client-side specs, the fail-closed sentinel removed."""
     graph = strip(graph, volume)
+    if kind == "client" and any("client" in s.sides for s in specs):
+        graph = remove_sentinel(graph, volume)
     type_ = glupy_type or volfile.bridge_type()
     # earlier attaches end up above later ones at the same spot: insert the last first
     for spec in sorted(specs, key=lambda s: (s.seq, s.name), reverse=True):

@@ -41,6 +41,7 @@ from glupy.deploy.config import (
     DETACHED,
     GEN_KEY,
     INERT_MODULE,
+    SENTINEL_OPTIONS,
     USER_XL_PREFIX,
     AttachSpec,
     ConfigError,
@@ -146,6 +147,17 @@ def _regenerate(g: Gluster, vol: VolumeInfo) -> None:
     current = vol.options.get(GEN_KEY, "0")
     gen = int(current) if current.isdigit() else 0
     g.set(vol.name, GEN_KEY, str(gen + 1))
+
+
+def client_fail_closed(vol: VolumeInfo) -> bool:
+    """Whether the volume has the client-side sentinel (config.SENTINEL_OPTIONS)."""
+    return all(vol.options.get(k) == v for k, v in SENTINEL_OPTIONS.items())
+
+
+def _sentinel_off(g: Gluster, volume: str) -> None:
+    """The sentinel's options back to their defaults (debug.error-gen is already off)."""
+    for key in SENTINEL_OPTIONS:
+        g.reset(volume, key)
 
 
 def local_volfiles(g: Gluster, volume: str) -> list[Path]:
@@ -348,6 +360,9 @@ def client_volfile_states(g: Gluster, vol: VolumeInfo, xlator: str) -> dict[str,
             out[host] = f"refused (fail closed): {m.group(1) if m else 'the filter could not run'}"
         elif re.search(rf"^volume {re.escape(xlator)}$", text, re.M):
             out[host] = "ok"
+        elif re.search(rf"^volume {re.escape(vol.name)}-error-gen$", text, re.M):
+            out[host] = ("missing, fails closed: every fop of its clients fails (debug/error-gen; "
+                         "no glupy volfile filter on this peer?)")
         else:
             out[host] = "missing (no glupy volfile filter on this peer?)"
     return out
@@ -514,9 +529,12 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
     # glusterd's insertion (the filter refuses such brick graphs)
     client_only = dataclasses.replace(spec, side="client")
     have: dict[str, bool] = {}
+    # the first client-side translator also turns the sentinel on: from then on a peer
+    # without the filter hands out client graphs that fail every fop
+    other_clients = any("client" in s.sides for s in specs)
     try:
         if "client" in spec.sides:
-            g.set(volume, spec.key, client_only.to_value())
+            g.set_many(volume, {spec.key: client_only.to_value(), **SENTINEL_OPTIONS})
             _regenerate(g, vol)
             verify_clients(g, g.volume(volume), spec, say)
         if brick:
@@ -536,8 +554,13 @@ def attach(g: Gluster, volume: str, spec: AttachSpec, *, restart: bool = True,
             undo = {spec.key: DETACHED}
             if brick and f"{USER_XL_PREFIX}{spec.user_xlator}" in g.volume(volume).options:
                 undo[f"{USER_XL_PREFIX}{spec.user_xlator}.module"] = INERT_MODULE
+            sentinel = "client" in spec.sides and not other_clients
+            if sentinel:  # in the same transaction: no graph has the sentinel without the spec
+                undo["debug.error-gen"] = "off"
             g.set_many(volume, undo)
             _regenerate(g, g.volume(volume))
+            if sentinel:
+                _sentinel_off(g, volume)
         except GlusterError as exc2:
             say(f"rollback failed: {exc2}")
         raise DeployError(str(exc)) from None
@@ -586,8 +609,16 @@ def detach(g: Gluster, volume: str, name: str, *, restart: bool = True, say: Say
     change = {spec.key: DETACHED}
     if brick:
         change[f"{USER_XL_PREFIX}{spec.user_xlator}.module"] = INERT_MODULE
+    # the last client-side translator: the sentinel goes in the same transaction (else the
+    # filter, with nothing to insert, would leave it in every client graph)
+    sentinel = "client" in spec.sides and not any(
+        "client" in s.sides for s in specs if s.name != name)
+    if sentinel:
+        change["debug.error-gen"] = "off"
     g.set_many(volume, change)
     _regenerate(g, vol)
+    if sentinel:
+        _sentinel_off(g, volume)
     xl = spec.xlator_name(volume)
     still = [n for n, has in _volfiles_with(g, volume, xl).items()
              if has and gfilter.volfile_kind(Path(n), volume) == "client"]
@@ -718,6 +749,7 @@ def status(g: Gluster, volume: str | None = None, *, probe: bool = True) -> list
                                     "filter": str(gfilter.filter_path()) if gfilter.is_ours(
                                         gfilter.filter_path()) else None,
                                     "filter_errors": _filter_errors(g, vol.name).splitlines(),
+                                    "client_fail_closed": client_fail_closed(vol),
                                     "translators": []}
         for spec in specs:
             xl = spec.xlator_name(vol.name)

@@ -1,4 +1,4 @@
-"""A small ctypes binding of libgfapi (GlusterFS 10.3): talk to a volume without FUSE.
+"""libgfapi from Python: talk to a volume without FUSE.
 
 ::
 
@@ -15,24 +15,18 @@ crashes in 10.3 (posix's janitor uses two context lists gfapi leaves uninitialis
 translator in a gfapi graph works: the bridge finds CPython already running in this
 process and uses it (checked on every ``bench/gfapi_latency.py`` run).
 
-Facts this binding depends on (checked against ``/usr/include/glusterfs/api/glfs.h`` and
-``objdump -T libgfapi.so.0`` of 10.3, x86_64):
-
-* ``glfs_pread``, ``glfs_pwrite``, ``glfs_ftruncate``, ``glfs_fsync`` exist in two symbol
-  versions; the default (what ``dlsym`` and therefore ctypes returns) is ``GFAPI_6.0``,
-  which takes extra ``struct glfs_stat *prestat/poststat`` arguments (NULL is allowed).
-  Calling them with the 3.4 argument list would pass garbage pointers.
-* ``struct stat`` (x86_64 glibc, 144 bytes) and ``struct dirent`` (280 bytes, ``d_name`` at
-  19) are declared below and checked by size at import.
-* errors: every call returns -1 (or NULL) and sets errno in the calling thread; the
-  library is loaded with ``use_errno=True`` and the errno is read with
-  :func:`ctypes.get_errno`.
+The C side is a cffi module compiled against the installed ``api/glfs.h``,
+``sys/stat.h`` and ``dirent.h`` when the bridge is built
+(``glupy/_build/bindings/gfapi.py``): struct layouts and prototypes are the compiler's,
+including the ``GFAPI_6.0`` versions of ``glfs_pread``, ``glfs_pwrite``,
+``glfs_ftruncate`` and ``glfs_fsync`` (extra ``struct glfs_stat *`` arguments, NULL
+here) that glfs.h selects.  Every call releases the GIL; errors are -1 (or NULL) with
+errno, which cffi keeps per thread (``ffi.errno``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno as errno_mod
 import os
 import time
@@ -51,139 +45,42 @@ __all__ = [
     "time_fop",
 ]
 
-LIBGFAPI = "libgfapi.so.0"
-
 # gf_loglevel_t (glusterfs/logging.h)
 LOG_LEVELS: dict[str, int] = {
     "NONE": 0, "EMERG": 1, "ALERT": 2, "CRITICAL": 3, "ERROR": 4, "WARNING": 5,
     "NOTICE": 6, "INFO": 7, "DEBUG": 8, "TRACE": 9,
 }
 
-_off_t = ctypes.c_int64
-_mode_t = ctypes.c_uint32
-_vp = ctypes.c_void_p
-_cp = ctypes.c_char_p
+ffi: Any = None
+_LIB: Any = None
 
 
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_int64), ("tv_nsec", ctypes.c_int64)]
-
-
-class Stat(ctypes.Structure):
-    """``struct stat`` of glibc on x86_64 (not the generic/aarch64 layout)."""
-
-    _fields_ = [
-        ("st_dev", ctypes.c_uint64),      # 0
-        ("st_ino", ctypes.c_uint64),      # 8
-        ("st_nlink", ctypes.c_uint64),    # 16 (before st_mode on x86_64)
-        ("st_mode", ctypes.c_uint32),     # 24
-        ("st_uid", ctypes.c_uint32),      # 28
-        ("st_gid", ctypes.c_uint32),      # 32
-        ("_pad0", ctypes.c_int32),        # 36
-        ("st_rdev", ctypes.c_uint64),     # 40
-        ("st_size", ctypes.c_int64),      # 48
-        ("st_blksize", ctypes.c_int64),   # 56
-        ("st_blocks", ctypes.c_int64),    # 64
-        ("st_atim", _Timespec),           # 72
-        ("st_mtim", _Timespec),           # 88
-        ("st_ctim", _Timespec),           # 104
-        ("_reserved", ctypes.c_int64 * 3),  # 120
-    ]
-
-    def to_stat_result(self) -> os.stat_result:
-        def ns(ts: _Timespec) -> int:
-            return int(ts.tv_sec) * 1_000_000_000 + int(ts.tv_nsec)
-
-        a, m, c = ns(self.st_atim), ns(self.st_mtim), ns(self.st_ctim)
-        return os.stat_result((
-            self.st_mode, self.st_ino, self.st_dev, self.st_nlink, self.st_uid, self.st_gid,
-            self.st_size,
-            self.st_atim.tv_sec, self.st_mtim.tv_sec, self.st_ctim.tv_sec,  # int times
-            a / 1e9, m / 1e9, c / 1e9,                                       # st_*time floats
-            a, m, c,                                                         # st_*time_ns
-            self.st_blksize, self.st_blocks, self.st_rdev,
-        ))
-
-
-class Dirent(ctypes.Structure):
-    """``struct dirent`` of glibc on x86_64 (64-bit d_ino/d_off)."""
-
-    _fields_ = [
-        ("d_ino", ctypes.c_uint64),
-        ("d_off", ctypes.c_int64),
-        ("d_reclen", ctypes.c_uint16),
-        ("d_type", ctypes.c_uint8),
-        ("d_name", ctypes.c_char * 256),
-    ]
-
-
-
-def _check_layouts() -> None:
-    import platform
-
-    if platform.machine() not in ("x86_64", "AMD64"):
-        raise GfapiError(f"glupy.local.gfapi declares x86_64 glibc structs; this is {platform.machine()}")
-    assert ctypes.sizeof(Stat) == 144 and Stat.st_size.offset == 48 and Stat.st_mtim.offset == 88
-    assert ctypes.sizeof(Dirent) == 280 and Dirent.d_name.offset == 19
-
-
-# name: (restype, argtypes). Signatures from glfs.h (10.3); see the module docstring.
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
-    "glfs_new": (_vp, [_cp]),
-    "glfs_set_volfile": (ctypes.c_int, [_vp, _cp]),
-    "glfs_set_logging": (ctypes.c_int, [_vp, _cp, ctypes.c_int]),
-    "glfs_init": (ctypes.c_int, [_vp]),
-    "glfs_fini": (ctypes.c_int, [_vp]),
-    "glfs_stat": (ctypes.c_int, [_vp, _cp, ctypes.POINTER(Stat)]),
-    "glfs_lstat": (ctypes.c_int, [_vp, _cp, ctypes.POINTER(Stat)]),
-    "glfs_fstat": (ctypes.c_int, [_vp, ctypes.POINTER(Stat)]),
-    "glfs_open": (_vp, [_vp, _cp, ctypes.c_int]),
-    "glfs_creat": (_vp, [_vp, _cp, ctypes.c_int, _mode_t]),
-    "glfs_close": (ctypes.c_int, [_vp]),
-    "glfs_read": (ctypes.c_ssize_t, [_vp, _vp, ctypes.c_size_t, ctypes.c_int]),
-    "glfs_write": (ctypes.c_ssize_t, [_vp, _vp, ctypes.c_size_t, ctypes.c_int]),
-    # GFAPI_6.0 versions: trailing struct glfs_stat * arguments
-    "glfs_pread": (ctypes.c_ssize_t, [_vp, _vp, ctypes.c_size_t, _off_t, ctypes.c_int, _vp]),
-    "glfs_pwrite": (ctypes.c_ssize_t, [_vp, _vp, ctypes.c_size_t, _off_t, ctypes.c_int, _vp, _vp]),
-    "glfs_ftruncate": (ctypes.c_int, [_vp, _off_t, _vp, _vp]),
-    "glfs_fsync": (ctypes.c_int, [_vp, _vp, _vp]),
-    "glfs_lseek": (_off_t, [_vp, _off_t, ctypes.c_int]),
-    "glfs_truncate": (ctypes.c_int, [_vp, _cp, _off_t]),
-    "glfs_access": (ctypes.c_int, [_vp, _cp, ctypes.c_int]),
-    "glfs_mkdir": (ctypes.c_int, [_vp, _cp, _mode_t]),
-    "glfs_rmdir": (ctypes.c_int, [_vp, _cp]),
-    "glfs_unlink": (ctypes.c_int, [_vp, _cp]),
-    "glfs_rename": (ctypes.c_int, [_vp, _cp, _cp]),
-    "glfs_symlink": (ctypes.c_int, [_vp, _cp, _cp]),
-    "glfs_readlink": (ctypes.c_int, [_vp, _cp, _vp, ctypes.c_size_t]),
-    "glfs_chmod": (ctypes.c_int, [_vp, _cp, _mode_t]),
-    "glfs_opendir": (_vp, [_vp, _cp]),
-    "glfs_readdir_r": (ctypes.c_int, [_vp, ctypes.POINTER(Dirent), ctypes.POINTER(ctypes.c_void_p)]),
-    "glfs_closedir": (ctypes.c_int, [_vp]),
-    "glfs_getxattr": (ctypes.c_ssize_t, [_vp, _cp, _cp, _vp, ctypes.c_size_t]),
-    "glfs_listxattr": (ctypes.c_ssize_t, [_vp, _cp, _vp, ctypes.c_size_t]),
-    "glfs_setxattr": (ctypes.c_int, [_vp, _cp, _cp, _vp, ctypes.c_size_t, ctypes.c_int]),
-    "glfs_removexattr": (ctypes.c_int, [_vp, _cp, _cp]),
-}
-
-_LIB: ctypes.CDLL | None = None
-
-
-def libgfapi() -> ctypes.CDLL:
-    """``libgfapi.so.0`` with the prototypes above (loaded once, on first use)."""
-    global _LIB
+def libgfapi() -> Any:
+    """The compiled binding's ``lib`` (glfs_* functions), loaded on first use."""
+    global _LIB, ffi
     if _LIB is None:
-        _check_layouts()
         try:
-            lib = ctypes.CDLL(LIBGFAPI, use_errno=True)
-        except OSError as exc:
-            raise GfapiError(f"cannot load {LIBGFAPI} (install the libgfapi0 package): {exc}") from exc
-        for name, (restype, argtypes) in _SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.restype = restype
-            fn.argtypes = argtypes
-        _LIB = lib
+            from glupy._bridge import _gfapi
+        except ImportError as exc:
+            raise GfapiError(
+                f"glupy's libgfapi binding is not built or cannot load ({exc}): install "
+                "libgfapi0 (and libglusterfs-dev to build), then `python -m glupy._build`"
+            ) from exc
+        ffi, _LIB = _gfapi.ffi, _gfapi.lib
     return _LIB
+
+
+def _stat_result(st: Any) -> os.stat_result:
+    """A ``struct stat *`` as os.stat_result."""
+    a, m, c = (int(ts.tv_sec) * 1_000_000_000 + int(ts.tv_nsec)
+               for ts in (st.st_atim, st.st_mtim, st.st_ctim))
+    return os.stat_result((
+        st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
+        st.st_atim.tv_sec, st.st_mtim.tv_sec, st.st_ctim.tv_sec,  # int times
+        a / 1e9, m / 1e9, c / 1e9,                                 # st_*time floats
+        a, m, c,                                                   # st_*time_ns
+        st.st_blksize, st.st_blocks, st.st_rdev,
+    ))
 
 
 class GfapiError(RuntimeError):
@@ -209,7 +106,7 @@ def _b(path: PathArg) -> bytes:
 
 
 def _oserror(what: str, path: PathArg | None = None, path2: PathArg | None = None) -> OSError:
-    err = ctypes.get_errno() or errno_mod.EIO
+    err = ffi.errno or errno_mod.EIO
     msg = f"{os.strerror(err)} ({what})"
     if path is None:
         return OSError(err, msg)
@@ -231,16 +128,16 @@ def _log_tail(path: str | None, n: int = 40) -> list[str]:
 class Fd:
     """An open ``glfs_fd_t``. Close it (or use ``with``) before the Client's fini()."""
 
-    def __init__(self, client: Client, handle: int, path: str) -> None:
+    def __init__(self, client: Client, handle: Any, path: str) -> None:
         self._client = client
-        self._h: int | None = handle
+        self._h: Any = handle
         self.path = path
 
     @property
     def closed(self) -> bool:
         return self._h is None
 
-    def _handle(self) -> int:
+    def _handle(self) -> Any:
         if self._h is None:
             raise ValueError(f"I/O operation on closed gfapi fd ({self.path})")
         return self._h
@@ -252,53 +149,68 @@ class Fd:
             while chunk := self.read(1 << 20):
                 chunks.append(chunk)
             return b"".join(chunks)
-        buf = ctypes.create_string_buffer(size)
-        n = libgfapi().glfs_read(self._handle(), buf, size, 0)
+        lib = libgfapi()
+        buf = ffi.new("char[]", max(size, 1))
+        n = lib.glfs_read(self._handle(), buf, size, 0)
         if n < 0:
             raise _oserror("glfs_read", self.path)
-        return buf.raw[:n]
+        return ffi.buffer(buf, n)[:]
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        raw = bytes(data)
-        n = libgfapi().glfs_write(self._handle(), raw, len(raw), 0)
+        lib = libgfapi()
+        raw = ffi.from_buffer(data)
+        n = lib.glfs_write(self._handle(), raw, len(raw), 0)
         if n < 0:
             raise _oserror("glfs_write", self.path)
         return int(n)
 
     def pread(self, size: int, offset: int) -> bytes:
-        buf = ctypes.create_string_buffer(size)
-        n = libgfapi().glfs_pread(self._handle(), buf, size, offset, 0, None)
+        lib = libgfapi()
+        buf = ffi.new("char[]", max(size, 1))
+        n = lib.glfs_pread(self._handle(), buf, size, offset, 0, ffi.NULL)
         if n < 0:
             raise _oserror("glfs_pread", self.path)
-        return buf.raw[:n]
+        return ffi.buffer(buf, n)[:]
 
     def pwrite(self, data: bytes | bytearray | memoryview, offset: int) -> int:
-        raw = bytes(data)
-        n = libgfapi().glfs_pwrite(self._handle(), raw, len(raw), offset, 0, None, None)
+        lib = libgfapi()
+        raw = ffi.from_buffer(data)
+        n = lib.glfs_pwrite(self._handle(), raw, len(raw), offset, 0, ffi.NULL, ffi.NULL)
         if n < 0:
             raise _oserror("glfs_pwrite", self.path)
         return int(n)
 
     def lseek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        ctypes.set_errno(0)
-        pos = libgfapi().glfs_lseek(self._handle(), offset, whence)
+        lib = libgfapi()
+        ffi.errno = 0
+        pos = lib.glfs_lseek(self._handle(), offset, whence)
         if pos < 0:
             raise _oserror("glfs_lseek", self.path)
         return int(pos)
 
     def fstat(self) -> os.stat_result:
-        st = Stat()
-        if libgfapi().glfs_fstat(self._handle(), ctypes.byref(st)) != 0:
+        lib = libgfapi()
+        st = ffi.new("struct stat *")
+        if lib.glfs_fstat(self._handle(), st) != 0:
             raise _oserror("glfs_fstat", self.path)
-        return st.to_stat_result()
+        return _stat_result(st)
 
     def fsync(self) -> None:
-        if libgfapi().glfs_fsync(self._handle(), None, None) != 0:
+        if libgfapi().glfs_fsync(self._handle(), ffi.NULL, ffi.NULL) != 0:
             raise _oserror("glfs_fsync", self.path)
 
     def ftruncate(self, length: int) -> None:
-        if libgfapi().glfs_ftruncate(self._handle(), length, None, None) != 0:
+        if libgfapi().glfs_ftruncate(self._handle(), length, ffi.NULL, ffi.NULL) != 0:
             raise _oserror("glfs_ftruncate", self.path)
+
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        """glfs_fallocate: ``mode`` (its ``keep_size`` argument) is passed down unchanged."""
+        if libgfapi().glfs_fallocate(self._handle(), mode, offset, length) != 0:
+            raise _oserror("glfs_fallocate", self.path)
+
+    def zerofill(self, offset: int, length: int) -> None:
+        if libgfapi().glfs_zerofill(self._handle(), offset, length) != 0:
+            raise _oserror("glfs_zerofill", self.path)
 
     def close(self) -> None:
         if self._h is None:
@@ -321,8 +233,8 @@ class Fd:
 class Client:
     """One ``glfs_t``: a client graph loaded in this process. ``with`` calls fini()."""
 
-    def __init__(self, fs: int, *, volname: str, log_file: str | None) -> None:
-        self._fs: int | None = fs
+    def __init__(self, fs: Any, *, volname: str, log_file: str | None) -> None:
+        self._fs: Any = fs
         self.volname = volname
         self.log_file = log_file
         self._fds: weakref.WeakSet[Fd] = weakref.WeakSet()
@@ -351,17 +263,17 @@ class Client:
         log = os.fspath(log_file) if log_file is not None else vol + ".gfapi.log"
         level = LOG_LEVELS[log_level.upper()] if isinstance(log_level, str) else int(log_level)
         fs = lib.glfs_new(name.encode())
-        if not fs:
+        if fs == ffi.NULL:
             raise _oserror("glfs_new")
         client = cls(fs, volname=name, log_file=log)
         failed: str | None = None
         try:
             if lib.glfs_set_volfile(fs, vol.encode()) != 0:
-                failed = f"glfs_set_volfile: {os.strerror(ctypes.get_errno())}"
+                failed = f"glfs_set_volfile: {os.strerror(ffi.errno)}"
             elif lib.glfs_set_logging(fs, log.encode(), level) != 0:
-                failed = f"glfs_set_logging: {os.strerror(ctypes.get_errno())}"
+                failed = f"glfs_set_logging: {os.strerror(ffi.errno)}"
             elif lib.glfs_init(fs) != 0:
-                failed = f"glfs_init: {os.strerror(ctypes.get_errno())}"
+                failed = f"glfs_init: {os.strerror(ffi.errno)}"
             else:
                 failed = client._wait_connected(connect_timeout)
         except BaseException:
@@ -397,7 +309,7 @@ class Client:
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def fs(self) -> int:
+    def fs(self) -> Any:
         if self._fs is None:
             raise GfapiError(f"gfapi client {self.volname!r} was finished (fini)")
         return self._fs
@@ -429,16 +341,18 @@ class Client:
     # ------------------------------------------------------------------ paths
 
     def stat(self, path: PathArg) -> os.stat_result:
-        st = Stat()
-        if libgfapi().glfs_stat(self.fs, _b(path), ctypes.byref(st)) != 0:
+        lib = libgfapi()
+        st = ffi.new("struct stat *")
+        if lib.glfs_stat(self.fs, _b(path), st) != 0:
             raise _oserror("glfs_stat", path)
-        return st.to_stat_result()
+        return _stat_result(st)
 
     def lstat(self, path: PathArg) -> os.stat_result:
-        st = Stat()
-        if libgfapi().glfs_lstat(self.fs, _b(path), ctypes.byref(st)) != 0:
+        lib = libgfapi()
+        st = ffi.new("struct stat *")
+        if lib.glfs_lstat(self.fs, _b(path), st) != 0:
             raise _oserror("glfs_lstat", path)
-        return st.to_stat_result()
+        return _stat_result(st)
 
     def exists(self, path: PathArg) -> bool:
         try:
@@ -469,7 +383,7 @@ class Client:
         else:
             h = lib.glfs_open(self.fs, _b(path), flags)
             what = "glfs_open"
-        if not h:
+        if h == ffi.NULL:
             raise _oserror(what, path)
         fd = Fd(self, h, os.fsdecode(path))
         self._fds.add(fd)
@@ -514,11 +428,12 @@ class Client:
             raise _oserror("glfs_symlink", target, path)
 
     def readlink(self, path: PathArg) -> str:
-        buf = ctypes.create_string_buffer(4096)
-        n = libgfapi().glfs_readlink(self.fs, _b(path), buf, len(buf))
+        lib = libgfapi()
+        buf = ffi.new("char[]", 4096)
+        n = lib.glfs_readlink(self.fs, _b(path), buf, len(buf))
         if n < 0:
             raise _oserror("glfs_readlink", path)
-        return os.fsdecode(buf.raw[:n])
+        return os.fsdecode(ffi.buffer(buf, n)[:])
 
     def chmod(self, path: PathArg, mode: int) -> None:
         if libgfapi().glfs_chmod(self.fs, _b(path), mode) != 0:
@@ -528,17 +443,17 @@ class Client:
         """``(name, d_type, d_ino)`` for every entry, "." and ".." included (glfs_readdir_r)."""
         lib = libgfapi()
         h = lib.glfs_opendir(self.fs, _b(path))
-        if not h:
+        if h == ffi.NULL:
             raise _oserror("glfs_opendir", path)
         try:
-            ent = Dirent()
-            res = ctypes.c_void_p()
+            ent = ffi.new("struct dirent *")
+            res = ffi.new("struct dirent **")
             while True:
-                if lib.glfs_readdir_r(h, ctypes.byref(ent), ctypes.byref(res)) != 0:
+                if lib.glfs_readdir_r(h, ent, res) != 0:
                     raise _oserror("glfs_readdir_r", path)
-                if not res.value:
+                if res[0] == ffi.NULL:
                     return
-                yield os.fsdecode(ent.d_name), int(ent.d_type), int(ent.d_ino)
+                yield os.fsdecode(ffi.string(ent.d_name)), int(ent.d_type), int(ent.d_ino)
         finally:
             lib.glfs_closedir(h)
 
@@ -552,31 +467,32 @@ class Client:
         lib = libgfapi()
         key = name.encode()
         for _ in range(5):
-            size = lib.glfs_getxattr(self.fs, _b(path), key, None, 0)
+            size = lib.glfs_getxattr(self.fs, _b(path), key, ffi.NULL, 0)
             if size < 0:
                 raise _oserror(f"glfs_getxattr {name}", path)
-            buf = ctypes.create_string_buffer(max(size, 1))
+            buf = ffi.new("char[]", max(size, 1))
             n = lib.glfs_getxattr(self.fs, _b(path), key, buf, size)
             if n >= 0:
-                return buf.raw[:n]
-            if ctypes.get_errno() != errno_mod.ERANGE:  # grew in between: ask again
+                return ffi.buffer(buf, n)[:]
+            if ffi.errno != errno_mod.ERANGE:  # grew in between: ask again
                 raise _oserror(f"glfs_getxattr {name}", path)
         raise OSError(errno_mod.ERANGE, f"xattr {name} keeps changing size", os.fsdecode(path))
 
     def listxattr(self, path: PathArg) -> list[str]:
         lib = libgfapi()
-        size = lib.glfs_listxattr(self.fs, _b(path), None, 0)
+        size = lib.glfs_listxattr(self.fs, _b(path), ffi.NULL, 0)
         if size < 0:
             raise _oserror("glfs_listxattr", path)
-        buf = ctypes.create_string_buffer(max(size, 1) + 4096)
+        buf = ffi.new("char[]", max(size, 1) + 4096)
         n = lib.glfs_listxattr(self.fs, _b(path), buf, len(buf))
         if n < 0:
             raise _oserror("glfs_listxattr", path)
-        return [k.decode(errors="surrogateescape") for k in buf.raw[:n].split(b"\0") if k]
+        return [k.decode(errors="surrogateescape") for k in ffi.buffer(buf, n)[:].split(b"\0") if k]
 
     def setxattr(self, path: PathArg, name: str, value: bytes, flags: int = 0) -> None:
-        raw = bytes(value)
-        if libgfapi().glfs_setxattr(self.fs, _b(path), name.encode(), raw, len(raw), flags) != 0:
+        lib = libgfapi()
+        raw = ffi.from_buffer(value)
+        if lib.glfs_setxattr(self.fs, _b(path), name.encode(), raw, len(raw), flags) != 0:
             raise _oserror(f"glfs_setxattr {name}", path)
 
     def removexattr(self, path: PathArg, name: str) -> None:

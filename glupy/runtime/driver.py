@@ -56,7 +56,7 @@ from glupy.misscache import MissCache
 from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
-from glupy.runtime.procstatus import STATUS_XATTR, process_status
+from glupy.runtime.procstatus import STATUS_XATTR, process_status, statedump
 from glupy.translator import Child, FopError, InitError, Option, Translator, _sync
 from glupy.types import (
     Caller,
@@ -874,6 +874,17 @@ def _deliver_upcall(inst: Instance, obj: Translator, data: Any) -> None:
         inst.log.exception("upcall() of %s failed (the event is still passed on)", inst.spec)
 
 
+def py_dump(this: Any, dump: Any) -> int:
+    """The translator's statedump section (dump.c gathers it, GlusterFS writes it)."""
+    inst = _instances.get(this)
+    lines = (statedump(inst, lib) if inst is not None
+             else [("state", "not loaded (initialisation failed or finished: see the log)")])
+    for key, value in lines:
+        if lib.glupy_dump_line(dump, key.encode(), value.encode("utf-8", "replace")) != 0:
+            return -1
+    return 0
+
+
 def py_notify(this: Any, event: int, data: Any) -> int:
     inst = _instances.get(this)
     if inst is None or inst.translator is None:
@@ -1019,6 +1030,7 @@ def attach(ffi_: Any, lib_: Any) -> None:
     ffi.def_extern(name="glupy_py_notify", onerror=_extern_error)(py_notify)
     ffi.def_extern(name="glupy_py_reconfigure", error=-1, onerror=_extern_error)(py_reconfigure)
     ffi.def_extern(name="glupy_py_status", error=-errno.EIO, onerror=_extern_error)(py_status)
+    ffi.def_extern(name="glupy_py_dump", error=-1, onerror=_extern_error)(py_dump)
 
 
 def _extern_error(exc: type, value: BaseException, tb: Any) -> None:

@@ -36,6 +36,7 @@ def describe(inst: Any, lib: Any) -> dict[str, Any]:
         # caches answer the others), by fop
         "python_calls": python_calls(inst, lib),
         "refused_in_c": sorted(type(obj).refusals()) if obj is not None else [],
+        "tasks_in_flight": int(lib.glupy_instance_tasks(inst.xl)),
         "reloads": inst.reloads,
         "errors": getattr(inst, "errors", 0),
         "last_error": getattr(inst, "last_error", ""),
@@ -72,3 +73,28 @@ def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
         "failures_finished_in_c": int(lib.glupy_failures_finished_in_c()),
         "translators": [describe(i, lib) for i in list(instances.values())],
     }
+
+
+def statedump(inst: Any, lib: Any) -> list[tuple[str, str]]:
+    """The ``key=value`` lines of one translator's statedump section (``kill -USR1``,
+    written by the bridge's dump.c): :func:`describe` flattened (``calls.lookup=12``,
+    lists comma-separated), then the process's Python and glupy."""
+    from glupy import __version__
+
+    lines: list[tuple[str, str]] = []
+
+    def add(key: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                add(f"{key}.{k}", v)
+        elif isinstance(value, list | tuple):
+            lines.append((key, ",".join(str(v) for v in value)))
+        else:
+            lines.append((key, " ".join(str(value).split("\n"))))
+
+    for key, value in describe(inst, lib).items():
+        add(key, value)
+    add("python", platform.python_version())
+    add("glupy", __version__)
+    add("process_tasks_in_flight", int(lib.glupy_tasks_in_flight()))
+    return lines

@@ -181,29 +181,18 @@ def test_fallocate_mode_from_gfapi_is_whole(glupy_gfapi):
     """gfapi's glfs_fallocate(fd, keep_size, ...) passes the caller's mode unchanged: a
     brick-side translator sees FALLOC_FL_ZERO_RANGE.  storage/posix (10.x) then only
     asks `keep_size != 0`: it allocates and zeroes nothing (docs/fops.md says so)."""
-    import ctypes
-
-    from glupy.local import gfapi
-
     client, info = glupy_gfapi([("argrecord:ArgRecord", {})], python_path=[TRANSLATORS])
     client.write_file("z", b"y" * 8192)
     client.getxattr("/", "glupy.args.reset")
-    fallocate = gfapi.libgfapi().glfs_fallocate
-    fallocate.restype = ctypes.c_int
-    fallocate.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64, ctypes.c_size_t]
     with client.open("z", os.O_RDWR) as f:
-        assert fallocate(f._handle(), glupy.FALLOC_FL_ZERO_RANGE | glupy.FALLOC_FL_KEEP_SIZE,
-                         0, 4096) == 0
+        f.fallocate(glupy.FALLOC_FL_ZERO_RANGE | glupy.FALLOC_FL_KEEP_SIZE, 0, 4096)
     records = json.loads(client.getxattr("/", "glupy.args"))
     assert [r["keep_size"] for r in records if r["fop"] == "fallocate"] == \
         [glupy.FALLOC_FL_ZERO_RANGE | glupy.FALLOC_FL_KEEP_SIZE]
     assert (info.backend_dir / "z").read_bytes() == b"y" * 8192
     # zeroing is the zerofill fop
-    zerofill = gfapi.libgfapi().glfs_zerofill
-    zerofill.restype = ctypes.c_int
-    zerofill.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
     with client.open("z", os.O_RDWR) as f:
-        assert zerofill(f._handle(), 0, 4096) == 0
+        f.zerofill(0, 4096)
     records = json.loads(client.getxattr("/", "glupy.args"))
     assert [(r["offset"], r["len"]) for r in records if r["fop"] == "zerofill"] == [(0, 4096)]
     assert (info.backend_dir / "z").read_bytes() == bytes(4096) + b"y" * 4096

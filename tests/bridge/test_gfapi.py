@@ -8,12 +8,12 @@ storage/posix, started by the glupy_gfapi fixture. gfapi sends fops that FUSE ca
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
 import os
 import re
 import stat
+import subprocess
 
 import pytest
 from exercise import FUSE_UNREACHABLE
@@ -21,6 +21,8 @@ from exercise import FUSE_UNREACHABLE
 from glupy.library.passthrough import COUNTERS_XATTR
 from glupy.local import gfapi, volfile
 from glupy.local.gfapi import time_fop
+
+DT_DIR, DT_REG = 4, 8  # dirent.h
 
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
 
@@ -30,18 +32,35 @@ def counters(client: gfapi.Client) -> dict[str, int]:
     return json.loads(client.getxattr("/", COUNTERS_XATTR))
 
 
-def test_struct_layouts_match_x86_64_glibc():
-    # offsets from `offsetof` in a C program on this machine (-D_FILE_OFFSET_BITS=64)
-    st = gfapi.Stat
-    assert ctypes.sizeof(st) == 144
-    assert [(f, getattr(st, f).offset) for f in ("st_dev", "st_ino", "st_nlink", "st_mode",
-                                                   "st_uid", "st_gid", "st_rdev", "st_size",
-                                                   "st_blksize", "st_blocks", "st_atim",
-                                                   "st_mtim", "st_ctim")] == [
-        ("st_dev", 0), ("st_ino", 8), ("st_nlink", 16), ("st_mode", 24), ("st_uid", 28),
-        ("st_gid", 32), ("st_rdev", 40), ("st_size", 48), ("st_blksize", 56),
-        ("st_blocks", 64), ("st_atim", 72), ("st_mtim", 88), ("st_ctim", 104)]
-    assert ctypes.sizeof(gfapi.Dirent) == 280 and gfapi.Dirent.d_name.offset == 19
+STRUCT_FIELDS = {
+    "struct stat": ("st_dev", "st_ino", "st_nlink", "st_mode", "st_uid", "st_gid", "st_rdev",
+                    "st_size", "st_blksize", "st_blocks", "st_atim", "st_mtim", "st_ctim"),
+    "struct dirent": ("d_ino", "d_type", "d_name"),
+}
+
+
+def test_struct_layouts_are_the_compilers(tmp_path):
+    """The binding's struct stat / struct dirent are what a C program that includes
+    glfs.h gets on this machine (whatever the architecture), not hand-declared."""
+    gfapi.libgfapi()
+    lines = []
+    for struct, fields in STRUCT_FIELDS.items():
+        lines.append(f'printf("{struct} %zu\\n", sizeof({struct}));')
+        lines += [f'printf("{struct}.{f} %zu\\n", offsetof({struct}, {f}));' for f in fields]
+    src = tmp_path / "layout.c"
+    src.write_text("#include <stdio.h>\n#include <stddef.h>\n#include <sys/stat.h>\n"
+                   "#include <dirent.h>\n#include <glusterfs/api/glfs.h>\n"
+                   "int main(void) {\n" + "\n".join(lines) + "\nreturn 0; }\n")
+    subprocess.run(["cc", "-D_FILE_OFFSET_BITS=64", "-D_GNU_SOURCE", "-o", str(tmp_path / "layout"),
+                    str(src)], check=True)
+    expected = dict(line.rsplit(" ", 1) for line in subprocess.run(
+        [str(tmp_path / "layout")], check=True, capture_output=True, text=True).stdout.splitlines())
+    ffi = gfapi.ffi
+    got = {}
+    for struct, fields in STRUCT_FIELDS.items():
+        got[struct] = str(ffi.sizeof(struct))
+        got.update({f"{struct}.{f}": str(ffi.offsetof(struct, f)) for f in fields})
+    assert got == expected
 
 
 def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi):
@@ -85,6 +104,8 @@ def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi):
     c.write_file("/d/two", b"22")
     assert sorted(c.listdir("/d")) == ["one", "two"]
     assert {n for n, *_ in c.scandir("/d")} == {".", "..", "one", "two"}
+    types = {n: t for n, t, _ in c.scandir("/")}
+    assert types["d"] == DT_DIR and types["f.txt"] == DT_REG
     assert sorted(os.listdir(b / "d")) == ["one", "two"]
     assert sorted(c.listdir("/")) == ["d", "f.txt"]
     with pytest.raises(OSError) as exc:

@@ -185,7 +185,7 @@ static int32_t glupy_reconfigure(xlator_t *this, dict_t *options)
 
 static struct xlator_fops glupy_static_fops;
 static struct xlator_cbks glupy_static_cbks;
-static struct xlator_dumpops glupy_dumpops;
+static struct xlator_dumpops glupy_dumpops = {.priv = glupy_dump_priv};
 
 static volume_option_t glupy_options[] = {
     {.key = {"module"},

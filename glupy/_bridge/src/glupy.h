@@ -12,6 +12,7 @@
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
  *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
+ *   dump.c       the statedump section (kill -USR1), written from glupy.runtime.procstatus
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
@@ -61,6 +62,7 @@ typedef struct {
     struct glupy_rules *rules;           /* every entry, first (rules.c) */
     struct glupy_journal *journal;       /* fops wound on in C record here (journal.c) */
     uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
+    long tasks_live; /* tasks not finished yet (under the GIL) */
 } glupy_private_t;
 
 /* ------------------------------------------------------------------ tasks */
@@ -453,6 +455,15 @@ static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, 
     }
     return r->python[slot];
 }
+
+/* ------------------------------------------------------------ dump.c */
+/* the xlator's statedump (dumpops.priv): the section glupy.runtime.procstatus writes */
+int32_t glupy_dump_priv(xlator_t *this);
+/* What Python calls (build.py BRIDGE_CDEF): one key = value line of a dump in the making;
+ * an instance's tasks in flight, read under the GIL */
+int glupy_dump_line(void *dump, const char *key, const char *value);
+long glupy_instance_tasks(xlator_t *this);
+int glupy_py_dump(xlator_t *this, void *dump);
 
 /* ------------------------------------------------------------ bridge.c */
 int glupy_install_fops(xlator_t *this, const unsigned char *enabled, int py_notify);

@@ -76,6 +76,7 @@ static void glupy_task_unref(glupy_task_t *t)
     }
     PyObject *coro = t->coro, *inst = t->inst;
     glupy_tasks_live--;
+    ((glupy_private_t *)t->this->private)->tasks_live--;
     if (glupy_task_cached < GLUPY_TASK_CACHE)
         glupy_task_cache[glupy_task_cached++] = t;
     else
@@ -771,6 +772,7 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
         return;
     }
     glupy_tasks_live++;
+    priv->tasks_live++;
     t->refs = 1;
     t->slot = slot;
     t->frame = frame;
