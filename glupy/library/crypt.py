@@ -60,8 +60,8 @@ copy them out with the glupy release that wrote them and back in through this on
 Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
 once per file; no data is decrypted.
 
-Names (``option encrypt-names``, default off until it works on glusterd replica volumes)
-------------------------------------------------------------------------------------------
+Names (``option encrypt-names``, default on)
+--------------------------------------------
 Entry names and symlink targets are encrypted with AES-SIV under a random 64-byte
 volume name key, stored wrapped (like a file key; ``rotate`` rewraps it) in the root
 directory's ``trusted.glupy.crypt.namekey`` (key id | wrap), made on first use.  Each
@@ -641,10 +641,9 @@ class Crypt(Translator):
                                         doc="hold a GlusterFS inodelk around read-modify-write "
                                             "(several writing clients; works over "
                                             "protocol/client, not yet through AFR: see docs)")
-    encrypt_names: Option[bool] = Option(bool, default=False,
+    encrypt_names: Option[bool] = Option(bool, default=True,
                                          doc="encrypt entry names and symlink targets (off: "
-                                             "names in clear; on hangs on glusterd replica "
-                                             "volumes for now: see docs)")
+                                             "names in clear, for volumes written that way)")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
