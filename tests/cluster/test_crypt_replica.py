@@ -3,8 +3,8 @@ are written and rewritten through the mount, comes back, self-heal finishes; eve
 reads back authentic through the mount, and both bricks of each replica pair hold the
 same format-2 bytes (headers are deterministic, blocks travel with their nonce and tag).
 Names encrypted (the first mkdir on this volume once hung: the bridge used the
-caller's xdata after the caller had freed it).  One writer: crypt's cluster-lock
-(inodelk) does not pass AFR yet (see docs/library.md)."""
+caller's xdata after the caller had freed it).  Writes hold crypt's cluster lock (an
+inodelk through AFR, on by default) while a replica is down."""
 
 from __future__ import annotations
 
