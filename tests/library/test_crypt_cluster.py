@@ -15,8 +15,8 @@ import pytest
 
 from glupy.library.crypt import BLOCK, stored_size
 from glupy.local import brick, process, volfile
+from glupy.local.volfile import Graph, Volume
 from glupy.testing import BrickMountFactory, BrickMountInfo
-from glupy.volfile import Graph, Volume
 
 SPEC = "glupy.library.crypt:Crypt"
 
