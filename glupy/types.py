@@ -463,6 +463,17 @@ class Caller(_View):
         o = self._p.lk_owner
         return bytes(_ffi.buffer(o.data, o.len))
 
+    @lk_owner.setter
+    def lk_owner(self, value: bytes) -> None:
+        """The call stack's lock owner (what features/locks tells lock holders apart
+        by) for the fops wound after this: an inodelk and its unlock need the same;
+        ``b""`` is the null owner."""
+        o = self._p.lk_owner
+        if len(value) > len(o.data):
+            raise ValueError(f"lk_owner: at most {len(o.data)} bytes")
+        _ffi.memmove(o.data, value, len(value))
+        o.len = len(value)
+
     def __repr__(self) -> str:
         return f"Caller(uid={self.uid}, gid={self.gid}, pid={self.pid})"
 

@@ -60,8 +60,8 @@ copy them out with the glupy release that wrote them and back in through this on
 Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
 once per file; no data is decrypted.
 
-Names (``option encrypt-names``, default off until it works on glusterd replica volumes)
-------------------------------------------------------------------------------------------
+Names (``option encrypt-names``, default on)
+--------------------------------------------
 Entry names and symlink targets are encrypted with AES-SIV under a random 64-byte
 volume name key, stored wrapped (like a file key; ``rotate`` rewraps it) in the root
 directory's ``trusted.glupy.crypt.namekey`` (key id | wrap), made on first use.  Each
@@ -111,15 +111,13 @@ truncated or rewritten it).  Reads take no lock and check the header on every re
 a block fails authentication they retry once under the locks (a read torn by a
 concurrent writer) before EIO.
 
-Several writing clients: ``option cluster-lock on`` makes the same sections hold a
-whole-file GlusterFS inodelk (domain ``glupy.crypt``; finodelk on the caller's fd,
-inodelk on its loc), so two clients never read-modify-write the same block at once.
-That is tested over protocol/client to a brick with features/locks.  It is **off by
-default** because it does not pass AFR yet: on a replica volume the finodelk reaches
-protocol/client without an fd (``client_get_remote_fd: invalid argument: fd``), the
-unlock fails the same way and the next writer blocks.  Until that is solved, one
-writer per file at a time on replica volumes (any number of readers: a read torn by a
-writer is retried, then EIO, never served).  When the child has no lock translator (a
+Several writing clients: ``option cluster-lock`` (default on) makes the same sections
+hold a whole-file GlusterFS inodelk (domain ``glupy.crypt``) on a ``<gfid:…>`` loc of
+the inode, so two clients never read-modify-write the same block at once.  Never a
+finodelk: AFR drops the fd of a finodelk unlock, which then never reaches the bricks.
+A lock and its unlock are wound with the same lock owner (a random per-mount prefix and
+a counter): features/locks tells holders apart by owner, and AFR rewrites the call
+stack's owner in its own transactions.  When the child has no lock translator (a
 single-process graph straight over storage/posix: ENOSYS) the local lock alone is used
 and that is logged once.
 
@@ -637,20 +635,21 @@ class Crypt(Translator):
                                                      "instead of key-file")
     allow_shared_key_file: Option[bool] = Option(bool, default=False,
                                                  doc="accept a key file readable by group/other")
-    cluster_lock: Option[bool] = Option(bool, default=False,
-                                        doc="hold a GlusterFS inodelk around read-modify-write "
-                                            "(several writing clients; works over "
-                                            "protocol/client, not yet through AFR: see docs)")
-    encrypt_names: Option[bool] = Option(bool, default=False,
+    cluster_lock: Option[bool] = Option(bool, default=True,
+                                        doc="hold a GlusterFS inodelk (domain glupy.crypt) "
+                                            "around read-modify-write, for several writing "
+                                            "clients")
+    encrypt_names: Option[bool] = Option(bool, default=True,
                                          doc="encrypt entry names and symlink targets (off: "
-                                             "names in clear; on hangs on glusterd replica "
-                                             "volumes for now: see docs)")
+                                             "names in clear, for volumes written that way)")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
         self._master = load_master_key(self.key_file, self.passphrase_file,
                                        bool(self.allow_shared_key_file))
         self._inodelk = bool(self.cluster_lock)
+        self._lock_owner_prefix = os.urandom(8)  # + a counter: one owner per inodelk held
+        self._lock_count = 0
         self._names = bool(self.encrypt_names)
         self._name_cipher: AESSIV | None = None
         self._name_key_logged = False
@@ -721,41 +720,52 @@ class Crypt(Translator):
             return False
         return True
 
-    async def _wind_lock(self, target: Fd | Loc, kind: int, cmd: int) -> None:
-        """An inodelk on the file of ``target``: the caller's fd (finodelk) or loc
-        (inodelk).  Never an anonymous fd: AFR cannot lock through one."""
+    async def _wind_lock(self, inode: Inode, kind: int, cmd: int, owner: bytes) -> None:
+        """A whole-file inodelk on ``inode``'s loc (never finodelk: AFR drops the fd of
+        a finodelk unlock, so the unlock never reaches the bricks), wound with lock
+        owner ``owner``: features/locks tells holders apart by it, and AFR rewrites the
+        call stack's owner in its own transactions between our lock and unlock."""
         lk = Flock()
         lk.type, lk.whence, lk.start, lk.len = kind, os.SEEK_SET, 0, 0
-        if isinstance(target, Fd):
-            await self.child.finodelk(LOCK_DOMAIN, target, cmd, lk, None)
-        else:
-            await self.child.inodelk(LOCK_DOMAIN, target, cmd, lk, None)
-
-    async def _lock(self, st: FileState, target: Fd | Loc, write: bool) -> bool:
-        """Take the local lock and (if on) the inodelk; returns whether an inodelk is held."""
-        await st.lock.acquire()
-        if not self._inodelk:
-            return False
+        caller = self.caller
+        before = caller.lk_owner
+        caller.lk_owner = owner
         try:
-            await self._wind_lock(target, fcntl.F_WRLCK if write else fcntl.F_RDLCK, fcntl.F_SETLKW)
+            await self.child.inodelk(LOCK_DOMAIN, Loc.for_inode(inode), cmd, lk, None)
+        finally:
+            caller.lk_owner = before
+
+    async def _lock(self, st: FileState, target: Fd | Loc, write: bool) -> bytes | None:
+        """Take the local lock and (if on) the inodelk on ``target``'s inode; returns
+        the inodelk's owner (None: no inodelk held)."""
+        await st.lock.acquire()
+        inode = target.inode
+        if not self._inodelk or inode is None:
+            return None
+        self._lock_count += 1
+        owner = self._lock_owner_prefix + self._lock_count.to_bytes(8, "big")
+        try:
+            await self._wind_lock(inode, fcntl.F_WRLCK if write else fcntl.F_RDLCK,
+                                  fcntl.F_SETLKW, owner)
         except FopError as e:
             if e.errno in (errno.ENOSYS, errno.EOPNOTSUPP):
                 self._inodelk = False
                 self.log.warning("crypt: no lock translator below (inodelk: %s): only this "
                                  "client's own lock serialises read-modify-write", e)
-                return False
+                return None
             st.lock.release()
             self.log.error("crypt: inodelk failed (%s): failing the fop", e)
             raise
-        return True
+        return owner
 
-    async def _unlock(self, st: FileState, target: Fd | Loc, held: bool) -> None:
+    async def _unlock(self, st: FileState, target: Fd | Loc, owner: bytes | None) -> None:
         try:
-            if held:
+            if owner is not None and target.inode is not None:
                 try:
-                    await self._wind_lock(target, fcntl.F_UNLCK, fcntl.F_SETLK)
+                    await self._wind_lock(target.inode, fcntl.F_UNLCK, fcntl.F_SETLK, owner)
                 except FopError as e:
-                    self.log.error("crypt: inodelk unlock failed: %s", e)
+                    self.log.error("crypt: inodelk unlock of %s failed: %s",
+                                   self._who(target.inode), e)
         finally:
             st.lock.release()
 
@@ -922,7 +932,7 @@ class Crypt(Translator):
             return ReadvReply(vector=b"", op_ret=0)
         b0, b1 = offset // BLOCK, (offset + size - 1) // BLOCK
         for attempt in (0, 1):
-            held = False
+            held: bytes | None = None
             if attempt:
                 held = await self._lock(st, fd, write=False)
             try:

@@ -106,3 +106,14 @@ def glupy_cli(
     if check and res.returncode != 0:
         raise AssertionError(f"glupy {' '.join(args)} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
     return res
+
+
+def drop_crypt_root_records(pool: Pool) -> None:
+    """Remove crypt's name key and root name IV from every brick root: the next test
+    on the shared volume attaches crypt with a key of its own."""
+    for peer in pool.peers:
+        for n in (1, 2):
+            root = pool.brick_path(peer, n)
+            for name in ("trusted.glupy.crypt.namekey", "trusted.glupy.crypt.diriv"):
+                with contextlib.suppress(OSError):
+                    os.removexattr(root, name)

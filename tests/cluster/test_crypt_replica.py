@@ -2,7 +2,9 @@
 are written and rewritten through the mount, comes back, self-heal finishes; every file
 reads back authentic through the mount, and both bricks of each replica pair hold the
 same format-2 bytes (headers are deterministic, blocks travel with their nonce and tag).
-One writer: crypt's cluster-lock (inodelk) does not pass AFR yet (see docs/library.md)."""
+Names encrypted (the first mkdir on this volume once hung: the bridge used the
+caller's xdata after the caller had freed it).  Writes hold crypt's cluster lock (an
+inodelk through AFR, on by default) while a replica is down."""
 
 from __future__ import annotations
 
@@ -13,16 +15,34 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import VOLUME, glupy_cli
+from conftest import VOLUME, drop_crypt_root_records, glupy_cli
 from pool import Pool, wait_for
 
-from glupy.library.crypt import MAGIC, stored_size
+from glupy.library.crypt import (
+    DIRIV_XATTR,
+    MAGIC,
+    NAMEKEY_XATTR,
+    brick_name,
+    encrypt_name,
+    load_master_key,
+    open_name_key,
+    stored_size,
+)
 
 pytestmark = pytest.mark.cluster
 
 
 def content(i: int, version: int) -> bytes:
     return hashlib.sha256(f"{i}/{version}".encode()).digest() * (1 + (i * 37) % 700)
+
+
+def _stored(key: Path, brick: Path, *parts: str) -> Path:
+    """The brick path of mount path ``parts`` (crypt encrypts names)."""
+    names = open_name_key(load_master_key(key, None), os.getxattr(brick, NAMEKEY_XATTR))
+    path = brick
+    for part in parts:
+        path = path / brick_name(encrypt_name(names, os.getxattr(path, DIRIV_XATTR), part.encode()))
+    return path
 
 
 def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) -> None:
@@ -32,7 +52,7 @@ def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) ->
     # --force: the shared test volume holds other tests' plaintext files (glupy refuses
     # crypt over those otherwise); this test only uses its own directory
     glupy_cli(pool, "attach", VOLUME, "glupy.library.crypt", "--side", "client", "--name", "crypt",
-              "-o", f"key-file={key}", "--force")
+              "-o", f"key-file={key}", "-o", "encrypt-names=on", "--force")
     try:
         pool.wait_client_connected(mnt)
         work = mnt / "crypt-fault"
@@ -89,12 +109,17 @@ def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) ->
 
         pairs = [[pool.peers[0], 1, pool.peers[1], 1], [pool.peers[2], 1, pool.peers[0], 2],
                  [pool.peers[1], 2, pool.peers[2], 2]]
-        pair_dirs = [(pool.brick_path(a, na) / "crypt-fault", pool.brick_path(b, nb) / "crypt-fault")
-                     for a, na, b, nb in pairs]
+        pair_dirs = [(_stored(key, pool.brick_path(a, na), "crypt-fault"),
+                      _stored(key, pool.brick_path(b, nb), "crypt-fault")) for a, na, b, nb in pairs]
+        assert all(d1.name == d2.name != "crypt-fault" for d1, d2 in pair_dirs)
         for n, v in versions.items():
-            name = f"f{n:03d}"
+            plain_name = f"f{n:03d}"
             want = content(n, v)
-            assert (work / name).read_bytes() == want, name
+            assert (work / plain_name).read_bytes() == want, plain_name
+            iv = os.getxattr(pair_dirs[0][0], DIRIV_XATTR)
+            names = open_name_key(load_master_key(key, None),
+                                  os.getxattr(pair_dirs[0][0].parent, NAMEKEY_XATTR))
+            name = brick_name(encrypt_name(names, iv, plain_name.encode()))
             holders = [(d1, d2) for d1, d2 in pair_dirs if (d1 / name).exists() or (d2 / name).exists()]
             assert len(holders) == 1, (name, holders)
             d1, d2 = holders[0]
@@ -107,4 +132,5 @@ def test_crypt_peer_dies_while_writing(pool: Pool, mnt: Path, tmp_path: Path) ->
         print(f"{len(versions)} files, {done[0]} writes ({at_kill} before the kill)")
     finally:
         glupy_cli(pool, "detach", VOLUME, "crypt", "--force")  # its encrypted files stay
+        drop_crypt_root_records(pool)
         key.unlink()

@@ -84,7 +84,7 @@ def _mount(glupy_mount: MountFactory, key: Path, backend: Path | None = None, ti
            opts: dict[str, str] | None = None, option: str = "key-file") -> MountInfo:
     m = glupy_mount([(SPEC, {option: str(key), **(opts or {})})], backend_dir=backend,
                     timeout=timeout)
-    if (opts or {}).get("encrypt-names", "off") == "off":
+    if (opts or {}).get("encrypt-names", "on") == "off":
         _MASTERS.setdefault(m.backend_dir, None)
     else:
         _MASTERS.setdefault(m.backend_dir, load_master_key(

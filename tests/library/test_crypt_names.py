@@ -268,8 +268,6 @@ def test_listing_skips_runs_of_foreign_entries(glupy_mount: MountFactory, tmp_pa
     assert any("do not decrypt" in x for x in again.log_tail(200))
 
 
-@pytest.mark.xfail(reason="known bug, also with encrypt-names off: crypt over DHT, a file renamed "
-                          "into another directory sometimes reads back as zeros", strict=False)
 def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMountFactory,
                                                      tmp_path: Path) -> None:
     """FUSE -> crypt -> DHT -> 2 x AFR -> four bricks: the name records (root name key
@@ -305,5 +303,45 @@ def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMou
         assert trees[0] == trees[1] and trees[2] == trees[3]
         assert len(set(trees[0]) | set(trees[2])) == 2 + 13
         assert not plain & (set(trees[0]) | set(trees[2]))
+    finally:
+        process.unmount(mnt, state_dir=state)
+
+
+@pytest.mark.parametrize("names", ["on", "off"])
+def test_renames_across_directories_through_distribute(glupy_brick_mount: BrickMountFactory,
+                                                       tmp_path: Path, names: str) -> None:
+    """FUSE -> crypt -> DHT -> 2 x AFR: files renamed into another directory (DHT leaves
+    linkto files where the new name hashes elsewhere) read back whole, sizes included,
+    through the same mount; once a read gave a renamed file's bytes as zeros."""
+    bricks = [glupy_brick_mount([]) for _ in range(4)]
+    graph = Graph()
+    for i, b in enumerate(bricks):
+        graph.add(brick.client_graph(b.port, b.exported, host=brick.HOST,
+                                     name=f"c{i}-client").volumes[0])
+    for p in range(2):
+        graph.add(Volume(name=f"pair{p}", type="cluster/replicate",
+                         subvolumes=[f"c{2 * p}-client", f"c{2 * p + 1}-client"]))
+    dht = graph.add(Volume(name="dht", type="cluster/distribute", subvolumes=["pair0", "pair1"]))
+    key = _key(tmp_path)
+    volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key), "encrypt-names": names})],
+                              "t")
+    mnt, state = tmp_path / "mnt", tmp_path / "state"
+    mnt.mkdir()
+    process.mount_graph(graph, mnt, source_dir=bricks[0].backend_dir, state_dir=state)
+    try:
+        for d in ("a", "b", "c"):
+            (mnt / d).mkdir()
+        want = {f"f{i:02d}": os.urandom(1 + (i * 977) % 9000) for i in range(24)}
+        for name, data in want.items():
+            (mnt / "a" / name).write_bytes(data)
+        for i, name in enumerate(want):  # into b under a new name, half of them on into c
+            os.rename(mnt / "a" / name, mnt / "b" / f"r-{name}")
+            if i % 2:
+                os.rename(mnt / "b" / f"r-{name}", mnt / "c" / f"s-{name}")
+        for i, (name, data) in enumerate(want.items()):
+            moved = mnt / ("c" if i % 2 else "b") / (f"s-{name}" if i % 2 else f"r-{name}")
+            assert moved.stat().st_size == len(data), moved
+            assert moved.read_bytes() == data, moved
+        assert os.listdir(mnt / "a") == []
     finally:
         process.unmount(mnt, state_dir=state)

@@ -71,6 +71,8 @@ enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };
 
 typedef struct glupy_task glupy_task_t;
 
+#define GLUPY_ENTRY_ARGS_MAX 8 /* put: the most Python arguments of any fop */
+
 typedef struct {
     glupy_task_t *task;
     int index;
@@ -98,6 +100,10 @@ struct glupy_task {
     glupy_wind_rec_t *recs;
     PyObject *result1; /* inline storage for the common single wind */
     glupy_wind_rec_t rec1;
+    /* the fop's argument views until the coroutine first suspends (then detached:
+       the caller may free what they point at once its STACK_WIND returns) */
+    PyObject *args[GLUPY_ENTRY_ARGS_MAX];
+    int nargs;
 };
 
 /* The task running on this thread (initial-exec: a plain %fs access instead of
@@ -228,6 +234,7 @@ typedef struct {
     Py_ssize_t a_lock, child_xl, f_slot;
     PyObject *empty_tuple;
     PyObject *s_throw;
+    PyObject *s_detach;
     /* cffi's own conversions (its _cffi_* helpers exist only in the cffi module's
        source, which hands them over): a C pointer <-> a cdata of G.ctypes[ct] */
     PyObject *(*cdata_from_ptr)(char *p, struct _cffi_ctypedescr *ctype);

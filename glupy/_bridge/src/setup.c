@@ -158,6 +158,7 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
     if (!G.empty_tuple)
         goto error;
     G.s_throw = PyUnicode_InternFromString("throw");
+    G.s_detach = PyUnicode_InternFromString("_detach");
     return 0;
 error:
     PyErr_Print();

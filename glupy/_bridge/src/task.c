@@ -66,10 +66,39 @@ static glupy_task_t *glupy_task_new(void)
     return calloc(1, sizeof(glupy_task_t));
 }
 
+/* drop the fop's argument views (the coroutine holds its own references) */
+static void glupy_release_args(glupy_task_t *t)
+{
+    int n = t->nargs;
+    t->nargs = 0;
+    for (int i = 0; i < n; i++)
+        Py_CLEAR(t->args[i]);
+}
+
+/* The coroutine suspends for the first time: GlusterFS callers free what they
+ * passed (utime, quick-read, md-cache unref xdata; io-threads and write-behind
+ * destroy the whole call stub) as soon as the fop call returns, which is right
+ * after this suspension.  Every argument view takes its own reference or copy
+ * now, before a wind is issued and another thread could resume the task. */
+static void glupy_detach_args(glupy_task_t *t)
+{
+    for (int i = 0; i < t->nargs; i++) {
+        PyObject *v = t->args[i];
+        if (!v || v == Py_None || PyLong_CheckExact(v) || PyUnicode_CheckExact(v))
+            continue;
+        PyObject *r = PyObject_CallMethodNoArgs(v, G.s_detach);
+        if (!r)
+            PyErr_WriteUnraisable(v);
+        Py_XDECREF(r);
+    }
+    glupy_release_args(t);
+}
+
 static void glupy_task_unref(glupy_task_t *t)
 {
     if (--t->refs > 0)
         return;
+    glupy_release_args(t);
     if (t->results != &t->result1) {
         free(t->results);
         free(t->recs);
@@ -621,6 +650,8 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             glupy_detach(live);
             live = NULL;
         }
+        if (t->nargs)
+            glupy_detach_args(t);
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
         if (tp == G.wind_type) {
@@ -793,8 +824,13 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
     } else if (!PyErr_Occurred()) {
         PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
     }
-    for (int i = 0; i < nargs; i++)
-        Py_XDECREF(args[i]);
+    if (nargs <= GLUPY_ENTRY_ARGS_MAX) {
+        memcpy(t->args, args, nargs * sizeof(*args)); /* references kept until detached */
+        t->nargs = nargs;
+    } else {
+        for (int i = 0; i < nargs; i++)
+            Py_XDECREF(args[i]);
+    }
     if (!coro) {
         glupy_crash(t);
     } else if (!PyCoro_CheckExact(coro) && !PyObject_HasAttr(coro, G.s_throw)) {
@@ -806,6 +842,7 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
         t->coro = coro;
         glupy_run(t, NULL, NULL, NULL);
     }
+    glupy_release_args(t); /* finished without suspending */
     glupy_task_unref(t);
 }
 
