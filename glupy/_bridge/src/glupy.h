@@ -420,18 +420,26 @@ void glupy_journal_end(void *record, int32_t op_ret, int32_t op_errno);
 /* The entry and the unwind of a fop that makes a name exist (codegen NAME_CREATING) */
 void glupy_miss_cache_forget_name(xlator_t *this, loc_t *loc);
 void glupy_miss_cache_created(xlator_t *this, int32_t op_ret, struct iatt *parent);
+/* The miss table's key directory of a named loc: its pargfid, else its parent
+ * inode's gfid; NULL for a nameless loc or an unknown parent. */
+static inline const unsigned char *glupy_miss_cache_parent(loc_t *loc)
+{
+    static const unsigned char null_gfid[16];
+    if (!loc || !loc->name || !*loc->name)
+        return NULL;
+    const unsigned char *gfid = loc->pargfid;
+    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
+        gfid = loc->parent->gfid;
+    return memcmp(gfid, null_gfid, 16) ? gfid : NULL;
+}
+
 /* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
 static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 {
     glupy_private_t *priv = this->private;
     glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
-    if (!mc || !loc || !loc->name || !*loc->name)
-        return 0;
-    static const unsigned char null_gfid[16];
-    const unsigned char *gfid = loc->pargfid;
-    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
-        gfid = loc->parent->gfid;
-    return memcmp(gfid, null_gfid, 16) && glupy_mc_hit(mc, gfid, loc->name, strlen(loc->name));
+    const unsigned char *parent = mc ? glupy_miss_cache_parent(loc) : NULL;
+    return parent && glupy_mc_hit(mc, parent, loc->name, strlen(loc->name));
 }
 
 /* glupy.Refuse, per fop slot: refuse with op_errno (0: never) when the fop's flag

@@ -466,17 +466,6 @@ void glupy_miss_cache_upcall(xlator_t *this, void *data)
             glupy_mc_parent_names(mc, dirs[i], 1);
 }
 
-static const unsigned char *glupy_mc_parent_of(loc_t *loc)
-{
-    static const unsigned char null_gfid[16];
-    if (!loc || !loc->name || !*loc->name)
-        return NULL;
-    const unsigned char *gfid = loc->pargfid;
-    if (!memcmp(gfid, null_gfid, 16) && loc->parent)
-        gfid = loc->parent->gfid;
-    return memcmp(gfid, null_gfid, 16) ? gfid : NULL;
-}
-
 /* Before a fop that makes loc's name exist (codegen NAME_CREATING), in its entry:
  * the name is no longer missing, and lookups in flight under its parent must not
  * cache their ENOENT. */
@@ -484,7 +473,7 @@ void glupy_miss_cache_forget_name(xlator_t *this, loc_t *loc)
 {
     glupy_private_t *priv = this->private;
     glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
-    const unsigned char *parent = mc ? glupy_mc_parent_of(loc) : NULL;
+    const unsigned char *parent = mc ? glupy_miss_cache_parent(loc) : NULL;
     if (parent)
         glupy_mc_discard(mc, parent, loc->name, strlen(loc->name));
 }
