@@ -44,6 +44,7 @@ or an unbuilt bridge is an error, not a skip.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -72,6 +73,16 @@ class MountInfo:
 
     def log_tail(self, n: int = LOG_LINES) -> list[str]:
         return process.tail(self.log_path, n)
+
+    def python_calls(self, module: str | None = None) -> dict[str, int]:
+        """How many fops of each kind entered Python in this mount's process (the
+        bridge's count, from the ``glupy.status`` xattr): of its one glupy translator,
+        or of the one loaded from ``module``."""
+        from glupy.runtime.procstatus import STATUS_XATTR
+
+        status = json.loads(os.getxattr(self.mountpoint, STATUS_XATTR))
+        (t,) = [t for t in status["translators"] if module in (None, t["module"])]
+        return dict(t["python_calls"])
 
     def unmount(self) -> None:
         if process.read_state(self.mountpoint, self.state_dir) is not None or process.mount_fstype(

@@ -5,25 +5,14 @@ counts what entered Python."""
 from __future__ import annotations
 
 import errno
-import json
 import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from glupy import Option, Refuse, Translator
-from glupy.cli.commands import main
 
 HERE = Path(__file__).parent / "translators"
-
-
-def _python_calls(m) -> dict[str, int]:
-    out = CliRunner().invoke(main, ["ps", "--json", "--state-dir", str(m.state_dir)])
-    assert out.exit_code == 0, out.output
-    (entry,) = json.loads(out.output)
-    (t,) = entry["status"]["translators"]
-    return t["python_calls"]
 
 
 def test_refused_in_c_passed_to_python_or_child(glupy_mount, tmp_path):
@@ -33,7 +22,7 @@ def test_refused_in_c_passed_to_python_or_child(glupy_mount, tmp_path):
     (backend / "d").mkdir()
     m = glupy_mount([("refusing:Refusing", {})], python_path=[HERE], backend_dir=backend)
     root = m.mountpoint
-    before = _python_calls(m)
+    before = m.python_calls()
     assert before.get("lookup", 0) > 0  # the count counts: lookup is a Python fop
 
     with pytest.raises(OSError) as e:
@@ -46,7 +35,7 @@ def test_refused_in_c_passed_to_python_or_child(glupy_mount, tmp_path):
         os.open(root / "f", os.O_WRONLY)
     assert e.value.errno == errno.EACCES
     assert (backend / "f").exists() and (backend / "d").is_dir()
-    after_refusals = _python_calls(m)
+    after_refusals = m.python_calls()
     assert after_refusals.get("open", 0) == 0 and "unlink" not in after_refusals
 
     # a read-only open passes the rule and reaches the class's open()
@@ -54,7 +43,7 @@ def test_refused_in_c_passed_to_python_or_child(glupy_mount, tmp_path):
     with pytest.raises(OSError) as e:
         os.open(root / "f", os.O_RDONLY | os.O_APPEND)
     assert e.value.errno == errno.ENOTSUP
-    assert _python_calls(m).get("open", 0) >= 2
+    assert m.python_calls().get("open", 0) >= 2
 
 
 def test_bad_declarations_fail_at_class_creation():

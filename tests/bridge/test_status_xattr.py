@@ -75,11 +75,6 @@ class OwnGetxattr(Translator):
 '''
 
 
-def _python_calls(m, module: str) -> dict[str, int]:
-    status = json.loads(os.getxattr(m.mountpoint, STATUS_XATTR))
-    return next(t for t in status["translators"] if t["module"] == module)["python_calls"]
-
-
 def test_getxattr_enters_python_only_for_a_class_that_defines_it(glupy_mount,
                                                                    tmp_path: Path) -> None:
     """A class without getxattr: ordinary names never enter Python (the bridge's per-fop
@@ -92,7 +87,7 @@ def test_getxattr_enters_python_only_for_a_class_that_defines_it(glupy_mount,
     with pytest.raises(OSError) as missing:
         os.getxattr(m.mountpoint, "user.absent")
     assert missing.value.errno == errno.ENODATA
-    counted = _python_calls(m, "counting_xl:NoGetxattr")
+    counted = m.python_calls("counting_xl:NoGetxattr")
     assert "getxattr" not in counted, counted
     assert counted.get("lookup", 0) >= 1, counted  # the counter does count what enters Python
 
@@ -103,12 +98,12 @@ def test_status_key_never_reaches_the_translators_getxattr(glupy_mount, tmp_path
     os.setxattr(m.backend_dir, "user.kept", b"yes")
     for _ in range(5):
         assert os.getxattr(m.mountpoint, "user.kept") == b"yes"
-    counted = _python_calls(m, "counting_xl:OwnGetxattr")
+    counted = m.python_calls("counting_xl:OwnGetxattr")
     assert counted.get("getxattr", 0) >= 5, counted
     before = counted["getxattr"]
     for _ in range(3):
-        _python_calls(m, "counting_xl:OwnGetxattr")
-    assert _python_calls(m, "counting_xl:OwnGetxattr")["getxattr"] == before
+        m.python_calls("counting_xl:OwnGetxattr")
+    assert m.python_calls("counting_xl:OwnGetxattr")["getxattr"] == before
     # what the translator itself saw: the ordinary name only
     with pytest.raises(OSError):
         os.statvfs(m.mountpoint)

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from glupy.cli.commands import main
 from glupy.library.readonly import REFUSED
 from glupy.local import process
 from glupy.local.volfile import Graph, Volume, bridge_type
@@ -205,14 +202,6 @@ def test_only_xattrop_runs_in_python(glupy_mount):
     assert sorted(in_c) == sorted([*REFUSED, "open", "access"])
 
 
-def _python_calls(m) -> dict[str, int]:
-    out = CliRunner().invoke(main, ["ps", "--json", "--state-dir", str(m.state_dir)])
-    assert out.exit_code == 0, out.output
-    (entry,) = json.loads(out.output)
-    (t,) = entry["status"]["translators"]
-    return t["python_calls"]
-
-
 def _mount_populated(glupy_mount, tmp_path: Path, options: dict[str, str]):
     backend = tmp_path / "backend"
     backend.mkdir()
@@ -234,7 +223,7 @@ def test_refusals_and_reads_cost_no_python(glupy_mount, tmp_path):
     assert (root / "f").read_bytes() == b"hello"
     assert sorted(os.listdir(root / "d")) == ["inner"]
     assert os.readlink(root / "l") == "f"
-    assert _python_calls(m) == {}
+    assert m.python_calls() == {}
 
 
 def test_read_only_off_passes_writes_through_in_c(glupy_mount, tmp_path):
@@ -243,4 +232,4 @@ def test_read_only_off_passes_writes_through_in_c(glupy_mount, tmp_path):
     (m.mountpoint / "f").write_bytes(b"changed")
     (m.mountpoint / "new").mkdir()
     assert (m.backend_dir / "f").read_bytes() == b"changed" and (m.backend_dir / "new").is_dir()
-    assert _python_calls(m) == {}
+    assert m.python_calls() == {}
