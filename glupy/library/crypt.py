@@ -1226,27 +1226,23 @@ class Crypt(Translator):
 
     async def _make_name_key(self, where: Loc) -> bytes:
         _, stored = make_name_key(self._master)
-        try:
-            await self.child.setxattr(where, Dict.from_mapping({NAMEKEY_XATTR: stored}),
-                                      _XATTR_CREATE, None)
-        except FopError as e:
-            if e.errno != errno.EEXIST:  # else another client made it first: use theirs
-                self.log.error("crypt: cannot store the volume's name key: %s", e)
-                raise FopError(errno.EIO) from None
-        r = await self.child.getxattr(where, NAMEKEY_XATTR, None)
-        return _xattr_bytes(r.dict[NAMEKEY_XATTR]) if r.dict is not None else b""
+        return await self._set_once(where, NAMEKEY_XATTR, stored, "the volume's name key")
 
     async def _make_root_iv(self, where: Loc) -> bytes:
-        iv = os.urandom(DIRIV_LEN)
+        return await self._set_once(where, DIRIV_XATTR, os.urandom(DIRIV_LEN),
+                                    "the root directory's name IV")
+
+    async def _set_once(self, where: Loc, key: str, value: bytes, what: str) -> bytes:
+        """``key`` of ``where`` set to ``value`` unless a client set it first: the
+        value that stands, read back."""
         try:
-            await self.child.setxattr(where, Dict.from_mapping({DIRIV_XATTR: iv}),
-                                      _XATTR_CREATE, None)
+            await self.child.setxattr(where, Dict.from_mapping({key: value}), _XATTR_CREATE, None)
         except FopError as e:
             if e.errno != errno.EEXIST:  # else another client made it first: use theirs
-                self.log.error("crypt: cannot store the root directory's name IV: %s", e)
+                self.log.error("crypt: cannot store %s: %s", what, e)
                 raise FopError(errno.EIO) from None
-        r = await self.child.getxattr(where, DIRIV_XATTR, None)
-        return _xattr_bytes(r.dict[DIRIV_XATTR]) if r.dict is not None else b""
+        r = await self.child.getxattr(where, key, None)
+        return _xattr_bytes(r.dict[key]) if r.dict is not None else b""
 
     async def _encrypted(self, loc: Loc) -> tuple[Loc, str | None]:
         """``loc`` renamed to its entry's brick name, and the long-name xattr (or None)."""
