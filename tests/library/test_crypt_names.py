@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -268,11 +269,10 @@ def test_listing_skips_runs_of_foreign_entries(glupy_mount: MountFactory, tmp_pa
     assert any("do not decrypt" in x for x in again.log_tail(200))
 
 
-def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMountFactory,
-                                                     tmp_path: Path) -> None:
-    """FUSE -> crypt -> DHT -> 2 x AFR -> four bricks: the name records (root name key
-    and IVs, long names) go through DHT and AFR, replicas hold the same encrypted names,
-    and no plaintext name reaches any brick."""
+def _mount_dht_over_replica_pairs(glupy_brick_mount: BrickMountFactory, tmp_path: Path,
+                                  names: str) -> tuple[list[Any], Path, Path]:
+    """FUSE -> crypt (encrypt-names ``names``) -> DHT -> 2 x AFR -> four bricks, mounted:
+    (the bricks, the mount point, its state dir)."""
     bricks = [glupy_brick_mount([]) for _ in range(4)]
     graph = Graph()
     for i, b in enumerate(bricks):
@@ -283,10 +283,20 @@ def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMou
                          subvolumes=[f"c{2 * p}-client", f"c{2 * p + 1}-client"]))
     dht = graph.add(Volume(name="dht", type="cluster/distribute", subvolumes=["pair0", "pair1"]))
     key = _key(tmp_path)
-    volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key), "encrypt-names": "on"})], "t")
+    volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key), "encrypt-names": names})],
+                              "t")
     mnt, state = tmp_path / "mnt", tmp_path / "state"
     mnt.mkdir()
     process.mount_graph(graph, mnt, source_dir=bricks[0].backend_dir, state_dir=state)
+    return bricks, mnt, state
+
+
+def test_names_through_distribute_over_replica_pairs(glupy_brick_mount: BrickMountFactory,
+                                                     tmp_path: Path) -> None:
+    """FUSE -> crypt -> DHT -> 2 x AFR -> four bricks: the name records (root name key
+    and IVs, long names) go through DHT and AFR, replicas hold the same encrypted names,
+    and no plaintext name reaches any brick."""
+    bricks, mnt, state = _mount_dht_over_replica_pairs(glupy_brick_mount, tmp_path, "on")
     plain = {"dir", "moved", "short", "L" * NAME_MAX} | {f"f{i}" for i in range(12)}
     try:
         (mnt / "dir").mkdir()
@@ -313,21 +323,7 @@ def test_renames_across_directories_through_distribute(glupy_brick_mount: BrickM
     """FUSE -> crypt -> DHT -> 2 x AFR: files renamed into another directory (DHT leaves
     linkto files where the new name hashes elsewhere) read back whole, sizes included,
     through the same mount; once a read gave a renamed file's bytes as zeros."""
-    bricks = [glupy_brick_mount([]) for _ in range(4)]
-    graph = Graph()
-    for i, b in enumerate(bricks):
-        graph.add(brick.client_graph(b.port, b.exported, host=brick.HOST,
-                                     name=f"c{i}-client").volumes[0])
-    for p in range(2):
-        graph.add(Volume(name=f"pair{p}", type="cluster/replicate",
-                         subvolumes=[f"c{2 * p}-client", f"c{2 * p + 1}-client"]))
-    dht = graph.add(Volume(name="dht", type="cluster/distribute", subvolumes=["pair0", "pair1"]))
-    key = _key(tmp_path)
-    volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key), "encrypt-names": names})],
-                              "t")
-    mnt, state = tmp_path / "mnt", tmp_path / "state"
-    mnt.mkdir()
-    process.mount_graph(graph, mnt, source_dir=bricks[0].backend_dir, state_dir=state)
+    _, mnt, state = _mount_dht_over_replica_pairs(glupy_brick_mount, tmp_path, names)
     try:
         for d in ("a", "b", "c"):
             (mnt / d).mkdir()
