@@ -111,5 +111,7 @@ def check(spec: str, python_path: list[str] | None = None,
         if name in vars(cls) and inspect.iscoroutinefunction(vars(cls)[name]):
             report.problems.append(f"cbk {name}() must be a plain def")
     if not report.fops and not report.cbks and not report.refused_in_c:
-        report.warnings.append("defines no fop: the translator passes everything through")
+        # what init() sets up (a Journal, a MissCache) is only seen once GlusterFS runs it
+        report.warnings.append("defines no fop and refuses none in C: unless init() sets up a "
+                               "Journal or a MissCache, the translator passes everything through")
     return report
