@@ -27,9 +27,11 @@ from setuptools.dist import Distribution
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # glupy._core: the hot types (glupy/_bridge/src/core.h); plain CPython, no GlusterFS
-CORE = Extension("glupy._core", sources=["glupy/_bridge/src/core.c"],
+CORE = Extension("glupy._core",
+                 sources=["glupy/_bridge/src/core.c", "glupy/_bridge/src/vector.c"],
                  depends=["glupy/_bridge/src/core.h"], include_dirs=["glupy/_bridge/src"],
-                 extra_compile_args=["-Wall", "-Werror=incompatible-pointer-types",
+                 extra_compile_args=["-Wall", "-fvisibility=hidden",
+                                     "-Werror=incompatible-pointer-types",
                                      "-Werror=implicit-function-declaration"])
 
 # Runs in a child interpreter with the source tree first on sys.path.  sys.executable is

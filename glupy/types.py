@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import os
 import stat as _stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from glupy import _core
@@ -23,16 +23,9 @@ _ffi: Any = None
 _lib: Any = None
 
 
-# (size, cap) -> Vector: Vector.alloc's iobuf, made by the bridge's driver (None: not
-# inside glusterfs, a bytearray instead)
-_c_alloc: Callable[[int, int], Any] | None = None
-
-
-def _bind(ffi: Any, lib: Any, alloc: Callable[[int, int], Any] | None = None) -> None:
-    global _ffi, _lib, _c_alloc
+def _bind(ffi: Any, lib: Any) -> None:
+    global _ffi, _lib
     _ffi, _lib = ffi, lib
-    if alloc is not None:
-        _c_alloc = alloc
 
 
 _standalone: tuple[Any, Any] | None = None
@@ -702,165 +695,8 @@ def _data_value(data: Any) -> Any:
     return bytes(_ffi.buffer(data.data, data.len))
 
 
-class Vector(_core.Vector):
-    """Data of readv/writev: an iovec array and the iobref that owns the memory.
-
-    ``views()`` gives zero-copy memoryviews of GlusterFS's buffers;
-    ``bytes(v)`` joins them.  To return new data, return/wind ``bytes`` (or
-    ``Vector.from_bytes``) and the runtime allocates an iobuf for it and copies
-    the data in; or fill a ``Vector.alloc(size)`` in place and return/wind that
-    (no copy).  ``v.narrow(start, stop)`` is a zero-copy sub-range.
-    """
-
-    __slots__ = ()  # _iov, _count, _iobref, _keep, _data, _cap: glupy._core.Vector's
-
-    def __init__(self, iov: Any = None, count: int = 0, iobref: Any = None,
-                 data: bytes | memoryview | None = None):
-        self._iov = iov
-        self._count = count
-        self._iobref = iobref
-        self._keep = None  # what keeps the memory alive (an owned iobref ref, a bytearray)
-        self._data = data
-        self._cap = None  # writable bytes from the data's start (alloc'd only)
-
-    @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Vector:
-        return cls(data=bytes(data))
-
-    @classmethod
-    def alloc(cls, size: int, spare: int = 0) -> Vector:
-        """A new Vector of ``size`` bytes to fill in place through ``writable()``.
-
-        Inside glusterfs the memory is a fresh iobuf from the process's iobuf pool,
-        owned by a new iobref (released when the Vector and every wind/unwind that
-        used it are done), so returning or winding the Vector passes the buffer on
-        without a copy.  Outside glusterfs (plain Python) it is a bytearray.
-        ``spare`` extra writable bytes follow the data without being part of it (e.g.
-        for ``CipherContext.update_into``, which may want room for a block more).
-        The contents start undefined: write all ``size`` bytes.
-        """
-        if size < 0 or spare < 0:
-            raise ValueError("Vector.alloc: size and spare must be >= 0")
-        cap = size + spare
-        if _c_alloc is not None and cls is Vector:
-            # one C call: _iov points at an iovec that _keep (a capsule) owns with
-            # the iobref ref; _iobref, _count and _cap set as below
-            return _c_alloc(size, cap)  # type: ignore[no-any-return]
-        buf = memoryview(bytearray(cap))
-        v = cls(data=buf[:size])
-        v._keep = buf  # writable(): the data and the spare bytes
-        v._cap = cap
-        return v
-
-    def writable(self) -> memoryview:
-        """A writable memoryview of the data and the spare bytes after it (``len(v) +
-        spare``) of a Vector made by ``alloc`` (or narrowed from one).  Other Vectors
-        are views of buffers that belong to someone else: TypeError."""
-        cap = self._cap
-        if cap is None:
-            raise TypeError("only a Vector made by Vector.alloc() is writable")
-        if self._data is not None:
-            return memoryview(self._keep)
-        if not cap:
-            return memoryview(bytearray())
-        return memoryview(_ffi.buffer(self._iov[0].iov_base, cap))
-
-    def narrow(self, start: int, stop: int | None = None) -> Vector:
-        """The bytes ``[start:stop]`` of this Vector as a new Vector over the same
-        memory (no copy; indexes are clamped like a slice's, negative ones are an
-        error).  It is valid as long as this one is, and keeps an owned buffer alive."""
-        n = len(self)
-        if stop is None or stop > n:
-            stop = n
-        if start < 0 or stop < 0:
-            raise ValueError("Vector.narrow: negative index")
-        start = min(start, stop)
-        cap = None if self._cap is None else self._cap - start
-        if self._data is not None:
-            v = Vector(data=memoryview(self._data)[start:stop])
-            if cap is not None:
-                v._keep = self._keep[start:]
-                v._cap = cap
-            return v
-        if self._count == 1:  # the common case: one buffer
-            iov = _ffi.new("struct iovec *")
-            iov.iov_base = _ffi.cast("char *", self._iov[0].iov_base) + start
-            iov.iov_len = stop - start
-            count = 1
-        else:
-            parts = []
-            pos = 0
-            for i in range(self._count):
-                e = self._iov[i]
-                ln = int(e.iov_len)
-                lo, hi = max(start, pos), min(stop, pos + ln)
-                if lo < hi:
-                    parts.append((_ffi.cast("char *", e.iov_base) + (lo - pos), hi - lo))
-                pos += ln
-            count = max(len(parts), 1)
-            iov = _ffi.new("struct iovec[]", count)
-            for i, (base, ln) in enumerate(parts):
-                iov[i].iov_base = base
-                iov[i].iov_len = ln
-        v = Vector(iov, count, self._iobref)
-        v._keep = self._keep  # the owner's iobref ref (None: as valid as this view)
-        v._cap = cap
-        return v
-
-    def contiguous(self) -> memoryview:
-        """The data as one read-only memoryview: a view of GlusterFS's buffer (no
-        copy) when it is in one buffer, as it almost always is; the buffers joined
-        otherwise.  (Inside glusterfs the one-buffer case is done in C.)"""
-        if self._data is not None:
-            return memoryview(self._data).toreadonly()
-        if self._count == 1:
-            e = self._iov[0]
-            return memoryview(_ffi.buffer(e.iov_base, e.iov_len)).toreadonly()
-        return memoryview(b"".join(self.views()))
-
-    def views(self) -> list[memoryview]:
-        if self._data is not None:
-            return [memoryview(self._data)]
-        return [memoryview(_ffi.buffer(self._iov[i].iov_base, self._iov[i].iov_len))
-                for i in range(self._count)]
-
-    def __len__(self) -> int:
-        if self._data is not None:
-            return len(self._data)
-        if self._count == 1:
-            return int(self._iov[0].iov_len)
-        return sum(int(self._iov[i].iov_len) for i in range(self._count))
-
-    def __bytes__(self) -> bytes:
-        if self._data is not None:
-            return self._data if type(self._data) is bytes else bytes(self._data)
-        if self._count == 1:
-            return bytes(_ffi.buffer(self._iov[0].iov_base, self._iov[0].iov_len))
-        return b"".join(bytes(v) for v in self.views())
-
-    tobytes = __bytes__
-
-    def _detach(self) -> None:
-        if self._data is not None or self._iov is None or self._keep is not None:
-            return  # Python memory, or it already holds its own iovecs and iobref ref
-        iov = _ffi.new("struct iovec[]", max(self._count, 1))
-        _ffi.memmove(iov, self._iov, _ffi.sizeof("struct iovec") * self._count)
-        self._iov = iov
-        if self._iobref != _ffi.NULL:
-            self._keep = _ffi.gc(_lib.iobref_ref(self._iobref), _lib.iobref_unref)
-
-    def __repr__(self) -> str:
-        return f"Vector({len(self)} bytes in {self._count or 1} buffer(s))"
-
-
-def _new_iobuf(pool: Any, size: int, iov: Any) -> Any:
-    """A new iobref (released by the gc) holding a fresh iobuf of at least ``size``
-    bytes from ``pool`` (glupy_iobref_alloc: see there why 64-128 KiB buffers come
-    from a larger arena); ``iov`` points at it (no iobuf for size 0)."""
-    iobref = _lib.glupy_iobref_alloc(pool, size, iov)
-    if iobref == _ffi.NULL:
-        raise MemoryError(f"cannot allocate a {size}-byte iobuf")
-    return _ffi.gc(iobref, _lib.iobref_unref)
+# readv/writev data: glupy._core's, in C (_bridge/src/vector.c)
+Vector = _core.Vector
 
 
 class Flock(_View):

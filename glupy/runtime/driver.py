@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import inspect
 import json
 import logging
 import os
@@ -277,25 +276,10 @@ def _c_opaque(value: Any) -> Any:
 def _c_vector(value: Any, keep: list[Any]) -> tuple[Any, int, Any]:
     if value is None:
         return NULL, 0, NULL
-    if type(value) is Vector:
-        if value._data is None:  # GlusterFS memory: passed on as it is
-            if value._keep is not None:
-                keep.append(value._keep)  # an owned iobref (Vector.alloc, detached)
-            return value._iov, value._count, value._iobref
-        data: Any = value._data
-    elif isinstance(value, bytes | bytearray | memoryview):
-        data = value
-    else:
-        data = bytes(value)
-    # Python memory: copied into a new iobuf (straight from the buffer, no bytes())
-    size = len(data) if type(data) is bytes else memoryview(data).nbytes
-    iov = ffi.new("struct iovec *")
-    iobref = _t._new_iobuf(_ctx_iobuf_pool(), size, iov)
-    if size:
-        ffi.memmove(iov.iov_base, data, size)
-    keep.append(iov)
-    keep.append(iobref)
-    return iov, 1, iobref
+    # glupy._core's: a Vector over GlusterFS memory as it is, else copied into an iobuf
+    vector, iov, count, iobref = _core._in_iobuf(value)
+    keep.append(vector)
+    return ffi.cast("struct iovec *", iov), count, ffi.cast("struct iobref *", iobref)
 
 
 def _c_dirents(value: Any, keep: list[Any]) -> Any:
@@ -306,19 +290,6 @@ def _c_dirents(value: Any, keep: list[Any]) -> Any:
     head = build_dirents(value)
     keep.append(head)
     return head
-
-
-_iobuf_pool: Any = None
-
-
-def _ctx_iobuf_pool() -> Any:
-    """The process's iobuf pool (``struct iobuf_pool *``; None before any instance)."""
-    global _iobuf_pool
-    if _iobuf_pool is None:
-        for inst in _instances.values():
-            _iobuf_pool = ffi.cast("struct iobuf_pool *", inst.xl.ctx.iobuf_pool)
-            break
-    return _iobuf_pool
 
 
 def _c_expr(kind: str, name: str) -> str:
@@ -400,8 +371,7 @@ def _register_converters() -> None:
         "str": lambda raw, cidx, inst: _str(raw[cidx[0]]),
         "opaque": lambda raw, cidx, inst: _opaque(raw[cidx[0]]),
         "int": lambda raw, cidx, inst: raw[cidx[0]],
-        "vector": lambda raw, cidx, inst: Vector(raw[cidx[0]], raw[cidx[1]], raw[cidx[2]]),
-    })
+    })  # "vector": the bridge's (_setup_driver)
 
 
 def _build_glue() -> None:
@@ -432,10 +402,7 @@ def _setup_driver() -> None:
     _core._hand_over(_driver_config)
     if lib.glupy_driver_setup() != 0:
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
-    CONVERTERS["vector"] = _driver_config["reply_vector"]  # the same, without a frame
-    _t._bind(ffi, lib, _driver_config["vector_alloc"])
-    if inspect.isfunction(vars(Vector)["contiguous"]):  # else already installed
-        _driver_config["vector_methods"](Vector.contiguous, Vector.writable)
+    CONVERTERS["vector"] = _driver_config["reply_vector"]  # read from the raw C arguments
 
 
 def _fast_attr(descriptor: Any) -> Any:

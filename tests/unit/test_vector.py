@@ -50,3 +50,16 @@ def test_only_alloc_vectors_are_writable():
         Vector.from_bytes(b"abc").writable()
     with pytest.raises(TypeError):
         Vector.from_bytes(b"abc").narrow(1).writable()
+
+
+def test_python_memory_vectors():
+    v = Vector(bytearray(b"abc"))  # any C-contiguous buffer, viewed without a copy
+    assert bytes(v) == v.tobytes() == b"abc" and len(v) == 3
+    assert v.contiguous().readonly and bytes(v.contiguous()) == b"abc"
+    assert len(Vector()) == 0 and repr(Vector.from_bytes(b"xy")) == "Vector(2 bytes in 1 buffer(s))"
+    assert bytes(Vector(memoryview(b"abcd").cast("B", (2, 2)))) == b"abcd"  # flattened
+    with pytest.raises(TypeError):
+        Vector("text")
+    v._detach()  # Python memory: nothing to do
+    n = Vector.alloc(3, 1).narrow(1)
+    assert len(n) == 2 and len(n.writable()) == 3

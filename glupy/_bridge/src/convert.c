@@ -38,38 +38,10 @@ PyObject *glupy_str(const char *p)
     return PyUnicode_DecodeUTF8(p, strlen(p), "surrogateescape");
 }
 
-/* A glupy.Vector made in C (no __init__ frame) from new references, stolen: _iov,
- * _count, _iobref, _keep, _cap (_data is None).  NULL if one of them is (the others
- * dropped), or if out of memory. */
-PyObject *glupy_new_vector(PyObject *iov, PyObject *count, PyObject *iobref,
-                                  PyObject *keep, PyObject *cap)
-{
-    int ok = iov && count && iobref && keep && cap;
-    PyTypeObject *cls = (PyTypeObject *)G.vector_type;
-    glupy_vector_t *v = ok ? (glupy_vector_t *)cls->tp_alloc(cls, 0) : NULL;
-    if (!v) {
-        Py_XDECREF(iov);
-        Py_XDECREF(count);
-        Py_XDECREF(iobref);
-        Py_XDECREF(keep);
-        Py_XDECREF(cap);
-        return NULL;
-    }
-    v->iov = iov;
-    v->count = count;
-    v->iobref = iobref;
-    v->keep = keep;
-    v->cap = cap;
-    v->data = Py_NewRef(Py_None);
-    return (PyObject *)v;
-}
-
-/* A fop argument's Vector (the iovecs a writev got) */
+/* A fop argument's Vector (the iovecs a writev got), as valid as they are */
 PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref)
 {
-    return glupy_new_vector(glupy_ptr(iov, GLUPY_CT_IOVEC), PyLong_FromLong(count),
-                            glupy_ptr(iobref, GLUPY_CT_IOBREF), Py_NewRef(Py_None),
-                            Py_NewRef(Py_None));
+    return glupy_core->vector_over(iov, count, iobref);
 }
 
 /* ------------------------------------------------------------ Python -> C */
@@ -99,22 +71,10 @@ int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
     return 0;
 }
 
-/* Is ``v`` a Vector over GlusterFS memory (a child's buffers, Vector.alloc's)?  Then
- * 1 with its iovecs and their count; else 0 (Python memory or anything unusual: the
- * caller leaves it to Python), no error pending. */
-int glupy_vector_mem(PyObject *v, struct iovec **iov, long *count)
+/* Is ``v`` a Vector over GlusterFS memory (a child's buffers, Vector.alloc's)? */
+static inline int glupy_vector_mem(PyObject *v)
 {
-    if ((PyObject *)Py_TYPE(v) != G.vector_type || ((glupy_vector_t *)v)->data != Py_None)
-        return 0;
-    PyObject *piov = ((glupy_vector_t *)v)->iov, *pcount = ((glupy_vector_t *)v)->count;
-    if (piov && piov != Py_None && pcount && PyLong_CheckExact(pcount) &&
-        glupy_cdata_ptr(piov, GLUPY_CT_IOVEC, (void **)iov) == 0) {
-        *count = PyLong_AsLong(pcount);
-        if (!PyErr_Occurred())
-            return 1;
-    }
-    PyErr_Clear();
-    return 0;
+    return PyObject_TypeCheck(v, glupy_core->vector) && !((glupy_vector_t *)v)->data;
 }
 
 /* a view kind argument: None, the view itself, or whatever Python converts */
@@ -155,41 +115,25 @@ int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t
 }
 
 int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
-                            int32_t *count, struct iobref **iobref)
+                     int32_t *count, struct iobref **iobref)
 {
-    /* the common case, a Vector over GlusterFS memory (a child's, or Vector.alloc's):
-     * its iovecs as they are; the Vector, kept until the call returns, keeps them and
-     * its iobref ref alive (what runtime._c_vector does, without the Python call) */
-    long n;
-    if (glupy_vector_mem(value, iov, &n)) {
-        PyObject *pref = ((glupy_vector_t *)value)->iobref;
-        PyObject *keep = glupy_keep(rec);
-        if (!keep)
-            return -1;
-        if (pref &&
-            (pref == Py_None ? (*iobref = NULL, 0)
-                             : glupy_cdata_ptr(pref, GLUPY_CT_IOBREF, (void **)iobref)) == 0 &&
-            PyList_Append(keep, value) == 0) {
-            *count = (int32_t)n;
-            return 0;
-        }
-        PyErr_Clear(); /* anything unusual: Python's conversion decides */
-    }
-    PyObject *c = glupy_to_c_py("vector", value, rec);
-    if (!c)
+    /* a Vector over GlusterFS memory (a child's, or Vector.alloc's) goes as it is;
+     * Python memory (bytes, a Vector of bytes ...) is copied into a new iobuf.  The
+     * Vector, kept until the call returns, keeps its iovecs and buffers alive. */
+    PyObject *keep = glupy_keep(rec);
+    if (!keep)
         return -1;
-    int r = -1;
-    if (PyTuple_Check(c) && PyTuple_GET_SIZE(c) == 3 &&
-        glupy_cdata_ptr(PyTuple_GET_ITEM(c, 0), GLUPY_CT_IOVEC, (void **)iov) == 0 &&
-        glupy_cdata_ptr(PyTuple_GET_ITEM(c, 2), GLUPY_CT_IOBREF, (void **)iobref) == 0) {
-        long n = PyLong_AsLong(PyTuple_GET_ITEM(c, 1));
-        if (!(n == -1 && PyErr_Occurred())) {
-            *count = (int32_t)n;
-            r = 0;
-        }
+    PyObject *v = glupy_vector_mem(value) ? Py_NewRef(value) : glupy_core->vector_in_iobuf(value);
+    if (!v || PyList_Append(keep, v) < 0) {
+        Py_XDECREF(v);
+        return -1;
     }
-    Py_DECREF(c);
-    return r;
+    glupy_vector_t *vec = (glupy_vector_t *)v;
+    *iov = vec->iov;
+    *count = vec->count;
+    *iobref = vec->iobref;
+    Py_DECREF(v);
+    return 0;
 }
 
 int glupy_arg_int(PyObject *value, long long *out)

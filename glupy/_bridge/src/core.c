@@ -632,62 +632,6 @@ static PyTypeObject glupy_field_type = {
     .tp_new = field_tp_new,
 };
 
-/* ------------------------------------------------------------ Vector */
-
-static int vector_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    glupy_vector_t *v = (glupy_vector_t *)self;
-    Py_VISIT(v->iov);
-    Py_VISIT(v->count);
-    Py_VISIT(v->iobref);
-    Py_VISIT(v->keep);
-    Py_VISIT(v->data);
-    Py_VISIT(v->cap);
-    return 0;
-}
-
-static int vector_clear(PyObject *self)
-{
-    glupy_vector_t *v = (glupy_vector_t *)self;
-    Py_CLEAR(v->iov);
-    Py_CLEAR(v->count);
-    Py_CLEAR(v->iobref);
-    Py_CLEAR(v->keep);
-    Py_CLEAR(v->data);
-    Py_CLEAR(v->cap);
-    return 0;
-}
-
-static void vector_dealloc(PyObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    vector_clear(self);
-    Py_TYPE(self)->tp_free(self);
-}
-
-static PyMemberDef vector_members[] = {
-    {"_iov", T_OBJECT_EX, offsetof(glupy_vector_t, iov), 0, NULL},
-    {"_count", T_OBJECT_EX, offsetof(glupy_vector_t, count), 0, NULL},
-    {"_iobref", T_OBJECT_EX, offsetof(glupy_vector_t, iobref), 0, NULL},
-    {"_keep", T_OBJECT_EX, offsetof(glupy_vector_t, keep), 0, NULL},
-    {"_data", T_OBJECT_EX, offsetof(glupy_vector_t, data), 0, NULL},
-    {"_cap", T_OBJECT_EX, offsetof(glupy_vector_t, cap), 0, NULL},
-    {NULL, 0, 0, 0, NULL},
-};
-
-static PyTypeObject glupy_vector_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._core.Vector",
-    .tp_basicsize = sizeof(glupy_vector_t),
-    .tp_dealloc = vector_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "The storage of every Vector (glupy.types.Vector adds the methods).",
-    .tp_traverse = vector_traverse,
-    .tp_clear = vector_clear,
-    .tp_members = vector_members,
-    .tp_new = PyType_GenericNew,
-};
-
 /* ------------------------------------------------ Child.<fop>() in C */
 /* ``self.child.lookup(loc, xdata)`` runs for every wind: Child.<fop> is this
  * method descriptor (set by glupy.translator when it defines Child), one per fop,
@@ -856,7 +800,6 @@ static glupy_core_api_t glupy_core_api = {
     .abi = GLUPY_CORE_ABI,
     .fop_error = &glupy_fop_error_type,
     .reply = &glupy_reply_type,
-    .vector = &glupy_vector_type,
     .wind = &glupy_wind_type,
     .gather = &glupy_gather_type,
     .await_iter = &glupy_await_type,
@@ -915,7 +858,7 @@ PyMODINIT_FUNC PyInit__core(void)
     if (add_type(m, &glupy_fop_error_type, "FopError") < 0 ||
         add_type(m, &glupy_wind_type, "Wind") < 0 || add_type(m, &glupy_gather_type, "Gather") < 0 ||
         add_type(m, &glupy_reply_type, "Reply") < 0 || add_type(m, &glupy_field_type, "Field") < 0 ||
-        add_type(m, &glupy_vector_type, "Vector") < 0 ||
+        glupy_vector_module_init(m, &glupy_core_api) < 0 ||
         PyModule_AddObjectRef(m, "_UNSET", glupy_unset) < 0 ||
         PyModule_AddObjectRef(m, "CONVERTERS", glupy_converters) < 0 ||
         PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||

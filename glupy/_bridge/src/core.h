@@ -1,5 +1,5 @@
 /* glupy._core: the types every fop handled in Python goes through, defined once
- * (core.c) and shared by the bridge's task engine (task.c, types.c) and plain
+ * (core.c, vector.c) and shared by the bridge's task engine (task.c, types.c) and plain
  * Python (glupy.translator re-exports them; tests and `glupy check` use the same
  * compiled types outside GlusterFS).
  *
@@ -15,7 +15,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 4
+#define GLUPY_CORE_ABI 5
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -60,16 +60,40 @@ typedef struct {
     PyObject *op_ret, *op_errno;
 } glupy_reply_t;
 
-/* The storage of glupy.Vector (glupy.types.Vector adds the methods): readv/writev
- * data as GlusterFS iovecs (cffi cdata) and their iobref, or Python bytes. */
+/* ------------------------------------------------------------ Vector (vector.c) */
+#include <sys/uio.h>
+
+/* What the bridge lends glupy._core at setup (core->iobufs): GlusterFS's iobufs,
+ * for Vector.alloc and for Python memory passed to C.  iobrefs are struct iobref *. */
+typedef struct {
+    /* a new iobref holding a fresh iobuf of at least ``size`` bytes; ``iov`` points
+       at it (iov_len = size); NULL when out of memory */
+    void *(*alloc)(size_t size, struct iovec *iov);
+    void *(*ref)(void *iobref);
+    void (*unref)(void *iobref);
+} glupy_iobuf_ops_t;
+
+enum {
+    GLUPY_VECTOR_OWNS_IOV = 1,    /* iov is PyMem_Malloc'd */
+    GLUPY_VECTOR_OWNS_IOBREF = 2, /* holds a ref of iobref (released with the Vector) */
+};
+
+/* glupy.Vector: readv/writev data.  GlusterFS memory (data NULL): ``count`` iovecs
+ * at ``iov`` and the iobref owning their buffers, kept alive by the Vector itself
+ * (flags), by ``keep`` (the Vector it was narrowed from), or by nobody (a fop's
+ * own arguments: valid until the fop unwinds, unless detached).  Python memory:
+ * ``data``, bytes or a 1-D memoryview of bytes. */
 typedef struct {
     PyObject_HEAD
-    PyObject *iov;    /* _iov: struct iovec * (cdata), or None */
-    PyObject *count;  /* _count: int */
-    PyObject *iobref; /* _iobref: struct iobref * (cdata), or None */
-    PyObject *keep;   /* _keep: what keeps the memory alive, or None */
-    PyObject *data;   /* _data: bytes/memoryview (Python memory), or None */
-    PyObject *cap;    /* _cap: writable bytes from the data's start (alloc'd), or None */
+    struct iovec *iov;
+    int count;
+    int flags;        /* GLUPY_VECTOR_OWNS_* */
+    void *iobref;     /* struct iobref *, or NULL */
+    PyObject *keep;   /* the owner of the memory, or NULL; alloc'd Python memory:
+                         a memoryview of its bytearray (what writable() gives) */
+    PyObject *data;   /* Python memory, or NULL */
+    Py_ssize_t cap;   /* writable bytes from the data's start (alloc'd), -1: not writable */
+    struct iovec one; /* iov when it is one iovec of its own */
 } glupy_vector_t;
 
 typedef struct {
@@ -84,7 +108,17 @@ typedef struct {
     /* what glupy._core._hand_over(obj) was last given (a new reference), for the
        bridge to take: Python objects reach the bridge here, not as id() */
     PyObject *handed_over;
+    /* Vector (vector.c): the bridge sets iobufs at setup (NULL outside GlusterFS) */
+    const glupy_iobuf_ops_t *iobufs;
+    /* a new Vector over ``count`` iovecs of GlusterFS memory, as valid as they are */
+    PyObject *(*vector_over)(struct iovec *iov, int count, void *iobref);
+    /* ``value`` (a Vector, or anything bytes() takes) as a new reference to a Vector
+       over GlusterFS memory: itself, or its bytes copied into a new iobuf */
+    PyObject *(*vector_in_iobuf)(PyObject *value);
 } glupy_core_api_t;
+
+/* glupy._core's own (core.c's module init calls vector.c's) */
+int glupy_vector_module_init(PyObject *module, glupy_core_api_t *api);
 
 /* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
 static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,

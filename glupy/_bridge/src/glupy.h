@@ -6,8 +6,8 @@
  *   bridge.c     the xlator: xlator_api, starting CPython, the fop/cbk tables
  *   task.c       the task engine: a fop handled in Python, from entry to unwind
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
- *   types.c      the C types the engine hands Python: the raw reply,
- *                Child.<fop>, descriptors, Vector methods
+ *   types.c      the raw reply the engine hands Python, the reply vector
+ *                converter, and the iobufs lent to glupy._core's Vector
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
@@ -16,9 +16,9 @@
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):
  *                entry, callback, wind and unwind of each fop, and the tables
  *
- * The types Python and the engine share (FopError, Wind, Gather, the reply and
- * Vector bases) are glupy._core's, a
- * separate extension module (core.c, core.h), reached through its capsule.
+ * The types Python and the engine share (FopError, Wind, Gather, the reply base,
+ * Vector) are glupy._core's, a separate extension module (core.c, vector.c,
+ * core.h), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
  * view kinds, pointer types.  Everything here is hidden: only xlator_api and
@@ -281,12 +281,9 @@ static inline PyObject *glupy_ptr(const void *p, int ct)
 PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst);
 PyObject *glupy_str(const char *p);
 PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref);
-PyObject *glupy_new_vector(PyObject *iov, PyObject *count, PyObject *iobref, PyObject *keep,
-                           PyObject *cap);
 /* Python -> C: 0, or -1 with an exception set; what the C value points into is
  * kept in rec->keep */
 int glupy_cdata_ptr(PyObject *cdata, int ct, void **out);
-int glupy_vector_mem(PyObject *v, struct iovec **iov, long *count);
 int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname, glupy_wind_rec_t *rec,
                    void **out);
 int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
@@ -328,9 +325,11 @@ static inline int glupy_raw_check(PyObject *raw, int n)
 /* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
 #define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
 
-/* Ready the types and put the functions glupy.runtime.driver installs into ``config``
- * (make_wind, child_method, ...): 0, or -1 with an exception set. */
+/* Ready the types, lend glupy._core the iobuf functions (glupy_core->iobufs) and put
+ * the reply vector converter into ``config``: 0, or -1 with an exception set. */
 int glupy_types_setup(PyObject *config);
+/* glupy._core's API (set by glupy_types_setup) */
+extern glupy_core_api_t *glupy_core;
 
 /* a new iobref with one buffer of ``size`` bytes at iov (bindings/iobuf.py) */
 struct iobref *glupy_iobref_alloc(struct iobuf_pool *pool, size_t size, struct iovec *iov);

@@ -4,13 +4,17 @@ Writes are copied into a Vector.alloc buffer with junk around the data (a byte b
 spare bytes after) and the data range is wound with ``narrow``.  Reads ask the child
 for up to 7 bytes more on each side and return the asked range: in odd 4 KiB pages by
 narrowing the child's own reply vector (a view of its iobuf), in even ones by copying
-into a Vector.alloc buffer and narrowing that.  Seen from the mount it must behave
-exactly like no translator at all.
+into a Vector.alloc buffer and narrowing that, after one more wind (the reply's vector
+is detached: its own iovec and iobref ref).  Seen from the mount it must behave
+exactly like no translator at all.  Inside GlusterFS too, Vector is glupy._core's C type
+and Vector.alloc gives an iobuf (not a bytearray).
 """
 
 from __future__ import annotations
 
-from glupy import Dict, Fd, Translator, Vector
+from types import MethodDescriptorType
+
+from glupy import Dict, Fd, Translator, Vector, _core
 from glupy.replies import ReadvReply, WritevReply
 
 PAD = 7
@@ -19,10 +23,13 @@ PAD = 7
 class Vectors(Translator):
     async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
                      xdata: Dict | None) -> WritevReply:
+        assert Vector is _core.Vector and all(
+            type(vars(Vector)[m]) is MethodDescriptorType for m in ("contiguous", "writable"))
         n = len(vector)
         v = Vector.alloc(n + 1, spare=5)
         w = v.writable()
         assert len(w) == n + 6, (len(w), n)
+        assert w.obj is None  # GlusterFS memory (an iobuf), not a bytearray's
         w[0:1] = b"\xff"
         pos = 1
         for part in vector.views():
@@ -52,6 +59,7 @@ class Vectors(Translator):
         if (offset // 4096) % 2:
             out = got.narrow(skip, skip + size)  # a view of the child's buffer
         else:
+            await self.child.fstat(fd, None)  # got outlives its callback: detached
             data = bytes(got)
             v = Vector.alloc(len(data))
             v.writable()[:] = data
