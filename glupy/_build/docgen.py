@@ -2,7 +2,7 @@
 
 Regions between ``# BEGIN GENERATED <name>`` / ``# END GENERATED <name>`` in
 glupy/replies.py and glupy/translator.py, and the whole of docs/fops.md, are
-written from glupy/fops.py:
+written from glupy/fops.py; glupy/_core.pyi from the built glupy._core (corestub.py):
 
     python -m glupy._build.docgen          # rewrite
     python -m glupy._build.docgen --check  # exit 1 if anything is stale (a test runs this)
@@ -15,12 +15,14 @@ import re
 import sys
 from pathlib import Path
 
+from glupy._build import corestub
 from glupy.fops import CBKS, FOPS, Arg, Fop
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLIES = ROOT / "glupy" / "replies.py"
 TRANSLATOR = ROOT / "glupy" / "translator.py"
 FOPS_MD = ROOT / "docs" / "fops.md"
+CORE_PYI = ROOT / "glupy" / "_core.pyi"
 
 # Python type of each kind, as an argument the author receives / passes to a wind,
 # and as a reply field.
@@ -333,7 +335,8 @@ def outputs() -> dict[Path, str]:
     translator = TRANSLATOR.read_text()
     translator = _replace(translator, "child", child_region())
     translator = _replace(translator, "fop-methods", fop_methods_region())
-    return {REPLIES: replies, TRANSLATOR: translator, FOPS_MD: fops_md()}
+    return {REPLIES: replies, TRANSLATOR: translator, FOPS_MD: fops_md(),
+            CORE_PYI: corestub.render()}
 
 
 def main() -> int:
