@@ -13,8 +13,6 @@ T = TypeVar("T")
 
 _UNSET: Any
 
-CONVERTERS: dict[str, Any]
-
 class FopError(Exception):
     """Raise to fail a fop with ``errno``; raised by a wind whose child failed."""
 

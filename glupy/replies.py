@@ -15,10 +15,9 @@ from glupy._core import Field as _Field
 from glupy.fops import FOPS_BY_NAME, Fop
 from glupy.types import Dict, Dirent, Dirents, Fd, Flock, Iatt, Inode, Lease, StatVfs, Vector
 
-# a field not read yet; kind -> (raw C arguments, their indices, instance) -> Python
-# value, filled in by glupy.runtime.driver inside GlusterFS
+# a field not read yet (a child's reply: converted from its C arguments when read,
+# by the bridge inside GlusterFS)
 _UNSET: Any = _core._UNSET
-CONVERTERS: dict[str, Any] = _core.CONVERTERS
 
 
 class Reply(_core.Reply):

@@ -28,7 +28,6 @@ T = TypeVar("T")
 # Module attributes that are not types: their annotation, or a def's signature.
 MODULE: dict[str, str] = {
     "_UNSET": "_UNSET: Any",
-    "CONVERTERS": "CONVERTERS: dict[str, Any]",
     "_make_wind": "def _make_wind(child: Any, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]: ...",
     "_hand_over": "def _hand_over(obj: object) -> None: ...",
     "_in_iobuf": "def _in_iobuf(value: Vector | bytes | bytearray | memoryview) "

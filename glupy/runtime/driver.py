@@ -52,7 +52,7 @@ from glupy.attrcache import AttrCache
 from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
 from glupy.journal import Journal
 from glupy.misscache import MissCache
-from glupy.replies import CONVERTERS, REPLY_CLASSES, Reply
+from glupy.replies import REPLY_CLASSES, Reply
 from glupy.runtime import control, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status, statedump
@@ -223,19 +223,9 @@ def _acquire(lock: Any, handle: int) -> bool:
 
 
 # ------------------------------------------------------- C <-> Python glue
-# Per-kind conversions; the per-fop functions below are generated from the
-# fop table and only string these together.
-
-
-# C -> Python for reply fields that are not views (CONVERTERS)
-
-
-def _str(p: Any) -> str | None:
-    return None if p == NULL else ffi.string(p).decode("utf-8", "surrogateescape")
-
-
-def _opaque(p: Any) -> Any:
-    return None if p == NULL else p
+# Python -> C, per kind, for what the bridge's C leaves to Python; the per-fop
+# functions below are generated from the fop table and only string these together.
+# (C -> Python, arguments and reply fields alike, is the bridge's: convert.c, types.c)
 
 
 _PTR_TYPES = {"loc": Loc, "fd": Fd, "inode": Inode, "iatt": Iatt, "flock": Flock,
@@ -346,34 +336,6 @@ def _to_c(kind: str, value: Any, keep: list[Any]) -> Any:
     return _c_opaque(value)
 
 
-def _raw_ptr(view: Any) -> Any:
-    def convert(raw: tuple[Any, ...], cidx: tuple[int, ...], inst: Any) -> Any:
-        p = raw[cidx[0]]
-        return None if p == NULL else view(p)
-
-    return convert
-
-
-def _raw_inst(view: Any) -> Any:
-    def convert(raw: tuple[Any, ...], cidx: tuple[int, ...], inst: Any) -> Any:
-        p = raw[cidx[0]]
-        return None if p == NULL else view(p, inst)
-
-    return convert
-
-
-def _register_converters() -> None:
-    CONVERTERS.update({
-        "iatt": _raw_ptr(Iatt), "dict": _raw_ptr(Dict), "flock": _raw_ptr(Flock),
-        "statvfs": _raw_ptr(StatVfs), "lease": _raw_ptr(Lease),
-        "inode": _raw_inst(Inode), "fd": _raw_inst(Fd), "loc": _raw_inst(Loc),
-        "dirents": _raw_inst(Dirents),
-        "str": lambda raw, cidx, inst: _str(raw[cidx[0]]),
-        "opaque": lambda raw, cidx, inst: _opaque(raw[cidx[0]]),
-        "int": lambda raw, cidx, inst: raw[cidx[0]],
-    })  # "vector": the bridge's (_setup_driver)
-
-
 def _build_glue() -> None:
     ns: dict[str, Any] = dict(globals())
     for fop in FOPS:
@@ -396,13 +358,12 @@ def _setup_driver() -> None:
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
         "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
-        "views": [views[k] for k in VIEW_KINDS],
+        "views": [views[k] for k in VIEW_KINDS], "view_kinds": tuple(VIEW_KINDS),
         "ctypes": [ffi.typeof(c) for c in ctypes()],
     })
     _core._hand_over(_driver_config)
     if lib.glupy_driver_setup() != 0:
         raise RuntimeError("glupy: the C driver refused its setup (see the log)")
-    CONVERTERS["vector"] = _driver_config["reply_vector"]  # read from the raw C arguments
 
 
 def _fast_attr(descriptor: Any) -> Any:
@@ -981,7 +942,6 @@ def attach(ffi_: Any, lib_: Any) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(_PY_LEVEL.get(int(lib.gf_log_get_loglevel()), logging.INFO))
-    _register_converters()
     _build_glue()
     _setup_driver()
     # ~30 short-lived objects per fop: collect the young generation less often

@@ -349,8 +349,8 @@ static PyTypeObject glupy_gather_type = {
 
 /* ------------------------------------------------------------ Reply */
 
-static PyObject *glupy_unset;      /* _UNSET: a field not converted yet */
-static PyObject *glupy_converters; /* CONVERTERS: kind -> (raw, cidx, inst) -> value */
+static PyObject *glupy_unset; /* _UNSET: a field not converted yet */
+static glupy_core_api_t glupy_core_api; /* its reply_field: the bridge's conversion */
 
 static int reply_traverse(PyObject *self, visitproc visit, void *arg)
 {
@@ -408,7 +408,7 @@ static PyTypeObject glupy_reply_type = {
 };
 
 /* ------------------------------------------------------------ Field */
-/* A reply field: converted when first read (CONVERTERS[kind](raw, cidx, inst)) and
+/* A reply field: converted when first read (core->reply_field, the bridge's) and
  * kept in _vals; setting one stores it and marks its bit in _dirty (True stays
  * True). */
 typedef struct {
@@ -516,18 +516,16 @@ static PyObject *field_get(PyObject *self, PyObject *obj, PyObject *type)
     PyObject *v = PyList_GET_ITEM(vals, f->index);
     if (v != glupy_unset)
         return Py_NewRef(v);
-    PyObject *convert = PyDict_GetItemWithError(glupy_converters, f->kind);
-    if (!convert) {
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_RuntimeError, "no converter for reply fields of kind %R "
-                         "(set by glupy.runtime.driver inside GlusterFS)", f->kind);
+    if (!glupy_core_api.reply_field) {
+        PyErr_Format(PyExc_RuntimeError, "reply field %R of a child's reply: its C arguments "
+                     "are converted by the glupy bridge, inside GlusterFS", f->name);
         return NULL;
     }
-    PyObject *args[3] = {r->raw ? r->raw : Py_None, f->cidx, r->inst ? r->inst : Py_None};
-    v = PyObject_Vectorcall(convert, args, 3, NULL);
+    v = glupy_core_api.reply_field(r->raw ? r->raw : Py_None, f->cidx, f->kind,
+                                   r->inst ? r->inst : Py_None);
     if (!v)
         return NULL;
-    vals = r->vals; /* the converter ran Python: still the same list? */
+    vals = r->vals; /* the conversion may have run Python: still the same list? */
     if (vals && PyList_CheckExact(vals) && PyList_GET_SIZE(vals) > f->index)
         PyList_SetItem(vals, f->index, Py_NewRef(v)); /* steals one reference */
     return v;
@@ -597,7 +595,8 @@ static void field_dealloc(PyObject *self)
 static PyMemberDef field_members[] = {
     {"index", T_PYSSIZET, offsetof(glupy_field_t, index), READONLY, "position in fields"},
     {"name", T_OBJECT, offsetof(glupy_field_t, name), READONLY, NULL},
-    {"kind", T_OBJECT, offsetof(glupy_field_t, kind), READONLY, "its CONVERTERS key"},
+    {"kind", T_OBJECT, offsetof(glupy_field_t, kind), READONLY,
+     "what it holds (a glupy.fops kind: iatt, vector, str ...)"},
     {"cidx", T_OBJECT, offsetof(glupy_field_t, cidx), READONLY,
      "indices of its callback's C arguments"},
     {NULL, 0, 0, 0, NULL},
@@ -848,8 +847,7 @@ PyMODINIT_FUNC PyInit__core(void)
     if (!glupy_errorcode)
         return NULL;
     glupy_unset = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
-    glupy_converters = PyDict_New();
-    if (!glupy_unset || !glupy_converters)
+    if (!glupy_unset)
         return NULL;
     PyObject *m = PyModule_Create(&glupy_core_module);
     if (!m)
@@ -860,7 +858,6 @@ PyMODINIT_FUNC PyInit__core(void)
         add_type(m, &glupy_reply_type, "Reply") < 0 || add_type(m, &glupy_field_type, "Field") < 0 ||
         glupy_vector_module_init(m, &glupy_core_api) < 0 ||
         PyModule_AddObjectRef(m, "_UNSET", glupy_unset) < 0 ||
-        PyModule_AddObjectRef(m, "CONVERTERS", glupy_converters) < 0 ||
         PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
         PyType_Ready(&glupy_nondata_type) < 0 || !capsule ||
         PyModule_AddObject(m, "_C_API", capsule) < 0) {

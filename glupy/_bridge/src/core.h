@@ -47,8 +47,8 @@ typedef struct {
 
 /* glupy.Reply, the base of every fop's reply class (glupy.replies).  A child's
  * reply keeps its callback's C arguments (raw) and makes a field's value only
- * when it is read (glupy._core.Field), so a reply passed on unchanged goes back
- * to C without any conversion. */
+ * when it is read (glupy._core.Field, through the API's reply_field), so a reply
+ * passed on unchanged goes back to C without any conversion. */
 typedef struct {
     PyObject_HEAD
     PyObject *raw;   /* _raw: the child's C arguments (glupy._raw), or None */
@@ -108,6 +108,11 @@ typedef struct {
     /* what glupy._core._hand_over(obj) was last given (a new reference), for the
        bridge to take: Python objects reach the bridge here, not as id() */
     PyObject *handed_over;
+    /* a child's reply field from its callback's C arguments ``raw`` (glupy._raw),
+       ``cidx`` their indices, ``kind`` the field's (glupy.fops): a new reference, or
+       NULL with an exception set.  The bridge's conversion (set at setup; NULL
+       outside GlusterFS, where no reply has C arguments) */
+    PyObject *(*reply_field)(PyObject *raw, PyObject *cidx, PyObject *kind, PyObject *inst);
     /* Vector (vector.c): the bridge sets iobufs at setup (NULL outside GlusterFS) */
     const glupy_iobuf_ops_t *iobufs;
     /* a new Vector over ``count`` iovecs of GlusterFS memory, as valid as they are */

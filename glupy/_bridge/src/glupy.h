@@ -295,10 +295,10 @@ int glupy_arg_uint(PyObject *value, unsigned long long *out);
 
 /* ------------------------------------------------------------ types.c */
 /* A child's reply keeps its callback's C arguments as they are (Reply._raw): a
- * small sequence made without a cffi object per pointer.  ``raw[i]`` makes the
- * cdata (or int) of argument i when Python reads a field (glupy.runtime.driver's
- * CONVERTERS; an unchanged reply unwound through cffi, *raw); the C unwinders read
- * the values directly. */
+ * small sequence made without a cffi object per pointer.  Its fields are converted
+ * by glupy_reply_field when Python reads them; ``raw[i]`` makes the cdata (or int)
+ * of argument i for an unchanged reply unwound through cffi (*raw); the C unwinders
+ * read the values directly. */
 #define GLUPY_RAW_MAX 6
 enum { GLUPY_RAW_INT = -1, GLUPY_RAW_UINT = -2 }; /* else a GLUPY_CT_* pointer type */
 
@@ -325,8 +325,9 @@ static inline int glupy_raw_check(PyObject *raw, int n)
 /* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
 #define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
 
-/* Ready the types, lend glupy._core the iobuf functions (glupy_core->iobufs) and put
- * the reply vector converter into ``config``: 0, or -1 with an exception set. */
+/* Ready the types, lend glupy._core the iobuf functions (glupy_core->iobufs) and the
+ * reply fields' conversion (``config["view_kinds"]``: the view kinds' names in
+ * GLUPY_V_* order): 0, or -1 with an exception set. */
 int glupy_types_setup(PyObject *config);
 /* glupy._core's API (set by glupy_types_setup) */
 extern glupy_core_api_t *glupy_core;

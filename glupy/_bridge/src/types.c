@@ -2,7 +2,7 @@
  * glupy._core (glupy_types_setup):
  *
  *   glupy._raw            a child's reply arguments as its callback got them
- *   _reply_vector         a reply's Vector field, read from them (CONVERTERS["vector"])
+ *   glupy_reply_field     a reply's field, converted from them (glupy._core's Field)
  *   glupy_iobufs          GlusterFS's iobufs, for glupy._core's Vector (core->iobufs)
  */
 
@@ -58,33 +58,84 @@ PyTypeObject glupy_raw_type = {
 };
 
 
-/* The reply field converter for vectors (CONVERTERS["vector"]): (raw, cidx, inst) ->
- * a Vector over the child's iovecs raw[cidx[0]], count raw[cidx[1]], iobref
- * raw[cidx[2]], read straight from the raw C arguments (a crypt-like translator
- * reads it on every readv). */
-static PyObject *glupy_reply_vector(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+/* A child's reply field from the raw C arguments (glupy._core's reply_field): the
+ * same conversions as the fop's own arguments (convert.c), by the field's kind. */
+enum { GLUPY_K_STR = -1, GLUPY_K_OPAQUE = -2, GLUPY_K_INT = -3, GLUPY_K_VECTOR = -4 };
+static PyObject *glupy_field_kinds; /* kind (str) -> GLUPY_V_* view kind or GLUPY_K_* */
+
+static PyObject *glupy_reply_field(PyObject *raw, PyObject *cidx, PyObject *kind, PyObject *inst)
 {
-    if (nargs != 3 || !Py_IS_TYPE(args[0], &glupy_raw_type) || !PyTuple_Check(args[1]) ||
-        PyTuple_GET_SIZE(args[1]) != 3) {
-        PyErr_SetString(PyExc_TypeError, "_reply_vector(raw, cidx, inst)");
+    PyObject *code = PyDict_GetItemWithError(glupy_field_kinds, kind);
+    if (!code) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "no conversion for reply fields of kind %R", kind);
         return NULL;
     }
-    glupy_raw_t *raw = (glupy_raw_t *)args[0];
-    Py_ssize_t k[3];
-    for (int i = 0; i < 3; i++) {
-        k[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
-        if (k[i] < 0 || k[i] >= raw->n) {
+    long k = PyLong_AsLong(code);
+    Py_ssize_t n = k == GLUPY_K_VECTOR ? 3 : 1; /* vector, count, iobref */
+    if (!Py_IS_TYPE(raw, &glupy_raw_type) || !PyTuple_Check(cidx) || PyTuple_GET_SIZE(cidx) != n)
+        return PyErr_Format(PyExc_TypeError, "reply field of kind %R: not a child's C arguments",
+                            kind);
+    glupy_raw_t *r = (glupy_raw_t *)raw;
+    Py_ssize_t i[3];
+    for (Py_ssize_t j = 0; j < n; j++) {
+        i[j] = PyLong_AsSsize_t(PyTuple_GET_ITEM(cidx, j));
+        if (i[j] < 0 || i[j] >= r->n) {
             if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_IndexError, "_reply_vector: bad index");
+                PyErr_SetString(PyExc_IndexError, "reply field: C argument index out of range");
             return NULL;
         }
     }
-    return glupy_vector(raw->v[k[0]].p, (int32_t)raw->v[k[1]].i, raw->v[k[2]].p);
+    void *p = r->v[i[0]].p;
+    int ct = r->kinds[i[0]];
+    switch (k) {
+    case GLUPY_K_VECTOR:
+        return glupy_vector(p, (int32_t)r->v[i[1]].i, r->v[i[2]].p);
+    case GLUPY_K_STR:
+        return glupy_str(p);
+    case GLUPY_K_INT:
+        return ct == GLUPY_RAW_UINT ? PyLong_FromUnsignedLongLong(r->v[i[0]].u)
+                                    : PyLong_FromLongLong(r->v[i[0]].i);
+    case GLUPY_K_OPAQUE:
+        return p && ct >= 0 ? glupy_ptr(p, ct) : Py_NewRef(Py_None);
+    default:
+        if (ct < 0)
+            return PyErr_Format(PyExc_TypeError, "reply field of kind %R: not a pointer", kind);
+        return glupy_view((int)k, ct, p, inst);
+    }
 }
 
-static PyMethodDef glupy_reply_vector_def = {
-    "_reply_vector", (PyCFunction)(void (*)(void))glupy_reply_vector, METH_FASTCALL,
-    "a reply's Vector field from its raw C arguments"};
+/* kind -> code for glupy_reply_field: ``views`` are the view kinds in GLUPY_V_* order */
+static int glupy_field_kinds_setup(PyObject *views)
+{
+    static const struct {
+        const char *name;
+        long code;
+    } others[] = {{"str", GLUPY_K_STR}, {"opaque", GLUPY_K_OPAQUE}, {"int", GLUPY_K_INT},
+                  {"vector", GLUPY_K_VECTOR}};
+    if (!views || !PyTuple_Check(views) || PyTuple_GET_SIZE(views) != GLUPY_NUM_VIEWS) {
+        PyErr_SetString(PyExc_ValueError, "glupy driver setup: bad view_kinds");
+        return -1;
+    }
+    PyObject *kinds = PyDict_New();
+    int r = kinds ? 0 : -1;
+    for (Py_ssize_t i = 0; r == 0 && i < GLUPY_NUM_VIEWS; i++) {
+        PyObject *code = PyLong_FromSsize_t(i);
+        r = code ? PyDict_SetItem(kinds, PyTuple_GET_ITEM(views, i), code) : -1;
+        Py_XDECREF(code);
+    }
+    for (size_t i = 0; r == 0 && i < sizeof(others) / sizeof(others[0]); i++) {
+        PyObject *code = PyLong_FromLong(others[i].code);
+        r = code ? PyDict_SetItemString(kinds, others[i].name, code) : -1;
+        Py_XDECREF(code);
+    }
+    if (r < 0) {
+        Py_XDECREF(kinds);
+        return -1;
+    }
+    Py_XSETREF(glupy_field_kinds, kinds);
+    return 0;
+}
 
 /* ------------------------------------------------ iobufs lent to glupy._core */
 
@@ -122,9 +173,9 @@ int glupy_types_setup(PyObject *config)
     glupy_core = glupy_core_import();
     if (!glupy_core)
         return -1;
+    if (glupy_field_kinds_setup(PyDict_GetItemString(config, "view_kinds")) < 0)
+        return -1;
     glupy_core->iobufs = &glupy_iobufs;
-    PyObject *f = PyCFunction_New(&glupy_reply_vector_def, NULL);
-    int r = f ? PyDict_SetItemString(config, "reply_vector", f) : -1;
-    Py_XDECREF(f);
-    return r;
+    glupy_core->reply_field = glupy_reply_field;
+    return 0;
 }

@@ -47,7 +47,9 @@ class Vectors(Translator):
         skip = offset - lo
         r = await self.child.readv(fd, size + skip + PAD, lo, flags, xdata)
         got = r.vector
-        assert isinstance(got, Vector)
+        # each field converted once, from the child's C arguments (the bridge's C)
+        assert isinstance(got, Vector) and r.vector is got and r.stbuf is r.stbuf
+        assert r._dirty is False
         whole = got.contiguous()  # the child's buffer: one read-only view, no copy
         assert whole.readonly and bytes(whole) == bytes(got) and len(whole) == len(got)
         try:
@@ -65,5 +67,6 @@ class Vectors(Translator):
             v.writable()[:] = data
             out = v.narrow(skip, skip + size)
         r.vector = out
+        assert r._dirty == type(r).vector.bit  # only the vector goes back converted
         r.op_ret = len(out)
         return r
