@@ -322,7 +322,7 @@ def _generate(fop: Fop) -> str:
 
 def _to_c(kind: str, value: Any, keep: list[Any]) -> Any:
     """A Python value for a wind argument of ``kind`` -> its C value (the driver
-    handles views and ints itself; this is for everything else)."""
+    handles views, ints and vectors itself; this is for everything else)."""
     if kind in _PTR_TYPES:
         return _c_ptr(value, _PTR_TYPES[kind])
     if kind == "dict":
@@ -331,8 +331,6 @@ def _to_c(kind: str, value: Any, keep: list[Any]) -> Any:
         return _c_str(value, keep)
     if kind == "dirents":
         return _c_dirents(value, keep)
-    if kind == "vector":
-        return _c_vector(value, keep)
     return _c_opaque(value)
 
 

@@ -1,13 +1,14 @@
 """A translator that moves data through ``Vector.alloc`` and ``Vector.narrow``.
 
 Writes are copied into a Vector.alloc buffer with junk around the data (a byte before,
-spare bytes after) and the data range is wound with ``narrow``.  Reads ask the child
-for up to 7 bytes more on each side and return the asked range: in odd 4 KiB pages by
-narrowing the child's own reply vector (a view of its iobuf), in even ones by copying
-into a Vector.alloc buffer and narrowing that, after one more wind (the reply's vector
-is detached: its own iovec and iobref ref).  Seen from the mount it must behave
-exactly like no translator at all.  Inside GlusterFS too, Vector is glupy._core's C type
-and Vector.alloc gives an iobuf (not a bytearray).
+spare bytes after) and the data range is wound with ``narrow``.  Some writes wind bytes
+or a Vector.from_bytes instead (Python memory the bridge copies into an iobuf).  Reads
+ask the child for up to 7 bytes more on each side and return the asked range: in odd 4
+KiB pages by narrowing the child's own reply vector (a view of its iobuf) or as bytes,
+in even ones by copying into a Vector.alloc buffer and narrowing that, after one more
+wind (the reply's vector is detached: its own iovec and iobref ref).  Seen from the
+mount it must behave exactly like no translator at all.  Inside GlusterFS too, Vector is
+glupy._core's C type and Vector.alloc gives an iobuf (not a bytearray).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class Vectors(Translator):
         data = v.narrow(1, 1 + n)
         assert len(data) == n and len(data.writable()) == n + 5
         assert bytes(data.contiguous()) == bytes(vector) and data.contiguous().readonly
+        if offset % 3 == 1:  # Python memory, copied into an iobuf by the bridge
+            return await self.child.writev(fd, bytes(data), offset, flags, xdata)
+        if offset % 3 == 2:
+            return await self.child.writev(fd, Vector.from_bytes(data.contiguous()), offset,
+                                           flags, xdata)
         return await self.child.writev(fd, data, offset, flags, xdata)
 
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
@@ -58,7 +64,10 @@ class Vectors(Translator):
             pass  # someone else's buffer
         else:
             raise AssertionError("writable() on a reply vector")
-        if (offset // 4096) % 2:
+        page = offset // 4096
+        if page % 4 == 3:
+            out = bytes(got)[skip:skip + size]  # Python memory, copied into an iobuf
+        elif page % 2:
             out = got.narrow(skip, skip + size)  # a view of the child's buffer
         else:
             await self.child.fstat(fd, None)  # got outlives its callback: detached
