@@ -52,10 +52,17 @@ Every block is opened with its GCM tag and AAD, so a flipped bit, a block moved 
 a file or from another file, a block cut short, a header that is altered, deleted or
 moved, or the content of another inode copied over this one gives **EIO** for that
 read, and the log names the file (GFID and path when known) and the block.  There is no
-fallback: a non-empty file without a valid header is never served as plaintext, and
-nothing is ever written in clear.  Files of format 1 (AES-CTR with
-``trusted.glupy.crypt.nonce`` xattrs) are refused with EIO and a log line saying so:
-copy them out with the glupy release that wrote them and back in through this one.
+fallback: nothing is ever written in clear, and a non-empty file whose first bytes are
+not ``GLCR`` (a plaintext file from before crypt, or a header overwritten) gives EIO,
+logged once per file, unless ``option read-legacy-plaintext on``: then such files are
+served read-only (their bytes, their real size) and everything that would change their
+contents (write, truncate, open O_TRUNC, fallocate, discard, zerofill) fails with
+**EROFS**, logged once per file.  Encrypt one by copying it through the mount and
+renaming the copy over it.  Under the option, each file's first 4 bytes are read once
+per inode on its first lookup/stat/listing to tell the kinds apart.  Files of format 1
+(AES-CTR with ``trusted.glupy.crypt.nonce`` xattrs) are refused with EIO and a log line
+saying so, with the option or without: copy them out with the glupy release that wrote
+them and back in through this one.
 
 Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
 once per file; no data is decrypted.
@@ -612,6 +619,8 @@ class FileState:
     lock: Lock = field(default_factory=Lock)
     key: FileKey | None = None
     rejected_logged: bool = False
+    plaintext: bool | None = None  # no crypt header (legacy); None: not looked at yet
+    plaintext_logged: bool = False
 
 
 @dataclass(eq=False)
@@ -642,6 +651,10 @@ class Crypt(Translator):
     encrypt_names: Option[bool] = Option(bool, default=True,
                                          doc="encrypt entry names and symlink targets (off: "
                                              "names in clear, for volumes written that way)")
+    read_legacy_plaintext: Option[bool] = Option(
+        bool, default=False, doc="serve files without a crypt header (written before crypt) "
+                                 "read-only: reads return their bytes, anything that would "
+                                 "change their contents fails with EROFS")
 
     # ------------------------------------------------------------------ setup
     def init(self) -> None:
@@ -653,6 +666,7 @@ class Crypt(Translator):
         self._names = bool(self.encrypt_names)
         self._name_cipher: AESSIV | None = None
         self._name_key_logged = False
+        self._legacy = bool(self.read_legacy_plaintext)
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
 
@@ -665,6 +679,8 @@ class Crypt(Translator):
                                    "(rotate headers offline, then remount)")
         if "cluster_lock" in changed:
             self._inodelk = bool(self.cluster_lock)
+        if "read_legacy_plaintext" in changed:
+            self._legacy = bool(self.read_legacy_plaintext)
         if "encrypt_names" in changed and bool(self.encrypt_names) != self._names:
             raise ValueError("crypt: encrypt-names cannot change on a mounted volume")
 
@@ -696,9 +712,13 @@ class Crypt(Translator):
             self.log.error("crypt: %s: %s: EIO", self._who(inode), err)
         return FopError(err.errno)
 
-    async def _open_key(self, inode: Inode, st: FileState, header: bytes, anon: Fd) -> FileKey:
-        """The FileKey of the non-empty file whose first bytes are ``header``."""
+    async def _open_key(self, inode: Inode, st: FileState, header: bytes,
+                        anon: Fd) -> FileKey | None:
+        """The FileKey of the non-empty file whose first bytes are ``header``; None for
+        a file without a crypt header under ``read-legacy-plaintext`` (served as is,
+        read-only).  Raises FopError (logged) for anything else that does not open."""
         if st.key is not None and st.key.header == header[:HEADER_LEN]:
+            st.plaintext = False
             return st.key
         try:
             file_id, file_key = open_header(self._master, inode.gfid, header[:HEADER_LEN])
@@ -706,12 +726,82 @@ class Crypt(Translator):
             why = e
         else:
             st.key = FileKey(bytes(header[:HEADER_LEN]), file_id, AESGCM(file_key))
+            st.plaintext = False
             return st.key
-        if header[:4] != MAGIC and await self._is_format1(anon):
-            why = HeaderError(errno.EIO, "written by crypt format 1 (AES-CTR), which is no "
-                                         "longer read: copy it out with the glupy release "
-                                         "that wrote it, then back in")
+        if header[:4] != MAGIC:
+            if await self._is_format1(anon):
+                why = HeaderError(errno.EIO, "written by crypt format 1 (AES-CTR), which is no "
+                                             "longer read: copy it out with the glupy release "
+                                             "that wrote it, then back in")
+            else:
+                st.plaintext = True
+                if self._legacy:
+                    return None
+                if not st.plaintext_logged:
+                    st.plaintext_logged = True
+                    self.log.error("crypt: %s: no glupy-crypt header: an unencrypted file (or "
+                                   "its header was overwritten); not served (option "
+                                   "read-legacy-plaintext serves such files read-only): EIO",
+                                   self._who(inode))
+                raise FopError(errno.EIO)
         raise self._fail(inode, st, why)
+
+    def _read_only(self, inode: Inode, st: FileState) -> FopError:
+        """The error for changing the contents of a legacy plaintext file (logged once)."""
+        if not st.plaintext_logged:
+            st.plaintext_logged = True
+            self.log.error("crypt: %s: an unencrypted (legacy plaintext) file is read-only "
+                           "under read-legacy-plaintext; copy it to a new file to encrypt it: "
+                           "EROFS", self._who(inode))
+        return FopError(errno.EROFS)
+
+    async def _classify(self, inode: Inode | None, iatt: Iatt | None) -> None:
+        """Under ``read-legacy-plaintext``: find out (once per inode, by its first bytes)
+        whether the regular file of ``iatt`` has a crypt header, so that its size is
+        mapped only if it has.  An inode whose GFID is not known yet (a first lookup)
+        cannot be read and stays undecided."""
+        if not self._legacy or inode is None or iatt is None or iatt.type != IaType.REG \
+                or iatt.size == 0:
+            return
+        ctx = inode.ctx
+        if isinstance(ctx, FileState) and ctx.plaintext is not None:
+            return
+        if stored_size(plain_size(iatt.size)) != iatt.size:
+            self._state(inode).plaintext = True  # no format-2 file has this size
+            return
+        if inode.gfid == bytes(16):
+            return
+        anon = Fd.open_anonymous(inode)
+        try:
+            head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector or b"")
+            plaintext = len(head) > 0 and head != MAGIC and not await self._is_format1(anon)
+        except FopError:
+            return
+        self._state(inode).plaintext = plaintext
+
+    @staticmethod
+    def _undecided(inode: Inode | None, iatt: Iatt | None) -> bool:
+        """A non-empty regular file not known to have, or not to have, a header."""
+        if iatt is None or iatt.type != IaType.REG or not iatt.size:
+            return False
+        ctx = inode.ctx if inode is not None else None
+        return not isinstance(ctx, FileState) or ctx.plaintext is None
+
+    def _map_file(self, iatt: Iatt | None, inode: Inode | None) -> None:
+        """``iatt`` of ``inode`` with its size in plaintext.  Under
+        ``read-legacy-plaintext`` a file without a header keeps its size, and so does one
+        not looked at yet (:meth:`_classify` needs the inode's GFID): too large for an
+        encrypted file (a read still ends at its real end) rather than too small for a
+        plaintext one.  FUSE links an inode before the lookup whose reply it uses, and
+        readdirp sends such entries without attributes, so the kernel always gets
+        exact sizes."""
+        if iatt is None or iatt.type != IaType.REG:
+            return
+        if self._legacy and iatt.size:
+            ctx = inode.ctx if inode is not None else None
+            if not (isinstance(ctx, FileState) and ctx.plaintext is False):
+                return  # plaintext, or not looked at yet
+        iatt.size = plain_size(iatt.size)
 
     async def _is_format1(self, anon: Fd) -> bool:
         try:
@@ -789,9 +879,12 @@ class Crypt(Translator):
             header = make_header(self._master, inode.gfid, file_key, file_id)
             await self.child.writev(anon, header, 0, 0, None)
             st.key = FileKey(header, file_id, AESGCM(file_key))
+            st.plaintext = False
             return pre, st.key
         header = bytes(head_r.vector or b"")
         key = await self._open_key(inode, st, header, anon)
+        if key is None:  # never a write in clear: legacy plaintext is read-only
+            raise self._read_only(inode, st)
         rem = (pre.size - HEADER_LEN) % STORED_BLOCK
         if pre.size < HEADER_LEN or 0 < rem <= OVERHEAD:
             index = (pre.size - HEADER_LEN) // STORED_BLOCK
@@ -948,6 +1041,13 @@ class Crypt(Translator):
                 if not header:
                     return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
                 key = await self._open_key(inode, st, bytes(header), anon)
+                if key is None:  # legacy plaintext (read-legacy-plaintext): its bytes as they are
+                    if b0:
+                        return await self.child.readv(fd, size, offset, flags, xdata)
+                    whole = r.vector if isinstance(r.vector, Vector) \
+                        else Vector.from_bytes(r.vector or b"")
+                    part = whole.narrow(offset, offset + size)
+                    return ReadvReply(vector=part, op_ret=len(part), stbuf=r.stbuf, xdata=r.xdata)
                 out = Vector.alloc(BLOCK * -(-len(raw) // STORED_BLOCK))
                 try:
                     n = key.unseal_into(b0, raw, out.writable())
@@ -994,6 +1094,12 @@ class Crypt(Translator):
         anon = Fd.open_anonymous(inode)
         held = await self._lock(st, loc, write=True)
         try:
+            if self._legacy:  # cutting a legacy plaintext file is changing it too
+                head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector
+                             or b"")
+                if head and head != MAGIC and not await self._is_format1(anon):
+                    st.plaintext = True
+                    raise self._read_only(inode, st)
             r = await self.child.open(loc, flags & ~os.O_TRUNC, fd, xdata)
             await self.child.ftruncate(anon, 0, None)
             return r
@@ -1372,7 +1478,9 @@ class Crypt(Translator):
             xdata[DIRIV_XATTR] = 0  # a directory's IV comes back with its lookup
             loc = (await self._encrypted(loc))[0] if loc.name else self._below(loc)
         r = await self.child.lookup(loc, xdata)
-        _map(r.buf)
+        if self._legacy:
+            await self._classify(r.inode or loc.inode, r.buf)
+        self._map_file(r.buf, r.inode or loc.inode)
         self._map_link(r.buf)
         if r.xdata is not None:
             if CONTENT_KEY in r.xdata:
@@ -1388,13 +1496,17 @@ class Crypt(Translator):
 
     async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
         r = await self.child.stat(self._below(loc), xdata)
-        _map(r.buf)
+        if self._legacy:
+            await self._classify(loc.inode, r.buf)
+        self._map_file(r.buf, loc.inode)
         self._map_link(r.buf)
         return r
 
     async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
         r = await self.child.fstat(fd, xdata)
-        _map(r.buf)
+        if self._legacy:
+            await self._classify(fd.inode, r.buf)
+        self._map_file(r.buf, fd.inode)
         return r
 
     async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply:
@@ -1405,8 +1517,15 @@ class Crypt(Translator):
         if xdata is not None and CONTENT_KEY in xdata:
             del xdata[CONTENT_KEY]
         r: ReaddirpReply = await self._list(self.child.readdirp, fd, size, offset, xdata)
+        if self._legacy and r.entries:
+            entries = list(r.entries)
+            for entry in entries:
+                await self._classify(entry.inode, entry.stat)
+                if self._undecided(entry.inode, entry.stat):
+                    entry.inode = None  # sent without attributes: the kernel looks it up
+            r.entries = entries
         for entry in r.entries or ():
-            _map(entry.stat)
+            self._map_file(entry.stat, entry.inode)
             self._map_link(entry.stat)
             if entry.dict is not None and CONTENT_KEY in entry.dict:
                 del entry.dict[CONTENT_KEY]
@@ -1415,33 +1534,33 @@ class Crypt(Translator):
     async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
         r = await self.child.setattr(self._below(loc), stbuf, valid, xdata)
         for buf in (r.preop_stbuf, r.postop_stbuf):
-            _map(buf)
+            self._map_file(buf, loc.inode)
             self._map_link(buf)
         return r
 
     async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
         r = await self.child.fsetattr(fd, stbuf, valid, xdata)
-        _map(r.preop_stbuf)
-        _map(r.postop_stbuf)
+        self._map_file(r.preop_stbuf, fd.inode)
+        self._map_file(r.postop_stbuf, fd.inode)
         return r
 
     async def fsync(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncReply:
         r = await self.child.fsync(fd, datasync, xdata)
-        _map(r.prebuf)
-        _map(r.postbuf)
+        self._map_file(r.prebuf, fd.inode)
+        self._map_file(r.postbuf, fd.inode)
         return r
 
     # ------------------------------------------------------------------ entries
     async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
                      xdata: Dict | None) -> CreateReply:
         r = await self.child.create(await self._entry_loc(loc), flags, mode, umask, fd, xdata)
-        _map(r.buf)
+        self._map_file(r.buf, r.inode or loc.inode)
         return r
 
     async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int,
                     xdata: Dict | None) -> MknodReply:
         r = await self.child.mknod(await self._entry_loc(loc), mode, rdev, umask, xdata)
-        _map(r.buf)
+        self._map_file(r.buf, r.inode or loc.inode)
         return r
 
     async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
@@ -1508,21 +1627,21 @@ class Crypt(Translator):
             oldloc = (await self._encrypted(oldloc))[0]
             newloc = await self._entry_loc(newloc)
         r = await self.child.link(oldloc, newloc, xdata)
-        _map(r.buf)
+        self._map_file(r.buf, oldloc.inode)
         self._map_link(r.buf)
         return r
 
     async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
         if not self._names:
             r = await self.child.rename(oldloc, newloc, xdata)
-            _map(r.buf)
+            self._map_file(r.buf, oldloc.inode)
             return r
         old = (await self._encrypted(oldloc))[0]
         new = await self._entry_loc(newloc)
         r = await self.child.rename(old, new, xdata)
         if old.name != new.name or oldloc.pargfid != newloc.pargfid:
             await self._forget_long_name(oldloc.parent, old)
-        _map(r.buf)
+        self._map_file(r.buf, oldloc.inode)
         self._map_link(r.buf)
         return r
 

@@ -16,6 +16,7 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -589,6 +590,95 @@ def test_plaintext_and_format1_files_are_refused(glupy_mount: MountFactory,
         f.write(b"x")
     assert ei.value.errno == errno.EIO
     assert (_on_brick(m, "plain")).read_bytes() == b"plaintext from before" * 10
+
+
+def _errno_of(op: Callable[[], object]) -> int | None:
+    try:
+        op()
+    except OSError as e:
+        return e.errno
+    return None
+
+
+def test_legacy_plaintext_needs_the_option_and_stays_read_only(
+        glupy_mount: MountFactory, key_files: tuple[Path, Path]) -> None:
+    """A file planted on the brick without a crypt header: EIO (logged once, naming the
+    file) by default; with read-legacy-plaintext its bytes are served, and nothing that
+    would change them lands (EROFS, logged once): the brick keeps the same bytes.
+    Copying the file through the mount encrypts the copy."""
+    m = _mount(glupy_mount, key_files[0])
+    legacy = {"big": MARKER * 300 + b"end", "small": b"legacy plaintext\n",
+              "exact": bytes(range(256)) * 16}  # 4096 bytes: a valid format-2 size too
+    (m.mountpoint / "enc").write_bytes(MARKER * 200)
+    for name, data in legacy.items():
+        _on_brick(m, name).write_bytes(data)
+    v1 = _on_brick(m, "v1")
+    v1.write_bytes(os.urandom(300))
+    os.setxattr(v1, "trusted.glupy.crypt.nonce", os.urandom(16))
+    for _ in range(3):
+        assert _read_errno(m.mountpoint / "big") == errno.EIO
+    lines = [x for x in m.log_tail(400) if "crypt: " + _gfid(_on_brick(m, "big")) in x]
+    assert len(lines) == 1 and "no glupy-crypt header" in lines[0] \
+        and "read-legacy-plaintext" in lines[0], lines
+    m.unmount()
+
+    m = _mount(glupy_mount, key_files[0], backend=m.backend_dir,
+               opts={"read-legacy-plaintext": "on"})
+    sizes = {**{n: len(d) for n, d in legacy.items()}, "enc": len(MARKER) * 200}
+    listed = {e.name: e.stat().st_size for e in os.scandir(m.mountpoint) if e.name in sizes}
+    assert listed == sizes  # a first listing (readdirp) of files not looked up yet
+    for name, data in legacy.items():
+        path = m.mountpoint / name
+        assert path.stat().st_size == len(data), name
+        assert _read_all(path) == data, name
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert os.pread(fd, 100, max(0, len(data) - 50)) == data[-50:]
+            assert os.pread(fd, 10, 8200) == data[8200:8210]
+        finally:
+            os.close(fd)
+        assert path.stat().st_size == len(data), name
+    assert _read_all(m.mountpoint / "enc") == MARKER * 200
+    assert (m.mountpoint / "enc").stat().st_size == len(MARKER) * 200
+    assert _read_errno(m.mountpoint / "v1") == errno.EIO  # format 1 is still refused
+
+    big = m.mountpoint / "big"
+
+    def write_at(offset: int, flags: int = os.O_WRONLY) -> None:
+        fd = os.open(big, flags)
+        try:
+            os.pwrite(fd, b"x", offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def fallocate() -> None:
+        fd = os.open(big, os.O_RDWR)
+        try:
+            _fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, BLOCK)
+        finally:
+            os.close(fd)
+
+    changes = {"write": lambda: write_at(5), "write past EOF": lambda: write_at(10**6),
+               "append": lambda: write_at(0, os.O_WRONLY | os.O_APPEND),
+               "truncate": lambda: os.truncate(big, 10), "truncate to 0": lambda: os.truncate(big, 0),
+               "extend": lambda: os.truncate(big, 10**6),
+               "open O_TRUNC": lambda: os.close(os.open(big, os.O_WRONLY | os.O_TRUNC)),
+               "punch hole": fallocate}
+    for what, op in changes.items():
+        assert _errno_of(op) == errno.EROFS, what
+        assert _on_brick(m, "big").read_bytes() == legacy["big"], what
+    lines = [x for x in m.log_tail(400) if "crypt: " + _gfid(_on_brick(m, "big")) in x]
+    assert len(lines) == 1 and "EROFS" in lines[0], lines
+    assert _read_all(big) == legacy["big"]
+
+    (m.mountpoint / "big.new").write_bytes(big.read_bytes())  # the documented way out
+    (m.mountpoint / "big.new").rename(big)
+    assert _on_brick(m, "big").read_bytes()[:4] == MAGIC
+    assert legacy["big"][:50] not in _on_brick(m, "big").read_bytes()
+    assert _read_all(big) == legacy["big"] and big.stat().st_size == len(legacy["big"])
+    write_at(5)  # encrypted now: writable
+    assert _read_all(big)[:6] == legacy["big"][:5] + b"x"
 
 
 # ---------------------------------------------------------------------- other fops
