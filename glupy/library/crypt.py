@@ -252,6 +252,7 @@ _NAMEKEY_AD = b"glupy-crypt v2 name key"
 _LINK_AD = b"glupy-crypt v2 symlink"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _XATTR_CREATE = 1
+NAME_MEMO_MAX = 1 << 16  # (dir IV, name) -> stored name, cleared when full
 
 
 # ---------------------------------------------------------------------- sizes
@@ -562,20 +563,25 @@ class FileKey:
     file_id: bytes
     aead: AESGCM
 
-    def seal(self, first: int, plain: list[Buffer]) -> Vector:
+    def seal(self, first: int, plain: list[Buffer], prefix: bytes = b"") -> Vector:
         """Stored bytes of consecutive blocks ``first, first+1, ...`` (each at most
-        4096 bytes), with fresh nonces, sealed straight into a new iobuf."""
-        total = sum(len(p) for p in plain) + OVERHEAD * len(plain)
+        4096 bytes), with fresh nonces, sealed straight into a new iobuf after
+        ``prefix`` (a new file's header)."""
+        pos = len(prefix)
+        total = pos + sum(len(p) for p in plain) + OVERHEAD * len(plain)
         out = Vector.alloc(total)
         w = out.writable()
+        w[:pos] = prefix
         nonces = os.urandom(NONCE_LEN * len(plain))
-        encrypt_into, file_id = self.aead.encrypt_into, self.file_id
-        pos = 0
+        encrypt_into = self.aead.encrypt_into
+        aad = bytearray(_block_aad(self.file_id, first))  # the last 8 bytes: the block number
         for i, pt in enumerate(plain):
+            if i:
+                aad[-8:] = (first + i).to_bytes(8, "big")
             nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
             w[pos:pos + NONCE_LEN] = nonce
             end = pos + NONCE_LEN + len(pt) + TAG_LEN
-            encrypt_into(nonce, pt, _block_aad(file_id, first + i), w[pos + NONCE_LEN:end])
+            encrypt_into(nonce, pt, aad, w[pos + NONCE_LEN:end])
             pos = end
         return out
 
@@ -583,7 +589,8 @@ class FileKey:
         """Decrypt whole stored blocks from block ``first`` (the last may be short)
         into ``out``; returns the plaintext length.  Raises BlockError."""
         pos = 0
-        decrypt_into, file_id = self.aead.decrypt_into, self.file_id
+        decrypt_into = self.aead.decrypt_into
+        aad = bytearray(_block_aad(self.file_id, first))  # the last 8 bytes: the block number
         for k in range(0, len(stored), STORED_BLOCK):
             blob = stored[k:k + STORED_BLOCK]
             index = first + k // STORED_BLOCK
@@ -594,9 +601,10 @@ class FileKey:
             if nonce == _ZERO_NONCE and blob == _ZERO_BLOCK_VIEW[:len(blob)]:
                 out[pos:pos + n] = _ZERO_BLOCK_VIEW[:n]  # a hole
             else:
+                if k:
+                    aad[-8:] = index.to_bytes(8, "big")
                 try:
-                    decrypt_into(nonce, blob[NONCE_LEN:], _block_aad(file_id, index),
-                                 out[pos:pos + n])
+                    decrypt_into(nonce, blob[NONCE_LEN:], aad, out[pos:pos + n])
                 except InvalidTag:
                     raise BlockError(index, "authentication failed (altered, moved or from "
                                             "another file)") from None
@@ -666,6 +674,7 @@ class Crypt(Translator):
         self._names = bool(self.encrypt_names)
         self._name_cipher: AESSIV | None = None
         self._name_key_logged = False
+        self._name_memo: dict[tuple[bytes, bytes], tuple[str, str | None]] = {}
         self._legacy = bool(self.read_legacy_plaintext)
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
@@ -862,12 +871,15 @@ class Crypt(Translator):
     async def _snapshot(self, inode: Inode, st: FileState, anon: Fd,
                         create: bool) -> tuple[Iatt, FileKey | None]:
         """Under the locks: the real stored size and the opened header (None for an
-        empty file unless ``create``, which then writes a new header)."""
-        stat_r, head_r = await gather(self.child.fstat(anon, None),
-                                      self.child.readv(anon, HEADER_LEN, 0, 0, None))
-        pre = stat_r.buf
-        if pre is None:
-            raise FopError(errno.EIO)
+        empty file unless ``create``, which then makes a new header: the caller writes
+        ``key.header`` at offset 0, see :meth:`_write_at`).  One readv gives both: its
+        reply carries the file's iatt (storage/posix fstats after reading)."""
+        head_r = await self.child.readv(anon, HEADER_LEN, 0, 0, None)
+        pre = head_r.stbuf
+        if pre is None:  # a child that does not return it
+            pre = (await self.child.fstat(anon, None)).buf
+            if pre is None:
+                raise FopError(errno.EIO)
         pre = pre.copy()
         if pre.size == 0:
             if not create:
@@ -877,7 +889,6 @@ class Crypt(Translator):
                 raise FopError(errno.EIO)
             file_id, file_key = os.urandom(FILE_ID_LEN), os.urandom(KEY_LEN)
             header = make_header(self._master, inode.gfid, file_key, file_id)
-            await self.child.writev(anon, header, 0, 0, None)
             st.key = FileKey(header, file_id, AESGCM(file_key))
             st.plaintext = False
             return pre, st.key
@@ -917,6 +928,7 @@ class Crypt(Translator):
         pre, key = await self._snapshot(inode, st, anon, create=True)
         assert key is not None
         old = plain_size(pre.size)
+        new_header = pre.size == 0  # written with block 0, or on its own first
         if append:
             offset = old
         end = offset + len(data)
@@ -958,7 +970,12 @@ class Crypt(Translator):
                 buf[:len(base)] = base[:length]
             buf[lo:hi] = view[bs + lo - offset:bs + hi - offset]
             plain.append(bytes(buf))
-        writes.append((block_offset(b0), key.seal(b0, plain)))
+        if new_header and b0 == 0:  # one write: the header, then block 0 onwards
+            writes.append((0, key.seal(b0, plain, prefix=key.header)))
+        else:
+            if new_header:
+                writes.append((0, Vector.from_bytes(key.header)))
+            writes.append((block_offset(b0), key.seal(b0, plain)))
         post: Iatt | None = None
         for off, blob in writes:
             r = await self.child.writev(anon, blob, off, flags, None)
@@ -1359,9 +1376,15 @@ class Crypt(Translator):
         if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
             raise FopError(errno.ENAMETOOLONG)
         iv = await self._dir_iv(loc.parent)
-        encrypted = encrypt_name(await self._cipher(loc.parent), iv, raw)
-        stored = brick_name(encrypted)
-        return loc.with_name(stored, gfid_path=True), (longname_xattr(stored) and encrypted)
+        memo = self._name_memo.get((iv, raw))
+        if memo is None:  # AES-SIV is deterministic: the same name, the same stored name
+            encrypted = encrypt_name(await self._cipher(loc.parent), iv, raw)
+            stored = brick_name(encrypted)
+            memo = stored, (longname_xattr(stored) and encrypted)
+            if len(self._name_memo) >= NAME_MEMO_MAX:
+                self._name_memo.clear()
+            self._name_memo[iv, raw] = memo
+        return loc.with_name(memo[0], gfid_path=True), memo[1]
 
     async def _entry_loc(self, loc: Loc) -> Loc:
         """The brick-name loc of an entry being created: a long name is first recorded
@@ -1473,25 +1496,15 @@ class Crypt(Translator):
     async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
         if xdata is not None and CONTENT_KEY in xdata:
             del xdata[CONTENT_KEY]  # quick-read above would cache and serve ciphertext
-        if self._names:
-            xdata = Dict() if xdata is None else xdata
-            xdata[DIRIV_XATTR] = 0  # a directory's IV comes back with its lookup
+        if self._names:  # (a directory's IV is read when a name in it is first needed)
             loc = (await self._encrypted(loc))[0] if loc.name else self._below(loc)
         r = await self.child.lookup(loc, xdata)
         if self._legacy:
             await self._classify(r.inode or loc.inode, r.buf)
         self._map_file(r.buf, r.inode or loc.inode)
         self._map_link(r.buf)
-        if r.xdata is not None:
-            if CONTENT_KEY in r.xdata:
-                del r.xdata[CONTENT_KEY]
-            if self._names and DIRIV_XATTR in r.xdata:
-                iv = _xattr_bytes(r.xdata[DIRIV_XATTR])
-                inode = r.inode or loc.inode
-                if len(iv) == DIRIV_LEN and inode is not None and r.buf is not None \
-                        and r.buf.type == IaType.DIR:
-                    inode.ctx = DirState(iv)
-                del r.xdata[DIRIV_XATTR]
+        if r.xdata is not None and CONTENT_KEY in r.xdata:
+            del r.xdata[CONTENT_KEY]
         return r
 
     async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
