@@ -2,15 +2,15 @@
 
 Each fop first records what its arguments say (loc path/name/GFIDs, the fd's flags and
 inode, iatt fields, xdata and xattr dicts, the written bytes), then winds a side fop
-(statfs, queued behind the other fops' side winds on a glupy.Lock, so the window in
-which the callers' memory is recycled is wide), so the coroutine suspends and the
-caller's call returns: io-threads and
-write-behind destroy their call stub then, md-cache and utime unref the xdata they
-made.  After the side wind it reads the same argument views again, then winds the fop
-itself with the caller's (possibly freed) arguments, as crypt does.  A view that still
-points at memory the caller freed reads garbage, crashes the process or hangs a
-translator below.  ``getfattr -n glupy.lateargs`` returns JSON ``{"checked": {fop:
-count}, "mismatches": [...]}``; a mismatch also fails that fop with EIO.
+(statfs) queued behind the other fops' side winds on a glupy.Lock, so that its
+coroutine stays suspended a while.  The caller's call has returned by then:
+io-threads and write-behind destroy their call stubs, md-cache and utime unref the
+xdata they made, and other fops recycle that memory.  After the side wind it reads the
+same argument views again, then winds the fop itself with the caller's arguments, as
+crypt does.  A view that still points at memory the caller freed reads garbage,
+crashes the process or hangs a translator below.  ``getfattr -n glupy.lateargs``
+returns JSON ``{"checked": {fop: count}, "mismatches": [...]}``; a mismatch also fails
+that fop with EIO.
 """
 
 from __future__ import annotations
