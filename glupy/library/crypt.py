@@ -124,7 +124,10 @@ the inode, so two clients never read-modify-write the same block at once.  Never
 finodelk: AFR drops the fd of a finodelk unlock, which then never reaches the bricks.
 A lock and its unlock are wound with the same lock owner (a random per-mount prefix and
 a counter): features/locks tells holders apart by owner, and AFR rewrites the call
-stack's owner in its own transactions.  When the child has no lock translator (a
+stack's owner in its own transactions.  On a replica volume written by several clients at
+once, set ``cluster.post-op-delay-secs 0``: AFR otherwise holds its own lock for a
+1-second delayed post-op after each write, and the other client's write waits for it
+(about one contended write a second).  When the child has no lock translator (a
 single-process graph straight over storage/posix: ENOSYS) the local lock alone is used
 and that is logged once.
 

@@ -45,10 +45,13 @@ def test_two_clients_rewrite_the_same_blocks(pool: Pool, mnt: Path) -> None:
         a, b = mnt, extra[0]
         work = a / "crypt-two"
         work.mkdir()
-        # 8 writers on both clients, every slot of two blocks rewritten once: each block
-        # is contended by all of them (contended rewrites through AFR's inodelk run at
-        # about one a second on a 2-core machine: three rounds took over 5 minutes)
-        slot, writers, rounds = 64, 8, 1
+        # 8 writers on both clients, every slot of two blocks rewritten three times:
+        # each block is contended by all of them.  AFR's delayed post-op (1 s by
+        # default) holds AFR's eager lock after each write, so the other client's
+        # write waits for it: 128 contended writes took 124 s; with the delay off
+        # (docs/library.md, crypt: Concurrency) 0.4 s.
+        pool.peers[0].cli("volume", "set", VOLUME, "cluster.post-op-delay-secs", "0")
+        slot, writers, rounds = 64, 8, 3
         nslots = (2 * BLOCK) // slot
         (work / "f").write_bytes(bytes(2 * BLOCK))
         errors: list[BaseException] = []
@@ -105,5 +108,6 @@ def test_two_clients_rewrite_the_same_blocks(pool: Pool, mnt: Path) -> None:
             subprocess.run(["umount", str(m)], check=False)
             pool.mounts.remove(m)
         glupy_cli(pool, "detach", VOLUME, "crypt", "--force")
+        pool.peers[0].cli("volume", "reset", VOLUME, "cluster.post-op-delay-secs")
         drop_crypt_root_records(pool)
         key.unlink()
