@@ -600,13 +600,15 @@ def _errno_of(op: Callable[[], object]) -> int | None:
     return None
 
 
+@pytest.mark.parametrize("names", ["on", "off"])
 def test_legacy_plaintext_needs_the_option_and_stays_read_only(
-        glupy_mount: MountFactory, key_files: tuple[Path, Path]) -> None:
+        glupy_mount: MountFactory, key_files: tuple[Path, Path], names: str) -> None:
     """A file planted on the brick without a crypt header: EIO (logged once, naming the
     file) by default; with read-legacy-plaintext its bytes are served, and nothing that
     would change them lands (EROFS, logged once): the brick keeps the same bytes.
-    Copying the file through the mount encrypts the copy."""
-    m = _mount(glupy_mount, key_files[0])
+    Copying the file through the mount encrypts the copy.  (Names off: a volume
+    written before crypt, names in clear.)"""
+    m = _mount(glupy_mount, key_files[0], opts={"encrypt-names": names})
     legacy = {"big": MARKER * 300 + b"end", "small": b"legacy plaintext\n",
               "exact": bytes(range(256)) * 16}  # 4096 bytes: a valid format-2 size too
     (m.mountpoint / "enc").write_bytes(MARKER * 200)
@@ -623,7 +625,7 @@ def test_legacy_plaintext_needs_the_option_and_stays_read_only(
     m.unmount()
 
     m = _mount(glupy_mount, key_files[0], backend=m.backend_dir,
-               opts={"read-legacy-plaintext": "on"})
+               opts={"read-legacy-plaintext": "on", "encrypt-names": names})
     sizes = {**{n: len(d) for n, d in legacy.items()}, "enc": len(MARKER) * 200}
     listed = {e.name: e.stat().st_size for e in os.scandir(m.mountpoint) if e.name in sizes}
     assert listed == sizes  # a first listing (readdirp) of files not looked up yet
