@@ -95,6 +95,31 @@ class Vector:
     def tobytes(self) -> bytes: ...
     def _detach(self) -> None: ...
 
+class View:
+    """The storage of every view of a GlusterFS struct (glupy.types adds the rest)."""
+
+    _p: Any  # the cdata pointer
+    _keep: Any  # a Python object that keeps *_p alive, or None
+    def __init__(self, p: Any) -> None: ...
+    def _detach(self) -> None: ...
+    @property
+    def _owns(self) -> bool: ...
+
+class InstanceView(View):
+    """The storage of views that need the translator instance (Loc, Fd, Inode)."""
+
+    _inst: Any  # glupy.runtime.driver.Instance, or None
+
+class DirentsView(InstanceView):
+    """The storage of glupy.Dirents."""
+
+    _entries: list[Any] | None
+
+class Child:
+    """The storage of glupy.Child (which adds the fop methods)."""
+
+    xl: Any  # the subvolume's xlator_t * (cdata), or None outside GlusterFS
+
 def _make_wind(child: Any, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]: ...
 
 def _hand_over(obj: object) -> None: ...

@@ -139,7 +139,7 @@ def _py_view(args: tuple[Arg, ...]) -> tuple[Arg, ...]:
     return tuple(a for a in args if a.kind != "iobref" and not (a.name == "count" and a.kind == "int"))
 
 
-@dataclass(frozen=True, slots=True)  # slots: the driver reads .slot by offset
+@dataclass(frozen=True, slots=True)
 class Fop:
     slot: int
     name: str

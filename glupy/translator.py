@@ -309,11 +309,12 @@ def gather(*winds: Wind[Any], return_exceptions: bool = False) -> Awaitable[list
     return Gather(winds, return_exceptions)  # which refuses anything but child fops
 
 
-class Child:
+class Child(_core.Child):
     """A subvolume as seen from a translator: one method per fop, each returning
-    an awaitable :class:`Wind`.  Methods are generated from the fop table."""
+    an awaitable :class:`Wind`.  Methods are generated from the fop table.  ``xl``
+    (what the engine winds to) is glupy._core.Child's."""
 
-    __slots__ = ("name", "xl", "type")
+    __slots__ = ("name", "type")
 
     def __init__(self, name: str, xl: Any = None, type: str = "") -> None:
         self.name = name

@@ -135,42 +135,28 @@ class Event(enum.IntEnum):
     CHILD_PING = 24
 
 
-class _View:
-    """Base of pointer views.  ``_p`` is the cdata pointer; ``_keep`` holds
-    whatever keeps it alive once detached (a copy or a gc'd reference)."""
-
-    __slots__ = ("_p", "_keep")
-
-    def __init__(self, p: Any) -> None:
-        self._p = p
-        self._keep: Any = None
-
-    def _detach(self) -> None:  # pragma: no cover - overridden where needed
-        pass
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and bool(other._p == self._p)
-
-    def __hash__(self) -> int:
-        return hash(self._p)
+# Views: their storage is glupy._core's (View: ``_p``, the cdata pointer, and
+# ``_keep``, a Python object that keeps it alive; InstanceView adds ``_inst``); the
+# classes below add the behaviour.  Equality and hashing go by the pointer; ``_detach``
+# (in the bridge, per kind) takes the reference or copy a view keeps past its call.
 
 
 def _int_field(name: str, doc: str) -> property:
-    def get(self: _View) -> int:
+    def get(self: _core.View) -> int:
         return int(getattr(self._p, name))
 
-    def set(self: _View, value: int) -> None:
+    def set(self: _core.View, value: int) -> None:
         setattr(self._p, name, value)
 
     return property(get, set, doc=doc)
 
 
 def _time_field(name: str) -> property:
-    def get(self: _View) -> float:
+    def get(self: _core.View) -> float:
         p = self._p
         return float(getattr(p, name) + getattr(p, name + "_nsec") / 1e9)
 
-    def set(self: _View, value: float) -> None:
+    def set(self: _core.View, value: float) -> None:
         sec = int(value // 1)
         setattr(self._p, name, sec)
         setattr(self._p, name + "_nsec", round((value - sec) * 1e9) % 1_000_000_000)
@@ -179,18 +165,18 @@ def _time_field(name: str) -> property:
 
 
 def _ns_field(name: str) -> property:
-    def get(self: _View) -> int:
+    def get(self: _core.View) -> int:
         p = self._p
         return int(getattr(p, name) * 1_000_000_000 + getattr(p, name + "_nsec"))
 
-    def set(self: _View, value: int) -> None:
+    def set(self: _core.View, value: int) -> None:
         setattr(self._p, name, value // 1_000_000_000)
         setattr(self._p, name + "_nsec", value % 1_000_000_000)
 
     return property(get, set, doc=f"{name[3:]} in nanoseconds (int)")
 
 
-class Iatt(_View):
+class Iatt(_core.View):
     """``struct iatt``: GlusterFS's stat buffer."""
 
     __slots__ = ()
@@ -267,9 +253,6 @@ class Iatt(_View):
         """An independent copy owned by Python."""
         return Iatt(_ffi.new("struct iatt *", self._p[0]))
 
-    def _detach(self) -> None:
-        self._p = _ffi.new("struct iatt *", self._p[0])
-
     def __repr__(self) -> str:
         return (f"Iatt(gfid={gfid_str(self.gfid)}, type={self.type.name}, mode={self.mode:o}, "
                 f"size={self.size}, nlink={self.nlink}, uid={self.uid}, gid={self.gid})")
@@ -309,10 +292,10 @@ class _Ctx:
         self.values.pop(self.key(p), None)
 
 
-class Inode(_View):
+class Inode(_core.InstanceView):
     """``inode_t``: a file or directory known to this process."""
 
-    __slots__ = ("_inst",)
+    __slots__ = ()
 
     def __init__(self, p: Any, inst: Any = None) -> None:
         self._p = p
@@ -360,17 +343,14 @@ class Inode(_View):
             _lib.glupy_free(buf[0])
         return None if path.startswith("<gfid:") else path
 
-    def _detach(self) -> None:
-        self._keep = _ffi.gc(_lib.inode_ref(self._p), _lib.inode_unref)
-
     def __repr__(self) -> str:
         return f"Inode(gfid={gfid_str(self.gfid)}, type={self.type.name})"
 
 
-class Fd(_View):
+class Fd(_core.InstanceView):
     """``fd_t``: an open file or directory."""
 
-    __slots__ = ("_inst",)
+    __slots__ = ()
 
     def __init__(self, p: Any, inst: Any = None) -> None:
         self._p = p
@@ -422,14 +402,11 @@ class Fd(_View):
     def ctx(self, value: Any) -> None:
         self._inst.fd_ctx.set(self._p, self._inst.xl, value)
 
-    def _detach(self) -> None:
-        self._keep = _ffi.gc(_lib.fd_ref(self._p), _lib.fd_unref)
-
     def __repr__(self) -> str:
         return f"Fd(flags={self.flags:#o}, inode={self.inode!r})"
 
 
-class Caller(_View):
+class Caller(_core.View):
     """The process that issued a fop (``frame->root``): uid, gid, pid, groups."""
 
     __slots__ = ()
@@ -471,10 +448,10 @@ class Caller(_View):
         return f"Caller(uid={self.uid}, gid={self.gid}, pid={self.pid})"
 
 
-class Loc(_View):
+class Loc(_core.InstanceView):
     """``loc_t``: where a path-based fop applies."""
 
-    __slots__ = ("_inst",)
+    __slots__ = ()
 
     def __init__(self, p: Any, inst: Any = None) -> None:
         self._p = p
@@ -575,17 +552,11 @@ class Loc(_View):
         loc._keep = _ffi.gc(copy, _lib.loc_wipe)
         return loc
 
-    def _detach(self) -> None:
-        copy = _ffi.new("loc_t *")
-        _lib.loc_copy(copy, self._p)
-        self._keep = _ffi.gc(copy, _lib.loc_wipe)
-        self._p = copy
-
     def __repr__(self) -> str:
         return f"Loc(path={self.path!r}, gfid={gfid_str(self.gfid)})"
 
 
-class Dict(_View, MutableMapping[str, Any]):
+class Dict(_core.View, MutableMapping[str, Any]):
     """``dict_t`` (xdata, xattrs): str keys; values int, float, str or bytes.
 
     Integers and strings stored by GlusterFS come back as int/str; binary
@@ -664,9 +635,6 @@ class Dict(_View, MutableMapping[str, Any]):
     def copy(self) -> dict[str, Any]:
         return dict(self.items())
 
-    def _detach(self) -> None:
-        self._keep = _ffi.gc(_lib.dict_ref(self._p), _lib.dict_unref)
-
     def __repr__(self) -> str:
         return f"Dict({self.copy()!r})"
 
@@ -699,7 +667,7 @@ def _data_value(data: Any) -> Any:
 Vector = _core.Vector
 
 
-class Flock(_View):
+class Flock(_core.View):
     """``struct gf_flock``."""
 
     __slots__ = ()
@@ -719,14 +687,11 @@ class Flock(_View):
         o = self._p.l_owner
         return bytes(_ffi.buffer(o.data, o.len))
 
-    def _detach(self) -> None:
-        self._p = _ffi.new("struct gf_flock *", self._p[0])
-
     def __repr__(self) -> str:
         return f"Flock(type={self.type}, start={self.start}, len={self.len}, pid={self.pid})"
 
 
-class StatVfs(_View):
+class StatVfs(_core.View):
     """``struct statvfs`` of statfs."""
 
     __slots__ = ()
@@ -747,11 +712,9 @@ class StatVfs(_View):
     flag = _int_field("f_flag", "mount flags")
     namemax = _int_field("f_namemax", "maximum name length")
 
-    def _detach(self) -> None:
-        self._p = _ffi.new("struct statvfs *", self._p[0])
 
 
-class Lease(_View):
+class Lease(_core.View):
     """``struct gf_lease``."""
 
     __slots__ = ()
@@ -768,8 +731,6 @@ class Lease(_View):
     def lease_id(self) -> bytes:
         return bytes(_ffi.buffer(self._p.lease_id))
 
-    def _detach(self) -> None:
-        self._p = _ffi.new("struct gf_lease *", self._p[0])
 
 
 class Dirent:
@@ -792,11 +753,11 @@ class Dirent:
         return f"Dirent({self.name!r}, d_off={self.d_off})"
 
 
-class Dirents(_View):
+class Dirents(_core.DirentsView):
     """The entry list of readdir/readdirp (``gf_dirent_t``).  Iterate it for
     ``Dirent`` objects; to change a listing, return a list of Dirents."""
 
-    __slots__ = ("_inst", "_entries")
+    __slots__ = ()
 
     def __init__(self, p: Any, inst: Any = None) -> None:
         self._p = p

@@ -32,8 +32,8 @@ PACKAGE = HERE.parent
 OUTPUT = PACKAGE / "_bridge" / "glupy.so"
 SOURCE_DIR = codegen.SOURCE_DIR
 # the bridge's translation units besides the generated fops.c (glupy.h says what each holds)
-SOURCES = ("bridge.c", "task.c", "convert.c", "types.c", "setup.c", "misscache.c", "attrcache.c",
-           "rules.c", "journal.c", "dump.c")
+SOURCES = ("bridge.c", "task.c", "convert.c", "detach.c", "types.c", "setup.c", "misscache.c",
+           "attrcache.c", "rules.c", "journal.c", "dump.c")
 # glupy._core's (setup.py builds it)
 CORE_SOURCES = ("core.c", "vector.c")
 MODULE_NAME = "_glupy_bridge"

@@ -39,6 +39,8 @@ def ctypes() -> list[str]:
 
 
 _CT = {c: i for i, c in enumerate(ctypes())}
+# the pointer type of each view kind (one per kind)
+_VIEW_CTYPE = {kind: ctype for ctype, kind in KINDS.items() if kind in VIEW_KINDS}
 
 
 # ------------------------------------------------------------ the template engine
@@ -232,7 +234,8 @@ def _items() -> dict[str, list[dict[str, str | list[str]]]]:
         "fop": [_fop_values(f) for f in FOPS],
         "cbk": [_cbk_values(c) for c in py_cbks],
         "any_cbk": [_cbk_values(c) for c in CBKS],
-        "view": [{"VIEW": k.upper(), "INDEX": str(i)} for i, k in enumerate(VIEW_KINDS)],
+        "view": [{"VIEW": k.upper(), "INDEX": str(i), "CT": str(_CT[_VIEW_CTYPE[k]])}
+                 for i, k in enumerate(VIEW_KINDS)],
         "ctype": [{"CTYPE": n, "INDEX": str(_CT[c])} for c, n in _DRIVER_CTYPES.items()],
     }
 

@@ -99,11 +99,29 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
         "tobytes": "def tobytes(self) -> bytes: ...",
         "_detach": "def _detach(self) -> None: ...",
     }),
+    "View": ("", {
+        "_p": "_p: Any  # the cdata pointer",
+        "_keep": "_keep: Any  # a Python object that keeps *_p alive, or None",
+        "__init__": "def __init__(self, p: Any) -> None: ...",
+        "_detach": "def _detach(self) -> None: ...",
+        "_owns": "@property\ndef _owns(self) -> bool: ...",
+    }),
+    "InstanceView": ("View", {
+        "_inst": "_inst: Any  # glupy.runtime.driver.Instance, or None",
+    }),
+    "DirentsView": ("InstanceView", {
+        "_entries": "_entries: list[Any] | None",
+    }),
+    "Child": ("", {
+        "xl": "xl: Any  # the subvolume's xlator_t * (cdata), or None outside GlusterFS",
+    }),
 }
 
 # names every type has that the stub leaves to object/Exception
 _INHERITED = {"__doc__", "__repr__", "__str__", "__delete__", "__class_getitem__", "__init__",
-              "__new__", "__module__"}
+              "__new__", "__module__",
+              # a view's comparison and hash (by pointer) keep object's signatures
+              "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__"}
 _BASETYPE = 1 << 10  # Py_TPFLAGS_BASETYPE
 
 

@@ -126,13 +126,6 @@ def current_caller() -> Caller:
     return Caller(frame.root)
 
 
-def _detach(result: Any) -> None:
-    if isinstance(result, Reply):
-        result._detach()
-    elif isinstance(result, FopError) and result.reply is not None:
-        result.reply._detach()
-
-
 def _reply_args(fop: Fop, reply: Reply, keep: list[Any]) -> Sequence[Any]:
     """The C arguments of ``reply``'s unwind: the child's own, when it is passed on
     unchanged (no conversion), else converted from the Python fields."""
@@ -211,9 +204,11 @@ def _wind_failed(w: Any, e: BaseException) -> BaseException:
     return TypeError(f"cannot wind {what}: {e.__class__.__name__}: {e}")
 
 
-def _acquire(lock: Any, handle: int) -> bool:
-    """``await lock.acquire()`` suspended: take the lock if it is free now, else
-    park task ``handle`` until Lock.release hands it over (glupy_resume)."""
+def _acquire(acquire: Any, handle: int) -> bool:
+    """``await lock.acquire()`` suspended (``acquire``: what it yielded): take the lock
+    if it is free now, else park task ``handle`` until Lock.release hands it over
+    (glupy_resume)."""
+    lock = acquire.lock
     with _task_lock:
         if not lock._locked:
             lock._locked = True
@@ -352,9 +347,9 @@ def _setup_driver() -> None:
              "statvfs": StatVfs, "lease": Lease, "dirents": Dirents}
     _driver_config.update({
         "Acquire": _Acquire,
-        "Vector": Vector, "Child": Child, "Fop": Fop,
+        "Vector": Vector, "Child": Child,
         "finish_slow": _finish_slow, "fail_slow": _fail_slow, "crash": _crash,
-        "detach": _detach, "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
+        "to_c": _to_c, "acquire": _acquire, "wind_failed": _wind_failed,
         "replies": [_reply_cls[slot] for slot in range(NUM_FOP_SLOTS)],
         "views": [views[k] for k in VIEW_KINDS], "view_kinds": tuple(VIEW_KINDS),
         "ctypes": [ffi.typeof(c) for c in ctypes()],

@@ -19,15 +19,11 @@ PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
         Py_XDECREF(v);
         return NULL;
     }
-    glupy_set_slot(v, G.view_p[kind], cdata);
-    if (G.view_inst[kind] >= 0) {
-        Py_INCREF(inst);
-        glupy_set_slot(v, G.view_inst[kind], inst);
-    }
-    if (kind == GLUPY_V_DIRENTS) {
-        Py_INCREF(Py_None);
-        glupy_set_slot(v, G.dirents_entries, Py_None);
-    }
+    ((glupy_view_t *)v)->p = cdata;
+    /* the classes setup.c checked: these kinds are InstanceViews */
+    if (kind == GLUPY_V_LOC || kind == GLUPY_V_FD || kind == GLUPY_V_INODE ||
+        kind == GLUPY_V_DIRENTS)
+        ((glupy_instance_view_t *)v)->inst = Py_NewRef(inst);
     return v;
 }
 
@@ -86,7 +82,7 @@ int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname,
         return 0;
     }
     if ((PyObject *)Py_TYPE(value) == G.view_cls[kind]) {
-        PyObject *p = glupy_get_slot(value, G.view_p[kind]);
+        PyObject *p = ((glupy_view_t *)value)->p;
         if (p && p != Py_None)
             return glupy_cdata_ptr(p, ct, out);
     }

@@ -15,7 +15,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 5
+#define GLUPY_CORE_ABI 6
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -32,6 +32,7 @@ typedef struct {
     PyObject *child; /* glupy.Child */
     PyObject *fop;   /* glupy.fops.Fop */
     PyObject *args;  /* tuple: the fop's wind arguments */
+    int slot;        /* fop.slot, read when the wind is made (-1: fop is not a Fop) */
     /* glupy's await iterator yielded it (read and cleared by the engine): the
        coroutine is suspended in that iterator, which raises an exception it is sent */
     int awaited;
@@ -96,6 +97,40 @@ typedef struct {
     struct iovec one; /* iov when it is one iovec of its own */
 } glupy_vector_t;
 
+/* ------------------------------------------------ views and Child */
+/* The storage of glupy.types' views (Loc, Fd, Inode, Dict, Iatt, ...; the classes
+ * there add the behaviour): a GlusterFS pointer as a cffi cdata.  A view of a fop's
+ * argument or of a child's reply points into memory its caller owns, valid only
+ * for that call; detaching it (glupy_core_api_t.detach_view, which the bridge sets)
+ * takes a reference or a copy that the view then owns: ``release(owned)`` when the
+ * view is freed. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *p;    /* _p: the cdata pointer (a copy's once detached), or None */
+    PyObject *keep; /* _keep: a Python object that keeps *p alive (NULL reads as None) */
+    void *owned;    /* the reference or copy the bridge took, or NULL */
+    void (*release)(void *owned); /* drops it; GIL held, called once */
+} glupy_view_t;
+
+/* glupy._core.InstanceView: views whose methods need the translator instance (Loc,
+ * Fd, Inode: contexts, inode tables) */
+typedef struct {
+    glupy_view_t view;
+    PyObject *inst; /* _inst: glupy.runtime.driver.Instance, or None */
+} glupy_instance_view_t;
+
+/* glupy._core.DirentsView: a readdir(p) listing */
+typedef struct {
+    glupy_instance_view_t base;
+    PyObject *entries; /* _entries: list of glupy.Dirent once read (NULL reads as None) */
+} glupy_dirents_view_t;
+
+/* glupy._core.Child, the base of glupy.Child: the subvolume the engine winds to */
+typedef struct {
+    PyObject_HEAD
+    PyObject *xl; /* xl: its xlator_t * (cdata), or None outside GlusterFS */
+} glupy_child_t;
+
 typedef struct {
     int abi;
     PyTypeObject *fop_error;
@@ -120,6 +155,12 @@ typedef struct {
     /* ``value`` (a Vector, or anything bytes() takes) as a new reference to a Vector
        over GlusterFS memory: itself, or its bytes copied into a new iobuf */
     PyObject *(*vector_in_iobuf)(PyObject *value);
+    /* views and Child (see above) */
+    PyTypeObject *view, *instance_view, *dirents_view, *child;
+    /* set by the bridge at its setup (NULL outside GlusterFS): make ``view``
+       independent of its caller's memory.  0 done, 1 not a view the bridge detaches
+       in C (the caller leaves it as it is), -1 with an exception set. */
+    int (*detach_view)(PyObject *view);
 } glupy_core_api_t;
 
 /* glupy._core's own (core.c's module init calls vector.c's) */
@@ -127,7 +168,7 @@ int glupy_vector_module_init(PyObject *module, glupy_core_api_t *api);
 
 /* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
 static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,
-                                       PyObject *args)
+                                       int slot, PyObject *args)
 {
     glupy_wind_t *w = PyObject_GC_New(glupy_wind_t, type);
     if (!w) {
@@ -137,6 +178,7 @@ static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyOb
     w->child = Py_NewRef(child);
     w->fop = Py_NewRef(fop);
     w->args = args;
+    w->slot = slot;
     w->awaited = 0;
     PyObject_GC_Track(w);
     return (PyObject *)w;

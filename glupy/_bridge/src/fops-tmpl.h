@@ -10,10 +10,12 @@
 /* the virtual xattr glupy status reads from every glupy translator (glupy.runtime.procstatus) */
 #define GLUPY_STATUS_XATTR "@STATUS_XATTR@"
 
-/* the glupy.types view classes glupy.runtime.driver hands over, in this order */
+/* the glupy.types view classes glupy.runtime.driver hands over, in this order, and
+   the pointer type (GLUPY_CT_*) of each */
 #define GLUPY_NUM_VIEWS @NUM_VIEWS@
 /* @FOR_EACH view@ */
 #define GLUPY_V_@VIEW@ @INDEX@
+#define GLUPY_V_@VIEW@_CT @CT@
 /* @END@ */
 
 /* the C pointer types convert.c makes cdata of, in G.ctypes order */

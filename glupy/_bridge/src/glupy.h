@@ -8,7 +8,8 @@
  *   convert.c    C values -> Python views, and Python values -> C wind arguments
  *   types.c      the raw reply the engine hands Python, the reply vector
  *                converter, and the iobufs lent to glupy._core's Vector
- *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and offsets
+ *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and helpers
+ *   detach.c     views and replies made independent of their caller's memory
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
  *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
  *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
@@ -185,6 +186,11 @@ typedef struct {
     xlator_t *child;
     glupy_wind_rec_t *rec;
     _Alignas(16) unsigned char wargs[GLUPY_WARGS_MAX];
+    /* what the wind-argument views of the callback's task owned (detach.c): the
+       reply may point into it, so it is released after the unwind, not with them */
+    int nreleases;
+    void *owned[GLUPY_ENTRY_ARGS_MAX];
+    void (*release[GLUPY_ENTRY_ARGS_MAX])(void *);
 } glupy_tail_t;
 
 extern __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
@@ -193,6 +199,7 @@ static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
 {
     glupy_tail_t *outer = glupy_tail;
     tail->set = 0;
+    tail->nreleases = 0;
     glupy_tail = gs ? tail : NULL;
     return outer;
 }
@@ -217,21 +224,18 @@ extern void *const glupy_entry_points[GLUPY_NUM_SLOTS];
 /* fail the fop of ``slot`` with ``op_errno`` (GIL released) */
 void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);
 
-/* ------------------------------------------------ Python objects and offsets */
+/* ------------------------------------------------------------ Python objects */
 /* Python objects the engine uses, handed over once by glupy.runtime.driver.attach() (setup.c) */
 typedef struct {
+    glupy_core_api_t *core; /* glupy._core's types */
     PyObject *fop_error, *wind_type, *gather_type, *acquire_type, *vector_type;
     PyTypeObject *await_type; /* glupy._core's (core.h) */
     PyObject *reply_cls[GLUPY_NUM_SLOTS];
-    PyObject *child_type, *fop_type;
+    PyObject *child_type;
     PyObject *view_cls[GLUPY_NUM_VIEWS];
     PyObject *ctypes[GLUPY_NUM_CTYPES];
     /* helpers in glupy.runtime.driver */
-    PyObject *finish_slow, *fail_slow, *crash, *detach, *to_c, *acquire, *wind_failed;
-    /* slot offsets (member descriptors of __slots__) */
-    Py_ssize_t view_p[GLUPY_NUM_VIEWS], view_inst[GLUPY_NUM_VIEWS];
-    Py_ssize_t dirents_entries;
-    Py_ssize_t a_lock, child_xl, f_slot;
+    PyObject *finish_slow, *fail_slow, *crash, *to_c, *acquire, *wind_failed;
     PyObject *empty_tuple;
     PyObject *s_throw;
     PyObject *s_detach;
@@ -248,22 +252,6 @@ extern long glupy_unhandled_finished; /* failed fops finished by glupy_finish_un
 
 /* the cffi module (build.py) hands over its conversions, before glupy_driver_setup */
 void glupy_cffi_bind(void);
-
-#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
-
-/* a borrowed slot value, NULL when unset */
-static inline PyObject *glupy_get_slot(PyObject *obj, Py_ssize_t off)
-{
-    return SLOT(obj, off);
-}
-
-/* stores a new reference; the old value (NULL on fresh objects) is dropped */
-static inline void glupy_set_slot(PyObject *obj, Py_ssize_t off, PyObject *value)
-{
-    PyObject *old = SLOT(obj, off);
-    SLOT(obj, off) = value;
-    Py_XDECREF(old);
-}
 
 static inline unsigned long glupy_thread_id(void)
 {
@@ -292,6 +280,22 @@ int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
                      int32_t *count, struct iobref **iobref);
 int glupy_arg_int(PyObject *value, long long *out);
 int glupy_arg_uint(PyObject *value, unsigned long long *out);
+
+/* ------------------------------------------------------------ detach.c */
+/* ``view`` takes a reference or copy of what it points at (glupy_core_api_t.detach_view):
+ * 0, 1 if it is not a view of a kind detached in C, -1 with an exception set */
+int glupy_view_detach(PyObject *view);
+/* A fop's argument views, when its coroutine first suspends (task.c): what an
+ * argument points at may be freed by the caller once the fop call returns. */
+void glupy_detach_args(PyObject **args, int nargs);
+/* A child's reply (or a FopError carrying one), when the coroutine keeps it past the
+ * callback that delivered it. */
+void glupy_detach_reply(PyObject *result);
+/* A callback is about to drop its wind's argument tuple ``hold`` while the tail it
+ * set (an unwind, or the next wind) is still to run: what views freed with it own
+ * moves to the tail, released after it (glupy_tail_run). */
+void glupy_tail_take_releases(glupy_tail_t *tail, PyObject *hold);
+void glupy_tail_releases(glupy_tail_t *tail);
 
 /* ------------------------------------------------------------ types.c */
 /* A child's reply keeps its callback's C arguments as they are (Reply._raw): a

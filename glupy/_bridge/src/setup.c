@@ -1,7 +1,6 @@
 /* What glupy.runtime.driver.attach hands the task engine once: the Python classes and
- * helpers it uses (G, glupy.h), glupy._core's types, the offsets of the __slots__
- * it still reads (views, Child, Fop, Acquire), and the bound methods of
- * each translator instance. */
+ * helpers it uses (G, glupy.h), checked against glupy._core's types whose structs
+ * the engine reads (core.h), and the bound methods of each translator instance. */
 
 #include "glupy.h"
 
@@ -34,21 +33,13 @@ static PyMethodDef glupy_set_methods_def = {
     "set_methods", (PyCFunction)(void (*)(void))glupy_set_methods, METH_FASTCALL,
     "the instance and fop methods of a glupy xlator"};
 
-static Py_ssize_t glupy_member_offset(PyObject *cls, const char *name)
+/* ``cls`` is a class the engine reads as a ``base`` struct: 0, else -1 with TypeError */
+static int glupy_check_class(PyObject *cls, PyTypeObject *base)
 {
-    PyObject *d = PyObject_GetAttrString(cls, name);
-    Py_ssize_t off = -1;
-    if (d && Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
-        if (m->type == T_OBJECT_EX)
-            off = m->offset;
-    }
-    Py_XDECREF(d);
-    if (off < 0) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "glupy driver: %R.%s is not a __slots__ member", cls, name);
-    }
-    return off;
+    if (PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, base))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a %s", cls, base->tp_name);
+    return -1;
 }
 
 /* ``config`` (a dict built by glupy.runtime.driver.attach) hands the driver its
@@ -90,6 +81,7 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
         Py_INCREF(o_);                                                      \
         dst = o_;                                                           \
     } while (0)
+    G.core = core;
     G.fop_error = Py_NewRef((PyObject *)core->fop_error);
     G.wind_type = Py_NewRef((PyObject *)core->wind);
     G.gather_type = Py_NewRef((PyObject *)core->gather);
@@ -97,11 +89,9 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
     KEEP(G.acquire_type, "Acquire");
     KEEP(G.vector_type, "Vector");
     KEEP(G.child_type, "Child");
-    KEEP(G.fop_type, "Fop");
     KEEP(G.finish_slow, "finish_slow");
     KEEP(G.fail_slow, "fail_slow");
     KEEP(G.crash, "crash");
-    KEEP(G.detach, "detach");
     KEEP(G.to_c, "to_c");
     KEEP(G.acquire, "acquire");
     KEEP(G.wind_failed, "wind_failed");
@@ -127,26 +117,17 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
     }
     for (int i = 0; i < GLUPY_NUM_VIEWS; i++) {
         PyObject *cls = PyList_GET_ITEM(views, i);
-        Py_INCREF(cls);
-        G.view_cls[i] = cls;
-        if ((G.view_p[i] = glupy_member_offset(cls, "_p")) < 0)
+        PyTypeObject *base = i == GLUPY_V_DIRENTS ? core->dirents_view
+                             : i == GLUPY_V_LOC || i == GLUPY_V_FD || i == GLUPY_V_INODE
+                                 ? core->instance_view
+                                 : core->view;
+        if (glupy_check_class(cls, base) < 0)
             goto error;
-        G.view_inst[i] = -1;
-        if (i == GLUPY_V_LOC || i == GLUPY_V_FD || i == GLUPY_V_INODE || i == GLUPY_V_DIRENTS)
-            if ((G.view_inst[i] = glupy_member_offset(cls, "_inst")) < 0)
-                goto error;
+        G.view_cls[i] = Py_NewRef(cls);
     }
-    if ((G.dirents_entries = glupy_member_offset(G.view_cls[GLUPY_V_DIRENTS], "_entries")) < 0)
+    if (glupy_check_class(G.child_type, core->child) < 0 ||
+        glupy_check_class(G.vector_type, core->vector) < 0)
         goto error;
-    if ((G.a_lock = glupy_member_offset(G.acquire_type, "lock")) < 0 ||
-        (G.child_xl = glupy_member_offset(G.child_type, "xl")) < 0 ||
-        (G.f_slot = glupy_member_offset(G.fop_type, "slot")) < 0)
-        goto error;
-    if (!PyType_Check(G.vector_type) ||
-        !PyType_IsSubtype((PyTypeObject *)G.vector_type, core->vector)) {
-        PyErr_Format(PyExc_TypeError, "glupy driver setup: %R is not a Vector", G.vector_type);
-        goto error;
-    }
     if (glupy_types_setup(c) < 0)
         goto error;
     PyObject *set_methods = PyCFunction_New(&glupy_set_methods_def, NULL);
@@ -159,6 +140,7 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
         goto error;
     G.s_throw = PyUnicode_InternFromString("throw");
     G.s_detach = PyUnicode_InternFromString("_detach");
+    core->detach_view = glupy_view_detach;
     return 0;
 error:
     PyErr_Print();

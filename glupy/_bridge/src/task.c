@@ -7,9 +7,10 @@
  * it awaits, turns the child's callback into a reply object and resumes the
  * task, and unwinds the reply.  Everything unusual -- a reply the translator
  * built or changed, an exception other than FopError, Python values that need
- * converting, detaching replies, glupy.Lock -- is handed to Python helpers
- * in glupy.runtime.driver.  Measured reason for this file: the same state machine in
- * Python cost ~30 us per fop (bench/history/2026-11-26-local-runs-1-5/ANALYSIS.md).
+ * converting, glupy.Lock -- is handed to Python helpers in glupy.runtime.driver
+ * (views are detached in C: detach.c).  Measured reason for this file: the same
+ * state machine in Python cost ~30 us per fop
+ * (bench/history/2026-11-26-local-runs-1-5/ANALYSIS.md).
  *
  * Concurrency: task state is only read and written with the GIL held and
  * without running Python code in between, so the GIL is the task lock
@@ -80,17 +81,9 @@ static void glupy_release_args(glupy_task_t *t)
  * destroy the whole call stub) as soon as the fop call returns, which is right
  * after this suspension.  Every argument view takes its own reference or copy
  * now, before a wind is issued and another thread could resume the task. */
-static void glupy_detach_args(glupy_task_t *t)
+static void glupy_task_detach_args(glupy_task_t *t)
 {
-    for (int i = 0; i < t->nargs; i++) {
-        PyObject *v = t->args[i];
-        if (!v || v == Py_None || PyLong_CheckExact(v) || PyUnicode_CheckExact(v))
-            continue;
-        PyObject *r = PyObject_CallMethodNoArgs(v, G.s_detach);
-        if (!r)
-            PyErr_WriteUnraisable(v);
-        Py_XDECREF(r);
-    }
+    glupy_detach_args(t->args, t->nargs);
     glupy_release_args(t);
 }
 
@@ -198,13 +191,16 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
         glupy_tail_nesting++;
         tail->wind(tail->frame, tail->child, tail->rec, tail->wargs);
         glupy_tail_nesting--;
+        glupy_tail_releases(tail);
         return;
     }
     int32_t op_errno = tail->op_errno;
     if (tail->raw) {
         if (glupy_reply_unwinders[tail->slot](tail->frame, tail->op_ret, op_errno, tail->raw,
-                                              NULL, 0, NULL, 1) == 0)
+                                              NULL, 0, NULL, 1) == 0) {
+            glupy_tail_releases(tail);
             return; /* the unwinder dropped raw and released the GIL */
+        }
         /* not expected: a clean reply's arguments came from C unchanged */
         PyErr_Clear();
         Py_DECREF(tail->raw);
@@ -213,6 +209,7 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
     }
     PyEval_SaveThread(); /* armed only when the entry/callback took the GIL (gs) */
     glupy_unwind_error(tail->slot, tail->frame, op_errno);
+    glupy_tail_releases(tail);
 }
 
 int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
@@ -511,16 +508,6 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
     return r;
 }
 
-/* Make a reply independent of the child's memory (Python: Reply._detach). */
-static void glupy_detach(PyObject *result)
-{
-    PyObject *r = PyObject_CallOneArg(G.detach, result);
-    if (!r) {
-        PyErr_WriteUnraisable(result);
-    }
-    Py_XDECREF(r);
-}
-
 static void glupy_deliver(glupy_task_t *t, int index, PyObject *result);
 
 /* Wind ``w`` (a glupy.Wind) for result ``index``.  A wind that cannot be issued
@@ -536,21 +523,14 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     PyObject *fop = ((glupy_wind_t *)w)->fop;
     PyObject *args = ((glupy_wind_t *)w)->args;
     xlator_t *xl = NULL;
-    long slot = -1;
-    /* Fop.slot read by offset (Fop has __slots__): no attribute lookup per wind */
-    if (fop && Py_IS_TYPE(fop, (PyTypeObject *)G.fop_type)) {
-        PyObject *slot_obj = glupy_get_slot(fop, G.f_slot);
-        if (slot_obj)
-            slot = PyLong_AsLong(slot_obj);
-    }
-    if (PyErr_Occurred() || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] ||
-        !args || !PyTuple_Check(args)) {
-        PyErr_Clear();
+    int slot = ((glupy_wind_t *)w)->slot; /* the fop's, read when the wind was made */
+    if (!fop || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] || !args ||
+        !PyTuple_Check(args)) {
         PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
         goto failed;
     }
     if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
-        PyObject *cx = glupy_get_slot(child, G.child_xl);
+        PyObject *cx = ((glupy_child_t *)child)->xl;
         if (cx && cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
             goto failed;
     }
@@ -647,11 +627,11 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             return;
         }
         if (live) {
-            glupy_detach(live);
+            glupy_detach_reply(live);
             live = NULL;
         }
         if (t->nargs)
-            glupy_detach_args(t);
+            glupy_task_detach_args(t);
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
         if (tp == G.wind_type) {
@@ -694,11 +674,10 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             Py_DECREF(winds);
         } else if (tp == G.acquire_type) {
             /* glupy.Lock: parked until Lock.release hands it over (glupy_resume) */
-            PyObject *lock = glupy_get_slot(out, G.a_lock);
             t->gen++;
             t->state = GLUPY_WAITING;
             t->refs++; /* the waiter's */
-            PyObject *got = PyObject_CallFunction(G.acquire, "OK", lock ? lock : Py_None,
+            PyObject *got = PyObject_CallFunction(G.acquire, "OK", out,
                                                   (unsigned long long)(uintptr_t)t);
             Py_DECREF(out);
             if (!got) {
@@ -761,7 +740,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
                callback has returned: detach it BEFORE it becomes visible.
                Detaching runs Python (the GIL may change hands), so decide again. */
             if (!detached) {
-                glupy_detach(result);
+                glupy_detach_reply(result);
                 detached = 1;
                 continue;
             }
@@ -897,6 +876,8 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
         result = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
     }
     glupy_deliver(t, index, result);
+    if (hold && glupy_tail && glupy_tail->set)
+        glupy_tail_take_releases(glupy_tail, hold);
     Py_XDECREF(keep);
     Py_XDECREF(hold);
     glupy_task_unref(t); /* the wind's reference */

@@ -1,0 +1,42 @@
+"""The bridge detaches views in C (glupy/_bridge/src/detach.c): tests/bridge/test_detach.py.
+A getxattr of ``user.detach`` answers, as JSON, what its views looked like before and
+after the coroutine suspended, and what detaching and freeing a view did to the
+inode's reference count."""
+
+import json
+
+from glupy import Dict, Loc, Translator, replies
+from glupy.types import Inode
+
+
+class Detaching(Translator):
+    async def getxattr(self, loc, name, xdata):
+        if name != "user.detach":
+            return await self.child.getxattr(loc, name, xdata)
+        seen = {"path": loc.path}
+        p0 = loc._p
+        seen["owns_before"] = loc._owns
+        inode = loc.inode
+        ref0 = int(inode._p.ref)
+        # a view of the same loc that is not an argument: detached only when asked;
+        # it holds a loc copy (a reference on the inode) until it is freed
+        extra = Loc(loc._p, None)
+        extra._detach()
+        seen["extra"] = [extra._owns, extra._p != p0, extra.path, int(inode._p.ref) - ref0]
+        del extra
+        seen["ref_after_free"] = int(inode._p.ref) - ref0
+        same = Inode(inode._p)
+        same._detach()
+        seen["inode"] = [same._owns, same._p == inode._p, int(inode._p.ref) - ref0]
+        del same
+        seen["inode_after_free"] = int(inode._p.ref) - ref0
+
+        first = await self.child.stat(loc, None)  # suspends: the arguments are detached
+        seen["owns_after"] = loc._owns
+        seen["copy"] = [loc._p != p0, loc.path, loc.gfid == inode.gfid]
+        buf = first.buf
+        size = buf.size
+        await self.child.stat(loc, None)  # the first reply is kept across a wind
+        seen["reply"] = [buf._owns, buf.size == size, first._raw is None]
+        value = json.dumps(seen).encode()
+        return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
