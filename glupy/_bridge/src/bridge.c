@@ -139,6 +139,7 @@ static int32_t glupy_init(xlator_t *this)
     priv = calloc(1, sizeof(*priv));
     if (!priv)
         return -1;
+    memset(priv->done_in_entry, 1, sizeof(priv->done_in_entry)); /* until a task outlives it */
     this->private = priv;
     if (glupy_start_python(this) != 0)
         return -1;

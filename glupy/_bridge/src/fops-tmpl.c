@@ -69,8 +69,9 @@ static int32_t glupy_c_@FOP@(call_frame_t *frame, xlator_t *this@ARG_DECLS@)
     PyObject *a[@NUM_PY_ARGS_OR_1@];
     __atomic_fetch_add(&priv->python_calls[@SLOT@], 1, __ATOMIC_RELAXED);
     @ARGS_TO_PY@
-    glupy_start(this, @SLOT@, frame, a, @NUM_PY_ARGS@);
+    glupy_task_t *entry_task = glupy_start(this, @SLOT@, frame, a, @NUM_PY_ARGS@);
     glupy_tail_run(&tail, outer, gs);
+    glupy_entry_end(entry_task);
     return 0;
 }
 

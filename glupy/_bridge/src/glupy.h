@@ -64,6 +64,9 @@ typedef struct {
     struct glupy_journal *journal;       /* fops wound on in C record here (journal.c) */
     uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
     long tasks_live; /* tasks not finished yet (under the GIL) */
+    /* per slot: the last task finished inside its entry (its child answered there),
+       so the next one leaves its arguments as they are until its entry ends */
+    unsigned char done_in_entry[GLUPY_NUM_SLOTS];
 } glupy_private_t;
 
 /* ------------------------------------------------------------------ tasks */
@@ -101,10 +104,17 @@ struct glupy_task {
     glupy_wind_rec_t *recs;
     PyObject *result1; /* inline storage for the common single wind */
     glupy_wind_rec_t rec1;
-    /* the fop's argument views until the coroutine first suspends (then detached:
-       the caller may free what they point at once its STACK_WIND returns) */
+    /* the fop's argument views until they are detached (task.c glupy_entry_end: the
+       caller may free what they point at once the fop's entry returns) */
     PyObject *args[GLUPY_ENTRY_ARGS_MAX];
     int nargs;
+    /* the argument views stay as they are while the coroutine runs on the entry's
+       thread before the entry (glupy_c_<fop>) returns (task.c glupy_entry_end) */
+    int entry_pending;
+    unsigned long entry_thread;
+    /* atomic: who still holds the task's memory, the entry (until glupy_entry_end)
+       and the task (until its last reference): the last one frees it */
+    int holders;
 };
 
 /* The task running on this thread (initial-exec: a plain %fs access instead of
@@ -112,8 +122,13 @@ struct glupy_task {
 extern __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 
 /* A fop entered Python: call the translator's method with the argument views
- * ``args`` (stolen) and drive the coroutine. */
-void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs);
+ * ``args`` (stolen) and drive the coroutine.  Returns the task (or NULL), for
+ * glupy_entry_end once the entry's tail has run. */
+glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
+                          int nargs);
+/* The last step of a fop's entry, GIL held or not: a task that finished is freed; one
+ * still suspended gets its argument views detached before the entry returns. */
+void glupy_entry_end(glupy_task_t *t);
 /* A child's callback for the wind ``cookie``: ``raw`` (stolen) holds its C arguments. */
 void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno, PyObject *raw);
 /* called from Python (cffi) */

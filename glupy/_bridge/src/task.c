@@ -19,6 +19,7 @@
  */
 
 #include "glupy.h"
+#include <sched.h>
 
 /* CPython 3.11's frame layout, for glupy_finish_unhandled (compiled against the
  * interpreter's own internal header; other versions raise as usual) */
@@ -55,10 +56,21 @@ void glupy_enter_thread_first(void)
 #define GLUPY_TASK_CACHE 64
 static glupy_task_t *glupy_task_cache[GLUPY_TASK_CACHE];
 static int glupy_task_cached;
+/* and a few per thread, for glupy_entry_end without the GIL (entries nest: FUSE
+   issues a stat's second lookup from the first one's callback) */
+#define GLUPY_TASK_SPARES 4
+static __thread glupy_task_t *glupy_task_spares[GLUPY_TASK_SPARES]
+    __attribute__((tls_model("initial-exec")));
+static __thread int glupy_task_nspares __attribute__((tls_model("initial-exec")));
 
 static glupy_task_t *glupy_task_new(void)
 {
     glupy_task_t *t;
+    if (glupy_task_nspares > 0) {
+        t = glupy_task_spares[--glupy_task_nspares];
+        memset(t, 0, sizeof(*t));
+        return t;
+    }
     if (glupy_task_cached > 0) {
         t = glupy_task_cache[--glupy_task_cached];
         memset(t, 0, sizeof(*t));
@@ -71,20 +83,36 @@ static glupy_task_t *glupy_task_new(void)
 static void glupy_release_args(glupy_task_t *t)
 {
     int n = t->nargs;
-    t->nargs = 0;
+    __atomic_store_n(&t->nargs, 0, __ATOMIC_RELAXED); /* read by glupy_entry_end */
     for (int i = 0; i < n; i++)
         Py_CLEAR(t->args[i]);
 }
 
-/* The coroutine suspends for the first time: GlusterFS callers free what they
- * passed (utime, quick-read, md-cache unref xdata; io-threads and write-behind
- * destroy the whole call stub) as soon as the fop call returns, which is right
- * after this suspension.  Every argument view takes its own reference or copy
- * now, before a wind is issued and another thread could resume the task. */
+/* GlusterFS callers free what they passed (utime, quick-read, md-cache unref
+ * xdata; io-threads and write-behind destroy the whole call stub) as soon as the
+ * fop call returns.  Until the fop's entry returns, the argument views are valid on
+ * its thread: a child that answers there (posix, and anything in the same process
+ * that does not hand the fop to another thread) finishes the task inside the entry,
+ * and nothing needs a copy.  Every argument view takes its own reference or copy
+ * when the coroutine suspends on another thread (a reply came there first), or
+ * when the entry is about to return with the task suspended (glupy_entry_end). */
 static void glupy_task_detach_args(glupy_task_t *t)
 {
     glupy_detach_args(t->args, t->nargs);
     glupy_release_args(t);
+}
+
+static int glupy_args_valid_here(glupy_task_t *t)
+{
+    return t->entry_pending && t->entry_thread == glupy_thread_id();
+}
+
+static void glupy_task_free(glupy_task_t *t)
+{
+    if (glupy_task_cached < GLUPY_TASK_CACHE)
+        glupy_task_cache[glupy_task_cached++] = t;
+    else
+        free(t);
 }
 
 static void glupy_task_unref(glupy_task_t *t)
@@ -99,10 +127,8 @@ static void glupy_task_unref(glupy_task_t *t)
     PyObject *coro = t->coro, *inst = t->inst;
     glupy_tasks_live--;
     ((glupy_private_t *)t->this->private)->tasks_live--;
-    if (glupy_task_cached < GLUPY_TASK_CACHE)
-        glupy_task_cache[glupy_task_cached++] = t;
-    else
-        free(t);
+    if (__atomic_sub_fetch(&t->holders, 1, __ATOMIC_ACQ_REL) == 0)
+        glupy_task_free(t); /* else glupy_entry_end frees it */
     Py_XDECREF(coro);
     Py_XDECREF(inst);
 }
@@ -630,7 +656,7 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             glupy_detach_reply(live);
             live = NULL;
         }
-        if (t->nargs)
+        if (t->nargs && !glupy_args_valid_here(t))
             glupy_task_detach_args(t);
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
@@ -768,7 +794,8 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
 
 /* A fop entered Python: call the translator's method with the argument views
  * (``args``, stolen; a NULL entry means a conversion failed) and run it. */
-void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args, int nargs)
+glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
+                          int nargs)
 {
     glupy_private_t *priv = this->private;
     glupy_task_t *t = glupy_task_new();
@@ -779,7 +806,7 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
         Py_BEGIN_ALLOW_THREADS
         glupy_unwind_error(slot, frame, ENOMEM);
         Py_END_ALLOW_THREADS
-        return;
+        return NULL;
     }
     glupy_tasks_live++;
     priv->tasks_live++;
@@ -792,6 +819,12 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
     t->recs = &t->rec1;
     t->inst = priv->inst;
     Py_XINCREF(t->inst);
+    t->holders = 2; /* the entry's and the task's */
+    /* where the child answered the last time: inside the entry, the arguments are
+       left as they are (detached only if the task outlives the entry); else they are
+       detached when the coroutine first suspends, and the entry ends without the GIL */
+    t->entry_pending = __atomic_load_n(&priv->done_in_entry[slot], __ATOMIC_RELAXED);
+    t->entry_thread = glupy_thread_id();
     int ok = t->inst != NULL;
     for (int i = 0; i < nargs; i++)
         ok = ok && args[i];
@@ -821,8 +854,41 @@ void glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
         t->coro = coro;
         glupy_run(t, NULL, NULL, NULL);
     }
-    glupy_release_args(t); /* finished without suspending */
-    glupy_task_unref(t);
+    glupy_task_unref(t); /* the entry's reference; the memory waits for glupy_entry_end */
+    return t;
+}
+
+void glupy_entry_end(glupy_task_t *t)
+{
+    if (!t)
+        return;
+    int done = __atomic_load_n(&t->holders, __ATOMIC_ACQUIRE) == 1;
+    if (!done && __atomic_load_n(&t->nargs, __ATOMIC_RELAXED)) {
+        /* the task outlives the entry with its arguments as they came (nargs is only
+           ever cleared, so 0 here is final; a stale nonzero only costs the GIL) */
+        int gs = glupy_gil_ensure();
+        /* a reply on another thread resumed the coroutine, which let the GIL go
+           mid-step: it may be reading the views; it detaches them when it suspends */
+        while (__atomic_load_n(&t->holders, __ATOMIC_ACQUIRE) == 2 && t->nargs &&
+               t->state == GLUPY_RUNNING) {
+            PyThreadState *ts = PyEval_SaveThread();
+            sched_yield();
+            PyEval_RestoreThread(ts);
+        }
+        if (t->nargs)
+            glupy_task_detach_args(t);
+        t->entry_pending = 0;
+        glupy_gil_release(gs);
+    }
+    glupy_private_t *priv = t->this->private;
+    __atomic_store_n(&priv->done_in_entry[t->slot], done, __ATOMIC_RELAXED);
+    if (__atomic_sub_fetch(&t->holders, 1, __ATOMIC_ACQ_REL) > 0)
+        return; /* the task's last reference frees it */
+    /* the common case: done inside the entry (its arguments never copied) */
+    if (glupy_task_nspares < GLUPY_TASK_SPARES)
+        glupy_task_spares[glupy_task_nspares++] = t;
+    else
+        free(t);
 }
 
 /* A child's callback: ``raw`` (stolen) holds its C reply arguments. */

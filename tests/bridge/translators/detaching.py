@@ -31,12 +31,14 @@ class Detaching(Translator):
         del same
         seen["inode_after_free"] = int(inode._p.ref) - ref0
 
-        first = await self.child.stat(loc, None)  # suspends: the arguments are detached
-        seen["owns_after"] = loc._owns
-        seen["copy"] = [loc._p != p0, loc.path, loc.gfid == inode.gfid]
+        first = await self.child.stat(loc, None)
         buf = first.buf
         size = buf.size
         await self.child.stat(loc, None)  # the first reply is kept across a wind
+        # detached when the coroutine suspended on a thread other than the entry's,
+        # or the entry returned first: not when posix answered inside the entry
+        seen["owns_after"] = loc._owns
+        seen["copy"] = [loc._p != p0, loc.path, loc.gfid == inode.gfid]
         seen["reply"] = [buf._owns, buf.size == size, first._raw is None]
         value = json.dumps(seen).encode()
         return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
