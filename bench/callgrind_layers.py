@@ -391,6 +391,11 @@ def render(result: dict[str, Any]) -> str:
             lines += ["The 20 functions that add the most (own instructions per Python lookup): "
                       + ", ".join(f"`{f}` {v:+,.0f}" for f, v in top) + ".", ""]
     lines.append("Raw values: `bench/callgrind_results.json`.")
+    earlier = sorted(n for n in (BENCH_DIR / "history").glob("*/NOTES.md")
+                     if "callgrind_layers.py" in n.read_text())
+    if earlier:
+        lines += ["", "Before/after runs of changes measured with this script: "
+                  + ", ".join(f"`{n.relative_to(BENCH_DIR.parent)}`" for n in earlier) + "."]
     return "\n".join(lines) + "\n"
 
 
