@@ -24,10 +24,11 @@ Life of a fop handled in Python (no event loop, no extra thread):
 
 Reply views point into the child's memory, valid only while its callback
 runs: when the coroutine keeps a reply across another wind, the reply is
-detached (structs copied, inode/dict/fd/iobref refs taken).
+detached (structs copied, inode/dict/fd/iobref refs taken; in C, detach.c), and so
+are the fop's argument views when the fop outlives its entry.
 
 This module holds what is not the common case: converting Python values,
-detaching, logging failures, glupy.Lock hand-over, and the lifecycle
+logging failures, glupy.Lock hand-over, and the lifecycle
 (init/fini/notify/reconfigure, reload).
 """
 

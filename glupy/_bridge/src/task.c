@@ -42,12 +42,36 @@ static __thread int glupy_tail_nesting __attribute__((tls_model("initial-exec"))
 __thread int glupy_thread_ready __attribute__((tls_model("initial-exec")));
 __thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
 
+/* finished tasks a thread keeps for reuse, for glupy_entry_end without the GIL
+   (entries nest: FUSE issues a stat's second lookup from the first one's callback);
+   freed when the thread exits (io-threads' workers come and go) */
+#define GLUPY_TASK_SPARES 4
+static __thread glupy_task_t *glupy_task_spares[GLUPY_TASK_SPARES]
+    __attribute__((tls_model("initial-exec")));
+static __thread int glupy_task_nspares __attribute__((tls_model("initial-exec")));
+static pthread_key_t glupy_spares_key;
+static pthread_once_t glupy_spares_once = PTHREAD_ONCE_INIT;
+
+static void glupy_spares_free(void *unused)
+{
+    while (glupy_task_nspares > 0)
+        free(glupy_task_spares[--glupy_task_nspares]);
+}
+
+static void glupy_spares_key_create(void)
+{
+    pthread_key_create(&glupy_spares_key, glupy_spares_free);
+}
+
 /* A GlusterFS thread's first call into Python: its thread state, kept (glupy.h) */
 void glupy_enter_thread_first(void)
 {
     PyGILState_Ensure();
     glupy_tstate = PyEval_SaveThread();
     glupy_thread_ready = 1;
+    /* a non-NULL value, so that the key's destructor runs when the thread exits */
+    pthread_once(&glupy_spares_once, glupy_spares_key_create);
+    pthread_setspecific(glupy_spares_key, (void *)1);
 }
 
 /* ------------------------------------------------------------------ tasks */
@@ -56,13 +80,6 @@ void glupy_enter_thread_first(void)
 #define GLUPY_TASK_CACHE 64
 static glupy_task_t *glupy_task_cache[GLUPY_TASK_CACHE];
 static int glupy_task_cached;
-/* and a few per thread, for glupy_entry_end without the GIL (entries nest: FUSE
-   issues a stat's second lookup from the first one's callback) */
-#define GLUPY_TASK_SPARES 4
-static __thread glupy_task_t *glupy_task_spares[GLUPY_TASK_SPARES]
-    __attribute__((tls_model("initial-exec")));
-static __thread int glupy_task_nspares __attribute__((tls_model("initial-exec")));
-
 static glupy_task_t *glupy_task_new(void)
 {
     glupy_task_t *t;
