@@ -109,7 +109,7 @@ typedef struct {
     PyObject *p;    /* _p: the cdata pointer (a copy's once detached), or None */
     PyObject *keep; /* _keep: a Python object that keeps *p alive (NULL reads as None) */
     void *owned;    /* the reference or copy the bridge took, or NULL */
-    void (*release)(void *owned); /* drops it; GIL held, called once */
+    void (*release)(void *owned); /* drops it, once; GlusterFS code, GIL or not */
 } glupy_view_t;
 
 /* glupy._core.InstanceView: views whose methods need the translator instance (Loc,
