@@ -55,6 +55,7 @@ class Reply:
     _dirty: bool | int
     op_ret: int
     op_errno: int
+    def _detach(self) -> None: ...
 
 @final
 class Field(Generic[T]):

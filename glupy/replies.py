@@ -22,7 +22,7 @@ _UNSET: Any = _core._UNSET
 
 class Reply(_core.Reply):
     """Base of all replies.  Its storage (``_raw``, ``_vals``, ``_dirty``, ``_inst``,
-    ``op_ret``, ``op_errno``) and the fields (_Field) are glupy._core's, in C."""
+    ``op_ret``, ``op_errno``), the fields (_Field) and ``_detach`` are glupy._core's, in C."""
 
     __slots__ = ()
     fop: ClassVar[Fop]
@@ -51,16 +51,6 @@ class Reply(_core.Reply):
         values.update(changes)
         op_ret = values.pop("op_ret", self.op_ret)
         return type(self)(op_ret=op_ret, **values)
-
-    def _detach(self) -> None:
-        """Make the reply independent of the child's memory (see glupy.runtime.driver)."""
-        for name in self.fields:
-            v = getattr(self, name)
-            detach = getattr(v, "_detach", None)
-            if detach is not None:
-                detach()
-        self._raw = None
-        self._dirty = True
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.fields)

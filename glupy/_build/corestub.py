@@ -69,6 +69,7 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
         "_dirty": "_dirty: bool | int",
         "op_ret": "op_ret: int",
         "op_errno": "op_errno: int",
+        "_detach": "def _detach(self) -> None: ...",
     }),
     "Field": ("Generic[T]", {
         "index": "@property\ndef index(self) -> int: ...",

@@ -93,3 +93,33 @@ def test_the_bridge_reads_no_member_by_name():
     for name in build.SOURCES:
         text = (codegen.SOURCE_DIR / name).read_text()
         assert not re.search(r"PyMemberDescr|d_member|member_offset", text), name
+
+
+def test_a_reply_detaches_in_c_each_field_by_its_own_rule():
+    from glupy import replies
+
+    assert "_detach" not in vars(replies.Reply) and "_detach" in vars(_core.Reply)
+    detached = []
+
+    class Kept:
+        def _detach(self) -> None:
+            detached.append(self)
+
+    kept = Kept()
+    r = replies.GetxattrReply(kept, None, op_ret=0)
+    r._dirty = 0  # as a child's reply with no field set
+    r._detach()
+    # every field read and detached; the reply is unwound from its fields from now on
+    assert detached == [kept] and r.dict is kept
+    assert r._raw is None and r._dirty is True
+    # outside GlusterFS a view has nothing to copy: it stays as it is
+    view = types.Iatt("p")
+    replies.StatReply(view, None)._detach()
+    assert (view._p, view._owns) == ("p", False)
+
+    class Broken:
+        def _detach(self) -> None:
+            raise RuntimeError("cannot")
+
+    with pytest.raises(RuntimeError):
+        replies.GetxattrReply(Broken(), None)._detach()

@@ -408,6 +408,14 @@ static PyMemberDef reply_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+static PyObject *reply_detach(PyObject *self, PyObject *unused); /* with the views, below */
+
+static PyMethodDef reply_methods[] = {
+    {"_detach", reply_detach, METH_NOARGS,
+     "_detach()\n--\n\nIndependent of the child's memory: every field read and detached."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject glupy_reply_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "glupy._core.Reply",
@@ -417,6 +425,7 @@ static PyTypeObject glupy_reply_type = {
     .tp_doc = "The storage of every reply (glupy.replies.Reply adds the rest).",
     .tp_traverse = reply_traverse,
     .tp_clear = reply_clear,
+    .tp_methods = reply_methods,
     .tp_members = reply_members,
     .tp_new = PyType_GenericNew,
 };
@@ -811,8 +820,6 @@ static PyObject *glupy_new_nondata(PyObject *unused, PyObject *wrapped)
 
 /* ------------------------------------------------ views and Child (core.h) */
 
-static glupy_core_api_t glupy_core_api;
-
 static int view_traverse(PyObject *self, visitproc visit, void *arg)
 {
     glupy_view_t *v = (glupy_view_t *)self;
@@ -1042,6 +1049,68 @@ static PyTypeObject glupy_child_type = {
 };
 
 
+/* ------------------------------------------------ detaching a reply */
+
+static PyObject *glupy_s_fields, *glupy_s_detach; /* "fields", "_detach" */
+
+/* a reply field's value made independent of the child's memory: a view by the
+ * bridge (detach_view), anything else that can by its own _detach() (Vector,
+ * Dirents); 0, or -1 with an exception set */
+static int detach_value(PyObject *v)
+{
+    if (v == Py_None || PyLong_CheckExact(v) || PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
+        return 0;
+    if (PyObject_TypeCheck(v, &glupy_view_type) && glupy_core_api.detach_view) {
+        int r = glupy_core_api.detach_view(v);
+        if (r <= 0)
+            return r;
+    }
+    PyObject *detach = PyObject_GetAttr(v, glupy_s_detach);
+    if (!detach) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return -1;
+        PyErr_Clear(); /* a value with nothing to detach */
+        return 0;
+    }
+    PyObject *r = PyObject_CallNoArgs(detach);
+    Py_DECREF(detach);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* Reply._detach (core->detach_reply): every field read (the C arguments converted)
+ * and detached; the reply then goes back to C as converted fields (_raw None,
+ * _dirty True), since the child's arguments are gone once its callback returns. */
+static int glupy_reply_detach(PyObject *self)
+{
+    glupy_reply_t *reply = (glupy_reply_t *)self;
+    PyObject *fields = PyObject_GetAttr((PyObject *)Py_TYPE(self), glupy_s_fields);
+    PyObject *names = fields ? PySequence_Fast(fields, "Reply.fields: a tuple of names") : NULL;
+    Py_XDECREF(fields);
+    if (!names)
+        return -1;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(names); i++) {
+        PyObject *v = PyObject_GetAttr(self, PySequence_Fast_GET_ITEM(names, i));
+        int r = v ? detach_value(v) : -1;
+        Py_XDECREF(v);
+        if (r < 0) {
+            Py_DECREF(names);
+            return -1;
+        }
+    }
+    Py_DECREF(names);
+    Py_XSETREF(reply->raw, Py_NewRef(Py_None));
+    Py_XSETREF(reply->dirty, Py_NewRef(Py_True));
+    return 0;
+}
+
+static PyObject *reply_detach(PyObject *self, PyObject *unused)
+{
+    if (glupy_reply_detach(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------ the module */
 
 static glupy_core_api_t glupy_core_api = {
@@ -1050,6 +1119,7 @@ static glupy_core_api_t glupy_core_api = {
     .instance_view = &glupy_instance_view_type,
     .dirents_view = &glupy_dirents_view_type,
     .child = &glupy_child_type,
+    .detach_reply = glupy_reply_detach,
     .fop_error = &glupy_fop_error_type,
     .reply = &glupy_reply_type,
     .wind = &glupy_wind_type,
@@ -1102,7 +1172,9 @@ PyMODINIT_FUNC PyInit__core(void)
     glupy_instance_view_type.tp_base = &glupy_view_type;
     glupy_dirents_view_type.tp_base = &glupy_instance_view_type;
     glupy_s_slot = PyUnicode_InternFromString("slot");
-    if (!glupy_s_slot)
+    glupy_s_fields = PyUnicode_InternFromString("fields");
+    glupy_s_detach = PyUnicode_InternFromString("_detach");
+    if (!glupy_s_slot || !glupy_s_fields || !glupy_s_detach)
         return NULL;
     glupy_unset = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
     if (!glupy_unset)

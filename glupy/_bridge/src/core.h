@@ -161,6 +161,8 @@ typedef struct {
        independent of its caller's memory.  0 done, 1 not a view the bridge detaches
        in C (the caller leaves it as it is), -1 with an exception set. */
     int (*detach_view)(PyObject *view);
+    /* Reply._detach: 0, or -1 with an exception set (glupy._core's own) */
+    int (*detach_reply)(PyObject *reply);
 } glupy_core_api_t;
 
 /* glupy._core's own (core.c's module init calls vector.c's) */

@@ -4,7 +4,8 @@
  * view takes a reference (inode, fd, dict) or a copy (loc, iatt, flock, statvfs,
  * lease) that it owns: glupy._core's view frees it with the release function set
  * here (core.h, glupy_view_t).  Done in C, by the view's kind, without a Python call
- * per view; Vector (its iobref) and Dirents (its entries) detach themselves in Python. */
+ * per view; Vector (its iobref, in glupy._core) and Dirents (its entries, in Python)
+ * detach themselves. */
 
 #include "glupy.h"
 
@@ -164,8 +165,8 @@ void glupy_detach_reply(PyObject *result)
     PyObject *reply = result;
     if (PyObject_TypeCheck(result, G.core->fop_error))
         reply = ((glupy_fop_error_t *)result)->reply;
-    /* glupy.replies.Reply._detach: each field read, then its view detached here */
-    if (reply && PyObject_TypeCheck(reply, G.core->reply) && glupy_detach_method(reply) < 0)
+    /* glupy._core's Reply._detach: each field read, then its view detached here */
+    if (reply && PyObject_TypeCheck(reply, G.core->reply) && G.core->detach_reply(reply) < 0)
         PyErr_WriteUnraisable(reply);
 }
 
