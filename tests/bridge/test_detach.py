@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from glupy.testing import require_mount_privileges
 TRANSLATORS = str(Path(__file__).parent / "translators")
 
 
-def _mount(tmp_path, threads: bool):
+def _mount(tmp_path, threads: bool, above: bool = False):
     require_mount_privileges()
     backend, mnt = tmp_path / "b", tmp_path / "m"
     backend.mkdir()
@@ -30,9 +31,13 @@ def _mount(tmp_path, threads: bool):
     below = g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
     if threads:  # replies come back on io-threads' workers, after the entry returned
         below = g.add(Volume("iot", "performance/io-threads", {}, [below.name]))
-    g.add(Volume("detaching", bridge_type(),
-                 {"module": "detaching:Detaching", "python-path": TRANSLATORS}, [below.name]))
-    process.mount_graph(g, mnt, source_dir=backend, state_dir=tmp_path / "s")
+    top = g.add(Volume("detaching", bridge_type(),
+                       {"module": "detaching:Detaching", "python-path": TRANSLATORS},
+                       [below.name]))
+    if above:  # its call stub (the loc) is destroyed as soon as the entry returns
+        g.add(Volume("iot-above", "performance/io-threads", {}, [top.name]))
+    process.mount_graph(g, mnt, source_dir=backend, state_dir=tmp_path / "s",
+                        extra_args=["--reader-thread-count=4"])
     (mnt / "f").write_bytes(b"data")
     return mnt
 
@@ -75,3 +80,38 @@ def test_views_own_a_copy_when_they_outlive_the_entry_and_free_it_with_the_view(
         assert seen["copy"] == [False, "/f", True]
     # a reply kept across another wind: its iatt copied, values unchanged
     assert seen["reply"] == [True, True, True]
+
+
+def test_a_loc_read_after_its_entry_returned_is_the_detached_copy(tmp_path, monkeypatch):
+    """io-threads above destroys the call stub (the loc) once the entry returns; io-threads
+    below makes the coroutine go on after that, on a worker: the loc it reads there must be
+    the copy the entry's end made (without it: freed memory, which MALLOC_PERTURB_ fills).
+    A getxattr answered inside its entry before each one makes it the lazy case (task.c
+    done_in_entry), whose copy glupy_entry_end makes."""
+    monkeypatch.setenv("MALLOC_PERTURB_", "165")  # for the glusterfs process
+    mnt = _mount(tmp_path, threads=True, above=True)
+    try:
+        names = [f"f{i}" for i in range(8)]
+        for n in names:
+            (mnt / n).write_bytes(b"x")
+        bad: list[str] = []
+
+        def worker(n: str) -> None:
+            try:
+                for _ in range(40):
+                    os.getxattr(mnt / n, "user.detach-sync")
+                    value = os.getxattr(mnt / n, "user.detach-late")
+                    if value != b"ok":
+                        bad.append(value.decode(errors="replace"))
+            except OSError as e:
+                bad.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "a getxattr hung"
+        assert not bad, bad[:3]
+    finally:
+        process.unmount(mnt)

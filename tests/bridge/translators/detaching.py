@@ -11,6 +11,10 @@ from glupy.types import Inode
 
 class Detaching(Translator):
     async def getxattr(self, loc, name, xdata):
+        if name == "user.detach-late":
+            return await self._late(loc, name)
+        if name == "user.detach-sync":  # done inside the entry: the next one is lazy
+            return replies.GetxattrReply(Dict.from_mapping({name: b"ok"}), None, op_ret=2)
         if name != "user.detach":
             return await self.child.getxattr(loc, name, xdata)
         seen = {"path": loc.path}
@@ -41,4 +45,13 @@ class Detaching(Translator):
         seen["copy"] = [loc._p != p0, loc.path, loc.gfid == inode.gfid]
         seen["reply"] = [buf._owns, buf.size == size, first._raw is None]
         value = json.dumps(seen).encode()
+        return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
+
+    async def _late(self, loc, name):
+        """The loc read again after a wind whose reply may come on another thread,
+        once the entry returned and its caller (io-threads above) freed its loc."""
+        before = (loc.path, loc.name, loc.gfid, loc.pargfid)
+        await self.child.stat(loc, None)
+        after = (loc.path, loc.name, loc.gfid, loc.pargfid)
+        value = b"ok" if after == before else repr((before, after)).encode()
         return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
