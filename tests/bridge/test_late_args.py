@@ -11,10 +11,11 @@ with several FUSE reader threads and 8 client threads creating, writing, reading
 chmod-ing, touching, setting xattrs on and unlinking files.  LateArgs reads each
 fop's arguments before and after a side wind and fails the fop (EIO) if they differ;
 the test also checks every byte read back, that nothing failed or hung, and that the
-glusterfs process is still alive.  With the bridge not detaching argument views at the
-first suspension the views read freed, recycled memory: mismatches, EIO, a crash
-(ENOTCONN) or a hang (checked by disabling glupy_detach_args' call in task.c: lookups'
-locs and xdata changed across the wind, and reading a recycled loc raised).
+glusterfs process is still alive.  The side winds wait on a glupy.Lock, so many tasks
+outlive their fop's entry: the bridge must copy their argument views then (detach.c,
+glupy_task_detach_args in task.c).  Without that copy the views read freed, recycled
+memory: mismatches, EIO, a crash (ENOTCONN) or a hang (checked by making
+glupy_task_detach_args release the views without copying: the glusterfs process died).
 """
 
 from __future__ import annotations
