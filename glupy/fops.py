@@ -165,8 +165,10 @@ class Fop:
     @property
     def flag_arg(self) -> Arg | None:
         """The argument glupy.Refuse's ``if_bits`` tests: open's and create's
-        ``flags``, access's ``mask`` (the first integer argument of those names)."""
-        return next((a for a in self.args if a.kind == "int" and a.name in ("flags", "mask")), None)
+        ``flags``, access's ``mask``, setattr's ``valid`` (the first integer argument of
+        those names)."""
+        return next((a for a in self.args if a.kind == "int" and a.name in ("flags", "mask", "valid")),
+                    None)
 
 
 @dataclass(frozen=True)

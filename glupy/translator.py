@@ -731,13 +731,20 @@ class Refuse:
     ``when``: a ``bool`` Option of the class; the rule applies while it is on (read
     again after every reconfigure), always if not given.  ``if_bits``: the rule
     applies only when the fop's flag argument has one of these bits (open's and
-    create's ``flags``, access's ``mask``: ``glupy.fops.Fop.flag_arg``).
+    create's ``flags``, access's ``mask``, setattr's ``valid``:
+    ``glupy.fops.Fop.flag_arg``).  ``if_marked``: a :class:`Mark` of the class; the
+    rule applies only when the fop's target carries it (the inode of its first loc
+    or fd, copy_file_range's ``fd_out``; for an fd mark, that fd).
 
     A fop the rule lets through goes to the class's method for it if there is one,
-    else straight to the child, in C: neither costs Python.  One rule per fop."""
+    else straight to the child, in C: neither costs Python.  With ``if_marked``, a
+    fop the rule lets through because its target does not carry the mark goes
+    straight to the child even if the class has a method for it: the method is
+    called only when the target is an inode whose marks the bridge does not know
+    yet (it decides, and should tell the bridge: ``Mark.learn``).  One rule per fop."""
 
     def __init__(self, op_errno: int, *fops: str, when: Option[bool] | None = None,
-                 if_bits: int = 0) -> None:
+                 if_bits: int = 0, if_marked: Mark | None = None) -> None:
         unknown = [f for f in fops if f not in FOPS_BY_NAME]
         if unknown or not fops:
             raise TypeError(f"Refuse() takes fop names (glupy.fops.FOP_NAMES), got {unknown or 'none'}")
@@ -747,10 +754,13 @@ class Refuse:
             raise TypeError(f"Refuse(if_bits=...): {', '.join(no_flag)} take no flags or mask argument")
         if when is not None and not (isinstance(when, Option) and when.type is bool):
             raise TypeError(f"Refuse(when=...) takes a bool Option of the class, not {when!r}")
+        if if_marked is not None and not isinstance(if_marked, Mark):
+            raise TypeError(f"Refuse(if_marked=...) takes a glupy.Mark of the class, not {if_marked!r}")
         self.op_errno = op_errno
         self.fops = tuple(dict.fromkeys(fops))
         self.when = when
         self.if_bits = if_bits
+        self.if_marked = if_marked
         self.attr = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -763,7 +773,175 @@ class Refuse:
     def __repr__(self) -> str:
         when = f", when={self.when.attr}" if self.when is not None else ""
         bits = f", if_bits={self.if_bits:#o}" if self.if_bits else ""
-        return f"Refuse({_errno.errorcode.get(self.op_errno, self.op_errno)}, {', '.join(self.fops)}{when}{bits})"
+        marked = f", if_marked={self.if_marked.attr}" if self.if_marked is not None else ""
+        return (f"Refuse({_errno.errorcode.get(self.op_errno, self.op_errno)}, {', '.join(self.fops)}"
+                f"{when}{bits}{marked})")
+
+
+class Mark:
+    """A flag the bridge keeps in C on inodes (``on="inode"``) or on fds (``on="fd"``),
+    per translator instance, for :class:`Refuse` and :class:`WhenMarked` to test
+    before Python::
+
+        class Worm(glupy.Translator):
+            committed = glupy.Mark("inode", xattr="trusted.glupy.worm")
+            written = glupy.Mark("fd", set_by=("writev", "ftruncate"))
+            refuse_changes = glupy.Refuse(errno.EROFS, "writev", "truncate",
+                                          if_marked=committed)
+            commit_on_close = glupy.WhenMarked(written, "flush")
+
+    An inode mark with ``xattr`` is learned in C: every lookup asks the child for that
+    xattr (in its xdata; storage/posix answers in the reply's xdata) and marks the
+    inode if it is there.  An inode whose marks the bridge has not learned (met
+    without a lookup: readdirp, an anonymous fd, a gfid) is *not known*: a rule that
+    tests one of its inode marks sends the fop to the class's method, which decides
+    and tells the bridge with :meth:`learn`.  Inodes made by create, mknod, mkdir and
+    symlink are known, unmarked.  Lookups only add marks; :meth:`clear` removes one.
+    A class with an xattr mark handles lookup in C: it may not define lookup.
+
+    An fd mark with ``set_by``: set in C on the fd of each of these fops that is not
+    refused (copy_file_range: ``fd_out``), whether or not the child then succeeds.
+
+    In a fop method: ``mark.is_set(inode_or_fd)`` (None: an inode not known yet),
+    ``mark.set(...)``, ``mark.clear(...)``, ``mark.learn(inode, present)``."""
+
+    def __init__(self, on: str = "inode", *, xattr: str | None = None,
+                 set_by: Iterable[str] = ()) -> None:
+        if on not in ("inode", "fd"):
+            raise TypeError(f"Mark(on=...) is 'inode' or 'fd', not {on!r}")
+        set_by = tuple(set_by)
+        if xattr is not None and (on != "inode" or not isinstance(xattr, str) or not xattr
+                                  or "\0" in xattr):
+            raise TypeError(f"Mark(xattr=...) names an xattr of an inode mark, not {xattr!r}")
+        if set_by and on != "fd":
+            raise TypeError("Mark(set_by=...) is for fd marks")
+        no_fd = [f for f in set_by if f not in FOPS_BY_NAME
+                 or not any(a.ctype == "fd_t *" for a in FOPS_BY_NAME[f].args)]
+        if no_fd:
+            raise TypeError(f"Mark(set_by=...) takes fops with an fd argument, not {no_fd}")
+        self.on = on
+        self.xattr = xattr
+        self.set_by = set_by
+        self.bit = 0  # set per class (_marks), from bit 1: bit 0 is "known"
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    def __repr__(self) -> str:
+        extra = f", xattr={self.xattr!r}" if self.xattr else ""
+        extra += f", set_by={self.set_by}" if self.set_by else ""
+        return f"Mark({self.on!r}{extra})"
+
+    def _target(self, obj: Inode | Fd) -> tuple[Any, Any, Any]:
+        from glupy import types as _types
+
+        inst = obj._inst
+        if inst is None or _types._lib is None or not self.bit:
+            raise RuntimeError(f"{self!r}: only inside GlusterFS, on a translator's views")
+        null = _types._ffi.NULL
+        if self.on == "fd":
+            if not isinstance(obj, Fd):
+                raise TypeError(f"{self.attr} marks fds, not {type(obj).__name__}")
+            return _types._lib, inst.xl, (null, obj._p)
+        if not isinstance(obj, Inode):
+            raise TypeError(f"{self.attr} marks inodes, not {type(obj).__name__}")
+        return _types._lib, inst.xl, (obj._p, null)
+
+    def is_set(self, obj: Inode | Fd) -> bool | None:
+        """Whether ``obj`` carries the mark; None for an inode not known yet."""
+        lib, xl, (inode, fd) = self._target(obj)
+        marks = int(lib.glupy_marks_get(xl, inode, fd))
+        if self.on == "inode" and not marks & 1:
+            return None
+        return bool(marks & self.bit)
+
+    def set(self, obj: Inode | Fd) -> None:
+        """Mark ``obj`` (an inode: also known)."""
+        lib, xl, (inode, fd) = self._target(obj)
+        lib.glupy_marks_change(xl, inode, fd, self.bit | (self.on == "inode"), 0)
+
+    def clear(self, obj: Inode | Fd) -> None:
+        lib, xl, (inode, fd) = self._target(obj)
+        lib.glupy_marks_change(xl, inode, fd, int(self.on == "inode"), self.bit)
+
+    def learn(self, inode: Inode, present: bool) -> None:
+        """What the method found out about an inode not known yet: it is known now,
+        marked if ``present`` (never unmarked: use :meth:`clear`)."""
+        if present:
+            self.set(inode)
+        else:
+            lib, xl, (p, fd) = self._target(inode)
+            lib.glupy_marks_change(xl, p, fd, 1, 0)
+
+
+class WhenMarked:
+    """The class's methods for ``fops`` run only when a target of the fop carries
+    ``mark`` (or is an inode not known yet, for an inode mark); every other call goes
+    straight to the child, in C.  Targets: the inodes of the fop's locs and fds, and
+    its fd (for an fd mark)::
+
+        commit_on_close = glupy.WhenMarked(written, "flush")"""
+
+    def __init__(self, mark: Mark, *fops: str) -> None:
+        if not isinstance(mark, Mark):
+            raise TypeError(f"WhenMarked() takes a glupy.Mark of the class first, not {mark!r}")
+        unknown = [f for f in fops if f not in FOPS_BY_NAME]
+        if unknown or not fops:
+            raise TypeError(f"WhenMarked() takes fop names (glupy.fops.FOP_NAMES), got {unknown or 'none'}")
+        self.mark = mark
+        self.fops = tuple(dict.fromkeys(fops))
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    def __repr__(self) -> str:
+        return f"WhenMarked({self.mark.attr}, {', '.join(self.fops)})"
+
+
+def _declared(cls: type, kind: type) -> list[tuple[str, Any]]:
+    """The class's attributes that are ``kind`` (own and inherited, base classes first)."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, kind):
+                out[attr] = value
+    return list(out.items())
+
+
+def _marks(cls: type) -> dict[str, Mark]:
+    """The class's glupy.Mark attributes, each given its bit; checks the rules that
+    use them."""
+    marks = dict(_declared(cls, Mark))
+    if len(marks) > 15:
+        raise TypeError(f"{cls.__name__}: at most 15 glupy.Mark")
+    for i, mark in enumerate(marks.values()):
+        if mark.bit not in (0, 2 << i):
+            raise TypeError(f"{cls.__name__}: {mark.attr} is a Mark of another class")
+        mark.bit = 2 << i
+    used = [(r.attr, r.if_marked) for _, r in _declared(cls, Refuse) if r.if_marked is not None]
+    used += [(w.attr, w.mark) for _, w in _declared(cls, WhenMarked)]
+    for attr, mark in used:
+        if mark not in marks.values():
+            raise TypeError(f"{cls.__name__}.{attr}: its Mark is not an attribute of the class")
+    if any(m.xattr for m in marks.values()) and _defined(cls, "lookup"):
+        raise TypeError(f"{cls.__name__}: a Mark learned from an xattr handles lookup in C; "
+                        "the class may not define lookup")
+    when = {}
+    for _, rule in _declared(cls, WhenMarked):
+        for name in rule.fops:
+            if name in when:
+                raise TypeError(f"{cls.__name__}: fop {name} is in two WhenMarked rules")
+            if not _defined(cls, name):
+                raise TypeError(f"{cls.__name__}.{rule.attr}: the class defines no {name}()")
+            when[name] = rule
+    return marks
+
+
+def _when_marked(cls: type) -> dict[str, WhenMarked]:
+    """fop name -> the class's WhenMarked for it."""
+    return {name: rule for _, rule in _declared(cls, WhenMarked) for name in rule.fops}
 
 
 def _refusals(cls: type) -> dict[str, Refuse]:
@@ -995,6 +1173,7 @@ class Translator(_TranslatorBase):
         super().__init_subclass__(**kwargs)
         _expand_policies(cls)
         _refusals(cls)  # two rules for one fop: an error at class creation
+        _marks(cls)
 
     #: a glupy.MissCache to answer repeated missing-name lookups in C (set it in
     #: init(); see glupy/misscache.py).  Only consulted if lookup is handled.
@@ -1078,6 +1257,16 @@ class Translator(_TranslatorBase):
     def refusals(cls) -> dict[str, Refuse]:
         """fop name -> the glupy.Refuse rule the bridge applies to it in C."""
         return _refusals(cls)
+
+    @classmethod
+    def marks(cls) -> dict[str, Mark]:
+        """attribute name -> the glupy.Mark the bridge keeps in C."""
+        return _marks(cls)
+
+    @classmethod
+    def when_marked(cls) -> dict[str, WhenMarked]:
+        """fop name -> the glupy.WhenMarked rule that sends it to Python."""
+        return _when_marked(cls)
 
     @classmethod
     def defined_cbks(cls) -> list[str]:

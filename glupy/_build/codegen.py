@@ -75,6 +75,30 @@ ATTR_CACHE_ENTRIES = {
     "fstat": "glupy_attr_cache_fstat(this, frame, fd, xdata)",
 }
 
+# fops whose new inode has its glupy.Mark marks known (none set) in their unwind (rules.c)
+MARKS_CREATED = ("create", "mknod", "mkdir", "symlink")
+
+
+def _targets(f: Fop) -> tuple[str, str, str]:
+    """C expressions of what glupy.Refuse's marks are tested on (glupy.h
+    glupy_rules_to_python): the target inode (of the first loc or fd; copy_file_range:
+    fd_out), its fd, and another loc's inode (rename, link: newloc; copy_file_range:
+    fd_in's)."""
+    locs = [a.name for a in f.args if a.ctype == "loc_t *"]
+    fds = [a.name for a in f.args if a.ctype == "fd_t *"]
+    if f.name == "copy_file_range":
+        return "(fd_out ? fd_out->inode : NULL)", "fd_out", "(fd_in ? fd_in->inode : NULL)"
+    fd = fds[0] if fds else "NULL"
+    if locs:
+        target = f"({locs[0]} ? {locs[0]}->inode : NULL)"
+    elif fds:
+        target = f"({fd} ? {fd}->inode : NULL)"
+    else:
+        target = "NULL"
+    other = f"({locs[1]} ? {locs[1]}->inode : NULL)" if len(locs) > 1 else "NULL"
+    return target, fd, other
+
+
 def _decls(args: tuple[Arg, ...]) -> str:
     return "".join(", " + a.decl for a in args)
 
@@ -161,9 +185,10 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     if f.name == "getxattr":  # the process status, for every glupy translator (bridge.c)
         before += ["if (glupy_is_status_key(name))", "    return glupy_answer_status(frame, this);"]
     # glupy.Refuse first (rules.c): refused, or wound on in C, before Python
+    target, fd_arg, other = _targets(f)
     before += ["int refused;",
               f"int to_python = glupy_rules_to_python(this, {f.slot}, "
-              f"{f'(uint64_t){flag.name}' if flag else '0'}, &refused);",
+              f"{f'(uint64_t){flag.name}' if flag else '0'}, {target}, {fd_arg}, {other}, &refused);",
               "if (refused) {",
               f"    glupy_unwind_error({f.slot}, frame, refused);",
               "    return 0;",
@@ -176,14 +201,27 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     # reply comes back through glupy_c_F_passed and glupy_unwind_F (AFTER_REPLY)
     before += ["if (!to_python) {",
                f"    void *record = glupy_journal_begin(this, frame, {f.slot}, {loc}, {fd});"]
-    if not creating:
+    if f.name == "lookup":  # asking for the xattrs glupy.Mark learns from (rules.c)
+        before += ["    dict_t *asked = glupy_marks_ask(this, xdata);",
+                   "    if (!record && !asked) {",
+                   f"        STACK_WIND_TAIL(frame, {wind_args});",
+                   "        return 0;",
+                   "    }",
+                   f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, "
+                   f"{wind_args.replace(', xdata', ', asked ? asked : xdata')});",
+                   "    if (asked)",
+                   "        dict_unref(asked);",
+                   "    return 0;",
+                   "}"]
+    elif not creating:
         before += ["    if (!record) {",
                    f"        STACK_WIND_TAIL(frame, {wind_args});",
                    "        return 0;",
                    "    }"]
-    before += [f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, {wind_args});",
-               "    return 0;",
-               "}"]
+    if f.name != "lookup":
+        before += [f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, {wind_args});",
+                   "    return 0;",
+                   "}"]
     if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)
         before += ["if (glupy_miss_cache_answers(this, loc)) {",
                   f"    glupy_unwind_error({f.slot}, frame, ENOENT);",
@@ -191,6 +229,9 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
                   "}"]
     if f.name in ATTR_CACHE_ENTRIES:  # a cached iatt is answered before Python (attrcache.c)
         before += [f"if ({ATTR_CACHE_ENTRIES[f.name]})", "    return 0;"]
+    after_reply = [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else []
+    if f.name in MARKS_CREATED:
+        after_reply.append("glupy_marks_created(frame->this, op_ret, inode);")
     args_from_py: list[str] = []
     for i, a in enumerate(py):
         args_from_py += _from_py(a, f"PyTuple_GET_ITEM(py_args, {i})")
@@ -207,7 +248,8 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "NUM_FIELDS": str(len(f.py_reply)),
         "RAW_KINDS": ", ".join(_raw_kind(a) for a in f.reply) or "0",
         "BEFORE_PYTHON": before,
-        "AFTER_REPLY": [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else [],
+        "AFTER_REPLY": after_reply,
+        "PASSED": ["glupy_marks_learn(this, op_ret, inode, xdata);"] if f.name == "lookup" else [],
         "ARGS_TO_PY": [f"a[{i}] = {_to_py(a)};" for i, a in enumerate(py)],
         "REPLY_TO_RAW": [f"GLUPY_RAW(raw, {i}).{_raw_field(a)} = {'' if a.kind == 'int' else '(void *)'}"
                          f"{a.name};" for i, a in enumerate(f.reply)],
@@ -223,9 +265,18 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     }
 
 
+# forget/release/releasedir reach Python only when it holds a context or the class
+# defines the cbk: an inode or fd may carry only glupy.Mark bits (rules.c)
+_CBK_TO_PYTHON = {"forget": "glupy_forget_to_python(this, inode)",
+                  "release": "glupy_release_to_python(this, fd, 0)",
+                  "releasedir": "glupy_release_to_python(this, fd, 1)"}
+
+
 def _cbk_values(c: Cbk) -> dict[str, str | list[str]]:
+    to_python = _CBK_TO_PYTHON.get(c.name)
     return {"CBK": c.name, "CBK_RET": c.ret, "CBK_DECLS": _decls(c.args),
-            "CBK_NAMES": _names(c.args), "CBK_RETURN": "" if c.ret == "void" else "return "}
+            "CBK_NAMES": _names(c.args), "CBK_RETURN": "" if c.ret == "void" else "return ",
+            "CBK_SKIP": [f"if (!{to_python})", "    return 0;"] if to_python else []}
 
 
 def _items() -> dict[str, list[dict[str, str | list[str]]]]:

@@ -683,8 +683,9 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     if journal is not None and not isinstance(journal, Journal):
         raise InitError(f"journal must be a glupy.Journal, not {type(journal).__name__}")
     journaled = [f for f in journal.fops if f not in handled] if journal is not None else []
+    marked = [f for f in _mark_fops(cls) if f not in handled]
     enabled = ffi.new("unsigned char[]", NUM_FOP_SLOTS)
-    for name in [*handled, *cls.refusals(), *invalidating, *journaled]:
+    for name in [*handled, *cls.refusals(), *invalidating, *journaled, *marked]:
         enabled[FOPS_BY_NAME[name].slot] = 1
     # upcall() is dispatched from py_notify: a class defining it takes notify in Python
     overrides_notify = cls.notify is not Translator.notify or cls.upcall is not Translator.upcall
@@ -694,7 +695,7 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     _driver_config["set_methods"](inst.xl, inst, inst.fops)
     _attach_miss_cache(inst, obj, handled)
     _attach_attr_cache(inst, obj, handled)
-    inst.handled, inst.entered_in_c = handled, [*invalidating, *journaled]
+    inst.handled, inst.entered_in_c = handled, [*invalidating, *journaled, *marked]
     lib.glupy_set_journal(inst.xl, journal._p if journal is not None else NULL)
     _attach_rules(inst, obj)
     if lib.glupy_install_fops(inst.xl, enabled, int(overrides_notify)) != 0 or \
@@ -713,24 +714,52 @@ def _refused_text(obj: Translator) -> str:
     return text
 
 
+def _mark_fops(cls: type[Translator]) -> list[str]:
+    """The fops whose entries glupy.Mark needs: lookup (learning from xattrs), the
+    inode-creating fops (new inodes are known), the fops that set fd marks."""
+    marks = cls.marks().values()
+    out = [f for m in marks for f in m.set_by]
+    if any(m.on == "inode" for m in marks):
+        out += ["create", "mknod", "mkdir", "symlink"]
+    if any(m.xattr for m in marks):
+        out.append("lookup")
+    return list(dict.fromkeys(out))
+
+
 def _attach_rules(inst: Instance, obj: Translator) -> None:
     """The table every C entry reads first (rules.c): the class's glupy.Refuse rules
-    with the options' current values, and for each fop whose entry is installed
-    without a Python method (a rule's, a MissCache's invalidation), that it goes
-    on to the child in C.  None needed: no table."""
-    refusals = type(obj).refusals()
-    in_c = set(refusals) | set(inst.entered_in_c)
+    with the options' current values, its glupy.Mark and WhenMarked rules, and for
+    each fop whose entry is installed without a Python method (a rule's, a
+    MissCache's invalidation, a Mark's), that it goes on to the child in C.  None
+    needed: no table."""
+    cls = type(obj)
+    refusals, when_marked, marks = cls.refusals(), cls.when_marked(), cls.marks()
+    in_c = set(refusals) | set(when_marked) | set(inst.entered_in_c)
     if not in_c:
         lib.glupy_set_rules(inst.xl, NULL)
         return
     rules = lib.glupy_rules_new()
     if rules == NULL:
         raise InitError("out of memory building the Refuse rules")
+    for mark in marks.values():
+        if lib.glupy_rules_mark(rules, mark.bit, int(mark.on == "inode"),
+                                mark.xattr.encode() if mark.xattr else NULL) != 0:
+            raise InitError(f"cannot keep {mark!r} in C")
+    set_fd: dict[str, int] = {}
+    for mark in marks.values():
+        for name in mark.set_by:
+            set_fd[name] = set_fd.get(name, 0) | mark.bit
     for name in in_c:
-        rule = refusals.get(name)
-        lib.glupy_rules_set(rules, FOPS_BY_NAME[name].slot,
+        rule, when = refusals.get(name), when_marked.get(name)
+        marked = rule is not None and rule.if_marked is not None
+        slot = FOPS_BY_NAME[name].slot
+        lib.glupy_rules_set(rules, slot,
                             rule.op_errno if rule is not None and rule.applies(obj) else 0,
-                            rule.if_bits if rule is not None else 0, int(name in inst.handled))
+                            rule.if_bits if rule is not None else 0,
+                            int(name in inst.handled and not marked and when is None))
+        lib.glupy_rules_set_marks(rules, slot, rule.if_marked.bit if marked else 0,  # type: ignore[union-attr]
+                                  int(name in inst.handled),
+                                  when.mark.bit if when is not None else 0, set_fd.get(name, 0))
     lib.glupy_set_rules(inst.xl, rules)  # published whole, never freed (rules.c)
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from glupy import Option, Refuse, Translator
+from glupy import Dict, FlushReply, Loc, Mark, Option, Refuse, Translator, WhenMarked
+from glupy.types import Fd
 
 HERE = Path(__file__).parent / "translators"
 
@@ -73,3 +74,43 @@ def test_rules_are_inherited_and_listed():
     assert Sub.defined_fops() == []  # rules are not Python fops
     assert not Sub.refusals()["unlink"].applies(Sub())
     assert Sub.refusals()["mkdir"].applies(Sub())
+
+
+def test_bad_marks_fail_at_class_creation():
+    with pytest.raises(TypeError, match="'inode' or 'fd'"):
+        Mark("dentry")
+    with pytest.raises(TypeError, match="xattr of an inode mark"):
+        Mark("fd", xattr="user.x")
+    with pytest.raises(TypeError, match="fops with an fd argument"):
+        Mark("fd", set_by=("unlink",))
+    with pytest.raises(TypeError, match=r"glupy\.Mark of the class"):
+        Refuse(errno.EROFS, "unlink", if_marked="committed")  # type: ignore[arg-type]
+    loose = Mark("inode")
+    with pytest.raises(TypeError, match="not an attribute of the class"):
+        class Loose(Translator):
+            no_unlink = Refuse(errno.EROFS, "unlink", if_marked=loose)
+    with pytest.raises(TypeError, match="may not define lookup"):
+        class LooksUp(Translator):
+            seen = Mark("inode", xattr="user.seen")
+
+            async def lookup(self, loc: Loc, xdata: Dict | None):  # type: ignore[no-untyped-def]
+                return await self.child.lookup(loc, xdata)
+    with pytest.raises(TypeError, match="defines no flush"):
+        class NoMethod(Translator):
+            written = Mark("fd", set_by=("writev",))
+            commit = WhenMarked(written, "flush")
+
+
+def test_marks_get_bits_and_are_listed():
+    class Marked(Translator):
+        a = Mark("inode", xattr="user.a")
+        b = Mark("fd", set_by=("writev",))
+        no_write = Refuse(errno.EROFS, "writev", if_marked=a)
+        on_close = WhenMarked(b, "flush")
+
+        async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
+            return await self.child.flush(fd, xdata)
+
+    assert [m.bit for m in Marked.marks().values()] == [2, 4]
+    assert list(Marked.when_marked()) == ["flush"]
+    assert Marked.refusals()["writev"].if_marked is Marked.a

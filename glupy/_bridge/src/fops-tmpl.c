@@ -49,10 +49,12 @@ static const char *glupy_unwind_strerror(int op_errno)
 static const signed char glupy_raw_kinds_@FOP@[] = {@RAW_KINDS@};
 
 /* the child's reply to a fop wound on in C with a Journal record (the cookie, or
- * NULL), or that must pass glupy_unwind_@FOP@ */
+ * NULL), or that must pass glupy_unwind_@FOP@, or (lookup) with the xattrs glupy.Mark
+ * learns from (rules.c) */
 static int32_t glupy_c_@FOP@_passed(call_frame_t *frame, void *cookie, xlator_t *this,
                                     int32_t op_ret, int32_t op_errno@REPLY_DECLS@)
 {
+    @PASSED@
     if (cookie)
         glupy_journal_end(cookie, op_ret, op_errno);
     glupy_unwind_@FOP@(frame, op_ret, op_errno@REPLY_NAMES@);
@@ -202,19 +204,23 @@ _Static_assert(offsetof(struct xlator_fops, @FOP@) == @SLOT@ * sizeof(void *),
 /* @FOR_EACH cbk@ */
 static @CBK_RET@ glupy_c_@CBK@(xlator_t *this@CBK_DECLS@)
 {
+    @CBK_SKIP@
     glupy_enter_thread();
     @CBK_RETURN@glupy_py_cbk_@CBK@(this@CBK_NAMES@);
 }
 
 /* @END@ */
-/* Per instance: forget/release/releasedir always reach Python (GlusterFS only
- * calls them for inodes/fds that carry the instance's context); the others only
- * when the class defines them. */
+/* Per instance: forget/release/releasedir are always installed (GlusterFS only
+ * calls them for inodes/fds that carry the instance's context) and reach Python
+ * when it holds a context there or the class defines them (not for glupy.Mark bits
+ * alone); the others only when the class defines them. */
 int glupy_install_cbks(xlator_t *this, const struct glupy_cbks_wanted *wanted)
 {
+    glupy_private_t *priv = this->private;
     struct xlator_cbks *cbks = calloc(1, sizeof(*cbks));
     if (!cbks)
         return -1;
+    priv->cbks_wanted = *wanted;
     cbks->forget = glupy_c_forget;
     cbks->release = glupy_c_release;
     cbks->releasedir = glupy_c_releasedir;

@@ -63,6 +63,7 @@ typedef struct {
     struct glupy_rules *rules;           /* every entry, first (rules.c) */
     struct glupy_journal *journal;       /* fops wound on in C record here (journal.c) */
     uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
+    struct glupy_cbks_wanted cbks_wanted; /* the cbks the class defines */
     long tasks_live; /* tasks not finished yet (under the GIL) */
     /* per slot: the last task finished inside its entry (its child answered there),
        so the next one leaves its arguments as they are until its entry ends */
@@ -401,6 +402,11 @@ int glupy_set_attr_cache(xlator_t *this, glupy_attr_cache_t *ac);
 typedef struct glupy_rules glupy_rules_t;
 glupy_rules_t *glupy_rules_new(void);
 int glupy_rules_set(glupy_rules_t *rules, int slot, int op_errno, uint64_t if_bits, int python);
+int glupy_rules_set_marks(glupy_rules_t *rules, int slot, uint64_t if_marked, int python_unknown,
+                          uint64_t python_if, uint64_t set_fd);
+int glupy_rules_mark(glupy_rules_t *rules, uint64_t bit, int on_inode, const char *xattr);
+uint64_t glupy_marks_get(xlator_t *this, inode_t *inode, fd_t *fd);
+void glupy_marks_change(xlator_t *this, inode_t *inode, fd_t *fd, uint64_t set, uint64_t clear);
 void glupy_set_rules(xlator_t *this, glupy_rules_t *rules);
 uint64_t glupy_python_calls(xlator_t *this, int slot);
 typedef struct glupy_journal glupy_journal_t;
@@ -461,21 +467,59 @@ static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
     return parent && glupy_mc_hit(mc, parent, loc->name, strlen(loc->name));
 }
 
+/* glupy.Mark: bits the bridge keeps per instance on inodes (the context's value2;
+ * value1 is Python's ctx marker) and fds (the context's value, bit 0 Python's
+ * marker).  An inode's GLUPY_MARK_KNOWN: its inode marks are known (learned from a
+ * lookup reply's xattrs, a create, or Python); a mark is bit 1 and up. */
+#define GLUPY_MARK_KNOWN 1ULL
+#define GLUPY_MAX_MARKS 16
+uint64_t glupy_inode_marks(xlator_t *this, inode_t *inode);
+uint64_t glupy_fd_marks(xlator_t *this, fd_t *fd);
+void glupy_fd_marks_set(xlator_t *this, fd_t *fd, uint64_t bits);
+/* set and clear bits of an fd's context value (Python's marker: bit 0) */
+int glupy_fd_bits_change(xlator_t *this, fd_t *fd, uint64_t set, uint64_t clear);
+
 /* glupy.Refuse, per fop slot: refuse with op_errno (0: never) when the fop's flag
- * argument has any of if_bits (0: whatever it is); a fop the rules let through goes
- * on to Python (python) or straight to the child, in C. */
+ * argument has any of if_bits (0: whatever it is) and its target has any of the
+ * marks if_marked (0: whatever it has; a target inode whose marks are not known
+ * yet goes to Python if python_unknown, else on to the child).  A fop the rules let
+ * through goes on to Python (python; with python_if: only when a target has one of
+ * those marks or is an inode not known yet) or straight to the child, in C; set_fd:
+ * marks set on its fd first.  The target: the inode of the fop's first loc or fd
+ * (copy_file_range: fd_out), with that fd; other: a second loc's inode (rename,
+ * link: newloc; copy_file_range: fd_in's). */
 struct glupy_rule {
     int op_errno;
+    int python_unknown;
     uint64_t if_bits;
+    uint64_t if_marked;
+    uint64_t python_if;
+    uint64_t set_fd;
 };
 struct glupy_rules {
     struct glupy_rule slot[GLUPY_NUM_SLOTS];
     unsigned char python[GLUPY_NUM_SLOTS];
+    uint64_t inode_marks; /* bits of the inode marks (their targets may be unknown) */
+    int nxattrs;          /* marks learned from a lookup's xattrs (rules.c) */
+    uint64_t xattr_bit[GLUPY_MAX_MARKS];
+    char *xattr[GLUPY_MAX_MARKS];
 };
+
+/* 1 if ``mask`` needs inode marks the target has not learned yet */
+static inline int glupy_marks_unknown(const struct glupy_rules *r, uint64_t mask, uint64_t marks)
+{
+    return (mask & r->inode_marks) && !(marks & GLUPY_MARK_KNOWN);
+}
+
+static inline uint64_t glupy_target_marks(xlator_t *this, inode_t *inode, fd_t *fd)
+{
+    return glupy_inode_marks(this, inode) | (fd ? glupy_fd_marks(this, fd) : 0);
+}
 
 /* Called first by every entry, without the GIL: 1 if the fop goes on to Python;
  * 0 if the rules decided it: *op_errno to refuse it with, else 0 (wind it on). */
-static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, int *op_errno)
+static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, inode_t *inode,
+                                        fd_t *fd, inode_t *other, int *op_errno)
 {
     glupy_private_t *priv = this->private;
     const struct glupy_rules *r = __atomic_load_n(&priv->rules, __ATOMIC_ACQUIRE);
@@ -483,12 +527,42 @@ static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, 
     if (!r)
         return 1;
     const struct glupy_rule *rule = &r->slot[slot];
+    int to_python = r->python[slot];
     if (rule->op_errno && (!rule->if_bits || (arg & rule->if_bits))) {
-        *op_errno = rule->op_errno;
-        return 0;
+        if (!rule->if_marked) {
+            *op_errno = rule->op_errno;
+            return 0;
+        }
+        uint64_t marks = glupy_target_marks(this, inode, fd);
+        if (marks & rule->if_marked) {
+            *op_errno = rule->op_errno;
+            return 0;
+        }
+        if (glupy_marks_unknown(r, rule->if_marked, marks))
+            to_python = rule->python_unknown;
     }
-    return r->python[slot];
+    if (__builtin_expect(rule->python_if != 0, 0) && !to_python) {
+        uint64_t marks = glupy_target_marks(this, inode, fd);
+        to_python = (marks & rule->python_if) || glupy_marks_unknown(r, rule->python_if, marks);
+        if (other && !to_python) {
+            marks = glupy_inode_marks(this, other);
+            to_python = (marks & rule->python_if) || glupy_marks_unknown(r, rule->python_if, marks);
+        }
+    }
+    if (__builtin_expect(rule->set_fd != 0, 0) && fd)
+        glupy_fd_marks_set(this, fd, rule->set_fd);
+    return to_python;
 }
+
+/* lookup wound on in C: ``xdata`` (a new ref, or a new dict) asking for the xattrs
+ * marks are learned from; NULL if none are.  Its reply: glupy_marks_learn. */
+dict_t *glupy_marks_ask(xlator_t *this, dict_t *xdata);
+void glupy_marks_learn(xlator_t *this, int32_t op_ret, inode_t *inode, dict_t *xdata);
+/* a created inode (create, mknod, mkdir, symlink): its marks are known, none set */
+void glupy_marks_created(xlator_t *this, int32_t op_ret, inode_t *inode);
+/* forget/release/releasedir: 1 if Python has something to do (glupy_install_cbks) */
+int glupy_forget_to_python(xlator_t *this, inode_t *inode);
+int glupy_release_to_python(xlator_t *this, fd_t *fd, int dir);
 
 /* ------------------------------------------------------------ dump.c */
 /* the xlator's statedump (dumpops.priv): the section glupy.runtime.procstatus writes */

@@ -69,20 +69,14 @@ static int glupy_inode_ctx_mark(inode_t *inode, xlator_t *this)
 static int glupy_inode_ctx_unmark(inode_t *inode, xlator_t *this)
 {
     uint64_t v = 0;
-    return inode_ctx_del(inode, this, &v);
+    return inode_ctx_reset0(inode, this, &v); /* value2 holds glupy.Mark bits (rules.c) */
 }
 static int glupy_fd_ctx_mark(fd_t *fd, xlator_t *this)
 {
-    return fd_ctx_set(fd, this, 1);
+    return glupy_fd_bits_change(this, fd, 1, 0); /* the other bits: glupy.Mark's (rules.c) */
 }
 static int glupy_fd_ctx_unmark(fd_t *fd, xlator_t *this)
 {
-#if GLUPY_GLUSTERFS_MAJOR >= 11
-    /* 11.x: fd_ctx_del(fd, xl) returns the value (0 when there was none) */
-    return fd_ctx_del(fd, this) ? 0 : -1;
-#else
-    uint64_t v = 0;
-    return fd_ctx_del(fd, this, &v);
-#endif
+    return glupy_fd_bits_change(this, fd, 0, 1);
 }
 """
