@@ -26,12 +26,26 @@ committed; mkdir/rmdir/symlink/mknod are not restricted.
 Option ``retention`` (float seconds, default 0 = committed files can never be
 deleted).
 
-How the state is known: lookup asks storage/posix for the xattr in its xdata
-(``xdata["trusted.glupy.worm"] = 0``; posix returns it in the reply's xdata)
-and caches it in the inode context; inodes that reached the translator
-without a lookup (readdirp) are checked with one getxattr wind on first use.
-A commit made by this translator updates the context at once; "committed" is
-never downgraded by a late lookup reply.
+How the state is known, and what costs Python: the commit is a ``glupy.Mark``
+the bridge keeps in C on each inode, learned from the xattr: every lookup asks
+storage/posix for it (in its xdata; posix answers in the reply's xdata), and
+files made by create are known to be mutable.  The fd's "written" mark is set
+in C too, by the writing fops.  So the bridge decides in C, without Python:
+every read (lookup, stat, readv, open for reading, readdir(p), getxattr, ...),
+every write into a file that is not committed, and every refusal of a
+modification of a committed file (glupy.Refuse with ``if_marked``).  Python
+runs only for:
+
+* flush of a written fd (the commit: glupy.WhenMarked);
+* unlink and rename where a file involved is committed (the retention check);
+* setxattr, fsetxattr, removexattr, fremovexattr (the EPERM check on the
+  xattr's name);
+* a modifying fop on an inode the bridge has not seen in a lookup or create
+  (met through readdirp, or an anonymous fd): one fgetxattr wind, then the mark
+  is known in C.
+
+A commit made by this translator marks the inode at once; lookups only ever
+add the mark, never remove it.
 
 Limits:
 
@@ -90,27 +104,16 @@ import errno
 import os
 import time
 
-from glupy import Dict, FopCall, FopError, Option, Reply, Translator, policy
-from glupy.replies import (
-    CreateReply,
-    FlushReply,
-    LinkReply,
-    LookupReply,
-    OpenReply,
-    RenameReply,
-    TruncateReply,
-    UnlinkReply,
-)
-from glupy.types import NULL_GFID, Fd, IaType, Inode, Loc
+from glupy import Dict, FopCall, FopError, Mark, Option, Refuse, Reply, Translator, WhenMarked, policy
+from glupy.replies import FlushReply, RenameReply, UnlinkReply
+from glupy.types import NULL_GFID, Fd, Inode, Loc
 
 WORM_XATTR = "trusted.glupy.worm"
 GF_SET_ATTR_ATIME = 0x10
 WRITE_OPEN_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC
+# fops that write data through an fd (copy_file_range: into fd_out)
+DATA_WRITES = ("writev", "ftruncate", "fallocate", "discard", "zerofill", "copy_file_range")
 _NO_XATTR = (errno.ENODATA, errno.ENOENT, errno.EOPNOTSUPP)
-
-# fd context values
-_WRITTEN = "written"
-_COMMITTED = "committed"
 
 
 def parse_commit(value: str | bytes | bytearray | float | None) -> float | None:
@@ -131,115 +134,77 @@ class Worm(Translator):
     retention: Option[float] = Option(float, default=0.0, min=0,
                        doc="seconds after the commit from which a file may be deleted (0: never)")
 
+    # decided in C (glupy.Mark, glupy.Refuse, glupy.WhenMarked)
+    committed = Mark("inode", xattr=WORM_XATTR)
+    written = Mark("fd", set_by=DATA_WRITES)
+    refuse_writes = Refuse(errno.EROFS, *DATA_WRITES, "truncate", "link", if_marked=committed)
+    refuse_write_opens = Refuse(errno.EROFS, "open", if_bits=WRITE_OPEN_FLAGS, if_marked=committed)
+    refuse_attribute_changes = Refuse(errno.EROFS, "setattr", "fsetattr",
+                                      if_bits=0xFFFFFFFF & ~GF_SET_ATTR_ATIME, if_marked=committed)
+    commit_on_close = WhenMarked(written, "flush")
+    check_retention = WhenMarked(committed, "unlink", "rename")
+
     # ------------------------------------------------------------ state
-    @staticmethod
-    def _learn(inode: Inode | None, committed: float | None, regular: bool = False) -> None:
-        # a looked-up inode is not linked yet: its type is still INVAL, the caller knows better
-        if inode is None or not (regular or inode.type == IaType.REG):
-            return
-        if committed is None and isinstance(inode.ctx, float):
-            return  # never downgrade a commit (a lookup reply may be older than it)
-        inode.ctx = committed if committed is not None else False
-
-    async def _committed(self, inode: Inode | None, loc: Loc | None = None,
-                         fd: Fd | None = None) -> float | None:
-        """Commit time of the file, or None if it is mutable."""
-        if inode is None or inode.type not in (IaType.REG, IaType.INVAL):
+    async def _commit_time(self, inode: Inode, fd: Fd | None = None) -> float | None:
+        """The commit time in the file's xattr, None if it has none."""
+        # an anonymous fd, not the loc: fuse leaves loc->gfid empty in some fops
+        # (rename's oldloc) and posix refuses a loc-based getxattr then (EFAULT)
+        anon = fd if fd is not None else Fd.open_anonymous(inode)
+        try:
+            reply = await self.child.fgetxattr(anon, WORM_XATTR, None)
+        except FopError as e:
+            if e.errno not in _NO_XATTR:
+                raise
             return None
-        state = inode.ctx
-        if state is None:  # not seen by our lookup or create: ask the child once
+        return parse_commit(reply.dict.get(WORM_XATTR) if reply.dict is not None else None)
+
+    async def _is_committed(self, inode: Inode | None, fd: Fd | None = None) -> bool:
+        if inode is None:
+            return False
+        state = self.committed.is_set(inode)
+        if state is None:  # met without a lookup (readdirp, anonymous fd): ask the child once
             if inode.gfid == NULL_GFID:
-                return None  # not resolved yet: nothing below knows it either
-            # an anonymous fd, not the loc: fuse leaves loc->gfid empty in some fops
-            # (rename's oldloc) and posix refuses a loc-based getxattr then (EFAULT)
-            anon = fd if fd is not None else Fd.open_anonymous(inode)
-            try:
-                reply = await self.child.fgetxattr(anon, WORM_XATTR, None)
-                value = reply.dict.get(WORM_XATTR) if reply.dict is not None else None
-                state = parse_commit(value)
-            except FopError as e:
-                if e.errno not in _NO_XATTR:
-                    raise
-                state = None
-            self._learn(inode, state)
-            state = inode.ctx
-        return state if isinstance(state, float) else None
+                return False  # not resolved yet: nothing below knows it either
+            state = await self._commit_time(inode, fd) is not None
+            self.committed.learn(inode, state)
+        return state
 
-    async def _refuse_if_committed(self, inode: Inode | None, loc: Loc | None = None,
-                                   fd: Fd | None = None) -> None:
-        if await self._committed(inode, loc, fd) is not None:
-            raise FopError(errno.EROFS)
-
-    async def _refuse_delete(self, inode: Inode | None, loc: Loc) -> None:
-        committed = await self._committed(inode, loc)
-        if committed is None:
+    async def _refuse_delete(self, inode: Inode | None) -> None:
+        if inode is None or not await self._is_committed(inode):
             return
-        if self.retention <= 0 or time.time() < committed + self.retention:
+        if self.retention <= 0:
+            raise FopError(errno.EROFS)
+        committed = await self._commit_time(inode)
+        if committed is None or time.time() < committed + self.retention:
             raise FopError(errno.EROFS)
 
-    @staticmethod
-    def _mark_written(fd: Fd) -> None:
-        if fd.ctx is None:
-            fd.ctx = _WRITTEN
-
-    # ------------------------------------------------------------ lookup / commit
-    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
-        if xdata is None:
-            xdata = Dict()
-        xdata[WORM_XATTR] = 0  # posix returns the xattr in the reply's xdata
-        reply = await self.child.lookup(loc, xdata)
-        if reply.buf is not None and reply.buf.type == IaType.REG:
-            value = reply.xdata.get(WORM_XATTR) if reply.xdata is not None else None
-            self._learn(reply.inode, parse_commit(value), regular=True)
-        return reply
-
-    async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
-        reply = await self.child.flush(fd, xdata)
-        if fd.ctx == _WRITTEN:
-            fd.ctx = _COMMITTED
-            inode = fd.inode
-            if inode is not None and not isinstance(inode.ctx, float):
-                now = time.time()
-                value = Dict.from_mapping({WORM_XATTR: f"{now:.6f}".encode()})
-                await self.child.fsetxattr(fd, value, 0, None)
-                inode.ctx = now
-                self.log.debug("worm: committed %r", inode)
-        return reply
-
-    async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
-                     xdata: Dict | None) -> CreateReply:
-        reply = await self.child.create(loc, flags, mode, umask, fd, xdata)
-        self._learn(reply.inode, None, regular=True)  # a new file: mutable
-        return reply
-
-    # ------------------------------------------------------------ opens
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
-        if flags & WRITE_OPEN_FLAGS:
-            await self._refuse_if_committed(loc.inode, loc)
-        return await self.child.open(loc, flags, fd, xdata)
-
-    # ------------------------------------------------------------ data writes (fd)
-    @policy("writev", "ftruncate", "fallocate", "discard", "zerofill", "copy_file_range")
-    async def write_data(self, call: FopCall) -> Reply:
-        """A write through an fd: refused into a committed file; marks the fd written."""
-        fd: Fd = call.arg("fd_out") if call.name == "copy_file_range" else call.arg("fd")
-        await self._refuse_if_committed(fd.inode, fd=fd)
-        reply = await call.wind()
-        self._mark_written(fd)
-        return reply
-
-    # ------------------------------------------------------------ metadata
-    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
-        await self._refuse_if_committed(loc.inode, loc)
-        return await self.child.truncate(loc, offset, xdata)
-
-    @policy("setattr", "fsetattr")
-    async def change_attributes(self, call: FopCall) -> Reply:
-        """chmod, chown, utime, size: refused on a committed file (atime alone is not)."""
-        if call.arg("valid") & ~GF_SET_ATTR_ATIME:
-            await self._refuse_target_if_committed(call)
+    # ------------------------------------------------------------ not known yet
+    @policy(*DATA_WRITES, "truncate", "link", "open", "setattr", "fsetattr")
+    async def check_unknown(self, call: FopCall) -> Reply:
+        """A modification of an inode whose mark the bridge has not learned: refused if
+        the xattr says committed (the bridge has seen the rule's other conditions hold)."""
+        fd: Fd | None = call.arg("fd_out") if call.name == "copy_file_range" else call.fd
+        loc = call.loc
+        inode = loc.inode if loc is not None else (fd.inode if fd is not None else None)
+        if await self._is_committed(inode, None if loc is not None else fd):
+            raise FopError(errno.EROFS)
         return await call.wind()
 
+    # ------------------------------------------------------------ commit
+    async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
+        """Only for a written fd: commits the file."""
+        reply = await self.child.flush(fd, xdata)
+        self.written.clear(fd)
+        inode = fd.inode
+        if inode is not None and not self.committed.is_set(inode):
+            now = time.time()
+            value = Dict.from_mapping({WORM_XATTR: f"{now:.6f}".encode()})
+            await self.child.fsetxattr(fd, value, 0, None)
+            self.committed.set(inode)
+            self.log.debug("worm: committed %r", inode)
+        return reply
+
+    # ------------------------------------------------------------ xattrs
     @policy("setxattr", "fsetxattr", "removexattr", "fremovexattr")
     async def change_xattrs(self, call: FopCall) -> Reply:
         """Refused on a committed file; WORM_XATTR itself is never changed through here."""
@@ -250,28 +215,21 @@ class Worm(Translator):
             touches_worm = call.arg("name") == WORM_XATTR
         if touches_worm:
             raise FopError(errno.EPERM)
-        await self._refuse_target_if_committed(call)
+        loc, fd = call.loc, call.fd
+        inode = loc.inode if loc is not None else (fd.inode if fd is not None else None)
+        if await self._is_committed(inode, None if loc is not None else fd):
+            raise FopError(errno.EROFS)
         return await call.wind()
-
-    async def _refuse_target_if_committed(self, call: FopCall) -> None:
-        loc = call.loc
-        if loc is not None:
-            await self._refuse_if_committed(loc.inode, loc)
-        else:
-            fd = call.fd
-            await self._refuse_if_committed(None if fd is None else fd.inode, fd=fd)
 
     # ------------------------------------------------------------ names
     async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
-        await self._refuse_delete(loc.inode, loc)
+        """Only when the file is committed (or not known yet)."""
+        await self._refuse_delete(loc.inode)
         return await self.child.unlink(loc, xflags, xdata)
 
     async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
-        await self._refuse_if_committed(oldloc.inode, oldloc)
-        if newloc.inode is not None:
-            await self._refuse_delete(newloc.inode, newloc)
+        """Only when a file involved is committed (or not known yet)."""
+        if await self._is_committed(oldloc.inode):
+            raise FopError(errno.EROFS)
+        await self._refuse_delete(newloc.inode)
         return await self.child.rename(oldloc, newloc, xdata)
-
-    async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
-        await self._refuse_if_committed(oldloc.inode, oldloc)
-        return await self.child.link(oldloc, newloc, xdata)

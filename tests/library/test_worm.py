@@ -236,3 +236,47 @@ def test_compared_with_c_worm(mount: Mounter) -> None:
         got[kind] = [outcome(functools.partial(_step, mnt, step)) for step, _, _ in SCENARIO]
     table = [(step, got["py"][i], got["c"][i]) for i, (step, _, _) in enumerate(SCENARIO)]
     assert table == SCENARIO
+
+
+def test_reads_uncommitted_writes_and_refusals_cost_no_python(glupy_mount, tmp_path: Path) -> None:
+    """Through FUSE: reads, writes into files that are not committed and the refusals of
+    committed files are decided in C (the bridge's per-fop count of fops that entered
+    Python); only the commit (flush of a written fd) and a delete of a committed file do."""
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    (backend / "old").write_bytes(b"pre-existing")
+    m = glupy_mount([("glupy.library.worm:Worm", {})], backend_dir=backend)
+    root = m.mountpoint
+    # reads of a file never written through the translator, and writes into it
+    assert (root / "old").read_bytes() == b"pre-existing"
+    os.stat(root / "old")
+    assert os.listdir(root) == ["old"]
+    os.listxattr(root / "old")
+    fd = os.open(root / "old", os.O_RDWR)
+    try:
+        os.pwrite(fd, b"PRE", 0)
+        os.ftruncate(fd, 20)
+        assert os.pread(fd, 3, 0) == b"PRE"
+        assert m.python_calls() == {}, "reads and uncommitted writes entered Python"
+    finally:
+        os.close(fd)
+    assert m.python_calls() == {"flush": 1}  # the commit
+    # a committed file: reads and refusals without Python
+    assert (root / "old").read_bytes()[:3] == b"PRE"
+    for op in (lambda: write_open(root / "old"), lambda: append(root / "old"),
+               lambda: os.truncate(root / "old", 0), lambda: os.chmod(root / "old", 0o600),
+               lambda: os.link(root / "old", root / "hard")):
+        assert outcome(op) == "EROFS"
+    atime_only(root / "old", 1_000_000)
+    # a new file: create, writes, reads in C; its close commits in Python
+    with open(root / "new", "wb") as fh:
+        fh.write(b"new data")
+        fh.flush()
+        assert m.python_calls() == {"flush": 1}
+    assert (root / "new").read_bytes() == b"new data"
+    open(root / "empty", "x").close()  # closed unwritten: no commit, no Python
+    os.chmod(root / "empty", 0o600)
+    os.unlink(root / "empty")
+    assert m.python_calls() == {"flush": 2}
+    assert outcome(lambda: os.unlink(root / "new")) == "EROFS"  # committed: Python checks retention
+    assert m.python_calls() == {"flush": 2, "unlink": 1}
