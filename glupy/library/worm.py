@@ -4,7 +4,9 @@ Life of a file:
 
 1. created (or pre-existing, never written through this translator): mutable;
 2. written through an fd (writev, ftruncate, fallocate, discard, zerofill,
-   copy_file_range into it): the fd is marked "written" (fd context);
+   copy_file_range into it): the fd is marked "written" (a ``glupy.Mark`` the
+   bridge sets in C when it lets the write through, whether or not the write
+   then succeeds);
 3. that fd is flushed (``close()`` sends flush): the translator winds
    ``fsetxattr trusted.glupy.worm = <commit time>`` on the file -- the file is
    *committed* for good (the xattr survives restarts; the time is seconds
