@@ -11,7 +11,8 @@
  *   setup.c      glupy.runtime.driver.attach's hand-over of Python classes and helpers
  *   detach.c     views and replies made independent of their caller's memory
  *   misscache.c  glupy.MissCache, consulted by the lookup entry without the GIL
- *   rules.c      glupy.Refuse: fops refused or passed on in C, before Python
+ *   rules.c      glupy.Refuse, Mark, WhenMarked: fops refused or passed on in C,
+ *                before Python; inode and fd marks
  *   journal.c    glupy.Journal: fops recorded in C, drained by a Python thread
  *   dump.c       the statedump section (kill -USR1), written from glupy.runtime.procstatus
  *   fops.c       generated per fop from fops-tmpl.c (glupy/_build/codegen.py):

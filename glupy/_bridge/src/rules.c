@@ -1,9 +1,12 @@
-/* glupy.Refuse: decisions the bridge makes in C before Python.
+/* glupy.Refuse, glupy.Mark, glupy.WhenMarked: decisions the bridge makes in C
+ * before Python.
  *
  * Python (glupy.runtime.driver) builds a table per instance from the class's
- * Refuse declarations and its option values, and publishes it whole; every entry
- * reads it first (glupy_rules_to_python in glupy.h).  A published table is never
- * changed or freed: an entry may still read the previous one after a reconfigure. */
+ * Refuse, Mark and WhenMarked declarations and its option values, and publishes it
+ * whole; every entry reads it first (glupy_rules_to_python in glupy.h).  A
+ * published table is never changed or freed: an entry may still read the previous
+ * one after a reconfigure.  The marks themselves live in the inode and fd contexts
+ * (below). */
 
 #include "glupy.h"
 
