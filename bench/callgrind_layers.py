@@ -56,6 +56,7 @@ from benchlib import (
     BENCH_DIR,
     PY_TRANSLATORS,
     build_c_passthrough,
+    drop_caches,
     log,
     relative_type,
     source_state,
@@ -70,9 +71,13 @@ GRAPHS = {
     "c-passthrough": "C pass-through (bench/c_passthrough)",
     "py-passthrough": "glupy.library.passthrough:PassThrough (every fop in Python)",
     "py-lookup-only": "bench/translators/lookup_only.py (only lookup in Python)",
+    "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
+    "py-audit": "glupy.library.audit:Audit (records in C, a Python thread writes them)",
 }
 PY_SPECS = {"py-passthrough": "glupy.library.passthrough:PassThrough",
-            "py-lookup-only": "lookup_only:LookupOnly"}
+            "py-lookup-only": "lookup_only:LookupOnly",
+            "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
+            "py-audit": "glupy.library.audit:Audit"}
 
 
 # =========================================================================== running
@@ -84,9 +89,10 @@ def graph_for(g: str, backend: Path, cpt: Path) -> Graph:
     if g == "c-passthrough":
         graph.add(Volume("cg-cpt", relative_type(cpt), {}, [below.name]))
     elif g in PY_SPECS:
-        graph.add(Volume("cg-py", volfile.bridge_type(),
-                         {"module": PY_SPECS[g], "python-path": str(PY_TRANSLATORS)},
-                         [below.name]))
+        options = {"module": PY_SPECS[g], "python-path": str(PY_TRANSLATORS)}
+        if g == "py-audit":
+            options["log-file"] = str(backend.parent / f"{backend.name}.audit.jsonl")
+        graph.add(Volume("cg-py", volfile.bridge_type(), options, [below.name]))
     graph.validate()
     return graph
 
@@ -98,7 +104,9 @@ def fuse_mounted(mp: Path) -> bool:
 
 
 OPS = {"missing": "`os.stat` of a missing name (a new name each)",
-       "getxattr": "`os.getxattr` of an ordinary key (user.bench) of the mount's root"}
+       "getxattr": "`os.getxattr` of an ordinary key (user.bench) of the mount's root",
+       "files": "per file: create and write 4 KiB, close; then (dentries dropped) stat; "
+                "then unlink (bench/run.py's meta workload)"}
 
 
 def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[str, Any]:
@@ -137,6 +145,14 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
             os.setxattr(backend, "user.bench", b"yes")
             for _ in range(n):
                 os.getxattr(mp, "user.bench")
+        if op == "files":
+            for i in range(n):
+                (mp / f"f{i:06d}").write_bytes(b"x" * 4096)
+            drop_caches(2)
+            for i in range(n):
+                os.stat(mp / f"f{i:06d}")
+            for i in range(n):
+                os.unlink(mp / f"f{i:06d}")
         for i in range(n if op == "missing" else 0):
             try:
                 os.stat(mp / f"missing-{i}")
