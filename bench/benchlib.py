@@ -86,6 +86,17 @@ def drop_caches(level: int = 3) -> None:
         Path("/proc/sys/vm/drop_caches").write_text(f"{level}\n")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far; 0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int | None) -> int | None:
     if pid is None:
         return None
@@ -120,6 +131,7 @@ class Env:
     sizes: Sizes
     direct: bool = True     # fio direct=1 works on the mount
     rep: int = 0
+    pid: int | None = None  # the mount's glusterfs process (its CPU time)
 
 
 def wl_io(mp: Path, env: Env) -> dict[str, float]:
@@ -146,12 +158,16 @@ def wl_io(mp: Path, env: Env) -> dict[str, float]:
     res["seq_read_MBps"] = r["read"]["bw_bytes"] / 1e6
     if not env.direct:
         drop_caches(3)
+    cpu0 = cpu_seconds(env.pid)
     rr = fio(["--name=randrw", f"--filename={f}", "--rw=randrw", "--rwmixread=50",
               "--bs=4k", size, "--time_based", f"--runtime={s.rand_seconds}",
               "--randrepeat=1", f"--direct={1 if env.direct else 0}"],
              s.rand_seconds + io_timeout)
     res["rand_read_iops"] = rr["read"]["iops"]
     res["rand_write_iops"] = rr["write"]["iops"]
+    ios = rr["read"]["total_ios"] + rr["write"]["total_ios"]
+    if env.pid is not None and ios:
+        res["rand_cpu_us"] = (cpu_seconds(env.pid) - cpu0) * 1e6 / ios
     return res
 
 
@@ -163,28 +179,38 @@ def wl_meta(mp: Path, env: Env) -> dict[str, float]:
     names = [str(d / f"f{i:06d}") for i in range(n)]
     payload = b"g" * 4096
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+    cpu = [cpu_seconds(env.pid)]
     t0 = time.perf_counter()
     for p in names:
         fd = os.open(p, flags, 0o644)
         os.write(fd, payload)
         os.close(fd)
     t1 = time.perf_counter()
+    cpu.append(cpu_seconds(env.pid))
     drop_caches(2)   # forget dentries/inodes so every stat is a lookup in the graph
+    cpu.append(cpu_seconds(env.pid))
     t2 = time.perf_counter()
     for p in names:
         os.stat(p)
     t3 = time.perf_counter()
+    cpu.append(cpu_seconds(env.pid))
     for p in names:
         os.unlink(p)
     t4 = time.perf_counter()
+    cpu.append(cpu_seconds(env.pid))
     os.rmdir(d)
     create, stat, unlink = t1 - t0, t3 - t2, t4 - t3
-    return {
+    res = {
         "create_per_s": n / create,
         "stat_per_s": n / stat,
         "unlink_per_s": n / unlink,
         "meta_total_per_s": 3 * n / (create + stat + unlink),
     }
+    if env.pid is not None:  # the glusterfs process's CPU per file and phase: less noisy
+        res["create_cpu_us"] = (cpu[1] - cpu[0]) * 1e6 / n
+        res["stat_cpu_us"] = (cpu[3] - cpu[2]) * 1e6 / n
+        res["unlink_cpu_us"] = (cpu[4] - cpu[3]) * 1e6 / n
+    return res
 
 
 def _missing_loop(paths: list[str]) -> float:
@@ -273,10 +299,14 @@ METRICS: dict[str, tuple[str, str, bool, str]] = {
     "seq_read_MBps": ("sequential read (fio bs=1M)", "MB/s", True, "io"),
     "rand_read_iops": ("4 KiB random read (fio randrw 50/50)", "IOPS", True, "io"),
     "rand_write_iops": ("4 KiB random write (fio randrw 50/50)", "IOPS", True, "io"),
+    "rand_cpu_us": ("glusterfs CPU per 4 KiB random I/O", "µs", False, "io"),
     "create_per_s": ("create 4 KiB files", "files/s", True, "meta"),
     "stat_per_s": ("stat existing files (dentries dropped)", "files/s", True, "meta"),
     "unlink_per_s": ("unlink files", "files/s", True, "meta"),
     "meta_total_per_s": ("small-file metadata, all three phases", "ops/s", True, "meta"),
+    "create_cpu_us": ("glusterfs CPU per file created", "µs", False, "meta"),
+    "stat_cpu_us": ("glusterfs CPU per file stat", "µs", False, "meta"),
+    "unlink_cpu_us": ("glusterfs CPU per file unlinked", "µs", False, "meta"),
     "missing_stat_per_s": ("stat of unique missing names", "ops/s", True, "neglookup"),
     "missing_stat_us": ("latency per missing-name stat (1/ops)", "µs", False, "neglookup"),
     "missing_repeat_per_s": ("stat of 100 missing names, repeated", "ops/s", True, "neglookup"),

@@ -508,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
                     try:
                         graph = GRAPHS[g].build(ctx, str(src))
                         with Mounted(graph, mp, src, base / "state") as m:
+                            env.pid = m.pid
                             rec["metrics"] = WORKLOADS[wl](m.mp, env)
                             rec["rss_kb"] = rss_kb(m.pid)
                             if g == "py-passthrough" and rep == sizes.repeats - 1:
