@@ -21,7 +21,7 @@ from __future__ import annotations
 from glupy import types as _t
 
 STAT_NAMES = ("entries", "parents", "hits", "added", "expired", "evicted", "dropped",
-              "invalidations", "raced")
+              "invalidations", "raced", "dir_changed")
 
 
 def _name(name: str) -> bytes:
@@ -86,7 +86,8 @@ class MissCache(_t.CTable):
         ``added``, ``expired``, ``evicted`` (LRU), ``dropped`` (discard/drop_parent),
         ``invalidations`` (discards and drops, of cached names or not: the bridge
         makes them for every fop that creates a name), ``raced``
-        (:meth:`add_unless_changed` refused)."""
+        (:meth:`add_unless_changed` refused, or a miss learned in C), ``dir_changed``
+        (misses dropped because their directory's times moved: learned in C only)."""
         out = self._ffi.new("uint64_t[]", len(STAT_NAMES))
         self._lib.glupy_mc_stats(self._p, out)
         return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))

@@ -201,9 +201,16 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     # reply comes back through glupy_c_F_passed and glupy_unwind_F (AFTER_REPLY)
     before += ["if (!to_python) {",
                f"    void *record = glupy_journal_begin(this, frame, {f.slot}, {loc}, {fd});"]
-    if f.name == "lookup":  # asking for the xattrs glupy.Mark learns from (rules.c)
+    if f.name == "lookup":
+        # a MissCache without a Python lookup: its misses answered and learned in C
+        # (misscache.c); the xattrs glupy.Mark learns from asked for (rules.c)
+        before[-1:-1] = ["    if (glupy_miss_cache_answers(this, loc)) {",
+                         f"        glupy_unwind_error({f.slot}, frame, ENOENT);",
+                         "        return 0;",
+                         "    }"]
         before += ["    dict_t *asked = glupy_marks_ask(this, xdata);",
-                   "    if (!record && !asked) {",
+                   "    int learn = glupy_miss_cache_lookup_begin(this, frame, loc);",
+                   "    if (!record && !asked && !learn) {",
                    f"        STACK_WIND_TAIL(frame, {wind_args});",
                    "        return 0;",
                    "    }",
@@ -249,7 +256,8 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "RAW_KINDS": ", ".join(_raw_kind(a) for a in f.reply) or "0",
         "BEFORE_PYTHON": before,
         "AFTER_REPLY": after_reply,
-        "PASSED": ["glupy_marks_learn(this, op_ret, inode, xdata);"] if f.name == "lookup" else [],
+        "PASSED": ["glupy_miss_cache_lookup_end(this, frame, op_ret, op_errno, buf, postparent);",
+                   "glupy_marks_learn(this, op_ret, inode, xdata);"] if f.name == "lookup" else [],
         "ARGS_TO_PY": [f"a[{i}] = {_to_py(a)};" for i, a in enumerate(py)],
         "REPLY_TO_RAW": [f"GLUPY_RAW(raw, {i}).{_raw_field(a)} = {'' if a.kind == 'int' else '(void *)'}"
                          f"{a.name};" for i, a in enumerate(f.reply)],

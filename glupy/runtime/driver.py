@@ -677,8 +677,11 @@ def _install(inst: Instance, obj: Translator) -> list[str]:
     extra = set(handled) - set(cls.defined_fops())
     if extra:
         raise InitError(f"handled_fops() names fops {cls.__name__} does not define: {sorted(extra)}")
-    # with a MissCache, the fops that create names forget them in C (misscache.c)
+    # with a MissCache, the fops that create names forget them in C (misscache.c), and
+    # without a Python lookup, lookups answer and learn misses in C
     invalidating = list(NAME_CREATING) if getattr(obj, "miss_cache", None) is not None else []
+    if invalidating and "lookup" not in handled:
+        invalidating.append("lookup")
     journal = getattr(obj, "journal", None)
     if journal is not None and not isinstance(journal, Journal):
         raise InitError(f"journal must be a glupy.Journal, not {type(journal).__name__}")
@@ -765,8 +768,8 @@ def _attach_rules(inst: Instance, obj: Translator) -> None:
 
 def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
     """The translator's ``miss_cache`` (glupy.MissCache), consulted by the C lookup entry."""
-    _attach_table(inst, obj, handled, "miss_cache", MissCache, ("lookup",),
-                  lib.glupy_set_miss_cache)
+    _attach_table(inst, obj, [*handled, "lookup"], "miss_cache", MissCache, ("lookup",),
+                  lib.glupy_set_miss_cache)  # without a Python lookup, the C lookup learns
 
 
 def _attach_attr_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:

@@ -459,6 +459,14 @@ static inline const unsigned char *glupy_miss_cache_parent(loc_t *loc)
     return memcmp(gfid, null_gfid, 16) ? gfid : NULL;
 }
 
+/* A lookup wound on in C for a translator whose MissCache learns misses in C (it
+ * defines no lookup): begin, in the entry (1: the reply must reach lookup_end;
+ * frame->local keeps the name), and end, in the reply (ENOENT cached unless the
+ * parent's generation moved; a directory's moved times drop its misses). */
+int glupy_miss_cache_lookup_begin(xlator_t *this, call_frame_t *frame, loc_t *loc);
+void glupy_miss_cache_lookup_end(xlator_t *this, call_frame_t *frame, int32_t op_ret,
+                                 int32_t op_errno, struct iatt *buf, struct iatt *postparent);
+
 /* Called first by the lookup entry: 1 if it should answer ENOENT (a cached miss). */
 static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 {

@@ -21,6 +21,7 @@
 
 #define GLUPY_MC_NAME_MAX 4096
 #define GLUPY_MC_STRIPES 1024 /* generation counters, by parent gfid */
+#define GLUPY_MC_DIRS 4096    /* directory times (misses learned in C), by gfid */
 
 typedef struct glupy_mc_entry glupy_mc_entry_t;
 typedef struct glupy_mc_parent glupy_mc_parent_t;
@@ -53,10 +54,16 @@ struct glupy_miss_cache {
     size_t max_entries;
     int64_t timeout;      /* ns */
     glupy_mc_entry_t lru; /* sentinel: lru.newer is the oldest entry */
-    uint64_t hits, added, expired, evicted, dropped, invalidations, raced;
+    uint64_t hits, added, expired, evicted, dropped, invalidations, raced, dir_changed;
     /* bumped by every invalidation under a parent: a lookup caches its miss only if
      * its parent's counter did not move while it was in flight (add_unless_changed) */
     uint64_t gens[GLUPY_MC_STRIPES];
+    /* the times of directories seen in lookups learned in C, by gfid (one per slot:
+     * a directory pushed out takes its misses with it) */
+    struct {
+        unsigned char gfid[16];
+        int64_t mtime_ns, ctime_ns;
+    } dirs[GLUPY_MC_DIRS];
     int refs;
 };
 
@@ -412,6 +419,7 @@ void glupy_mc_stats(glupy_miss_cache_t *mc, uint64_t *out)
     out[6] = mc->dropped;
     out[7] = mc->invalidations;
     out[8] = mc->raced;
+    out[9] = mc->dir_changed;
     pthread_mutex_unlock(&mc->lock);
 }
 
@@ -488,4 +496,114 @@ void glupy_miss_cache_created(xlator_t *this, int32_t op_ret, struct iatt *paren
     glupy_miss_cache_t *mc = priv ? __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE) : NULL;
     if (mc && op_ret >= 0 && parent && memcmp(parent->ia_gfid, null_gfid, 16))
         glupy_mc_parent_names(mc, parent->ia_gfid, 1);
+}
+
+/* ------------------------------------------------ misses learned in C */
+/* A translator with a MissCache that defines no lookup (glupy.library.negative_lookup):
+ * its lookups are wound on in C, and their replies fill the table here.  What the
+ * reply needs is kept in frame->local (the bridge's frame: nothing else uses it). */
+
+typedef struct {
+    glupy_miss_cache_t *mc;
+    uint64_t gen;
+    unsigned char parent[16];
+    size_t len;
+    char name[];
+} glupy_mc_pending_t;
+
+static inline int64_t glupy_mc_ns(int64_t sec, uint32_t nsec)
+{
+    return sec * 1000000000 + nsec;
+}
+
+static void glupy_mc_drop_parent_locked(glupy_miss_cache_t *mc, const unsigned char *gfid)
+{
+    ++*glupy_mc_gen(mc, gfid);
+    mc->invalidations++;
+    glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
+    if (!p)
+        return;
+    size_t n = p->count;
+    for (size_t i = 0; i < n; i++) /* the last removal frees p */
+        glupy_mc_remove_entry(mc, p->names);
+    mc->dropped += n;
+}
+
+/* A directory seen in a lookup reply (its own iatt, or the postparent of a name in
+ * it): when its times moved since it was last seen, a name may have appeared there
+ * that no invalidation announced (a rename or link into it by another client, whose
+ * source inode this client never used): its misses go.  A directory whose slot goes
+ * to another one has no baseline any more: its misses go too. */
+static void glupy_mc_dir_seen_locked(glupy_miss_cache_t *mc, const struct iatt *dir)
+{
+    static const unsigned char null_gfid[16];
+    int64_t mtime = glupy_mc_ns(dir->ia_mtime, dir->ia_mtime_nsec);
+    int64_t ctime = glupy_mc_ns(dir->ia_ctime, dir->ia_ctime_nsec);
+    __typeof__(&mc->dirs[0]) slot =
+        &mc->dirs[glupy_mc_gfid_hash(dir->ia_gfid) & (GLUPY_MC_DIRS - 1)];
+    if (!memcmp(slot->gfid, dir->ia_gfid, 16)) {
+        if (slot->mtime_ns == mtime && slot->ctime_ns == ctime)
+            return;
+        mc->dir_changed++;
+        glupy_mc_drop_parent_locked(mc, dir->ia_gfid);
+    } else if (memcmp(slot->gfid, null_gfid, 16)) {
+        glupy_mc_drop_parent_locked(mc, slot->gfid);
+    }
+    memcpy(slot->gfid, dir->ia_gfid, 16);
+    slot->mtime_ns = mtime;
+    slot->ctime_ns = ctime;
+}
+
+static int glupy_mc_is_dir(const struct iatt *ia)
+{
+    static const unsigned char null_gfid[16];
+    return ia && ia->ia_type == IA_IFDIR && memcmp(ia->ia_gfid, null_gfid, 16);
+}
+
+int glupy_miss_cache_lookup_begin(xlator_t *this, call_frame_t *frame, loc_t *loc)
+{
+    glupy_private_t *priv = this->private;
+    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
+    if (!mc)
+        return 0;
+    const unsigned char *parent = glupy_miss_cache_parent(loc);
+    size_t len = parent ? strlen(loc->name) : 0;
+    if (!parent || len > GLUPY_MC_NAME_MAX)
+        return 1; /* nameless: only the directory times of the reply */
+    glupy_mc_pending_t *pending = malloc(sizeof(*pending) + len);
+    if (!pending)
+        return 1;
+    pending->mc = mc;
+    memcpy(pending->parent, parent, 16);
+    pending->gen = glupy_mc_generation(mc, parent);
+    pending->len = len;
+    memcpy(pending->name, loc->name, len);
+    frame->local = pending;
+    return 1;
+}
+
+void glupy_miss_cache_lookup_end(xlator_t *this, call_frame_t *frame, int32_t op_ret,
+                                 int32_t op_errno, struct iatt *buf, struct iatt *postparent)
+{
+    glupy_private_t *priv = this->private;
+    glupy_mc_pending_t *pending = frame->local;
+    frame->local = NULL; /* STACK_DESTROY would mem_put it */
+    glupy_miss_cache_t *mc = __atomic_load_n(&priv->miss_cache, __ATOMIC_ACQUIRE);
+    if (mc) {
+        pthread_mutex_lock(&mc->lock);
+        if (op_ret >= 0 && glupy_mc_is_dir(buf))
+            glupy_mc_dir_seen_locked(mc, buf);
+        int named = pending && pending->mc == mc; /* not a table replaced meanwhile */
+        if (named && glupy_mc_is_dir(postparent)
+            && !memcmp(postparent->ia_gfid, pending->parent, 16))
+            glupy_mc_dir_seen_locked(mc, postparent);
+        if (named && op_ret < 0 && op_errno == ENOENT) {
+            if (*glupy_mc_gen(mc, pending->parent) == pending->gen)
+                glupy_mc_add_locked(mc, pending->parent, pending->name, pending->len);
+            else
+                mc->raced++;
+        }
+        pthread_mutex_unlock(&mc->lock);
+    }
+    free(pending);
 }
