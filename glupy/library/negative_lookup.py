@@ -5,9 +5,10 @@ loaders stat many names that are not there.  Each miss is a full ``lookup``
 down the graph -- a network round trip (or several, under DHT/AFR) on a real
 volume.  This translator caches the ENOENT answers of named lookups per
 (parent gfid, name) and answers repeated misses itself, without winding.
-The misses live in a ``glupy.MissCache``: the bridge answers a cached miss in
-C, before this class's ``lookup`` (and Python) runs, as cheaply as the C
-nl-cache; Python only sees first misses and the fops that invalidate.
+The misses live in a ``glupy.MissCache``, and the class defines no lookup:
+the bridge answers a cached miss in C, as cheaply as the C nl-cache, and
+learns new misses in C from the ENOENT replies of the lookups it winds on.
+No lookup enters Python; only rmdir, readdirp and getxattr do.
 
 Options:
 
@@ -47,8 +48,9 @@ Consistency:
   GlusterFS sends no upcall to this client for a rename or hard link *into* D
   when this client never used the source inode (the brick tells the clients of
   the moved/linked inode, not those of D); for those, lookups of D itself are
-  watched: when D's mtime/ctime differ from those seen when misses under D were
-  cached, they are dropped.  The kernel revalidates D at least every
+  watched: when D's mtime/ctime (in a lookup of D, or as the parent of a name
+  looked up in it) differ from those of the reply that cached the first miss
+  under D, D's misses are dropped (``dir_changed``).  The kernel revalidates D at least every
   entry-timeout (1 s by default), so such names show within ~1-2 s.  (The C
   ``performance/nl-cache`` has only the upcall path.)
 * With ``features.cache-invalidation off`` (or bricks without
@@ -59,8 +61,8 @@ Consistency:
 
 Observability: ``getfattr -n glupy.negative_lookup.stats --only-values MOUNT``
 returns JSON ``{"entries", "hits", "misses_cached", "invalidations", "raced",
-"python_lookups", ...}`` (``hits`` counts the answers given in C;
-``python_lookups`` the lookups that reached this class).
+"dir_changed", ...}`` (``hits`` counts the answers given in C); ``glupy status
+--json`` gives the fops that entered Python (``python_calls``).
 
 Where it belongs: on the client side, above everything that makes a lookup
 expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
@@ -77,21 +79,12 @@ expensive (protocol/client, cluster/distribute, cluster/replicate), below FUSE
 
 from __future__ import annotations
 
-import errno
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
-from glupy import Dict, FopError, MissCache, Option, Translator
-from glupy.library import EventCounter
-from glupy.replies import (
-    GetxattrReply,
-    LookupReply,
-    ReaddirpReply,
-    RmdirReply,
-)
-from glupy.types import NULL_GFID, Fd, Iatt, Loc
+from glupy import Dict, MissCache, Option, Translator
+from glupy.replies import GetxattrReply, ReaddirpReply, RmdirReply
+from glupy.types import NULL_GFID, Fd, Loc
 
 STATS_XATTR = "glupy.negative_lookup.stats"
 
@@ -105,15 +98,10 @@ class NegativeLookup(Translator):
                                       doc="most misses remembered (LRU; 0: no caching)")
 
     def init(self) -> None:
-        # The misses live in a glupy.MissCache: the bridge answers a cached
-        # miss in C before this lookup() runs, so a hit costs no Python.
+        # The misses live in a glupy.MissCache.  This class defines no lookup: the
+        # bridge answers cached misses, and learns new ones from the lookups it winds
+        # on, in C (misscache.c) -- no lookup enters Python.
         self.miss_cache = MissCache(self.max_entries, self.timeout)
-        self._lock = threading.Lock()  # guards _dir_times (the table has its own lock)
-        self.stats = {"dir_changed": 0}
-        # directory gfid -> (mtime_ns, ctime_ns) last seen in a lookup of it (LRU, bounded)
-        self._dir_times: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
-        self._wound = EventCounter()  # lookups wound to the child (counted without the lock)
-        self._in_python = EventCounter()  # lookups that reached this method (not the C hits)
 
     def reconfigure(self, changed: dict[str, Any]) -> None:
         self.miss_cache.configure(self.max_entries, self.timeout)
@@ -121,61 +109,9 @@ class NegativeLookup(Translator):
     def fini(self) -> None:
         self.miss_cache.clear()
 
-    # ------------------------------------------------------------ cache core
     def _drop_parent(self, parent: bytes) -> None:
         if parent != NULL_GFID:
             self.miss_cache.drop_parent(parent)
-
-    def _saw_directory(self, buf: Iatt) -> None:
-        """A lookup returned directory ``buf``: if its times moved since the last one,
-        names may have appeared in it that no upcall announced (rename/link into it
-        by a client whose source inode we never used): drop its misses."""
-        gfid = buf.gfid
-        times = (buf.mtime_ns, buf.ctime_ns)
-        with self._lock:
-            old = self._dir_times.get(gfid)
-            if old == times:
-                self._dir_times.move_to_end(gfid)
-                return
-            self._dir_times[gfid] = times
-            self._dir_times.move_to_end(gfid)
-            evicted = None
-            if len(self._dir_times) > max(self.max_entries, 1):
-                evicted, _ = self._dir_times.popitem(last=False)
-        if old is not None:
-            self.stats["dir_changed"] += 1
-            self._drop_parent(gfid)
-        if evicted is not None:
-            self._drop_parent(evicted)  # no baseline any more: trust nothing under it
-
-    # ------------------------------------------------------------ lookup
-    async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
-        next(self._in_python)
-        name = loc.name
-        parent = loc.pargfid
-        if not name or parent == NULL_GFID or self.timeout <= 0 or self.max_entries <= 0:
-            reply = await self.child.lookup(loc, xdata)
-            buf = reply.buf
-            if buf is not None and buf.is_dir() and self.timeout > 0:
-                self._saw_directory(buf)  # nameless (gfid) revalidations of directories
-            return reply
-        misses = self.miss_cache
-        # Inside GlusterFS the C entry answered the cached misses before this
-        # method; the check here serves glupy.testing (no C entry there).
-        if not misses.answered_in_c and misses.hit(parent, name):
-            raise FopError(errno.ENOENT)
-        generation = misses.generation(parent)
-        next(self._wound)
-        try:
-            reply = await self.child.lookup(loc, xdata)
-        except FopError as e:
-            if e.errno == errno.ENOENT:
-                misses.add_unless_changed(parent, name, generation)
-            raise
-        buf = reply.buf
-        if buf is not None and buf.is_dir():
-            self._saw_directory(buf)
-        return reply
 
     # ------------------------------------------------------------ invalidation
     async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
@@ -200,10 +136,7 @@ class NegativeLookup(Translator):
     async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
         if name == STATS_XATTR:
             cache = self.miss_cache.stats()
-            with self._lock:
-                stats = {**self.stats, "misses_cached": cache.pop("added"),
-                         "python_lookups": self._in_python.value,
-                         "lookups_wound": self._wound.value}
-            value = json.dumps({**cache, **stats}, sort_keys=True).encode()
+            cache["misses_cached"] = cache.pop("added")
+            value = json.dumps(cache, sort_keys=True).encode()
             return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
         return await self.child.getxattr(loc, name, xdata)
