@@ -145,14 +145,15 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
             os.setxattr(backend, "user.bench", b"yes")
             for _ in range(n):
                 os.getxattr(mp, "user.bench")
-        if op == "files":
+        if op == "files":  # in a directory, as run.py's meta workload
+            (mp / "meta").mkdir()
             for i in range(n):
-                (mp / f"f{i:06d}").write_bytes(b"x" * 4096)
+                (mp / "meta" / f"f{i:06d}").write_bytes(b"x" * 4096)
             drop_caches(2)
             for i in range(n):
-                os.stat(mp / f"f{i:06d}")
+                os.stat(mp / "meta" / f"f{i:06d}")
             for i in range(n):
-                os.unlink(mp / f"f{i:06d}")
+                os.unlink(mp / "meta" / f"f{i:06d}")
         for i in range(n if op == "missing" else 0):
             try:
                 os.stat(mp / f"missing-{i}")
