@@ -17,7 +17,7 @@ inside GlusterFS: the bridge makes the records.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from glupy import types as _t
 from glupy.fops import FOPS, FOPS_BY_NAME
@@ -60,6 +60,7 @@ class Journal:
             lib.glupy_journal_watch(p, FOPS_BY_NAME[name].slot)
         # never freed: the bridge may hold it while fops are in flight
         self._p, self._ffi, self._lib = p, ffi, lib
+        self._json_buf: Any = None
         self.fops = names
 
     def take(self, max_records: int = 4096) -> list[JournalRecord]:
@@ -76,6 +77,19 @@ class Journal:
                                          r.op_ret, r.op_errno, r.latency_ns))
             lib.glupy_journal_record_free(r)
         return records
+
+    def take_json(self, max_bytes: int = 1 << 20) -> bytes:
+        """The queued records, oldest first, as JSON lines formatted in C (up to
+        ``max_bytes``): one object per line with JournalRecord's fields (``errno``,
+        ``latency_us`` for ``latency_ns``), as glupy.library.audit writes them.  The
+        path is the one decoded as UTF-8 with surrogateescape, ASCII-escaped.  One
+        thread at a time (the buffer is the Journal's)."""
+        ffi, lib = self._ffi, self._lib
+        if self._json_buf is None or len(self._json_buf) < max_bytes:
+            self._json_buf = ffi.new("char[]", max_bytes)
+        count = ffi.new("uint64_t *")
+        n = lib.glupy_journal_take_json(self._p, self._json_buf, max_bytes, count)
+        return bytes(ffi.buffer(self._json_buf, n))
 
     def stats(self) -> dict[str, int]:
         """``queued`` (not taken yet), ``recorded`` (ever queued), ``dropped`` (queue full)."""

@@ -110,3 +110,30 @@ def test_a_full_queue_drops_records_and_the_log_says_so(glupy_mount, tmp_path):
         time.sleep(0.05)
     written = log.read_text().count("\n") if log.exists() else 0
     assert written < 2000
+
+
+def test_paths_are_json_as_python_writes_them(glupy_mount, tmp_path):
+    """The lines are formatted in C: a path with quotes, backslashes, control and
+    non-ASCII characters (one outside the BMP), and bytes that are not UTF-8, reads
+    back as the path decoded with surrogateescape, and the line is the text Python's
+    json module makes of it."""
+    log = tmp_path / "audit.jsonl"
+    m = glupy_mount([(AUDIT, {"log-file": str(log), "fops": "mkdir"})])
+    names = ['q"b\\s\tn', "caf\u00e9-\U0001f600", "\x7f\x01"]
+    raw = [b"bad\xff", b"cut\xe2\x82", b"sur\xed\xa0\x80", b"long\xf0\x90\x80"]
+    for n in names:
+        os.mkdir(m.mountpoint / n)
+    for r in raw:
+        os.mkdir(os.path.join(os.fsencode(m.mountpoint), r))
+    expected = ["/" + n for n in names] + ["/" + os.fsdecode(r) for r in raw]
+    deadline = time.monotonic() + 10
+    while True:
+        lines = log.read_text(errors="surrogateescape").splitlines() if log.exists() else []
+        if len(lines) >= len(expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    recs = [json.loads(line) for line in lines]
+    assert [r["path"] for r in recs] == expected
+    for line, r in zip(lines, recs, strict=True):
+        assert line.isascii()
+        assert f'"path": {json.dumps(r["path"])}, ' in line  # ensure_ascii, as Python writes it

@@ -11,7 +11,7 @@ from glupy.library.audit import _Writer
 
 
 class FakeJournal:
-    """take()/stats() as glupy.Journal has them, over a list."""
+    """take_json()/stats() as glupy.Journal has them, over a list of lines."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -22,17 +22,20 @@ class FakeJournal:
         with self.lock:
             self.lines.append(line)
 
-    def take(self, max_records: int = 4096) -> list[str]:
+    def take_json(self, max_bytes: int = 1 << 20) -> bytes:
         with self.lock:
-            out, self.lines = self.lines[:max_records], self.lines[max_records:]
-        return out
+            out, size = [], 0
+            while self.lines and size + len(self.lines[0]) <= max_bytes:
+                size += len(self.lines[0])
+                out.append(self.lines.pop(0))
+        return "".join(out).encode()
 
     def stats(self) -> dict[str, int]:
         return {"queued": len(self.lines), "recorded": 0, "dropped": self.dropped}
 
 
 def _writer(path, journal, max_size=1 << 20, reports=None) -> _Writer:
-    return _Writer(str(path), max_size, journal, str,  # type: ignore[arg-type]
+    return _Writer(str(path), max_size, journal,  # type: ignore[arg-type]
                    (reports if reports is not None else []).append)
 
 

@@ -184,6 +184,12 @@ const glupy_reply_unwinder_t glupy_reply_unwinders[GLUPY_NUM_SLOTS] = {
     /* @END@ */
 };
 
+const char *const glupy_fop_names[GLUPY_NUM_SLOTS] = {
+    /* @FOR_EACH fop@ */
+    [@SLOT@] = "@FOP@",
+    /* @END@ */
+};
+
 /* in struct xlator_fops slot order; NULL: a placeholder slot */
 void *const glupy_entry_points[GLUPY_NUM_SLOTS] = {
     /* @FOR_EACH fop@ */

@@ -427,6 +427,7 @@ glupy_journal_t *glupy_journal_new(uint64_t capacity, const char *prefix);
 int glupy_journal_watch(glupy_journal_t *j, int slot);
 void glupy_journal_stats(glupy_journal_t *j, uint64_t *out);
 size_t glupy_journal_take(glupy_journal_t *j, glupy_journal_record_t **out, size_t n);
+size_t glupy_journal_take_json(glupy_journal_t *j, char *buf, size_t size, uint64_t *records);
 void glupy_journal_record_free(glupy_journal_record_t *r);
 void glupy_set_journal(xlator_t *this, glupy_journal_t *j);
 /* (end of what Python calls) */
@@ -441,6 +442,8 @@ int glupy_attr_cache_fstat(xlator_t *this, call_frame_t *frame, fd_t *fd, dict_t
 void glupy_miss_cache_upcall(xlator_t *this, void *data);
 void glupy_attr_cache_upcall(xlator_t *this, void *data);
 /* A fop wound on in C (journal.c): its record (NULL: not journaled), then its reply */
+/* the fop names of the slots (glupy.fops), for journal.c's JSON lines */
+extern const char *const glupy_fop_names[GLUPY_NUM_SLOTS];
 void *glupy_journal_begin(xlator_t *this, call_frame_t *frame, int slot, loc_t *loc, fd_t *fd);
 void glupy_journal_end(void *record, int32_t op_ret, int32_t op_errno);
 /* The entry and the unwind of a fop that makes a name exist (codegen NAME_CREATING) */
