@@ -134,6 +134,8 @@ def test_paths_are_json_as_python_writes_them(glupy_mount, tmp_path):
         time.sleep(0.05)
     recs = [json.loads(line) for line in lines]
     assert [r["path"] for r in recs] == expected
+    assert all(abs(r["time"] - time.time()) < 60 and r["latency_us"] > 0 for r in recs)
+    assert all(r["op_ret"] == 0 and r["errno"] == 0 and r["uid"] == os.getuid() for r in recs)
     for line, r in zip(lines, recs, strict=True):
         assert line.isascii()
         assert f'"path": {json.dumps(r["path"])}, ' in line  # ensure_ascii, as Python writes it

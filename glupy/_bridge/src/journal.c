@@ -269,28 +269,92 @@ static size_t glupy_json_room(const glupy_journal_record_t *r)
     return 320 + (r->has_path ? 6 * strlen(r->path) : 0);
 }
 
+/* sprintf's %f alone cost ~14k instructions per line: numbers are written by hand */
+static char *glupy_json_put(char *o, const char *text)
+{
+    size_t n = strlen(text);
+    memcpy(o, text, n);
+    return o + n;
+}
+
+static char *glupy_json_uint(char *o, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = tmp[--n];
+    return o;
+}
+
+static char *glupy_json_int(char *o, int64_t v)
+{
+    if (v < 0) {
+        *o++ = '-';
+        return glupy_json_uint(o, (uint64_t)0 - (uint64_t)v);
+    }
+    return glupy_json_uint(o, (uint64_t)v);
+}
+
+/* v / 10^digits with ``digits`` decimals (v already rounded to them) */
+static char *glupy_json_fixed(char *o, int64_t v, int digits)
+{
+    uint64_t scale = 1;
+    for (int i = 0; i < digits; i++)
+        scale *= 10;
+    if (v < 0) {
+        *o++ = '-';
+        v = -v;
+    }
+    o = glupy_json_uint(o, (uint64_t)v / scale);
+    *o++ = '.';
+    uint64_t frac = (uint64_t)v % scale;
+    for (uint64_t d = scale / 10; d; d /= 10) {
+        *o++ = (char)('0' + frac / d);
+        frac %= d;
+    }
+    return o;
+}
+
 static char *glupy_json_line(char *o, const glupy_journal_record_t *r)
 {
     static const unsigned char null_gfid[16];
-    o += sprintf(o, "{\"time\": %.6f, \"fop\": \"%s\", \"path\": ", (double)r->time_ns / 1e9,
-                 glupy_fop_names[r->slot]);
-    if (r->has_path)
-        o = glupy_json_path(o, r->path);
-    else
-        o += sprintf(o, "null");
+    static const char hex[] = "0123456789abcdef";
+    o = glupy_json_put(o, "{\"time\": ");
+    o = glupy_json_fixed(o, (r->time_ns + 500) / 1000, 6); /* seconds, to the microsecond */
+    o = glupy_json_put(o, ", \"fop\": \"");
+    o = glupy_json_put(o, glupy_fop_names[r->slot]);
+    o = glupy_json_put(o, "\", \"path\": ");
+    o = r->has_path ? glupy_json_path(o, r->path) : glupy_json_put(o, "null");
+    o = glupy_json_put(o, ", \"gfid\": ");
     if (memcmp(r->gfid, null_gfid, 16)) {
-        const unsigned char *g = r->gfid;
-        o += sprintf(o, ", \"gfid\": \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                        "%02x%02x%02x%02x%02x%02x\"",
-                     g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11],
-                     g[12], g[13], g[14], g[15]);
+        *o++ = '"';
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10)
+                *o++ = '-';
+            *o++ = hex[r->gfid[i] >> 4];
+            *o++ = hex[r->gfid[i] & 15];
+        }
+        *o++ = '"';
     } else {
-        o += sprintf(o, ", \"gfid\": null");
+        o = glupy_json_put(o, "null");
     }
-    o += sprintf(o, ", \"uid\": %u, \"gid\": %u, \"pid\": %d, \"op_ret\": %d, \"errno\": %d, "
-                    "\"latency_us\": %.1f}\n",
-                 r->uid, r->gid, r->pid, r->op_ret, r->op_errno, (double)r->latency_ns / 1000);
-    return o;
+    o = glupy_json_put(o, ", \"uid\": ");
+    o = glupy_json_uint(o, r->uid);
+    o = glupy_json_put(o, ", \"gid\": ");
+    o = glupy_json_uint(o, r->gid);
+    o = glupy_json_put(o, ", \"pid\": ");
+    o = glupy_json_int(o, r->pid);
+    o = glupy_json_put(o, ", \"op_ret\": ");
+    o = glupy_json_int(o, r->op_ret);
+    o = glupy_json_put(o, ", \"errno\": ");
+    o = glupy_json_int(o, r->op_errno);
+    o = glupy_json_put(o, ", \"latency_us\": ");
+    o = glupy_json_fixed(o, (r->latency_ns + 50) / 100, 1); /* tenths of a microsecond */
+    return glupy_json_put(o, "}\n");
 }
 
 size_t glupy_journal_take_json(glupy_journal_t *j, char *buf, size_t size, uint64_t *records)
