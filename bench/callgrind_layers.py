@@ -73,6 +73,7 @@ GRAPHS = {
     "py-lookup-only": "bench/translators/lookup_only.py (only lookup in Python)",
     "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
     "py-audit": "glupy.library.audit:Audit (records in C, a Python thread writes them)",
+    "nl-cache": "C performance/nl-cache",
 }
 PY_SPECS = {"py-passthrough": "glupy.library.passthrough:PassThrough",
             "py-lookup-only": "lookup_only:LookupOnly",
@@ -88,6 +89,8 @@ def graph_for(g: str, backend: Path, cpt: Path) -> Graph:
     below = graph.add(Volume("cg-posix", "storage/posix", {"directory": str(backend)}))
     if g == "c-passthrough":
         graph.add(Volume("cg-cpt", relative_type(cpt), {}, [below.name]))
+    elif g == "nl-cache":
+        graph.add(Volume("cg-nlc", "performance/nl-cache", {}, [below.name]))
     elif g in PY_SPECS:
         options = {"module": PY_SPECS[g], "python-path": str(PY_TRANSLATORS)}
         if g == "py-audit":
@@ -106,7 +109,8 @@ def fuse_mounted(mp: Path) -> bool:
 OPS = {"missing": "`os.stat` of a missing name (a new name each)",
        "getxattr": "`os.getxattr` of an ordinary key (user.bench) of the mount's root",
        "files": "per file: create and write 4 KiB, close; then (dentries dropped) stat; "
-                "then unlink (bench/run.py's meta workload)"}
+                "then unlink (bench/run.py's meta workload)",
+       "repeated": "`os.stat` of one of 100 missing names, in turn (run.py's repeated misses)"}
 
 
 def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[str, Any]:
@@ -154,6 +158,12 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
                 os.stat(mp / "meta" / f"f{i:06d}")
             for i in range(n):
                 os.unlink(mp / "meta" / f"f{i:06d}")
+        for i in range(n if op == "repeated" else 0):
+            try:
+                os.stat(mp / f"missing-{i % 100}")
+                raise RuntimeError(f"missing-{i % 100} exists")
+            except FileNotFoundError:
+                pass
         for i in range(n if op == "missing" else 0):
             try:
                 os.stat(mp / f"missing-{i}")
