@@ -11,6 +11,8 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+ABI: int
+
 _UNSET: Any
 
 class FopError(Exception):

@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 # Module attributes that are not types: their annotation, or a def's signature.
 MODULE: dict[str, str] = {
+    "ABI": "ABI: int",
     "_UNSET": "_UNSET: Any",
     "_make_wind": "def _make_wind(child: Any, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]: ...",
     "_hand_over": "def _hand_over(obj: object) -> None: ...",

@@ -3,6 +3,10 @@ GlusterFS (tests/bridge runs them there): their rules, checked without GlusterFS
 
 import errno
 import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
 from types import ClassMethodDescriptorType, MethodDescriptorType
 
 import pytest
@@ -142,3 +146,21 @@ def test_child_methods_and_self_child_are_the_c_descriptors_from_import():
     assert child.stat("loc").args == ("loc", None)  # positional: in C
     assert child.stat(loc="loc", xdata="x").args == ("loc", "x")  # keywords: the Python method
     assert type(vars(Translator)["child"]).__name__ == "_nondata"
+
+
+def test_the_python_side_expects_the_abi_core_h_defines():
+    header = (Path(types.__file__).parent / "_bridge" / "src" / "core.h").read_text()
+    defined = int(re.search(r"#define GLUPY_CORE_ABI (\d+)", header).group(1))
+    assert types.CORE_ABI == defined == _core.ABI
+
+
+def test_a_core_built_from_another_source_is_refused_with_the_fix(tmp_path):
+    """An older glupy._core (no ABI, or another one) fails the import with the command
+    that rebuilds it, not with an AttributeError deep in glupy.types."""
+    code = ("import sys, types as t; fake = t.ModuleType('glupy._core'); "
+            "fake.ABI = -1; fake.__file__ = '/old/_core.so'; sys.modules['glupy._core'] = fake; "
+            "import glupy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "ImportError: glupy._core (/old/_core.so) was built from another glupy source" in done.stderr
+    assert "pip install -e ." in done.stderr

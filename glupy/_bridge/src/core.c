@@ -1192,6 +1192,7 @@ PyMODINIT_FUNC PyInit__core(void)
         add_type(m, &glupy_dirents_view_type, "DirentsView") < 0 ||
         add_type(m, &glupy_child_type, "Child") < 0 ||
         PyModule_AddObjectRef(m, "_UNSET", glupy_unset) < 0 ||
+        PyModule_AddIntConstant(m, "ABI", GLUPY_CORE_ABI) < 0 ||
         PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
         PyType_Ready(&glupy_nondata_type) < 0 || !capsule ||
         PyModule_AddObject(m, "_C_API", capsule) < 0) {
