@@ -28,8 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # glupy._core: the hot types (glupy/_bridge/src/core.h); plain CPython, no GlusterFS
 CORE = Extension("glupy._core",
-                 sources=["glupy/_bridge/src/core.c", "glupy/_bridge/src/vector.c"],
-                 depends=["glupy/_bridge/src/core.h"], include_dirs=["glupy/_bridge/src"],
+                 sources=["glupy/_bridge/src/core.c", "glupy/_bridge/src/foperror.c",
+                          "glupy/_bridge/src/wind.c", "glupy/_bridge/src/reply.c",
+                          "glupy/_bridge/src/vector.c", "glupy/_bridge/src/view.c",
+                          "glupy/_bridge/src/nondata.c"],
+                 depends=["glupy/_bridge/src/core.h", "glupy/_bridge/src/core-module.h"],
+                 include_dirs=["glupy/_bridge/src"],
                  extra_compile_args=["-Wall", "-fvisibility=hidden",
                                      "-Werror=incompatible-pointer-types",
                                      "-Werror=implicit-function-declaration"])

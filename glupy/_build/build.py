@@ -5,7 +5,7 @@ are compiled beside it as separate translation units, with fops.c and fops.h
 generated from their templates (codegen.py).
 
 The hot types (Wind, FopError, ...) are a plain extension module, glupy._core
-(core.c, see core.h), that the bridge imports: setup.py defines and builds it as an
+(core.c and its parts, see core.h), that the bridge imports: setup.py defines and builds it as an
 ordinary setuptools extension; ``python -m glupy._build`` rebuilds it in place too.
 
     python -m glupy._build            # builds with this interpreter
@@ -35,7 +35,7 @@ SOURCE_DIR = codegen.SOURCE_DIR
 SOURCES = ("bridge.c", "task.c", "convert.c", "detach.c", "types.c", "setup.c", "misscache.c",
            "attrcache.c", "rules.c", "journal.c", "dump.c")
 # glupy._core's (setup.py builds it)
-CORE_SOURCES = ("core.c", "vector.c")
+CORE_SOURCES = ("core.c", "foperror.c", "wind.c", "reply.c", "vector.c", "view.c", "nondata.c")
 MODULE_NAME = "_glupy_bridge"
 # glupy.local.gfapi's binding (bindings/gfapi.py): its own extension module beside the bridge
 GFAPI_MODULE = "glupy._bridge._gfapi"

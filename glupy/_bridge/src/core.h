@@ -1,7 +1,8 @@
 /* glupy._core: the types every fop handled in Python goes through, defined once
- * (core.c, vector.c) and shared by the bridge's task engine (task.c, types.c) and plain
- * Python (glupy.translator re-exports them; tests and `glupy check` use the same
- * compiled types outside GlusterFS).
+ * (core.c and a source file per type: core-module.h lists them) and shared by the
+ * bridge's task engine (task.c, types.c) and plain Python (glupy.translator
+ * re-exports them; tests and `glupy check` use the same compiled types outside
+ * GlusterFS).
  *
  * glupy._core is an ordinary CPython extension module, without GlusterFS: the
  * bridge reaches its types through the capsule GLUPY_CORE_CAPSULE
@@ -97,7 +98,7 @@ typedef struct {
     struct iovec one; /* iov when it is one iovec of its own */
 } glupy_vector_t;
 
-/* ------------------------------------------------ views and Child */
+/* ------------------------------------------------ views and Child (view.c) */
 /* The storage of glupy.types' views (Loc, Fd, Inode, Dict, Iatt, ...; the classes
  * there add the behaviour): a GlusterFS pointer as a cffi cdata.  A view of a fop's
  * argument or of a child's reply points into memory its caller owns, valid only
@@ -164,9 +165,6 @@ typedef struct {
     /* Reply._detach: 0, or -1 with an exception set (glupy._core's own) */
     int (*detach_reply)(PyObject *reply);
 } glupy_core_api_t;
-
-/* glupy._core's own (core.c's module init calls vector.c's) */
-int glupy_vector_module_init(PyObject *module, glupy_core_api_t *api);
 
 /* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
 static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,

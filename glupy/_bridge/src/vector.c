@@ -5,7 +5,7 @@
  * not link: the bridge registers its iobuf functions (core->iobufs) at setup, and
  * Vector.alloc chooses the storage by whether they are there. */
 
-#include "core.h"
+#include "core-module.h"
 #include <string.h>
 
 #define VEC(o) ((glupy_vector_t *)(o))
@@ -499,8 +499,7 @@ int glupy_vector_module_init(PyObject *module, glupy_core_api_t *api)
     api->vector = &glupy_vector_type;
     api->vector_over = vector_over;
     api->vector_in_iobuf = vector_in_iobuf;
-    if (PyType_Ready(&glupy_vector_type) < 0 ||
-        PyModule_AddObjectRef(module, "Vector", (PyObject *)&glupy_vector_type) < 0)
+    if (glupy_core_add_type(module, &glupy_vector_type, "Vector") < 0)
         return -1;
     return PyModule_AddFunctions(module, vector_functions);
 }

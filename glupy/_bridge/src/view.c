@@ -1,0 +1,252 @@
+/* The storage of glupy.types' views (glupy._core.View, InstanceView, DirentsView)
+ * and of glupy.Child (glupy._core.Child), defined once for glupy._core (core.h has
+ * their structs and says what detaching a view means). */
+
+#include "core-module.h"
+#include <structmember.h>
+
+static glupy_core_api_t *core; /* detach_view: the bridge's, set at its setup */
+
+static int view_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    glupy_view_t *v = (glupy_view_t *)self;
+    Py_VISIT(v->p);
+    Py_VISIT(v->keep);
+    return 0;
+}
+
+static int view_clear(PyObject *self)
+{
+    glupy_view_t *v = (glupy_view_t *)self;
+    Py_CLEAR(v->p);
+    Py_CLEAR(v->keep);
+    return 0;
+}
+
+/* what the view owns goes after the fields: a detached loc's cdata points into it */
+static void view_release(glupy_view_t *v)
+{
+    void (*release)(void *) = v->release;
+    void *owned = v->owned;
+    v->release = NULL;
+    v->owned = NULL;
+    if (release)
+        release(owned);
+}
+
+static void view_free(PyObject *self, inquiry clear)
+{
+    PyObject_GC_UnTrack(self);
+    clear(self);
+    view_release((glupy_view_t *)self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static void view_dealloc(PyObject *self)
+{
+    view_free(self, view_clear);
+}
+
+/* View(p): a view of the cdata pointer ``p`` (the classes in glupy.types that take
+ * other arguments have their own __init__) */
+static int view_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"p", NULL};
+    PyObject *p;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:View", kwlist, &p))
+        return -1;
+    glupy_view_t *v = (glupy_view_t *)self;
+    Py_XSETREF(v->p, Py_NewRef(p));
+    Py_CLEAR(v->keep);
+    return 0;
+}
+
+/* views are equal when they are of the same class and point at the same struct */
+static PyObject *view_richcompare(PyObject *self, PyObject *other, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || Py_TYPE(other) != Py_TYPE(self))
+        Py_RETURN_NOTIMPLEMENTED; /* then == is identity: False for another class */
+    PyObject *a = ((glupy_view_t *)self)->p, *b = ((glupy_view_t *)other)->p;
+    return PyObject_RichCompare(a ? a : Py_None, b ? b : Py_None, op);
+}
+
+static Py_hash_t view_hash(PyObject *self)
+{
+    PyObject *p = ((glupy_view_t *)self)->p;
+    return PyObject_Hash(p ? p : Py_None);
+}
+
+static PyObject *view_detach(PyObject *self, PyObject *unused)
+{
+    int (*detach)(PyObject *) = core->detach_view;
+    if (detach && detach(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* the bridge owns a reference or copy for this view (tests, and `glupy check`) */
+static PyObject *view_owns(PyObject *self, void *unused)
+{
+    return PyBool_FromLong(((glupy_view_t *)self)->release != NULL);
+}
+
+static PyMethodDef view_methods[] = {
+    {"_detach", view_detach, METH_NOARGS,
+     "take a reference or copy of what the view points at (inside GlusterFS)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef view_getset[] = {
+    {"_owns", view_owns, NULL, "the view holds a reference or copy the bridge took", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef view_members[] = {
+    {"_p", T_OBJECT_EX, offsetof(glupy_view_t, p), 0, "the cdata pointer"},
+    {"_keep", T_OBJECT, offsetof(glupy_view_t, keep), 0,
+     "what keeps the pointed-at memory alive (a gc'd cdata), or None"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_view_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core.View",
+    .tp_basicsize = sizeof(glupy_view_t),
+    .tp_dealloc = view_dealloc,
+    .tp_hash = view_hash,
+    .tp_richcompare = view_richcompare,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "View(p)\n--\n\n"
+              "The storage of every view of a GlusterFS struct (glupy.types adds the rest).",
+    .tp_traverse = view_traverse,
+    .tp_clear = view_clear,
+    .tp_methods = view_methods,
+    .tp_members = view_members,
+    .tp_getset = view_getset,
+    .tp_init = view_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static int instance_view_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((glupy_instance_view_t *)self)->inst);
+    return view_traverse(self, visit, arg);
+}
+
+static int instance_view_clear(PyObject *self)
+{
+    Py_CLEAR(((glupy_instance_view_t *)self)->inst);
+    return view_clear(self);
+}
+
+static void instance_view_dealloc(PyObject *self)
+{
+    view_free(self, instance_view_clear);
+}
+
+static PyMemberDef instance_view_members[] = {
+    {"_inst", T_OBJECT, offsetof(glupy_instance_view_t, inst), 0,
+     "the translator instance (glupy.runtime.driver.Instance), or None"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_instance_view_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core.InstanceView",
+    .tp_basicsize = sizeof(glupy_instance_view_t),
+    .tp_dealloc = instance_view_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The storage of views that need the translator instance (Loc, Fd, Inode).",
+    .tp_traverse = instance_view_traverse,
+    .tp_clear = instance_view_clear,
+    .tp_members = instance_view_members,
+};
+
+static int dirents_view_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((glupy_dirents_view_t *)self)->entries);
+    return instance_view_traverse(self, visit, arg);
+}
+
+static int dirents_view_clear(PyObject *self)
+{
+    Py_CLEAR(((glupy_dirents_view_t *)self)->entries);
+    return instance_view_clear(self);
+}
+
+static void dirents_view_dealloc(PyObject *self)
+{
+    view_free(self, dirents_view_clear);
+}
+
+static PyMemberDef dirents_view_members[] = {
+    {"_entries", T_OBJECT, offsetof(glupy_dirents_view_t, entries), 0,
+     "the entries as glupy.Dirent, once read (None before)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_dirents_view_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core.DirentsView",
+    .tp_basicsize = sizeof(glupy_dirents_view_t),
+    .tp_dealloc = dirents_view_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The storage of glupy.Dirents.",
+    .tp_traverse = dirents_view_traverse,
+    .tp_clear = dirents_view_clear,
+    .tp_members = dirents_view_members,
+};
+
+static int child_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((glupy_child_t *)self)->xl);
+    return 0;
+}
+
+static int child_clear(PyObject *self)
+{
+    Py_CLEAR(((glupy_child_t *)self)->xl);
+    return 0;
+}
+
+static void child_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    child_clear(self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyMemberDef child_members[] = {
+    {"xl", T_OBJECT, offsetof(glupy_child_t, xl), 0,
+     "the subvolume's xlator_t * (cdata), or None outside GlusterFS"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_child_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core.Child",
+    .tp_basicsize = sizeof(glupy_child_t),
+    .tp_dealloc = child_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The storage of glupy.Child (which adds the fop methods).",
+    .tp_traverse = child_traverse,
+    .tp_clear = child_clear,
+    .tp_members = child_members,
+    .tp_new = PyType_GenericNew,
+};
+
+int glupy_view_module_init(PyObject *module, glupy_core_api_t *api)
+{
+    core = api;
+    glupy_instance_view_type.tp_base = &glupy_view_type;
+    glupy_dirents_view_type.tp_base = &glupy_instance_view_type;
+    api->view = &glupy_view_type;
+    api->instance_view = &glupy_instance_view_type;
+    api->dirents_view = &glupy_dirents_view_type;
+    api->child = &glupy_child_type;
+    if (glupy_core_add_type(module, &glupy_view_type, "View") < 0 ||
+        glupy_core_add_type(module, &glupy_instance_view_type, "InstanceView") < 0 ||
+        glupy_core_add_type(module, &glupy_dirents_view_type, "DirentsView") < 0)
+        return -1;
+    return glupy_core_add_type(module, &glupy_child_type, "Child");
+}

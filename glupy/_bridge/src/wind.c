@@ -1,0 +1,398 @@
+/* What ``await self.child.<fop>(...)`` goes through, defined once for glupy._core
+ * (core.h has the structs): Child.<fop>() makes a glupy.Wind (glupy.gather() a
+ * glupy.Gather of several), whose await iterator hands it to the engine (task.c)
+ * and returns the reply the engine sends. */
+
+#include "core-module.h"
+#include <structmember.h>
+
+static PyTypeObject glupy_wind_type;
+
+static PyObject *glupy_s_slot; /* "slot" */
+
+/* fop.slot (a glupy.fops.Fop's public field), or -1: the engine refuses the wind */
+static int fop_slot(PyObject *fop)
+{
+    PyObject *s = PyObject_GetAttr(fop, glupy_s_slot);
+    long slot = s && PyLong_CheckExact(s) ? PyLong_AsLong(s) : -1;
+    Py_XDECREF(s);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return slot >= 0 && slot <= INT_MAX ? (int)slot : -1;
+}
+
+/* ------------------------------------------------------------ await */
+/* ``await wind`` without a Python frame: the first step yields the wind or
+ * gather to the engine, the second returns the reply the engine sends.  It has
+ * no throw(): a failed wind's FopError is sent as the value and raised here,
+ * straight in the translator's coroutine (one frame and one traceback entry
+ * less per failing fop than a generator's ``reply = yield self``).  A driver
+ * that throw()s instead (glupy.testing) gets the same: CPython throws into the
+ * awaiting frame when the iterator has no throw(). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *awaited; /* until the first step */
+} glupy_await_t;
+
+static PyTypeObject glupy_await_type;
+
+static PySendResult await_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    glupy_await_t *a = (glupy_await_t *)self;
+    if (a->awaited) {
+        PyObject *w = a->awaited;
+        a->awaited = NULL;
+        if (Py_IS_TYPE(w, &glupy_wind_type))
+            ((glupy_wind_t *)w)->awaited = 1;
+        else
+            ((glupy_gather_t *)w)->awaited = 1;
+        *result = w; /* the reference moves to the caller */
+        return PYGEN_NEXT;
+    }
+    if (PyExceptionInstance_Check(arg)) { /* a failed wind */
+        PyErr_SetObject((PyObject *)Py_TYPE(arg), arg);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    *result = Py_NewRef(arg);
+    return PYGEN_RETURN;
+}
+
+static PyObject *await_send_method(PyObject *self, PyObject *arg)
+{
+    PyObject *r;
+    PySendResult s = await_send(self, arg, &r);
+    if (s == PYGEN_NEXT)
+        return r;
+    if (s == PYGEN_ERROR)
+        return NULL;
+    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (stop) {
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *await_next(PyObject *self)
+{
+    return await_send_method(self, Py_None);
+}
+
+static void await_dealloc(PyObject *self)
+{
+    Py_XDECREF(((glupy_await_t *)self)->awaited);
+    PyObject_Free(self);
+}
+
+static PyMethodDef await_methods[] = {
+    {"send", await_send_method, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods await_async = {.am_send = await_send};
+
+static PyTypeObject glupy_await_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core._await",
+    .tp_basicsize = sizeof(glupy_await_t),
+    .tp_dealloc = await_dealloc,
+    .tp_as_async = &await_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = await_next,
+    .tp_methods = await_methods,
+};
+
+/* Wind.__await__ and Gather.__await__ (am_await) */
+static PyObject *await_new(PyObject *self)
+{
+    glupy_await_t *a = PyObject_New(glupy_await_t, &glupy_await_type);
+    if (!a)
+        return NULL;
+    a->awaited = Py_NewRef(self);
+    return (PyObject *)a;
+}
+
+static PyAsyncMethods wind_async = {.am_await = await_new};
+
+static PyMethodDef generic_methods[] = {
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "Wind[R] in annotations"},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ------------------------------------------------------------ Wind */
+
+static PyObject *wind_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"child", "fop", "args", NULL};
+    PyObject *child, *fop, *wargs;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!:Wind", kwlist, &child, &fop,
+                                     &PyTuple_Type, &wargs))
+        return NULL;
+    return glupy_wind_new(type, child, fop, fop_slot(fop), Py_NewRef(wargs));
+}
+
+/* Child.<fop>() and FopCall.wind() build their Wind with this: no tp_new
+ * argument parsing. */
+static PyObject *make_wind(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "_make_wind(child, fop, args: tuple)");
+        return NULL;
+    }
+    return glupy_wind_new(&glupy_wind_type, args[0], args[1], fop_slot(args[1]),
+                          Py_NewRef(args[2]));
+}
+
+static PyObject *wind_repr(PyObject *self)
+{
+    glupy_wind_t *w = (glupy_wind_t *)self;
+    PyObject *fop = PyObject_GetAttrString(w->fop, "name");
+    PyObject *child = fop ? PyObject_GetAttrString(w->child, "name") : NULL;
+    PyObject *r = child ? PyUnicode_FromFormat("<wind %S to %S>", fop, child) : NULL;
+    Py_XDECREF(fop);
+    Py_XDECREF(child);
+    return r;
+}
+
+static int wind_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    glupy_wind_t *w = (glupy_wind_t *)self;
+    Py_VISIT(w->child);
+    Py_VISIT(w->fop);
+    Py_VISIT(w->args);
+    return 0;
+}
+
+static int wind_clear(PyObject *self)
+{
+    glupy_wind_t *w = (glupy_wind_t *)self;
+    Py_CLEAR(w->child);
+    Py_CLEAR(w->fop);
+    Py_CLEAR(w->args);
+    return 0;
+}
+
+static void wind_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    wind_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMemberDef wind_members[] = {
+    {"child", T_OBJECT, offsetof(glupy_wind_t, child), READONLY, "the glupy.Child wound to"},
+    {"fop", T_OBJECT, offsetof(glupy_wind_t, fop), READONLY, "the glupy.fops.Fop"},
+    {"args", T_OBJECT, offsetof(glupy_wind_t, args), READONLY, "the wind arguments (a tuple)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_wind_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy.Wind",
+    .tp_basicsize = sizeof(glupy_wind_t),
+    .tp_dealloc = wind_dealloc,
+    .tp_repr = wind_repr,
+    .tp_as_async = &wind_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Wind(child, fop, args)\n--\n\n"
+              "A pending call to a child translator; ``await`` it for the reply.",
+    .tp_traverse = wind_traverse,
+    .tp_clear = wind_clear,
+    .tp_methods = generic_methods,
+    .tp_members = wind_members,
+    .tp_new = wind_tp_new,
+};
+
+/* ------------------------------------------------------------ Gather */
+
+static PyObject *gather_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"winds", "return_exceptions", NULL};
+    PyObject *winds;
+    int return_exceptions = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|p:Gather", kwlist, &PyTuple_Type, &winds,
+                                     &return_exceptions))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(winds); i++)
+        if (!Py_IS_TYPE(PyTuple_GET_ITEM(winds, i), &glupy_wind_type))
+            return PyErr_Format(PyExc_TypeError, "gather() takes child fops "
+                                "(self.child.<fop>(...)), not %R", PyTuple_GET_ITEM(winds, i));
+    glupy_gather_t *g = PyObject_GC_New(glupy_gather_t, type);
+    if (!g)
+        return NULL;
+    g->winds = Py_NewRef(winds);
+    g->return_exceptions = return_exceptions;
+    g->awaited = 0;
+    PyObject_GC_Track(g);
+    return (PyObject *)g;
+}
+
+static int gather_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((glupy_gather_t *)self)->winds);
+    return 0;
+}
+
+static int gather_clear(PyObject *self)
+{
+    Py_CLEAR(((glupy_gather_t *)self)->winds);
+    return 0;
+}
+
+static void gather_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    gather_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMemberDef gather_members[] = {
+    {"winds", T_OBJECT, offsetof(glupy_gather_t, winds), READONLY, "the winds (a tuple)"},
+    {"return_exceptions", T_BOOL, offsetof(glupy_gather_t, return_exceptions), READONLY,
+     "failed winds give their FopError in the list instead of raising it"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject glupy_gather_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy.Gather",
+    .tp_basicsize = sizeof(glupy_gather_t),
+    .tp_dealloc = gather_dealloc,
+    .tp_as_async = &wind_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Gather(winds, return_exceptions=False)\n--\n\n"
+              "Several winds issued together; see glupy.gather().",
+    .tp_traverse = gather_traverse,
+    .tp_clear = gather_clear,
+    .tp_members = gather_members,
+    .tp_new = gather_tp_new,
+};
+
+/* ------------------------------------------------ Child.<fop>() in C */
+/* ``self.child.lookup(loc, xdata)`` runs for every wind: Child.<fop> is this
+ * method descriptor (set by glupy.translator when it defines Child), one per fop,
+ * that builds the Wind without a Python frame.  Calls with keywords (or anything
+ * unusual) go to the generated Python method it wraps, which is the documented
+ * signature (Child.<fop> on the class returns it) and builds the same Wind. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *owner; /* the Child class: calls on anything else go to func */
+    PyObject *fop;  /* glupy.fops.Fop */
+    PyObject *func; /* the Python method (translator.Child.<fop>) */
+    int slot;       /* fop.slot */
+    Py_ssize_t nargs, nrequired; /* wind arguments; those without a default (None) */
+} glupy_child_method_t;
+
+static PyObject *glupy_child_method_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf) - 1; /* args[0] is the child */
+    if (kwnames || n < m->nrequired || n > m->nargs ||
+        (PyObject *)Py_TYPE(args[0]) != m->owner)
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    PyObject *tuple = PyTuple_New(m->nargs);
+    if (!tuple)
+        return NULL;
+    for (Py_ssize_t i = 0; i < m->nargs; i++) {
+        PyObject *v = i < n ? args[i + 1] : Py_None;
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    return glupy_wind_new(&glupy_wind_type, args[0], m->fop, m->slot, tuple);
+}
+
+static PyObject *glupy_child_method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    if (!obj || obj == Py_None) {
+        Py_INCREF(m->func);
+        return m->func;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void glupy_child_method_dealloc(PyObject *self)
+{
+    glupy_child_method_t *m = (glupy_child_method_t *)self;
+    Py_XDECREF(m->owner);
+    Py_XDECREF(m->fop);
+    Py_XDECREF(m->func);
+    PyObject_Free(self);
+}
+
+static PyObject *glupy_child_method_getattro(PyObject *self, PyObject *name)
+{
+    /* __doc__, __name__, __signature__ ...: the Python method's */
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((glupy_child_method_t *)self)->func, name);
+}
+
+static PyTypeObject glupy_child_method_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core._child_method",
+    .tp_basicsize = sizeof(glupy_child_method_t),
+    .tp_dealloc = glupy_child_method_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_child_method_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = glupy_child_method_getattro,
+    .tp_descr_get = glupy_child_method_get,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+};
+
+/* child_method(owner, fop, func, nargs, nrequired) */
+static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
+{
+    PyObject *owner, *fop, *func;
+    Py_ssize_t nargs, nrequired;
+    if (!PyArg_ParseTuple(args, "O!OOnn:child_method", &PyType_Type, &owner, &fop, &func, &nargs,
+                          &nrequired))
+        return NULL;
+    if (!PyCallable_Check(func) || nrequired < 0 || nrequired > nargs) {
+        PyErr_SetString(PyExc_TypeError, "child_method(owner, fop, func, nargs, nrequired)");
+        return NULL;
+    }
+    glupy_child_method_t *m = PyObject_New(glupy_child_method_t, &glupy_child_method_type);
+    if (!m)
+        return NULL;
+    m->vectorcall = glupy_child_method_call;
+    m->owner = Py_NewRef(owner);
+    Py_INCREF(fop);
+    m->fop = fop;
+    Py_INCREF(func);
+    m->func = func;
+    m->slot = fop_slot(fop);
+    m->nargs = nargs;
+    m->nrequired = nrequired;
+    return (PyObject *)m;
+}
+
+static PyMethodDef wind_functions[] = {
+    {"child_method", glupy_new_child_method, METH_VARARGS,
+     "child_method(owner, fop, func, nargs, nrequired): Child.<fop> in C"},
+    {"_make_wind", (PyCFunction)(void (*)(void))make_wind, METH_FASTCALL,
+     "_make_wind(child, fop, args): a Wind (what Child.<fop>() returns)"},
+    {NULL, NULL, 0, NULL},
+};
+
+int glupy_wind_module_init(PyObject *module, glupy_core_api_t *api)
+{
+    glupy_s_slot = PyUnicode_InternFromString("slot");
+    if (!glupy_s_slot)
+        return -1;
+    api->wind = &glupy_wind_type;
+    api->gather = &glupy_gather_type;
+    api->await_iter = &glupy_await_type;
+    if (glupy_core_add_type(module, &glupy_wind_type, "Wind") < 0 ||
+        glupy_core_add_type(module, &glupy_gather_type, "Gather") < 0 ||
+        PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0)
+        return -1;
+    return PyModule_AddFunctions(module, wind_functions);
+}
