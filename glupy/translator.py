@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 from glupy import _core
 from glupy import options as _options
 
-# re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.c)
+# re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.h)
 from glupy._core import FopError as FopError
 from glupy._core import Gather as Gather
 from glupy._core import Wind as Wind

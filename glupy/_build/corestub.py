@@ -1,6 +1,6 @@
 """glupy/_core.pyi, generated from the built glupy._core and the Python types below.
 
-The C (core.c, vector.c) says what exists: the module's types and functions, each
+The C (core.c and its parts) says what exists: the module's types and functions, each
 type's methods and members, whether a type can be subclassed (else ``@final``), and
 the docstrings.  STUB gives each name its Python typing.  ``render()`` fails on a name
 the C has and STUB does not (or the other way round), so the stub cannot drift from

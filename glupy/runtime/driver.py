@@ -363,7 +363,7 @@ def _setup_driver() -> None:
 def _fast_attr(descriptor: Any) -> Any:
     """``descriptor`` (a non-data descriptor: an Option) wrapped in glupy._core's
     immutable type, so that reading the value set on the instance is specialized
-    by CPython (see _bridge/src/core.c, glupy_nondata_t)."""
+    by CPython (see _bridge/src/nondata.c)."""
     return _core.nondata(descriptor)
 
 

@@ -63,8 +63,8 @@ def test_sdist_has_the_bridge_sources_and_no_built_bridge(dists: dict[str, Path]
     with tarfile.open(dists["sdist"]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     sources = {f"glupy/_bridge/src/{name}" for name in (*build.SOURCES, *build.CORE_SOURCES,
-                                                        "glupy.h", "core.h", "fops-tmpl.c",
-                                                        "fops-tmpl.h")}
+                                                        "glupy.h", "core.h", "core-module.h",
+                                                        "fops-tmpl.c", "fops-tmpl.h")}
     assert {"setup.py", "pyproject.toml", "glupy/_build/bindings/__init__.py"} | sources <= names
     assert not [n for n in names if n.endswith(".so") or n.endswith("build-info.json")]
 

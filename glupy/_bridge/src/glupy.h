@@ -19,8 +19,8 @@
  *                entry, callback, wind and unwind of each fop, and the tables
  *
  * The types Python and the engine share (FopError, Wind, Gather, the reply base,
- * Vector) are glupy._core's, a separate extension module (core.c, vector.c,
- * core.h), reached through its capsule.
+ * Vector, the views' storage) are glupy._core's, a separate extension module
+ * (core.h; core-module.h lists its files), reached through its capsule.
  *
  * fops.h (generated from fops-tmpl.h) gives the fop table's numbers: slots,
  * view kinds, pointer types.  Everything here is hidden: only xlator_api and
