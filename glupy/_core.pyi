@@ -112,6 +112,7 @@ class InstanceView(View):
     """The storage of views that need the translator instance (Loc, Fd, Inode)."""
 
     _inst: Any  # glupy.runtime.driver.Instance, or None
+    def __init__(self, p: Any, inst: Any = None) -> None: ...
 
 class DirentsView(InstanceView):
     """The storage of glupy.Dirents."""

@@ -307,11 +307,6 @@ class Inode(_core.InstanceView):
 
     __slots__ = ()
 
-    def __init__(self, p: Any, inst: Any = None) -> None:
-        self._p = p
-        self._keep = None
-        self._inst = inst
-
     @property
     def gfid(self) -> bytes:
         return bytes(_ffi.buffer(self._p.gfid))
@@ -361,11 +356,6 @@ class Fd(_core.InstanceView):
     """``fd_t``: an open file or directory."""
 
     __slots__ = ()
-
-    def __init__(self, p: Any, inst: Any = None) -> None:
-        self._p = p
-        self._keep = None
-        self._inst = inst
 
     @classmethod
     def open_anonymous(cls, inode: Inode) -> Fd:
@@ -462,11 +452,6 @@ class Loc(_core.InstanceView):
     """``loc_t``: where a path-based fop applies."""
 
     __slots__ = ()
-
-    def __init__(self, p: Any, inst: Any = None) -> None:
-        self._p = p
-        self._keep = None
-        self._inst = inst
 
     @property
     def path(self) -> str | None:
@@ -768,12 +753,6 @@ class Dirents(_core.DirentsView):
     ``Dirent`` objects; to change a listing, return a list of Dirents."""
 
     __slots__ = ()
-
-    def __init__(self, p: Any, inst: Any = None) -> None:
-        self._p = p
-        self._keep = None
-        self._inst = inst
-        self._entries: list[Dirent] | None = None
 
     def _load(self) -> list[Dirent]:
         if self._entries is None:

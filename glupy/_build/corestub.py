@@ -110,6 +110,7 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
     }),
     "InstanceView": ("View", {
         "_inst": "_inst: Any  # glupy.runtime.driver.Instance, or None",
+        "__init__": "def __init__(self, p: Any, inst: Any = None) -> None: ...",
     }),
     "DirentsView": ("InstanceView", {
         "_entries": "_entries: list[Any] | None",

@@ -144,6 +144,19 @@ static void instance_view_dealloc(PyObject *self)
     view_free(self, instance_view_clear);
 }
 
+static int instance_view_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"p", "inst", NULL};
+    PyObject *p, *inst = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:InstanceView", kwlist, &p, &inst))
+        return -1;
+    glupy_instance_view_t *v = (glupy_instance_view_t *)self;
+    Py_XSETREF(v->view.p, Py_NewRef(p));
+    Py_CLEAR(v->view.keep);
+    Py_XSETREF(v->inst, Py_NewRef(inst));
+    return 0;
+}
+
 static PyMemberDef instance_view_members[] = {
     {"_inst", T_OBJECT, offsetof(glupy_instance_view_t, inst), 0,
      "the translator instance (glupy.runtime.driver.Instance), or None"},
@@ -160,6 +173,7 @@ static PyTypeObject glupy_instance_view_type = {
     .tp_traverse = instance_view_traverse,
     .tp_clear = instance_view_clear,
     .tp_members = instance_view_members,
+    .tp_init = instance_view_init,
 };
 
 static int dirents_view_traverse(PyObject *self, visitproc visit, void *arg)
