@@ -199,41 +199,33 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     fd = next((a.name for a in f.args if a.ctype == "fd_t *"), "NULL")
     # wound on in C: with a Journal record (journal.c) or for a name-creating fop, the
     # reply comes back through glupy_c_F_passed and glupy_unwind_F (AFTER_REPLY)
+    if f.name == "lookup":  # a cached miss is answered first, in C or not (misscache.c)
+        before += ["if (glupy_miss_cache_answers(this, loc)) {",
+                  f"    glupy_unwind_error({f.slot}, frame, ENOENT);",
+                  "    return 0;",
+                  "}"]
     before += ["if (!to_python) {",
                f"    void *record = glupy_journal_begin(this, frame, {f.slot}, {loc}, {fd});"]
+    wind_xdata = wind_args
     if f.name == "lookup":
-        # a MissCache without a Python lookup: its misses answered and learned in C
-        # (misscache.c); the xattrs glupy.Mark learns from asked for (rules.c)
-        before[-1:-1] = ["    if (glupy_miss_cache_answers(this, loc)) {",
-                         f"        glupy_unwind_error({f.slot}, frame, ENOENT);",
-                         "        return 0;",
-                         "    }"]
+        # a MissCache without a Python lookup learns its misses in C (misscache.c); the
+        # xattrs glupy.Mark learns from are asked for (rules.c)
         before += ["    dict_t *asked = glupy_marks_ask(this, xdata);",
                    "    int learn = glupy_miss_cache_lookup_begin(this, frame, loc);",
                    "    if (!record && !asked && !learn) {",
                    f"        STACK_WIND_TAIL(frame, {wind_args});",
                    "        return 0;",
-                   "    }",
-                   f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, "
-                   f"{wind_args.replace(', xdata', ', asked ? asked : xdata')});",
-                   "    if (asked)",
-                   "        dict_unref(asked);",
-                   "    return 0;",
-                   "}"]
+                   "    }"]
+        wind_xdata = wind_args.replace(", xdata", ", asked ? asked : xdata")
     elif not creating:
         before += ["    if (!record) {",
                    f"        STACK_WIND_TAIL(frame, {wind_args});",
                    "        return 0;",
                    "    }"]
-    if f.name != "lookup":
-        before += [f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, {wind_args});",
-                   "    return 0;",
-                   "}"]
-    if f.name == "lookup":  # a cached miss is answered before Python (misscache.c)
-        before += ["if (glupy_miss_cache_answers(this, loc)) {",
-                  f"    glupy_unwind_error({f.slot}, frame, ENOENT);",
-                  "    return 0;",
-                  "}"]
+    before += [f"    STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, record, {wind_xdata});"]
+    if f.name == "lookup":
+        before += ["    if (asked)", "        dict_unref(asked);"]
+    before += ["    return 0;", "}"]
     if f.name in ATTR_CACHE_ENTRIES:  # a cached iatt is answered before Python (attrcache.c)
         before += [f"if ({ATTR_CACHE_ENTRIES[f.name]})", "    return 0;"]
     after_reply = [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else []
