@@ -238,4 +238,7 @@ NAME_CREATING: dict[str, tuple[str, str]] = {
     "rename": ("newloc", "postnewparent"), "create": ("loc", "postparent"),
     "put": ("loc", "postparent"), "namelink": ("loc", "postbuf"),
 }
+# The fops that make a new inode (their reply's ``inode``): its glupy.Mark marks are
+# known, none set, in C (rules.c glupy_marks_created).
+INODE_CREATING: tuple[str, ...] = ("create", "mknod", "mkdir", "symlink")
 NUM_FOP_SLOTS = 58  # GF_FOP_MAXVALUE - 1 in 10.x and 11.x: 55 fops + forget/release/releasedir placeholders

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from glupy.fops import CBKS, FOPS, KINDS, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
+from glupy.fops import CBKS, FOPS, INODE_CREATING, KINDS, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Arg, Cbk, Fop
 from glupy.runtime.procstatus import STATUS_XATTR
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "_bridge" / "src"
@@ -74,10 +74,6 @@ ATTR_CACHE_ENTRIES = {
     "stat": "glupy_attr_cache_stat(this, frame, loc ? loc->inode : NULL, xdata)",
     "fstat": "glupy_attr_cache_fstat(this, frame, fd, xdata)",
 }
-
-# fops whose new inode has its glupy.Mark marks known (none set) in their unwind (rules.c)
-MARKS_CREATED = ("create", "mknod", "mkdir", "symlink")
-
 
 def _targets(f: Fop) -> tuple[str, str, str]:
     """C expressions of what glupy.Refuse's marks are tested on (glupy.h
@@ -229,7 +225,7 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     if f.name in ATTR_CACHE_ENTRIES:  # a cached iatt is answered before Python (attrcache.c)
         before += [f"if ({ATTR_CACHE_ENTRIES[f.name]})", "    return 0;"]
     after_reply = [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else []
-    if f.name in MARKS_CREATED:
+    if f.name in INODE_CREATING:
         after_reply.append("glupy_marks_created(frame->this, op_ret, inode);")
     args_from_py: list[str] = []
     for i, a in enumerate(py):

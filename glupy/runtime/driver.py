@@ -50,7 +50,16 @@ from glupy import translator as _translator
 from glupy import types as _t
 from glupy import upcall as _upcall
 from glupy.attrcache import AttrCache
-from glupy.fops import CBKS_BY_NAME, FOPS, FOPS_BY_NAME, NAME_CREATING, NUM_FOP_SLOTS, PY_CBKS, Fop
+from glupy.fops import (
+    CBKS_BY_NAME,
+    FOPS,
+    FOPS_BY_NAME,
+    INODE_CREATING,
+    NAME_CREATING,
+    NUM_FOP_SLOTS,
+    PY_CBKS,
+    Fop,
+)
 from glupy.journal import Journal
 from glupy.misscache import MissCache
 from glupy.replies import REPLY_CLASSES, Reply
@@ -723,7 +732,7 @@ def _mark_fops(cls: type[Translator]) -> list[str]:
     marks = cls.marks().values()
     out = [f for m in marks for f in m.set_by]
     if any(m.on == "inode" for m in marks):
-        out += ["create", "mknod", "mkdir", "symlink"]
+        out += INODE_CREATING
     if any(m.xattr for m in marks):
         out.append("lookup")
     return list(dict.fromkeys(out))
