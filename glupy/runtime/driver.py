@@ -777,8 +777,8 @@ def _attach_rules(inst: Instance, obj: Translator) -> None:
 
 def _attach_miss_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
     """The translator's ``miss_cache`` (glupy.MissCache), consulted by the C lookup entry."""
-    _attach_table(inst, obj, [*handled, "lookup"], "miss_cache", MissCache, ("lookup",),
-                  lib.glupy_set_miss_cache)  # without a Python lookup, the C lookup learns
+    # every lookup entry consults it (without a Python lookup it also learns misses in C)
+    _attach_table(inst, obj, handled, "miss_cache", MissCache, (), lib.glupy_set_miss_cache)
 
 
 def _attach_attr_cache(inst: Instance, obj: Translator, handled: list[str]) -> None:
@@ -790,12 +790,14 @@ def _attach_attr_cache(inst: Instance, obj: Translator, handled: list[str]) -> N
 
 def _attach_table(inst: Instance, obj: Translator, handled: list[str], attr: str, kind: type,
                   entries: tuple[str, ...], attach: Any) -> None:
-    """A C table the translator set as ``attr``, handed to the entries of ``entries``;
-    the one it replaces is emptied but kept allocated (an entry in flight may read it)."""
+    """A C table the translator set as ``attr``, handed to the entries of ``entries``
+    (warned about when the class handles none of them; empty: every class's entries
+    consult it); the one it replaces is emptied but kept allocated (an entry in flight
+    may read it)."""
     table = getattr(obj, attr, None)
     if table is not None and not isinstance(table, kind):
         raise InitError(f"{attr} must be a glupy.{kind.__name__}, not {type(table).__name__}")
-    if table is not None and not set(entries) & set(handled):
+    if table is not None and entries and not set(entries) & set(handled):
         inst.log.warning("glupy: %s sets %s but handles none of %s: the table is never "
                          "consulted", inst.spec, attr, ", ".join(entries))
     old = getattr(inst, attr)
