@@ -326,15 +326,20 @@ uint64_t glupy_mc_generation(glupy_miss_cache_t *mc, const unsigned char *gfid)
 
 /* glupy_mc_add, unless a name under gfid was invalidated since ``gen`` was read
  * (then -1: the lookup raced with a create, its ENOENT may be stale) */
+static int glupy_mc_add_unless_changed_locked(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                              const char *name, size_t len, uint64_t gen)
+{
+    if (*glupy_mc_gen(mc, gfid) == gen)
+        return glupy_mc_add_locked(mc, gfid, name, len);
+    mc->raced++;
+    return -1;
+}
+
 int glupy_mc_add_unless_changed(glupy_miss_cache_t *mc, const unsigned char *gfid,
                                 const char *name, size_t len, uint64_t gen)
 {
     pthread_mutex_lock(&mc->lock);
-    int stored = -1;
-    if (*glupy_mc_gen(mc, gfid) == gen)
-        stored = glupy_mc_add_locked(mc, gfid, name, len);
-    else
-        mc->raced++;
+    int stored = glupy_mc_add_unless_changed_locked(mc, gfid, name, len, gen);
     pthread_mutex_unlock(&mc->lock);
     return stored;
 }
@@ -361,10 +366,10 @@ int glupy_mc_discard(glupy_miss_cache_t *mc, const unsigned char *gfid, const ch
 }
 
 /* how many names under directory gfid are cached; with ``drop``, forgets them */
-size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop)
+static size_t glupy_mc_parent_names_locked(glupy_miss_cache_t *mc, const unsigned char *gfid,
+                                           int drop)
 {
     size_t n = 0;
-    pthread_mutex_lock(&mc->lock);
     if (drop) {
         ++*glupy_mc_gen(mc, gfid);
         mc->invalidations++;
@@ -378,6 +383,13 @@ size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, 
             mc->dropped += n;
         }
     }
+    return n;
+}
+
+size_t glupy_mc_parent_names(glupy_miss_cache_t *mc, const unsigned char *gfid, int drop)
+{
+    pthread_mutex_lock(&mc->lock);
+    size_t n = glupy_mc_parent_names_locked(mc, gfid, drop);
     pthread_mutex_unlock(&mc->lock);
     return n;
 }
@@ -516,19 +528,6 @@ static inline int64_t glupy_mc_ns(int64_t sec, uint32_t nsec)
     return sec * 1000000000 + nsec;
 }
 
-static void glupy_mc_drop_parent_locked(glupy_miss_cache_t *mc, const unsigned char *gfid)
-{
-    ++*glupy_mc_gen(mc, gfid);
-    mc->invalidations++;
-    glupy_mc_parent_t *p = mc->count ? glupy_mc_parent(mc, gfid, 0) : NULL;
-    if (!p)
-        return;
-    size_t n = p->count;
-    for (size_t i = 0; i < n; i++) /* the last removal frees p */
-        glupy_mc_remove_entry(mc, p->names);
-    mc->dropped += n;
-}
-
 /* A directory seen in a lookup reply (its own iatt, or the postparent of a name in
  * it): when its times moved since it was last seen, a name may have appeared there
  * that no invalidation announced (a rename or link into it by another client, whose
@@ -545,9 +544,9 @@ static void glupy_mc_dir_seen_locked(glupy_miss_cache_t *mc, const struct iatt *
         if (slot->mtime_ns == mtime && slot->ctime_ns == ctime)
             return;
         mc->dir_changed++;
-        glupy_mc_drop_parent_locked(mc, dir->ia_gfid);
+        glupy_mc_parent_names_locked(mc, dir->ia_gfid, 1);
     } else if (memcmp(slot->gfid, null_gfid, 16)) {
-        glupy_mc_drop_parent_locked(mc, slot->gfid);
+        glupy_mc_parent_names_locked(mc, slot->gfid, 1);
     }
     memcpy(slot->gfid, dir->ia_gfid, 16);
     slot->mtime_ns = mtime;
@@ -597,12 +596,9 @@ void glupy_miss_cache_lookup_end(xlator_t *this, call_frame_t *frame, int32_t op
         if (named && glupy_mc_is_dir(postparent)
             && !memcmp(postparent->ia_gfid, pending->parent, 16))
             glupy_mc_dir_seen_locked(mc, postparent);
-        if (named && op_ret < 0 && op_errno == ENOENT) {
-            if (*glupy_mc_gen(mc, pending->parent) == pending->gen)
-                glupy_mc_add_locked(mc, pending->parent, pending->name, pending->len);
-            else
-                mc->raced++;
-        }
+        if (named && op_ret < 0 && op_errno == ENOENT)
+            glupy_mc_add_unless_changed_locked(mc, pending->parent, pending->name, pending->len,
+                                               pending->gen);
         pthread_mutex_unlock(&mc->lock);
     }
     free(pending);
