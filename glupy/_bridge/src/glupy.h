@@ -487,7 +487,6 @@ static inline int glupy_miss_cache_answers(xlator_t *this, loc_t *loc)
 #define GLUPY_MAX_MARKS 16
 uint64_t glupy_inode_marks(xlator_t *this, inode_t *inode);
 uint64_t glupy_fd_marks(xlator_t *this, fd_t *fd);
-void glupy_fd_marks_set(xlator_t *this, fd_t *fd, uint64_t bits);
 /* set and clear bits of an fd's context value (Python's marker: bit 0) */
 int glupy_fd_bits_change(xlator_t *this, fd_t *fd, uint64_t set, uint64_t clear);
 
@@ -562,7 +561,7 @@ static inline int glupy_rules_to_python(xlator_t *this, int slot, uint64_t arg, 
         }
     }
     if (__builtin_expect(rule->set_fd != 0, 0) && fd)
-        glupy_fd_marks_set(this, fd, rule->set_fd);
+        glupy_fd_bits_change(this, fd, rule->set_fd, 0);
     return to_python;
 }
 

@@ -122,11 +122,6 @@ int glupy_fd_bits_change(xlator_t *this, fd_t *fd, uint64_t set, uint64_t clear)
     return ret;
 }
 
-void glupy_fd_marks_set(xlator_t *this, fd_t *fd, uint64_t bits)
-{
-    glupy_fd_bits_change(this, fd, bits, 0);
-}
-
 static void glupy_inode_marks_change(xlator_t *this, inode_t *inode, uint64_t set, uint64_t clear)
 {
     LOCK(&inode->lock);
