@@ -37,7 +37,7 @@ PyObject *glupy_str(const char *p)
 /* A fop argument's Vector (the iovecs a writev got), as valid as they are */
 PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref)
 {
-    return glupy_core->vector_over(iov, count, iobref);
+    return G.core->vector_over(iov, count, iobref);
 }
 
 /* ------------------------------------------------------------ Python -> C */
@@ -70,7 +70,7 @@ int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
 /* Is ``v`` a Vector over GlusterFS memory (a child's buffers, Vector.alloc's)? */
 static inline int glupy_vector_mem(PyObject *v)
 {
-    return PyObject_TypeCheck(v, glupy_core->vector) && !((glupy_vector_t *)v)->data;
+    return PyObject_TypeCheck(v, G.core->vector) && !((glupy_vector_t *)v)->data;
 }
 
 /* a view kind argument: None, the view itself, or whatever Python converts */
@@ -119,7 +119,7 @@ int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
     PyObject *keep = glupy_keep(rec);
     if (!keep)
         return -1;
-    PyObject *v = glupy_vector_mem(value) ? Py_NewRef(value) : glupy_core->vector_in_iobuf(value);
+    PyObject *v = glupy_vector_mem(value) ? Py_NewRef(value) : G.core->vector_in_iobuf(value);
     if (!v || PyList_Append(keep, v) < 0) {
         Py_XDECREF(v);
         return -1;

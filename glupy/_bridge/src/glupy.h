@@ -346,12 +346,10 @@ static inline int glupy_raw_check(PyObject *raw, int n)
 /* argument i of a reply's raw C arguments (checked with glupy_raw_check) */
 #define GLUPY_RAW(raw, i) (((glupy_raw_t *)(raw))->v[i])
 
-/* Ready the types, lend glupy._core the iobuf functions (glupy_core->iobufs) and the
- * reply fields' conversion (``config["view_kinds"]``: the view kinds' names in
- * GLUPY_V_* order): 0, or -1 with an exception set. */
+/* Ready the types, lend glupy._core (G.core) the iobuf functions and the reply
+ * fields' conversion (``config["view_kinds"]``: the view kinds' names in GLUPY_V_*
+ * order): 0, or -1 with an exception set. */
 int glupy_types_setup(PyObject *config);
-/* glupy._core's API (set by glupy_types_setup) */
-extern glupy_core_api_t *glupy_core;
 
 /* a new iobref with one buffer of ``size`` bytes at iov (bindings/iobuf.py) */
 struct iobref *glupy_iobref_alloc(struct iobuf_pool *pool, size_t size, struct iovec *iov);

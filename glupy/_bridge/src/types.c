@@ -163,19 +163,14 @@ static const glupy_iobuf_ops_t glupy_iobufs = {
     .unref = glupy_iobref_unref,
 };
 
-glupy_core_api_t *glupy_core;
-
 /* ------------------------------------------------------------ setup */
 int glupy_types_setup(PyObject *config)
 {
     if (PyType_Ready(&glupy_raw_type) < 0)
         return -1;
-    glupy_core = glupy_core_import();
-    if (!glupy_core)
-        return -1;
     if (glupy_field_kinds_setup(PyDict_GetItemString(config, "view_kinds")) < 0)
         return -1;
-    glupy_core->iobufs = &glupy_iobufs;
-    glupy_core->reply_field = glupy_reply_field;
+    G.core->iobufs = &glupy_iobufs;
+    G.core->reply_field = glupy_reply_field;
     return 0;
 }
