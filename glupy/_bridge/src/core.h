@@ -16,7 +16,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 6
+#define GLUPY_CORE_ABI 7
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -164,6 +164,10 @@ typedef struct {
     int (*detach_view)(PyObject *view);
     /* Reply._detach: 0, or -1 with an exception set (glupy._core's own) */
     int (*detach_reply)(PyObject *reply);
+    /* any value a fop or a reply holds made independent of its caller's memory: a
+       view by detach_view, anything else with a _detach() (Vector, Dirents) by it;
+       0, or -1 with an exception set (glupy._core's own) */
+    int (*detach_value)(PyObject *value);
 } glupy_core_api_t;
 
 /* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */

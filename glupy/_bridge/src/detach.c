@@ -60,7 +60,8 @@ int glupy_view_detach(PyObject *view)
     glupy_view_t *v = (glupy_view_t *)view;
     int ct = glupy_view_ct[kind];
     void *p = NULL;
-    if (!v->p || v->p == Py_None)
+    /* no pointer, or one whose memory the view's _keep owns (Loc.with_name, ...) */
+    if (!v->p || v->p == Py_None || (v->keep && v->keep != Py_None))
         return 0;
     if (glupy_cdata_ptr(v->p, ct, &p) < 0)
         return -1;
@@ -136,28 +137,11 @@ int glupy_view_detach(PyObject *view)
     return 0;
 }
 
-/* ``obj``'s own _detach(): 0, or -1 with an exception set */
-static int glupy_detach_method(PyObject *obj)
-{
-    PyObject *r = PyObject_CallMethodNoArgs(obj, G.s_detach);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
-}
-
 void glupy_detach_args(PyObject **args, int nargs)
 {
-    for (int i = 0; i < nargs; i++) {
-        PyObject *a = args[i];
-        if (!a || a == Py_None || PyLong_CheckExact(a) || PyUnicode_CheckExact(a))
-            continue;
-        int r = 1;
-        if (PyObject_TypeCheck(a, G.core->view))
-            r = glupy_view_detach(a);
-        else if (PyObject_TypeCheck(a, G.core->vector))
-            r = glupy_detach_method(a);
-        if (r < 0)
-            PyErr_WriteUnraisable(a);
-    }
+    for (int i = 0; i < nargs; i++)
+        if (args[i] && G.core->detach_value(args[i]) < 0)
+            PyErr_WriteUnraisable(args[i]);
 }
 
 void glupy_detach_reply(PyObject *result)

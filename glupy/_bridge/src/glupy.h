@@ -255,7 +255,6 @@ typedef struct {
     PyObject *finish_slow, *fail_slow, *crash, *to_c, *acquire, *wind_failed;
     PyObject *empty_tuple;
     PyObject *s_throw;
-    PyObject *s_detach;
     /* cffi's own conversions (its _cffi_* helpers exist only in the cffi module's
        source, which hands them over): a C pointer <-> a cdata of G.ctypes[ct] */
     PyObject *(*cdata_from_ptr)(char *p, struct _cffi_ctypedescr *ctype);

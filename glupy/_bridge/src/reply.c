@@ -303,9 +303,9 @@ static PyTypeObject glupy_field_type = {
 
 static PyObject *glupy_s_fields, *glupy_s_detach; /* "fields", "_detach" */
 
-/* a reply field's value made independent of the child's memory: a view by the
- * bridge (detach_view), anything else that can by its own _detach() (Vector,
- * Dirents); 0, or -1 with an exception set */
+/* core->detach_value: a value made independent of its caller's memory (a reply's
+ * field, a fop's argument): a view by the bridge (detach_view), anything else that
+ * can by its own _detach() (Vector, Dirents); 0, or -1 with an exception set */
 static int detach_value(PyObject *v)
 {
     if (v == Py_None || PyLong_CheckExact(v) || PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
@@ -366,6 +366,7 @@ int glupy_reply_module_init(PyObject *module, glupy_core_api_t *api)
     core = api;
     api->reply = &glupy_reply_type;
     api->detach_reply = glupy_reply_detach;
+    api->detach_value = detach_value;
     glupy_s_fields = PyUnicode_InternFromString("fields");
     glupy_s_detach = PyUnicode_InternFromString("_detach");
     if (!glupy_s_fields || !glupy_s_detach)

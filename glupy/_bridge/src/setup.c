@@ -139,7 +139,6 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
     if (!G.empty_tuple)
         goto error;
     G.s_throw = PyUnicode_InternFromString("throw");
-    G.s_detach = PyUnicode_InternFromString("_detach");
     core->detach_view = glupy_view_detach;
     return 0;
 error:
