@@ -39,6 +39,7 @@ Writes OUT/callgrind_results.json and OUT/CALLGRIND_RESULTS.md (OUT: bench/).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -55,16 +56,21 @@ from typing import Any
 from benchlib import (
     BENCH_DIR,
     PY_TRANSLATORS,
+    Env,
+    Sizes,
     build_c_passthrough,
-    drop_caches,
     log,
     relative_type,
     source_state,
+    wl_meta,
 )
 
 from glupy.local import volfile
 from glupy.local.volfile import Graph, Volume
 from glupy.runtime.procstatus import STATUS_XATTR
+
+# --op missing: a new missing name per stat; --op repeated: 100 missing names in turn
+MISSING_NAMES = {"missing": lambda i: f"missing-{i}", "repeated": lambda i: f"missing-{i % 100}"}
 
 GRAPHS = {
     "none": "fuse -> storage/posix",
@@ -149,27 +155,16 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
             os.setxattr(backend, "user.bench", b"yes")
             for _ in range(n):
                 os.getxattr(mp, "user.bench")
-        if op == "files":  # in a directory, as run.py's meta workload
-            (mp / "meta").mkdir()
+        if op == "files":  # run.py's meta workload itself, with n files
+            wl_meta(mp, Env(dataclasses.replace(Sizes.quick(), files=n)))
+        if op in MISSING_NAMES:
             for i in range(n):
-                (mp / "meta" / f"f{i:06d}").write_bytes(b"x" * 4096)
-            drop_caches(2)
-            for i in range(n):
-                os.stat(mp / "meta" / f"f{i:06d}")
-            for i in range(n):
-                os.unlink(mp / "meta" / f"f{i:06d}")
-        for i in range(n if op == "repeated" else 0):
-            try:
-                os.stat(mp / f"missing-{i % 100}")
-                raise RuntimeError(f"missing-{i % 100} exists")
-            except FileNotFoundError:
-                pass
-        for i in range(n if op == "missing" else 0):
-            try:
-                os.stat(mp / f"missing-{i}")
-                raise RuntimeError(f"missing-{i} exists")
-            except FileNotFoundError:
-                pass
+                name = MISSING_NAMES[op](i)
+                try:
+                    os.stat(mp / name)
+                    raise RuntimeError(f"{name} exists")
+                except FileNotFoundError:
+                    pass
         if g.startswith("py"):
             status = json.loads(os.getxattr(mp, STATUS_XATTR))
             python_calls = status["translators"][0].get("python_calls", {})
