@@ -783,10 +783,8 @@ class Crypt(Translator):
             return
         if inode.gfid == bytes(16):
             return
-        anon = Fd.open_anonymous(inode)
         try:
-            head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector or b"")
-            plaintext = len(head) > 0 and head != MAGIC and not await self._is_format1(anon)
+            plaintext = await self._is_plaintext(Fd.open_anonymous(inode))
         except FopError:
             return
         self._state(inode).plaintext = plaintext
@@ -814,6 +812,12 @@ class Crypt(Translator):
             if not (isinstance(ctx, FileState) and ctx.plaintext is False):
                 return  # plaintext, or not looked at yet
         iatt.size = plain_size(iatt.size)
+
+    async def _is_plaintext(self, anon: Fd) -> bool:
+        """The file of ``anon`` is non-empty and has no crypt header (neither format 2's
+        magic nor format 1's xattr): a legacy plaintext file."""
+        head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector or b"")
+        return len(head) > 0 and head != MAGIC and not await self._is_format1(anon)
 
     async def _is_format1(self, anon: Fd) -> bool:
         try:
@@ -1114,12 +1118,9 @@ class Crypt(Translator):
         anon = Fd.open_anonymous(inode)
         held = await self._lock(st, loc, write=True)
         try:
-            if self._legacy:  # cutting a legacy plaintext file is changing it too
-                head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector
-                             or b"")
-                if head and head != MAGIC and not await self._is_format1(anon):
-                    st.plaintext = True
-                    raise self._read_only(inode, st)
+            if self._legacy and await self._is_plaintext(anon):  # cutting it is changing it
+                st.plaintext = True
+                raise self._read_only(inode, st)
             r = await self.child.open(loc, flags & ~os.O_TRUNC, fd, xdata)
             await self.child.ftruncate(anon, 0, None)
             return r
