@@ -428,8 +428,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _wait_foreground(state: process.MountState, state_dir: Path | None) -> None:
     """Block until glusterfs exits; SIGINT/SIGTERM unmount."""
-    proc = process.foreground_process(state.mountpoint)
-    try:
+    proc = None
+    try:  # from the first statement: a stop at any point after the mount unmounts
+        proc = process.foreground_process(state.mountpoint)
         _say_mounted(state)
         while proc is not None and proc.poll() is None:
             time.sleep(0.2)
