@@ -46,7 +46,8 @@ def test_the_unit_mounts_and_stops(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)  # what systemctl stop sends
         proc.wait(30)
-    assert process.mount_fstype(mnt) is None
+    output = proc.stdout.read() if proc.stdout else ""
+    assert process.mount_fstype(mnt) is None, f"left mounted; glupy mount said:\n{output}"
 
 
 def test_bad_input_is_refused() -> None:
