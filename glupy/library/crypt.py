@@ -56,7 +56,7 @@ fallback: nothing is ever written in clear, and a non-empty file whose first byt
 not ``GLCR`` (a plaintext file from before crypt, or a header overwritten) gives EIO,
 logged once per file, unless ``option read-legacy-plaintext on``: then such files are
 served read-only (their bytes, their real size) and everything that would change their
-contents (write, truncate, open O_TRUNC, fallocate, discard, zerofill) fails with
+contents (an open for writing, write, truncate, fallocate, discard, zerofill) fails with
 **EROFS**, logged once per file.  Encrypt one by copying it through the mount and
 renaming the copy over it.  Under the option, each file's first 4 bytes are read once
 per inode on its first lookup/stat/listing to tell the kinds apart.  Files of format 1
@@ -767,6 +767,21 @@ class Crypt(Translator):
                            "EROFS", self._who(inode))
         return FopError(errno.EROFS)
 
+    async def _refuse_if_plaintext(self, inode: Inode) -> None:
+        """EROFS for opening a legacy plaintext file for writing: refused at open, as on
+        a read-only filesystem.  A write refused later could already sit in the
+        client's caches (write-behind answers a write before it reaches crypt, and the
+        kernel keeps the written page), and be read back although the brick never
+        changed."""
+        st = self._state(inode)
+        if st.plaintext is None and inode.gfid != bytes(16):
+            try:
+                st.plaintext = await self._is_plaintext(Fd.open_anonymous(inode))
+            except FopError:
+                return  # the open itself will say what is wrong
+        if st.plaintext:
+            raise self._read_only(inode, st)
+
     async def _classify(self, inode: Inode | None, iatt: Iatt | None) -> None:
         """Under ``read-legacy-plaintext``: find out (once per inode, by its first bytes)
         whether the regular file of ``iatt`` has a crypt header, so that its size is
@@ -1111,7 +1126,11 @@ class Crypt(Translator):
 
     async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         inode = loc.inode
-        if not flags & os.O_TRUNC or inode is None or inode.type != IaType.REG:
+        if inode is None or inode.type != IaType.REG:
+            return await self.child.open(loc, flags, fd, xdata)
+        if self._legacy and flags & os.O_ACCMODE != os.O_RDONLY:
+            await self._refuse_if_plaintext(inode)
+        if not flags & os.O_TRUNC:
             return await self.child.open(loc, flags, fd, xdata)
         # O_TRUNC under the locks, so it cannot cut the header from under a writer
         st = self._state(inode)
