@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import signal
 import statistics
@@ -87,24 +86,6 @@ def drop_caches(level: int = 3) -> None:
         Path("/proc/sys/vm/drop_caches").write_text(f"{level}\n")
 
 
-def warm_memory(nbytes: int) -> float:
-    """Touch, then free, ``nbytes`` of anonymous memory; returns the seconds it took.
-
-    On a VM whose balloon reports freed pages to the host (virtio-balloon free page
-    reporting, as on the machines this project runs on), the first touch of such a page
-    costs a host fault: a fresh 6 GiB tmpfs file took 16.7 s of system time, the same
-    again right after 6.0 s.  A translator that writes the brick through the page cache
-    (crypt: its 4,128-byte stored blocks cannot go O_DIRECT) pays that per new page, and
-    `none`'s O_DIRECT writes never do.  Pages freed a moment ago are handed out first and
-    are reported only after about 2 s, so warming right before a sequential write makes
-    it measure the translator, not the hypervisor.  Done for every graph alike."""
-    t0 = time.perf_counter()
-    populate = getattr(mmap, "MAP_POPULATE", 0x8000)
-    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
-    region.close()
-    return time.perf_counter() - t0
-
-
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of process ``pid`` (all its threads) so far; 0 if unknown."""
     if pid is None:
@@ -160,7 +141,6 @@ def wl_io(mp: Path, env: Env) -> dict[str, float]:
     size = f"--size={s.seq_bytes}"
     io_timeout = 600
     res: dict[str, float] = {}
-    warm_memory(s.seq_bytes + s.seq_bytes // 4)
     if env.direct:
         w = fio(["--name=seqwrite", f"--filename={f}", "--rw=write", "--bs=1M", size,
                  "--direct=1"], io_timeout)

@@ -316,10 +316,7 @@ def render_md(result: dict[str, Any], out: Path = BENCH_DIR) -> str:
         f"Mode: **{'quick' if meta['quick'] else 'full'}**: {meta['repeats']} repeat(s), "
         f"sequential {meta['seq_bytes'] // MiB} MiB, random I/O {meta['rand_seconds']} s, "
         f"{meta['files']} small files, {meta['missing']} unique missing names. "
-        f"I/O mode: {meta['direct_io_note']}; before each sequential write "
-        "1.25x its size of memory is touched and freed (`benchlib.warm_memory`: this VM "
-        "reports freed pages to its host, and a buffered brick write would pay the host's "
-        "first-touch fault per page).",
+        f"I/O mode: {meta['direct_io_note']}.",
         "",
         "Each graph is a single-process `glusterfs -f` FUSE mount: "
         "`fuse -> [translator] -> storage/posix` over a fresh directory on the same local "
