@@ -63,8 +63,12 @@ def test_lock_serialises_increments(tmp_path, locked):
     mnt = _mount(tmp_path, locked)
     try:
         if locked:
-            assert _hammer(mnt) == THREADS * EACH
-            # fops really queued on the lock (parked, not blocking threads)
+            # fops really queued on the lock (parked, not blocking threads); on a loaded
+            # machine the threads may happen not to overlap in one round, so up to three
+            for i in range(3):
+                assert _hammer(mnt, f"f{i}") == THREADS * EACH
+                if int(os.getxattr(mnt, "user.max-waiters")) >= 1:
+                    break
             assert int(os.getxattr(mnt, "user.max-waiters")) >= 1
         else:
             # the race is probabilistic: a few attempts must show a lost update
