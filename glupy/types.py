@@ -324,6 +324,15 @@ class Inode(_core.InstanceView):
         found = Inode(_ffi.gc(p, _lib.inode_unref), self._inst)
         return found
 
+    def child(self, name: str) -> Inode | None:
+        """The inode of entry ``name`` of this directory as this process's inode table
+        holds it (inode_grep: the dentry GlusterFS linked when the entry was last looked
+        up or made here), or None if the table has no such dentry."""
+        p = _lib.inode_grep(self._p.table, self._p, name.encode("utf-8", "surrogateescape"))
+        if p == _ffi.NULL:
+            return None
+        return Inode(_ffi.gc(p, _lib.inode_unref), self._inst)
+
     @property
     def ctx(self) -> Any:
         """This translator's context object for the inode (None if unset);
@@ -528,6 +537,24 @@ class Loc(_core.InstanceView):
         no name: a path-free loc for a translator whose paths mean nothing below it
         (storage/posix takes a directory's absolute path literally)."""
         return self._with_path(f"<gfid:{gfid_str(self.gfid)}>".encode(), None)
+
+    def with_path(self, path: bytes | str) -> Loc:
+        """A new loc for the same inode (same parent and GFIDs) whose path is
+        ``path``, an absolute path as the layers below know it (crypt's encrypted
+        path on the brick); its name is the last component of ``path``, or none if
+        this loc has none (a nameless loc stays nameless).  storage/posix acts on an
+        absolute path as given (an entry's, and a directory's), not through the
+        GFID handle, so ``path`` must name this same entry.  Owned by the returned
+        Loc, as with :meth:`with_name`."""
+        raw = path.encode("utf-8", "surrogateescape") if isinstance(path, str) else bytes(path)
+        last = raw.rfind(b"/") + 1
+        if not raw.startswith(b"/") or b"\0" in raw or b"//" in raw \
+                or raw[last:] in (b".", b".."):
+            raise ValueError(f"not an absolute path: {raw!r}")
+        named = self._p.name != _ffi.NULL and bool(_ffi.string(self._p.name))
+        if named and last == len(raw):
+            raise ValueError(f"{raw!r} names no entry for a loc with a name")
+        return self._with_path(raw, last if named else None)
 
     def _with_path(self, path: bytes, name_at: int | None) -> Loc:
         new_path = _lib.gf_strdup(path)

@@ -636,9 +636,12 @@ class FileState:
 
 @dataclass(eq=False)
 class DirState:
-    """Per directory inode (``inode.ctx``): its name IV."""
+    """Per directory inode (``inode.ctx``): its name IV, and the brick path last worked
+    out for it (:meth:`Crypt._brick_parent`): (plaintext path, brick path, the
+    translator's tree generation then)."""
 
     iv: bytes
+    brick_path: tuple[str, str, int] | None = None
 
 
 def _xattr_bytes(value: Any) -> bytes:
@@ -678,6 +681,7 @@ class Crypt(Translator):
         self._name_cipher: AESSIV | None = None
         self._name_key_logged = False
         self._name_memo: dict[tuple[bytes, bytes], tuple[str, str | None]] = {}
+        self._tree_generation = 0  # + 1 around each rename that may move a directory
         self._legacy = bool(self.read_legacy_plaintext)
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
@@ -1391,7 +1395,9 @@ class Crypt(Translator):
         return _xattr_bytes(r.dict[key]) if r.dict is not None else b""
 
     async def _encrypted(self, loc: Loc) -> tuple[Loc, str | None]:
-        """``loc`` renamed to its entry's brick name, and the long-name xattr (or None)."""
+        """``loc`` renamed to its entry's brick name, and the long-name xattr (or None).
+        Its path is the parent's absolute brick path + the stored name when that path
+        is known for sure (:meth:`_brick_parent`), else ``<gfid:PARENT>/stored``."""
         name = loc.name
         if not name:
             return loc, None
@@ -1399,15 +1405,81 @@ class Crypt(Translator):
         if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
             raise FopError(errno.ENAMETOOLONG)
         iv = await self._dir_iv(loc.parent)
+        stored, long_name = self._stored_name(await self._cipher(loc.parent), iv, raw)
+        parent_path = None if long_name is not None else self._brick_parent(loc)
+        if parent_path is None:
+            return loc.with_name(stored, gfid_path=True), long_name
+        return loc.with_path(parent_path.rstrip("/") + "/" + stored), None
+
+    def _stored_name(self, names: AESSIV, iv: bytes, raw: bytes) -> tuple[str, str | None]:
+        """The brick name of ``raw`` in the directory of name IV ``iv``, and its long
+        encrypted name when the brick name is a hash of it (else None); memoised (AES-SIV
+        is deterministic: the same name, the same stored name)."""
         memo = self._name_memo.get((iv, raw))
-        if memo is None:  # AES-SIV is deterministic: the same name, the same stored name
-            encrypted = encrypt_name(await self._cipher(loc.parent), iv, raw)
+        if memo is None:
+            encrypted = encrypt_name(names, iv, raw)
             stored = brick_name(encrypted)
             memo = stored, (longname_xattr(stored) and encrypted)
             if len(self._name_memo) >= NAME_MEMO_MAX:
                 self._name_memo.clear()
             self._name_memo[iv, raw] = memo
-        return loc.with_name(memo[0], gfid_path=True), memo[1]
+        return memo
+
+    def _brick_parent(self, loc: Loc) -> str | None:
+        """The absolute brick path of the directory an entry fop's ``loc`` names an
+        entry of, or None (see :meth:`_brick_dir`)."""
+        path, parent = loc.path, loc.parent
+        if not path or path[0] != "/" or parent is None:
+            return None
+        head, _, name = path.rpartition("/")
+        if name != loc.name:
+            return None
+        return self._brick_dir(parent, head or "/")
+
+    def _brick_dir(self, directory: Inode, path: str) -> str | None:
+        """The absolute brick path of ``directory``, whose plaintext absolute path (as
+        this fop came with it) is ``path``, or None when it is not known for sure.
+        Without it the fop goes down by GFID, which storage/posix resolves through the
+        directory's .glusterfs handle symlinks: a readlink and several stats per level.
+
+        Each component of ``path`` is encrypted under the IV of the directory holding
+        it, those directories found in the inode table from the root down and the last
+        of them checked to be ``directory``; a component with a hashed long name, a
+        directory missing from the table or whose IV is not cached gives None.  The
+        result is kept in the directory's DirState for the same plaintext path until a
+        rename may have moved a directory."""
+        names = self._name_cipher
+        if names is None:
+            return None
+        if path == "/":
+            return path if directory.gfid == ROOT_GFID else None
+        state = directory.ctx
+        generation = self._tree_generation
+        if isinstance(state, DirState):
+            known = state.brick_path
+            if known is not None and known[0] == path and known[2] == generation:
+                return known[1]
+        node = directory.find(ROOT_GFID)
+        if node is None:
+            return None
+        stored_parts: list[str] = []
+        for part in path.split("/")[1:]:
+            node_state = node.ctx
+            if part in ("", ".", "..") or not isinstance(node_state, DirState):
+                return None
+            stored, long_name = self._stored_name(
+                names, node_state.iv, part.encode("utf-8", "surrogateescape"))
+            child = node.child(part)
+            if long_name is not None or child is None:
+                return None
+            stored_parts.append(stored)
+            node = child
+        if node.gfid != directory.gfid:
+            return None
+        brick = "/" + "/".join(stored_parts)
+        if isinstance(state, DirState):
+            state.brick_path = path, brick, generation
+        return brick
 
     async def _entry_loc(self, loc: Loc) -> Loc:
         """The brick-name loc of an entry being created: a long name is first recorded
@@ -1435,12 +1507,14 @@ class Crypt(Translator):
 
     def _below(self, loc: Any) -> Any:
         """A directory's loc as the child may see it: its plaintext path means nothing
-        on the brick (and storage/posix takes a directory's absolute path literally)."""
+        on the brick, and storage/posix takes a directory's absolute path literally.
+        So its brick path when that is known (:meth:`_brick_dir`), else by GFID."""
         if self._names and isinstance(loc, Loc):
             inode, path = loc.inode, loc.path
             if inode is not None and inode.type == IaType.DIR and path and path != "/" \
                     and path.startswith("/"):
-                return loc.by_gfid()
+                brick = self._brick_dir(inode, path)
+                return loc.by_gfid() if brick is None else loc.with_path(brick)
         return loc
 
     async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
@@ -1674,7 +1748,14 @@ class Crypt(Translator):
             return r
         old = (await self._encrypted(oldloc))[0]
         new = await self._entry_loc(newloc)
-        r = await self.child.rename(old, new, xdata)
+        moves_directory = oldloc.inode is None or oldloc.inode.type == IaType.DIR
+        if moves_directory:  # brick paths worked out before or during it may be stale
+            self._tree_generation += 1
+        try:
+            r = await self.child.rename(old, new, xdata)
+        finally:
+            if moves_directory:
+                self._tree_generation += 1
         if old.name != new.name or oldloc.pargfid != newloc.pargfid:
             await self._forget_long_name(oldloc.parent, old)
         self._map_file(r.buf, oldloc.inode)

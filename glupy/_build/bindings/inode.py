@@ -42,6 +42,7 @@ inode_t *inode_ref(inode_t *inode);
 inode_t *inode_unref(inode_t *inode);
 inode_t *inode_find(inode_table_t *table, uuid_t gfid);
 inode_t *inode_parent(inode_t *inode, uuid_t pargfid, const char *name);
+inode_t *inode_grep(inode_table_t *table, inode_t *parent, const char *name);
 inode_t *inode_new(inode_table_t *table);
 int inode_path(inode_t *inode, const char *name, char **bufp);
 fd_t *fd_ref(fd_t *fd);
