@@ -547,14 +547,14 @@ class Loc(_core.InstanceView):
         GFID handle, so ``path`` must name this same entry.  Owned by the returned
         Loc, as with :meth:`with_name`."""
         raw = path.encode("utf-8", "surrogateescape") if isinstance(path, str) else bytes(path)
-        last = raw.rfind(b"/") + 1
-        if not raw.startswith(b"/") or b"\0" in raw or b"//" in raw \
-                or raw[last:] in (b".", b".."):
-            raise ValueError(f"not an absolute path: {raw!r}")
+        parts = raw.split(b"/")[1:]
+        if raw != b"/" and (not raw.startswith(b"/") or b"\0" in raw
+                            or any(p in (b"", b".", b"..") for p in parts)):
+            raise ValueError(f"not a normalised absolute path: {raw!r}")
         named = self._p.name != _ffi.NULL and bool(_ffi.string(self._p.name))
-        if named and last == len(raw):
-            raise ValueError(f"{raw!r} names no entry for a loc with a name")
-        return self._with_path(raw, last if named else None)
+        if named and raw == b"/":
+            raise ValueError(f"{raw!r} names no entry, and this loc has a name")
+        return self._with_path(raw, raw.rfind(b"/") + 1 if named else None)
 
     def _with_path(self, path: bytes, name_at: int | None) -> Loc:
         new_path = _lib.gf_strdup(path)
