@@ -637,7 +637,7 @@ class FileState:
 @dataclass(eq=False)
 class DirState:
     """Per directory inode (``inode.ctx``): its name IV, and the brick path last worked
-    out for it (:meth:`Crypt._brick_parent`): (plaintext path, brick path, the
+    out for it (:meth:`Crypt._brick_dir`): (plaintext path, brick path, the
     translator's tree generation then)."""
 
     iv: bytes
@@ -1405,7 +1405,8 @@ class Crypt(Translator):
         if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
             raise FopError(errno.ENAMETOOLONG)
         iv = await self._dir_iv(loc.parent)
-        stored, long_name = self._stored_name(await self._cipher(loc.parent), iv, raw)
+        names = self._name_cipher or await self._cipher(loc.parent)
+        stored, long_name = self._stored_name(names, iv, raw)
         parent_path = None if long_name is not None else self._brick_parent(loc)
         if parent_path is None:
             return loc.with_name(stored, gfid_path=True), long_name
