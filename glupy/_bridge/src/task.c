@@ -471,12 +471,12 @@ static int glupy_handler_covers(PyCodeObject *code, int index)
  * marked finished instead -- its frame is cleared when the task drops it, as
  * for any finished coroutine -- and the fop fails with the error as if it had
  * been raised.  1 if so.  Not with a tracer or profiler set (they would miss
- * the exception event), nor for a coroutine awaiting another coroutine. */
-static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
+ * the exception event), nor for a coroutine awaiting another coroutine.  Only for a
+ * child's plain FopError (the caller checks): anything else is a bug to report with
+ * the translator's traceback (glupy_crash). */
+static int glupy_finish_unhandled(glupy_task_t *t)
 {
-    /* only a child's plain FopError: anything else is a bug to report with the
-       translator's traceback (glupy_crash) */
-    if ((PyObject *)Py_TYPE(exc) != G.fop_error || !PyCoro_CheckExact(t->coro))
+    if (!PyCoro_CheckExact(t->coro))
         return 0;
     PyThreadState *ts = PyThreadState_Get();
     if (ts->c_tracefunc || ts->c_profilefunc)
@@ -501,7 +501,7 @@ static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
     return 1;
 }
 #else
-static int glupy_finish_unhandled(glupy_task_t *t, PyObject *exc)
+static int glupy_finish_unhandled(glupy_task_t *t)
 {
     return 0; /* another CPython: raised through the frame as usual */
 }
@@ -519,7 +519,7 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
     t->c_await = 0;
     if (!exc) {
         r = PyIter_Send(t->coro, value ? value : Py_None, out);
-    } else if (c_await && glupy_finish_unhandled(t, exc)) {
+    } else if (c_await && (PyObject *)Py_TYPE(exc) == G.fop_error && glupy_finish_unhandled(t)) {
         /* as the coroutine would have ended: this exception pending */
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         *out = NULL;
@@ -908,15 +908,35 @@ void glupy_entry_end(glupy_task_t *t)
         free(t);
 }
 
-/* A child's callback: ``raw`` (stolen) holds its C reply arguments. */
-void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
-                        PyObject *raw)
+/* A child's error reply that the task would raise now (glupy_deliver), in an await
+ * no handler covers (glupy_finish_unhandled): the fop fails with it as it came, and
+ * neither the reply nor its FopError is made.  ``raw`` is stolen when 1. */
+static int glupy_fail_unhandled(glupy_task_t *t, int32_t op_errno, PyObject *raw)
 {
-    glupy_wind_rec_t *rec = cookie;
-    glupy_task_t *t = rec->task;
-    int index = rec->index;
-    PyObject *keep = rec->keep, *hold = rec->hold;
-    rec->keep = rec->hold = NULL;
+    if (t->gathering || t->remaining != 1 || !t->c_await ||
+        (t->state == GLUPY_WINDING &&
+         (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING)) ||
+        !glupy_finish_unhandled(t))
+        return 0;
+    t->remaining = 0;
+    t->c_await = 0;
+    t->state = GLUPY_DONE;
+    if (op_errno <= 0)
+        op_errno = EIO;
+    if (glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
+        PyErr_Clear(); /* not expected: the child's arguments, unchanged */
+        glupy_unwind_errno(t, op_errno);
+    }
+    Py_DECREF(raw);
+    glupy_task_done(t);
+    return 1;
+}
+
+/* What the coroutine gets for a child's reply (``raw`` stolen): the reply, or a
+ * FopError carrying it; the exception if out of memory. */
+static PyObject *glupy_reply_result(glupy_task_t *t, int slot, int32_t op_ret,
+                                    int32_t op_errno, PyObject *raw)
+{
     PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
     PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
     PyObject *result = NULL;
@@ -958,7 +978,20 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
         Py_XDECREF(tb);
         result = val ? val : PyObject_CallNoArgs(PyExc_MemoryError);
     }
-    glupy_deliver(t, index, result);
+    return result;
+}
+
+/* A child's callback: ``raw`` (stolen) holds its C reply arguments. */
+void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
+                        PyObject *raw)
+{
+    glupy_wind_rec_t *rec = cookie;
+    glupy_task_t *t = rec->task;
+    int index = rec->index;
+    PyObject *keep = rec->keep, *hold = rec->hold;
+    rec->keep = rec->hold = NULL;
+    if (!(op_ret < 0 && raw && glupy_fail_unhandled(t, op_errno, raw)))
+        glupy_deliver(t, index, glupy_reply_result(t, slot, op_ret, op_errno, raw));
     if (hold && glupy_tail && glupy_tail->set)
         glupy_tail_take_releases(glupy_tail, hold);
     Py_XDECREF(keep);
