@@ -7,19 +7,18 @@
 
 /* ------------------------------------------------------------ C -> Python */
 
-/* A view of a C pointer (None for NULL), built without running Python. */
+/* A view of a C pointer (None for NULL), built without running Python; its cdata
+ * is made only if Python reads _p. */
 PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
 {
     if (!p)
         Py_RETURN_NONE;
     PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
     PyObject *v = cls->tp_alloc(cls, 0);
-    PyObject *cdata = v ? glupy_ptr(p, ct) : NULL;
-    if (!cdata) {
-        Py_XDECREF(v);
+    if (!v)
         return NULL;
-    }
-    ((glupy_view_t *)v)->p = cdata;
+    ((glupy_view_t *)v)->ptr = p;
+    ((glupy_view_t *)v)->ct = ct;
     /* the classes setup.c checked: these kinds are InstanceViews */
     if (kind == GLUPY_V_LOC || kind == GLUPY_V_FD || kind == GLUPY_V_INODE ||
         kind == GLUPY_V_DIRENTS)
@@ -67,6 +66,30 @@ int glupy_cdata_ptr(PyObject *cdata, int ct, void **out)
     return 0;
 }
 
+/* core->view_cdata: what _p reads for a view made by glupy_view */
+PyObject *glupy_view_cdata(void *p, int ct)
+{
+    return glupy_ptr(p, ct);
+}
+
+int glupy_view_ptr(glupy_view_t *v, int ct, void **out)
+{
+    if (!v->p) {
+        if (!v->ptr || v->ct == ct) { /* no pointer, or one made here: as it is */
+            *out = v->ptr;
+            return 0;
+        }
+        v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
+        if (!v->p)
+            return -1;
+    }
+    if (v->p == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    return glupy_cdata_ptr(v->p, ct, out);
+}
+
 /* Is ``v`` a Vector over GlusterFS memory (a child's buffers, Vector.alloc's)? */
 static inline int glupy_vector_mem(PyObject *v)
 {
@@ -82,9 +105,9 @@ int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname,
         return 0;
     }
     if ((PyObject *)Py_TYPE(value) == G.view_cls[kind]) {
-        PyObject *p = ((glupy_view_t *)value)->p;
-        if (p && p != Py_None)
-            return glupy_cdata_ptr(p, ct, out);
+        glupy_view_t *v = (glupy_view_t *)value;
+        if (v->p ? v->p != Py_None : v->ptr != NULL)
+            return glupy_view_ptr(v, ct, out);
     }
     PyObject *c = glupy_to_c_py(kname, value, rec);
     if (!c)

@@ -16,7 +16,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 7
+#define GLUPY_CORE_ABI 8
 
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
@@ -111,6 +111,11 @@ typedef struct {
     PyObject *keep; /* _keep: a Python object that keeps *p alive (NULL reads as None) */
     void *owned;    /* the reference or copy the bridge took, or NULL */
     void (*release)(void *owned); /* drops it, once; GlusterFS code, GIL or not */
+    /* a view the bridge made (p NULL): the pointer and the bridge's cffi type for
+       it; _p's cdata is made from them when Python first reads it (core->view_cdata),
+       so a view passed on to a wind never makes one.  Ignored once p is set. */
+    void *ptr;
+    int ct;
 } glupy_view_t;
 
 /* glupy._core.InstanceView: views whose methods need the translator instance (Loc,
@@ -162,6 +167,9 @@ typedef struct {
        independent of its caller's memory.  0 done, 1 not a view the bridge detaches
        in C (the caller leaves it as it is), -1 with an exception set. */
     int (*detach_view)(PyObject *view);
+    /* set by the bridge at its setup: the cdata of a view's ``ptr`` (its ``ct``), for
+       _p; a new reference, or NULL with an exception set */
+    PyObject *(*view_cdata)(void *ptr, int ct);
     /* Reply._detach: 0, or -1 with an exception set (glupy._core's own) */
     int (*detach_reply)(PyObject *reply);
     /* any value a fop or a reply holds made independent of its caller's memory: a

@@ -61,9 +61,9 @@ int glupy_view_detach(PyObject *view)
     int ct = glupy_view_ct[kind];
     void *p = NULL;
     /* no pointer, or one whose memory the view's _keep owns (Loc.with_name, ...) */
-    if (!v->p || v->p == Py_None || (v->keep && v->keep != Py_None))
+    if (v->keep && v->keep != Py_None)
         return 0;
-    if (glupy_cdata_ptr(v->p, ct, &p) < 0)
+    if (glupy_view_ptr(v, ct, &p) < 0)
         return -1;
     if (!p || (v->release && v->owned == p))
         return 0; /* nothing, or already its own */
@@ -119,13 +119,10 @@ int glupy_view_detach(PyObject *view)
         memcpy(owned, p, size);
         release = free;
     }
-    if (owned != p) { /* the view points at its copy from now on */
-        PyObject *cdata = glupy_ptr(owned, ct);
-        if (!cdata) {
-            release(owned);
-            return -1;
-        }
-        Py_SETREF(v->p, cdata);
+    if (owned != p) { /* the view points at its copy from now on (its cdata made if read) */
+        Py_CLEAR(v->p);
+        v->ptr = owned;
+        v->ct = ct;
     }
     /* what it owned before (Python set another _p since): dropped */
     void (*old_release)(void *) = v->release;

@@ -288,6 +288,9 @@ PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref);
 /* Python -> C: 0, or -1 with an exception set; what the C value points into is
  * kept in rec->keep */
 int glupy_cdata_ptr(PyObject *cdata, int ct, void **out);
+/* the pointer a view (glupy._core's View) points at, as ``ct``: NULL if none */
+int glupy_view_ptr(glupy_view_t *v, int ct, void **out);
+PyObject *glupy_view_cdata(void *p, int ct);
 int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname, glupy_wind_rec_t *rec,
                    void **out);
 int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,

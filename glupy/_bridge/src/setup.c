@@ -140,6 +140,7 @@ static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c)
         goto error;
     G.s_throw = PyUnicode_InternFromString("throw");
     core->detach_view = glupy_view_detach;
+    core->view_cdata = glupy_view_cdata;
     return 0;
 error:
     PyErr_Print();

@@ -47,6 +47,38 @@ static void view_dealloc(PyObject *self)
     view_free(self, view_clear);
 }
 
+/* _p: the cdata, made now for a view the bridge made of a C pointer (borrowed) */
+static PyObject *view_cdata(glupy_view_t *v)
+{
+    if (!v->p && v->ptr) {
+        if (!core->view_cdata) {
+            PyErr_SetString(PyExc_RuntimeError, "a view's pointer without the glupy bridge");
+            return NULL;
+        }
+        v->p = core->view_cdata(v->ptr, v->ct);
+    } else if (!v->p) {
+        PyErr_SetString(PyExc_AttributeError, "_p"); /* never set: as an unset slot */
+    }
+    return v->p;
+}
+
+static void view_set_cdata(glupy_view_t *v, PyObject *p)
+{
+    Py_XSETREF(v->p, Py_XNewRef(p));
+    v->ptr = NULL;
+}
+
+static PyObject *view_get_p(PyObject *self, void *unused)
+{
+    return Py_XNewRef(view_cdata((glupy_view_t *)self));
+}
+
+static int view_set_p(PyObject *self, PyObject *value, void *unused)
+{
+    view_set_cdata((glupy_view_t *)self, value);
+    return 0;
+}
+
 /* View(p): a view of the cdata pointer ``p`` (the classes in glupy.types that take
  * other arguments have their own __init__) */
 static int view_init(PyObject *self, PyObject *args, PyObject *kwds)
@@ -56,7 +88,7 @@ static int view_init(PyObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:View", kwlist, &p))
         return -1;
     glupy_view_t *v = (glupy_view_t *)self;
-    Py_XSETREF(v->p, Py_NewRef(p));
+    view_set_cdata(v, p);
     Py_CLEAR(v->keep);
     return 0;
 }
@@ -66,14 +98,20 @@ static PyObject *view_richcompare(PyObject *self, PyObject *other, int op)
 {
     if ((op != Py_EQ && op != Py_NE) || Py_TYPE(other) != Py_TYPE(self))
         Py_RETURN_NOTIMPLEMENTED; /* then == is identity: False for another class */
-    PyObject *a = ((glupy_view_t *)self)->p, *b = ((glupy_view_t *)other)->p;
-    return PyObject_RichCompare(a ? a : Py_None, b ? b : Py_None, op);
+    glupy_view_t *a = (glupy_view_t *)self, *b = (glupy_view_t *)other;
+    if (!a->p && !b->p) /* both still C pointers */
+        return PyBool_FromLong((a->ptr == b->ptr) == (op == Py_EQ)); /* as cdata compare */
+    if ((a->ptr && !view_cdata(a)) || (b->ptr && !view_cdata(b)))
+        return NULL;
+    return PyObject_RichCompare(a->p ? a->p : Py_None, b->p ? b->p : Py_None, op);
 }
 
 static Py_hash_t view_hash(PyObject *self)
 {
-    PyObject *p = ((glupy_view_t *)self)->p;
-    return PyObject_Hash(p ? p : Py_None);
+    glupy_view_t *v = (glupy_view_t *)self;
+    if (v->ptr && !view_cdata(v))
+        return -1;
+    return PyObject_Hash(v->p ? v->p : Py_None);
 }
 
 static PyObject *view_detach(PyObject *self, PyObject *unused)
@@ -97,12 +135,12 @@ static PyMethodDef view_methods[] = {
 };
 
 static PyGetSetDef view_getset[] = {
+    {"_p", view_get_p, view_set_p, "the cdata pointer", NULL},
     {"_owns", view_owns, NULL, "the view holds a reference or copy the bridge took", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMemberDef view_members[] = {
-    {"_p", T_OBJECT_EX, offsetof(glupy_view_t, p), 0, "the cdata pointer"},
     {"_keep", T_OBJECT, offsetof(glupy_view_t, keep), 0,
      "what keeps the pointed-at memory alive (a gc'd cdata), or None"},
     {NULL, 0, 0, 0, NULL},
@@ -151,7 +189,7 @@ static int instance_view_init(PyObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:InstanceView", kwlist, &p, &inst))
         return -1;
     glupy_instance_view_t *v = (glupy_instance_view_t *)self;
-    Py_XSETREF(v->view.p, Py_NewRef(p));
+    view_set_cdata(&v->view, p);
     Py_CLEAR(v->view.keep);
     Py_XSETREF(v->inst, Py_NewRef(inst));
     return 0;
