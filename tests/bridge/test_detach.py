@@ -82,6 +82,21 @@ def test_views_own_a_copy_when_they_outlive_the_entry_and_free_it_with_the_view(
     assert seen["reply"] == [True, True, True]
 
 
+def test_a_view_the_translator_keeps_is_not_reused_for_later_fops(mounted):
+    """The task's argument views that nothing else holds are reused for the next fops'
+    (convert.c glupy_arg_drop): one the translator kept stays its own."""
+    mnt, _ = mounted
+    with pytest.raises(OSError):  # posix has no user.none
+        os.getxattr(mnt / "f", "user.detach-keep")
+    for i in range(4):
+        (mnt / f"g{i}").write_bytes(b"x")
+        os.stat(mnt / f"g{i}")
+        with pytest.raises(FileNotFoundError):
+            os.stat(mnt / f"missing{i}")
+    kept = json.loads(os.getxattr(mnt / "g3", "user.detach-kept"))
+    assert kept == ["/f", True, "/g3"]
+
+
 def test_a_loc_read_after_its_entry_returned_is_the_detached_copy(tmp_path, monkeypatch):
     """io-threads above destroys the call stub (the loc) once the entry returns; io-threads
     below makes the coroutine go on after that, on a worker: the loc it reads there must be

@@ -7,16 +7,27 @@
 
 /* ------------------------------------------------------------ C -> Python */
 
+/* A fop's argument views that nothing else kept, emptied for the next fop's (under
+ * the GIL): an allocation and a deallocation less per view and fop. */
+#define GLUPY_VIEW_SPARES 4
+static PyObject *glupy_view_spares[GLUPY_NUM_VIEWS][GLUPY_VIEW_SPARES];
+static int glupy_view_nspares[GLUPY_NUM_VIEWS];
+
 /* A view of a C pointer (None for NULL), built without running Python; its cdata
  * is made only if Python reads _p. */
 PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
 {
     if (!p)
         Py_RETURN_NONE;
-    PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
-    PyObject *v = cls->tp_alloc(cls, 0);
-    if (!v)
-        return NULL;
+    PyObject *v;
+    if (glupy_view_nspares[kind] > 0) {
+        v = glupy_view_spares[kind][--glupy_view_nspares[kind]];
+    } else {
+        PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
+        v = cls->tp_alloc(cls, 0);
+        if (!v)
+            return NULL;
+    }
     ((glupy_view_t *)v)->ptr = p;
     ((glupy_view_t *)v)->ct = ct;
     /* the classes setup.c checked: these kinds are InstanceViews */
@@ -24,6 +35,39 @@ PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
         kind == GLUPY_V_DIRENTS)
         ((glupy_instance_view_t *)v)->inst = Py_NewRef(inst);
     return v;
+}
+
+/* Drop a fop's argument (a reference, stolen): a view only the task held is kept for
+ * glupy_view, emptied as a new one (what it owned released). */
+void glupy_arg_drop(PyObject *v)
+{
+    if (!v)
+        return;
+    int kind = 0;
+    if (Py_REFCNT(v) == 1)
+        while (kind < GLUPY_NUM_VIEWS && (PyObject *)Py_TYPE(v) != G.view_cls[kind])
+            kind++;
+    if (Py_REFCNT(v) != 1 || kind == GLUPY_NUM_VIEWS || kind == GLUPY_V_DIRENTS ||
+        glupy_view_nspares[kind] >= GLUPY_VIEW_SPARES) {
+        Py_DECREF(v);
+        return;
+    }
+    glupy_view_t *view = (glupy_view_t *)v;
+    void (*release)(void *) = view->release;
+    void *owned = view->owned;
+    view->release = NULL;
+    view->owned = NULL;
+    view->ptr = NULL;
+    Py_CLEAR(view->p);
+    Py_CLEAR(view->keep);
+    if (kind == GLUPY_V_LOC || kind == GLUPY_V_FD || kind == GLUPY_V_INODE)
+        Py_CLEAR(((glupy_instance_view_t *)v)->inst);
+    if (release)
+        release(owned);
+    if (Py_REFCNT(v) == 1 && glupy_view_nspares[kind] < GLUPY_VIEW_SPARES)
+        glupy_view_spares[kind][glupy_view_nspares[kind]++] = v;
+    else
+        Py_DECREF(v); /* clearing ran Python that took it */
 }
 
 PyObject *glupy_str(const char *p)

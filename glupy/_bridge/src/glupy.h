@@ -283,6 +283,7 @@ static inline PyObject *glupy_ptr(const void *p, int ct)
 
 /* C -> Python: new references */
 PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst);
+void glupy_arg_drop(PyObject *arg);
 PyObject *glupy_str(const char *p);
 PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref);
 /* Python -> C: 0, or -1 with an exception set; what the C value points into is

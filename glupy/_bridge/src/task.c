@@ -101,8 +101,11 @@ static void glupy_release_args(glupy_task_t *t)
 {
     int n = t->nargs;
     __atomic_store_n(&t->nargs, 0, __ATOMIC_RELAXED); /* read by glupy_entry_end */
-    for (int i = 0; i < n; i++)
-        Py_CLEAR(t->args[i]);
+    for (int i = 0; i < n; i++) {
+        PyObject *a = t->args[i];
+        t->args[i] = NULL;
+        glupy_arg_drop(a);
+    }
 }
 
 /* GlusterFS callers free what they passed (utime, quick-read, md-cache unref

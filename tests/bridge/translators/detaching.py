@@ -15,6 +15,14 @@ class Detaching(Translator):
             return await self._late(loc, name)
         if name == "user.detach-sync":  # done inside the entry: the next one is lazy
             return replies.GetxattrReply(Dict.from_mapping({name: b"ok"}), None, op_ret=2)
+        if name == "user.detach-keep":  # an argument view the translator keeps
+            loc._detach()
+            self._kept = loc
+            return await self.child.getxattr(loc, "user.none", xdata)
+        if name == "user.detach-kept":
+            value = json.dumps([self._kept.path, self._kept._owns, loc.path]).encode()
+            return replies.GetxattrReply(Dict.from_mapping({name: value}), None,
+                                         op_ret=len(value))
         if name != "user.detach":
             return await self.child.getxattr(loc, name, xdata)
         seen = {"path": loc.path}
