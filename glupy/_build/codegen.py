@@ -151,7 +151,9 @@ def _from_py(a: Arg, item: str, only_if: str = "") -> list[str]:
         call = (f"glupy_arg_view({item}, GLUPY_V_{k.upper()}, {_CT[a.ctype]}, \"{k}\", rec, "
                 f"(void **)&{a.name})")
     elif k in ("str", "opaque"):
-        call = f"glupy_arg_other({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
+        # a const char * in C; a char * the callee might write goes through Python's copy
+        fn = "glupy_arg_str" if a.ctype == "const char *" else "glupy_arg_other"
+        call = f"{fn}({item}, {_CT[a.ctype]}, \"{k}\", rec, (void **)&{a.name})"
     elif k == "vector":
         call = f"glupy_arg_vector({item}, rec, &{a.name}, &count, &iobref)"
     else:

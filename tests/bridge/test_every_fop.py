@@ -88,3 +88,20 @@ def test_responder_replies_cross_the_graph(probe_mounts):
     assert _probe(with_py.mountpoint, f, "icreate")["buf"] == {"size": 0o644, "type": "INVAL"}
     rchk = _probe(with_py.mountpoint, f, "rchecksum")
     assert rchk["op_ret"] == 0 and rchk["weak_checksum"] != 0
+
+
+@pytest.mark.parametrize("name", [b"user.ascii", "user.é".encode(), b"user.\xff\xfe"],
+                         ids=["ascii", "utf-8", "not-utf-8"])
+def test_xattr_names_wind_as_the_same_bytes(glupy_mount, name):
+    """A name arrives as str (undecodable bytes as surrogates) and the wind converts it
+    back in C (convert.c glupy_arg_str): posix sees the bytes the client sent."""
+    m = glupy_mount([PASS])
+    path = m.mountpoint / "f"
+    path.write_bytes(b"")
+    os.setxattr(path, name, b"value")
+    assert os.getxattr(path, name) == b"value"
+    assert os.fsdecode(name) in os.listxattr(path)
+    assert os.getxattr(m.backend_dir / "f", name) == b"value"  # the brick's own name
+    os.removexattr(path, name)
+    with pytest.raises(OSError):
+        os.getxattr(path, name)

@@ -85,11 +85,29 @@ PyObject *glupy_vector(struct iovec *iov, int32_t count, struct iobref *iobref)
 
 /* ------------------------------------------------------------ Python -> C */
 
+/* rec->keep, what converted wind arguments point into until the wind's callback: one
+ * object (glupy_keep_add's str or bytes), or a list of them; the list, made if needed */
 static PyObject *glupy_keep(glupy_wind_rec_t *rec)
 {
-    if (!rec->keep)
-        rec->keep = PyList_New(0);
-    return rec->keep;
+    if (rec->keep && PyList_CheckExact(rec->keep))
+        return rec->keep;
+    PyObject *list = PyList_New(0);
+    if (list && rec->keep && PyList_Append(list, rec->keep) < 0)
+        Py_CLEAR(list);
+    if (list)
+        Py_XSETREF(rec->keep, list);
+    return list;
+}
+
+/* ``obj`` (a str or bytes, never a list) kept in rec->keep */
+static int glupy_keep_add(glupy_wind_rec_t *rec, PyObject *obj)
+{
+    if (!rec->keep) {
+        rec->keep = Py_NewRef(obj);
+        return 0;
+    }
+    PyObject *keep = glupy_keep(rec);
+    return keep ? PyList_Append(keep, obj) : -1;
 }
 
 /* Python's conversion (glupy.runtime.driver._to_c) for what is not a plain view. */
@@ -175,6 +193,45 @@ int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t
     int r = glupy_cdata_ptr(c, ct, out);
     Py_DECREF(c);
     return r;
+}
+
+/* a const char * argument: a str's UTF-8 (lone surrogates as glupy_str reads them,
+ * surrogateescape) or a bytes object's contents, kept until the callback; anything
+ * else as Python converts it (glupy_arg_other) */
+int glupy_arg_str(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
+                  void **out)
+{
+    PyObject *owner;
+    const char *s;
+    if (value == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    if (PyUnicode_CheckExact(value)) {
+        s = PyUnicode_AsUTF8(value); /* the str's own (ASCII) or cached UTF-8 */
+        if (s) {
+            owner = Py_NewRef(value);
+        } else {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+                return -1;
+            PyErr_Clear();
+            owner = PyUnicode_AsEncodedString(value, "utf-8", "surrogateescape");
+            if (!owner)
+                return -1;
+            s = PyBytes_AS_STRING(owner);
+        }
+    } else if (PyBytes_CheckExact(value)) {
+        owner = Py_NewRef(value);
+        s = PyBytes_AS_STRING(value);
+    } else {
+        return glupy_arg_other(value, ct, kname, rec, out);
+    }
+    int r = glupy_keep_add(rec, owner);
+    Py_DECREF(owner);
+    if (r < 0)
+        return -1;
+    *out = (void *)s;
+    return 0;
 }
 
 int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,

@@ -296,6 +296,8 @@ int glupy_arg_view(PyObject *value, int kind, int ct, const char *kname, glupy_w
                    void **out);
 int glupy_arg_other(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
                     void **out);
+int glupy_arg_str(PyObject *value, int ct, const char *kname, glupy_wind_rec_t *rec,
+                  void **out);
 int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
                      int32_t *count, struct iobref **iobref);
 int glupy_arg_int(PyObject *value, long long *out);
