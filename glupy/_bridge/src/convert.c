@@ -19,10 +19,13 @@ PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
 {
     if (!p)
         Py_RETURN_NONE;
-    PyObject *v;
+    PyObject *v = NULL;
     if (glupy_view_nspares[kind] > 0) {
         v = glupy_view_spares[kind][--glupy_view_nspares[kind]];
-    } else {
+        if (Py_REFCNT(v) != 1) /* the gc module handed it to someone: theirs now */
+            Py_CLEAR(v);
+    }
+    if (!v) {
         PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
         v = cls->tp_alloc(cls, 0);
         if (!v)
