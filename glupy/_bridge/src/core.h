@@ -178,24 +178,6 @@ typedef struct {
     int (*detach_value)(PyObject *value);
 } glupy_core_api_t;
 
-/* A new Wind of ``type`` (the API's wind); ``args`` is stolen. */
-static inline PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop,
-                                       int slot, PyObject *args)
-{
-    glupy_wind_t *w = PyObject_GC_New(glupy_wind_t, type);
-    if (!w) {
-        Py_DECREF(args);
-        return NULL;
-    }
-    w->child = Py_NewRef(child);
-    w->fop = Py_NewRef(fop);
-    w->args = args;
-    w->slot = slot;
-    w->awaited = 0;
-    PyObject_GC_Track(w);
-    return (PyObject *)w;
-}
-
 /* The API of the glupy._core that the running interpreter imports (new
  * reference kept for the life of the process), or NULL with an exception set. */
 static inline glupy_core_api_t *glupy_core_import(void)

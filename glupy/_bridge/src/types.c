@@ -10,9 +10,17 @@
 
 /* ------------------------------------------------------ a reply's raw C arguments */
 /* (glupy_raw_t: glupy.h) */
+
+/* freed ones kept for the next callbacks (under the GIL): the allocator skipped */
+#define GLUPY_RAW_SPARES 8
+static PyObject *glupy_raw_spares[GLUPY_RAW_SPARES];
+static int glupy_raw_nspares;
+
 PyObject *glupy_raw_new(int n, const signed char *kinds)
 {
-    glupy_raw_t *r = PyObject_New(glupy_raw_t, &glupy_raw_type);
+    glupy_raw_t *r = glupy_raw_nspares > 0
+        ? (glupy_raw_t *)PyObject_Init(glupy_raw_spares[--glupy_raw_nspares], &glupy_raw_type)
+        : PyObject_New(glupy_raw_t, &glupy_raw_type);
     if (r) {
         r->n = n;
         r->kinds = kinds;
@@ -42,7 +50,10 @@ static PyObject *glupy_raw_item(PyObject *self, Py_ssize_t i)
 
 static void glupy_raw_dealloc(PyObject *self)
 {
-    PyObject_Free(self);
+    if (glupy_raw_nspares < GLUPY_RAW_SPARES)
+        glupy_raw_spares[glupy_raw_nspares++] = self;
+    else
+        PyObject_Free(self);
 }
 
 static PySequenceMethods glupy_raw_seq = {.sq_length = glupy_raw_len, .sq_item = glupy_raw_item};

@@ -8,6 +8,12 @@
 
 static PyTypeObject glupy_wind_type;
 
+/* Winds and await iterators freed, kept for the next ones (one of each per wind:
+ * under the GIL): the allocator and the GC's bookkeeping skipped */
+#define GLUPY_SPARES 8
+static PyObject *glupy_wind_spares[GLUPY_SPARES], *glupy_await_spares[GLUPY_SPARES];
+static int glupy_wind_nspares, glupy_await_nspares;
+
 static PyObject *glupy_s_slot; /* "slot" */
 
 /* fop.slot (a glupy.fops.Fop's public field), or -1: the engine refuses the wind */
@@ -82,8 +88,11 @@ static PyObject *await_next(PyObject *self)
 
 static void await_dealloc(PyObject *self)
 {
-    Py_XDECREF(((glupy_await_t *)self)->awaited);
-    PyObject_Free(self);
+    Py_CLEAR(((glupy_await_t *)self)->awaited);
+    if (glupy_await_nspares < GLUPY_SPARES)
+        glupy_await_spares[glupy_await_nspares++] = self;
+    else
+        PyObject_Free(self);
 }
 
 static PyMethodDef await_methods[] = {
@@ -108,7 +117,10 @@ static PyTypeObject glupy_await_type = {
 /* Wind.__await__ and Gather.__await__ (am_await) */
 static PyObject *await_new(PyObject *self)
 {
-    glupy_await_t *a = PyObject_New(glupy_await_t, &glupy_await_type);
+    glupy_await_t *a = glupy_await_nspares > 0
+        ? (glupy_await_t *)PyObject_Init(glupy_await_spares[--glupy_await_nspares],
+                                         &glupy_await_type)
+        : PyObject_New(glupy_await_t, &glupy_await_type);
     if (!a)
         return NULL;
     a->awaited = Py_NewRef(self);
@@ -123,6 +135,26 @@ static PyMethodDef generic_methods[] = {
 };
 
 /* ------------------------------------------------------------ Wind */
+
+/* A new Wind of ``type`` (glupy.Wind, not subclassable); ``args`` is stolen. */
+static PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop, int slot,
+                                PyObject *args)
+{
+    glupy_wind_t *w = glupy_wind_nspares > 0
+        ? (glupy_wind_t *)PyObject_Init(glupy_wind_spares[--glupy_wind_nspares], type)
+        : PyObject_GC_New(glupy_wind_t, type);
+    if (!w) {
+        Py_DECREF(args);
+        return NULL;
+    }
+    w->child = Py_NewRef(child);
+    w->fop = Py_NewRef(fop);
+    w->args = args;
+    w->slot = slot;
+    w->awaited = 0;
+    PyObject_GC_Track(w);
+    return (PyObject *)w;
+}
 
 static PyObject *wind_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -179,7 +211,10 @@ static void wind_dealloc(PyObject *self)
 {
     PyObject_GC_UnTrack(self);
     wind_clear(self);
-    PyObject_GC_Del(self);
+    if (glupy_wind_nspares < GLUPY_SPARES)
+        glupy_wind_spares[glupy_wind_nspares++] = self;
+    else
+        PyObject_GC_Del(self);
 }
 
 static PyMemberDef wind_members[] = {
