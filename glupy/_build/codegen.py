@@ -240,7 +240,6 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "REPLY_NAMES": _names(f.reply),
         "REPLY_ZEROS": "".join(", " + _zero(a) for a in f.reply),
         "NUM_PY_ARGS": str(len(py)),
-        "NUM_PY_ARGS_OR_1": str(max(len(py), 1)),
         "NUM_REPLY": str(len(f.reply)),
         "NUM_FIELDS": str(len(f.py_reply)),
         "RAW_KINDS": ", ".join(_raw_kind(a) for a in f.reply) or "0",

@@ -68,7 +68,7 @@ static int32_t glupy_c_@FOP@(call_frame_t *frame, xlator_t *this@ARG_DECLS@)
     glupy_tail_t tail;
     glupy_tail_t *outer = glupy_tail_arm(&tail, gs);
     glupy_private_t *priv = this->private;
-    PyObject *a[@NUM_PY_ARGS_OR_1@];
+    PyObject *argv[1 + @NUM_PY_ARGS@], **a = argv + 1; /* argv[0]: for the method's self */
     __atomic_fetch_add(&priv->python_calls[@SLOT@], 1, __ATOMIC_RELAXED);
     @ARGS_TO_PY@
     glupy_task_t *entry_task = glupy_start(this, @SLOT@, frame, a, @NUM_PY_ARGS@);

@@ -59,6 +59,9 @@ typedef struct {
     struct xlator_cbks *cbks;
     PyObject *inst;    /* glupy.runtime.driver.Instance */
     PyObject *methods; /* list: slot -> bound method (or None) */
+    /* the child the last wind went to: its Child.xl (cdata) and what that points at */
+    PyObject *wound_xl;
+    xlator_t *wound;
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
     struct glupy_attr_cache *attr_cache; /* lookup/stat/fstat entries (attrcache.c) */
     struct glupy_rules *rules;           /* every entry, first (rules.c) */
@@ -124,8 +127,9 @@ struct glupy_task {
 extern __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 
 /* A fop entered Python: call the translator's method with the argument views
- * ``args`` (stolen) and drive the coroutine.  Returns the task (or NULL), for
- * glupy_entry_end once the entry's tail has run. */
+ * ``args`` (stolen; args[-1] may be written during the call) and drive the
+ * coroutine.  Returns the task (or NULL), for glupy_entry_end once the entry's tail
+ * has run. */
 glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
                           int nargs);
 /* The last step of a fop's entry, GIL held or not: a task that finished is freed; one

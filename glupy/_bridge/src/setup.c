@@ -24,6 +24,7 @@ static PyObject *glupy_set_methods(PyObject *unused, PyObject *const *args, Py_s
     PyObject *old_inst = priv->inst, *old_methods = priv->methods;
     priv->inst = Py_NewRef(args[1]);
     priv->methods = Py_NewRef(args[2]);
+    Py_CLEAR(priv->wound_xl);
     Py_XDECREF(old_inst);
     Py_XDECREF(old_methods);
     Py_RETURN_NONE;

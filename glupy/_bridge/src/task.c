@@ -576,9 +576,16 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
         goto failed;
     }
     if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
+        glupy_private_t *priv = t->this->private;
         PyObject *cx = ((glupy_child_t *)child)->xl;
-        if (cx && cx != Py_None && glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
-            goto failed;
+        if (cx && cx == priv->wound_xl) {
+            xl = priv->wound; /* the same child as the last wind: converted then */
+        } else if (cx && cx != Py_None) {
+            if (glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
+                goto failed;
+            Py_XSETREF(priv->wound_xl, Py_NewRef(cx));
+            priv->wound = xl;
+        }
     }
     if (!xl) {
         PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
@@ -813,7 +820,8 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
 /* ------------------------------------------------- entry and callback ends */
 
 /* A fop entered Python: call the translator's method with the argument views
- * (``args``, stolen; a NULL entry means a conversion failed) and run it. */
+ * (``args``, stolen; a NULL entry means a conversion failed; args[-1] may be written
+ * during the call) and run it. */
 glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
                           int nargs)
 {
@@ -851,7 +859,8 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     if (ok) {
         PyObject *method = PyList_GET_ITEM(priv->methods, slot);
         Py_INCREF(method);
-        coro = PyObject_Vectorcall(method, args, nargs, NULL);
+        /* args[-1] is free (the entry's array): the bound method puts self there */
+        coro = PyObject_Vectorcall(method, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(method);
     } else if (!PyErr_Occurred()) {
         PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
