@@ -925,7 +925,7 @@ void glupy_entry_end(glupy_task_t *t)
  * neither the reply nor its FopError is made.  ``raw`` is stolen when 1. */
 static int glupy_fail_unhandled(glupy_task_t *t, int32_t op_errno, PyObject *raw)
 {
-    if (t->gathering || t->remaining != 1 || !t->c_await ||
+    if (t->gathering || t->remaining != 1 || !t->c_await || !t->coro ||
         (t->state == GLUPY_WINDING &&
          (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING)) ||
         !glupy_finish_unhandled(t))
