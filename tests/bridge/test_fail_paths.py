@@ -18,8 +18,9 @@ from glupy.runtime import control
 
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")
-# CPython 3.11 only: other versions raise every failure through the frame
-FINISHED_IN_C = sys.version_info[:2] == (3, 11)
+# CPython 3.11-3.13 (task.c reads their frames): other versions raise every failure
+# through the frame
+FINISHED_IN_C = (3, 11) <= sys.version_info[:2] <= (3, 13)
 
 
 def _stat_errno(path: Path) -> int:

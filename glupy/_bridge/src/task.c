@@ -21,12 +21,16 @@
 #include "glupy.h"
 #include <sched.h>
 
-/* CPython 3.11's frame layout, for glupy_finish_unhandled (compiled against the
- * interpreter's own internal header; other versions raise as usual) */
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && \
+/* CPython 3.11-3.13's frame layout, for glupy_finish_unhandled (compiled against the
+ * interpreter's own internal headers; without them, or on another version, failures
+ * are raised as usual) */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
     __has_include(<internal/pycore_frame.h>)
 #define Py_BUILD_CORE 1
 #include <internal/pycore_frame.h>
+#if PY_VERSION_HEX >= 0x030C0000
+#include <internal/pycore_intrinsics.h>
+#endif
 #undef Py_BUILD_CORE
 #include <opcode.h>
 #define GLUPY_FINISH_UNHANDLED 1
@@ -432,51 +436,80 @@ static void glupy_fail(glupy_task_t *t)
 
 #ifdef GLUPY_FINISH_UNHANDLED
 
-/* Does an exception handler of ``code`` cover instruction ``index`` (code
- * units)?  The exception table format of CPython 3.11 (Objects/
- * exception_handling_notes.txt; ceval.c get_exception_handler): entries of
- * varints (6 bits a byte, 0x40 = more), the first byte of an entry marked 0x80:
- * start, size, target, depth/lasti. */
-static int glupy_handler_covers(PyCodeObject *code, int index)
+#if PY_VERSION_HEX < 0x030C0000
+#define GLUPY_OP(u) _Py_OPCODE(u)
+#define GLUPY_ARG(u) _Py_OPARG(u)
+#else
+#define GLUPY_OP(u) ((u).op.code)
+#define GLUPY_ARG(u) ((u).op.arg)
+#endif
+
+/* The handler (its target, in code units) that ``code``'s exception table gives
+ * instruction ``index``; -1: none; -2: the table does not read as expected (taken as
+ * a handler: the slow path is always right).  The format (Objects/
+ * exception_handling_notes.txt; ceval.c get_exception_handler): entries of varints
+ * (6 bits a byte, 0x40 = more), the first byte of an entry marked 0x80: start,
+ * size, target, depth/lasti; sorted by start. */
+static int glupy_handler_at(PyCodeObject *code, int index)
 {
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
     const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
     while (p < end) {
-        int v[2];
-        for (int k = 0; k < 2; k++) {
+        int v[3];
+        for (int k = 0; k < 3; k++) {
             if (p >= end)
-                return 1; /* malformed: assume covered (the slow path is always right) */
+                return -2;
             int x = *p & 63;
             while (*p & 64) {
                 if (++p >= end)
-                    return 1;
+                    return -2;
                 x = (x << 6) | (*p & 63);
             }
             p++;
             v[k] = x;
         }
         if (v[0] > index)
-            return 0; /* sorted by start */
+            return -1;
         if (index < v[0] + v[1])
-            return 1;
+            return v[2];
         while (p < end && !(*p & 128))
             p++;
     }
-    return 0;
+    return -1;
+}
+
+/* Would an exception raised at instruction ``index`` be seen by the coroutine's own
+ * code?  From 3.12 on, every instruction of a coroutine is covered at least by the
+ * implicit handler that turns a StopIteration into a RuntimeError and re-raises
+ * anything else (CALL_INTRINSIC_1 INTRINSIC_STOPITERATION_ERROR): not the
+ * translator's. */
+static int glupy_handler_covers(PyCodeObject *code, int index)
+{
+    int target = glupy_handler_at(code, index);
+    if (target == -1)
+        return 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (target >= 0 && target < Py_SIZE(code)) {
+        _Py_CODEUNIT h = _PyCode_CODE(code)[target];
+        if (GLUPY_OP(h) == CALL_INTRINSIC_1 && GLUPY_ARG(h) == INTRINSIC_STOPITERATION_ERROR)
+            return 0;
+    }
+#endif
+    return 1;
 }
 
 /* The coroutine of ``t`` is suspended in ``await`` on a glupy wind (the C await
- * iterator) and is about to be sent ``exc``, that wind's FopError.  When no exception
- * handler (try/except/finally, with, async with) covers that await, the error
- * would only pass through the coroutine's frame on its way out: CPython would
- * build a frame object and a traceback entry for it (~1/3 of a failing Python
- * fop), and nothing in the translator could see it.  Then the coroutine is
- * marked finished instead -- its frame is cleared when the task drops it, as
- * for any finished coroutine -- and the fop fails with the error as if it had
- * been raised.  1 if so.  Not with a tracer or profiler set (they would miss
- * the exception event), nor for a coroutine awaiting another coroutine.  Only for a
- * child's plain FopError (the caller checks): anything else is a bug to report with
- * the translator's traceback (glupy_crash). */
+ * iterator) and is about to be sent ``exc``, that wind's FopError, which the iterator
+ * raises in SEND.  When no exception handler (try/except/finally, with, async with)
+ * covers that await, the error would only pass through the coroutine's frame on its
+ * way out: CPython would build a frame object and a traceback entry for it (~1/3 of a
+ * failing Python fop), and nothing in the translator could see it.  Then the
+ * coroutine is marked finished instead -- its frame is cleared when the task drops
+ * it, as for any finished coroutine -- and the fop fails with the error as if it had
+ * been raised.  1 if so.  Not with a tracer, profiler or sys.monitoring tool (they
+ * would miss the exception event), nor for a coroutine awaiting another coroutine.
+ * Only for a child's plain FopError (the caller checks): anything else is a bug to
+ * report with the translator's traceback (glupy_crash). */
 static int glupy_finish_unhandled(glupy_task_t *t)
 {
     if (!PyCoro_CheckExact(t->coro))
@@ -485,20 +518,55 @@ static int glupy_finish_unhandled(glupy_task_t *t)
     if (ts->c_tracefunc || ts->c_profilefunc)
         return 0;
     PyCoroObject *coro = (PyCoroObject *)t->coro;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (coro->cr_frame_state != FRAME_SUSPENDED_YIELD_FROM)
+        return 0;
+#else
     if (coro->cr_frame_state != FRAME_SUSPENDED)
         return 0;
+#endif
     _PyInterpreterFrame *f = (_PyInterpreterFrame *)coro->cr_iframe;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!PyCode_Check(f->f_executable))
+        return 0;
+    PyCodeObject *code = (PyCodeObject *)f->f_executable;
+    _Py_CODEUNIT *at = f->instr_ptr;
+#else
     PyCodeObject *code = f->f_code;
+    _Py_CODEUNIT *at = f->prev_instr;
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+    if (code->_co_monitoring)
+        return 0;
+#endif
     _Py_CODEUNIT *first = _PyCode_CODE(code);
-    int i = (int)(f->prev_instr - first);
-    /* suspended in `await`: SEND then YIELD_VALUE, the awaited iterator on top of
-       the stack -- ours, so the error is raised in this very frame */
-    if (i < 1 || i >= Py_SIZE(code) || _Py_OPCODE(first[i]) != YIELD_VALUE ||
-        _Py_OPCODE(first[i - 1]) != SEND || f->stacktop <= code->co_nlocalsplus ||
+    int i = (int)(at - first);
+    /* suspended in `await`: SEND (3.12+: and its cache entry) then YIELD_VALUE, the
+       awaited iterator on top of the stack -- ours, so the error is raised in this
+       very frame, at SEND.  The frame points at the YIELD_VALUE (3.13: or past it). */
+    if (i >= 1 && i < Py_SIZE(code) && GLUPY_OP(first[i]) != YIELD_VALUE &&
+        GLUPY_OP(first[i - 1]) == YIELD_VALUE)
+        i--;
+#if PY_VERSION_HEX >= 0x030C0000
+    int send = i - 1 - INLINE_CACHE_ENTRIES_SEND;
+    if (send < 0 || i >= Py_SIZE(code) || GLUPY_OP(first[i]) != YIELD_VALUE ||
+        (GLUPY_OP(first[send]) != SEND && GLUPY_OP(first[send]) != SEND_GEN))
+        return 0;
+#else
+    int send = i - 1;
+    if (send < 0 || i >= Py_SIZE(code) || GLUPY_OP(first[i]) != YIELD_VALUE ||
+        GLUPY_OP(first[send]) != SEND)
+        return 0;
+#endif
+    if (f->stacktop <= code->co_nlocalsplus ||
         Py_TYPE(f->localsplus[f->stacktop - 1]) != G.await_type)
         return 0;
-    if (glupy_handler_covers(code, i - 1) || glupy_handler_covers(code, i))
+    if (glupy_handler_covers(code, send))
         return 0;
+#if PY_VERSION_HEX < 0x030C0000
+    if (glupy_handler_covers(code, i))
+        return 0;
+#endif
     coro->cr_frame_state = FRAME_COMPLETED;
     glupy_unhandled_finished++;
     return 1;
