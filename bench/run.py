@@ -286,12 +286,15 @@ def render_platforms(root: Path) -> list[str]:
         return []
     names = list(runs)
     lines = ["## Both Debian releases (bench/platforms.sh: `run.py --quick` on each)", "",
-             "One quick repeat per platform, each against none and the C pass-through of its "
-             "own run; an indication, not a measurement.", "",
+             "Each column is one run on that release (its mode and repeats in the platform "
+             "row), against none and the C pass-through of its own run; a quick run is an "
+             "indication, not a measurement.", "",
              "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
              "| platform | " + " | ".join(
                  f"Debian {r['meta'].get('debian', '?')}, GlusterFS {r['meta'].get('glusterfs', '?')}, "
-                 f"Python {r['meta']['python']}, {r['meta']['date']}" for r in runs.values()) + " |"]
+                 f"Python {r['meta']['python']}, {r['meta']['date']}, "
+                 f"{'quick' if r['meta'].get('quick') else 'full'} mode, "
+                 f"{r['meta'].get('repeats', '?')} repeat(s)" for r in runs.values()) + " |"]
     targets: dict[str, dict[str, str]] = {}
     for name, r in runs.items():
         for t in r["targets"]:
