@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptkeys import new_key
 
 from glupy.library.crypt import (
     BLOCK,
@@ -63,18 +64,9 @@ def _fallocate(fd: int, mode: int, offset: int, length: int) -> None:
         raise OSError(e, os.strerror(e))
 
 
-def _new_key(path: Path) -> Path:
-    key = os.urandom(32)
-    while all(0x20 <= b < 0x7F for b in key):
-        key = os.urandom(32)
-    path.write_bytes(key)
-    path.chmod(0o600)
-    return path
-
-
 @pytest.fixture
 def key_files(tmp_path: Path) -> tuple[Path, Path]:
-    return _new_key(tmp_path / "a.key"), _new_key(tmp_path / "b.key")
+    return new_key(tmp_path / "a.key"), new_key(tmp_path / "b.key")
 
 
 NAMES_ON = {"encrypt-names": "on"}
@@ -175,7 +167,7 @@ def test_sizes_map_both_ways() -> None:
 
 
 def test_key_file_rules(tmp_path: Path) -> None:
-    good = _new_key(tmp_path / "good.key")
+    good = new_key(tmp_path / "good.key")
     assert read_key_file(good) == good.read_bytes()
     for name, data in [("short", os.urandom(31)), ("long", os.urandom(33)),
                        ("hex", os.urandom(32).hex().encode()), ("text", b"correct horse battery staple!!!!")]:
@@ -767,7 +759,7 @@ def test_bad_key_files_fail_init(glupy_mount: MountFactory, tmp_path: Path) -> N
     short = tmp_path / "short.key"
     short.write_bytes(b"0123")
     short.chmod(0o600)
-    shared = _new_key(tmp_path / "shared.key")
+    shared = new_key(tmp_path / "shared.key")
     shared.chmod(0o644)
     text = tmp_path / "text.key"
     text.write_bytes(b"x" * 32)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptkeys import new_key
 
 from glupy.library.crypt import (
     DIRIV_XATTR,
@@ -33,16 +34,6 @@ from glupy.testing import BrickMountFactory, MountFactory, MountInfo
 
 SPEC = "glupy.library.crypt:Crypt"
 SECRET = "geheimnis"  # appears in every plaintext name below
-
-
-def _key(tmp_path: Path) -> Path:
-    key = os.urandom(32)
-    while all(0x20 <= b < 0x7F for b in key):
-        key = os.urandom(32)
-    path = tmp_path / "k"
-    path.write_bytes(key)
-    path.chmod(0o600)
-    return path
 
 
 def _mount(glupy_mount: MountFactory, key: Path, backend: Path | None = None,
@@ -115,7 +106,7 @@ def test_name_key_record_opens_only_under_its_master_key() -> None:
 # ---------------------------------------------------------------------- through FUSE
 def test_names_round_trip_and_never_reach_the_brick(glupy_mount: MountFactory,
                                                     tmp_path: Path) -> None:
-    m = _mount(glupy_mount, _key(tmp_path))
+    m = _mount(glupy_mount, new_key(tmp_path / "k"))
     mp = m.mountpoint
     (mp / f"{SECRET}-dir").mkdir()
     (mp / f"{SECRET}-dir" / f"{SECRET}-sub").mkdir()
@@ -167,7 +158,7 @@ def test_names_round_trip_and_never_reach_the_brick(glupy_mount: MountFactory,
 
 
 def test_long_names(glupy_mount: MountFactory, tmp_path: Path) -> None:
-    m = _mount(glupy_mount, _key(tmp_path))
+    m = _mount(glupy_mount, new_key(tmp_path / "k"))
     mp = m.mountpoint
     longest = "L" * NAME_MAX
     other = "é" * (NAME_MAX // 2)  # 254 bytes of UTF-8
@@ -200,7 +191,7 @@ def test_entry_moved_on_the_brick_does_not_decrypt(glupy_mount: MountFactory,
                                                    tmp_path: Path) -> None:
     """Names are bound to their directory's IV: an entry moved to another directory
     on the brick is not shown there (one log line), and cannot be looked up."""
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     m = _mount(glupy_mount, key)
     mp = m.mountpoint
     (mp / "a").mkdir()
@@ -226,7 +217,7 @@ def test_entry_moved_on_the_brick_does_not_decrypt(glupy_mount: MountFactory,
 
 def test_directory_without_an_iv_is_an_error(glupy_mount: MountFactory, tmp_path: Path) -> None:
     """A directory made on the brick behind crypt's back has no name IV: EIO, logged."""
-    m = _mount(glupy_mount, _key(tmp_path))
+    m = _mount(glupy_mount, new_key(tmp_path / "k"))
     os.listdir(m.mountpoint)  # makes the root's records
     master = load_master_key(tmp_path / "k", None)
     names = open_name_key(master, os.getxattr(m.backend_dir, NAMEKEY_XATTR))
@@ -242,7 +233,7 @@ def test_directory_without_an_iv_is_an_error(glupy_mount: MountFactory, tmp_path
 
 def test_encrypt_names_off_keeps_names_in_clear(glupy_mount: MountFactory,
                                                tmp_path: Path) -> None:
-    m = _mount(glupy_mount, _key(tmp_path), opts={"encrypt-names": "off"})
+    m = _mount(glupy_mount, new_key(tmp_path / "k"), opts={"encrypt-names": "off"})
     (m.mountpoint / "plain-name").write_bytes(b"z" * 10)
     os.symlink("plain-name", m.mountpoint / "plain-link")
     assert sorted(p.name for p in _brick_entries(m.backend_dir)) == ["plain-link", "plain-name"]
@@ -254,7 +245,7 @@ def test_encrypt_names_off_keeps_names_in_clear(glupy_mount: MountFactory,
 def test_listing_skips_runs_of_foreign_entries(glupy_mount: MountFactory, tmp_path: Path) -> None:
     """Entries that do not decrypt, many of them (whole readdirp batches), are left out
     and the listing still reaches every real entry."""
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     m = _mount(glupy_mount, key)
     (m.mountpoint / "d").mkdir()
     good = {f"good-{i}" for i in range(20)}
@@ -282,7 +273,7 @@ def _mount_dht_over_replica_pairs(glupy_brick_mount: BrickMountFactory, tmp_path
         graph.add(Volume(name=f"pair{p}", type="cluster/replicate",
                          subvolumes=[f"c{2 * p}-client", f"c{2 * p + 1}-client"]))
     dht = graph.add(Volume(name="dht", type="cluster/distribute", subvolumes=["pair0", "pair1"]))
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     volfile.stack_translators(graph, dht, [(SPEC, {"key-file": str(key), "encrypt-names": names})],
                               "t")
     mnt, state = tmp_path / "mnt", tmp_path / "state"

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from cryptkeys import new_key
+
 from glupy.library.crypt import (
     DIRIV_XATTR,
     NAMEKEY_XATTR,
@@ -24,16 +26,6 @@ from glupy.testing import MountFactory, MountInfo
 
 SPEC = "glupy.library.crypt:Crypt"
 TRANSLATORS = str(Path(__file__).parent / "translators")
-
-
-def _key(tmp_path: Path) -> Path:
-    key = os.urandom(32)
-    while all(0x20 <= b < 0x7F for b in key):
-        key = os.urandom(32)
-    path = tmp_path / "k"
-    path.write_bytes(key)
-    path.chmod(0o600)
-    return path
 
 
 def _mount(glupy_mount: MountFactory, key: Path, attribute_timeout: float | None = 0) -> MountInfo:
@@ -72,7 +64,7 @@ class BrickPaths:
 
 def test_entry_fops_in_nested_directories_go_down_by_brick_path(glupy_mount: MountFactory,
                                                                 tmp_path: Path) -> None:
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     m = _mount(glupy_mount, key)
     mp, backend = m.mountpoint, m.backend_dir
     (mp / "a" / "b" / "c").mkdir(parents=True)
@@ -110,7 +102,7 @@ def test_entry_fops_in_nested_directories_go_down_by_brick_path(glupy_mount: Mou
 
 def test_paths_follow_renames_of_a_directory_and_of_its_parent(glupy_mount: MountFactory,
                                                                tmp_path: Path) -> None:
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     m = _mount(glupy_mount, key, attribute_timeout=None)  # fewer stats of leaf in between
     mp, backend = m.mountpoint, m.backend_dir
     (mp / "top" / "mid" / "leaf").mkdir(parents=True)
@@ -159,7 +151,7 @@ def test_without_a_brick_path_entries_go_down_by_parent_gfid(glupy_mount: MountF
     """A directory whose stored name is a hash (a long name) on the way: crypt cannot
     build the path from names alone and falls back to ``<gfid:PARENT>/name``; a long
     entry name itself does too; both work."""
-    key = _key(tmp_path)
+    key = new_key(tmp_path / "k")
     m = _mount(glupy_mount, key)
     mp, backend = m.mountpoint, m.backend_dir
     long_dir = "L" * 200
