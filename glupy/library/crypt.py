@@ -1132,8 +1132,8 @@ class Crypt(Translator):
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.open(loc, flags, fd, xdata)
-        if self._legacy and flags & os.O_ACCMODE != os.O_RDONLY:
-            await self._refuse_if_plaintext(inode)
+        if self._legacy and (flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC):
+            await self._refuse_if_plaintext(inode)  # cutting it is changing it too
         if not flags & os.O_TRUNC:
             return await self.child.open(loc, flags, fd, xdata)
         # O_TRUNC under the locks, so it cannot cut the header from under a writer
@@ -1141,9 +1141,6 @@ class Crypt(Translator):
         anon = Fd.open_anonymous(inode)
         held = await self._lock(st, loc, write=True)
         try:
-            if self._legacy and await self._is_plaintext(anon):  # cutting it is changing it
-                st.plaintext = True
-                raise self._read_only(inode, st)
             r = await self.child.open(loc, flags & ~os.O_TRUNC, fd, xdata)
             await self.child.ftruncate(anon, 0, None)
             return r
