@@ -367,10 +367,13 @@ class Fd(_core.InstanceView):
     __slots__ = ()
 
     @classmethod
-    def open_anonymous(cls, inode: Inode) -> Fd:
+    def open_anonymous(cls, inode: Inode, flags: int = 0) -> Fd:
         """An anonymous fd on ``inode`` (fd_anonymous), for fd-based fops a
-        translator issues itself; unreffed when the Python object goes away."""
-        p = _lib.fd_anonymous(inode._p)
+        translator issues itself; unreffed when the Python object goes away.
+        ``flags``: ``os.O_DIRECT`` gives the inode's anonymous fd that storage/posix
+        opens O_DIRECT (fd_anonymous_with_flags; other flags are ignored)."""
+        p = (_lib.fd_anonymous_with_flags(inode._p, _lib.GF_ANON_FD_FLAGS | flags) if flags
+             else _lib.fd_anonymous(inode._p))  # flags as fd.c compares them: one fd per inode
         if p == _ffi.NULL:
             raise MemoryError("fd_anonymous")
         fd = cls(p, inode._inst)

@@ -7,7 +7,7 @@
   a graph that reads ciphertext and writes plaintext into encrypted files.
 
 Both are refused unless ``--force``.  Whether a file is encrypted is decided by
-:func:`is_encrypted` alone, from what is stored on the bricks: crypt's format 2 starts
+:func:`is_encrypted` alone, from what is stored on the bricks: crypt's formats 2 and 3 start
 every non-empty file with the header magic ``GLCR``; format 1 files carry the
 ``trusted.glupy.crypt.nonce`` xattr.  It is the one place to change if crypt's on-disk
 format changes (tests/unit/test_deploy_safety.py compares it with crypt's constants).  The volume is read
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-# glupy.library.crypt's MAGIC (format 2 header at offset 0) and its format 1 xattr
+# glupy.library.crypt's MAGIC (format 2 and 3 headers at offset 0) and its format 1 xattr
 CRYPT_MAGIC = b"GLCR"
 CRYPT_V1_XATTR = "trusted.glupy.crypt.nonce"
 CRYPT_MODULE = "glupy.library.crypt"

@@ -1,4 +1,4 @@
-"""crypt: client-side authenticated encryption of file contents and names (format 2).
+"""crypt: client-side authenticated encryption of file contents and names (format 3).
 
 Put it above the subvolume whose data must be encrypted (in a client graph: above
 DHT/AFR, so every brick receives ciphertext)::
@@ -14,17 +14,18 @@ or ``option passphrase-file /etc/glusterfs/crypt.pass`` (see "Keys").  The volfi
 a file, never the key.  ``init`` fails with one log line naming the file when it is
 missing, unreadable, malformed or readable by group/other.
 
-On-disk format 2 (every regular file; empty files have no header)
+On-disk format 3 (every regular file; empty files have no header)
 -----------------------------------------------------------------
 ::
 
-    header (78 bytes, offset 0)
+    header (512 bytes, offset 0)
       magic     4   b"GLCR"
-      version   2   big-endian 2
+      version   2   big-endian 3
       key id    8   HKDF-SHA256(master, info "glupy-crypt v2 key id")
       file id  16   random, new whenever the file goes from empty to non-empty
       wrapped  48   AES-SIV(kek, file key, AD = [magic|version|key id|file id, GFID])
-    block i (offset 78 + i * 4128), 4096 plaintext bytes (the last one may be shorter)
+      padding 434   zeros (checked: anything else is an altered header)
+    block i (offset 512 + i * 4128), 4096 plaintext bytes (the last one may be shorter)
       nonce    16   random, fresh on every write of the block
       data      n   AES-256-GCM(file key, nonce, plaintext, AAD = magic|version|file id|i)
       tag      16
@@ -34,8 +35,8 @@ On-disk format 2 (every regular file; empty files have no header)
   the master key (``kek = HKDF(master, info "glupy-crypt v2 key wrap")``, 64 bytes).
   The wrap authenticates the header fields and the file's GFID: a header or a whole
   file copied onto another inode does not open.  Rotating the master key rewraps the
-  78-byte headers only (``python -m glupy.library.crypt rotate``, below).
-* Plaintext size ``p`` is stored as ``0`` (``p == 0``) or ``78 + (p // 4096) * 4128 +
+  headers only (``python -m glupy.library.crypt rotate``, below).
+* Plaintext size ``p`` is stored as ``0`` (``p == 0``) or ``512 + (p // 4096) * 4128 +
   (p % 4096 + 32 if p % 4096 else 0)``.  Every iatt the translator returns for a regular
   file (lookup, stat, fstat, readdirp, readv, create, mknod, link, rename, setattr,
   fsync, and every pre/post buffer of writes, truncates, fallocate, discard, zerofill)
@@ -45,6 +46,12 @@ On-disk format 2 (every regular file; empty files have no header)
 * Writes read-modify-write the edge blocks; a write past EOF first pads a partial last
   block to 4096 bytes (a short block is only valid at the end).  Truncate to 0 drops the
   header (the next write makes a new file id and key).
+* The header is padded to 512 bytes so that 16 whole blocks from a 16th block on are a
+  512-aligned range of the brick file (FUSE's 128 KiB requests are 32 such blocks).  For
+  a caller whose fd is O_DIRECT, crypt reads and writes such ranges through an O_DIRECT
+  anonymous fd, so the brick's page cache is bypassed as it is for the plaintext without
+  crypt; every other range goes through the page cache.  A brick that refuses O_DIRECT
+  (EINVAL) is logged once and then used without it.
 
 Detection
 ---------
@@ -60,9 +67,10 @@ contents (an open for writing, write, truncate, fallocate, discard, zerofill) fa
 **EROFS**, logged once per file.  Encrypt one by copying it through the mount and
 renaming the copy over it.  Under the option, each file's first 4 bytes are read once
 per inode on its first lookup/stat/listing to tell the kinds apart.  Files of format 1
-(AES-CTR with ``trusted.glupy.crypt.nonce`` xattrs) are refused with EIO and a log line
-saying so, with the option or without: copy them out with the glupy release that wrote
-them and back in through this one.
+(AES-CTR with ``trusted.glupy.crypt.nonce`` xattrs) and of format 2 (the same blocks
+after a 78-byte header, version 2) are refused with EIO and a log line saying so, with
+the option or without: copy them out with the glupy release that wrote them and back in
+through this one.
 
 Wrong key: a header whose key id is not this mount's gives **EKEYREJECTED**, logged
 once per file; no data is decrypted.
@@ -217,12 +225,14 @@ from glupy.replies import (
 )
 
 MAGIC = b"GLCR"
-VERSION = 2
+VERSION = 3
 KEY_LEN = 32
 FILE_ID_LEN = 16
 KEY_ID_LEN = 8
 WRAPPED_LEN = 16 + KEY_LEN  # AES-SIV: synthetic IV + ciphertext
-HEADER_LEN = len(MAGIC) + 2 + KEY_ID_LEN + FILE_ID_LEN + WRAPPED_LEN  # 78
+HEADER_FIELDS_LEN = len(MAGIC) + 2 + KEY_ID_LEN + FILE_ID_LEN + WRAPPED_LEN  # 78
+DIRECT_ALIGN = 512  # O_DIRECT's offset and length unit on the bricks' block devices
+HEADER_LEN = DIRECT_ALIGN  # the fields, then zeros: blocks start 512-aligned
 BLOCK = 4096
 NONCE_LEN = 16
 TAG_LEN = 16
@@ -239,6 +249,7 @@ _ZERO_NONCE = bytes(NONCE_LEN)
 _ZERO_BLOCK = bytes(STORED_BLOCK)
 _ZERO_BLOCK_VIEW = memoryview(_ZERO_BLOCK)
 _VERSION_BYTES = VERSION.to_bytes(2, "big")
+_HEADER_PADDING = bytes(HEADER_LEN - HEADER_FIELDS_LEN)
 _FALLOC_FL_KEEP_SIZE = 0x01
 _SEEK_DATA, _SEEK_HOLE = 0, 1  # gf_seek_what_t: GF_SEEK_DATA, GF_SEEK_HOLE
 DIRIV_XATTR = "trusted.glupy.crypt.diriv"  # a directory's 16-byte name IV
@@ -513,7 +524,7 @@ def _header_ad(key_id: bytes, file_id: bytes) -> bytes:
 
 def make_header(master: MasterKey, gfid: bytes, file_key: bytes, file_id: bytes) -> bytes:
     ad = _header_ad(master.key_id, file_id)
-    return ad + master.wrap.encrypt(file_key, [ad, gfid])
+    return (ad + master.wrap.encrypt(file_key, [ad, gfid])).ljust(HEADER_LEN, b"\0")
 
 
 def open_header(master: MasterKey, gfid: bytes, header: bytes) -> tuple[bytes, bytes]:
@@ -524,6 +535,10 @@ def open_header(master: MasterKey, gfid: bytes, header: bytes) -> tuple[bytes, b
         raise HeaderError(errno.EIO, "no glupy-crypt header (a plaintext file, or its header "
                                      "was overwritten)")
     version = int.from_bytes(header[4:6], "big")
+    if version == 2:
+        raise HeaderError(errno.EIO, "written by crypt format 2 (78-byte header), which is no "
+                                     "longer read: copy it out with the glupy release that "
+                                     "wrote it, then back in")
     if version != VERSION:
         raise HeaderError(errno.EIO, f"unknown format version {version}")
     key_id = header[6:6 + KEY_ID_LEN]
@@ -533,10 +548,12 @@ def open_header(master: MasterKey, gfid: bytes, header: bytes) -> tuple[bytes, b
                           f"mount has {master.key_id.hex()})")
     file_id = header[6 + KEY_ID_LEN:30]
     try:
-        file_key = master.wrap.decrypt(header[30:HEADER_LEN], [header[:30], gfid])
+        file_key = master.wrap.decrypt(header[30:HEADER_FIELDS_LEN], [header[:30], gfid])
     except InvalidTag:
         raise HeaderError(errno.EIO, "header authentication failed (altered, or copied from "
                                      "another file)") from None
+    if header[HEADER_FIELDS_LEN:HEADER_LEN] != _HEADER_PADDING:
+        raise HeaderError(errno.EIO, "header padding altered (bytes 78-511 are zeros)")
     return file_id, file_key
 
 
@@ -635,6 +652,17 @@ class FileState:
 
 
 @dataclass(eq=False)
+class OpenFile:
+    """The inode's anonymous fds crypt reads and writes through (never the caller's
+    fd: it may be write-only or O_APPEND).  Kept in the caller's ``fd.ctx`` while it is
+    open, so that storage/posix opens each once, not on every fop (an anonymous fd
+    nobody holds is closed at the end of the fop that took it)."""
+
+    anon: Fd
+    direct: Fd | None = None  # O_DIRECT, for a caller whose fd is O_DIRECT
+
+
+@dataclass(eq=False)
 class DirState:
     """Per directory inode (``inode.ctx``): its name IV, and the brick path last worked
     out for it (:meth:`Crypt._brick_dir`): (plaintext path, brick path, the
@@ -683,6 +711,7 @@ class Crypt(Translator):
         self._name_memo: dict[tuple[bytes, bytes], tuple[str, str | None]] = {}
         self._tree_generation = 0  # + 1 around each rename that may move a directory
         self._legacy = bool(self.read_legacy_plaintext)
+        self._direct = True  # until a brick refuses O_DIRECT
         self.log.info("crypt: format %d, AES-256-GCM blocks of %d bytes, key id %s",
                       VERSION, BLOCK, self._master.key_id.hex())
 
@@ -718,6 +747,22 @@ class Crypt(Translator):
             st = FileState()
             inode.ctx = st
         return st
+
+    @staticmethod
+    def _open_file(target: Fd | Loc, inode: Inode) -> OpenFile:
+        """The anonymous fds for a fop on ``target`` (kept in a caller's fd, see
+        :class:`OpenFile`; an anonymous caller fd is used as it is)."""
+        if not isinstance(target, Fd):
+            return OpenFile(Fd.open_anonymous(inode))
+        if target.anonymous:
+            return OpenFile(target)  # its ctx must not hold it: it would never be released
+        of: OpenFile | None = target.ctx
+        if of is None:
+            of = OpenFile(Fd.open_anonymous(inode))
+            if target.flags & os.O_DIRECT:
+                of.direct = Fd.open_anonymous(inode, os.O_DIRECT)
+            target.ctx = of
+        return of
 
     def _fail(self, inode: Inode, st: FileState, err: HeaderError) -> FopError:
         if err.errno == errno.EKEYREJECTED:
@@ -797,9 +842,6 @@ class Crypt(Translator):
         ctx = inode.ctx
         if isinstance(ctx, FileState) and ctx.plaintext is not None:
             return
-        if stored_size(plain_size(iatt.size)) != iatt.size:
-            self._state(inode).plaintext = True  # no format-2 file has this size
-            return
         if inode.gfid == bytes(16):
             return
         try:
@@ -833,7 +875,7 @@ class Crypt(Translator):
         iatt.size = plain_size(iatt.size)
 
     async def _is_plaintext(self, anon: Fd) -> bool:
-        """The file of ``anon`` is non-empty and has no crypt header (neither format 2's
+        """The file of ``anon`` is non-empty and has no crypt header (neither the
         magic nor format 1's xattr): a legacy plaintext file."""
         head = bytes((await self.child.readv(anon, len(MAGIC), 0, 0, None)).vector or b"")
         return len(head) > 0 and head != MAGIC and not await self._is_format1(anon)
@@ -948,9 +990,11 @@ class Crypt(Translator):
 
     # ------------------------------------------------------------------ write core
     async def _write_at(self, inode: Inode, st: FileState, anon: Fd, data: Buffer, offset: int,
-                        append: bool, flags: int) -> tuple[Iatt, Iatt | None, int]:
+                        append: bool, flags: int,
+                        direct: Fd | None = None) -> tuple[Iatt, Iatt | None, int]:
         """Write plaintext ``data`` at ``offset`` under the locks; (pre, post, written)
-        with sizes in plaintext."""
+        with sizes in plaintext.  ``direct``: an O_DIRECT anonymous fd, for a caller
+        that writes O_DIRECT (see :meth:`_write_stored`)."""
         pre, key = await self._snapshot(inode, st, anon, create=True)
         assert key is not None
         old = plain_size(pre.size)
@@ -1004,7 +1048,7 @@ class Crypt(Translator):
             writes.append((block_offset(b0), key.seal(b0, plain)))
         post: Iatt | None = None
         for off, blob in writes:
-            r = await self.child.writev(anon, blob, off, flags, None)
+            r = await self._write_stored(inode, anon, blob, off, flags, direct)
             if r.op_ret != len(blob):
                 self.log.error("crypt: %s: short write (%d of %d bytes) at %d",
                                self._who(inode), r.op_ret, len(blob), off)
@@ -1014,13 +1058,64 @@ class Crypt(Translator):
         _map(post)
         return pre, post, len(data)
 
+    async def _write_stored(self, inode: Inode, anon: Fd, blob: Vector, offset: int, flags: int,
+                            direct: Fd | None) -> WritevReply:
+        """One write of stored bytes.  For a caller that writes O_DIRECT, a stored range
+        that is 512-aligned (16 whole blocks from a 16th block on; FUSE's 128 KiB writes
+        are) goes O_DIRECT too, through ``direct`` (and the flag in the writev, from
+        which protocol/server opens its anonymous fd), so that it bypasses the brick's
+        page cache as the caller's plaintext write would have."""
+        if direct is not None and self._direct and offset % DIRECT_ALIGN == 0 \
+                and len(blob) % DIRECT_ALIGN == 0:
+            try:
+                return await self.child.writev(direct, blob, offset, flags | os.O_DIRECT, None)
+            except FopError as e:
+                self._direct_refused(e)
+        return await self.child.writev(anon, blob, offset, flags, None)
+
+    async def _read_span(self, of: OpenFile, b0: int,
+                         b1: int) -> tuple[memoryview, memoryview, ReadvReply]:
+        """(header, stored blocks b0..b1, the blocks' reply): the header is read on every
+        read (another client may change it), with the first blocks when b0 is 0.  The
+        blocks are read O_DIRECT as :meth:`_write_stored` writes them."""
+        offset = 0 if b0 == 0 else block_offset(b0)
+        size = block_offset(b1 + 1) - offset
+        while True:
+            rfd, flags = of.anon, 0
+            if of.direct is not None and self._direct and offset % DIRECT_ALIGN == 0 \
+                    and size % DIRECT_ALIGN == 0:
+                rfd, flags = of.direct, os.O_DIRECT
+            try:
+                if b0 == 0:
+                    r = await self.child.readv(rfd, size, 0, flags, None)
+                    raw = _view(r.vector)
+                    return raw[:HEADER_LEN], raw[HEADER_LEN:], r
+                h, r = await gather(self.child.readv(of.anon, HEADER_LEN, 0, 0, None),
+                                    self.child.readv(rfd, size, offset, flags, None))
+                return _view(h.vector), _view(r.vector), r
+            except FopError as e:
+                if rfd is of.anon:
+                    raise
+                self._direct_refused(e)
+
+    def _direct_refused(self, e: FopError) -> None:
+        """EINVAL from an O_DIRECT read or write: the brick's filesystem has no O_DIRECT
+        at all); from then on everything goes through its page cache."""
+        if e.errno != errno.EINVAL:
+            raise e
+        self._direct = False
+        self.log.warning("crypt: the brick refuses O_DIRECT (%s): reads and writes go "
+                         "through its page cache", e)
+
     async def _locked_write(self, inode: Inode, target: Fd, data: Buffer, offset: int,
-                            append: bool = False, flags: int = 0) -> tuple[Iatt, Iatt | None, int]:
+                            append: bool = False,
+                            flags: int = 0) -> tuple[Iatt, Iatt | None, int]:
         st = self._state(inode)
-        anon = Fd.open_anonymous(inode)
+        of = self._open_file(target, inode)
         held = await self._lock(st, target, write=True)
         try:
-            return await self._write_at(inode, st, anon, data, offset, append, flags)
+            return await self._write_at(inode, st, of.anon, data, offset, append, flags,
+                                        of.direct)
         finally:
             await self._unlock(st, target, held)
 
@@ -1029,7 +1124,7 @@ class Crypt(Translator):
         """Truncate to plaintext ``size`` under the locks (``target``: the caller's fd
         or loc, for the inodelk); (pre, post) in plaintext."""
         st = self._state(inode)
-        anon = Fd.open_anonymous(inode)
+        anon = self._open_file(target, inode).anon
         held = await self._lock(st, target, write=True)
         try:
             pre, key = await self._snapshot(inode, st, anon, create=False)
@@ -1063,7 +1158,8 @@ class Crypt(Translator):
         if inode is None or inode.type != IaType.REG:
             return await self.child.readv(fd, size, offset, flags, xdata)
         st = self._state(inode)
-        anon = Fd.open_anonymous(inode)
+        of = self._open_file(fd, inode)
+        anon = of.anon
         if size <= 0:
             return ReadvReply(vector=b"", op_ret=0)
         b0, b1 = offset // BLOCK, (offset + size - 1) // BLOCK
@@ -1072,15 +1168,7 @@ class Crypt(Translator):
             if attempt:
                 held = await self._lock(st, fd, write=False)
             try:
-                span = (b1 - b0 + 1) * STORED_BLOCK
-                if b0 == 0:  # the header comes with the first blocks
-                    r = await self.child.readv(anon, block_offset(b1 + 1), 0, 0, None)
-                    raw = _view(r.vector)
-                    header, raw = raw[:HEADER_LEN], raw[HEADER_LEN:]
-                else:  # the header is checked on every read (another client may change it)
-                    h, r = await gather(self.child.readv(anon, HEADER_LEN, 0, 0, None),
-                                        self.child.readv(anon, span, block_offset(b0), 0, None))
-                    header, raw = _view(h.vector), _view(r.vector)
+                header, raw, r = await self._read_span(of, b0, b1)
                 if not header:
                     return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
                 key = await self._open_key(inode, st, bytes(header), anon)
@@ -1169,7 +1257,7 @@ class Crypt(Translator):
         if keep_size & ~_FALLOC_FL_KEEP_SIZE:
             raise FopError(errno.EOPNOTSUPP, "crypt: only fallocate modes 0 and KEEP_SIZE")
         st = self._state(inode)
-        anon = Fd.open_anonymous(inode)
+        anon = self._open_file(fd, inode).anon
         end = offset + len
         if not keep_size:
             probe = await self.child.fstat(anon, None)
@@ -1195,7 +1283,7 @@ class Crypt(Translator):
         """Zero plaintext [offset, offset+length) below EOF: whole blocks punched (holes,
         ``punch``) or written encrypted; edges always rewritten encrypted."""
         st = self._state(inode)
-        anon = Fd.open_anonymous(inode)
+        anon = self._open_file(target, inode).anon
         held = await self._lock(st, target, write=True)
         try:
             pre, key = await self._snapshot(inode, st, anon, create=False)
@@ -1240,7 +1328,7 @@ class Crypt(Translator):
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
             return await self.child.zerofill(fd, offset, len, xdata)
-        probe = await self.child.fstat(Fd.open_anonymous(inode), None)
+        probe = await self.child.fstat(self._open_file(fd, inode).anon, None)
         old = plain_size(probe.buf.size) if probe.buf is not None else 0
         if offset + len > old:  # zerofill extends like a write of zeros
             await self._resize(inode, fd, offset + len)
@@ -1253,7 +1341,7 @@ class Crypt(Translator):
             return await self.child.seek(fd, offset, what, xdata)
         if what not in (_SEEK_DATA, _SEEK_HOLE):
             raise FopError(errno.EINVAL)
-        anon = Fd.open_anonymous(inode)
+        anon = self._open_file(fd, inode).anon
         st_r = await self.child.fstat(anon, None)
         size = plain_size(st_r.buf.size) if st_r.buf is not None else 0
         if offset >= size:
@@ -1797,7 +1885,7 @@ def rotate_brick(root: Path, old: MasterKey, new: MasterKey) -> tuple[int, int, 
             with open(p, "r+b") as f:
                 header = f.read(HEADER_LEN)
                 if header[:4] != MAGIC:
-                    problems.append(f"{p}: no format-2 header")
+                    problems.append(f"{p}: no glupy-crypt header")
                     continue
                 new_header = rewrap_header(old, new, gfid, header)
                 if new_header is None:

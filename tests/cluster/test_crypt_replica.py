@@ -1,7 +1,7 @@
 """crypt attached client-side on a 3 x 2 replica volume: a peer dies (kill -9) while files
 are written and rewritten through the mount, comes back, self-heal finishes; every file
 reads back authentic through the mount, and both bricks of each replica pair hold the
-same format-2 bytes (headers are deterministic, blocks travel with their nonce and tag).
+same format-3 bytes (headers are deterministic, blocks travel with their nonce and tag).
 Names encrypted (the first mkdir on this volume once hung: the bridge used the
 caller's xdata after the caller had freed it).  Writes hold crypt's cluster lock (an
 inodelk through AFR, on by default) while a replica is down."""

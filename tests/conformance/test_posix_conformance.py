@@ -193,7 +193,7 @@ def test_passthrough_and_audit_match_plain(plain_mount: Path, glupy_mount: Mount
 
 
 def test_crypt_matches_plain(plain_mount: Path, glupy_mount: MountFactory, tmp_path: Path) -> None:
-    """The same suite through crypt (format 2: sizes mapped, contents sealed per block,
+    """The same suite through crypt (format 3: sizes mapped, contents sealed per block,
     names and symlink targets encrypted)."""
     out_dir = tmp_path / "observations"
     out_dir.mkdir()

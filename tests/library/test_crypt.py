@@ -1,4 +1,4 @@
-"""crypt (format 2) on real graphs: FUSE -> crypt -> posix over a temp dir.
+"""crypt (format 3) on real graphs: FUSE -> crypt -> posix over a temp dir.
 
 Every read through the mount must match an in-memory model, the brick must hold only
 the documented layout (header + sealed 4 KiB blocks), and each attack of issue 15 is
@@ -249,7 +249,8 @@ def test_round_trip_and_brick_layout(glupy_mount: MountFactory, key_files: tuple
         assert brick.stat().st_size == stored_size(len(data)), name
         raw = brick.read_bytes()
         if data:
-            assert raw[:4] == MAGIC and raw[4:6] == b"\0\x02"
+            assert raw[:4] == MAGIC and raw[4:6] == b"\0\x03"
+            assert raw[78:HEADER_LEN] == bytes(HEADER_LEN - 78), "the header is padded to 512"
             file_ids.add(raw[14:30])
         assert MARKER[:16] not in raw and b"PLAINTEXT" not in raw
     assert len(file_ids) == len(contents) - 1, "every file has its own file id"
@@ -566,22 +567,28 @@ def test_wrong_key_with_encrypted_names(glupy_mount: MountFactory,
     assert _read_all(good.mountpoint / "secret") == MARKER * 100
 
 
-def test_plaintext_and_format1_files_are_refused(glupy_mount: MountFactory,
+def test_plaintext_and_older_formats_are_refused(glupy_mount: MountFactory,
                                                  key_files: tuple[Path, Path]) -> None:
     m = _mount(glupy_mount, key_files[0])
     (_on_brick(m, "plain")).write_bytes(b"plaintext from before" * 10)
     v1 = _on_brick(m, "v1")
     v1.write_bytes(os.urandom(300))
     os.setxattr(v1, "trusted.glupy.crypt.nonce", os.urandom(16))
+    v2 = MAGIC + b"\0\x02" + os.urandom(72) + os.urandom(STORED_BLOCK + 100)  # 78-byte header
+    _on_brick(m, "v2").write_bytes(v2)
     assert _read_errno(m.mountpoint / "plain") == errno.EIO
     assert _read_errno(m.mountpoint / "v1") == errno.EIO
+    assert _read_errno(m.mountpoint / "v2") == errno.EIO
     text = "\n".join(m.log_tail(200))
     assert "no glupy-crypt header" in text
     assert "crypt format 1 (AES-CTR)" in text
-    with pytest.raises(OSError) as ei, open(m.mountpoint / "plain", "r+b") as f:
-        f.write(b"x")
-    assert ei.value.errno == errno.EIO
+    assert "crypt format 2 (78-byte header), which is no longer read" in text
+    for name in ("plain", "v2"):
+        with pytest.raises(OSError) as ei, open(m.mountpoint / name, "r+b") as f:
+            f.write(b"x")
+        assert ei.value.errno == errno.EIO, name
     assert (_on_brick(m, "plain")).read_bytes() == b"plaintext from before" * 10
+    assert (_on_brick(m, "v2")).read_bytes() == v2
 
 
 def _errno_of(op: Callable[[], object]) -> int | None:
@@ -602,7 +609,7 @@ def test_legacy_plaintext_needs_the_option_and_stays_read_only(
     written before crypt, names in clear.)"""
     m = _mount(glupy_mount, key_files[0], opts={"encrypt-names": names})
     legacy = {"big": MARKER * 300 + b"end", "small": b"legacy plaintext\n",
-              "exact": bytes(range(256)) * 16}  # 4096 bytes: a valid format-2 size too
+              "exact": bytes(range(256)) * 16}  # 4096 bytes: a valid format-3 size too
     (m.mountpoint / "enc").write_bytes(MARKER * 200)
     for name, data in legacy.items():
         _on_brick(m, name).write_bytes(data)
@@ -635,6 +642,14 @@ def test_legacy_plaintext_needs_the_option_and_stays_read_only(
     assert _read_all(m.mountpoint / "enc") == MARKER * 200
     assert (m.mountpoint / "enc").stat().st_size == len(MARKER) * 200
     assert _read_errno(m.mountpoint / "v1") == errno.EIO  # format 1 is still refused
+    v2 = _on_brick(m, "v2")
+    # format 2, 410 bytes in its second block: a size no format-3 file has, still not plaintext
+    v2.write_bytes(MAGIC + b"\0\x02" + os.urandom(72 + STORED_BLOCK + 410 + 32))
+    assert v2.stat().st_size != stored_size(plain_size(v2.stat().st_size))
+    assert _read_errno(m.mountpoint / "v2") == errno.EIO  # so is format 2: refused, not served
+    with pytest.raises(OSError) as ei, open(m.mountpoint / "v2", "r+b") as f:
+        f.write(b"x")  # EIO as an encrypted file that does not open, not EROFS as plaintext
+    assert ei.value.errno == errno.EIO
 
     big = m.mountpoint / "big"
 

@@ -5,7 +5,7 @@ from glupy.library import crypt
 
 
 def test_the_markers_are_crypts_own() -> None:
-    # format 2 (header magic at offset 0) once crypt has it; format 1's xattr either way
+    # formats 2 and 3 (header magic at offset 0) once crypt has it; format 1's xattr either way
     magic = getattr(crypt, "MAGIC", None)
     if magic is not None:
         assert magic == safety.CRYPT_MAGIC

@@ -6,6 +6,8 @@ INCLUDES = """
 """
 
 TYPES = """
+#define GF_ANON_FD_FLAGS ...
+
 typedef enum {
     IA_INVAL, IA_IFREG, IA_IFDIR, IA_IFLNK, IA_IFBLK, IA_IFCHR, IA_IFIFO, IA_IFSOCK
 } ia_type_t;
@@ -48,6 +50,7 @@ int inode_path(inode_t *inode, const char *name, char **bufp);
 fd_t *fd_ref(fd_t *fd);
 void fd_unref(fd_t *fd);
 fd_t *fd_anonymous(inode_t *inode);
+fd_t *fd_anonymous_with_flags(inode_t *inode, int32_t flags);
 int loc_copy(loc_t *dst, loc_t *src);
 void loc_wipe(loc_t *loc);
 char *gf_strdup(const char *src);
