@@ -158,6 +158,7 @@ import hmac
 import os
 import re
 import stat
+import struct
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -565,6 +566,9 @@ def rewrap_header(old: MasterKey, new: MasterKey, gfid: bytes, header: bytes) ->
     return make_header(new, gfid, file_key, file_id)
 
 
+_BLOCK_NUMBER = struct.Struct(">Q")
+
+
 def _block_aad(file_id: bytes, index: int) -> bytes:
     return MAGIC + _VERSION_BYTES + file_id + index.to_bytes(8, "big")
 
@@ -588,19 +592,19 @@ class FileKey:
         4096 bytes), with fresh nonces, sealed straight into a new iobuf after
         ``prefix`` (a new file's header)."""
         pos = len(prefix)
-        total = pos + sum(len(p) for p in plain) + OVERHEAD * len(plain)
-        out = Vector.alloc(total)
+        out = Vector.alloc(pos + sum(map(len, plain)) + OVERHEAD * len(plain))
         w = out.writable()
-        w[:pos] = prefix
+        if pos:
+            w[:pos] = prefix
         nonces = os.urandom(NONCE_LEN * len(plain))
         encrypt_into = self.aead.encrypt_into
-        aad = bytearray(_block_aad(self.file_id, first))  # the last 8 bytes: the block number
+        aad = bytearray(_block_aad(self.file_id, first))
+        number_at = len(aad) - 8  # the AAD's last 8 bytes: the block number
         for i, pt in enumerate(plain):
-            if i:
-                aad[-8:] = (first + i).to_bytes(8, "big")
             nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
+            end = pos + len(pt) + OVERHEAD
             w[pos:pos + NONCE_LEN] = nonce
-            end = pos + NONCE_LEN + len(pt) + TAG_LEN
+            _BLOCK_NUMBER.pack_into(aad, number_at, first + i)
             encrypt_into(nonce, pt, aad, w[pos + NONCE_LEN:end])
             pos = end
         return out
@@ -1025,21 +1029,11 @@ class Crypt(Translator):
         if pad is not None:
             writes.append((block_offset(pad),
                            key.seal(pad, [got.get(pad, b"").ljust(BLOCK, b"\0")])))
-        plain: list[Buffer] = []
         view = memoryview(data)
-        for b in range(b0, b1 + 1):
-            bs = b * BLOCK
-            length = BLOCK if b < b1 else max(end, min(old, bs + BLOCK)) - bs
-            lo, hi = max(offset, bs) - bs, min(end, bs + BLOCK) - bs
-            base = got.get(b)
-            if base is None and lo == 0 and hi == length:
-                plain.append(view[bs - offset:bs - offset + length])
-                continue
-            buf = bytearray(length)
-            if base is not None:
-                buf[:len(base)] = base[:length]
-            buf[lo:hi] = view[bs + lo - offset:bs + hi - offset]
-            plain.append(bytes(buf))
+        if not want and offset % BLOCK == 0:  # whole blocks, the last one ending at EOF
+            plain: list[Buffer] = [view[i:i + BLOCK] for i in range(0, len(view), BLOCK)]
+        else:
+            plain = self._merge(view, offset, old, got)
         if new_header and b0 == 0:  # one write: the header, then block 0 onwards
             writes.append((0, key.seal(b0, plain, prefix=key.header)))
         else:
@@ -1057,6 +1051,28 @@ class Crypt(Translator):
         _map(pre)
         _map(post)
         return pre, post, len(data)
+
+    @staticmethod
+    def _merge(view: memoryview, offset: int, old: int, got: dict[int, bytes]) -> list[Buffer]:
+        """The plaintext blocks a write of ``view`` at ``offset`` gives a file of ``old``
+        bytes: its bytes over ``got`` (the edge blocks read back), zeros in between."""
+        end = offset + len(view)
+        b0, b1 = offset // BLOCK, (end - 1) // BLOCK
+        plain: list[Buffer] = []
+        for b in range(b0, b1 + 1):
+            bs = b * BLOCK
+            length = BLOCK if b < b1 else max(end, min(old, bs + BLOCK)) - bs
+            lo, hi = max(offset, bs) - bs, min(end, bs + BLOCK) - bs
+            base = got.get(b)
+            if base is None and lo == 0 and hi == length:
+                plain.append(view[bs - offset:bs - offset + length])
+                continue
+            buf = bytearray(length)
+            if base is not None:
+                buf[:len(base)] = base[:length]
+            buf[lo:hi] = view[bs + lo - offset:bs + hi - offset]
+            plain.append(bytes(buf))
+        return plain
 
     async def _write_stored(self, inode: Inode, anon: Fd, blob: Vector, offset: int, flags: int,
                             direct: Fd | None) -> WritevReply:

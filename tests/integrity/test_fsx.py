@@ -12,7 +12,7 @@ GLUPY_SLOW=1) adds 4 seeds x 15,000 per target (120k operations in all).  GLUPY_
 and GLUPY_FSX_OPS override seeds and operations per seed for every run.
 
 fio writes 64 MiB with a 4k/64k block size mix and crc32c verification through
-PassThrough with O_DIRECT and must report no error.
+PassThrough with O_DIRECT and must report no error; through crypt with a 4k/64k/1m mix.
 """
 
 from __future__ import annotations
@@ -111,13 +111,18 @@ def test_fsx_long(target: str, seed: int, glupy_mount: MountFactory, tmp_path: P
     _run_fsx(target, seed, SLOW_OPS, glupy_mount, tmp_path)
 
 
-def test_fio_verify_crc32c(glupy_mount: MountFactory, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("target", "bssplit"), [("passthrough", "4k/50:64k/50"),
+                                                ("crypt", "4k/30:64k/30:1m/40")])
+def test_fio_verify_crc32c(target: str, bssplit: str, glupy_mount: MountFactory,
+                           tmp_path: Path) -> None:
+    """Through crypt, 64 KiB and 1 MiB O_DIRECT writes reach the brick O_DIRECT (16-block
+    aligned stored ranges) and 4 KiB ones through its page cache, in the same file."""
     fio = shutil.which("fio")
     if fio is None:
         pytest.fail("fio is not installed (apt-get install -y fio)", pytrace=False)
-    m = glupy_mount([(PASS, {})])
+    m = _mount(target, glupy_mount, tmp_path)
     cmd = [fio, "--name=verify", f"--directory={m.mountpoint}", "--size=64M", "--rw=randwrite",
-           "--bssplit=4k/50:64k/50", "--ioengine=psync", "--direct=1", "--verify=crc32c",
+           f"--bssplit={bssplit}", "--ioengine=psync", "--direct=1", "--verify=crc32c",
            "--do_verify=1", "--verify_fatal=1", "--verify_dump=1", "--randrepeat=1",
            "--random_generator=tausworthe64", "--output-format=json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
