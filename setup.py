@@ -38,6 +38,13 @@ CORE = Extension("glupy._core",
                                      "-Werror=incompatible-pointer-types",
                                      "-Werror=implicit-function-declaration"])
 
+# glupy.library._blocks: crypt's stored blocks, a request per call (OpenSSL's AES-GCM)
+BLOCKS = Extension("glupy.library._blocks", sources=["glupy/library/_blocks.c"],
+                   libraries=["crypto"],
+                   extra_compile_args=["-Wall", "-fvisibility=hidden",
+                                       "-Werror=incompatible-pointer-types",
+                                       "-Werror=implicit-function-declaration"])
+
 # Runs in a child interpreter with the source tree first on sys.path.  sys.executable is
 # what build.py records as the interpreter to embed (GLUPY_PYTHON, build-info.json).
 _BUILD = """
@@ -93,4 +100,4 @@ class BinaryDistribution(Distribution):
 
 
 setup(cmdclass={"build_py": BuildPyWithBridge}, distclass=BinaryDistribution,
-      ext_modules=[CORE])
+      ext_modules=[CORE, BLOCKS])

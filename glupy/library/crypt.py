@@ -158,7 +158,6 @@ import hmac
 import os
 import re
 import stat
-import struct
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -167,7 +166,7 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -188,6 +187,7 @@ from glupy import (
     gather,
     gfid_str,
 )
+from glupy.library._blocks import BlockCipher
 from glupy.replies import (
     AccessReply,
     CopyFileRangeReply,
@@ -246,9 +246,7 @@ _Reply = TypeVar("_Reply")
 V1_XATTR = "trusted.glupy.crypt.nonce"  # format 1's per-file nonce
 PASSPHRASE_MAGIC = "glupy-crypt-passphrase v1"
 SCRYPT_MIN_N = 1 << 14
-_ZERO_NONCE = bytes(NONCE_LEN)
 _ZERO_BLOCK = bytes(STORED_BLOCK)
-_ZERO_BLOCK_VIEW = memoryview(_ZERO_BLOCK)
 _VERSION_BYTES = VERSION.to_bytes(2, "big")
 _HEADER_PADDING = bytes(HEADER_LEN - HEADER_FIELDS_LEN)
 _FALLOC_FL_KEEP_SIZE = 0x01
@@ -566,11 +564,9 @@ def rewrap_header(old: MasterKey, new: MasterKey, gfid: bytes, header: bytes) ->
     return make_header(new, gfid, file_key, file_id)
 
 
-_BLOCK_NUMBER = struct.Struct(">Q")
-
-
-def _block_aad(file_id: bytes, index: int) -> bytes:
-    return MAGIC + _VERSION_BYTES + file_id + index.to_bytes(8, "big")
+def _block_aad_prefix(file_id: bytes) -> bytes:
+    """A block's AAD is this, then its number (u64, big endian)."""
+    return MAGIC + _VERSION_BYTES + file_id
 
 
 class BlockError(Exception):
@@ -581,11 +577,15 @@ class BlockError(Exception):
 
 @dataclass
 class FileKey:
-    """An opened header: the file's AEAD and the bytes it came from."""
+    """An opened header: the file's block cipher and the bytes it came from."""
 
     header: bytes
     file_id: bytes
-    aead: AESGCM
+    cipher: BlockCipher
+
+    @classmethod
+    def open(cls, header: bytes, file_id: bytes, file_key: bytes) -> FileKey:
+        return cls(header, file_id, BlockCipher(file_key))
 
     def seal(self, first: int, plain: list[Buffer], prefix: bytes = b"") -> Vector:
         """Stored bytes of consecutive blocks ``first, first+1, ...`` (each at most
@@ -596,44 +596,21 @@ class FileKey:
         w = out.writable()
         if pos:
             w[:pos] = prefix
-        nonces = os.urandom(NONCE_LEN * len(plain))
-        encrypt_into = self.aead.encrypt_into
-        aad = bytearray(_block_aad(self.file_id, first))
-        number_at = len(aad) - 8  # the AAD's last 8 bytes: the block number
-        for i, pt in enumerate(plain):
-            nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
-            end = pos + len(pt) + OVERHEAD
-            w[pos:pos + NONCE_LEN] = nonce
-            _BLOCK_NUMBER.pack_into(aad, number_at, first + i)
-            encrypt_into(nonce, pt, aad, w[pos + NONCE_LEN:end])
-            pos = end
+        self.cipher.seal_into(w, pos, os.urandom(NONCE_LEN * len(plain)),
+                              _block_aad_prefix(self.file_id), first, plain)
         return out
 
     def unseal_into(self, first: int, stored: memoryview, out: memoryview) -> int:
         """Decrypt whole stored blocks from block ``first`` (the last may be short)
         into ``out``; returns the plaintext length.  Raises BlockError."""
-        pos = 0
-        decrypt_into = self.aead.decrypt_into
-        aad = bytearray(_block_aad(self.file_id, first))  # the last 8 bytes: the block number
-        for k in range(0, len(stored), STORED_BLOCK):
-            blob = stored[k:k + STORED_BLOCK]
-            index = first + k // STORED_BLOCK
-            n = len(blob) - OVERHEAD
-            if n <= 0:
-                raise BlockError(index, f"block cut short ({len(blob)} bytes stored)")
-            nonce = bytes(blob[:NONCE_LEN])
-            if nonce == _ZERO_NONCE and blob == _ZERO_BLOCK_VIEW[:len(blob)]:
-                out[pos:pos + n] = _ZERO_BLOCK_VIEW[:n]  # a hole
-            else:
-                if k:
-                    aad[-8:] = index.to_bytes(8, "big")
-                try:
-                    decrypt_into(nonce, blob[NONCE_LEN:], aad, out[pos:pos + n])
-                except InvalidTag:
-                    raise BlockError(index, "authentication failed (altered, moved or from "
-                                            "another file)") from None
-            pos += n
-        return pos
+        n, bad, kind = self.cipher.open_into(stored, out, _block_aad_prefix(self.file_id), first)
+        if bad < 0:
+            return int(n)
+        if kind == 1:
+            raise BlockError(first + bad, f"block cut short ({len(stored) - bad * STORED_BLOCK} "
+                                          "bytes stored)")
+        raise BlockError(first + bad, "authentication failed (altered, moved or from another "
+                                      "file)")
 
     def unseal(self, first: int, stored: Buffer) -> list[bytes]:
         """Plaintext blocks of ``stored`` as a list (for read-modify-write)."""
@@ -790,7 +767,7 @@ class Crypt(Translator):
         except HeaderError as e:
             why = e
         else:
-            st.key = FileKey(bytes(header[:HEADER_LEN]), file_id, AESGCM(file_key))
+            st.key = FileKey.open(bytes(header[:HEADER_LEN]), file_id, file_key)
             st.plaintext = False
             return st.key
         if header[:4] != MAGIC:
@@ -961,7 +938,7 @@ class Crypt(Translator):
                 raise FopError(errno.EIO)
             file_id, file_key = os.urandom(FILE_ID_LEN), os.urandom(KEY_LEN)
             header = make_header(self._master, inode.gfid, file_key, file_id)
-            st.key = FileKey(header, file_id, AESGCM(file_key))
+            st.key = FileKey.open(header, file_id, file_key)
             st.plaintext = False
             return pre, st.key
         header = bytes(head_r.vector or b"")
