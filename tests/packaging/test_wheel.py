@@ -65,7 +65,8 @@ def test_sdist_has_the_bridge_sources_and_no_built_bridge(dists: dict[str, Path]
     sources = {f"glupy/_bridge/src/{name}" for name in (*build.SOURCES, *build.CORE_SOURCES,
                                                         "glupy.h", "core.h", "core-module.h",
                                                         "fops-tmpl.c", "fops-tmpl.h")}
-    assert {"setup.py", "pyproject.toml", "glupy/_build/bindings/__init__.py"} | sources <= names
+    assert {"setup.py", "pyproject.toml", "glupy/_build/bindings/__init__.py",
+            "glupy/library/_blocks.c"} | sources <= names
     assert not [n for n in names if n.endswith(".so") or n.endswith("build-info.json")]
 
 
@@ -87,6 +88,7 @@ def test_wheel_holds_a_bridge_built_for_this_glusterfs(dists: dict[str, Path]) -
     # the hot types' extension module, built by the same build, and its typing
     assert [n for n in names if n.startswith("glupy/_core.") and n.endswith(".so")], names
     assert "glupy/_core.pyi" in names
+    assert [n for n in names if n.startswith("glupy/library/_blocks.") and n.endswith(".so")]
     assert "glupy = glupy.cli.commands:main" in entry_points
     assert "glupy.testing = glupy.testing" in entry_points
     requires = [ln for ln in metadata.splitlines() if ln.startswith("Requires-Dist:")]
