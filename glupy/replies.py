@@ -29,19 +29,21 @@ class Reply(_core.Reply):
     fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, op_ret: int = 0, op_errno: int = 0, **kwargs: Any) -> None:
-        if len(args) > len(self.fields):
-            raise TypeError(f"{type(self).__name__} takes at most {len(self.fields)} fields")
-        values = dict(zip(self.fields, args, strict=False))
+        fields = self.fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} fields")
+        vals = [*args, *(None,) * (len(fields) - len(args))]
         for k, v in kwargs.items():
-            if k not in self.fields:
+            if k not in fields:
                 raise TypeError(f"{type(self).__name__} has no field {k!r}")
-            if k in values:
+            i = fields.index(k)
+            if i < len(args):
                 raise TypeError(f"{type(self).__name__} got {k!r} twice")
-            values[k] = v
+            vals[i] = v
         self._raw = None  # a child's reply: its C arguments
         self._dirty = True  # every field is converted (see core.h, glupy_reply_t)
         self._inst = None
-        self._vals = [values.get(name) for name in self.fields]
+        self._vals = vals
         self.op_ret = op_ret
         self.op_errno = op_errno
 

@@ -109,6 +109,13 @@ class IaType(enum.IntEnum):
     SOCK = 7
 
 
+_IA_TYPES = tuple(IaType)  # by value: IaType(v) costs an enum lookup on every iatt read
+
+
+def _ia_type(value: int) -> IaType:
+    return _IA_TYPES[value] if 0 <= value < len(_IA_TYPES) else IaType(value)
+
+
 _IFMT = {
     IaType.REG: _stat.S_IFREG, IaType.DIR: _stat.S_IFDIR, IaType.LNK: _stat.S_IFLNK,
     IaType.BLK: _stat.S_IFBLK, IaType.CHR: _stat.S_IFCHR, IaType.FIFO: _stat.S_IFIFO,
@@ -226,7 +233,7 @@ class Iatt(_core.View):
 
     @property
     def type(self) -> IaType:
-        return IaType(self._p.ia_type)
+        return _ia_type(self._p.ia_type)
 
     @type.setter
     def type(self, value: int) -> None:
@@ -240,7 +247,7 @@ class Iatt(_core.View):
                 | (pr.owner.read << 8) | (pr.owner.write << 7) | (pr.owner.exec << 6)
                 | (pr.group.read << 5) | (pr.group.write << 4) | (pr.group.exec << 3)
                 | (pr.other.read << 2) | (pr.other.write << 1) | pr.other.exec)
-        return int(_IFMT.get(IaType(self._p.ia_type), 0) | bits)
+        return int(_IFMT.get(_ia_type(self._p.ia_type), 0) | bits)
 
     @mode.setter
     def mode(self, value: int) -> None:
@@ -313,7 +320,7 @@ class Inode(_core.InstanceView):
 
     @property
     def type(self) -> IaType:
-        return IaType(self._p.ia_type)
+        return _ia_type(self._p.ia_type)
 
     def find(self, gfid: bytes) -> Inode | None:
         """The inode of ``gfid`` in this inode's table (inode_find), or None if the
