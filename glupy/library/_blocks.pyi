@@ -1,0 +1,12 @@
+"""glupy.library._blocks (_blocks.c): crypt's stored blocks, a request per call."""
+
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
+
+class BlockCipher:
+    def __init__(self, key: Buffer) -> None: ...
+    def seal_into(self, out: Buffer, pos: int, nonces: Buffer, aad_prefix: Buffer, first: int,
+                  plain: Sequence[Buffer]) -> int: ...
+    def open_into(self, stored: Buffer, out: Buffer, aad_prefix: Buffer,
+                  first: int) -> tuple[int, int, int]: ...
