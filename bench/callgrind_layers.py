@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # ruff: noqa: RUF001  (multiplication signs and en dashes are meant: they go into the .md)
-"""Instructions per Python-handled lookup, by layer (callgrind).
+"""Instructions per Python-handled fop, by layer (callgrind).
 
     sudo .venv/bin/python bench/callgrind_layers.py              # N = 1000 and 3000 (~6 min)
     sudo .venv/bin/python bench/callgrind_layers.py --n 300,900  # quicker, less exact
@@ -14,12 +14,14 @@ and for each function, so start-up and shutdown cancel out (PYTHONHASHSEED=0 mak
 the interpreter's start-up the same in both runs).
 
 Graphs: none (plain posix), C pass-through (bench/c_passthrough), Python pass-through
-(glupy.library.passthrough:PassThrough).  The lookups that entered Python are counted
+(glupy.library.passthrough:PassThrough).  The fops that entered Python are counted
 by the bridge (glupy status ``python_calls``, read with a getxattr before unmounting),
-so the Python graph's added cost is divided by what actually entered Python.
+so the Python graph's added cost is divided by what actually entered Python (--op rw:
+readv and writev; --op files: create, writev, flush, lookup, unlink ...).
 
-The Python lookup's path is split into layers by the bridge's own C functions
-(LAYER_FUNCTIONS): C entry (``glupy_c_lookup``: GIL, argument views), driver / task
+A Python fop's path is split into layers by the bridge's own C functions
+(LAYER_FUNCTIONS, and FOP_LAYERS for every fop's own; named here for lookup):
+C entry (``glupy_c_lookup``: GIL, argument views), driver / task
 (``glupy_start``, ``glupy_run``, ``glupy_reply`` ...), wind (``glupy_wind_lookup``,
 ``glupy_do_wind_lookup``: the STACK_WIND with its new frame), unwind
 (``glupy_c_lookup_cbk``, ``glupy_unwind_reply_lookup``, ``glupy_unwind_lookup``,
@@ -116,7 +118,32 @@ OPS = {"missing": "`os.stat` of a missing name (a new name each)",
        "getxattr": "`os.getxattr` of an ordinary key (user.bench) of the mount's root",
        "files": "per file: create and write 4 KiB, close; then (dentries dropped) stat; "
                 "then unlink (bench/run.py's meta workload)",
-       "repeated": "`os.stat` of one of 100 missing names, in turn (run.py's repeated misses)"}
+       "repeated": "`os.stat` of one of 100 missing names, in turn (run.py's repeated misses)",
+       "rw": "4 KiB O_DIRECT `os.preadv`/`os.pwritev` at random offsets of a 16 MiB file, "
+             "in turn (run.py's 4 KiB random read/write)"}
+RW_FILE_BYTES, RW_BLOCK = 16 << 20, 4096
+
+
+def _rw_loop(mp: Path, n: int) -> None:
+    """n 4 KiB O_DIRECT reads and writes, alternating, at random aligned offsets."""
+    import mmap
+    import random
+    path = mp / "rw.dat"
+    with open(path, "wb") as f:
+        f.truncate(RW_FILE_BYTES)
+    buf = mmap.mmap(-1, RW_BLOCK)  # page-aligned, as O_DIRECT needs
+    buf.write(b"g" * RW_BLOCK)
+    rnd = random.Random(1)
+    fd = os.open(path, os.O_RDWR | os.O_DIRECT)
+    try:
+        for i in range(n):
+            off = rnd.randrange(RW_FILE_BYTES // RW_BLOCK) * RW_BLOCK
+            if i % 2:
+                os.pwritev(fd, [buf], off)
+            else:
+                os.preadv(fd, [buf], off)
+    finally:
+        os.close(fd)
 
 
 def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[str, Any]:
@@ -157,6 +184,8 @@ def run_one(g: str, n: int, work: Path, cpt: Path, op: str = "missing") -> dict[
                 os.getxattr(mp, "user.bench")
         if op == "files":  # run.py's meta workload itself, with n files
             wl_meta(mp, Env(dataclasses.replace(Sizes.quick(), files=n)))
+        if op == "rw":
+            _rw_loop(mp, n)
         if op in MISSING_NAMES:
             for i in range(n):
                 name = MISSING_NAMES[op](i)
@@ -257,20 +286,33 @@ def _per_call(p1: dict[str, Any], p2: dict[str, Any], dn: int) -> dict[str, Any]
 # The bridge's C functions on a fop's path, by layer (static ones may be inlined: then
 # their cost is their caller's).  Every other glupy function runs inside the
 # interpreter (Child.lookup, the await iterator, reply fields) and is counted there.
+# The per-fop functions of every fop (glupy_c_F, glupy_wind_F ...) are in FOP_LAYERS.
 LAYER_FUNCTIONS = {
-    "C entry": ("glupy_c_lookup", "glupy_view", "glupy_enter_thread_first",
+    "C entry": ("glupy_view", "glupy_str", "glupy_vector", "glupy_enter_thread_first",
                 "glupy_attr_cache_lookup"),
     "driver / task": ("glupy_start", "glupy_run", "glupy_step", "glupy_issue", "glupy_deliver",
                       "glupy_reply", "glupy_finish", "glupy_finish_part", "glupy_task_new",
                       "glupy_task_unref", "glupy_task_done", "glupy_collect", "glupy_clean_raw",
                       "glupy_tail_set", "glupy_unwind_raw", "glupy_crash", "glupy_fail",
                       "glupy_finish_unhandled", "glupy_handler_covers", "glupy_detach"),
-    "wind": ("glupy_wind_lookup", "glupy_arg_view", "glupy_arg_other", "glupy_arg_int",
-             "glupy_arg_uint", "glupy_tail_wind", "glupy_do_wind_lookup"),
-    "unwind": ("glupy_c_lookup_cbk", "glupy_raw_new", "glupy_unwind_reply_lookup",
-               "glupy_unwind_lookup", "glupy_tail_run", "glupy_unwind_error",
+    "wind": ("glupy_arg_view", "glupy_arg_other", "glupy_arg_str", "glupy_arg_vector",
+             "glupy_arg_int", "glupy_arg_uint", "glupy_tail_wind"),
+    "unwind": ("glupy_raw_new", "glupy_tail_run", "glupy_unwind_error",
                "glupy_unwind_strerror"),
 }
+FOP_LAYERS = {"C entry": ("glupy_c_{}",),
+              "wind": ("glupy_wind_{}", "glupy_do_wind_{}"),
+              "unwind": ("glupy_c_{}_cbk", "glupy_unwind_reply_{}", "glupy_unwind_{}")}
+
+
+def _layer_of() -> dict[str, str]:
+    from glupy.fops import FOP_NAMES
+    out = {f: layer for layer, fns in LAYER_FUNCTIONS.items() for f in fns}
+    for layer, patterns in FOP_LAYERS.items():
+        out.update((p.format(fop), layer) for p in patterns for fop in FOP_NAMES)
+    return out
+
+
 # where the driver enters the interpreter to run the translator's code
 INTERPRETER_ENTRIES = frozenset({
     "PyIter_Send", "PyObject_Vectorcall", "_PyObject_Vectorcall", "method_vectorcall",
@@ -282,7 +324,7 @@ GIL_FUNCTIONS = frozenset({"PyEval_RestoreThread", "PyEval_SaveThread", "take_gi
 
 
 def layers(d: dict[str, Any]) -> dict[str, float]:
-    """Per call, the instructions of the Python lookup's path by layer: each listed
+    """Per call, the instructions of the Python fops' path by layer: each listed
     function's own instructions plus its calls outside the listed functions (their
     inclusive cost), except calls into other translators (the child's lookup, FUSE's
     callback: not the bridge's cost, and where the second lookup of a stat nests)."""
@@ -291,7 +333,7 @@ def layers(d: dict[str, Any]) -> dict[str, float]:
 
 def layer_parts(d: dict[str, Any]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """(instructions per layer, per layer: its parts, "own f" or "f -> callee")."""
-    layer_of = {f: layer for layer, fns in LAYER_FUNCTIONS.items() for f in fns}
+    layer_of = _layer_of()
     out = {layer: 0.0 for layer in LAYER_FUNCTIONS}
     out["Python method"] = 0.0
     out["GIL take/release"] = 0.0
@@ -331,8 +373,10 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
         e: dict[str, Any] = {"ir_per_call": d["total"]}
         pf1, pf2 = by_n[n1].get("python_calls", {}), by_n[n2].get("python_calls", {})
         if pf2:
-            e["python_lookups_per_call"] = (pf2.get("lookup", 0) - pf1.get("lookup", 0)) / (n2 - n1)
-        if e.get("python_lookups_per_call", 0) >= 0.5:  # the layers are the lookup's
+            by_fop = {f: (pf2.get(f, 0) - pf1.get(f, 0)) / (n2 - n1) for f in pf2}
+            e["python_calls_per_call"] = {f: v for f, v in by_fop.items() if v}
+            e["python_fops_per_call"] = sum(by_fop.values())
+        if e.get("python_fops_per_call", 0) >= 0.5:  # the layers are the Python fops'
             e["layers_per_call"], e["layer_parts_per_call"] = layer_parts(d)
         e["self_by_object_per_call"] = dict(sorted(by_object(d).items(), key=lambda kv: -kv[1]))
         e["self_per_call"] = {f: v for f, v in d["self"].items() if abs(v) >= 20}
@@ -342,14 +386,14 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
     for e in per.values():
         if none is not None:
             e["added_per_call_vs_none"] = e["ir_per_call"] - none
-            lk = e.get("python_lookups_per_call", 0) >= 0.5 and e["python_lookups_per_call"]
+            lk = e.get("python_fops_per_call", 0) >= 0.5 and e["python_fops_per_call"]
             if lk and cpt is not None:
-                e["added_per_python_lookup_vs_c"] = (e["ir_per_call"] - cpt) / lk
+                e["added_per_python_fop_vs_c"] = (e["ir_per_call"] - cpt) / lk
             if lk:
-                e["added_per_python_lookup_vs_none"] = e["added_per_call_vs_none"] / lk
-                e["layers_per_python_lookup"] = {k: v / lk
-                                                 for k, v in e["layers_per_call"].items()}
-                e["layer_parts_per_python_lookup"] = {
+                e["added_per_python_fop_vs_none"] = e["added_per_call_vs_none"] / lk
+                e["layers_per_python_fop"] = {k: v / lk
+                                              for k, v in e["layers_per_call"].items()}
+                e["layer_parts_per_python_fop"] = {
                     layer: {k: v / lk for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
                     for layer, parts in e["layer_parts_per_call"].items()}
     return per
@@ -357,9 +401,13 @@ def analyse(profiles: dict[str, dict[int, dict[str, Any]]], n1: int, n2: int) ->
 
 def render(result: dict[str, Any]) -> str:
     meta, per = result["meta"], result["summary"]
+    for e in per.values():  # results written before every Python fop was counted
+        for k in [k for k in e if "python_lookup" in k]:
+            new = k.replace("python_lookups", "python_fops").replace("python_lookup", "python_fop")
+            e.setdefault(new, e[k])
     n1, n2 = meta["n"]
     lines = [
-        "# Instructions per Python-handled lookup, by layer (bench/callgrind_layers.py)",
+        "# Instructions per Python-handled fop, by layer (bench/callgrind_layers.py)",
         "",
         f"Generated on {meta['date']} ({meta['host']}; glupy {meta['source']}; Python "
         f"{meta['python']}; {meta['valgrind']}). Each graph is a single-process FUSE mount "
@@ -368,49 +416,49 @@ def render(result: dict[str, Any]) -> str:
         "start-up and shutdown cancel. Instructions (Ir) of the whole glusterfs process, all "
         "threads.",
         "",
-        "| graph | instructions per call | added vs none | Python lookups per call (counted) "
-        "| added per Python lookup vs none | vs C pass-through |",
+        "| graph | instructions per call | added vs none | Python fops per call (counted) "
+        "| added per Python fop vs none | vs C pass-through |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for g, e in per.items():
-        lk = e.get("python_lookups_per_call")
-        a, c = e.get("added_per_python_lookup_vs_none"), e.get("added_per_python_lookup_vs_c")
+        lk = e.get("python_fops_per_call")
+        a, c = e.get("added_per_python_fop_vs_none"), e.get("added_per_python_fop_vs_c")
         lines.append(f"| {g} | {e['ir_per_call']:,.0f} | {e.get('added_per_call_vs_none', 0):+,.0f} | "
                      f"{'–' if lk is None else f'{lk:.2f}'} | {'–' if a is None else f'{a:+,.0f}'} | "
                      f"{'–' if c is None else f'{c:+,.0f}'} |")
     lines.append("")
     for g, e in per.items():
-        lay = e.get("layers_per_python_lookup")
+        lay = e.get("layers_per_python_fop")
         if not lay:
             continue
-        lines += [f"## {g}: one Python lookup by layer (instructions)", "",
+        lines += [f"## {g}: one Python fop by layer (instructions)", "",
                   "| layer | instructions | largest parts (own instructions, or a call's inclusive) |",
                   "|---|---:|---|"]
-        parts = e.get("layer_parts_per_python_lookup", {})
+        parts = e.get("layer_parts_per_python_fop", {})
         for k, v in lay.items():
             top = ", ".join(f"`{p}` {x:,.0f}" for p, x in list(parts.get(k, {}).items())[:5])
             lines.append(f"| {k} | {v:,.0f} | {top} |")
         lines.append("")
-        added = e.get("added_per_python_lookup_vs_none")
+        added = e.get("added_per_python_fop_vs_none")
         if added is not None:
-            lines.append(f"Added per Python lookup vs none: {added:+,.0f}; the layers account for "
+            lines.append(f"Added per Python fop vs none: {added:+,.0f}; the layers account for "
                          f"{lay['all layers']:,.0f}; the rest ({added - lay['all layers']:+,.0f}) "
                          "is outside the bridge's path (GlusterFS's code around one more "
                          "translator, other threads).")
             lines.append("")
-        lk = e.get("python_lookups_per_call")
+        lk = e.get("python_fops_per_call")
         ref = per.get("none")
         if lk and ref:
             mine, base = e["self_by_object_per_call"], ref["self_by_object_per_call"]
             diff = {o: (mine.get(o, 0) - base.get(o, 0)) / lk for o in set(mine) | set(base)}
             lines += [f"Where the added instructions run (own instructions by shared object, "
-                      f"{g} − none, per Python lookup): " + ", ".join(
+                      f"{g} − none, per Python fop): " + ", ".join(
                           f"{o} {v:+,.0f}" for o, v in sorted(diff.items(), key=lambda kv: -kv[1])
                           if abs(v) >= 50) + ".", ""]
             fmine, fbase = e["self_per_call"], ref["self_per_call"]
             fdiff = {f: (fmine.get(f, 0) - fbase.get(f, 0)) / lk for f in set(fmine) | set(fbase)}
             top = sorted(fdiff.items(), key=lambda kv: -kv[1])[:20]
-            lines += ["The 20 functions that add the most (own instructions per Python lookup): "
+            lines += ["The 20 functions that add the most (own instructions per Python fop): "
                       + ", ".join(f"`{f}` {v:+,.0f}" for f, v in top) + ".", ""]
     lines.append("Raw values: `bench/callgrind_results.json`.")
     earlier = sorted(n for n in (BENCH_DIR / "history").glob("*/NOTES.md")
