@@ -6,6 +6,7 @@ from typing import Any, Generic, Self, TypeVar, final, overload
 
 from glupy import replies
 from glupy.fops import Fop
+from glupy.translator import _PolicyFop
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -36,6 +37,16 @@ class Wind(Generic[R]):
     def args(self) -> tuple[Any, ...]: ...
     def __init__(self, child: Any, fop: Fop, args: tuple[Any, ...]) -> None: ...
     def __await__(self) -> Generator[Any, Any, R]: ...
+
+class FopCall:
+    """One fop as a policy method sees it (glupy.translator.FopCall)."""
+
+    _spec: _PolicyFop
+    name: str
+    translator: Any  # glupy.Translator
+    args: tuple[Any, ...]
+    def __init__(self, spec: Any, translator: Any, args: tuple[Any, ...]) -> None: ...
+    def wind(self, child: Any = None) -> Wind[replies.Reply]: ...  # glupy.Child
 
 @final
 class Gather:
@@ -133,3 +144,5 @@ def _in_iobuf(value: Vector | bytes | bytearray | memoryview) -> tuple[Vector, i
 def child_method(owner: type, fop: Fop, func: Any, nargs: int, nrequired: int) -> Any: ...
 
 def nondata(descriptor: Any) -> Any: ...
+
+def policy_fop(call_cls: type[FopCall], spec: _PolicyFop, method: Any) -> Any: ...

@@ -23,7 +23,6 @@ from glupy._core import Wind as Wind
 from glupy._core import _make_wind
 from glupy.fops import FOP_NAMES, FOPS, FOPS_BY_NAME, PY_CBKS, Fop
 from glupy.replies import *  # noqa: F403 - reply classes for the generated signatures
-from glupy.replies import Reply
 from glupy.runtime.security import REDACTED
 from glupy.types import Dict, Dirents, Fd, Flock, Iatt, Inode, Lease, Loc, StatVfs, Vector  # noqa: F401
 
@@ -31,7 +30,6 @@ T = TypeVar("T")
 
 # set by glupy.runtime.driver inside GlusterFS
 _current_caller: Any = None
-_new = object.__new__
 
 
 class InitError(Exception):
@@ -564,23 +562,17 @@ def _child_methods() -> None:
 _child_methods()
 
 
-class FopCall:
+class FopCall(_core.FopCall):
     """One fop as a policy method sees it (see :func:`policy`): its name, its
     arguments in the fop's order, and how to pass it on.
 
     ``await call.wind()`` winds it unchanged to the only child and returns the
     reply (or raises the child's FopError), as ``await self.child.<fop>(*args)``
-    would; ``call.wind(child)`` winds it to one of several children."""
+    would; ``call.wind(child)`` winds it to one of several children.  ``name``,
+    ``args``, ``translator`` and ``wind()`` are glupy._core's (C: every policy fop
+    reads them)."""
 
-    __slots__ = ("_spec", "name", "translator", "args")
-
-    def __init__(self, spec: _PolicyFop, translator: Translator, args: tuple[Any, ...]) -> None:
-        self._spec = spec
-        #: the fop's name: ``"writev"``
-        self.name: str = spec.name
-        self.translator = translator
-        #: the arguments in the fop's order, named as in docs/fops.md (``call.fop.py_args``)
-        self.args = args
+    __slots__ = ()
 
     @property
     def fop(self) -> Fop:
@@ -604,16 +596,8 @@ class FopCall:
         fop has no such argument."""
         return self.args[self._spec.index[name]]
 
-    def wind(self, child: Child | None = None) -> Wind[Reply]:
-        """The fop, with ``call.args``, to ``child`` (default: the only child)."""
-        target = self.translator.child if child is None else child
-        args = self.args
-        if type(target) is Child and len(args) == self._spec.nargs:
-            return _make_wind(target, self._spec.fop, args)
-        return getattr(target, self.name)(*args)  # type: ignore[no-any-return]
-
     def __repr__(self) -> str:
-        return f"<FopCall {self._spec.name}>"
+        return f"<FopCall {self.name}>"
 
 
 class _PolicyFop:
@@ -664,25 +648,19 @@ def policy(*fops: str) -> Callable[[PolicyMethod], PolicyMethod]:
 
 def _policy_fop_method(cls: type, fop: Fop, attr: str,
                        method: PolicyMethod) -> Callable[..., Awaitable[Any]]:
-    """The fop method of ``fop`` under ``method``: a plain function returning the
-    policy's own coroutine, so the driver steps that coroutine directly (no
-    coroutine in between; an unhandled child error still takes the short path)."""
-    spec = _PolicyFop(fop)
-    name = fop.name
-
-    def fop_method(self: Translator, *args: Any) -> Awaitable[Any]:
-        call = _new(FopCall)  # without __init__'s frame: this runs on every fop
-        call._spec, call.name, call.translator, call.args = spec, name, self, args
-        return method(self, call)
-
-    fop_method.__name__ = name
-    fop_method.__qualname__ = f"{cls.__qualname__}.{name}"
+    """The fop method of ``fop`` under ``method``: ``(self, *args)`` returns
+    ``method(self, FopCall(...))``, the policy's own coroutine, so the driver steps
+    that coroutine directly (no coroutine in between; an unhandled child error
+    still takes the short path).  glupy._core's, in C: no Python frame per fop."""
+    fop_method = _core.policy_fop(FopCall, _PolicyFop(fop), method)
+    fop_method.__name__ = fop.name
+    fop_method.__qualname__ = f"{cls.__qualname__}.{fop.name}"
     fop_method.__module__ = cls.__module__
-    fop_method.__doc__ = f"``{name}``: the policy {attr}()."
-    fop_method.__glupy_policy_method__ = attr  # type: ignore[attr-defined]
+    fop_method.__doc__ = f"``{fop.name}``: the policy {attr}()."
+    fop_method.__glupy_policy_method__ = attr
     if hasattr(inspect, "markcoroutinefunction"):  # 3.12+: it returns a coroutine
         inspect.markcoroutinefunction(fop_method)
-    return fop_method
+    return fop_method  # type: ignore[no-any-return]
 
 
 def _inherited_policy(cls: type, attr: str) -> tuple[str, ...] | None:

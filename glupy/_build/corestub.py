@@ -20,6 +20,7 @@ from typing import Any, Generic, Self, TypeVar, final, overload
 
 from glupy import replies
 from glupy.fops import Fop
+from glupy.translator import _PolicyFop
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -36,6 +37,7 @@ MODULE: dict[str, str] = {
     "child_method": "def child_method(owner: type, fop: Fop, func: Any, nargs: int, "
                     "nrequired: int) -> Any: ...",
     "nondata": "def nondata(descriptor: Any) -> Any: ...",
+    "policy_fop": "def policy_fop(call_cls: type[FopCall], spec: _PolicyFop, method: Any) -> Any: ...",
 }
 
 # Per type: (its bases in the stub, {name: stub lines}).  An attribute is ``name: type``;
@@ -55,6 +57,14 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
         "args": "@property\ndef args(self) -> tuple[Any, ...]: ...",
         "__new__": "def __init__(self, child: Any, fop: Fop, args: tuple[Any, ...]) -> None: ...",
         "__await__": "def __await__(self) -> Generator[Any, Any, R]: ...",
+    }),
+    "FopCall": ("", {
+        "_spec": "_spec: _PolicyFop",
+        "name": "name: str",
+        "translator": "translator: Any  # glupy.Translator",
+        "args": "args: tuple[Any, ...]",
+        "__init__": "def __init__(self, spec: Any, translator: Any, args: tuple[Any, ...]) -> None: ...",
+        "wind": "def wind(self, child: Any = None) -> Wind[replies.Reply]: ...  # glupy.Child",
     }),
     "Gather": ("", {
         "winds": "@property\ndef winds(self) -> tuple[Wind[Any], ...]: ...",

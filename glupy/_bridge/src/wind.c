@@ -1,7 +1,8 @@
 /* What ``await self.child.<fop>(...)`` goes through, defined once for glupy._core
  * (core.h has the structs): Child.<fop>() makes a glupy.Wind (glupy.gather() a
  * glupy.Gather of several), whose await iterator hands it to the engine (task.c)
- * and returns the reply the engine sends. */
+ * and returns the reply the engine sends; a policy's fops (FopCall, call.wind())
+ * the same way. */
 
 #include "core-module.h"
 #include <structmember.h>
@@ -409,9 +410,262 @@ static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
     return (PyObject *)m;
 }
 
+/* ------------------------------------------------ FopCall and policy fops in C */
+/* A fop under ``@glupy.policy``: the class's fop method is a _policy_fop that builds
+ * the FopCall and returns the policy method's coroutine, and ``call.wind()`` builds
+ * the Wind; neither runs a Python frame.  glupy.translator.FopCall subclasses
+ * FopCall with what a policy reads less often (fop, loc, fd, arg()). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *spec;       /* glupy.translator._PolicyFop */
+    PyObject *name;       /* the fop's name (str) */
+    PyObject *translator;
+    PyObject *args;       /* the arguments (a tuple) */
+} glupy_fop_call_t;
+
+static PyObject *glupy_s_name, *glupy_s_child;
+
+static int fop_call_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"spec", "translator", "args", NULL};
+    PyObject *spec, *translator, *cargs;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!:FopCall", kwlist, &spec, &translator,
+                                     &PyTuple_Type, &cargs))
+        return -1;
+    PyObject *name = PyObject_GetAttr(spec, glupy_s_name);
+    if (!name)
+        return -1;
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    Py_XSETREF(c->spec, Py_NewRef(spec));
+    Py_XSETREF(c->name, name);
+    Py_XSETREF(c->translator, Py_NewRef(translator));
+    Py_XSETREF(c->args, Py_NewRef(cargs));
+    return 0;
+}
+
+static int fop_call_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    Py_VISIT(c->spec);
+    Py_VISIT(c->name);
+    Py_VISIT(c->translator);
+    Py_VISIT(c->args);
+    return 0;
+}
+
+static int fop_call_clear(PyObject *self)
+{
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    Py_CLEAR(c->spec);
+    Py_CLEAR(c->name);
+    Py_CLEAR(c->translator);
+    Py_CLEAR(c->args);
+    return 0;
+}
+
+/* a subclass's instances: subtype_dealloc calls this, then drops their type */
+static void fop_call_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    fop_call_clear(self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+/* call.wind(child=None): to the only child (translator.child) by default.  A Child
+ * whose class's <fop> is glupy's (child_method) gets the Wind built here, as
+ * Child.<fop>(*args) would build it; anything else is called as child.<fop>(*args). */
+static PyObject *fop_call_wind(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs + nkw > 1 ||
+        (nkw && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "child")))
+        return PyErr_Format(PyExc_TypeError, "FopCall.wind(child=None)");
+    if (!c->name || !c->translator || !c->args || !PyTuple_Check(c->args))
+        return PyErr_Format(PyExc_TypeError, "FopCall.wind(): the call has no fop or arguments");
+    PyObject *child = nargs + nkw ? args[0] : Py_None;
+    PyObject *target = child != Py_None ? Py_NewRef(child)
+                                         : PyObject_GetAttr(c->translator, glupy_s_child);
+    if (!target)
+        return NULL;
+    PyObject *r;
+    PyObject *m = _PyType_Lookup(Py_TYPE(target), c->name); /* borrowed */
+    if (m && Py_IS_TYPE(m, &glupy_child_method_type) &&
+        ((glupy_child_method_t *)m)->owner == (PyObject *)Py_TYPE(target) &&
+        PyTuple_GET_SIZE(c->args) == ((glupy_child_method_t *)m)->nargs) {
+        glupy_child_method_t *cm = (glupy_child_method_t *)m;
+        r = glupy_wind_new(&glupy_wind_type, target, cm->fop, cm->slot, Py_NewRef(c->args));
+    } else {
+        PyObject *fn = PyObject_GetAttr(target, c->name);
+        r = fn ? PyObject_Call(fn, c->args, NULL) : NULL;
+        Py_XDECREF(fn);
+    }
+    Py_DECREF(target);
+    return r;
+}
+
+static PyMemberDef fop_call_members[] = {
+    {"_spec", T_OBJECT, offsetof(glupy_fop_call_t, spec), 0, "what the call knows of its fop"},
+    {"name", T_OBJECT, offsetof(glupy_fop_call_t, name), 0, "the fop's name: \"writev\""},
+    {"translator", T_OBJECT, offsetof(glupy_fop_call_t, translator), 0,
+     "the translator the fop reached"},
+    {"args", T_OBJECT, offsetof(glupy_fop_call_t, args), 0,
+     "the arguments in the fop's order, named as in docs/fops.md (call.fop.py_args)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyMethodDef fop_call_methods[] = {
+    {"wind", (PyCFunction)(void (*)(void))fop_call_wind, METH_FASTCALL | METH_KEYWORDS,
+     "wind(child=None)\n--\n\n"
+     "The fop, with call.args, to ``child`` (default: the only child): "
+     "``await call.wind()`` for the reply."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject glupy_fop_call_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core.FopCall",
+    .tp_basicsize = sizeof(glupy_fop_call_t),
+    .tp_dealloc = fop_call_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "FopCall(spec, translator, args)\n--\n\n"
+              "One fop as a policy method sees it (glupy.translator.FopCall).",
+    .tp_traverse = fop_call_traverse,
+    .tp_clear = fop_call_clear,
+    .tp_methods = fop_call_methods,
+    .tp_members = fop_call_members,
+    .tp_init = fop_call_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* The fop method a policy gives a class: ``(self, *args)`` -> policy(self, FopCall) */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *dict;     /* __name__, __qualname__, __doc__ ... (set by glupy.translator) */
+    PyTypeObject *call_cls; /* FopCall or a subclass */
+    PyObject *spec;
+    PyObject *name;
+    PyObject *method;   /* the policy method: (self, call) -> coroutine */
+} glupy_policy_fop_t;
+
+static PyObject *policy_fop_call(PyObject *self, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames)
+{
+    glupy_policy_fop_t *p = (glupy_policy_fop_t *)self;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    if (kwnames || n < 1)
+        return PyErr_Format(PyExc_TypeError, "%U(self, *args) takes positional arguments only",
+                            p->name);
+    PyObject *cargs = PyTuple_New(n - 1);
+    if (!cargs)
+        return NULL;
+    for (Py_ssize_t i = 1; i < n; i++)
+        PyTuple_SET_ITEM(cargs, i - 1, Py_NewRef(args[i]));
+    glupy_fop_call_t *c = (glupy_fop_call_t *)p->call_cls->tp_alloc(p->call_cls, 0);
+    if (!c) {
+        Py_DECREF(cargs);
+        return NULL;
+    }
+    c->spec = Py_NewRef(p->spec);
+    c->name = Py_NewRef(p->name);
+    c->translator = Py_NewRef(args[0]);
+    c->args = cargs;
+    PyObject *margs[3] = {NULL, args[0], (PyObject *)c};
+    PyObject *r = PyObject_Vectorcall(p->method, margs + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                      NULL);
+    Py_DECREF(c);
+    return r;
+}
+
+static PyObject *policy_fop_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (!obj || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+static int policy_fop_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    glupy_policy_fop_t *p = (glupy_policy_fop_t *)self;
+    Py_VISIT(p->dict);
+    Py_VISIT(p->call_cls);
+    Py_VISIT(p->spec);
+    Py_VISIT(p->name);
+    Py_VISIT(p->method);
+    return 0;
+}
+
+static int policy_fop_clear(PyObject *self)
+{
+    glupy_policy_fop_t *p = (glupy_policy_fop_t *)self;
+    Py_CLEAR(p->dict);
+    Py_CLEAR(p->call_cls);
+    Py_CLEAR(p->spec);
+    Py_CLEAR(p->name);
+    Py_CLEAR(p->method);
+    return 0;
+}
+
+static void policy_fop_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    policy_fop_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject glupy_policy_fop_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "glupy._core._policy_fop",
+    .tp_basicsize = sizeof(glupy_policy_fop_t),
+    .tp_dealloc = policy_fop_dealloc,
+    .tp_vectorcall_offset = offsetof(glupy_policy_fop_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+    .tp_descr_get = policy_fop_get,
+    .tp_dictoffset = offsetof(glupy_policy_fop_t, dict),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR |
+                Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = policy_fop_traverse,
+    .tp_clear = policy_fop_clear,
+};
+
+/* policy_fop(call_cls, spec, method) */
+static PyObject *glupy_new_policy_fop(PyObject *unused, PyObject *args)
+{
+    PyObject *call_cls, *spec, *method;
+    if (!PyArg_ParseTuple(args, "O!OO:policy_fop", &PyType_Type, &call_cls, &spec, &method))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)call_cls, &glupy_fop_call_type) ||
+        !PyCallable_Check(method)) {
+        PyErr_SetString(PyExc_TypeError, "policy_fop(FopCall class, spec, method)");
+        return NULL;
+    }
+    PyObject *name = PyObject_GetAttr(spec, glupy_s_name);
+    if (!name)
+        return NULL;
+    glupy_policy_fop_t *p = PyObject_GC_New(glupy_policy_fop_t, &glupy_policy_fop_type);
+    if (!p) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    p->vectorcall = policy_fop_call;
+    p->dict = NULL;
+    p->call_cls = (PyTypeObject *)Py_NewRef(call_cls);
+    p->spec = Py_NewRef(spec);
+    p->name = name;
+    p->method = Py_NewRef(method);
+    PyObject_GC_Track(p);
+    return (PyObject *)p;
+}
+
 static PyMethodDef wind_functions[] = {
     {"child_method", glupy_new_child_method, METH_VARARGS,
      "child_method(owner, fop, func, nargs, nrequired): Child.<fop> in C"},
+    {"policy_fop", glupy_new_policy_fop, METH_VARARGS,
+     "policy_fop(call_cls, spec, method): a policy's fop method in C"},
     {"_make_wind", (PyCFunction)(void (*)(void))make_wind, METH_FASTCALL,
      "_make_wind(child, fop, args): a Wind (what Child.<fop>() returns)"},
     {NULL, NULL, 0, NULL},
@@ -420,14 +674,18 @@ static PyMethodDef wind_functions[] = {
 int glupy_wind_module_init(PyObject *module, glupy_core_api_t *api)
 {
     glupy_s_slot = PyUnicode_InternFromString("slot");
-    if (!glupy_s_slot)
+    glupy_s_name = PyUnicode_InternFromString("name");
+    glupy_s_child = PyUnicode_InternFromString("child");
+    if (!glupy_s_slot || !glupy_s_name || !glupy_s_child)
         return -1;
     api->wind = &glupy_wind_type;
     api->gather = &glupy_gather_type;
     api->await_iter = &glupy_await_type;
     if (glupy_core_add_type(module, &glupy_wind_type, "Wind") < 0 ||
         glupy_core_add_type(module, &glupy_gather_type, "Gather") < 0 ||
-        PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0)
+        glupy_core_add_type(module, &glupy_fop_call_type, "FopCall") < 0 ||
+        PyType_Ready(&glupy_await_type) < 0 || PyType_Ready(&glupy_child_method_type) < 0 ||
+        PyType_Ready(&glupy_policy_fop_type) < 0)
         return -1;
     return PyModule_AddFunctions(module, wind_functions);
 }
