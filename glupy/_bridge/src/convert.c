@@ -102,7 +102,7 @@ static PyObject *glupy_keep(glupy_wind_rec_t *rec)
     return list;
 }
 
-/* ``obj`` (a str or bytes, never a list) kept in rec->keep */
+/* ``obj`` (a str, bytes or Vector, never a list) kept in rec->keep */
 static int glupy_keep_add(glupy_wind_rec_t *rec, PyObject *obj)
 {
     if (!rec->keep) {
@@ -243,11 +243,8 @@ int glupy_arg_vector(PyObject *value, glupy_wind_rec_t *rec, struct iovec **iov,
     /* a Vector over GlusterFS memory (a child's, or Vector.alloc's) goes as it is;
      * Python memory (bytes, a Vector of bytes ...) is copied into a new iobuf.  The
      * Vector, kept until the call returns, keeps its iovecs and buffers alive. */
-    PyObject *keep = glupy_keep(rec);
-    if (!keep)
-        return -1;
     PyObject *v = glupy_vector_mem(value) ? Py_NewRef(value) : G.core->vector_in_iobuf(value);
-    if (!v || PyList_Append(keep, v) < 0) {
+    if (!v || glupy_keep_add(rec, v) < 0) {
         Py_XDECREF(v);
         return -1;
     }
