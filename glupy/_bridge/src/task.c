@@ -1012,13 +1012,47 @@ static int glupy_fail_unhandled(glupy_task_t *t, int32_t op_errno, PyObject *raw
     return 1;
 }
 
+/* A reply only the task still held when its coroutine was done with it, per fop:
+ * emptied and used for the fop's next reply (under the GIL), which saves an
+ * allocation and a deallocation per Python fop. */
+static PyObject *glupy_reply_spares[GLUPY_NUM_SLOTS];
+
+/* Drop a reference to ``result`` (a child's reply to fop ``slot``, once delivered): a
+ * reply of the fop's own class that nothing else holds is emptied and kept. */
+static void glupy_reply_drop(PyObject *result, int slot)
+{
+    if (Py_REFCNT(result) != 1 || (PyObject *)Py_TYPE(result) != G.reply_cls[slot] ||
+        glupy_reply_spares[slot]) {
+        Py_DECREF(result);
+        return;
+    }
+    glupy_reply_t *r = (glupy_reply_t *)result;
+    Py_CLEAR(r->raw);
+    Py_CLEAR(r->vals);
+    Py_CLEAR(r->inst);
+    Py_CLEAR(r->dirty);
+    Py_CLEAR(r->op_ret);
+    Py_CLEAR(r->op_errno);
+    if (Py_REFCNT(result) == 1 && !glupy_reply_spares[slot])
+        glupy_reply_spares[slot] = result;
+    else
+        Py_DECREF(result); /* clearing ran Python that took it */
+}
+
 /* What the coroutine gets for a child's reply (``raw`` stolen): the reply, or a
  * FopError carrying it; the exception if out of memory. */
 static PyObject *glupy_reply_result(glupy_task_t *t, int slot, int32_t op_ret,
                                     int32_t op_errno, PyObject *raw)
 {
     PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
-    PyObject *r = raw ? cls->tp_alloc(cls, 0) : NULL;
+    PyObject *r = glupy_reply_spares[slot];
+    glupy_reply_spares[slot] = NULL;
+    if (r && (Py_REFCNT(r) != 1 || Py_TYPE(r) != cls)) /* the gc module handed it out */
+        Py_CLEAR(r);
+    if (!raw)
+        Py_CLEAR(r);
+    else if (!r)
+        r = cls->tp_alloc(cls, 0);
     PyObject *result = NULL;
     if (r) {
         glupy_reply_t *reply = (glupy_reply_t *)r;
@@ -1070,8 +1104,12 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno,
     int index = rec->index;
     PyObject *keep = rec->keep, *hold = rec->hold;
     rec->keep = rec->hold = NULL;
-    if (!(op_ret < 0 && raw && glupy_fail_unhandled(t, op_errno, raw)))
-        glupy_deliver(t, index, glupy_reply_result(t, slot, op_ret, op_errno, raw));
+    if (!(op_ret < 0 && raw && glupy_fail_unhandled(t, op_errno, raw))) {
+        PyObject *result = glupy_reply_result(t, slot, op_ret, op_errno, raw);
+        Py_INCREF(result);
+        glupy_deliver(t, index, result);
+        glupy_reply_drop(result, slot);
+    }
     if (hold && glupy_tail && glupy_tail->set)
         glupy_tail_take_releases(glupy_tail, hold);
     Py_XDECREF(keep);
