@@ -7,6 +7,7 @@ from typing import Any, Generic, Self, TypeVar, final, overload
 from glupy import replies
 from glupy.fops import Fop
 from glupy.translator import _PolicyFop
+from glupy.types import Fd, Loc
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -38,14 +39,22 @@ class Wind(Generic[R]):
     def __init__(self, child: Any, fop: Fop, args: tuple[Any, ...]) -> None: ...
     def __await__(self) -> Generator[Any, Any, R]: ...
 
+@final
 class FopCall:
-    """One fop as a policy method sees it (glupy.translator.FopCall)."""
+    """One fop as a policy method sees it (glupy.policy): its name and arguments."""
 
     _spec: _PolicyFop
     name: str
     translator: Any  # glupy.Translator
     args: tuple[Any, ...]
-    def __init__(self, spec: Any, translator: Any, args: tuple[Any, ...]) -> None: ...
+    def __init__(self, spec: _PolicyFop, translator: Any, args: tuple[Any, ...]) -> None: ...
+    @property
+    def fop(self) -> Fop: ...
+    @property
+    def loc(self) -> Loc | None: ...
+    @property
+    def fd(self) -> Fd | None: ...
+    def arg(self, name: str) -> Any: ...
     def wind(self, child: Any = None) -> Wind[replies.Reply]: ...  # glupy.Child
 
 @final
@@ -145,4 +154,4 @@ def child_method(owner: type, fop: Fop, func: Any, nargs: int, nrequired: int) -
 
 def nondata(descriptor: Any) -> Any: ...
 
-def policy_fop(call_cls: type[FopCall], spec: _PolicyFop, method: Any) -> Any: ...
+def policy_fop(spec: _PolicyFop, method: Any) -> Any: ...

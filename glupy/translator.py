@@ -17,6 +17,7 @@ from glupy import _core
 from glupy import options as _options
 
 # re-exported: the hot types are defined once, in C (glupy/_bridge/src/core.h)
+from glupy._core import FopCall as FopCall
 from glupy._core import FopError as FopError
 from glupy._core import Gather as Gather
 from glupy._core import Wind as Wind
@@ -562,46 +563,9 @@ def _child_methods() -> None:
 _child_methods()
 
 
-class FopCall(_core.FopCall):
-    """One fop as a policy method sees it (see :func:`policy`): its name, its
-    arguments in the fop's order, and how to pass it on.
-
-    ``await call.wind()`` winds it unchanged to the only child and returns the
-    reply (or raises the child's FopError), as ``await self.child.<fop>(*args)``
-    would; ``call.wind(child)`` winds it to one of several children.  ``name``,
-    ``args``, ``translator`` and ``wind()`` are glupy._core's (C: every policy fop
-    reads them)."""
-
-    __slots__ = ()
-
-    @property
-    def fop(self) -> Fop:
-        """The fop's entry in the fop table (argument names and kinds)."""
-        return self._spec.fop
-
-    @property
-    def loc(self) -> Loc | None:
-        """The first ``Loc`` argument (None if the fop takes none, or got NULL)."""
-        index = self._spec.loc
-        return None if index < 0 else self.args[index]
-
-    @property
-    def fd(self) -> Fd | None:
-        """The first ``Fd`` argument (None if the fop takes none, or got NULL)."""
-        index = self._spec.fd
-        return None if index < 0 else self.args[index]
-
-    def arg(self, name: str) -> Any:
-        """The argument called ``name`` (``call.arg("offset")``); KeyError if the
-        fop has no such argument."""
-        return self.args[self._spec.index[name]]
-
-    def __repr__(self) -> str:
-        return f"<FopCall {self.name}>"
-
-
 class _PolicyFop:
-    """What a FopCall needs to know of its fop, computed once per fop and class."""
+    """What a FopCall (glupy._core's) knows of its fop, computed once per fop and class:
+    ``call.fop``, ``call.loc``, ``call.fd`` and ``call.arg(name)`` read it."""
 
     __slots__ = ("fop", "name", "nargs", "index", "loc", "fd")
 
@@ -652,7 +616,7 @@ def _policy_fop_method(cls: type, fop: Fop, attr: str,
     ``method(self, FopCall(...))``, the policy's own coroutine, so the driver steps
     that coroutine directly (no coroutine in between; an unhandled child error
     still takes the short path).  glupy._core's, in C: no Python frame per fop."""
-    fop_method = _core.policy_fop(FopCall, _PolicyFop(fop), method)
+    fop_method = _core.policy_fop(_PolicyFop(fop), method)
     fop_method.__name__ = fop.name
     fop_method.__qualname__ = f"{cls.__qualname__}.{fop.name}"
     fop_method.__module__ = cls.__module__

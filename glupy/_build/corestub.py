@@ -21,6 +21,7 @@ from typing import Any, Generic, Self, TypeVar, final, overload
 from glupy import replies
 from glupy.fops import Fop
 from glupy.translator import _PolicyFop
+from glupy.types import Fd, Loc
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -37,7 +38,7 @@ MODULE: dict[str, str] = {
     "child_method": "def child_method(owner: type, fop: Fop, func: Any, nargs: int, "
                     "nrequired: int) -> Any: ...",
     "nondata": "def nondata(descriptor: Any) -> Any: ...",
-    "policy_fop": "def policy_fop(call_cls: type[FopCall], spec: _PolicyFop, method: Any) -> Any: ...",
+    "policy_fop": "def policy_fop(spec: _PolicyFop, method: Any) -> Any: ...",
 }
 
 # Per type: (its bases in the stub, {name: stub lines}).  An attribute is ``name: type``;
@@ -63,7 +64,11 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
         "name": "name: str",
         "translator": "translator: Any  # glupy.Translator",
         "args": "args: tuple[Any, ...]",
-        "__init__": "def __init__(self, spec: Any, translator: Any, args: tuple[Any, ...]) -> None: ...",
+        "__init__": "def __init__(self, spec: _PolicyFop, translator: Any, args: tuple[Any, ...]) -> None: ...",
+        "fop": "@property\ndef fop(self) -> Fop: ...",
+        "loc": "@property\ndef loc(self) -> Loc | None: ...",
+        "fd": "@property\ndef fd(self) -> Fd | None: ...",
+        "arg": "def arg(self, name: str) -> Any: ...",
         "wind": "def wind(self, child: Any = None) -> Wind[replies.Reply]: ...  # glupy.Child",
     }),
     "Gather": ("", {

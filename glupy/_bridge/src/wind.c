@@ -413,8 +413,8 @@ static PyObject *glupy_new_child_method(PyObject *unused, PyObject *args)
 /* ------------------------------------------------ FopCall and policy fops in C */
 /* A fop under ``@glupy.policy``: the class's fop method is a _policy_fop that builds
  * the FopCall and returns the policy method's coroutine, and ``call.wind()`` builds
- * the Wind; neither runs a Python frame.  glupy.translator.FopCall subclasses
- * FopCall with what a policy reads less often (fop, loc, fd, arg()). */
+ * the Wind; neither runs a Python frame.  What the call knows of its fop (the
+ * indices of its loc, fd and named arguments) is glupy.translator._PolicyFop's. */
 typedef struct {
     PyObject_HEAD
     PyObject *spec;       /* glupy.translator._PolicyFop */
@@ -423,7 +423,31 @@ typedef struct {
     PyObject *args;       /* the arguments (a tuple) */
 } glupy_fop_call_t;
 
-static PyObject *glupy_s_name, *glupy_s_child;
+static PyTypeObject glupy_fop_call_type;
+static PyObject *glupy_s_name, *glupy_s_child, *glupy_s_fop, *glupy_s_loc, *glupy_s_fd,
+    *glupy_s_index;
+
+/* FopCalls freed, kept for the next policy fop's (under the GIL) */
+static PyObject *glupy_fop_call_spares[GLUPY_SPARES];
+static int glupy_fop_call_nspares;
+
+static glupy_fop_call_t *fop_call_alloc(void)
+{
+    glupy_fop_call_t *c = glupy_fop_call_nspares > 0
+        ? (glupy_fop_call_t *)PyObject_Init(glupy_fop_call_spares[--glupy_fop_call_nspares],
+                                            &glupy_fop_call_type)
+        : PyObject_GC_New(glupy_fop_call_t, &glupy_fop_call_type);
+    if (c) {
+        c->spec = c->name = c->translator = c->args = NULL;
+        PyObject_GC_Track(c);
+    }
+    return c;
+}
+
+static PyObject *fop_call_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    return (PyObject *)fop_call_alloc();
+}
 
 static int fop_call_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -463,12 +487,74 @@ static int fop_call_clear(PyObject *self)
     return 0;
 }
 
-/* a subclass's instances: subtype_dealloc calls this, then drops their type */
 static void fop_call_dealloc(PyObject *self)
 {
     PyObject_GC_UnTrack(self);
     fop_call_clear(self);
-    Py_TYPE(self)->tp_free(self);
+    if (glupy_fop_call_nspares < GLUPY_SPARES)
+        glupy_fop_call_spares[glupy_fop_call_nspares++] = self;
+    else
+        PyObject_GC_Del(self);
+}
+
+/* spec.<attr> as an index into the call's arguments: the argument, or None (-1) */
+static PyObject *fop_call_arg_at(glupy_fop_call_t *c, PyObject *attr)
+{
+    if (!c->spec || !c->args || !PyTuple_Check(c->args))
+        return PyErr_Format(PyExc_TypeError, "FopCall: no fop or arguments");
+    PyObject *i = PyObject_GetAttr(c->spec, attr);
+    if (!i)
+        return NULL;
+    Py_ssize_t index = PyNumber_AsSsize_t(i, PyExc_IndexError);
+    Py_DECREF(i);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    if (index < 0)
+        Py_RETURN_NONE;
+    if (index >= PyTuple_GET_SIZE(c->args))
+        return PyErr_Format(PyExc_IndexError, "FopCall: argument %zd of %zd", index,
+                            PyTuple_GET_SIZE(c->args));
+    return Py_NewRef(PyTuple_GET_ITEM(c->args, index));
+}
+
+static PyObject *fop_call_get_fop(PyObject *self, void *unused)
+{
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    if (!c->spec)
+        return PyErr_Format(PyExc_TypeError, "FopCall: no fop");
+    return PyObject_GetAttr(c->spec, glupy_s_fop);
+}
+
+static PyObject *fop_call_get_loc(PyObject *self, void *unused)
+{
+    return fop_call_arg_at((glupy_fop_call_t *)self, glupy_s_loc);
+}
+
+static PyObject *fop_call_get_fd(PyObject *self, void *unused)
+{
+    return fop_call_arg_at((glupy_fop_call_t *)self, glupy_s_fd);
+}
+
+/* call.arg(name): args[spec.index[name]] (KeyError if the fop has no such argument) */
+static PyObject *fop_call_arg(PyObject *self, PyObject *name)
+{
+    glupy_fop_call_t *c = (glupy_fop_call_t *)self;
+    if (!c->spec || !c->args || !PyTuple_Check(c->args))
+        return PyErr_Format(PyExc_TypeError, "FopCall: no fop or arguments");
+    PyObject *index = PyObject_GetAttr(c->spec, glupy_s_index);
+    PyObject *i = index ? PyObject_GetItem(index, name) : NULL;
+    Py_XDECREF(index);
+    if (!i)
+        return NULL;
+    PyObject *r = PyObject_GetItem(c->args, i);
+    Py_DECREF(i);
+    return r;
+}
+
+static PyObject *fop_call_repr(PyObject *self)
+{
+    return PyUnicode_FromFormat("<FopCall %S>", ((glupy_fop_call_t *)self)->name
+                                                    ? ((glupy_fop_call_t *)self)->name : Py_None);
 }
 
 /* call.wind(child=None): to the only child (translator.child) by default.  A Child
@@ -520,23 +606,44 @@ static PyMethodDef fop_call_methods[] = {
      "wind(child=None)\n--\n\n"
      "The fop, with call.args, to ``child`` (default: the only child): "
      "``await call.wind()`` for the reply."},
+    {"arg", fop_call_arg, METH_O,
+     "arg(name)\n--\n\n"
+     "The argument called ``name`` (``call.arg(\"offset\")``); KeyError if the fop has "
+     "no such argument."},
     {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef fop_call_getset[] = {
+    {"fop", fop_call_get_fop, NULL,
+     "The fop's entry in the fop table (argument names and kinds).", NULL},
+    {"loc", fop_call_get_loc, NULL,
+     "The first ``Loc`` argument (None if the fop takes none, or got NULL).", NULL},
+    {"fd", fop_call_get_fd, NULL,
+     "The first ``Fd`` argument (None if the fop takes none, or got NULL).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyTypeObject glupy_fop_call_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "glupy._core.FopCall",
+    .tp_name = "glupy.FopCall",
     .tp_basicsize = sizeof(glupy_fop_call_t),
     .tp_dealloc = fop_call_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_repr = fop_call_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "FopCall(spec, translator, args)\n--\n\n"
-              "One fop as a policy method sees it (glupy.translator.FopCall).",
+              "One fop as a policy method sees it (glupy.policy): its name and arguments.\n\n"
+              "``call.args`` are in the fop's order, named as in docs/fops.md "
+              "(``call.fop.py_args``).  "
+              "``await call.wind()`` winds it unchanged to the only child and returns the "
+              "reply (or raises the child's FopError), as ``await self.child.<fop>(*args)`` "
+              "would; ``call.wind(child)`` winds it to one of several children.",
     .tp_traverse = fop_call_traverse,
     .tp_clear = fop_call_clear,
     .tp_methods = fop_call_methods,
     .tp_members = fop_call_members,
+    .tp_getset = fop_call_getset,
     .tp_init = fop_call_init,
-    .tp_new = PyType_GenericNew,
+    .tp_new = fop_call_new,
 };
 
 /* The fop method a policy gives a class: ``(self, *args)`` -> policy(self, FopCall) */
@@ -544,7 +651,6 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *dict;     /* __name__, __qualname__, __doc__ ... (set by glupy.translator) */
-    PyTypeObject *call_cls; /* FopCall or a subclass */
     PyObject *spec;
     PyObject *name;
     PyObject *method;   /* the policy method: (self, call) -> coroutine */
@@ -563,7 +669,7 @@ static PyObject *policy_fop_call(PyObject *self, PyObject *const *args, size_t n
         return NULL;
     for (Py_ssize_t i = 1; i < n; i++)
         PyTuple_SET_ITEM(cargs, i - 1, Py_NewRef(args[i]));
-    glupy_fop_call_t *c = (glupy_fop_call_t *)p->call_cls->tp_alloc(p->call_cls, 0);
+    glupy_fop_call_t *c = fop_call_alloc();
     if (!c) {
         Py_DECREF(cargs);
         return NULL;
@@ -590,7 +696,6 @@ static int policy_fop_traverse(PyObject *self, visitproc visit, void *arg)
 {
     glupy_policy_fop_t *p = (glupy_policy_fop_t *)self;
     Py_VISIT(p->dict);
-    Py_VISIT(p->call_cls);
     Py_VISIT(p->spec);
     Py_VISIT(p->name);
     Py_VISIT(p->method);
@@ -601,7 +706,6 @@ static int policy_fop_clear(PyObject *self)
 {
     glupy_policy_fop_t *p = (glupy_policy_fop_t *)self;
     Py_CLEAR(p->dict);
-    Py_CLEAR(p->call_cls);
     Py_CLEAR(p->spec);
     Py_CLEAR(p->name);
     Py_CLEAR(p->method);
@@ -632,15 +736,14 @@ static PyTypeObject glupy_policy_fop_type = {
     .tp_clear = policy_fop_clear,
 };
 
-/* policy_fop(call_cls, spec, method) */
+/* policy_fop(spec, method) */
 static PyObject *glupy_new_policy_fop(PyObject *unused, PyObject *args)
 {
-    PyObject *call_cls, *spec, *method;
-    if (!PyArg_ParseTuple(args, "O!OO:policy_fop", &PyType_Type, &call_cls, &spec, &method))
+    PyObject *spec, *method;
+    if (!PyArg_ParseTuple(args, "OO:policy_fop", &spec, &method))
         return NULL;
-    if (!PyType_IsSubtype((PyTypeObject *)call_cls, &glupy_fop_call_type) ||
-        !PyCallable_Check(method)) {
-        PyErr_SetString(PyExc_TypeError, "policy_fop(FopCall class, spec, method)");
+    if (!PyCallable_Check(method)) {
+        PyErr_SetString(PyExc_TypeError, "policy_fop(spec, method)");
         return NULL;
     }
     PyObject *name = PyObject_GetAttr(spec, glupy_s_name);
@@ -653,7 +756,6 @@ static PyObject *glupy_new_policy_fop(PyObject *unused, PyObject *args)
     }
     p->vectorcall = policy_fop_call;
     p->dict = NULL;
-    p->call_cls = (PyTypeObject *)Py_NewRef(call_cls);
     p->spec = Py_NewRef(spec);
     p->name = name;
     p->method = Py_NewRef(method);
@@ -665,7 +767,7 @@ static PyMethodDef wind_functions[] = {
     {"child_method", glupy_new_child_method, METH_VARARGS,
      "child_method(owner, fop, func, nargs, nrequired): Child.<fop> in C"},
     {"policy_fop", glupy_new_policy_fop, METH_VARARGS,
-     "policy_fop(call_cls, spec, method): a policy's fop method in C"},
+     "policy_fop(spec, method): a policy's fop method in C"},
     {"_make_wind", (PyCFunction)(void (*)(void))make_wind, METH_FASTCALL,
      "_make_wind(child, fop, args): a Wind (what Child.<fop>() returns)"},
     {NULL, NULL, 0, NULL},
@@ -676,7 +778,12 @@ int glupy_wind_module_init(PyObject *module, glupy_core_api_t *api)
     glupy_s_slot = PyUnicode_InternFromString("slot");
     glupy_s_name = PyUnicode_InternFromString("name");
     glupy_s_child = PyUnicode_InternFromString("child");
-    if (!glupy_s_slot || !glupy_s_name || !glupy_s_child)
+    glupy_s_fop = PyUnicode_InternFromString("fop");
+    glupy_s_loc = PyUnicode_InternFromString("loc");
+    glupy_s_fd = PyUnicode_InternFromString("fd");
+    glupy_s_index = PyUnicode_InternFromString("index");
+    if (!glupy_s_slot || !glupy_s_name || !glupy_s_child || !glupy_s_fop || !glupy_s_loc ||
+        !glupy_s_fd || !glupy_s_index)
         return -1;
     api->wind = &glupy_wind_type;
     api->gather = &glupy_gather_type;
