@@ -71,24 +71,28 @@ class PassThrough(Translator):
     async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
         next(self._calls["open"])
         reply = await self.child.open(loc, flags, fd, xdata)
-        self._keep_ctx(reply.fd, "open")
+        if self.track_ctx:
+            self._keep_ctx(reply.fd, "open")
         return reply
 
     async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
         next(self._calls["opendir"])
         reply = await self.child.opendir(loc, fd, xdata)
-        self._keep_ctx(reply.fd, "opendir")
+        if self.track_ctx:
+            self._keep_ctx(reply.fd, "opendir")
         return reply
 
     async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd,
                      xdata: Dict | None) -> CreateReply:
         next(self._calls["create"])
         reply = await self.child.create(loc, flags, mode, umask, fd, xdata)
-        self._keep_ctx(reply.fd, "create")
+        if self.track_ctx:
+            self._keep_ctx(reply.fd, "create")
         return reply
 
     def _keep_ctx(self, fd: Fd | None, opened_by: str) -> None:
-        if self.track_ctx and fd is not None:
+        # only with track_ctx: reading reply.fd makes its view, which a pass-through need not
+        if fd is not None:
             fd.ctx = {"opened_by": opened_by}
 
     async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
