@@ -591,12 +591,13 @@ static PyObject *fop_call_wind(PyObject *self, PyObject *const *args, Py_ssize_t
     return r;
 }
 
+/* T_OBJECT_EX: CPython specializes reading them (LOAD_ATTR_SLOT), not T_OBJECT's */
 static PyMemberDef fop_call_members[] = {
-    {"_spec", T_OBJECT, offsetof(glupy_fop_call_t, spec), 0, "what the call knows of its fop"},
-    {"name", T_OBJECT, offsetof(glupy_fop_call_t, name), 0, "the fop's name: \"writev\""},
-    {"translator", T_OBJECT, offsetof(glupy_fop_call_t, translator), 0,
+    {"_spec", T_OBJECT_EX, offsetof(glupy_fop_call_t, spec), 0, "what the call knows of its fop"},
+    {"name", T_OBJECT_EX, offsetof(glupy_fop_call_t, name), 0, "the fop's name: \"writev\""},
+    {"translator", T_OBJECT_EX, offsetof(glupy_fop_call_t, translator), 0,
      "the translator the fop reached"},
-    {"args", T_OBJECT, offsetof(glupy_fop_call_t, args), 0,
+    {"args", T_OBJECT_EX, offsetof(glupy_fop_call_t, args), 0,
      "the arguments in the fop's order, named as in docs/fops.md (call.fop.py_args)"},
     {NULL, 0, 0, 0, NULL},
 };
