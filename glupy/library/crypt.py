@@ -48,11 +48,10 @@ On-disk format 3 (every regular file; empty files have no header)
   header (the next write makes a new file id and key).
 * The header is padded to 512 bytes so that 16 whole blocks from a 16th block on are a
   512-aligned range of the brick file (FUSE's 128 KiB requests are 32 such blocks).  For
-  a caller whose fd is O_DIRECT, crypt writes such ranges through an O_DIRECT anonymous
-  fd, and reads any range through it (widened to 512-byte bounds), so the brick's page
-  cache is bypassed as it is for the plaintext without crypt; other writes go through
-  the page cache.  A brick that refuses O_DIRECT (EINVAL) is logged once and then used
-  without it.
+  a caller whose fd is O_DIRECT, crypt reads and writes such ranges through an O_DIRECT
+  anonymous fd, so the brick's page cache is bypassed as it is for the plaintext without
+  crypt; every other range goes through the page cache.  A brick that refuses O_DIRECT
+  (EINVAL) is logged once and then used without it.
 
 Detection
 ---------
@@ -1070,25 +1069,23 @@ class Crypt(Translator):
     async def _read_span(self, of: OpenFile, b0: int,
                          b1: int) -> tuple[memoryview, memoryview, ReadvReply]:
         """(header, stored blocks b0..b1, the blocks' reply): the header is read on every
-        read (another client may change it), with the first blocks when b0 is 0.  For a
-        caller that reads O_DIRECT the blocks are read O_DIRECT too, the range widened to
-        512-byte bounds (a single block never is 512-aligned): no readahead into the
-        brick's page cache for a random 4 KiB read, as without crypt."""
+        read (another client may change it), with the first blocks when b0 is 0.  The
+        blocks are read O_DIRECT as :meth:`_write_stored` writes them."""
         offset = 0 if b0 == 0 else block_offset(b0)
-        end = block_offset(b1 + 1)
+        size = block_offset(b1 + 1) - offset
         while True:
-            rfd, flags, lo, hi = of.anon, 0, offset, end
-            if of.direct is not None and self._direct:
+            rfd, flags = of.anon, 0
+            if of.direct is not None and self._direct and offset % DIRECT_ALIGN == 0 \
+                    and size % DIRECT_ALIGN == 0:
                 rfd, flags = of.direct, os.O_DIRECT
-                lo, hi = offset - offset % DIRECT_ALIGN, -(-end // DIRECT_ALIGN) * DIRECT_ALIGN
             try:
                 if b0 == 0:
-                    r = await self.child.readv(rfd, hi, 0, flags, None)
-                    raw = _view(r.vector)[:end]
+                    r = await self.child.readv(rfd, size, 0, flags, None)
+                    raw = _view(r.vector)
                     return raw[:HEADER_LEN], raw[HEADER_LEN:], r
                 h, r = await gather(self.child.readv(of.anon, HEADER_LEN, 0, 0, None),
-                                    self.child.readv(rfd, hi - lo, lo, flags, None))
-                return _view(h.vector), _view(r.vector)[offset - lo:end - lo], r
+                                    self.child.readv(rfd, size, offset, flags, None))
+                return _view(h.vector), _view(r.vector), r
             except FopError as e:
                 if rfd is of.anon:
                     raise
