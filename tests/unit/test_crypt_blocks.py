@@ -10,9 +10,10 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from glupy.library._blocks import BlockCipher
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from glupy.library._blocks import BlockCipher
 
 BLOCK, NONCE, TAG = 4096, 16, 16
 STORED = BLOCK + NONCE + TAG
