@@ -1026,13 +1026,7 @@ static void glupy_reply_drop(PyObject *result, int slot)
         Py_DECREF(result);
         return;
     }
-    glupy_reply_t *r = (glupy_reply_t *)result;
-    Py_CLEAR(r->raw);
-    Py_CLEAR(r->vals);
-    Py_CLEAR(r->inst);
-    Py_CLEAR(r->dirty);
-    Py_CLEAR(r->op_ret);
-    Py_CLEAR(r->op_errno);
+    Py_TYPE(result)->tp_clear(result); /* glupy._core's reply_clear, via the subclass */
     if (Py_REFCNT(result) == 1 && !glupy_reply_spares[slot])
         glupy_reply_spares[slot] = result;
     else
