@@ -1058,10 +1058,10 @@ class Crypt(Translator):
         are) goes O_DIRECT too, through ``direct`` (and the flag in the writev, from
         which protocol/server opens its anonymous fd), so that it bypasses the brick's
         page cache as the caller's plaintext write would have."""
-        if direct is not None and self._direct and offset % DIRECT_ALIGN == 0 \
-                and len(blob) % DIRECT_ALIGN == 0:
+        target = self._direct_for(direct, offset, len(blob))
+        if target is not None:
             try:
-                return await self.child.writev(direct, blob, offset, flags | os.O_DIRECT, None)
+                return await self.child.writev(target, blob, offset, flags | os.O_DIRECT, None)
             except FopError as e:
                 self._direct_refused(e)
         return await self.child.writev(anon, blob, offset, flags, None)
@@ -1075,9 +1075,9 @@ class Crypt(Translator):
         size = block_offset(b1 + 1) - offset
         while True:
             rfd, flags = of.anon, 0
-            if of.direct is not None and self._direct and offset % DIRECT_ALIGN == 0 \
-                    and size % DIRECT_ALIGN == 0:
-                rfd, flags = of.direct, os.O_DIRECT
+            direct = self._direct_for(of.direct, offset, size)
+            if direct is not None:
+                rfd, flags = direct, os.O_DIRECT
             try:
                 if b0 == 0:
                     r = await self.child.readv(rfd, size, 0, flags, None)
@@ -1090,6 +1090,12 @@ class Crypt(Translator):
                 if rfd is of.anon:
                     raise
                 self._direct_refused(e)
+
+    def _direct_for(self, direct: Fd | None, offset: int, size: int) -> Fd | None:
+        """``direct`` if [offset, offset+size) of the brick file can go O_DIRECT through it."""
+        if direct is None or not self._direct or offset % DIRECT_ALIGN or size % DIRECT_ALIGN:
+            return None
+        return direct
 
     def _direct_refused(self, e: FopError) -> None:
         """EINVAL from an O_DIRECT read or write: the brick's filesystem has no O_DIRECT
