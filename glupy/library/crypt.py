@@ -122,9 +122,12 @@ Concurrency
 One client: a ``glupy.Lock`` per inode serialises writes, truncates, open(O_TRUNC),
 fallocate and discard; every such section re-reads the size (fstat) and the header, so
 nothing about a file's size or header is trusted across fops (another client may have
-truncated or rewritten it).  Reads take no lock and check the header on every read; if
-a block fails authentication they retry once under the locks (a read torn by a
-concurrent writer) before EIO.
+truncated or rewritten it).  Reads take no lock.  A read of block 0 checks the header;
+a read further on uses the file key this client last opened from the header (blocks
+authenticate only under their file's own key, GFID and index, so a key gone stale fails
+like an altered block).  If a block fails authentication the read is retried once
+under the locks, the header read again (a read torn by a concurrent writer, or a file
+made anew by another client), before EIO.
 
 Several writing clients: ``option cluster-lock`` (default on) makes the same sections
 hold a whole-file GlusterFS inodelk (domain ``glupy.crypt``) on a ``<gfid:…>`` loc of
@@ -1066,11 +1069,11 @@ class Crypt(Translator):
                 self._direct_refused(e)
         return await self.child.writev(anon, blob, offset, flags, None)
 
-    async def _read_span(self, of: OpenFile, b0: int,
-                         b1: int) -> tuple[memoryview, memoryview, ReadvReply]:
-        """(header, stored blocks b0..b1, the blocks' reply): the header is read on every
-        read (another client may change it), with the first blocks when b0 is 0.  The
-        blocks are read O_DIRECT as :meth:`_write_stored` writes them."""
+    async def _read_span(self, of: OpenFile, b0: int, b1: int,
+                         header: bool) -> tuple[memoryview, memoryview, ReadvReply]:
+        """(header, stored blocks b0..b1, the blocks' reply).  With ``header`` the
+        header is read too (with the first blocks when b0 is 0), else it comes back
+        empty.  The blocks are read O_DIRECT as :meth:`_write_stored` writes them."""
         offset = 0 if b0 == 0 else block_offset(b0)
         size = block_offset(b1 + 1) - offset
         while True:
@@ -1083,6 +1086,9 @@ class Crypt(Translator):
                     r = await self.child.readv(rfd, size, 0, flags, None)
                     raw = _view(r.vector)
                     return raw[:HEADER_LEN], raw[HEADER_LEN:], r
+                if not header:
+                    r = await self.child.readv(rfd, size, offset, flags, None)
+                    return memoryview(b""), _view(r.vector), r
                 h, r = await gather(self.child.readv(of.anon, HEADER_LEN, 0, 0, None),
                                     self.child.readv(rfd, size, offset, flags, None))
                 return _view(h.vector), _view(r.vector), r
@@ -1167,10 +1173,18 @@ class Crypt(Translator):
             if attempt:
                 held = await self._lock(st, fd, write=False)
             try:
-                header, raw, r = await self._read_span(of, b0, b1)
-                if not header:
-                    return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
-                key = await self._open_key(inode, st, bytes(header), anon)
+                # Past block 0, a first attempt trusts the key last opened from this
+                # file's header: blocks authenticate only under the file's own key, so a
+                # stale key (another client made the file anew) fails and the second
+                # attempt reads the header again under the locks.
+                key = st.key if attempt == 0 and b0 else None
+                header, raw, r = await self._read_span(of, b0, b1, header=key is None)
+                if key is not None and not raw:
+                    continue  # nothing there: is the header still there?
+                if key is None:
+                    if not header:
+                        return ReadvReply(vector=b"", op_ret=0, stbuf=self._mapped(r.stbuf))
+                    key = await self._open_key(inode, st, bytes(header), anon)
                 if key is None:  # legacy plaintext (read-legacy-plaintext): its bytes as they are
                     if b0:
                         return await self.child.readv(fd, size, offset, flags, xdata)

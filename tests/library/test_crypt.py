@@ -748,8 +748,9 @@ def test_copy_file_range_reencrypts(glupy_mount: MountFactory, key_files: tuple[
 
 def test_truncate_by_another_client_is_seen(glupy_mount: MountFactory,
                                             key_files: tuple[Path, Path]) -> None:
-    """Nothing about a file is kept across fops without a check: B's cached header
-    goes stale when A empties and rewrites the file (new file id and key)."""
+    """B's cached file key goes stale when A empties and rewrites the file (new file
+    id and key): B's read past block 0, which trusts that key, fails to authenticate
+    and is retried with the header read again; B's write reads the header anyway."""
     a = _mount(glupy_mount, key_files[0])
     b = _mount(glupy_mount, key_files[0], backend=a.backend_dir)
     first, second = os.urandom(BLOCK * 3 + 5), os.urandom(BLOCK * 2 + 9)
