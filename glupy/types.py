@@ -513,13 +513,14 @@ class Loc(_core.InstanceView):
         parent paths mean nothing below it).  The new loc_t is owned by the
         returned Loc (loc_wipe when it is collected)."""
         raw = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
-        if not raw or b"/" in raw or b"\0" in raw or raw in (b".", b".."):
+        if not raw or raw.find(b"/") >= 0 or raw.find(b"\0") >= 0 or raw in (b".", b".."):
             raise ValueError(f"not an entry name: {raw!r}")
         if self._p.name == _ffi.NULL or not _ffi.string(self._p.name):
             raise ValueError("Loc.with_name needs a loc that names an entry")
         if self._p.path != _ffi.NULL and not gfid_path:
             old = _ffi.string(self._p.path)
-            head = old[:old.rfind(b"/")] if b"/" in old else b""
+            cut = old.rfind(b"/")
+            head = old[:cut] if cut >= 0 else b""
         else:
             head = f"<gfid:{gfid_str(self.pargfid)}>".encode()
         return self._with_path(head + b"/" + raw, len(head) + 1)
@@ -557,9 +558,12 @@ class Loc(_core.InstanceView):
         GFID handle, so ``path`` must name this same entry.  Owned by the returned
         Loc, as with :meth:`with_name`."""
         raw = path.encode("utf-8", "surrogateescape") if isinstance(path, str) else bytes(path)
-        parts = raw.split(b"/")[1:]
-        if raw != b"/" and (not raw.startswith(b"/") or b"\0" in raw
-                            or any(p in (b"", b".", b"..") for p in parts)):
+        # Every component between slashes: none empty, "." or "..".  (find, not `in`:
+        # bytes.__contains__ first tries its operand as an int, and pays an exception.)
+        slashed = raw + b"/"
+        if raw != b"/" and (raw[:1] != b"/" or raw.find(b"\0") >= 0
+                            or slashed.find(b"//") >= 0 or slashed.find(b"/./") >= 0
+                            or slashed.find(b"/../") >= 0):
             raise ValueError(f"not a normalised absolute path: {raw!r}")
         named = self._p.name != _ffi.NULL and bool(_ffi.string(self._p.name))
         if named and raw == b"/":
@@ -567,19 +571,9 @@ class Loc(_core.InstanceView):
         return self._with_path(raw, raw.rfind(b"/") + 1 if named else None)
 
     def _with_path(self, path: bytes, name_at: int | None) -> Loc:
-        new_path = _lib.gf_strdup(path)
-        if new_path == _ffi.NULL:
-            raise MemoryError("gf_strdup")
         copy = _ffi.new("loc_t *")
-        if _lib.loc_copy(copy, self._p) != 0:
-            _lib.glupy_free(new_path)
+        if _lib.glupy_loc_with_path(copy, self._p, path, -1 if name_at is None else name_at):
             raise MemoryError("loc_copy")
-        if copy.path != _ffi.NULL:
-            _lib.glupy_free(_ffi.cast("void *", copy.path))
-        copy.path = new_path
-        copy.name = _ffi.NULL if name_at is None else new_path + name_at
-        _ffi.memmove(copy.gfid, self.gfid, 16)
-        _ffi.memmove(copy.pargfid, self.pargfid, 16)
         loc = Loc(copy, self._inst)
         loc._keep = _ffi.gc(copy, _lib.loc_wipe)
         return loc
@@ -633,9 +627,9 @@ class Dict(_core.View, MutableMapping[str, Any]):
         elif isinstance(value, float):
             ret = _lib.dict_set_double(self._p, k, value)  # stored as text, "%f"
         elif isinstance(value, str):
-            text = value.encode("utf-8", "surrogateescape")  # as str values are read
-            if b"\0" in text:
+            if "\0" in value:
                 raise ValueError(f"Dict {key!r}: a str value cannot hold NUL (use bytes)")
+            text = value.encode("utf-8", "surrogateescape")  # as str values are read
             ret = _lib.dict_set_dynstr_with_alloc(self._p, k, text)
         elif isinstance(value, bytes | bytearray | memoryview):
             b = bytes(value)
@@ -674,10 +668,9 @@ class Dict(_core.View, MutableMapping[str, Any]):
 def _dict_key(key: str) -> bytes:
     """A dict key as C wants it: keys read from GlusterFS decode with surrogateescape
     (xattr names are bytes), so they encode the same way; NUL would cut the key short."""
-    k = key.encode("utf-8", "surrogateescape")
-    if b"\0" in k:
+    if "\0" in key:
         raise ValueError(f"Dict keys cannot hold NUL: {key!r}")
-    return k
+    return key.encode("utf-8", "surrogateescape")
 
 
 def _data_value(data: Any) -> Any:

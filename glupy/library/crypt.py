@@ -1502,8 +1502,10 @@ class Crypt(Translator):
         raw = name.encode("utf-8", "surrogateescape")
         if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
             raise FopError(errno.ENAMETOOLONG)
-        iv = await self._dir_iv(loc.parent)
-        names = self._name_cipher or await self._cipher(loc.parent)
+        parent = loc.parent
+        state = parent.ctx if parent is not None else None
+        iv = state.iv if isinstance(state, DirState) else await self._dir_iv(parent)
+        names = self._name_cipher or await self._cipher(parent)
         stored, long_name = self._stored_name(names, iv, raw)
         parent_path = None if long_name is not None else self._brick_parent(loc)
         if parent_path is None:
@@ -1695,10 +1697,11 @@ class Crypt(Translator):
         if self._names:  # (a directory's IV is read when a name in it is first needed)
             loc = (await self._encrypted(loc))[0] if loc.name else self._below(loc)
         r = await self.child.lookup(loc, xdata)
+        buf, inode = r.buf, r.inode or loc.inode
         if self._legacy:
-            await self._classify(r.inode or loc.inode, r.buf)
-        self._map_file(r.buf, r.inode or loc.inode)
-        self._map_link(r.buf)
+            await self._classify(inode, buf)
+        self._map_file(buf, inode)
+        self._map_link(buf)
         if r.xdata is not None and CONTENT_KEY in r.xdata:
             del r.xdata[CONTENT_KEY]
         return r
@@ -1826,9 +1829,10 @@ class Crypt(Translator):
         """unlink/rmdir of the stored name, then its long-name record."""
         if not self._names:
             return await fop(loc, xflags, xdata)
-        stored = (await self._encrypted(loc))[0]
+        stored, long_name = await self._encrypted(loc)
         r = await fop(stored, xflags, xdata)
-        await self._forget_long_name(loc.parent, stored)
+        if long_name is not None:
+            await self._forget_long_name(loc.parent, stored)
         return r
 
     async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:

@@ -55,6 +55,7 @@ int loc_copy(loc_t *dst, loc_t *src);
 void loc_wipe(loc_t *loc);
 char *gf_strdup(const char *src);
 void glupy_free(void *ptr);
+int glupy_loc_with_path(loc_t *dst, loc_t *src, const char *path, int name_at);
 
 /* glupy's marker in the inode/fd context: says "Python holds context for this
    inode/fd", so GlusterFS calls our forget/release when it goes away. */
@@ -66,6 +67,29 @@ int glupy_fd_ctx_unmark(fd_t *fd, xlator_t *this);
 
 CUSTOMIZATIONS = """
 static void glupy_free(void *ptr) { GF_FREE(ptr); }
+
+/* dst: a copy of src under another path (its name at path + name_at, none if name_at
+   is negative), the GFIDs filled in from the inodes where src lacks them.  0, or -1
+   with nothing left allocated. */
+static int glupy_loc_with_path(loc_t *dst, loc_t *src, const char *path, int name_at)
+{
+    char *copy = gf_strdup(path);
+    if (!copy)
+        return -1;
+    if (loc_copy(dst, src) != 0) {
+        GF_FREE(copy);
+        return -1;
+    }
+    GF_FREE((char *)dst->path);
+    dst->path = copy;
+    dst->name = name_at < 0 ? NULL : copy + name_at;
+    static const uuid_t null_gfid;  /* (gf_uuid_* would link libuuid) */
+    if (!memcmp(dst->gfid, null_gfid, sizeof(uuid_t)) && dst->inode)
+        memcpy(dst->gfid, dst->inode->gfid, sizeof(uuid_t));
+    if (!memcmp(dst->pargfid, null_gfid, sizeof(uuid_t)) && dst->parent)
+        memcpy(dst->pargfid, dst->parent->gfid, sizeof(uuid_t));
+    return 0;
+}
 static int glupy_inode_ctx_mark(inode_t *inode, xlator_t *this)
 {
     return inode_ctx_put(inode, this, 1);
