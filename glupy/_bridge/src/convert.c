@@ -9,9 +9,7 @@
 
 /* A fop's argument views that nothing else kept, emptied for the next fop's (under
  * the GIL): an allocation and a deallocation less per view and fop. */
-#define GLUPY_VIEW_SPARES 4
-static PyObject *glupy_view_spares[GLUPY_NUM_VIEWS][GLUPY_VIEW_SPARES];
-static int glupy_view_nspares[GLUPY_NUM_VIEWS];
+static GLUPY_SPARES(4) glupy_view_spares[GLUPY_NUM_VIEWS];
 
 /* A view of a C pointer (None for NULL), built without running Python; its cdata
  * is made only if Python reads _p. */
@@ -19,12 +17,9 @@ PyObject *glupy_view(int kind, int ct, void *p, PyObject *inst)
 {
     if (!p)
         Py_RETURN_NONE;
-    PyObject *v = NULL;
-    if (glupy_view_nspares[kind] > 0) {
-        v = glupy_view_spares[kind][--glupy_view_nspares[kind]];
-        if (Py_REFCNT(v) != 1) /* the gc module handed it to someone: theirs now */
-            Py_CLEAR(v);
-    }
+    PyObject *v = glupy_spares_take(&glupy_view_spares[kind]);
+    if (v && Py_REFCNT(v) != 1) /* the gc module handed it to someone: theirs now */
+        Py_CLEAR(v);
     if (!v) {
         PyTypeObject *cls = (PyTypeObject *)G.view_cls[kind];
         v = cls->tp_alloc(cls, 0);
@@ -51,7 +46,7 @@ void glupy_arg_drop(PyObject *v)
         while (kind < GLUPY_NUM_VIEWS && (PyObject *)Py_TYPE(v) != G.view_cls[kind])
             kind++;
     if (Py_REFCNT(v) != 1 || kind == GLUPY_NUM_VIEWS || kind == GLUPY_V_DIRENTS ||
-        glupy_view_nspares[kind] >= GLUPY_VIEW_SPARES) {
+        glupy_spares_full(&glupy_view_spares[kind])) {
         Py_DECREF(v);
         return;
     }
@@ -67,9 +62,7 @@ void glupy_arg_drop(PyObject *v)
         Py_CLEAR(((glupy_instance_view_t *)v)->inst);
     if (release)
         release(owned);
-    if (Py_REFCNT(v) == 1 && glupy_view_nspares[kind] < GLUPY_VIEW_SPARES)
-        glupy_view_spares[kind][glupy_view_nspares[kind]++] = v;
-    else
+    if (Py_REFCNT(v) != 1 || !glupy_spares_keep(&glupy_view_spares[kind], v))
         Py_DECREF(v); /* clearing ran Python that took it */
 }
 

@@ -18,6 +18,39 @@
    glupy._core built from different sources refuse each other */
 #define GLUPY_CORE_ABI 8
 
+/* ---------------------------------------------------------------- spares */
+/* Objects freed and kept for the next allocation of their kind, which skips the
+ * allocator (and the GC's bookkeeping) per fop: a free list of fixed capacity.
+ * GLUPY_SPARES(cap) is the type of one that keeps up to ``cap``, e.g.
+ *     static GLUPY_SPARES(8) glupy_raw_spares;
+ * Its user guards it (the GIL, or a thread-local's thread) and checks what it
+ * takes (a Python object the gc module handed out may have other references). */
+#define GLUPY_SPARES(cap) struct { size_t n; void *item[cap]; }
+#define GLUPY_SPARES_CAP(s) (sizeof((s)->item) / sizeof((s)->item[0]))
+/* the last one kept, or NULL when none is */
+#define glupy_spares_take(s) glupy_spares_take_(&(s)->n, (s)->item)
+/* keep ``p`` (not NULL): 1, or 0 when full (the caller frees it) */
+#define glupy_spares_keep(s, p) glupy_spares_keep_(&(s)->n, (s)->item, GLUPY_SPARES_CAP(s), (p))
+#define glupy_spares_full(s) ((s)->n >= GLUPY_SPARES_CAP(s))
+
+static inline void *glupy_spares_take_(size_t *n, void **item)
+{
+    if (*n == 0)
+        return NULL;
+    void *p = item[--*n];
+    if (!p) /* never: keep is never given NULL; tells the compiler so (callers test it) */
+        __builtin_unreachable();
+    return p;
+}
+
+static inline int glupy_spares_keep_(size_t *n, void **item, size_t cap, void *p)
+{
+    if (*n >= cap)
+        return 0;
+    item[(*n)++] = p;
+    return 1;
+}
+
 /* glupy.FopError(errno, message=None, reply=None) */
 typedef struct {
     PyException_HEAD

@@ -49,17 +49,15 @@ __thread PyThreadState *glupy_tstate __attribute__((tls_model("initial-exec")));
 /* finished tasks a thread keeps for reuse, for glupy_entry_end without the GIL
    (entries nest: FUSE issues a stat's second lookup from the first one's callback);
    freed when the thread exits (io-threads' workers come and go) */
-#define GLUPY_TASK_SPARES 4
-static __thread glupy_task_t *glupy_task_spares[GLUPY_TASK_SPARES]
-    __attribute__((tls_model("initial-exec")));
-static __thread int glupy_task_nspares __attribute__((tls_model("initial-exec")));
+static __thread GLUPY_SPARES(4) glupy_task_spares __attribute__((tls_model("initial-exec")));
 static pthread_key_t glupy_spares_key;
 static pthread_once_t glupy_spares_once = PTHREAD_ONCE_INIT;
 
 static void glupy_spares_free(void *unused)
 {
-    while (glupy_task_nspares > 0)
-        free(glupy_task_spares[--glupy_task_nspares]);
+    glupy_task_t *t;
+    while ((t = glupy_spares_take(&glupy_task_spares)))
+        free(t);
 }
 
 static void glupy_spares_key_create(void)
@@ -81,19 +79,13 @@ void glupy_enter_thread_first(void)
 /* ------------------------------------------------------------------ tasks */
 
 /* finished tasks kept for reuse (under the GIL): saves a calloc/free per fop */
-#define GLUPY_TASK_CACHE 64
-static glupy_task_t *glupy_task_cache[GLUPY_TASK_CACHE];
-static int glupy_task_cached;
+static GLUPY_SPARES(64) glupy_task_cache;
 static glupy_task_t *glupy_task_new(void)
 {
-    glupy_task_t *t;
-    if (glupy_task_nspares > 0) {
-        t = glupy_task_spares[--glupy_task_nspares];
-        memset(t, 0, sizeof(*t));
-        return t;
-    }
-    if (glupy_task_cached > 0) {
-        t = glupy_task_cache[--glupy_task_cached];
+    glupy_task_t *t = glupy_spares_take(&glupy_task_spares);
+    if (!t)
+        t = glupy_spares_take(&glupy_task_cache);
+    if (t) {
         memset(t, 0, sizeof(*t));
         return t;
     }
@@ -133,9 +125,7 @@ static int glupy_args_valid_here(glupy_task_t *t)
 
 static void glupy_task_free(glupy_task_t *t)
 {
-    if (glupy_task_cached < GLUPY_TASK_CACHE)
-        glupy_task_cache[glupy_task_cached++] = t;
-    else
+    if (!glupy_spares_keep(&glupy_task_cache, t))
         free(t);
 }
 
@@ -982,9 +972,7 @@ void glupy_entry_end(glupy_task_t *t)
     if (__atomic_sub_fetch(&t->holders, 1, __ATOMIC_ACQ_REL) > 0)
         return; /* the task's last reference frees it */
     /* the common case: done inside the entry (its arguments never copied) */
-    if (glupy_task_nspares < GLUPY_TASK_SPARES)
-        glupy_task_spares[glupy_task_nspares++] = t;
-    else
+    if (!glupy_spares_keep(&glupy_task_spares, t))
         free(t);
 }
 
@@ -1015,21 +1003,19 @@ static int glupy_fail_unhandled(glupy_task_t *t, int32_t op_errno, PyObject *raw
 /* A reply only the task still held when its coroutine was done with it, per fop:
  * emptied and used for the fop's next reply (under the GIL), which saves an
  * allocation and a deallocation per Python fop. */
-static PyObject *glupy_reply_spares[GLUPY_NUM_SLOTS];
+static GLUPY_SPARES(1) glupy_reply_spares[GLUPY_NUM_SLOTS];
 
 /* Drop a reference to ``result`` (a child's reply to fop ``slot``, once delivered): a
  * reply of the fop's own class that nothing else holds is emptied and kept. */
 static void glupy_reply_drop(PyObject *result, int slot)
 {
     if (Py_REFCNT(result) != 1 || (PyObject *)Py_TYPE(result) != G.reply_cls[slot] ||
-        glupy_reply_spares[slot]) {
+        glupy_spares_full(&glupy_reply_spares[slot])) {
         Py_DECREF(result);
         return;
     }
     Py_TYPE(result)->tp_clear(result); /* glupy._core's reply_clear, via the subclass */
-    if (Py_REFCNT(result) == 1 && !glupy_reply_spares[slot])
-        glupy_reply_spares[slot] = result;
-    else
+    if (Py_REFCNT(result) != 1 || !glupy_spares_keep(&glupy_reply_spares[slot], result))
         Py_DECREF(result); /* clearing ran Python that took it */
 }
 
@@ -1039,8 +1025,7 @@ static PyObject *glupy_reply_result(glupy_task_t *t, int slot, int32_t op_ret,
                                     int32_t op_errno, PyObject *raw)
 {
     PyTypeObject *cls = (PyTypeObject *)G.reply_cls[slot];
-    PyObject *r = glupy_reply_spares[slot];
-    glupy_reply_spares[slot] = NULL;
+    PyObject *r = glupy_spares_take(&glupy_reply_spares[slot]);
     if (r && (Py_REFCNT(r) != 1 || Py_TYPE(r) != cls)) /* the gc module handed it out */
         Py_CLEAR(r);
     if (!raw)

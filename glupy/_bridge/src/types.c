@@ -12,15 +12,13 @@
 /* (glupy_raw_t: glupy.h) */
 
 /* freed ones kept for the next callbacks (under the GIL): the allocator skipped */
-#define GLUPY_RAW_SPARES 8
-static PyObject *glupy_raw_spares[GLUPY_RAW_SPARES];
-static int glupy_raw_nspares;
+static GLUPY_SPARES(8) glupy_raw_spares;
 
 PyObject *glupy_raw_new(int n, const signed char *kinds)
 {
-    glupy_raw_t *r = glupy_raw_nspares > 0
-        ? (glupy_raw_t *)PyObject_Init(glupy_raw_spares[--glupy_raw_nspares], &glupy_raw_type)
-        : PyObject_New(glupy_raw_t, &glupy_raw_type);
+    PyObject *spare = glupy_spares_take(&glupy_raw_spares);
+    glupy_raw_t *r = spare ? (glupy_raw_t *)PyObject_Init(spare, &glupy_raw_type)
+                           : PyObject_New(glupy_raw_t, &glupy_raw_type);
     if (r) {
         r->n = n;
         r->kinds = kinds;
@@ -50,9 +48,7 @@ static PyObject *glupy_raw_item(PyObject *self, Py_ssize_t i)
 
 static void glupy_raw_dealloc(PyObject *self)
 {
-    if (glupy_raw_nspares < GLUPY_RAW_SPARES)
-        glupy_raw_spares[glupy_raw_nspares++] = self;
-    else
+    if (!glupy_spares_keep(&glupy_raw_spares, self))
         PyObject_Free(self);
 }
 

@@ -11,9 +11,7 @@ static PyTypeObject glupy_wind_type;
 
 /* Winds and await iterators freed, kept for the next ones (one of each per wind:
  * under the GIL): the allocator and the GC's bookkeeping skipped */
-#define GLUPY_SPARES 8
-static PyObject *glupy_wind_spares[GLUPY_SPARES], *glupy_await_spares[GLUPY_SPARES];
-static int glupy_wind_nspares, glupy_await_nspares;
+static GLUPY_SPARES(8) glupy_wind_spares, glupy_await_spares;
 
 static PyObject *glupy_s_slot; /* "slot" */
 
@@ -90,9 +88,7 @@ static PyObject *await_next(PyObject *self)
 static void await_dealloc(PyObject *self)
 {
     Py_CLEAR(((glupy_await_t *)self)->awaited);
-    if (glupy_await_nspares < GLUPY_SPARES)
-        glupy_await_spares[glupy_await_nspares++] = self;
-    else
+    if (!glupy_spares_keep(&glupy_await_spares, self))
         PyObject_Free(self);
 }
 
@@ -118,10 +114,9 @@ static PyTypeObject glupy_await_type = {
 /* Wind.__await__ and Gather.__await__ (am_await) */
 static PyObject *await_new(PyObject *self)
 {
-    glupy_await_t *a = glupy_await_nspares > 0
-        ? (glupy_await_t *)PyObject_Init(glupy_await_spares[--glupy_await_nspares],
-                                         &glupy_await_type)
-        : PyObject_New(glupy_await_t, &glupy_await_type);
+    PyObject *spare = glupy_spares_take(&glupy_await_spares);
+    glupy_await_t *a = spare ? (glupy_await_t *)PyObject_Init(spare, &glupy_await_type)
+                             : PyObject_New(glupy_await_t, &glupy_await_type);
     if (!a)
         return NULL;
     a->awaited = Py_NewRef(self);
@@ -141,9 +136,9 @@ static PyMethodDef generic_methods[] = {
 static PyObject *glupy_wind_new(PyTypeObject *type, PyObject *child, PyObject *fop, int slot,
                                 PyObject *args)
 {
-    glupy_wind_t *w = glupy_wind_nspares > 0
-        ? (glupy_wind_t *)PyObject_Init(glupy_wind_spares[--glupy_wind_nspares], type)
-        : PyObject_GC_New(glupy_wind_t, type);
+    PyObject *spare = glupy_spares_take(&glupy_wind_spares);
+    glupy_wind_t *w = spare ? (glupy_wind_t *)PyObject_Init(spare, type)
+                            : PyObject_GC_New(glupy_wind_t, type);
     if (!w) {
         Py_DECREF(args);
         return NULL;
@@ -212,9 +207,7 @@ static void wind_dealloc(PyObject *self)
 {
     PyObject_GC_UnTrack(self);
     wind_clear(self);
-    if (glupy_wind_nspares < GLUPY_SPARES)
-        glupy_wind_spares[glupy_wind_nspares++] = self;
-    else
+    if (!glupy_spares_keep(&glupy_wind_spares, self))
         PyObject_GC_Del(self);
 }
 
@@ -428,15 +421,13 @@ static PyObject *glupy_s_name, *glupy_s_child, *glupy_s_fop, *glupy_s_loc, *glup
     *glupy_s_index;
 
 /* FopCalls freed, kept for the next policy fop's (under the GIL) */
-static PyObject *glupy_fop_call_spares[GLUPY_SPARES];
-static int glupy_fop_call_nspares;
+static GLUPY_SPARES(8) glupy_fop_call_spares;
 
 static glupy_fop_call_t *fop_call_alloc(void)
 {
-    glupy_fop_call_t *c = glupy_fop_call_nspares > 0
-        ? (glupy_fop_call_t *)PyObject_Init(glupy_fop_call_spares[--glupy_fop_call_nspares],
-                                            &glupy_fop_call_type)
-        : PyObject_GC_New(glupy_fop_call_t, &glupy_fop_call_type);
+    PyObject *spare = glupy_spares_take(&glupy_fop_call_spares);
+    glupy_fop_call_t *c = spare ? (glupy_fop_call_t *)PyObject_Init(spare, &glupy_fop_call_type)
+                                : PyObject_GC_New(glupy_fop_call_t, &glupy_fop_call_type);
     if (c) {
         c->spec = c->name = c->translator = c->args = NULL;
         PyObject_GC_Track(c);
@@ -491,9 +482,7 @@ static void fop_call_dealloc(PyObject *self)
 {
     PyObject_GC_UnTrack(self);
     fop_call_clear(self);
-    if (glupy_fop_call_nspares < GLUPY_SPARES)
-        glupy_fop_call_spares[glupy_fop_call_nspares++] = self;
-    else
+    if (!glupy_spares_keep(&glupy_fop_call_spares, self))
         PyObject_GC_Del(self);
 }
 
