@@ -36,6 +36,9 @@ brick sees)::
     (m.mountpoint / "f").write_bytes(b"secret")
     assert b"secret" not in m.raw_client().read_file("f")
 
+To see what reaches a point of the graph, put a ``glupy.testing.recording.RecordingTranslator``
+subclass there: it records what its fops note and returns the records as JSON to a getxattr.
+
 Every mount is unmounted (and every glusterfsd stopped, by pid) at teardown. When a test
 fails, the last 60 lines of each of its glusterfs/glusterfsd logs are added to the report.
 Tests using these fixtures are skipped when not root (FUSE needs it); a missing glusterfs
