@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from typing import Any
 
-from glupy import CacheInvalidation, Dict, Translator, UpFlag, gfid_str, replies
+from glupy import CacheInvalidation, UpFlag, gfid_str
+from glupy.testing.recording import RecordingTranslator
 
 XATTR = "glupy.upcalls"
 
@@ -24,22 +23,11 @@ def _summary(event: Any) -> dict[str, Any]:
     return out
 
 
-class Recorder(Translator):
-    def init(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+class Recorder(RecordingTranslator):
+    record_key = XATTR
 
     def upcall(self, event: Any) -> None:
-        summary = _summary(event)  # the event is a copy: read it after the C struct is gone
-        with self.lock:
-            self.events.append(summary)
-
-    async def getxattr(self, loc: Any, name: str | None, xdata: Any) -> Any:
-        if name == XATTR:
-            with self.lock:
-                value = json.dumps(self.events).encode()
-            return replies.GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
-        return await self.child.getxattr(loc, name, xdata)
+        self.record(_summary(event))  # the event is a copy: read it after the C struct is gone
 
 
 class Raising(Recorder):
