@@ -179,6 +179,12 @@ def wl_meta(mp: Path, env: Env) -> dict[str, float]:
     names = [str(d / f"f{i:06d}") for i in range(n)]
     payload = b"g" * 4096
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+    # Every graph's creates start from the same cache state.  ext4 without a journal
+    # (these VMs' root filesystem) allocates an inode by skipping those deleted in the
+    # last 60 s (300 s while dirty) whose inode table block is still cached
+    # (ialloc.c, recently_deleted()), so the graph measured right after another one's
+    # unlinks paid for them (perf: 20-40 % of glusterfs's samples in that scan).
+    drop_caches(3)
     cpu = [cpu_seconds(env.pid)]
     t0 = time.perf_counter()
     for p in names:
