@@ -69,8 +69,8 @@ CUSTOMIZATIONS = """
 static void glupy_free(void *ptr) { GF_FREE(ptr); }
 
 /* dst: a copy of src under another path (its name at path + name_at, none if name_at
-   is negative), the GFIDs filled in from the inodes where src lacks them.  0, or -1
-   with nothing left allocated. */
+   is negative), its GFIDs src's or, where src lacks them, its inodes' (loc_gfid,
+   loc_pargfid).  0, or -1 with nothing left allocated. */
 static int glupy_loc_with_path(loc_t *dst, loc_t *src, const char *path, int name_at)
 {
     char *copy = gf_strdup(path);
@@ -83,11 +83,8 @@ static int glupy_loc_with_path(loc_t *dst, loc_t *src, const char *path, int nam
     GF_FREE((char *)dst->path);
     dst->path = copy;
     dst->name = name_at < 0 ? NULL : copy + name_at;
-    static const uuid_t null_gfid;  /* (gf_uuid_* would link libuuid) */
-    if (!memcmp(dst->gfid, null_gfid, sizeof(uuid_t)) && dst->inode)
-        memcpy(dst->gfid, dst->inode->gfid, sizeof(uuid_t));
-    if (!memcmp(dst->pargfid, null_gfid, sizeof(uuid_t)) && dst->parent)
-        memcpy(dst->pargfid, dst->parent->gfid, sizeof(uuid_t));
+    loc_gfid(src, dst->gfid);
+    loc_pargfid(src, dst->pargfid);
     return 0;
 }
 static int glupy_inode_ctx_mark(inode_t *inode, xlator_t *this)
