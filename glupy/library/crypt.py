@@ -1503,8 +1503,7 @@ class Crypt(Translator):
         if len(raw) > NAME_MAX:  # the brick would refuse it; a hashed name would not
             raise FopError(errno.ENAMETOOLONG)
         parent = loc.parent
-        state = parent.ctx if parent is not None else None
-        iv = state.iv if isinstance(state, DirState) else await self._dir_iv(parent)
+        iv = await self._dir_iv(parent)
         names = self._name_cipher or await self._cipher(parent)
         stored, long_name = self._stored_name(names, iv, raw)
         parent_path = None if long_name is not None else self._brick_parent(loc)
