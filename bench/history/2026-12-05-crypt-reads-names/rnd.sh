@@ -1,5 +1,5 @@
 #!/bin/bash
-# (as run on 2026-12-05: VOL is a volfile in /tmp/prof, see callgrind_unlink_phase.sh)
+# (as run on 2026-12-05: VOL is a volfile in /tmp/prof, see callgrind_phase.sh)
 # rnd.sh VOL: 1 GiB O_DIRECT seq write, then 2 x 10 s fio randrw direct=1; IOPS and glusterfs CPU per I/O
 mount | grep -q /tmp/prof/mnt && umount /tmp/prof/mnt
 rm -rf /tmp/prof/src; mkdir /tmp/prof/src
