@@ -21,7 +21,7 @@ from glupy import _core
 # GLUPY_CORE_ABI of glupy/_bridge/src/core.h (tests/unit/test_core_types.py compares).
 # glupy._core is built in place from a source checkout: one left by an older tree lacks
 # what this source needs, and failing here says so instead of a missing attribute later.
-CORE_ABI = 8
+CORE_ABI = 9
 if getattr(_core, "ABI", None) != CORE_ABI:
     raise ImportError(f"glupy._core ({_core.__file__}) was built from another glupy source "
                       f"(ABI {getattr(_core, 'ABI', 'unknown')}, this one needs {CORE_ABI}): "
@@ -31,11 +31,20 @@ if getattr(_core, "ABI", None) != CORE_ABI:
 # Set by glupy.runtime.driver.attach() inside a glusterfs process.
 _ffi: Any = None
 _lib: Any = None
+_laid_out_by: Any = None  # the ffi the views' CFields were laid out from
 
 
 def _bind(ffi: Any, lib: Any) -> None:
     global _ffi, _lib
     _ffi, _lib = ffi, lib
+    _lay_out_fields(ffi)
+
+
+def _cdata_address(p: Any) -> int:
+    return int(_laid_out_by.cast("uintptr_t", p))
+
+
+_core._set_cdata_address(_cdata_address)
 
 
 _standalone: tuple[Any, Any] | None = None
@@ -63,6 +72,7 @@ def c_tables() -> tuple[Any, Any]:
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)
         _standalone = (module.ffi, module.lib)
+        _lay_out_fields(module.ffi)
     return _standalone
 
 
@@ -158,14 +168,47 @@ class Event(enum.IntEnum):
 # (in the bridge, per kind) takes the reference or copy a view keeps past its call.
 
 
-def _int_field(name: str, doc: str) -> property:
-    def get(self: _core.View) -> int:
-        return int(getattr(self._p, name))
+def _int_field(name: str, doc: str) -> _core.CField[int]:
+    """An integer field of the view's struct, read and written in C (glupy._core.CField;
+    _lay_out_fields gives each its offset and size from cffi's layout)."""
+    return _core.CField(name, doc)
 
-    def set(self: _core.View, value: int) -> None:
-        setattr(self._p, name, value)
 
-    return property(get, set, doc=doc)
+def _type_field(name: str) -> _core.CField[IaType]:
+    """An ia_type_t field, read as IaType."""
+    return _core.CField(name, "IaType", _IA_TYPES)
+
+
+def _str_field(name: str, doc: str) -> _core.CField[str | None]:
+    """A char * field: str (surrogateescape), None for NULL; read-only."""
+    return _core.CField(name, doc)
+
+
+def _bytes_field(name: str, doc: str) -> _core.CField[bytes]:
+    """A byte array field (a GFID), set whole."""
+    return _core.CField(name, doc)
+
+
+def _lay_out_fields(ffi: Any) -> None:
+    """Give every CField of the views its place in the struct, from ``ffi``'s layout."""
+    global _laid_out_by
+    _laid_out_by = ffi
+    for cls in (Iatt, Inode, Fd, Loc, Flock, StatVfs, Lease):
+        fields = dict(ffi.typeof(cls._struct).fields)
+        for attr in vars(cls).values():
+            if not isinstance(attr, _core.CField):
+                continue
+            field = fields[attr.name]
+            ct = field.type
+            if ct.kind == "pointer":
+                if ct.item.cname not in ("char", "const char"):
+                    raise TypeError(f"{cls.__name__}.{attr.name}: not a char *")
+                kind = "str"
+            elif ct.kind == "array":
+                kind = "bytes"
+            else:
+                kind = "int" if int(ffi.cast(ct, -1)) < 0 else "uint"
+            attr._lay_out(field.offset, kind, ffi.sizeof(ct))
 
 
 def _time_field(name: str) -> property:
@@ -197,6 +240,7 @@ class Iatt(_core.View):
     """``struct iatt``: GlusterFS's stat buffer."""
 
     __slots__ = ()
+    _struct = "struct iatt"
 
     def __init__(self, p: Any = None) -> None:
         self._p = _ffi.new("struct iatt *") if p is None else p
@@ -223,21 +267,8 @@ class Iatt(_core.View):
     ctime_ns = _ns_field("ia_ctime")
     btime_ns = _ns_field("ia_btime")
 
-    @property
-    def gfid(self) -> bytes:
-        return bytes(_ffi.buffer(self._p.ia_gfid))
-
-    @gfid.setter
-    def gfid(self, value: bytes) -> None:
-        _ffi.memmove(self._p.ia_gfid, bytes(value), 16)
-
-    @property
-    def type(self) -> IaType:
-        return _ia_type(self._p.ia_type)
-
-    @type.setter
-    def type(self, value: int) -> None:
-        self._p.ia_type = int(value)
+    gfid = _bytes_field("ia_gfid", "the GFID (16 bytes)")
+    type = _type_field("ia_type")
 
     @property
     def mode(self) -> int:
@@ -313,14 +344,9 @@ class Inode(_core.InstanceView):
     """``inode_t``: a file or directory known to this process."""
 
     __slots__ = ()
-
-    @property
-    def gfid(self) -> bytes:
-        return bytes(_ffi.buffer(self._p.gfid))
-
-    @property
-    def type(self) -> IaType:
-        return _ia_type(self._p.ia_type)
+    _struct = "inode_t"
+    gfid = _bytes_field("gfid", "the GFID (16 bytes)")
+    type = _type_field("ia_type")
 
     def find(self, gfid: bytes) -> Inode | None:
         """The inode of ``gfid`` in this inode's table (inode_find), or None if the
@@ -344,7 +370,7 @@ class Inode(_core.InstanceView):
     def ctx(self) -> Any:
         """This translator's context object for the inode (None if unset);
         dropped when GlusterFS forgets the inode."""
-        return self._inst.inode_ctx.get(self._p)
+        return self._inst.inode_ctx.values.get(self._addr)  # _Ctx.get(), inlined: hot
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
@@ -372,6 +398,7 @@ class Fd(_core.InstanceView):
     """``fd_t``: an open file or directory."""
 
     __slots__ = ()
+    _struct = "fd_t"
 
     @classmethod
     def open_anonymous(cls, inode: Inode, flags: int = 0) -> Fd:
@@ -392,11 +419,8 @@ class Fd(_core.InstanceView):
         p = self._p.inode
         return None if p == _ffi.NULL else Inode(p, self._inst)
 
-    @property
-    def flags(self) -> int:
-        """The flags the file was opened with (``os.O_*``; what readv/writev also
-        carry in their ``flags``)."""
-        return int(self._p.flags)
+    flags = _int_field("flags", "The flags the file was opened with (``os.O_*``; what "
+                       "readv/writev also carry in their ``flags``).")
 
     @property
     def is_append(self) -> bool:
@@ -415,7 +439,7 @@ class Fd(_core.InstanceView):
     @property
     def ctx(self) -> Any:
         """This translator's context object for the fd; dropped on release."""
-        return self._inst.fd_ctx.get(self._p)
+        return self._inst.fd_ctx.values.get(self._addr)  # _Ctx.get(), inlined: hot
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
@@ -471,14 +495,9 @@ class Loc(_core.InstanceView):
     """``loc_t``: where a path-based fop applies."""
 
     __slots__ = ()
-
-    @property
-    def path(self) -> str | None:
-        return _str(self._p.path)
-
-    @property
-    def name(self) -> str | None:
-        return _str(self._p.name)
+    _struct = "loc_t"
+    path = _str_field("path", "the path, or None")
+    name = _str_field("name", "the entry's name, or None")
 
     @property
     def gfid(self) -> bytes:
@@ -696,6 +715,7 @@ class Flock(_core.View):
     """``struct gf_flock``."""
 
     __slots__ = ()
+    _struct = "struct gf_flock"
 
     def __init__(self, p: Any = None) -> None:
         self._p = _ffi.new("struct gf_flock *") if p is None else p
@@ -720,6 +740,7 @@ class StatVfs(_core.View):
     """``struct statvfs`` of statfs."""
 
     __slots__ = ()
+    _struct = "struct statvfs"
 
     def __init__(self, p: Any = None) -> None:
         self._p = _ffi.new("struct statvfs *") if p is None else p
@@ -743,6 +764,7 @@ class Lease(_core.View):
     """``struct gf_lease``."""
 
     __slots__ = ()
+    _struct = "struct gf_lease"
 
     def __init__(self, p: Any = None) -> None:
         self._p = _ffi.new("struct gf_lease *") if p is None else p

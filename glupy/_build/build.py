@@ -35,7 +35,8 @@ SOURCE_DIR = codegen.SOURCE_DIR
 SOURCES = ("bridge.c", "task.c", "convert.c", "detach.c", "types.c", "setup.c", "misscache.c",
            "attrcache.c", "rules.c", "journal.c", "dump.c")
 # glupy._core's (setup.py builds it)
-CORE_SOURCES = ("core.c", "foperror.c", "wind.c", "reply.c", "vector.c", "view.c", "nondata.c")
+CORE_SOURCES = ("core.c", "foperror.c", "wind.c", "reply.c", "vector.c", "view.c", "cfield.c",
+                "nondata.c")
 MODULE_NAME = "_glupy_bridge"
 # glupy.local.gfapi's binding (bindings/gfapi.py): its own extension module beside the bridge
 GFAPI_MODULE = "glupy._bridge._gfapi"

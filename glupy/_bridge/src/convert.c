@@ -57,6 +57,7 @@ void glupy_arg_drop(PyObject *v)
     view->owned = NULL;
     view->ptr = NULL;
     Py_CLEAR(view->p);
+    view->addr = NULL;
     Py_CLEAR(view->keep);
     if (kind == GLUPY_V_LOC || kind == GLUPY_V_FD || kind == GLUPY_V_INODE)
         Py_CLEAR(((glupy_instance_view_t *)v)->inst);
@@ -138,6 +139,7 @@ int glupy_view_ptr(glupy_view_t *v, int ct, void **out)
             return 0;
         }
         v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
+        v->addr = v->ptr;
         if (!v->p)
             return -1;
     }

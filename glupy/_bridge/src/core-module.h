@@ -15,6 +15,10 @@ int glupy_reply_module_init(PyObject *module, glupy_core_api_t *api);     /* rep
 int glupy_vector_module_init(PyObject *module, glupy_core_api_t *api);    /* vector.c */
 int glupy_view_module_init(PyObject *module, glupy_core_api_t *api);      /* view.c */
 int glupy_nondata_module_init(PyObject *module, glupy_core_api_t *api);   /* nondata.c */
+int glupy_cfield_module_init(PyObject *module, glupy_core_api_t *api);    /* cfield.c */
+
+/* the address of the struct ``view`` points at, or NULL with an exception set (view.c) */
+void *glupy_view_address(PyObject *view);
 
 /* ``type`` made ready and added to ``module`` as ``name`` */
 static inline int glupy_core_add_type(PyObject *module, PyTypeObject *type, const char *name)

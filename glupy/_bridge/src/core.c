@@ -1,6 +1,7 @@
 /* glupy._core: the hot types, defined once (see core.h), one concern a file:
  * FopError (foperror.c); Wind, Gather and Child.<fop>() (wind.c); Reply and Field
- * (reply.c); Vector (vector.c); the views and Child (view.c); nondata (nondata.c).
+ * (reply.c); Vector (vector.c); the views and Child (view.c); a view's struct fields
+ * (cfield.c); nondata (nondata.c).
  * This file makes the module and the API table of the capsule that the bridge's
  * task engine imports.  glupy.translator re-exports the types. */
 
@@ -38,7 +39,8 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *capsule = NULL;
     if (glupy_fop_error_module_init(m, api) < 0 || glupy_wind_module_init(m, api) < 0 ||
         glupy_reply_module_init(m, api) < 0 || glupy_vector_module_init(m, api) < 0 ||
-        glupy_view_module_init(m, api) < 0 || glupy_nondata_module_init(m, api) < 0 ||
+        glupy_view_module_init(m, api) < 0 || glupy_cfield_module_init(m, api) < 0 ||
+        glupy_nondata_module_init(m, api) < 0 ||
         PyModule_AddIntConstant(m, "ABI", GLUPY_CORE_ABI) < 0 ||
         !(capsule = PyCapsule_New(api, GLUPY_CORE_CAPSULE, NULL)) ||
         PyModule_AddObject(m, "_C_API", capsule) < 0) {

@@ -16,7 +16,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 8
+#define GLUPY_CORE_ABI 9
 
 /* ---------------------------------------------------------------- spares */
 /* Objects freed and kept for the next allocation of their kind, which skips the
@@ -149,6 +149,9 @@ typedef struct {
        so a view passed on to a wind never makes one.  Ignored once p is set. */
     void *ptr;
     int ct;
+    /* the address p points at, once a CField or _addr asked (NULL: not yet); whoever
+       sets or clears p clears it */
+    void *addr;
 } glupy_view_t;
 
 /* glupy._core.InstanceView: views whose methods need the translator instance (Loc,

@@ -121,6 +121,7 @@ int glupy_view_detach(PyObject *view)
     }
     if (owned != p) { /* the view points at its copy from now on (its cdata made if read) */
         Py_CLEAR(v->p);
+        v->addr = NULL;
         v->ptr = owned;
         v->ct = ct;
     }

@@ -7,6 +7,10 @@
 
 static glupy_core_api_t *core; /* detach_view: the bridge's, set at its setup */
 
+/* glupy.types' function from a cdata pointer to its address (int), set at its import:
+ * the address of a view Python made (or the bridge detached) is asked of it once */
+static PyObject *cdata_address;
+
 static int view_traverse(PyObject *self, visitproc visit, void *arg)
 {
     glupy_view_t *v = (glupy_view_t *)self;
@@ -19,6 +23,7 @@ static int view_clear(PyObject *self)
 {
     glupy_view_t *v = (glupy_view_t *)self;
     Py_CLEAR(v->p);
+    v->addr = NULL;
     Py_CLEAR(v->keep);
     return 0;
 }
@@ -56,6 +61,7 @@ static PyObject *view_cdata(glupy_view_t *v)
             return NULL;
         }
         v->p = core->view_cdata(v->ptr, v->ct);
+        v->addr = v->ptr;
     } else if (!v->p) {
         PyErr_SetString(PyExc_AttributeError, "_p"); /* never set: as an unset slot */
     }
@@ -66,7 +72,52 @@ static void view_set_cdata(glupy_view_t *v, PyObject *p)
 {
     Py_XSETREF(v->p, Py_XNewRef(p));
     v->ptr = NULL;
+    v->addr = NULL;
 }
+
+void *glupy_view_address(PyObject *self)
+{
+    glupy_view_t *v = (glupy_view_t *)self;
+    if (!v->p) {
+        if (!v->ptr)
+            PyErr_SetString(PyExc_AttributeError, "_p"); /* as view_cdata */
+        return v->ptr;
+    }
+    if (v->addr)
+        return v->addr;
+    if (v->p == Py_None || !cdata_address) {
+        PyErr_SetString(PyExc_ValueError, v->p == Py_None ? "the view points at nothing"
+                                                           : "glupy.types is not imported");
+        return NULL;
+    }
+    PyObject *n = PyObject_CallOneArg(cdata_address, v->p);
+    if (!n)
+        return NULL;
+    void *addr = PyLong_AsVoidPtr(n);
+    Py_DECREF(n);
+    if (!addr && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "the view points at NULL");
+    v->addr = addr;
+    return addr;
+}
+
+static PyObject *view_get_addr(PyObject *self, void *unused)
+{
+    void *addr = glupy_view_address(self);
+    return addr ? PyLong_FromVoidPtr(addr) : NULL;
+}
+
+static PyObject *set_cdata_address(PyObject *unused, PyObject *fn)
+{
+    Py_XSETREF(cdata_address, Py_NewRef(fn));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef view_functions[] = {
+    {"_set_cdata_address", set_cdata_address, METH_O,
+     "_set_cdata_address(fn): fn(cdata) -> the address it points at (glupy.types)"},
+    {NULL, NULL, 0, NULL},
+};
 
 static PyObject *view_get_p(PyObject *self, void *unused)
 {
@@ -137,6 +188,7 @@ static PyMethodDef view_methods[] = {
 static PyGetSetDef view_getset[] = {
     {"_p", view_get_p, view_set_p, "the cdata pointer", NULL},
     {"_owns", view_owns, NULL, "the view holds a reference or copy the bridge took", NULL},
+    {"_addr", view_get_addr, NULL, "the address of the struct the view points at (int)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -296,6 +348,8 @@ int glupy_view_module_init(PyObject *module, glupy_core_api_t *api)
     api->instance_view = &glupy_instance_view_type;
     api->dirents_view = &glupy_dirents_view_type;
     api->child = &glupy_child_type;
+    if (PyModule_AddFunctions(module, view_functions) < 0)
+        return -1;
     if (glupy_core_add_type(module, &glupy_view_type, "View") < 0 ||
         glupy_core_add_type(module, &glupy_instance_view_type, "InstanceView") < 0 ||
         glupy_core_add_type(module, &glupy_dirents_view_type, "DirentsView") < 0)
