@@ -243,6 +243,7 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "NUM_REPLY": str(len(f.reply)),
         "NUM_FIELDS": str(len(f.py_reply)),
         "RAW_KINDS": ", ".join(_raw_kind(a) for a in f.reply) or "0",
+        "LISTS_ENTRIES": "1" if any(a.kind == "dirents" for a in f.reply) else "0",
         "BEFORE_PYTHON": before,
         "AFTER_REPLY": after_reply,
         "PASSED": ["glupy_miss_cache_lookup_end(this, frame, op_ret, op_errno, buf, postparent);",

@@ -131,23 +131,29 @@ void glupy_unwind_@FOP@(call_frame_t *frame, int32_t op_ret, int32_t op_errno@RE
     STACK_UNWIND_STRICT(@FOP@, frame, op_ret, op_errno@REPLY_NAMES@);
 }
 
-/* -1 (nothing unwound): the caller hands the reply to Python.  ``tail``: the last
+/* -1 (nothing unwound): the caller hands the reply to Python.  ``raw`` NULL: a reply
+ * Python built, every field in vals (mask all ones); a listing it built is not
+ * converted here (its op_ret is its length: _finish_slow).  ``tail``: the last
  * step of an entry/callback: raw dropped, GIL released for good. */
 static int glupy_unwind_reply_@FOP@(call_frame_t *frame, int32_t op_ret, int32_t op_errno,
                                     PyObject *raw, PyObject *vals, unsigned long mask,
                                     glupy_wind_rec_t *rec, int tail)
 {
     @REPLY_LOCALS@
-    if (!glupy_raw_check(raw, @NUM_REPLY@))
+    if (raw) {
+        if (!glupy_raw_check(raw, @NUM_REPLY@))
+            return -1;
+        @REPLY_FROM_RAW@
+    } else if (@LISTS_ENTRIES@ || mask != ~0UL) {
         return -1;
-    @REPLY_FROM_RAW@
+    }
     if (mask) {
         if (PyList_GET_SIZE(vals) != @NUM_FIELDS@)
             return -1;
         @FIELDS_FROM_VALS@
     }
     if (tail) {
-        Py_DECREF(raw);
+        Py_XDECREF(raw);
         PyEval_SaveThread();
         glupy_unwind_@FOP@(frame, op_ret, op_errno@REPLY_NAMES@);
         return 0;

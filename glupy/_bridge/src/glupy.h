@@ -235,8 +235,9 @@ int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
 /* -------------------------------------------------------- per fop (fops.c) */
 /* Python's wind arguments -> C, then STACK_WIND (or recorded as the tail) */
 typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
-/* A child's reply ``raw`` unwound, fields of ``mask`` replaced by ``vals`` (see
- * fops-tmpl.c); the last argument: unwind as the tail of an entry/callback. */
+/* A child's reply ``raw`` unwound, fields of ``mask`` replaced by ``vals``, or (raw
+ * NULL, mask all ones) a reply Python built, from ``vals`` (see fops-tmpl.c); the
+ * last argument: unwind as the tail of an entry/callback. */
 typedef int (*glupy_reply_unwinder_t)(call_frame_t *, int32_t, int32_t, PyObject *, PyObject *,
                                       unsigned long, glupy_wind_rec_t *, int);
 extern const glupy_winder_t glupy_winders[GLUPY_NUM_SLOTS];

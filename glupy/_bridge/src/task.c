@@ -320,8 +320,9 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot)
 }
 
 /* A child's reply with some fields set (``_dirty``: an int, bit i = field i): the set
- * fields converted in C, the others as the child sent them.  -1 (nothing unwound, no
- * error pending): Python's _finish_slow does it. */
+ * fields converted in C, the others as the child sent them; or a reply Python built
+ * (``_raw`` None, ``_dirty`` True): every field converted in C.  -1 (nothing unwound,
+ * no error pending): Python's _finish_slow does it. */
 static int glupy_finish_part(glupy_task_t *t, PyObject *value)
 {
     glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
@@ -330,10 +331,17 @@ static int glupy_finish_part(glupy_task_t *t, PyObject *value)
     glupy_reply_t *reply = (glupy_reply_t *)value;
     PyObject *raw = reply->raw, *dirty = reply->dirty, *vals = reply->vals;
     PyObject *ret = reply->op_ret, *err = reply->op_errno;
-    if (!raw || raw == Py_None || !dirty || !PyLong_CheckExact(dirty) || !vals ||
-        !PyList_CheckExact(vals) || !ret || !err)
+    if (!raw || !dirty || !vals || !PyList_CheckExact(vals) || !ret || !err)
         return -1;
-    unsigned long mask = PyLong_AsUnsignedLong(dirty);
+    unsigned long mask;
+    if (raw != Py_None && PyLong_CheckExact(dirty)) {
+        mask = PyLong_AsUnsignedLong(dirty);
+    } else if (raw == Py_None && dirty == Py_True) {
+        raw = NULL;
+        mask = ~0UL;
+    } else {
+        return -1;
+    }
     long op_ret = PyLong_AsLong(ret);
     long op_errno = PyLong_AsLong(err);
     int r = -1;
