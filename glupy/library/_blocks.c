@@ -12,6 +12,7 @@
 #include <Python.h>
 #include <pythread.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -116,48 +117,116 @@ seal_one(EVP_CIPHER_CTX *ctx, const unsigned char *nonce, const unsigned char *a
                                out + NONCE_LEN + len) == 1;
 }
 
+/* The blocks to seal: ``plain`` is one buffer (cut into 4096-byte blocks, the last
+ * may be short) or a sequence of buffers of at most 4096 bytes each. */
+typedef struct {
+    Py_buffer whole;        /* the one buffer (whole.obj NULL: a sequence) */
+    PyObject *seq;          /* the sequence (PySequence_Fast), or NULL */
+    Py_buffer *views;       /* its items' buffers, ``held`` of them */
+    Py_ssize_t count, held;
+} Blocks;
+
+static int
+blocks_get(Blocks *b, PyObject *plain)
+{
+    if (PyObject_CheckBuffer(plain)) {
+        if (PyObject_GetBuffer(plain, &b->whole, PyBUF_SIMPLE) != 0)
+            return -1;
+        b->count = (b->whole.len + BLOCK - 1) / BLOCK;
+        return 0;
+    }
+    b->seq = PySequence_Fast(plain, "plain must be a buffer or a sequence of buffers");
+    if (b->seq == NULL)
+        return -1;
+    b->count = PySequence_Fast_GET_SIZE(b->seq);
+    b->views = PyMem_Calloc(b->count ? b->count : 1, sizeof(Py_buffer));
+    if (b->views == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (; b->held < b->count; b->held++) {
+        Py_buffer *v = &b->views[b->held];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(b->seq, b->held), v, PyBUF_SIMPLE) != 0)
+            return -1;
+        if (v->len > BLOCK) {
+            b->held++;
+            PyErr_SetString(PyExc_ValueError, "a block holds at most 4096 bytes");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const unsigned char *
+blocks_at(const Blocks *b, Py_ssize_t i, int *len)
+{
+    if (b->seq == NULL) {
+        Py_ssize_t left = b->whole.len - i * BLOCK;
+        *len = (int)(left < BLOCK ? left : BLOCK);
+        return (const unsigned char *)b->whole.buf + i * BLOCK;
+    }
+    *len = (int)b->views[i].len;
+    return b->views[i].buf;
+}
+
+static void
+blocks_release(Blocks *b)
+{
+    for (Py_ssize_t i = 0; i < b->held; i++)
+        PyBuffer_Release(&b->views[i]);
+    PyMem_Free(b->views);
+    Py_XDECREF(b->seq);
+    if (b->whole.obj != NULL)
+        PyBuffer_Release(&b->whole);
+}
+
 PyDoc_STRVAR(seal_into_doc,
 "seal_into(out, pos, nonces, aad_prefix, first, plain) -> int\n\n"
-"Seal the blocks of the sequence ``plain`` (each at most 4096 bytes) as blocks\n"
-"``first, first+1, ...`` into ``out`` from ``pos``, block i with nonce\n"
-"``nonces[16*i:16*i+16]``; returns the position after the last one.");
+"Seal ``plain`` (one buffer, cut into 4096-byte blocks, or a sequence of buffers of\n"
+"at most 4096 bytes each) as blocks ``first, first+1, ...`` into ``out`` from\n"
+"``pos``, block i with nonce ``nonces[16*i:16*i+16]``, or with ``nonces`` None fresh\n"
+"random ones (OpenSSL's RAND_bytes); returns the position after the last block.");
 
 static PyObject *
 BlockCipher_seal_into(BlockCipher *self, PyObject *args)
 {
-    Py_buffer out, nonces, prefix;
+    Py_buffer out, prefix, given = {0};
     Py_ssize_t pos;
     unsigned long long first;
-    PyObject *plain, *seq;
-    if (!PyArg_ParseTuple(args, "w*ny*y*KO", &out, &pos, &nonces, &prefix, &first, &plain))
+    PyObject *nonces_arg, *plain;
+    if (!PyArg_ParseTuple(args, "w*nOy*KO", &out, &pos, &nonces_arg, &prefix, &first, &plain))
         return NULL;
     PyObject *result = NULL;
-    Py_buffer *views = NULL;
-    Py_ssize_t count = 0, held = 0;
-    seq = PySequence_Fast(plain, "plain must be a sequence of buffers");
-    if (seq == NULL)
+    Blocks blocks = {{0}};
+    unsigned char *fresh = NULL;
+    const unsigned char *nonces;
+    if (blocks_get(&blocks, plain) < 0)
         goto done;
-    count = PySequence_Fast_GET_SIZE(seq);
-    if (nonces.len != count * NONCE_LEN) {
-        PyErr_SetString(PyExc_ValueError, "one 16-byte nonce per block");
-        goto done;
-    }
-    views = PyMem_Calloc(count ? count : 1, sizeof(Py_buffer));
-    if (views == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t end = pos;
-    for (; held < count; held++) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, held), &views[held],
-                               PyBUF_SIMPLE) != 0)
-            goto done;
-        if (views[held].len > BLOCK) {
-            PyErr_SetString(PyExc_ValueError, "a block holds at most 4096 bytes");
-            held++;
+    Py_ssize_t count = blocks.count, end = pos;
+    if (nonces_arg == Py_None) {
+        fresh = PyMem_Malloc(count ? count * NONCE_LEN : 1);
+        if (fresh == NULL) {
+            PyErr_NoMemory();
             goto done;
         }
-        end += views[held].len + OVERHEAD;
+        if (count && RAND_bytes(fresh, (int)(count * NONCE_LEN)) != 1) {
+            PyErr_SetString(PyExc_RuntimeError, "OpenSSL RAND_bytes failed");
+            goto done;
+        }
+        nonces = fresh;
+    } else {
+        if (PyObject_GetBuffer(nonces_arg, &given, PyBUF_SIMPLE) != 0)
+            goto done;
+        if (given.len != count * NONCE_LEN) {
+            PyErr_SetString(PyExc_ValueError, "one 16-byte nonce per block");
+            goto done;
+        }
+        nonces = given.buf;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int len;
+        blocks_at(&blocks, i, &len);
+        end += len + OVERHEAD;
     }
     if (pos < 0 || end > out.len) {
         PyErr_SetString(PyExc_ValueError, "the sealed blocks do not fit in out");
@@ -173,11 +242,11 @@ BlockCipher_seal_into(BlockCipher *self, PyObject *args)
     PyThread_acquire_lock(self->lock, WAIT_LOCK);
     unsigned char *w = (unsigned char *)out.buf + pos;
     for (Py_ssize_t i = 0; ok && i < count; i++) {
+        int len;
+        const unsigned char *p = blocks_at(&blocks, i, &len);
         aad_len = block_aad(aad, &prefix, first + i);
-        int len = (int)views[i].len;
         ok = aad_len > 0 &&
-             seal_one(self->enc, (unsigned char *)nonces.buf + i * NONCE_LEN, aad, aad_len,
-                      views[i].buf, len, w);
+             seal_one(self->enc, nonces + i * NONCE_LEN, aad, aad_len, p, len, w);
         w += len + OVERHEAD;
     }
     PyThread_release_lock(self->lock);
@@ -189,12 +258,11 @@ BlockCipher_seal_into(BlockCipher *self, PyObject *args)
     }
     result = PyLong_FromSsize_t(end);
 done:
-    for (Py_ssize_t i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
-    PyMem_Free(views);
-    Py_XDECREF(seq);
+    blocks_release(&blocks);
+    PyMem_Free(fresh);
+    if (given.obj != NULL)
+        PyBuffer_Release(&given);
     PyBuffer_Release(&out);
-    PyBuffer_Release(&nonces);
     PyBuffer_Release(&prefix);
     return result;
 }

@@ -590,17 +590,22 @@ class FileKey:
     def open(cls, header: bytes, file_id: bytes, file_key: bytes) -> FileKey:
         return cls(header, file_id, BlockCipher(file_key))
 
-    def seal(self, first: int, plain: list[Buffer], prefix: bytes = b"") -> Vector:
-        """Stored bytes of consecutive blocks ``first, first+1, ...`` (each at most
-        4096 bytes), with fresh nonces, sealed straight into a new iobuf after
-        ``prefix`` (a new file's header)."""
+    def seal(self, first: int, plain: Buffer | list[Buffer], prefix: bytes = b"") -> Vector:
+        """Stored bytes of consecutive blocks ``first, first+1, ...`` (``plain``: one
+        buffer cut into 4096-byte blocks, or a list of blocks of at most 4096 bytes),
+        with fresh random nonces, sealed straight into a new iobuf after ``prefix`` (a
+        new file's header)."""
         pos = len(prefix)
-        out = Vector.alloc(pos + sum(map(len, plain)) + OVERHEAD * len(plain))
+        if isinstance(plain, list):
+            size, count = sum(map(len, plain)), len(plain)
+        else:
+            size = memoryview(plain).nbytes
+            count = -(-size // BLOCK)
+        out = Vector.alloc(pos + size + OVERHEAD * count)
         w = out.writable()
         if pos:
             w[:pos] = prefix
-        self.cipher.seal_into(w, pos, os.urandom(NONCE_LEN * len(plain)),
-                              _block_aad_prefix(self.file_id), first, plain)
+        self.cipher.seal_into(w, pos, None, _block_aad_prefix(self.file_id), first, plain)
         return out
 
     def unseal_into(self, first: int, stored: memoryview, out: memoryview) -> int:
@@ -1010,10 +1015,9 @@ class Crypt(Translator):
             writes.append((block_offset(pad),
                            key.seal(pad, [got.get(pad, b"").ljust(BLOCK, b"\0")])))
         view = memoryview(data)
-        if not want and offset % BLOCK == 0:  # whole blocks, the last one ending at EOF
-            plain: list[Buffer] = [view[i:i + BLOCK] for i in range(0, len(view), BLOCK)]
-        else:
-            plain = self._merge(view, offset, old, got)
+        # whole blocks (the last one ending at EOF) are sealed straight from the caller's
+        plain: Buffer | list[Buffer] = (view if not want and offset % BLOCK == 0
+                                        else self._merge(view, offset, old, got))
         if new_header and b0 == 0:  # one write: the header, then block 0 onwards
             writes.append((0, key.seal(b0, plain, prefix=key.header)))
         else:

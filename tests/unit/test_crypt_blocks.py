@@ -101,3 +101,31 @@ def test_bad_arguments_are_refused() -> None:
         cipher.open_into(bytes(STORED), bytearray(10), PREFIX, 0)
     with pytest.raises(TypeError):
         cipher.__init__(os.urandom(32))  # keyed once
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(0, 5 * BLOCK))
+def test_one_buffer_is_cut_into_blocks_like_the_list(size: int) -> None:
+    key = os.urandom(32)
+    cipher, data, first = BlockCipher(key), os.urandom(size), 9
+    blocks = [data[i:i + BLOCK] for i in range(0, size, BLOCK)]
+    nonces = os.urandom(NONCE * len(blocks))
+    out = bytearray(size + 32 * len(blocks))
+    assert cipher.seal_into(out, 0, nonces, PREFIX, first, memoryview(data)) == len(out)
+    assert bytes(out) == _reference_seal(key, first, blocks, nonces)
+
+
+def test_nonces_none_are_fresh_and_random_per_block() -> None:
+    key = os.urandom(32)
+    cipher = BlockCipher(key)
+    data = bytes(4 * BLOCK)  # equal blocks: only the nonces tell them apart
+    seen: set[bytes] = set()
+    for _ in range(50):
+        out = bytearray(4 * STORED)
+        assert cipher.seal_into(out, 0, None, PREFIX, 0, data) == len(out)
+        for i in range(4):
+            nonce = bytes(out[i * STORED:i * STORED + NONCE])
+            assert nonce not in seen and nonce != bytes(NONCE)
+            seen.add(nonce)
+            assert AESGCM(key).decrypt(nonce, bytes(out[i * STORED + NONCE:(i + 1) * STORED]),
+                                       _aad(PREFIX, i)) == bytes(BLOCK)
