@@ -139,7 +139,6 @@ int glupy_view_ptr(glupy_view_t *v, int ct, void **out)
             return 0;
         }
         v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
-        v->addr = v->ptr;
         if (!v->p)
             return -1;
     }

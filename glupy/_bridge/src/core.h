@@ -149,8 +149,8 @@ typedef struct {
        so a view passed on to a wind never makes one.  Ignored once p is set. */
     void *ptr;
     int ct;
-    /* the address p points at, once a CField or _addr asked (NULL: not yet); whoever
-       sets or clears p clears it */
+    /* for a p Python set (ptr NULL): the address it points at, once a CField or _addr
+       asked (NULL: not yet); whoever sets or clears p clears it */
     void *addr;
 } glupy_view_t;
 

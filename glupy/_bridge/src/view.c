@@ -8,7 +8,7 @@
 static glupy_core_api_t *core; /* detach_view: the bridge's, set at its setup */
 
 /* glupy.types' function from a cdata pointer to its address (int), set at its import:
- * the address of a view Python made (or the bridge detached) is asked of it once */
+ * the address of a view whose _p Python set is asked of it once */
 static PyObject *cdata_address;
 
 static int view_traverse(PyObject *self, visitproc visit, void *arg)
@@ -61,7 +61,6 @@ static PyObject *view_cdata(glupy_view_t *v)
             return NULL;
         }
         v->p = core->view_cdata(v->ptr, v->ct);
-        v->addr = v->ptr;
     } else if (!v->p) {
         PyErr_SetString(PyExc_AttributeError, "_p"); /* never set: as an unset slot */
     }
@@ -78,10 +77,11 @@ static void view_set_cdata(glupy_view_t *v, PyObject *p)
 void *glupy_view_address(PyObject *self)
 {
     glupy_view_t *v = (glupy_view_t *)self;
-    if (!v->p) {
-        if (!v->ptr)
-            PyErr_SetString(PyExc_AttributeError, "_p"); /* as view_cdata */
+    if (v->ptr) /* the bridge's pointer (p, if made, is its cdata: setting p clears ptr) */
         return v->ptr;
+    if (!v->p) {
+        PyErr_SetString(PyExc_AttributeError, "_p"); /* as view_cdata */
+        return NULL;
     }
     if (v->addr)
         return v->addr;
