@@ -94,6 +94,40 @@ static char *cfield_at(glupy_cfield_t *f, PyObject *obj)
     return base ? base + f->offset : NULL;
 }
 
+/* an integer of ``size`` bytes (1, 2, 4 or 8) at ``at``, unaligned, in host order */
+static uint64_t load(const char *at, Py_ssize_t size)
+{
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (size) {
+    case 1: memcpy(&u8, at, 1); return u8;
+    case 2: memcpy(&u16, at, 2); return u16;
+    case 4: memcpy(&u32, at, 4); return u32;
+    default: memcpy(&u64, at, 8); return u64;
+    }
+}
+
+static void store(char *at, Py_ssize_t size, uint64_t u)
+{
+    uint8_t u8 = (uint8_t)u;
+    uint16_t u16 = (uint16_t)u;
+    uint32_t u32 = (uint32_t)u;
+    switch (size) {
+    case 1: memcpy(at, &u8, 1); break;
+    case 2: memcpy(at, &u16, 2); break;
+    case 4: memcpy(at, &u32, 4); break;
+    default: memcpy(at, &u, 8);
+    }
+}
+
+static int64_t sign_extend(uint64_t u, Py_ssize_t size)
+{
+    unsigned shift = 64 - (unsigned)size * 8;
+    return (int64_t)(u << shift) >> shift;
+}
+
 static PyObject *cfield_get(PyObject *self, PyObject *obj, PyObject *type)
 {
     glupy_cfield_t *f = (glupy_cfield_t *)self;
@@ -112,32 +146,13 @@ static PyObject *cfield_get(PyObject *self, PyObject *obj, PyObject *type)
     }
     case CF_BYTES:
         return PyBytes_FromStringAndSize(at, f->size);
-    case CF_INT: {
-        int8_t i8;
-        int16_t i16;
-        int32_t i32;
-        int64_t i64;
-        switch (f->size) {
-        case 1: memcpy(&i8, at, 1); return PyLong_FromLong(i8);
-        case 2: memcpy(&i16, at, 2); return PyLong_FromLong(i16);
-        case 4: memcpy(&i32, at, 4); return PyLong_FromLong(i32);
-        default: memcpy(&i64, at, 8); return PyLong_FromLongLong(i64);
-        }
-    }
     default: {
-        uint8_t u8;
-        uint16_t u16;
-        uint32_t u32;
-        uint64_t u64;
-        switch (f->size) {
-        case 1: memcpy(&u8, at, 1); u64 = u8; break;
-        case 2: memcpy(&u16, at, 2); u64 = u16; break;
-        case 4: memcpy(&u32, at, 4); u64 = u32; break;
-        default: memcpy(&u64, at, 8);
-        }
-        if (f->table && u64 < (uint64_t)PyTuple_GET_SIZE(f->table))
-            return Py_NewRef(PyTuple_GET_ITEM(f->table, (Py_ssize_t)u64));
-        return PyLong_FromUnsignedLongLong(u64);
+        uint64_t u = load(at, f->size);
+        if (f->kind == CF_INT)
+            return PyLong_FromLongLong(sign_extend(u, f->size));
+        if (f->table && u < (uint64_t)PyTuple_GET_SIZE(f->table))
+            return Py_NewRef(PyTuple_GET_ITEM(f->table, (Py_ssize_t)u));
+        return PyLong_FromUnsignedLongLong(u);
     }
     }
 }
@@ -149,49 +164,30 @@ static int cfield_set_int(glupy_cfield_t *f, char *at, PyObject *value)
     PyObject *n = PyNumber_Index(value);
     if (!n)
         return -1;
-    int overflow = 0;
     unsigned bits = (unsigned)f->size * 8;
+    uint64_t u;
     if (f->kind == CF_INT) {
+        int overflow = 0;
         long long v = PyLong_AsLongLongAndOverflow(n, &overflow);
         Py_DECREF(n);
         if (v == -1 && PyErr_Occurred())
             return -1;
-        if (!overflow && bits < 64) {
-            long long lim = 1LL << (bits - 1);
-            overflow = v < -lim || v >= lim;
-        }
-        if (overflow)
+        if (overflow || (bits < 64 && (v < -(1LL << (bits - 1)) || v >= 1LL << (bits - 1))))
             goto out_of_range;
-        int8_t i8 = (int8_t)v;
-        int16_t i16 = (int16_t)v;
-        int32_t i32 = (int32_t)v;
-        switch (f->size) {
-        case 1: memcpy(at, &i8, 1); break;
-        case 2: memcpy(at, &i16, 2); break;
-        case 4: memcpy(at, &i32, 4); break;
-        default: memcpy(at, &v, 8);
+        u = (uint64_t)v;
+    } else {
+        u = PyLong_AsUnsignedLongLong(n);
+        Py_DECREF(n);
+        if (u == (uint64_t)-1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            PyErr_Clear();
+            goto out_of_range;
         }
-        return 0;
+        if (bits < 64 && u >> bits)
+            goto out_of_range;
     }
-    unsigned long long v = PyLong_AsUnsignedLongLong(n);
-    Py_DECREF(n);
-    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
-            return -1;
-        PyErr_Clear();
-        goto out_of_range;
-    }
-    if (bits < 64 && v >> bits)
-        goto out_of_range;
-    uint8_t u8 = (uint8_t)v;
-    uint16_t u16 = (uint16_t)v;
-    uint32_t u32 = (uint32_t)v;
-    switch (f->size) {
-    case 1: memcpy(at, &u8, 1); break;
-    case 2: memcpy(at, &u16, 2); break;
-    case 4: memcpy(at, &u32, 4); break;
-    default: memcpy(at, &v, 8);
-    }
+    store(at, f->size, u);
     return 0;
 out_of_range:
     PyErr_Format(PyExc_OverflowError, "%U: %R does not fit %s%zd bits", f->name, value,
