@@ -95,10 +95,6 @@ class CTable:
         self._ffi, self._lib = ffi, lib
 
 
-def _str(p: Any) -> str | None:
-    return None if p == _ffi.NULL else _ffi.string(p).decode("utf-8", "surrogateescape")
-
-
 NULL_GFID = bytes(16)
 
 
@@ -292,10 +288,10 @@ class Iatt(_core.View):
             self._p.ia_type = _IA_OF_IFMT.get(fmt, IaType.INVAL)
 
     def is_dir(self) -> bool:
-        return bool(self._p.ia_type == IaType.DIR)
+        return self.type == IaType.DIR
 
     def is_reg(self) -> bool:
-        return bool(self._p.ia_type == IaType.REG)
+        return self.type == IaType.REG
 
     def copy(self) -> Iatt:
         """An independent copy owned by Python."""
@@ -307,7 +303,8 @@ class Iatt(_core.View):
 
 
 class _Ctx:
-    """Per-translator context storage for inodes/fds, keyed by the C pointer.
+    """Per-translator context storage for inodes/fds, keyed by the C address (a view's
+    ``_addr``; Inode.ctx and Fd.ctx read ``values`` directly).
     GlusterFS calls the translator's forget/release for pointers that carry our
     marker, and the runtime drops the entry then."""
 
@@ -318,15 +315,8 @@ class _Ctx:
         self.mark = mark
         self.unmark = unmark
 
-    @staticmethod
-    def key(p: Any) -> int:
-        return int(_ffi.cast("uintptr_t", p))
-
-    def get(self, p: Any) -> Any:
-        return self.values.get(int(_ffi.cast("uintptr_t", p)))  # key(), inlined: hot
-
     def set(self, p: Any, xl: Any, value: Any) -> None:
-        key = self.key(p)
+        key = _cdata_address(p)
         if value is None:
             if self.values.pop(key, None) is not None:
                 self.unmark(p, xl)
@@ -337,7 +327,7 @@ class _Ctx:
 
     def drop(self, p: Any) -> None:
         """GlusterFS forgot the inode / released the fd."""
-        self.values.pop(self.key(p), None)
+        self.values.pop(_cdata_address(p), None)
 
 
 class Inode(_core.InstanceView):
@@ -370,7 +360,7 @@ class Inode(_core.InstanceView):
     def ctx(self) -> Any:
         """This translator's context object for the inode (None if unset);
         dropped when GlusterFS forgets the inode."""
-        return self._inst.inode_ctx.values.get(self._addr)  # _Ctx.get(), inlined: hot
+        return self._inst.inode_ctx.values.get(self._addr)
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
@@ -439,7 +429,7 @@ class Fd(_core.InstanceView):
     @property
     def ctx(self) -> Any:
         """This translator's context object for the fd; dropped on release."""
-        return self._inst.fd_ctx.values.get(self._addr)  # _Ctx.get(), inlined: hot
+        return self._inst.fd_ctx.values.get(self._addr)
 
     @ctx.setter
     def ctx(self, value: Any) -> None:
