@@ -79,11 +79,14 @@ GRAPHS = {
     "c-passthrough": "C pass-through (bench/c_passthrough)",
     "py-passthrough": "glupy.library.passthrough:PassThrough (every fop in Python)",
     "py-lookup-only": "bench/translators/lookup_only.py (only lookup in Python)",
+    "py-handoff": "PassThrough with hand-off on (every fop in Python, handed off to the "
+                  "child: its reply goes up in C)",
     "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
     "py-audit": "glupy.library.audit:Audit (records in C, a Python thread writes them)",
     "nl-cache": "C performance/nl-cache",
 }
 PY_SPECS = {"py-passthrough": "glupy.library.passthrough:PassThrough",
+            "py-handoff": "glupy.library.passthrough:PassThrough",
             "py-lookup-only": "lookup_only:LookupOnly",
             "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
             "py-audit": "glupy.library.audit:Audit"}
@@ -103,6 +106,8 @@ def graph_for(g: str, backend: Path, cpt: Path) -> Graph:
         options = {"module": PY_SPECS[g], "python-path": str(PY_TRANSLATORS)}
         if g == "py-audit":
             options["log-file"] = str(backend.parent / f"{backend.name}.audit.jsonl")
+        if g == "py-handoff":
+            options["hand-off"] = "on"
         graph.add(Volume("cg-py", volfile.bridge_type(), options, [below.name]))
     graph.validate()
     return graph
@@ -296,13 +301,15 @@ LAYER_FUNCTIONS = {
                       "glupy_tail_set", "glupy_unwind_raw", "glupy_crash", "glupy_fail",
                       "glupy_finish_unhandled", "glupy_handler_covers", "glupy_detach"),
     "wind": ("glupy_arg_view", "glupy_arg_other", "glupy_arg_str", "glupy_arg_vector",
-             "glupy_arg_int", "glupy_arg_uint", "glupy_tail_wind"),
+             "glupy_arg_int", "glupy_arg_uint", "glupy_tail_wind", "glupy_wind_target",
+             "glupy_hand_off", "glupy_args_in_caller_memory"),
     "unwind": ("glupy_raw_new", "glupy_tail_run", "glupy_unwind_error",
                "glupy_unwind_strerror"),
 }
 FOP_LAYERS = {"C entry": ("glupy_c_{}",),
-              "wind": ("glupy_wind_{}", "glupy_do_wind_{}"),
-              "unwind": ("glupy_c_{}_cbk", "glupy_unwind_reply_{}", "glupy_unwind_{}")}
+              "wind": ("glupy_wind_{}", "glupy_do_wind_{}", "glupy_do_hand_off_{}"),
+              "unwind": ("glupy_c_{}_cbk", "glupy_unwind_reply_{}", "glupy_unwind_{}",
+                         "glupy_c_{}_passed")}
 
 
 def _layer_of() -> dict[str, str]:

@@ -910,169 +910,169 @@ if TYPE_CHECKING:
         """The signatures of every fop a Translator may define (for type checkers and
         editors only: a Translator handles just the fops its class defines)."""
 
-        async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply:
+        async def stat(self, loc: Loc, xdata: Dict | None) -> StatReply | Wind[StatReply]:
             ...
 
-        async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply:
+        async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply | Wind[ReadlinkReply]:
             ...
 
-        async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | None) -> MknodReply:
+        async def mknod(self, loc: Loc, mode: int, rdev: int, umask: int, xdata: Dict | None) -> MknodReply | Wind[MknodReply]:
             ...
 
-        async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
+        async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply | Wind[MkdirReply]:
             ...
 
-        async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
+        async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply | Wind[UnlinkReply]:
             ...
 
-        async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply:
+        async def rmdir(self, loc: Loc, xflags: int, xdata: Dict | None) -> RmdirReply | Wind[RmdirReply]:
             ...
 
-        async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply:
+        async def symlink(self, linkname: str | None, loc: Loc, umask: int, xdata: Dict | None) -> SymlinkReply | Wind[SymlinkReply]:
             ...
 
-        async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
+        async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply | Wind[RenameReply]:
             ...
 
-        async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply:
+        async def link(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> LinkReply | Wind[LinkReply]:
             ...
 
-        async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
+        async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply | Wind[TruncateReply]:
             ...
 
-        async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+        async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply | Wind[OpenReply]:
             ...
 
-        async def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | None) -> ReadvReply:
+        async def readv(self, fd: Fd, size: int, offset: int, flags: int, xdata: Dict | None) -> ReadvReply | Wind[ReadvReply]:
             ...
 
-        async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int, xdata: Dict | None) -> WritevReply:
+        async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int, xdata: Dict | None) -> WritevReply | Wind[WritevReply]:
             ...
 
-        async def statfs(self, loc: Loc, xdata: Dict | None) -> StatfsReply:
+        async def statfs(self, loc: Loc, xdata: Dict | None) -> StatfsReply | Wind[StatfsReply]:
             ...
 
-        async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
+        async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply | Wind[FlushReply]:
             ...
 
-        async def fsync(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncReply:
+        async def fsync(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncReply | Wind[FsyncReply]:
             ...
 
-        async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply:
+        async def setxattr(self, loc: Loc, dict: Dict | None, flags: int, xdata: Dict | None) -> SetxattrReply | Wind[SetxattrReply]:
             ...
 
-        async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+        async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply | Wind[GetxattrReply]:
             ...
 
-        async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply:
+        async def removexattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> RemovexattrReply | Wind[RemovexattrReply]:
             ...
 
-        async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
+        async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply | Wind[OpendirReply]:
             ...
 
-        async def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncdirReply:
+        async def fsyncdir(self, fd: Fd, datasync: int, xdata: Dict | None) -> FsyncdirReply | Wind[FsyncdirReply]:
             ...
 
-        async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
+        async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply | Wind[AccessReply]:
             ...
 
-        async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | None) -> CreateReply:
+        async def create(self, loc: Loc, flags: int, mode: int, umask: int, fd: Fd, xdata: Dict | None) -> CreateReply | Wind[CreateReply]:
             ...
 
-        async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
+        async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply | Wind[FtruncateReply]:
             ...
 
-        async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply:
+        async def fstat(self, fd: Fd, xdata: Dict | None) -> FstatReply | Wind[FstatReply]:
             ...
 
-        async def lk(self, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> LkReply:
+        async def lk(self, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> LkReply | Wind[LkReply]:
             ...
 
-        async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply:
+        async def lookup(self, loc: Loc, xdata: Dict | None) -> LookupReply | Wind[LookupReply]:
             ...
 
-        async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply:
+        async def readdir(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirReply | Wind[ReaddirReply]:
             ...
 
-        async def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock, xdata: Dict | None) -> InodelkReply:
+        async def inodelk(self, volume: str | None, loc: Loc, cmd: int, flock: Flock, xdata: Dict | None) -> InodelkReply | Wind[InodelkReply]:
             ...
 
-        async def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> FinodelkReply:
+        async def finodelk(self, volume: str | None, fd: Fd, cmd: int, flock: Flock, xdata: Dict | None) -> FinodelkReply | Wind[FinodelkReply]:
             ...
 
-        async def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> EntrylkReply:
+        async def entrylk(self, volume: str | None, loc: Loc, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> EntrylkReply | Wind[EntrylkReply]:
             ...
 
-        async def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> FentrylkReply:
+        async def fentrylk(self, volume: str | None, fd: Fd, basename: str | None, cmd: int, type: int, xdata: Dict | None) -> FentrylkReply | Wind[FentrylkReply]:
             ...
 
-        async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None, xdata: Dict | None) -> XattropReply:
+        async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None, xdata: Dict | None) -> XattropReply | Wind[XattropReply]:
             ...
 
-        async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None, xdata: Dict | None) -> FxattropReply:
+        async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None, xdata: Dict | None) -> FxattropReply | Wind[FxattropReply]:
             ...
 
-        async def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FgetxattrReply:
+        async def fgetxattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FgetxattrReply | Wind[FgetxattrReply]:
             ...
 
-        async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply:
+        async def fsetxattr(self, fd: Fd, dict: Dict | None, flags: int, xdata: Dict | None) -> FsetxattrReply | Wind[FsetxattrReply]:
             ...
 
-        async def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> RchecksumReply:
+        async def rchecksum(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> RchecksumReply | Wind[RchecksumReply]:
             ...
 
-        async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply:
+        async def setattr(self, loc: Loc, stbuf: Iatt, valid: int, xdata: Dict | None) -> SetattrReply | Wind[SetattrReply]:
             ...
 
-        async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply:
+        async def fsetattr(self, fd: Fd, stbuf: Iatt, valid: int, xdata: Dict | None) -> FsetattrReply | Wind[FsetattrReply]:
             ...
 
-        async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply:
+        async def readdirp(self, fd: Fd, size: int, offset: int, xdata: Dict | None) -> ReaddirpReply | Wind[ReaddirpReply]:
             ...
 
-        async def getspec(self, key: str | None, flag: int) -> GetspecReply:
+        async def getspec(self, key: str | None, flag: int) -> GetspecReply | Wind[GetspecReply]:
             ...
 
-        async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply:
+        async def fremovexattr(self, fd: Fd, name: str | None, xdata: Dict | None) -> FremovexattrReply | Wind[FremovexattrReply]:
             ...
 
-        async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | None) -> FallocateReply:
+        async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int, xdata: Dict | None) -> FallocateReply | Wind[FallocateReply]:
             ...
 
-        async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
+        async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply | Wind[DiscardReply]:
             ...
 
-        async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
+        async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply | Wind[ZerofillReply]:
             ...
 
-        async def ipc(self, op: int, xdata: Dict | None) -> IpcReply:
+        async def ipc(self, op: int, xdata: Dict | None) -> IpcReply | Wind[IpcReply]:
             ...
 
-        async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply:
+        async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply | Wind[SeekReply]:
             ...
 
-        async def lease(self, loc: Loc, lease: Lease, xdata: Dict | None) -> LeaseReply:
+        async def lease(self, loc: Loc, lease: Lease, xdata: Dict | None) -> LeaseReply | Wind[LeaseReply]:
             ...
 
-        async def compound(self, args: Any, xdata: Dict | None) -> CompoundReply:
+        async def compound(self, args: Any, xdata: Dict | None) -> CompoundReply | Wind[CompoundReply]:
             ...
 
-        async def getactivelk(self, loc: Loc, xdata: Dict | None) -> GetactivelkReply:
+        async def getactivelk(self, loc: Loc, xdata: Dict | None) -> GetactivelkReply | Wind[GetactivelkReply]:
             ...
 
-        async def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | None) -> SetactivelkReply:
+        async def setactivelk(self, loc: Loc, locklist: Any, xdata: Dict | None) -> SetactivelkReply | Wind[SetactivelkReply]:
             ...
 
-        async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int, xattr: Dict | None, xdata: Dict | None) -> PutReply:
+        async def put(self, loc: Loc, mode: int, umask: int, flags: int, vector: Vector, offset: int, xattr: Dict | None, xdata: Dict | None) -> PutReply | Wind[PutReply]:
             ...
 
-        async def icreate(self, loc: Loc, mode: int, xdata: Dict | None) -> IcreateReply:
+        async def icreate(self, loc: Loc, mode: int, xdata: Dict | None) -> IcreateReply | Wind[IcreateReply]:
             ...
 
-        async def namelink(self, loc: Loc, xdata: Dict | None) -> NamelinkReply:
+        async def namelink(self, loc: Loc, xdata: Dict | None) -> NamelinkReply | Wind[NamelinkReply]:
             ...
 
-        async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | None) -> CopyFileRangeReply:
+        async def copy_file_range(self, fd_in: Fd, off_in: int, fd_out: Fd, off_out: int, len: int, flags: int, xdata: Dict | None) -> CopyFileRangeReply | Wind[CopyFileRangeReply]:
             ...
     # END GENERATED fop-methods
     _TranslatorBase = FopMethods

@@ -229,6 +229,10 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     after_reply = [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else []
     if f.name in INODE_CREATING:
         after_reply.append("glupy_marks_created(frame->this, op_ret, inode);")
+    # a handed-off fop: the child answers the parent directly unless AFTER_REPLY must run
+    child_fop = f"child, child->fops->{f.name}{_names(f.args, 'a->')}"
+    hand_off = [f"STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, NULL, {child_fop});"
+                if after_reply else f"STACK_WIND_TAIL(frame, {child_fop});"]
     args_from_py: list[str] = []
     for i, a in enumerate(py):
         args_from_py += _from_py(a, f"PyTuple_GET_ITEM(py_args, {i})")
@@ -246,6 +250,7 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "LISTS_ENTRIES": "1" if any(a.kind == "dirents" for a in f.reply) else "0",
         "BEFORE_PYTHON": before,
         "AFTER_REPLY": after_reply,
+        "HAND_OFF": hand_off,
         "PASSED": ["glupy_miss_cache_lookup_end(this, frame, op_ret, op_errno, buf, postparent);",
                    "glupy_marks_learn(this, op_ret, inode, xdata);"] if f.name == "lookup" else [],
         "ARGS_TO_PY": [f"a[{i}] = {_to_py(a)};" for i, a in enumerate(py)],

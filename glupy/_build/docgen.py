@@ -227,7 +227,9 @@ def fop_methods_region() -> str:
            '    """The signatures of every fop a Translator may define (for type checkers and',
            '    editors only: a Translator handles just the fops its class defines)."""\n']
     for f in FOPS:
-        out.append(f"    async def {f.name}(self, {_params(f.py_args, ARG_TYPE, False)}) -> {f.reply_class}:")
+        # a reply, or the child's call handed off (``return self.child.<fop>(...)``)
+        out.append(f"    async def {f.name}(self, {_params(f.py_args, ARG_TYPE, False)}) "
+                   f"-> {f.reply_class} | Wind[{f.reply_class}]:")
         out.append("        ...\n")
     # the region sits inside ``if TYPE_CHECKING:``
     return "\n".join(("    " + line) if line else "" for line in "\n".join(out).rstrip().split("\n")) + "\n"
@@ -239,7 +241,9 @@ def fops_md() -> str:
            "Generated from `glupy/fops.py` (the fop table) by `python -m glupy._build.docgen`;",
            "do not edit.  Every fop of GlusterFS 10.3 (`struct xlator_fops`), as a translator",
            "defines it (`async def`), as it winds it to a child (`await self.child.<fop>(...)`)",
-           "and the reply it returns.  `vector, count, iobref` are one `Vector` in Python",
+           "and the reply it returns (or the fop handed off to a child:",
+           "`return self.child.<fop>(...)` without `await`, and the child's reply goes to the",
+           "parent without Python).  `vector, count, iobref` are one `Vector` in Python",
            "(return or wind `bytes` for new data).  Views are valid during the fop: copy",
            "what you keep.",
            "",

@@ -153,8 +153,9 @@ def _finish_slow(inst: Instance, slot: int, frame: Any, value: Any) -> None:
     """The coroutine returned something other than the child's unchanged reply."""
     fop = _fop_by_slot[slot]
     if type(value) is not _reply_cls[slot]:
-        inst.log.error("%s() of %s returned %r, expected a %s (failing the fop with EIO)",
-                       fop.name, inst.spec, value, fop.reply_class)
+        inst.log.error("%s() of %s returned %r, expected a %s or a %s handed off to a child "
+                       "(failing the fop with EIO)", fop.name, inst.spec, value, fop.reply_class,
+                       fop.name)
         lib.glupy_unwind_error(slot, frame, errno.EIO)
         return
     keep: list[Any] = []

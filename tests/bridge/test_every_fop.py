@@ -22,6 +22,8 @@ from glupy.library.passthrough import COUNTERS_XATTR
 HERE = Path(__file__).parent
 TRANSLATORS = str(HERE / "translators")
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
+# the same, handing off every fop whose reply it does not read (return without await)
+HANDING_OFF = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on", "hand-off": "on"})
 PROBER = ("probe:Prober", {})
 RESPONDER = ("probe:Responder", {})
 
@@ -39,8 +41,13 @@ def test_the_fop_lists_cover_the_table():
     assert not reachable & set(FUSE_UNREACHABLE)
 
 
-def test_fuse_client_fops_reach_python_with_correct_results(glupy_mount):
-    m = glupy_mount([PASS])
+@pytest.fixture(params=[PASS, HANDING_OFF], ids=["await", "hand-off"])
+def passing(request):
+    return request.param
+
+
+def test_fuse_client_fops_reach_python_with_correct_results(glupy_mount, passing):
+    m = glupy_mount([passing])
     before = counters(m.mountpoint)
     checked = exercise_all(str(m.mountpoint))  # asserts every result itself
     assert checked
@@ -56,8 +63,8 @@ def _probe(mnt: Path, path: Path, fop: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def probe_mounts(glupy_mount):
-    with_py = glupy_mount([PROBER, PASS, RESPONDER], python_path=[TRANSLATORS])
+def probe_mounts(glupy_mount, passing):
+    with_py = glupy_mount([PROBER, passing, RESPONDER], python_path=[TRANSLATORS])
     without = glupy_mount([PROBER, RESPONDER], python_path=[TRANSLATORS])
     for m in (with_py, without):
         (m.mountpoint / "f").write_bytes(b"0123456789" * 1000)

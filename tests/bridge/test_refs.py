@@ -228,8 +228,9 @@ def plain_mount(tmp_path):
         yield mnt, state.pid
 
 
-def test_refs_and_memory_stay_balanced(glupy_mount, plain_mount, tmp_path):
-    py = glupy_mount([PASS])
+@pytest.mark.parametrize("hand_off", ["off", "on"])
+def test_refs_and_memory_stay_balanced(glupy_mount, plain_mount, tmp_path, hand_off):
+    py = glupy_mount([(PASS[0], {**PASS[1], "hand-off": hand_off})])
     py_mnt, py_pid = py.mountpoint, py.pid
     plain_mnt, plain_pid = plain_mount
     dumps = tmp_path / "dumps"

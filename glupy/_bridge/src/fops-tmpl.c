@@ -11,7 +11,9 @@
  *   glupy_c_F_cbk      the child's reply: its C arguments kept as they are
  *                      (glupy_raw_t), for the task (glupy_reply)
  *   glupy_wind_F       Python's wind arguments -> C (convert.c), then
- *                      STACK_WIND (glupy_do_wind_F), or recorded as the tail
+ *                      STACK_WIND (glupy_do_wind_F), or recorded as the tail;
+ *                      or a wind the coroutine returned, handed off to the
+ *                      child (glupy_do_hand_off_F: its reply never reaches Python)
  *   glupy_unwind_F     STACK_UNWIND: every unwind of F ends here
  *   glupy_unwind_reply_F  a child's reply unwound: its raw C arguments, the
  *                      fields Python set (bit i of mask: field i, in vals)
@@ -107,8 +109,18 @@ static void glupy_do_wind_@FOP@(call_frame_t *frame, xlator_t *child, glupy_wind
                       child->fops->@FOP@@WARGS_NAMES@);
 }
 
+/* a wind the coroutine returned instead of awaiting (task.c glupy_hand_off): the
+ * child's reply is the fop's and goes up without Python, straight to the parent
+ * (STACK_WIND_TAIL, as C's default fops) unless glupy_unwind_@FOP@ must see it */
+static void glupy_do_hand_off_@FOP@(call_frame_t *frame, xlator_t *child,
+                                    glupy_wind_rec_t *rec, const void *p)
+{
+    const struct glupy_wargs_@FOP@ *a = p;
+    @HAND_OFF@
+}
+
 static int glupy_wind_@FOP@(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
-                            PyObject *py_args)
+                            PyObject *py_args, int hand_off)
 {
     @ARG_LOCALS@
     if (PyTuple_GET_SIZE(py_args) != @NUM_PY_ARGS@) {
@@ -117,6 +129,8 @@ static int glupy_wind_@FOP@(call_frame_t *frame, xlator_t *child, glupy_wind_rec
     }
     @ARGS_FROM_PY@
     struct glupy_wargs_@FOP@ w = {@WARGS_INIT@};
+    if (hand_off)
+        return glupy_hand_off(frame, child, rec, glupy_do_hand_off_@FOP@, &w, sizeof(w), py_args);
     if (glupy_tail_wind(frame, child, rec, glupy_do_wind_@FOP@, &w, sizeof(w), py_args))
         return 0; /* issued as the last step of this entry/callback */
     Py_BEGIN_ALLOW_THREADS

@@ -212,6 +212,9 @@ typedef struct {
     int nreleases;
     void *owned[GLUPY_ENTRY_ARGS_MAX];
     void (*release[GLUPY_ENTRY_ARGS_MAX])(void *);
+    /* a hand-off's Python objects its C arguments point into: dropped after the
+       wind, with the GIL taken back (NULL: nothing to drop) */
+    PyObject *drop;
 } glupy_tail_t;
 
 extern __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
@@ -221,6 +224,7 @@ static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
     glupy_tail_t *outer = glupy_tail;
     tail->set = 0;
     tail->nreleases = 0;
+    tail->drop = NULL;
     glupy_tail = gs ? tail : NULL;
     return outer;
 }
@@ -231,10 +235,17 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs);
 /* A single wind of a task: issued as the tail (1), or 0: the caller issues it now. */
 int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
                     glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args);
+/* A wind the coroutine returned (``return self.child.F(...)``): the fop handed off to
+ * the child, as the tail or now; its reply is the fop's and never reaches Python.
+ * 0, or -1 with an exception (nothing wound). */
+int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                   glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args);
 
 /* -------------------------------------------------------- per fop (fops.c) */
 /* Python's wind arguments -> C, then STACK_WIND (or recorded as the tail) */
-typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *);
+/* Python's wind arguments converted and wound; the last argument: hand the fop off
+ * (glupy_hand_off) instead of winding it for the task */
+typedef int (*glupy_winder_t)(call_frame_t *, xlator_t *, glupy_wind_rec_t *, PyObject *, int);
 /* A child's reply ``raw`` unwound, fields of ``mask`` replaced by ``vals``, or (raw
  * NULL, mask all ones) a reply Python built, from ``vals`` (see fops-tmpl.c); the
  * last argument: unwind as the tail of an entry/callback. */

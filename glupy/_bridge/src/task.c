@@ -232,6 +232,11 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
         tail->wind(tail->frame, tail->child, tail->rec, tail->wargs);
         glupy_tail_nesting--;
         glupy_tail_releases(tail);
+        if (tail->drop) {
+            PyEval_RestoreThread(glupy_tstate);
+            Py_DECREF(tail->drop);
+            PyEval_SaveThread();
+        }
         return;
     }
     int32_t op_errno = tail->op_errno;
@@ -272,6 +277,59 @@ int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
     tail->rec = rec;
     memcpy(tail->wargs, wargs, size);
     return 1;
+}
+
+/* Do a hand-off's converted arguments point only at GlusterFS memory that stays valid
+ * until the entry returns?  So they do when the coroutine never suspended (it
+ * runs inside the entry, on its thread) and every argument is None, an int or a
+ * view the bridge made that neither owns nor keeps anything (the fop's own
+ * arguments and what they point at) */
+static int glupy_args_in_caller_memory(glupy_task_t *t, PyObject *py_args)
+{
+    if (t->gen != 0 || t->entry_thread != glupy_thread_id())
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(py_args); i++) {
+        PyObject *a = PyTuple_GET_ITEM(py_args, i);
+        if (a == Py_None || PyLong_Check(a))
+            continue;
+        if (!PyObject_TypeCheck(a, G.core->view))
+            return 0;
+        glupy_view_t *v = (glupy_view_t *)a;
+        if (!v->ptr || v->owned || v->keep)
+            return 0;
+    }
+    return 1;
+}
+
+int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                   glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
+{
+    glupy_tail_t *tail = glupy_tail;
+    PyObject *drop = NULL;
+    /* what else the arguments point into (rec->keep, views that own or keep
+       memory, a reply's memory) lives until the STACK_WIND returns: GlusterFS
+       callees take their own references or copies of what they keep longer */
+    if (rec->keep || !glupy_args_in_caller_memory(rec->task, py_args)) {
+        drop = PyTuple_Pack(2, py_args, rec->keep ? rec->keep : Py_None);
+        if (!drop)
+            return -1;
+    }
+    Py_CLEAR(rec->keep);
+    if (tail && !tail->set && size <= GLUPY_WARGS_MAX && glupy_tail_nesting < GLUPY_MAX_NESTING) {
+        tail->set = 1;
+        tail->wind = wind;
+        tail->frame = frame;
+        tail->child = child;
+        tail->rec = NULL;
+        tail->drop = drop;
+        memcpy(tail->wargs, wargs, size);
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    wind(frame, child, NULL, wargs);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(drop);
+    return 0;
 }
 
 static int glupy_tail_set(glupy_task_t *t, int32_t op_ret, int32_t op_errno, PyObject *raw)
@@ -354,9 +412,21 @@ static int glupy_finish_part(glupy_task_t *t, PyObject *value)
     return r;
 }
 
-/* The coroutine returned ``value``: unwind it. */
+static xlator_t *glupy_wind_target(glupy_task_t *t, PyObject *w);
+
+/* The coroutine returned ``value``: unwind it, or hand the fop off to a child. */
 static void glupy_finish(glupy_task_t *t, PyObject *value)
 {
+    if ((PyObject *)Py_TYPE(value) == G.wind_type && ((glupy_wind_t *)value)->slot == t->slot) {
+        /* ``return self.child.F(...)``: the child's reply will be the fop's */
+        glupy_wind_rec_t rec = {.task = t};
+        xlator_t *xl = glupy_wind_target(t, value);
+        if (xl && glupy_winders[t->slot](t->frame, xl, &rec, ((glupy_wind_t *)value)->args, 1) == 0)
+            return;
+        Py_CLEAR(rec.keep);
+        glupy_crash(t); /* the arguments did not convert: logged, EIO */
+        return;
+    }
     PyObject *raw = glupy_clean_raw(value, t->slot);
     if (raw) { /* the hot path: the child's reply, passed on unchanged */
         PyObject *ret = ((glupy_reply_t *)value)->op_ret;
@@ -622,6 +692,36 @@ static PySendResult glupy_step(glupy_task_t *t, PyObject *value, PyObject *exc, 
 
 static void glupy_deliver(glupy_task_t *t, int index, PyObject *result);
 
+/* The child xlator wind ``w`` (a glupy.Wind) goes to; NULL with an exception if it
+ * is not a wind a glupy Child made for a running translator */
+static xlator_t *glupy_wind_target(glupy_task_t *t, PyObject *w)
+{
+    PyObject *child = ((glupy_wind_t *)w)->child;
+    PyObject *args = ((glupy_wind_t *)w)->args;
+    int slot = ((glupy_wind_t *)w)->slot;
+    xlator_t *xl = NULL;
+    if (!((glupy_wind_t *)w)->fop || slot < 0 || slot >= GLUPY_NUM_SLOTS ||
+        !glupy_winders[slot] || !args || !PyTuple_Check(args)) {
+        PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
+        return NULL;
+    }
+    if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
+        glupy_private_t *priv = t->this->private;
+        PyObject *cx = ((glupy_child_t *)child)->xl;
+        if (cx && cx == priv->wound_xl) {
+            xl = priv->wound; /* the same child as the last wind: converted then */
+        } else if (cx && cx != Py_None) {
+            if (glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
+                return NULL;
+            Py_XSETREF(priv->wound_xl, Py_NewRef(cx));
+            priv->wound = xl;
+        }
+    }
+    if (!xl)
+        PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
+    return xl;
+}
+
 /* Wind ``w`` (a glupy.Wind) for result ``index``.  A wind that cannot be issued
  * (bad arguments) delivers the error to the coroutine instead. */
 static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
@@ -631,34 +731,12 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     rec->index = index;
     rec->keep = NULL;
     rec->hold = NULL;
-    PyObject *child = ((glupy_wind_t *)w)->child;
-    PyObject *fop = ((glupy_wind_t *)w)->fop;
-    PyObject *args = ((glupy_wind_t *)w)->args;
-    xlator_t *xl = NULL;
     int slot = ((glupy_wind_t *)w)->slot; /* the fop's, read when the wind was made */
-    if (!fop || slot < 0 || slot >= GLUPY_NUM_SLOTS || !glupy_winders[slot] || !args ||
-        !PyTuple_Check(args)) {
-        PyErr_SetString(PyExc_TypeError, "not a wind made by a glupy Child");
+    xlator_t *xl = glupy_wind_target(t, w);
+    if (!xl)
         goto failed;
-    }
-    if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
-        glupy_private_t *priv = t->this->private;
-        PyObject *cx = ((glupy_child_t *)child)->xl;
-        if (cx && cx == priv->wound_xl) {
-            xl = priv->wound; /* the same child as the last wind: converted then */
-        } else if (cx && cx != Py_None) {
-            if (glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
-                goto failed;
-            Py_XSETREF(priv->wound_xl, Py_NewRef(cx));
-            priv->wound = xl;
-        }
-    }
-    if (!xl) {
-        PyErr_Format(PyExc_TypeError, "%R is not a child of a running translator", child);
-        goto failed;
-    }
     t->refs++; /* the wind's: dropped by its callback */
-    if (glupy_winders[slot](t->frame, xl, rec, args) == 0)
+    if (glupy_winders[slot](t->frame, xl, rec, ((glupy_wind_t *)w)->args, 0) == 0)
         return;
     t->refs--;
 failed:;
