@@ -279,24 +279,39 @@ int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
     return 1;
 }
 
-/* Do a hand-off's converted arguments point only at GlusterFS memory that stays valid
- * until the entry returns?  So they do when the coroutine never suspended (it
- * runs inside the entry, on its thread) and every argument is None, an int or a
- * view the bridge made that neither owns nor keeps anything (the fop's own
- * arguments and what they point at) */
-static int glupy_args_in_caller_memory(glupy_task_t *t, PyObject *py_args)
+/* Does argument ``a`` of a coroutine that never suspended (it runs inside the entry,
+ * on its thread) point only at GlusterFS memory valid until the entry returns?  So
+ * do None, ints, and the views and Vectors the bridge made that neither own nor keep
+ * anything (the fop's own arguments and what they point at). */
+static int glupy_in_caller_memory(PyObject *a)
+{
+    if (a == Py_None || PyLong_Check(a))
+        return 1;
+    if (PyObject_TypeCheck(a, G.core->view)) {
+        glupy_view_t *v = (glupy_view_t *)a;
+        return v->ptr && !v->owned && !v->keep;
+    }
+    if (PyObject_TypeCheck(a, G.core->vector)) {
+        glupy_vector_t *v = (glupy_vector_t *)a;
+        return !v->data && !v->flags && !v->keep;
+    }
+    return 0;
+}
+
+/* ... and so do all of a hand-off's arguments and what their conversion kept */
+static int glupy_args_in_caller_memory(glupy_task_t *t, PyObject *py_args, PyObject *keep)
 {
     if (t->gen != 0 || t->entry_thread != glupy_thread_id())
         return 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(py_args); i++) {
-        PyObject *a = PyTuple_GET_ITEM(py_args, i);
-        if (a == Py_None || PyLong_Check(a))
-            continue;
-        if (!PyObject_TypeCheck(a, G.core->view))
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(py_args); i++)
+        if (!glupy_in_caller_memory(PyTuple_GET_ITEM(py_args, i)))
             return 0;
-        glupy_view_t *v = (glupy_view_t *)a;
-        if (!v->ptr || v->owned || v->keep)
-            return 0;
+    if (keep && PyList_CheckExact(keep)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keep); i++)
+            if (!glupy_in_caller_memory(PyList_GET_ITEM(keep, i)))
+                return 0;
+    } else if (keep && !glupy_in_caller_memory(keep)) {
+        return 0;
     }
     return 1;
 }
@@ -309,7 +324,7 @@ int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
     /* what else the arguments point into (rec->keep, views that own or keep
        memory, a reply's memory) lives until the STACK_WIND returns: GlusterFS
        callees take their own references or copies of what they keep longer */
-    if (rec->keep || !glupy_args_in_caller_memory(rec->task, py_args)) {
+    if (!glupy_args_in_caller_memory(rec->task, py_args, rec->keep)) {
         drop = PyTuple_Pack(2, py_args, rec->keep ? rec->keep : Py_None);
         if (!drop)
             return -1;
