@@ -26,7 +26,7 @@ refuses a lookup of "/" without it).
 
 Graphs: none, C pass-through (bench/c_passthrough), Python lookup-only
 (bench/translators/lookup_only.py), Python pass-through
-(glupy.library.passthrough:PassThrough).  Each (repeat, graph) is a fresh process on a
+(glupy.library.passthrough:PassThrough), and the same with hand-off on.  Each (repeat, graph) is a fresh process on a
 fresh directory, graphs in a rotating order; per process the value is the median of
 its batches (µs per call); over repeats median and min-max; "added µs" is paired: each
 repeat's value minus none's (or the C pass-through's) in the same repeat.  Added µs per
@@ -89,6 +89,7 @@ class GraphSpec:
     description: str
     translator: str | None   # "c" for the C pass-through, a module spec, or None
     c_ref: bool = False       # the C reference ("what any translator costs")
+    options: dict[str, str] | None = None  # the Python translator's volfile options
 
 
 GRAPHS: dict[str, GraphSpec] = {
@@ -99,6 +100,9 @@ GRAPHS: dict[str, GraphSpec] = {
                                 "lookup_only:LookupOnly"),
     "py-passthrough": GraphSpec("glupy.library.passthrough:PassThrough: every fop in Python",
                                 "glupy.library.passthrough:PassThrough"),
+    "py-handoff": GraphSpec("PassThrough with hand-off on: every fop in Python, handed off "
+                            "(the child's reply goes up in C)",
+                            "glupy.library.passthrough:PassThrough", options={"hand-off": "on"}),
 }
 
 
@@ -218,7 +222,8 @@ def build_graph(g: str, backend: Path, tools: dict[str, Path]) -> Graph:
     elif spec.translator:
         graph.add(Volume("bench-py", volfile.bridge_type(),
                          {"module": spec.translator,
-                          "python-path": f"{REPO}:{PY_TRANSLATORS}"}, [below]))
+                          "python-path": f"{REPO}:{PY_TRANSLATORS}", **(spec.options or {})},
+                         [below]))
     graph.validate()
     return graph
 

@@ -133,6 +133,12 @@ GRAPHS: dict[str, GraphSpec] = {
         "glupy.library.passthrough:PassThrough (every fop in Python)",
         stack(lambda ctx, below: ctx.glupy("bench-pypt",
                                            "glupy.library.passthrough:PassThrough", below))),
+    "py-handoff": GraphSpec(
+        "glupy.library.passthrough:PassThrough with hand-off on (every fop in Python, "
+        "handed off to the child: the reply goes up in C)",
+        stack(lambda ctx, below: ctx.glupy("bench-pyhandoff",
+                                           "glupy.library.passthrough:PassThrough", below,
+                                           **{"hand-off": "on"}))),
     "py-lookup-only": GraphSpec(
         "bench/translators/lookup_only.py (only lookup in Python; other fops default in C)",
         stack(lambda ctx, below: ctx.glupy("bench-pylookup", "lookup_only:LookupOnly", below))),
@@ -167,7 +173,7 @@ GRAPHS: dict[str, GraphSpec] = {
         workloads=IO_WORKLOADS | frozenset({"meta"}),
         unavailable=_module_missing("glupy.library.audit"), optional=True),
 }
-CORE = ["none", "c-passthrough", "py-passthrough", "py-lookup-only"]
+CORE = ["none", "c-passthrough", "py-passthrough", "py-handoff", "py-lookup-only"]
 # optional graphs included by default when available
 AUTO_OPTIONAL = ["nl-cache", "py-negative-lookup", "py-crypt", "py-audit"]
 # nl-cache is only interesting next to the Python negative-lookup cache
@@ -235,7 +241,7 @@ def targets(summary: dict[str, Any], graphs: list[str]) -> list[dict[str, Any]]:
         v, v is not None and v >= 0.75, txt, note)
     lps = m.get("py_lookups_per_stat", {}).get(pt, {}).get("value")
     per_stat = lps["median"] if lps and lps["median"] > 0 else 1.0
-    for g in ("py-passthrough", "py-lookup-only"):
+    for g in ("py-passthrough", "py-handoff", "py-lookup-only"):
         if g not in graphs:
             continue
         e = m.get("missing_stat_us", {}).get(g, {})
