@@ -26,11 +26,12 @@ refuses a lookup of "/" without it).
 
 Graphs: none, C pass-through (bench/c_passthrough), Python lookup-only
 (bench/translators/lookup_only.py), Python pass-through
-(glupy.library.passthrough:PassThrough), and the same with hand-off on.  Each (repeat, graph) is a fresh process on a
-fresh directory, graphs in a rotating order; per process the value is the median of
-its batches (µs per call); over repeats median and min-max; "added µs" is paired: each
-repeat's value minus none's (or the C pass-through's) in the same repeat.  Added µs per
-Python-handled fop = added µs per call / Python-handled fops per call (counted).
+(glupy.library.passthrough:PassThrough), and the same with hand-off on.  Each (repeat,
+graph) is a fresh process on a fresh directory, graphs in a rotating order; per process
+the value is the median of its batches (µs per call); over repeats median and min-max;
+"added µs" is paired: each repeat's value minus none's (or the C pass-through's) in the
+same repeat.  Added µs per Python-handled fop = added µs per call / Python-handled fops
+per call (counted).
 
 Writes OUT/gfapi_results.json, and re-renders OUT/RESULTS.md (run.py's report, which
 includes a section from gfapi_results.json) when OUT/results.json exists, else writes

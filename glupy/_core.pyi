@@ -28,7 +28,7 @@ class FopError(Exception):
 
 @final
 class Wind(Generic[R]):
-    """A pending call to a child translator; ``await`` it for the reply, or return it from the fop method to hand the fop off to the child."""
+    """A pending call to a child: ``await`` it for the reply, or return it to hand the fop off."""
 
     @property
     def child(self) -> Any: ...  # glupy.Child

@@ -227,8 +227,8 @@ static PyTypeObject glupy_wind_type = {
     .tp_as_async = &wind_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Wind(child, fop, args)\n--\n\n"
-              "A pending call to a child translator; ``await`` it for the reply, or return it "
-              "from the fop method to hand the fop off to the child.",
+              "A pending call to a child: ``await`` it for the reply, or return it to hand the "
+              "fop off.",
     .tp_traverse = wind_traverse,
     .tp_clear = wind_clear,
     .tp_methods = generic_methods,
