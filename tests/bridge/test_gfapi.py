@@ -63,9 +63,10 @@ def test_struct_layouts_are_the_compilers(tmp_path):
     assert got == expected
 
 
-def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi):
+@pytest.mark.parametrize("hand_off", ["off", "on"])
+def test_round_trips_and_every_fop_reaches_the_brick(glupy_gfapi, hand_off):
     assert "access" in FUSE_UNREACHABLE  # what this test adds over the FUSE tests
-    c, info = glupy_gfapi([PASS])
+    c, info = glupy_gfapi([(PASS[0], {**PASS[1], "hand-off": hand_off})])
     before = counters(c)
     b = info.backend_dir
 

@@ -86,3 +86,16 @@ def test_hand_off_paths(glupy_mount):
 
     assert status(mnt)["tasks_in_flight"] == 0
     assert process.pid_alive(m.pid) and os.stat(mnt / "plain").st_size == len(b"HAND ME OFF")
+
+
+def test_hand_off_on_both_sides_of_the_network(glupy_brick_mount):
+    # client side: the child is protocol/client, whose replies come later on an epoll
+    # thread, straight to FUSE; brick side: under io-threads, above features/locks
+    m = glupy_brick_mount([HANDING_OFF], client_translators=[HANDING_OFF])
+    checked = exercise_all(str(m.mountpoint))  # asserts every result itself
+    assert checked
+    for name in (COUNTERS_XATTR, f"{COUNTERS_XATTR}.brick-passthrough"):  # client, brick
+        counts = json.loads(os.getxattr(m.mountpoint, name))
+        assert counts.get("lookup", 0) > 0 and counts.get("writev", 0) > 0, (name, counts)
+    assert status(m.mountpoint)["tasks_in_flight"] == 0
+    assert m.brick_alive()
