@@ -144,7 +144,7 @@ def test_attach_runs_everywhere_then_detach(pool: Pool, mnt: Path, tmp_path: Pat
     for brick, st in t["bricks"].items():
         assert st["module"] == "glupy.library.passthrough:PassThrough", (brick, st)
         assert st["pid"] == pids_after[brick] and st["errors"] == 0 and st["loaded_at"] > 0, st
-        assert "lookup" in st["fops"] and st["options"] == {"track-ctx": "False"}, st
+        assert "lookup" in st["fops"] and st["options"] == {"track-ctx": "False", "hand-off": "False"}, st
     assert set(t["peers"].values()) == {"ok"} and len(t["peers"]) == 3, t["peers"]
 
     # ---- options change live: bricks and the client reconfigure, no restart
