@@ -257,25 +257,34 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
     glupy_tail_releases(tail);
 }
 
-int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
-                    glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
+/* The wind as this entry/callback's tail, if the tail is free (1), else 0: the caller
+ * winds now.  GLUPY_MAX_NESTING tail winds deep, a wind is issued now, inside the
+ * task's step, so that the reply coming back in this thread meets the task's own
+ * depth bound. */
+static int glupy_tail_take_wind(glupy_do_wind_t wind, call_frame_t *frame, xlator_t *child,
+                                glupy_wind_rec_t *rec, const void *wargs, size_t size)
 {
     glupy_tail_t *tail = glupy_tail;
-    /* GLUPY_MAX_NESTING tail winds deep: issued now, inside the task's step, so the
-       reply that comes back in this thread meets the task's own depth bound */
-    if (!tail || tail->set || rec->task->gathering || size > GLUPY_WARGS_MAX ||
-        glupy_tail_nesting >= GLUPY_MAX_NESTING)
+    if (!tail || tail->set || size > GLUPY_WARGS_MAX || glupy_tail_nesting >= GLUPY_MAX_NESTING)
         return 0;
-    /* the views the arguments came from must outlive the STACK_WIND (a view the
-       translator made may own what it points at): kept until the callback */
-    Py_INCREF(py_args);
-    rec->hold = py_args;
     tail->set = 1;
     tail->wind = wind;
     tail->frame = frame;
     tail->child = child;
     tail->rec = rec;
     memcpy(tail->wargs, wargs, size);
+    return 1;
+}
+
+int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
+                    glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
+{
+    if (rec->task->gathering || !glupy_tail_take_wind(wind, frame, child, rec, wargs, size))
+        return 0;
+    /* the views the arguments came from must outlive the STACK_WIND (a view the
+       translator made may own what it points at): kept until the callback */
+    Py_INCREF(py_args);
+    rec->hold = py_args;
     return 1;
 }
 
@@ -319,7 +328,6 @@ static int glupy_args_in_caller_memory(glupy_task_t *t, PyObject *py_args, PyObj
 int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
                    glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
 {
-    glupy_tail_t *tail = glupy_tail;
     PyObject *drop = NULL;
     /* what else the arguments point into (rec->keep, views that own or keep
        memory, a reply's memory) lives until the STACK_WIND returns: GlusterFS
@@ -330,14 +338,8 @@ int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
             return -1;
     }
     Py_CLEAR(rec->keep);
-    if (tail && !tail->set && size <= GLUPY_WARGS_MAX && glupy_tail_nesting < GLUPY_MAX_NESTING) {
-        tail->set = 1;
-        tail->wind = wind;
-        tail->frame = frame;
-        tail->child = child;
-        tail->rec = NULL;
-        tail->drop = drop;
-        memcpy(tail->wargs, wargs, size);
+    if (glupy_tail_take_wind(wind, frame, child, NULL, wargs, size)) {
+        glupy_tail->drop = drop;
         return 0;
     }
     Py_BEGIN_ALLOW_THREADS
