@@ -229,10 +229,6 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
     after_reply = [f"glupy_miss_cache_created(frame->this, op_ret, {creating[1]});"] if creating else []
     if f.name in INODE_CREATING:
         after_reply.append("glupy_marks_created(frame->this, op_ret, inode);")
-    # a handed-off fop: the child answers the parent directly unless AFTER_REPLY must run
-    child_fop = f"child, child->fops->{f.name}{_names(f.args, 'a->')}"
-    hand_off = [f"STACK_WIND_COOKIE(frame, glupy_c_{f.name}_passed, NULL, {child_fop});"
-                if after_reply else f"STACK_WIND_TAIL(frame, {child_fop});"]
     args_from_py: list[str] = []
     for i, a in enumerate(py):
         args_from_py += _from_py(a, f"PyTuple_GET_ITEM(py_args, {i})")
@@ -250,7 +246,8 @@ def _fop_values(f: Fop) -> dict[str, str | list[str]]:
         "LISTS_ENTRIES": "1" if any(a.kind == "dirents" for a in f.reply) else "0",
         "BEFORE_PYTHON": before,
         "AFTER_REPLY": after_reply,
-        "HAND_OFF": hand_off,
+        # a handed-off fop's reply goes to the parent directly unless AFTER_REPLY must run
+        "UNWIND_SEES_REPLY": "1" if after_reply else "0",
         "PASSED": ["glupy_miss_cache_lookup_end(this, frame, op_ret, op_errno, buf, postparent);",
                    "glupy_marks_learn(this, op_ret, inode, xdata);"] if f.name == "lookup" else [],
         "ARGS_TO_PY": [f"a[{i}] = {_to_py(a)};" for i, a in enumerate(py)],

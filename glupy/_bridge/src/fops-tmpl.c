@@ -116,7 +116,11 @@ static void glupy_do_hand_off_@FOP@(call_frame_t *frame, xlator_t *child,
                                     glupy_wind_rec_t *rec, const void *p)
 {
     const struct glupy_wargs_@FOP@ *a = p;
-    @HAND_OFF@
+    if (@UNWIND_SEES_REPLY@)
+        STACK_WIND_COOKIE(frame, glupy_c_@FOP@_passed, NULL, child,
+                          child->fops->@FOP@@WARGS_NAMES@);
+    else
+        STACK_WIND_TAIL(frame, child, child->fops->@FOP@@WARGS_NAMES@);
 }
 
 static int glupy_wind_@FOP@(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
