@@ -34,11 +34,6 @@ def status(mnt: Path) -> dict:
     return json.loads(os.getxattr(mnt, STATUS_XATTR))
 
 
-def python_calls(mnt: Path, fop: str) -> int:
-    (t,) = status(mnt)["translators"]
-    return t["python_calls"].get(fop, 0)
-
-
 def test_every_fuse_fop_handed_off_gives_the_childs_result(glupy_mount):
     m = glupy_mount([HANDING_OFF])
     before = json.loads(os.getxattr(m.mountpoint, COUNTERS_XATTR))
@@ -57,9 +52,9 @@ def test_hand_off_paths(glupy_mount):
     for name in ("plain", "after-await-f", "new-loc-f"):
         (mnt / name).write_bytes(b"x" * 10)
 
-    lookups = python_calls(mnt, "lookup")
+    lookups = m.python_calls().get("lookup", 0)
     fails_with(errno.ENOENT, os.stat, mnt / "missing")  # the child's error, unchanged
-    assert python_calls(mnt, "lookup") > lookups, "the lookup did not reach Python"
+    assert m.python_calls().get("lookup", 0) > lookups, "the lookup did not reach Python"
     assert os.stat(mnt / "plain").st_size == 10
 
     # held until the hand-off's wind returns: a first wind's callback, a Loc Python built
