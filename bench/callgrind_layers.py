@@ -90,6 +90,7 @@ PY_SPECS = {"py-passthrough": "glupy.library.passthrough:PassThrough",
             "py-lookup-only": "lookup_only:LookupOnly",
             "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
             "py-audit": "glupy.library.audit:Audit"}
+PY_OPTIONS = {"py-handoff": {"hand-off": "on"}}  # volfile options of a graph's translator
 
 
 # =========================================================================== running
@@ -106,8 +107,7 @@ def graph_for(g: str, backend: Path, cpt: Path) -> Graph:
         options = {"module": PY_SPECS[g], "python-path": str(PY_TRANSLATORS)}
         if g == "py-audit":
             options["log-file"] = str(backend.parent / f"{backend.name}.audit.jsonl")
-        if g == "py-handoff":
-            options["hand-off"] = "on"
+        options.update(PY_OPTIONS.get(g, {}))
         graph.add(Volume("cg-py", volfile.bridge_type(), options, [below.name]))
     graph.validate()
     return graph
