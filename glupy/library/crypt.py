@@ -187,6 +187,7 @@ from glupy import (
     Option,
     Translator,
     Vector,
+    Wind,
     gather,
     gfid_str,
 )
@@ -1162,10 +1163,10 @@ class Crypt(Translator):
 
     # ------------------------------------------------------------------ data fops
     async def readv(self, fd: Fd, size: int, offset: int, flags: int,
-                    xdata: Dict | None) -> ReadvReply:
+                    xdata: Dict | None) -> ReadvReply | Wind[ReadvReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.readv(fd, size, offset, flags, xdata)
+            return self.child.readv(fd, size, offset, flags, xdata)
         st = self._state(inode)
         of = self._open_file(fd, inode)
         anon = of.anon
@@ -1222,10 +1223,10 @@ class Crypt(Translator):
         return iatt
 
     async def writev(self, fd: Fd, vector: Vector, offset: int, flags: int,
-                     xdata: Dict | None) -> WritevReply:
+                     xdata: Dict | None) -> WritevReply | Wind[WritevReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.writev(fd, vector, offset, flags, xdata)
+            return self.child.writev(fd, vector, offset, flags, xdata)
         data = vector.contiguous() if isinstance(vector, Vector) else memoryview(vector)
         if not data:
             return WritevReply(op_ret=0)
@@ -1233,14 +1234,14 @@ class Crypt(Translator):
                                                 append=bool(fd.flags & os.O_APPEND), flags=flags)
         return WritevReply(prebuf=pre, postbuf=post, op_ret=n)
 
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply | Wind[OpenReply]:
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.open(loc, flags, fd, xdata)
+            return self.child.open(loc, flags, fd, xdata)
         if self._legacy and (flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC):
             await self._refuse_if_plaintext(inode)  # cutting it is changing it too
         if not flags & os.O_TRUNC:
-            return await self.child.open(loc, flags, fd, xdata)
+            return self.child.open(loc, flags, fd, xdata)
         # O_TRUNC under the locks, so it cannot cut the header from under a writer
         st = self._state(inode)
         anon = Fd.open_anonymous(inode)
@@ -1252,25 +1253,27 @@ class Crypt(Translator):
         finally:
             await self._unlock(st, loc, held)
 
-    async def truncate(self, loc: Loc, offset: int, xdata: Dict | None) -> TruncateReply:
+    async def truncate(self, loc: Loc, offset: int,
+                       xdata: Dict | None) -> TruncateReply | Wind[TruncateReply]:
         inode = loc.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.truncate(loc, offset, xdata)
+            return self.child.truncate(loc, offset, xdata)
         pre, post = await self._resize(inode, loc, offset)
         return TruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
-    async def ftruncate(self, fd: Fd, offset: int, xdata: Dict | None) -> FtruncateReply:
+    async def ftruncate(self, fd: Fd, offset: int,
+                        xdata: Dict | None) -> FtruncateReply | Wind[FtruncateReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.ftruncate(fd, offset, xdata)
+            return self.child.ftruncate(fd, offset, xdata)
         pre, post = await self._resize(inode, fd, offset)
         return FtruncateReply(prebuf=pre, postbuf=post, op_ret=0)
 
     async def fallocate(self, fd: Fd, keep_size: int, offset: int, len: int,
-                        xdata: Dict | None) -> FallocateReply:
+                        xdata: Dict | None) -> FallocateReply | Wind[FallocateReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.fallocate(fd, keep_size, offset, len, xdata)
+            return self.child.fallocate(fd, keep_size, offset, len, xdata)
         if keep_size & ~_FALLOC_FL_KEEP_SIZE:
             raise FopError(errno.EOPNOTSUPP, "crypt: only fallocate modes 0 and KEEP_SIZE")
         st = self._state(inode)
@@ -1334,17 +1337,19 @@ class Crypt(Translator):
         finally:
             await self._unlock(st, target, held)
 
-    async def discard(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> DiscardReply:
+    async def discard(self, fd: Fd, offset: int, len: int,
+                      xdata: Dict | None) -> DiscardReply | Wind[DiscardReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.discard(fd, offset, len, xdata)
+            return self.child.discard(fd, offset, len, xdata)
         pre, post = await self._zero_range(inode, fd, offset, len, punch=True)
         return DiscardReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
 
-    async def zerofill(self, fd: Fd, offset: int, len: int, xdata: Dict | None) -> ZerofillReply:
+    async def zerofill(self, fd: Fd, offset: int, len: int,
+                       xdata: Dict | None) -> ZerofillReply | Wind[ZerofillReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.zerofill(fd, offset, len, xdata)
+            return self.child.zerofill(fd, offset, len, xdata)
         probe = await self.child.fstat(self._open_file(fd, inode).anon, None)
         old = plain_size(probe.buf.size) if probe.buf is not None else 0
         if offset + len > old:  # zerofill extends like a write of zeros
@@ -1352,10 +1357,10 @@ class Crypt(Translator):
         pre, post = await self._zero_range(inode, fd, offset, len, punch=False)
         return ZerofillReply(preop_stbuf=pre, postop_stbuf=post, op_ret=0)
 
-    async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply:
+    async def seek(self, fd: Fd, offset: int, what: int, xdata: Dict | None) -> SeekReply | Wind[SeekReply]:
         inode = fd.inode
         if inode is None or inode.type != IaType.REG:
-            return await self.child.seek(fd, offset, what, xdata)
+            return self.child.seek(fd, offset, what, xdata)
         if what not in (_SEEK_DATA, _SEEK_HOLE):
             raise FopError(errno.EINVAL)
         anon = self._open_file(fd, inode).anon
@@ -1621,25 +1626,25 @@ class Crypt(Translator):
                 return loc.by_gfid() if brick is None else loc.with_path(brick)
         return loc
 
-    async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> OpendirReply:
-        return await self.child.opendir(self._below(loc), fd, xdata)
+    async def opendir(self, loc: Loc, fd: Fd, xdata: Dict | None) -> Wind[OpendirReply]:
+        return self.child.opendir(self._below(loc), fd, xdata)
 
-    async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> AccessReply:
-        return await self.child.access(self._below(loc), mask, xdata)
+    async def access(self, loc: Loc, mask: int, xdata: Dict | None) -> Wind[AccessReply]:
+        return self.child.access(self._below(loc), mask, xdata)
 
-    async def statfs(self, loc: Loc, xdata: Dict | None) -> StatfsReply:
-        return await self.child.statfs(self._below(loc), xdata)
+    async def statfs(self, loc: Loc, xdata: Dict | None) -> Wind[StatfsReply]:
+        return self.child.statfs(self._below(loc), xdata)
 
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
-        return await self.child.getxattr(self._below(loc), name, xdata)
+    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> Wind[GetxattrReply]:
+        return self.child.getxattr(self._below(loc), name, xdata)
 
     async def setxattr(self, loc: Loc, dict: Dict | None, flags: int,
-                       xdata: Dict | None) -> SetxattrReply:
-        return await self.child.setxattr(self._below(loc), dict, flags, xdata)
+                       xdata: Dict | None) -> Wind[SetxattrReply]:
+        return self.child.setxattr(self._below(loc), dict, flags, xdata)
 
     async def removexattr(self, loc: Loc, name: str | None,
-                          xdata: Dict | None) -> RemovexattrReply:
-        return await self.child.removexattr(self._below(loc), name, xdata)
+                          xdata: Dict | None) -> Wind[RemovexattrReply]:
+        return self.child.removexattr(self._below(loc), name, xdata)
 
     def _map_link(self, iatt: Iatt | None) -> None:
         if self._names and iatt is not None and iatt.type == IaType.LNK:
@@ -1778,9 +1783,10 @@ class Crypt(Translator):
         self._map_file(r.buf, r.inode or loc.inode)
         return r
 
-    async def mkdir(self, loc: Loc, mode: int, umask: int, xdata: Dict | None) -> MkdirReply:
+    async def mkdir(self, loc: Loc, mode: int, umask: int,
+                    xdata: Dict | None) -> MkdirReply | Wind[MkdirReply]:
         if not self._names:
-            return await self.child.mkdir(loc, mode, umask, xdata)
+            return self.child.mkdir(loc, mode, umask, xdata)
         iv = os.urandom(DIRIV_LEN)
         xdata = Dict() if xdata is None else xdata
         xdata[DIRIV_XATTR] = iv  # posix sets it on the new directory as it makes it
@@ -1791,9 +1797,9 @@ class Crypt(Translator):
         return r
 
     async def symlink(self, linkname: str | None, loc: Loc, umask: int,
-                      xdata: Dict | None) -> SymlinkReply:
+                      xdata: Dict | None) -> SymlinkReply | Wind[SymlinkReply]:
         if not self._names or linkname is None:
-            return await self.child.symlink(linkname, loc, umask, xdata)
+            return self.child.symlink(linkname, loc, umask, xdata)
         gfid = _xattr_bytes(xdata["gfid-req"]) if xdata is not None and "gfid-req" in xdata \
             else b""
         if len(gfid) != 16:
@@ -1808,9 +1814,9 @@ class Crypt(Translator):
         self._map_link(r.buf)
         return r
 
-    async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply:
+    async def readlink(self, loc: Loc, size: int, xdata: Dict | None) -> ReadlinkReply | Wind[ReadlinkReply]:
         if not self._names:
-            return await self.child.readlink(loc, size, xdata)
+            return self.child.readlink(loc, size, xdata)
         r = await self.child.readlink(loc, SYMLINK_MAX + 1, xdata)
         try:
             target = decrypt_link(await self._cipher(loc.inode), loc.gfid, r.path or "")

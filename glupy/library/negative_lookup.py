@@ -82,7 +82,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from glupy import Dict, MissCache, Option, Translator
+from glupy import Dict, MissCache, Option, Translator, Wind
 from glupy.replies import GetxattrReply, ReaddirpReply, RmdirReply
 from glupy.types import NULL_GFID, Fd, Loc
 
@@ -133,10 +133,11 @@ class NegativeLookup(Translator):
         return reply
 
     # ------------------------------------------------------------ stats
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+    async def getxattr(self, loc: Loc, name: str | None,
+                       xdata: Dict | None) -> GetxattrReply | Wind[GetxattrReply]:
         if name == STATS_XATTR:
             cache = self.miss_cache.stats()
             cache["misses_cached"] = cache.pop("added")
             value = json.dumps(cache, sort_keys=True).encode()
             return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
-        return await self.child.getxattr(loc, name, xdata)
+        return self.child.getxattr(loc, name, xdata)

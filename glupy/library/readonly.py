@@ -68,7 +68,7 @@ from __future__ import annotations
 import errno
 import os
 
-from glupy import Dict, Fd, FopError, Loc, Option, Refuse, Translator
+from glupy import Dict, Fd, FopError, Loc, Option, Refuse, Translator, Wind
 from glupy.replies import FxattropReply, XattropReply
 
 # Fops that modify state and fail unconditionally when read-only.
@@ -107,14 +107,14 @@ class ReadOnly(Translator):
     refuse_write_access = Refuse(errno.EROFS, "access", when=read_only, if_bits=os.W_OK)
 
     async def xattrop(self, loc: Loc, optype: int, xattr: Dict | None,
-                      xdata: Dict | None) -> XattropReply:
+                      xdata: Dict | None) -> Wind[XattropReply]:
         if self.read_only and not _all_zero(xattr):
             raise FopError(errno.EROFS)
-        return await self.child.xattrop(loc, optype, xattr, xdata)
+        return self.child.xattrop(loc, optype, xattr, xdata)
 
     async def fxattrop(self, fd: Fd, optype: int, xattr: Dict | None,
-                       xdata: Dict | None) -> FxattropReply:
+                       xdata: Dict | None) -> Wind[FxattropReply]:
         if self.read_only and not _all_zero(xattr):
             raise FopError(errno.EROFS)
-        return await self.child.fxattrop(fd, optype, xattr, xdata)
+        return self.child.fxattrop(fd, optype, xattr, xdata)
 

@@ -41,7 +41,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from glupy import AttrCache, Dict, FopCall, Option, Reply, Translator, policy
+from glupy import AttrCache, Dict, FopCall, Option, Reply, Translator, Wind, policy
 from glupy.library import EventCounter
 from glupy.replies import (
     FstatReply,
@@ -176,14 +176,15 @@ class StatCache(Translator):
         fd = call.fd
         return self._fd(fd) if fd is not None else []
 
-    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply:
+    async def open(self, loc: Loc, flags: int, fd: Fd, xdata: Dict | None) -> OpenReply | Wind[OpenReply]:
         # O_TRUNC changes size and times; any other open changes nothing cached
         if flags & os.O_TRUNC:
             return await self._changing(_loc_gfids(loc), lambda: self.child.open(loc, flags, fd, xdata))
-        return await self.child.open(loc, flags, fd, xdata)
+        return self.child.open(loc, flags, fd, xdata)
 
     # ------------------------------------------------------------ stats
-    async def getxattr(self, loc: Loc, name: str | None, xdata: Dict | None) -> GetxattrReply:
+    async def getxattr(self, loc: Loc, name: str | None,
+                       xdata: Dict | None) -> GetxattrReply | Wind[GetxattrReply]:
         if name == STATS_XATTR:
             stats = {**self.attr_cache.stats(), "python_lookups": self._lookups.value,
                      "python_stats": self._stats.value,
@@ -191,4 +192,4 @@ class StatCache(Translator):
                      "python_lookups_unlinked": self._lookups_new.value}
             value = json.dumps(stats, sort_keys=True).encode()
             return GetxattrReply(Dict.from_mapping({name: value}), None, op_ret=len(value))
-        return await self.child.getxattr(loc, name, xdata)
+        return self.child.getxattr(loc, name, xdata)

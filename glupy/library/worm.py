@@ -106,7 +106,7 @@ import errno
 import os
 import time
 
-from glupy import Dict, FopCall, FopError, Mark, Option, Refuse, Reply, Translator, WhenMarked, policy
+from glupy import Dict, FopCall, FopError, Mark, Option, Refuse, Reply, Translator, WhenMarked, Wind, policy
 from glupy.replies import FlushReply, RenameReply, UnlinkReply
 from glupy.types import NULL_GFID, Fd, Inode, Loc
 
@@ -182,7 +182,7 @@ class Worm(Translator):
 
     # ------------------------------------------------------------ not known yet
     @policy(*DATA_WRITES, "truncate", "link", "open", "setattr", "fsetattr")
-    async def check_unknown(self, call: FopCall) -> Reply:
+    async def check_unknown(self, call: FopCall) -> Wind[Reply]:
         """A modification of an inode whose mark the bridge has not learned: refused if
         the xattr says committed (the bridge has seen the rule's other conditions hold)."""
         fd: Fd | None = call.arg("fd_out") if call.name == "copy_file_range" else call.fd
@@ -190,7 +190,7 @@ class Worm(Translator):
         inode = loc.inode if loc is not None else (fd.inode if fd is not None else None)
         if await self._is_committed(inode, None if loc is not None else fd):
             raise FopError(errno.EROFS)
-        return await call.wind()
+        return call.wind()
 
     # ------------------------------------------------------------ commit
     async def flush(self, fd: Fd, xdata: Dict | None) -> FlushReply:
@@ -208,7 +208,7 @@ class Worm(Translator):
 
     # ------------------------------------------------------------ xattrs
     @policy("setxattr", "fsetxattr", "removexattr", "fremovexattr")
-    async def change_xattrs(self, call: FopCall) -> Reply:
+    async def change_xattrs(self, call: FopCall) -> Wind[Reply]:
         """Refused on a committed file; WORM_XATTR itself is never changed through here."""
         if call.name.endswith("setxattr"):
             xattrs: Dict | None = call.arg("dict")
@@ -221,17 +221,17 @@ class Worm(Translator):
         inode = loc.inode if loc is not None else (fd.inode if fd is not None else None)
         if await self._is_committed(inode, None if loc is not None else fd):
             raise FopError(errno.EROFS)
-        return await call.wind()
+        return call.wind()
 
     # ------------------------------------------------------------ names
-    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> UnlinkReply:
+    async def unlink(self, loc: Loc, xflags: int, xdata: Dict | None) -> Wind[UnlinkReply]:
         """Only when the file is committed (or not known yet)."""
         await self._refuse_delete(loc.inode)
-        return await self.child.unlink(loc, xflags, xdata)
+        return self.child.unlink(loc, xflags, xdata)
 
-    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> RenameReply:
+    async def rename(self, oldloc: Loc, newloc: Loc, xdata: Dict | None) -> Wind[RenameReply]:
         """Only when a file involved is committed (or not known yet)."""
         if await self._is_committed(oldloc.inode):
             raise FopError(errno.EROFS)
         await self._refuse_delete(newloc.inode)
-        return await self.child.rename(oldloc, newloc, xdata)
+        return self.child.rename(oldloc, newloc, xdata)
