@@ -20,6 +20,7 @@ from glupy.library.negative_lookup import NegativeLookup
 from glupy.library.readonly import ReadOnly
 from glupy.library.stat_cache import StatCache
 from glupy.library.worm import Worm
+from glupy.replies import REPLY_CLASSES
 from glupy.translator import Child, Wind
 
 NO_INODE = SimpleNamespace(inode=None, gfid=b"\0" * 16, path=None)
@@ -89,3 +90,21 @@ def test_crypt_hands_off_what_it_does_not_transform(names):
         handed_off(t, "mkdir", NO_INODE, 0o755, 0, None)
         handed_off(t, "symlink", "target", NO_INODE, 0, None)
         handed_off(t, "readlink", NO_INODE, 100, None)
+
+
+def test_a_subclass_that_needs_the_reply_awaits_the_handed_off_call():
+    # docs/concepts.md, "Handing a fop off": what a subclass of a library translator writes
+    class Reading(NegativeLookup):
+        async def getxattr(self, loc: Any, name: str | None, xdata: Any) -> Any:
+            r = await super().getxattr(loc, name, xdata)
+            if isinstance(r, Wind):
+                r = await r
+            return r
+
+    coro = with_child(Reading()).getxattr(NO_INODE, "user.x", None)
+    wind = coro.send(None)  # the driver winds it and sends the reply back
+    assert isinstance(wind, Wind) and wind.fop.name == "getxattr"
+    reply = REPLY_CLASSES["getxattr"](None)
+    with pytest.raises(StopIteration) as stop:
+        coro.send(reply)
+    assert stop.value.value is reply
