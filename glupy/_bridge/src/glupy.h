@@ -212,8 +212,8 @@ typedef struct {
     int nreleases;
     void *owned[GLUPY_ENTRY_ARGS_MAX];
     void (*release[GLUPY_ENTRY_ARGS_MAX])(void *);
-    /* a hand-off's Python objects its C arguments point into: dropped after the
-       wind, with the GIL taken back (NULL: nothing to drop) */
+    /* with ``wind``: a hand-off's Python objects its C arguments point into, dropped
+       after the wind with the GIL taken back (NULL: nothing to drop) */
     PyObject *drop;
 } glupy_tail_t;
 
@@ -224,7 +224,6 @@ static inline glupy_tail_t *glupy_tail_arm(glupy_tail_t *tail, int gs)
     glupy_tail_t *outer = glupy_tail;
     tail->set = 0;
     tail->nreleases = 0;
-    tail->drop = NULL;
     glupy_tail = gs ? tail : NULL;
     return outer;
 }

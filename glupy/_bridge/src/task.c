@@ -260,9 +260,10 @@ void glupy_tail_run(glupy_tail_t *tail, glupy_tail_t *outer, int gs)
 /* The wind as this entry/callback's tail, if the tail is free (1), else 0: the caller
  * winds now.  GLUPY_MAX_NESTING tail winds deep, a wind is issued now, inside the
  * task's step, so that the reply coming back in this thread meets the task's own
- * depth bound. */
+ * depth bound.  ``drop``: a hand-off's objects, dropped after the wind (the tail's). */
 static int glupy_tail_take_wind(glupy_do_wind_t wind, call_frame_t *frame, xlator_t *child,
-                                glupy_wind_rec_t *rec, const void *wargs, size_t size)
+                                glupy_wind_rec_t *rec, const void *wargs, size_t size,
+                                PyObject *drop)
 {
     glupy_tail_t *tail = glupy_tail;
     if (!tail || tail->set || size > GLUPY_WARGS_MAX || glupy_tail_nesting >= GLUPY_MAX_NESTING)
@@ -272,6 +273,7 @@ static int glupy_tail_take_wind(glupy_do_wind_t wind, call_frame_t *frame, xlato
     tail->frame = frame;
     tail->child = child;
     tail->rec = rec;
+    tail->drop = drop;
     memcpy(tail->wargs, wargs, size);
     return 1;
 }
@@ -279,7 +281,7 @@ static int glupy_tail_take_wind(glupy_do_wind_t wind, call_frame_t *frame, xlato
 int glupy_tail_wind(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
                     glupy_do_wind_t wind, const void *wargs, size_t size, PyObject *py_args)
 {
-    if (rec->task->gathering || !glupy_tail_take_wind(wind, frame, child, rec, wargs, size))
+    if (rec->task->gathering || !glupy_tail_take_wind(wind, frame, child, rec, wargs, size, NULL))
         return 0;
     /* the views the arguments came from must outlive the STACK_WIND (a view the
        translator made may own what it points at): kept until the callback */
@@ -338,10 +340,8 @@ int glupy_hand_off(call_frame_t *frame, xlator_t *child, glupy_wind_rec_t *rec,
             return -1;
     }
     Py_CLEAR(rec->keep);
-    if (glupy_tail_take_wind(wind, frame, child, NULL, wargs, size)) {
-        glupy_tail->drop = drop;
+    if (glupy_tail_take_wind(wind, frame, child, NULL, wargs, size, drop))
         return 0;
-    }
     Py_BEGIN_ALLOW_THREADS
     wind(frame, child, NULL, wargs);
     Py_END_ALLOW_THREADS
