@@ -38,8 +38,7 @@ def handed_off(translator: Translator, fop: str, *args: Any) -> Wind[Any]:
 
 
 def with_child(translator: Translator) -> Translator:
-    translator.children = [Child("below")]
-    object.__setattr__(translator, "child", translator.children[0])
+    translator.children = [Child("below")]  # ``self.child`` is the only one of these
     return translator
 
 
