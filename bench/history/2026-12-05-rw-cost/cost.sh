@@ -40,7 +40,7 @@ perf.send_signal(signal.SIGINT)
 err = perf.communicate()[1]
 vals = {l.split(",")[2]: float(l.split(",")[0]) for l in err.splitlines() if l.count(",") >= 3 and l.split(",")[0].replace(".", "").isdigit()}
 os.close(fd)
-if "vol" in vol and os.environ.get("COUNT"):
+if os.environ.get("COUNT"):
     print(os.getxattr("/tmp/prof/mnt", "glupy.counters"))
 print(f"{vol:9s} {mode}: wall {wall / n * 1e6:6.1f} us/op  cpu {vals.get('task-clock', 0) * 1e3 / n:6.1f} us/op  ctxsw {vals.get('context-switches', 0) / n:.2f}  faults {vals.get('page-faults', 0) / n:.3f}  migr {vals.get('cpu-migrations', 0) / n:.3f}")
 PY
