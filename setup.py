@@ -10,6 +10,10 @@ where the package is imported from.
 Environment:
   GLUPY_PYTHON   the interpreter the bridge starts (default: this build's, or the base
                  interpreter of a throwaway build environment such as `python -m build`'s)
+  GLUPY_FREE_THREADED=1
+                 guard the C's shared state without the GIL, as a free-threaded CPython
+                 needs (on by itself there; glupy/_bridge/src/core.h): glupy._core here,
+                 the bridge in glupy._build
 
 Missing or unsupported GlusterFS headers fail the build with one line that names the
 package to install.
@@ -26,6 +30,8 @@ from setuptools.dist import Distribution
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+FREE_THREADED = [("GLUPY_FREE_THREADED", "1")] if os.environ.get("GLUPY_FREE_THREADED") == "1" else []
+
 # glupy._core: the hot types (glupy/_bridge/src/core.h); plain CPython, no GlusterFS
 CORE = Extension("glupy._core",
                  sources=["glupy/_bridge/src/core.c", "glupy/_bridge/src/foperror.c",
@@ -35,6 +41,7 @@ CORE = Extension("glupy._core",
                           "glupy/_bridge/src/nondata.c"],
                  depends=["glupy/_bridge/src/core.h", "glupy/_bridge/src/core-module.h"],
                  include_dirs=["glupy/_bridge/src"],
+                 define_macros=FREE_THREADED,
                  extra_compile_args=["-Wall", "-fvisibility=hidden",
                                      "-Werror=incompatible-pointer-types",
                                      "-Werror=implicit-function-declaration"])

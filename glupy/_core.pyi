@@ -15,6 +15,8 @@ T = TypeVar("T")
 
 ABI: int
 
+FREE_THREADED: int
+
 _UNSET: Any
 
 class FopError(Exception):

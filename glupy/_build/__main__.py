@@ -1,7 +1,7 @@
 import argparse
 import sys
 
-from glupy._build.build import build, build_core
+from glupy._build.build import build, build_core, target_release
 from glupy._build.release import UnsupportedGlusterFS
 
 parser = argparse.ArgumentParser(prog="python -m glupy._build",
@@ -9,6 +9,7 @@ parser = argparse.ArgumentParser(prog="python -m glupy._build",
 parser.add_argument("-v", "--verbose", action="store_true")
 args = parser.parse_args()
 try:
+    target_release()  # missing or unsupported GlusterFS headers: said before compiling anything
     print(build_core(verbose=args.verbose))
     print(build(verbose=args.verbose))
 except UnsupportedGlusterFS as e:

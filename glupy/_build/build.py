@@ -9,6 +9,8 @@ The hot types (Wind, FopError, ...) are a plain extension module, glupy._core
 ordinary setuptools extension; ``python -m glupy._build`` rebuilds it in place too.
 
     python -m glupy._build            # builds with this interpreter
+    GLUPY_FREE_THREADED=1 python -m glupy._build   # the shared state guarded without
+                                                   # the GIL (glupy/_bridge/src/core.h)
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def compile_flags() -> tuple[list[tuple[str, str | None]], list[str]]:
     defines = DEFINES + [("_CFFI_NO_LIMITED_API", None),
                          ("GLUPY_PYTHON", '"%s"' % sys.executable),
                          ("GLUPY_LIBPYTHON", '"%s"' % libpython())]
+    if os.environ.get("GLUPY_FREE_THREADED") == "1":  # as setup.py builds glupy._core
+        defines.append(("GLUPY_FREE_THREADED", "1"))
     flags = ["-Wall", "-Wno-unused-function", "-Werror=incompatible-pointer-types",
              "-Werror=implicit-function-declaration"]
     return defines, flags
@@ -161,7 +165,7 @@ def build_core(verbose: bool = False) -> Path:
     if not (root / "setup.py").exists():
         return PACKAGE
     done = subprocess.run([sys.executable, "setup.py", "-q" if not verbose else "-v",
-                           "build_ext", "--inplace"], cwd=root, capture_output=not verbose,
+                           "build_ext", "--inplace", "--force"], cwd=root, capture_output=not verbose,
                           text=True)
     if done.returncode != 0:
         raise SystemExit(f"glupy: cannot build glupy._core:\n{done.stdout}{done.stderr}")

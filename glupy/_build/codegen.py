@@ -116,7 +116,7 @@ def _to_py(a: Arg) -> str:
     """C expression: new reference to the Python value of fop argument ``a``."""
     k = a.kind
     if k in VIEW_KINDS:
-        return f"glupy_view(GLUPY_V_{k.upper()}, {_CT[a.ctype]}, (void *){a.name}, priv->inst)"
+        return f"glupy_view(GLUPY_V_{k.upper()}, {_CT[a.ctype]}, (void *){a.name}, glupy_priv_load(priv, inst))"
     if k == "str":
         return f"glupy_str({a.name})"
     if k == "opaque":
@@ -347,6 +347,7 @@ def cdef() -> str:
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")
     out.append("long glupy_failures_finished_in_c(void);")
+    out.append("int glupy_free_threaded(void);")
     out.append(_cache_tables_cdef())
     return "\n".join(out) + "\n"
 

@@ -30,6 +30,7 @@ T = TypeVar("T")
 # Module attributes that are not types: their annotation, or a def's signature.
 MODULE: dict[str, str] = {
     "ABI": "ABI: int",
+    "FREE_THREADED": "FREE_THREADED: int",
     "_UNSET": "_UNSET: Any",
     "_make_wind": "def _make_wind(child: Any, fop: Fop, args: tuple[Any, ...]) -> Wind[Any]: ...",
     "_hand_over": "def _hand_over(obj: object) -> None: ...",

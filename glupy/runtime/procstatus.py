@@ -71,6 +71,8 @@ def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
         # failed fops whose FopError left the coroutine without being raised
         # through its frame (no handler around the await: driver.c)
         "failures_finished_in_c": int(lib.glupy_failures_finished_in_c()),
+        # the bridge guards its shared state without the GIL (core.h GLUPY_FREE_THREADED)
+        "free_threaded": bool(lib.glupy_free_threaded()),
         "translators": [describe(i, lib) for i in list(instances.values())],
     }
 

@@ -42,11 +42,16 @@ PyMODINIT_FUNC PyInit__core(void)
         glupy_view_module_init(m, api) < 0 || glupy_cfield_module_init(m, api) < 0 ||
         glupy_nondata_module_init(m, api) < 0 ||
         PyModule_AddIntConstant(m, "ABI", GLUPY_CORE_ABI) < 0 ||
+        PyModule_AddIntConstant(m, "FREE_THREADED", GLUPY_FREE_THREADED) < 0 ||
         !(capsule = PyCapsule_New(api, GLUPY_CORE_CAPSULE, NULL)) ||
         PyModule_AddObject(m, "_C_API", capsule) < 0) {
         Py_XDECREF(capsule);
         Py_DECREF(m);
         return NULL;
     }
+#ifdef Py_GIL_DISABLED
+    /* without this, importing the module turns the GIL back on */
+    PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
+#endif
     return m;
 }

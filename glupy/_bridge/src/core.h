@@ -18,20 +18,52 @@
    glupy._core built from different sources refuse each other */
 #define GLUPY_CORE_ABI 9
 
+/* -------------------------------------------------------- free threading */
+/* GLUPY_FREE_THREADED: state shared between threads is guarded without the GIL.
+ * A free-threaded CPython's headers define Py_GIL_DISABLED, which turns it on;
+ * GLUPY_FREE_THREADED=1 in the build's environment (setup.py, glupy._build) turns it
+ * on with a GIL too, so that a GIL interpreter runs the same code
+ * (tests/bridge/test_free_threaded_switch.py).  What it covers and what is still
+ * missing: bench/ANALYSIS.md, "Free-threaded CPython". */
+#ifndef GLUPY_FREE_THREADED
+#ifdef Py_GIL_DISABLED
+#define GLUPY_FREE_THREADED 1
+#else
+#define GLUPY_FREE_THREADED 0
+#endif
+#endif
+#if defined(Py_GIL_DISABLED) && !GLUPY_FREE_THREADED
+#error "a free-threaded CPython needs GLUPY_FREE_THREADED"
+#endif
+
+/* add ``n`` to a process-wide count: the GIL guards a plain add */
+#if GLUPY_FREE_THREADED
+#define glupy_count_add(p, n) ((void)__atomic_fetch_add((p), (n), __ATOMIC_RELAXED))
+#else
+#define glupy_count_add(p, n) ((void)(*(p) += (n)))
+#endif
+
 /* ---------------------------------------------------------------- spares */
 /* Objects freed and kept for the next allocation of their kind, which skips the
  * allocator (and the GC's bookkeeping) per fop: a free list of fixed capacity.
  * GLUPY_SPARES(cap) is the type of one that keeps up to ``cap``, e.g.
  *     static GLUPY_SPARES(8) glupy_raw_spares;
- * Its user guards it (the GIL, or a thread-local's thread) and checks what it
+ * A list shared by threads is guarded by the GIL: without one (GLUPY_FREE_THREADED)
+ * it keeps nothing, and what is freed goes back to the allocator.  A thread-local
+ * list (glupy_thread_spares_*) is guarded by its thread.  The user checks what it
  * takes (a Python object the gc module handed out may have other references). */
 #define GLUPY_SPARES(cap) struct { size_t n; void *item[cap]; }
 #define GLUPY_SPARES_CAP(s) (sizeof((s)->item) / sizeof((s)->item[0]))
 /* the last one kept, or NULL when none is */
-#define glupy_spares_take(s) glupy_spares_take_(&(s)->n, (s)->item)
+#define glupy_spares_take(s) \
+    (GLUPY_FREE_THREADED ? NULL : glupy_spares_take_(&(s)->n, (s)->item))
 /* keep ``p`` (not NULL): 1, or 0 when full (the caller frees it) */
-#define glupy_spares_keep(s, p) glupy_spares_keep_(&(s)->n, (s)->item, GLUPY_SPARES_CAP(s), (p))
-#define glupy_spares_full(s) ((s)->n >= GLUPY_SPARES_CAP(s))
+#define glupy_spares_keep(s, p) \
+    (!GLUPY_FREE_THREADED && glupy_spares_keep_(&(s)->n, (s)->item, GLUPY_SPARES_CAP(s), (p)))
+#define glupy_spares_full(s) (GLUPY_FREE_THREADED || (s)->n >= GLUPY_SPARES_CAP(s))
+#define glupy_thread_spares_take(s) glupy_spares_take_(&(s)->n, (s)->item)
+#define glupy_thread_spares_keep(s, p) \
+    glupy_spares_keep_(&(s)->n, (s)->item, GLUPY_SPARES_CAP(s), (p))
 
 static inline void *glupy_spares_take_(size_t *n, void **item)
 {

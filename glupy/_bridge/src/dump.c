@@ -133,9 +133,9 @@ int32_t glupy_dump_priv(xlator_t *this)
 }
 
 /* The instance's tasks in flight (glupy_start and glupy_task_unref, task.c), for
- * glupy.runtime.procstatus; under the GIL. */
+ * glupy.runtime.procstatus: a snapshot. */
 long glupy_instance_tasks(xlator_t *this)
 {
     glupy_private_t *priv = this->private;
-    return priv ? priv->tasks_live : 0;
+    return priv ? __atomic_load_n(&priv->tasks_live, __ATOMIC_RELAXED) : 0;
 }

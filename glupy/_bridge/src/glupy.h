@@ -57,9 +57,11 @@ typedef struct {
     int py_notify;
     struct xlator_fops *fops;
     struct xlator_cbks *cbks;
+    /* read with glupy_priv_load: a reload replaces them (setup.c glupy_set_methods) */
     PyObject *inst;    /* glupy.runtime.driver.Instance */
     PyObject *methods; /* list: slot -> bound method (or None) */
-    /* the child the last wind went to: its Child.xl (cdata) and what that points at */
+    /* the child the last wind went to: its Child.xl (cdata) and what that points at
+       (under the GIL; unused when GLUPY_FREE_THREADED) */
     PyObject *wound_xl;
     xlator_t *wound;
     struct glupy_miss_cache *miss_cache; /* consulted by the lookup entry (misscache.c) */
@@ -68,11 +70,12 @@ typedef struct {
     struct glupy_journal *journal;       /* fops wound on in C record here (journal.c) */
     uint64_t python_calls[GLUPY_NUM_SLOTS]; /* fops that entered Python, per slot */
     struct glupy_cbks_wanted cbks_wanted; /* the cbks the class defines */
-    long tasks_live; /* tasks not finished yet (under the GIL) */
+    long tasks_live; /* tasks not finished yet (glupy_count_add) */
     /* per slot: the last task finished inside its entry (its child answered there),
        so the next one leaves its arguments as they are until its entry ends */
     unsigned char done_in_entry[GLUPY_NUM_SLOTS];
 } glupy_private_t;
+#define glupy_priv_load(priv, field) __atomic_load_n(&(priv)->field, __ATOMIC_ACQUIRE)
 
 /* ------------------------------------------------------------------ tasks */
 enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };
@@ -141,6 +144,7 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno, PyObj
 void glupy_resume(uintptr_t handle);
 long glupy_tasks_in_flight(void);
 long glupy_failures_finished_in_c(void);
+int glupy_free_threaded(void); /* built with GLUPY_FREE_THREADED (core.h) */
 call_frame_t *glupy_current_frame(void);
 int glupy_driver_setup(void);
 
@@ -278,7 +282,7 @@ typedef struct {
 
 extern glupy_objects_t G;
 
-extern long glupy_tasks_live;         /* under the GIL; reported by `glupy status` */
+extern long glupy_tasks_live;         /* glupy_count_add; reported by `glupy status` */
 extern long glupy_unhandled_finished; /* failed fops finished by glupy_finish_unhandled */
 
 /* the cffi module (build.py) hands over its conversions, before glupy_driver_setup */
@@ -597,7 +601,7 @@ int glupy_release_to_python(xlator_t *this, fd_t *fd, int dir);
 /* the xlator's statedump (dumpops.priv): the section glupy.runtime.procstatus writes */
 int32_t glupy_dump_priv(xlator_t *this);
 /* What Python calls (build.py BRIDGE_CDEF): one key = value line of a dump in the making;
- * an instance's tasks in flight, read under the GIL */
+ * an instance's tasks in flight (a snapshot) */
 int glupy_dump_line(void *dump, const char *key, const char *value);
 long glupy_instance_tasks(xlator_t *this);
 int glupy_py_dump(xlator_t *this, void *dump);

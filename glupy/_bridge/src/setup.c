@@ -22,9 +22,14 @@ static PyObject *glupy_set_methods(PyObject *unused, PyObject *const *args, Py_s
     }
     glupy_private_t *priv = this->private;
     PyObject *old_inst = priv->inst, *old_methods = priv->methods;
-    priv->inst = Py_NewRef(args[1]);
-    priv->methods = Py_NewRef(args[2]);
+    __atomic_store_n(&priv->methods, Py_NewRef(args[2]), __ATOMIC_RELEASE);
+    __atomic_store_n(&priv->inst, Py_NewRef(args[1]), __ATOMIC_RELEASE);
     Py_CLEAR(priv->wound_xl);
+    if (GLUPY_FREE_THREADED) {
+        /* a fop entering on another thread may have read them without a lock: they
+           stay for the life of the process (a pair per reload) */
+        return Py_NewRef(Py_None);
+    }
     Py_XDECREF(old_inst);
     Py_XDECREF(old_methods);
     Py_RETURN_NONE;

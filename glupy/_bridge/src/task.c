@@ -25,7 +25,7 @@
  * interpreter's own internal headers; without them, or on another version, failures
  * are raised as usual) */
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
-    __has_include(<internal/pycore_frame.h>)
+    __has_include(<internal/pycore_frame.h>) && !defined(Py_GIL_DISABLED)
 #define Py_BUILD_CORE 1
 #include <internal/pycore_frame.h>
 #if PY_VERSION_HEX >= 0x030C0000
@@ -56,7 +56,7 @@ static pthread_once_t glupy_spares_once = PTHREAD_ONCE_INIT;
 static void glupy_spares_free(void *unused)
 {
     glupy_task_t *t;
-    while ((t = glupy_spares_take(&glupy_task_spares)))
+    while ((t = glupy_thread_spares_take(&glupy_task_spares)))
         free(t);
 }
 
@@ -82,7 +82,7 @@ void glupy_enter_thread_first(void)
 static GLUPY_SPARES(64) glupy_task_cache;
 static glupy_task_t *glupy_task_new(void)
 {
-    glupy_task_t *t = glupy_spares_take(&glupy_task_spares);
+    glupy_task_t *t = glupy_thread_spares_take(&glupy_task_spares);
     if (!t)
         t = glupy_spares_take(&glupy_task_cache);
     if (t) {
@@ -139,8 +139,8 @@ static void glupy_task_unref(glupy_task_t *t)
         free(t->recs);
     }
     PyObject *coro = t->coro, *inst = t->inst;
-    glupy_tasks_live--;
-    ((glupy_private_t *)t->this->private)->tasks_live--;
+    glupy_count_add(&glupy_tasks_live, -1);
+    glupy_count_add(&((glupy_private_t *)t->this->private)->tasks_live, -1);
     if (__atomic_sub_fetch(&t->holders, 1, __ATOMIC_ACQ_REL) == 0)
         glupy_task_free(t); /* else glupy_entry_end frees it */
     Py_XDECREF(coro);
@@ -653,7 +653,7 @@ static int glupy_finish_unhandled(glupy_task_t *t)
         return 0;
 #endif
     coro->cr_frame_state = FRAME_COMPLETED;
-    glupy_unhandled_finished++;
+    glupy_count_add(&glupy_unhandled_finished, 1);
     return 1;
 }
 #else
@@ -725,13 +725,15 @@ static xlator_t *glupy_wind_target(glupy_task_t *t, PyObject *w)
     if (child && (PyObject *)Py_TYPE(child) == G.child_type) {
         glupy_private_t *priv = t->this->private;
         PyObject *cx = ((glupy_child_t *)child)->xl;
-        if (cx && cx == priv->wound_xl) {
+        if (!GLUPY_FREE_THREADED && cx && cx == priv->wound_xl) {
             xl = priv->wound; /* the same child as the last wind: converted then */
         } else if (cx && cx != Py_None) {
             if (glupy_cdata_ptr(cx, GLUPY_CT_XLATOR, (void **)&xl) < 0)
                 return NULL;
-            Py_XSETREF(priv->wound_xl, Py_NewRef(cx));
-            priv->wound = xl;
+            if (!GLUPY_FREE_THREADED) { /* the GIL guards the pair */
+                Py_XSETREF(priv->wound_xl, Py_NewRef(cx));
+                priv->wound = xl;
+            }
         }
     }
     if (!xl)
@@ -997,8 +999,8 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
         Py_END_ALLOW_THREADS
         return NULL;
     }
-    glupy_tasks_live++;
-    priv->tasks_live++;
+    glupy_count_add(&glupy_tasks_live, 1);
+    glupy_count_add(&priv->tasks_live, 1);
     t->refs = 1;
     t->slot = slot;
     t->frame = frame;
@@ -1006,7 +1008,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     t->state = GLUPY_RUNNING;
     t->results = &t->result1;
     t->recs = &t->rec1;
-    t->inst = priv->inst;
+    t->inst = glupy_priv_load(priv, inst);
     Py_XINCREF(t->inst);
     t->holders = 2; /* the entry's and the task's */
     /* where the child answered the last time: inside the entry, the arguments are
@@ -1018,7 +1020,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     for (int i = 0; i < nargs; i++)
         ok = ok && args[i];
     if (ok) {
-        PyObject *method = PyList_GET_ITEM(priv->methods, slot);
+        PyObject *method = PyList_GET_ITEM(glupy_priv_load(priv, methods), slot);
         Py_INCREF(method);
         /* args[-1] is free (the entry's array): the bound method puts self there */
         coro = PyObject_Vectorcall(method, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
@@ -1075,7 +1077,7 @@ void glupy_entry_end(glupy_task_t *t)
     if (__atomic_sub_fetch(&t->holders, 1, __ATOMIC_ACQ_REL) > 0)
         return; /* the task's last reference frees it */
     /* the common case: done inside the entry (its arguments never copied) */
-    if (!glupy_spares_keep(&glupy_task_spares, t))
+    if (!glupy_thread_spares_keep(&glupy_task_spares, t))
         free(t);
 }
 
@@ -1228,6 +1230,11 @@ long glupy_tasks_in_flight(void)
 long glupy_failures_finished_in_c(void)
 {
     return __atomic_load_n(&glupy_unhandled_finished, __ATOMIC_RELAXED);
+}
+
+int glupy_free_threaded(void)
+{
+    return GLUPY_FREE_THREADED;
 }
 
 /* The frame of the fop whose coroutine runs on this thread (NULL outside). */

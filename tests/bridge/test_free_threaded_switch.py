@@ -1,0 +1,165 @@
+"""The bridge built with its free-threading switch (GLUPY_FREE_THREADED, core.h) on this
+GIL interpreter: the shared state is then guarded without the GIL (atomic counters,
+no shared free lists, no cached wind target, a reload's old methods kept), and the
+fops must come out the same.  No free-threaded CPython is packaged for the Debian
+releases tested here, so this is how that code runs at all.
+
+A copy of this checkout is built with GLUPY_FREE_THREADED=1 (glupy._core and the
+bridge, ~12 s) and mounted in real glusterfs processes: FUSE -> Python -> posix for
+every fop, and FUSE -> Python -> io-threads -> posix for fops whose replies and
+reloads come on other threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from exercise import FUSE_REACHABLE_BY_EXERCISE, exercise_all
+
+import glupy
+from glupy.library.passthrough import COUNTERS_XATTR
+from glupy.local import process, volfile
+from glupy.local.volfile import Graph, Volume
+from glupy.runtime import control
+from glupy.runtime.procstatus import STATUS_XATTR
+from glupy.testing import require_mount_privileges
+
+CHECKOUT = Path(glupy.__file__).resolve().parent.parent
+COPIED = ("setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
+PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
+HANDING_OFF = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on", "hand-off": "on"})
+
+# every fop in Python, awaiting its reply (which io-threads sends on its own threads)
+VERSIONED = '''
+from glupy import Dict, replies
+from glupy.library.passthrough import PassThrough
+
+VERSION = {version!r}
+
+
+class Versioned(PassThrough):
+    async def getxattr(self, loc, name, xdata):
+        if name != "glupy.version":
+            return await super().getxattr(loc, name, xdata)
+        value = VERSION.encode()
+        return replies.GetxattrReply(Dict.from_mapping({{name: value}}), None, op_ret=len(value))
+'''
+
+
+@pytest.fixture(scope="module")
+def switched_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this checkout built with the switch on."""
+    if not (CHECKOUT / "setup.py").exists():
+        pytest.skip("glupy is installed, not a checkout: nothing to rebuild")
+    root = tmp_path_factory.mktemp("free-threaded")
+    for name in COPIED:
+        shutil.copy2(CHECKOUT / name, root / name)
+    shutil.copytree(CHECKOUT / "glupy", root / "glupy",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "build-info.json"))
+    env = dict(os.environ, GLUPY_FREE_THREADED="1", PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-m", "glupy._build"], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def switched(switched_copy: Path) -> str:
+    """The volfile type of the copy's bridge."""
+    so = switched_copy / "glupy" / "_bridge" / "glupy.so"
+    assert so.exists()
+    return os.path.relpath(so.with_suffix(""), volfile.xlatordir())
+
+
+def _status(mnt: Path) -> dict:
+    return json.loads(os.getxattr(mnt, STATUS_XATTR))
+
+
+def test_the_switch_reaches_both_modules(switched_copy):
+    probe = "import glupy._core as c; print(c.__file__, c.FREE_THREADED)"
+    for where, expected in ((switched_copy, "1"), (CHECKOUT, "0")):
+        out = subprocess.run([sys.executable, "-c", probe], cwd=where, capture_output=True,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(where)), check=True)
+        path, flag = out.stdout.split()
+        assert Path(path).is_relative_to(where) and flag == expected, out.stdout
+
+
+@pytest.mark.parametrize("passing", [PASS, HANDING_OFF], ids=["await", "hand-off"])
+def test_every_fuse_fop_through_the_switched_bridge(glupy_mount, switched, passing):
+    m = glupy_mount([passing], glupy_type=switched)
+    assert _status(m.mountpoint)["free_threaded"] is True
+    checked = exercise_all(str(m.mountpoint))  # asserts every result itself
+    assert checked
+    calls = json.loads(os.getxattr(m.mountpoint, COUNTERS_XATTR))
+    missing = sorted(f for f in FUSE_REACHABLE_BY_EXERCISE if not calls.get(f))
+    assert not missing, f"fops that never reached Python: {missing}"
+    assert calls.get("release", 0) > 0 and calls.get("releasedir", 0) > 0
+    status = _status(m.mountpoint)
+    assert status["tasks_in_flight"] == 0, status
+
+
+@pytest.fixture
+def threaded_mount(tmp_path, switched):
+    """FUSE -> Versioned (the switched bridge) -> io-threads -> posix."""
+    require_mount_privileges()
+    mods, backend, mnt = tmp_path / "mods", tmp_path / "backend", tmp_path / "mnt"
+    for d in (mods, backend, mnt):
+        d.mkdir()
+    module = mods / "versioned_ft.py"
+    module.write_text(VERSIONED.format(version="v1"))
+    g = Graph()
+    g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
+    g.add(Volume("iot", "performance/io-threads", {"thread-count": "4"}, ["posix"]))
+    g.add(Volume("py", switched, {"module": "versioned_ft:Versioned", "python-path": str(mods)},
+                 ["iot"]))
+    state = process.mount_graph(g, mnt, source_dir=backend, state_dir=tmp_path / "state")
+    try:
+        yield mnt, module, state
+    finally:
+        process.unmount(mnt, state_dir=tmp_path / "state")
+
+
+def test_fops_on_several_threads_and_a_reload(threaded_mount):
+    mnt, module, state = threaded_mount
+    assert _status(mnt)["free_threaded"] is True
+    assert os.getxattr(mnt, "glupy.version") == b"v1"
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            p = mnt / f"f{i}"
+            for n in range(40):
+                data = f"{i}:{n}".encode() * 100
+                p.write_bytes(data)
+                assert p.read_bytes() == data
+                os.setxattr(p, "user.n", str(n).encode())
+                assert os.getxattr(p, "user.n") == str(n).encode()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    module.write_text(VERSIONED.format(version="v2"))
+    st = module.stat()
+    os.utime(module, (st.st_atime + 2, st.st_mtime + 2))  # no cached bytecode
+    answer = control.request(state.pid, {"cmd": "reload", "name": "py"})
+    for t in threads:
+        t.join(60)
+    assert answer["ok"], answer
+    assert not errors, errors
+    assert os.getxattr(mnt, "glupy.version") == b"v2"
+    assert sorted(p.name for p in mnt.iterdir()) == [f"f{i}" for i in range(4)]
+    status = _status(mnt)
+    assert status["tasks_in_flight"] == 0, status
+    work(0)  # once more, surely after the reload
+    assert not errors, errors
+    calls = json.loads(os.getxattr(mnt, COUNTERS_XATTR))  # the new instance's, since the reload
+    assert all(calls.get(f, 0) >= 40 for f in ("writev", "setxattr", "getxattr")), calls
