@@ -79,6 +79,8 @@ GRAPHS = {
     "c-passthrough": "C pass-through (bench/c_passthrough)",
     "py-passthrough": "glupy.library.passthrough:PassThrough (every fop in Python)",
     "py-lookup-only": "bench/translators/lookup_only.py (only lookup in Python)",
+    "py-handing-off": "bench/translators/handing_off.py (lookup, readv, writev in Python, "
+                      "each handed off: the bridge's floor)",
     "py-handoff": "PassThrough with hand-off on (every fop in Python, handed off to the "
                   "child: its reply goes up in C)",
     "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
@@ -88,6 +90,7 @@ GRAPHS = {
 PY_SPECS = {"py-passthrough": "glupy.library.passthrough:PassThrough",
             "py-handoff": "glupy.library.passthrough:PassThrough",
             "py-lookup-only": "lookup_only:LookupOnly",
+            "py-handing-off": "handing_off:HandingOff",
             "py-negative-lookup": "glupy.library.negative_lookup:NegativeLookup",
             "py-audit": "glupy.library.audit:Audit"}
 PY_OPTIONS = {"py-handoff": {"hand-off": "on"}}  # volfile options of a graph's translator

@@ -142,6 +142,11 @@ GRAPHS: dict[str, GraphSpec] = {
     "py-lookup-only": GraphSpec(
         "bench/translators/lookup_only.py (only lookup in Python; other fops default in C)",
         stack(lambda ctx, below: ctx.glupy("bench-pylookup", "lookup_only:LookupOnly", below))),
+    "py-handing-off": GraphSpec(
+        "bench/translators/handing_off.py (lookup, readv, writev in Python, each handed off "
+        "to the child, nothing else done: the bridge's floor)",
+        stack(lambda ctx, below: ctx.glupy("bench-pyfloor", "handing_off:HandingOff", below)),
+        optional=True),
     # ---- library translators vs their C counterparts (added when they exist)
     "nl-cache": GraphSpec(
         "C performance/nl-cache (negative-lookup cache)",

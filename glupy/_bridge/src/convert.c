@@ -41,11 +41,14 @@ void glupy_arg_drop(PyObject *v)
 {
     if (!v)
         return;
+    if (Py_REFCNT(v) != 1 || PyLong_CheckExact(v)) { /* shared, or a size or an offset */
+        Py_DECREF(v);
+        return;
+    }
     int kind = 0;
-    if (Py_REFCNT(v) == 1)
-        while (kind < GLUPY_NUM_VIEWS && (PyObject *)Py_TYPE(v) != G.view_cls[kind])
-            kind++;
-    if (Py_REFCNT(v) != 1 || kind == GLUPY_NUM_VIEWS || kind == GLUPY_V_DIRENTS ||
+    while (kind < GLUPY_NUM_VIEWS && (PyObject *)Py_TYPE(v) != G.view_cls[kind])
+        kind++;
+    if (kind == GLUPY_NUM_VIEWS || kind == GLUPY_V_DIRENTS ||
         glupy_spares_full(&glupy_view_spares[kind])) {
         Py_DECREF(v);
         return;
