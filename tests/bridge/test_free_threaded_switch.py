@@ -7,7 +7,9 @@ releases tested here, so this is how that code runs at all.
 A copy of this checkout is built with GLUPY_FREE_THREADED=1 (glupy._core and the
 bridge, ~12 s) and mounted in real glusterfs processes: FUSE -> Python -> posix for
 every fop, and FUSE -> Python -> io-threads -> posix for fops whose replies and
-reloads come on other threads.
+reloads come on other threads.  Then the rest of this folder runs against the copy
+(~3 min): gather, glupy.Lock, failures, hand-offs, references, reloads, all through the
+task lock (glupy.h glupy_task_lock) instead of the GIL alone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from glupy.runtime.procstatus import STATUS_XATTR
 from glupy.testing import require_mount_privileges
 
 CHECKOUT = Path(glupy.__file__).resolve().parent.parent
+HERE = Path(__file__).parent
 COPIED = ("setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
 HANDING_OFF = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on", "hand-off": "on"})
@@ -163,3 +166,14 @@ def test_fops_on_several_threads_and_a_reload(threaded_mount):
     assert not errors, errors
     calls = json.loads(os.getxattr(mnt, COUNTERS_XATTR))  # the new instance's, since the reload
     assert all(calls.get(f, 0) >= 40 for f in ("writev", "setxattr", "getxattr")), calls
+
+
+def test_the_bridge_suite_on_the_switched_build(switched_copy, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(switched_copy))  # the copy's glupy first
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(HERE), "-q", "-p", "no:cacheprovider",
+         f"--ignore={Path(__file__).resolve()}", f"--basetemp={tmp_path / 'inner'}"],
+        cwd=switched_copy, env=env, capture_output=True, text=True, timeout=1800)
+    summary = done.stdout.strip().splitlines()[-1:] or [done.stderr[-2000:]]
+    assert done.returncode == 0 and " passed" in summary[0] and "failed" not in summary[0], \
+        done.stdout[-6000:] + done.stderr[-2000:]

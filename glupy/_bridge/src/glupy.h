@@ -123,7 +123,28 @@ struct glupy_task {
     /* atomic: who still holds the task's memory, the entry (until glupy_entry_end)
        and the task (until its last reference): the last one frees it */
     int holders;
+#if GLUPY_FREE_THREADED
+    pthread_mutex_t lock; /* glupy_task_lock */
+#endif
 };
+
+/* A task's state machine (state, gen, remaining, results, thread, depth) changes on
+ * the thread that runs its coroutine, on the threads its children reply on and on a
+ * glupy.Lock's releaser.  The GIL makes each decision and its stores one step; without
+ * it (GLUPY_FREE_THREADED, core.h) the task's own mutex does, taken around those
+ * stretches of C only, never while Python runs or a wind is issued.  ``refs`` is
+ * counted atomically then. */
+#if GLUPY_FREE_THREADED
+#define glupy_task_lock_init(t) pthread_mutex_init(&(t)->lock, NULL)
+#define glupy_task_lock(t) pthread_mutex_lock(&(t)->lock)
+#define glupy_task_unlock(t) pthread_mutex_unlock(&(t)->lock)
+#define glupy_task_refs_add(t, n) __atomic_add_fetch(&(t)->refs, (n), __ATOMIC_ACQ_REL)
+#else
+#define glupy_task_lock_init(t) ((void)0)
+#define glupy_task_lock(t) ((void)0)
+#define glupy_task_unlock(t) ((void)0)
+#define glupy_task_refs_add(t, n) ((t)->refs += (n))
+#endif
 
 /* The task running on this thread (initial-exec: a plain %fs access instead of
  * a __tls_get_addr call per use). */

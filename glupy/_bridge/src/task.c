@@ -85,11 +85,29 @@ static glupy_task_t *glupy_task_new(void)
     glupy_task_t *t = glupy_thread_spares_take(&glupy_task_spares);
     if (!t)
         t = glupy_spares_take(&glupy_task_cache);
-    if (t) {
+    if (t)
         memset(t, 0, sizeof(*t));
-        return t;
-    }
-    return calloc(1, sizeof(glupy_task_t));
+    else
+        t = calloc(1, sizeof(glupy_task_t));
+    if (t)
+        glupy_task_lock_init(t);
+    return t;
+}
+
+/* the task's state, stored or read alone (glupy_task_lock) */
+static inline void glupy_task_set_state(glupy_task_t *t, int state)
+{
+    glupy_task_lock(t);
+    t->state = state;
+    glupy_task_unlock(t);
+}
+
+static inline int glupy_task_get_state(glupy_task_t *t)
+{
+    glupy_task_lock(t);
+    int state = t->state;
+    glupy_task_unlock(t);
+    return state;
 }
 
 /* drop the fop's argument views (the coroutine holds its own references) */
@@ -120,7 +138,8 @@ static void glupy_task_detach_args(glupy_task_t *t)
 
 static int glupy_args_valid_here(glupy_task_t *t)
 {
-    return t->entry_pending && t->entry_thread == glupy_thread_id();
+    /* entry_pending is written by the entry's thread only: read it there only */
+    return t->entry_thread == glupy_thread_id() && t->entry_pending;
 }
 
 static void glupy_task_free(glupy_task_t *t)
@@ -131,9 +150,11 @@ static void glupy_task_free(glupy_task_t *t)
 
 static void glupy_task_unref(glupy_task_t *t)
 {
-    if (--t->refs > 0)
+    if (glupy_task_refs_add(t, -1) > 0)
         return;
+    glupy_task_lock(t); /* the entry's end may be detaching them */
     glupy_release_args(t);
+    glupy_task_unlock(t);
     if (t->results != &t->result1) {
         free(t->results);
         free(t->recs);
@@ -151,7 +172,7 @@ static void glupy_task_unref(glupy_task_t *t)
 static void glupy_task_done(glupy_task_t *t)
 {
     PyObject *coro = t->coro;
-    t->state = GLUPY_DONE;
+    glupy_task_set_state(t, GLUPY_DONE);
     t->coro = NULL;
     Py_XDECREF(coro);
 }
@@ -754,10 +775,10 @@ static void glupy_issue(glupy_task_t *t, int index, PyObject *w)
     xlator_t *xl = glupy_wind_target(t, w);
     if (!xl)
         goto failed;
-    t->refs++; /* the wind's: dropped by its callback */
+    glupy_task_refs_add(t, 1); /* the wind's: dropped by its callback */
     if (glupy_winders[slot](t->frame, xl, rec, ((glupy_wind_t *)w)->args, 0) == 0)
         return;
-    t->refs--;
+    glupy_task_refs_add(t, -1);
 failed:;
     /* glupy.runtime.driver._wind_failed turns it into the exception the coroutine sees */
     PyObject *type, *value, *tb;
@@ -772,7 +793,7 @@ failed:;
         PyErr_Clear();
         e = PyObject_CallFunction(PyExc_RuntimeError, "s", "cannot wind");
     }
-    t->refs++;
+    glupy_task_refs_add(t, 1);
     glupy_deliver(t, index, e);
     glupy_task_unref(t);
 }
@@ -830,14 +851,14 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
         PySendResult r = glupy_step(t, value, exc, &out);
         value = exc = NULL;
         if (r == PYGEN_RETURN) {
-            t->state = GLUPY_DONE;
+            glupy_task_set_state(t, GLUPY_DONE);
             glupy_finish(t, out);
             Py_DECREF(out);
             glupy_task_done(t);
             return;
         }
         if (r == PYGEN_ERROR) {
-            t->state = GLUPY_DONE;
+            glupy_task_set_state(t, GLUPY_DONE);
             glupy_fail(t);
             glupy_task_done(t);
             return;
@@ -846,8 +867,11 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             glupy_detach_reply(live);
             live = NULL;
         }
-        if (t->nargs && !glupy_args_valid_here(t))
+        if (__atomic_load_n(&t->nargs, __ATOMIC_RELAXED) && !glupy_args_valid_here(t)) {
+            glupy_task_lock(t); /* the entry's end may be detaching them too */
             glupy_task_detach_args(t);
+            glupy_task_unlock(t);
+        }
         PyObject *tp = (PyObject *)Py_TYPE(out);
         unsigned gen;
         if (tp == G.wind_type) {
@@ -855,11 +879,13 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             ((glupy_wind_t *)out)->awaited = 0;
             if (glupy_task_slots(t, 1) < 0)
                 goto bad;
+            glupy_task_lock(t);
             t->gathering = 0;
             t->remaining = 1;
             gen = ++t->gen;
             t->thread = glupy_thread_id();
             t->state = GLUPY_WINDING;
+            glupy_task_unlock(t);
             glupy_issue(t, 0, out);
         } else if (tp == G.gather_type) {
             glupy_gather_t *g = (glupy_gather_t *)out;
@@ -878,27 +904,31 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             }
             if (glupy_task_slots(t, n) < 0)
                 goto bad;
+            glupy_task_lock(t);
             t->gathering = 1;
             t->return_exceptions = g->return_exceptions;
             t->remaining = n;
             gen = ++t->gen;
             t->thread = glupy_thread_id();
             t->state = GLUPY_WINDING;
+            glupy_task_unlock(t);
             Py_INCREF(winds);
             for (int i = 0; i < n; i++)
                 glupy_issue(t, i, PyTuple_GET_ITEM(winds, i));
             Py_DECREF(winds);
         } else if (tp == G.acquire_type) {
             /* glupy.Lock: parked until Lock.release hands it over (glupy_resume) */
+            glupy_task_lock(t);
             t->gen++;
             t->state = GLUPY_WAITING;
-            t->refs++; /* the waiter's */
+            glupy_task_unlock(t);
+            glupy_task_refs_add(t, 1); /* the waiter's */
             PyObject *got = PyObject_CallFunction(G.acquire, "OK", out,
                                                   (unsigned long long)(uintptr_t)t);
             Py_DECREF(out);
             if (!got) {
-                t->refs--;
-                t->state = GLUPY_RUNNING;
+                glupy_task_refs_add(t, -1);
+                glupy_task_set_state(t, GLUPY_RUNNING);
                 PyObject *type, *val, *tb;
                 PyErr_Fetch(&type, &val, &tb);
                 PyErr_NormalizeException(&type, &val, &tb);
@@ -911,8 +941,8 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
             Py_DECREF(got);
             if (!took)
                 return; /* parked: the lock's release continues it */
-            t->refs--;
-            t->state = GLUPY_RUNNING;
+            glupy_task_refs_add(t, -1);
+            glupy_task_set_state(t, GLUPY_RUNNING);
             continue;
         } else {
             PyErr_Format(PyExc_TypeError,
@@ -922,13 +952,18 @@ static void glupy_run(glupy_task_t *t, PyObject *value, PyObject *exc, PyObject 
         }
         Py_DECREF(out);
         /* who continues: a nested callback may have already moved the task on */
-        if (t->gen != gen || (t->state != GLUPY_WINDING && t->state != GLUPY_READY))
+        glupy_task_lock(t);
+        if (t->gen != gen || (t->state != GLUPY_WINDING && t->state != GLUPY_READY)) {
+            glupy_task_unlock(t);
             return;
+        }
         if (t->state == GLUPY_WINDING) {
             t->state = GLUPY_WAITING;
+            glupy_task_unlock(t);
             return;
         }
         t->state = GLUPY_RUNNING;
+        glupy_task_unlock(t);
         glupy_collect(t, &value, &exc);
         continue;
     bad:
@@ -949,6 +984,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
 {
     int detached = 0;
     for (;;) {
+        glupy_task_lock(t);
         int remaining = t->remaining - 1;
         if (remaining > 0 || (t->state == GLUPY_WINDING &&
                               (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING))) {
@@ -956,6 +992,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
                callback has returned: detach it BEFORE it becomes visible.
                Detaching runs Python (the GIL may change hands), so decide again. */
             if (!detached) {
+                glupy_task_unlock(t);
                 glupy_detach_reply(result);
                 detached = 1;
                 continue;
@@ -964,6 +1001,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
             t->remaining = remaining;
             if (!remaining)
                 t->state = GLUPY_READY;
+            glupy_task_unlock(t);
             return;
         }
         break;
@@ -972,6 +1010,7 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
     t->remaining = 0;
     t->state = GLUPY_RUNNING;
     t->results[index] = result;
+    glupy_task_unlock(t);
     Py_INCREF(result); /* stays valid as ``live`` while the task runs */
     glupy_collect(t, &value, &exc);
     t->depth++;
@@ -1062,14 +1101,15 @@ void glupy_entry_end(glupy_task_t *t)
         /* a reply on another thread resumed the coroutine, which let the GIL go
            mid-step: it may be reading the views; it detaches them when it suspends */
         while (__atomic_load_n(&t->holders, __ATOMIC_ACQUIRE) == 2 && t->nargs &&
-               t->state == GLUPY_RUNNING) {
+               glupy_task_get_state(t) == GLUPY_RUNNING) {
             PyThreadState *ts = PyEval_SaveThread();
             sched_yield();
             PyEval_RestoreThread(ts);
         }
-        if (t->nargs)
-            glupy_task_detach_args(t);
+        glupy_task_lock(t);
+        glupy_task_detach_args(t); /* none left if the coroutine detached them */
         t->entry_pending = 0;
+        glupy_task_unlock(t);
         glupy_gil_release(gs);
     }
     glupy_private_t *priv = t->this->private;
@@ -1086,14 +1126,18 @@ void glupy_entry_end(glupy_task_t *t)
  * neither the reply nor its FopError is made.  ``raw`` is stolen when 1. */
 static int glupy_fail_unhandled(glupy_task_t *t, int32_t op_errno, PyObject *raw)
 {
+    glupy_task_lock(t);
     if (t->gathering || t->remaining != 1 || !t->c_await || !t->coro ||
         (t->state == GLUPY_WINDING &&
          (t->thread != glupy_thread_id() || t->depth >= GLUPY_MAX_NESTING)) ||
-        !glupy_finish_unhandled(t))
+        !glupy_finish_unhandled(t)) {
+        glupy_task_unlock(t);
         return 0;
+    }
     t->remaining = 0;
     t->c_await = 0;
     t->state = GLUPY_DONE;
+    glupy_task_unlock(t);
     if (op_errno <= 0)
         op_errno = EIO;
     if (glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
@@ -1210,7 +1254,7 @@ void glupy_resume(uintptr_t handle)
     glupy_task_t *t = (glupy_task_t *)handle;
     glupy_tail_t *outer = glupy_tail;
     glupy_tail = NULL; /* called from Python: its unwind is done here, at once */
-    t->state = GLUPY_RUNNING;
+    glupy_task_set_state(t, GLUPY_RUNNING);
     t->depth++;
     glupy_run(t, NULL, NULL, NULL);
     t->depth--;
