@@ -122,11 +122,8 @@ def threaded_mount(tmp_path, switched):
     g.add(Volume("iot", "performance/io-threads", {"thread-count": "4"}, ["posix"]))
     g.add(Volume("py", switched, {"module": "versioned_ft:Versioned", "python-path": str(mods)},
                  ["iot"]))
-    state = process.mount_graph(g, mnt, source_dir=backend, state_dir=tmp_path / "state")
-    try:
+    with process.mounted(g, mnt, source_dir=backend, state_dir=tmp_path / "state") as state:
         yield mnt, module, state
-    finally:
-        process.unmount(mnt, state_dir=tmp_path / "state")
 
 
 def test_fops_on_several_threads_and_a_reload(threaded_mount):
