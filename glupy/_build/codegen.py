@@ -116,7 +116,7 @@ def _to_py(a: Arg) -> str:
     """C expression: new reference to the Python value of fop argument ``a``."""
     k = a.kind
     if k in VIEW_KINDS:
-        return f"glupy_view(GLUPY_V_{k.upper()}, {_CT[a.ctype]}, (void *){a.name}, glupy_priv_load(priv, inst))"
+        return f"glupy_view(GLUPY_V_{k.upper()}, {_CT[a.ctype]}, (void *){a.name}, PyTuple_GET_ITEM(binding, 0))"
     if k == "str":
         return f"glupy_str({a.name})"
     if k == "opaque":

@@ -70,10 +70,13 @@ static int32_t glupy_c_@FOP@(call_frame_t *frame, xlator_t *this@ARG_DECLS@)
     glupy_tail_t tail;
     glupy_tail_t *outer = glupy_tail_arm(&tail, gs);
     glupy_private_t *priv = this->private;
+    /* (inst, methods), set before the fop table was installed; held across the views'
+       making, in which a reload on another thread could replace it */
+    PyObject *binding = Py_NewRef(glupy_binding(priv));
     PyObject *argv[1 + @NUM_PY_ARGS@], **a = argv + 1; /* argv[0]: for the method's self */
     __atomic_fetch_add(&priv->python_calls[@SLOT@], 1, __ATOMIC_RELAXED);
     @ARGS_TO_PY@
-    glupy_task_t *entry_task = glupy_start(this, @SLOT@, frame, a, @NUM_PY_ARGS@);
+    glupy_task_t *entry_task = glupy_start(this, binding, @SLOT@, frame, a, @NUM_PY_ARGS@);
     glupy_tail_run(&tail, outer, gs);
     glupy_entry_end(entry_task);
     return 0;

@@ -57,9 +57,10 @@ typedef struct {
     int py_notify;
     struct xlator_fops *fops;
     struct xlator_cbks *cbks;
-    /* read with glupy_priv_load: a reload replaces them (setup.c glupy_set_methods) */
-    PyObject *inst;    /* glupy.runtime.driver.Instance */
-    PyObject *methods; /* list: slot -> bound method (or None) */
+    /* (inst, methods): the glupy.runtime.driver.Instance and its fop methods (a list:
+       slot -> bound method or None), replaced together by a reload (setup.c
+       glupy_set_methods); a fop's entry reads both with one load (glupy_binding) */
+    PyObject *binding;
     /* the child the last wind went to: its Child.xl (cdata) and what that points at
        (under the GIL; unused when GLUPY_FREE_THREADED) */
     PyObject *wound_xl;
@@ -75,7 +76,7 @@ typedef struct {
        so the next one leaves its arguments as they are until its entry ends */
     unsigned char done_in_entry[GLUPY_NUM_SLOTS];
 } glupy_private_t;
-#define glupy_priv_load(priv, field) __atomic_load_n(&(priv)->field, __ATOMIC_ACQUIRE)
+#define glupy_binding(priv) __atomic_load_n(&(priv)->binding, __ATOMIC_ACQUIRE)
 
 /* ------------------------------------------------------------------ tasks */
 enum { GLUPY_RUNNING, GLUPY_WINDING, GLUPY_WAITING, GLUPY_READY, GLUPY_DONE };
@@ -150,12 +151,12 @@ struct glupy_task {
  * a __tls_get_addr call per use). */
 extern __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 
-/* A fop entered Python: call the translator's method with the argument views
- * ``args`` (stolen; args[-1] may be written during the call) and drive the
- * coroutine.  Returns the task (or NULL), for glupy_entry_end once the entry's tail
- * has run. */
-glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
-                          int nargs);
+/* A fop entered Python: call the method of ``binding`` (priv->binding, what the entry
+ * built the views with; a reference, stolen) with the argument views ``args`` (stolen;
+ * args[-1] may be written during the call) and drive the coroutine.  Returns the task
+ * (or NULL), for glupy_entry_end once the entry's tail has run. */
+glupy_task_t *glupy_start(xlator_t *this, PyObject *binding, int slot, call_frame_t *frame,
+                          PyObject **args, int nargs);
 /* The last step of a fop's entry, GIL held or not: a task that finished is freed; one
  * still suspended gets its argument views detached before the entry returns. */
 void glupy_entry_end(glupy_task_t *t);

@@ -21,17 +21,16 @@ static PyObject *glupy_set_methods(PyObject *unused, PyObject *const *args, Py_s
         return NULL;
     }
     glupy_private_t *priv = this->private;
-    PyObject *old_inst = priv->inst, *old_methods = priv->methods;
-    __atomic_store_n(&priv->methods, Py_NewRef(args[2]), __ATOMIC_RELEASE);
-    __atomic_store_n(&priv->inst, Py_NewRef(args[1]), __ATOMIC_RELEASE);
+    PyObject *binding = PyTuple_Pack(2, args[1], args[2]), *old = priv->binding;
+    if (!binding)
+        return NULL;
+    __atomic_store_n(&priv->binding, binding, __ATOMIC_RELEASE);
     Py_CLEAR(priv->wound_xl);
-    if (GLUPY_FREE_THREADED) {
-        /* a fop entering on another thread may have read them without a lock: they
-           stay for the life of the process (a pair per reload) */
-        return Py_NewRef(Py_None);
-    }
-    Py_XDECREF(old_inst);
-    Py_XDECREF(old_methods);
+    /* without the GIL, a fop entering on another thread may have read the old binding
+       and not yet taken its reference: it stays for the life of the process (one per
+       reload) */
+    if (!GLUPY_FREE_THREADED)
+        Py_XDECREF(old);
     Py_RETURN_NONE;
 }
 

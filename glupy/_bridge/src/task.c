@@ -1024,8 +1024,8 @@ static void glupy_deliver(glupy_task_t *t, int index, PyObject *result)
 /* A fop entered Python: call the translator's method with the argument views
  * (``args``, stolen; a NULL entry means a conversion failed; args[-1] may be written
  * during the call) and run it. */
-glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObject **args,
-                          int nargs)
+glupy_task_t *glupy_start(xlator_t *this, PyObject *binding, int slot, call_frame_t *frame,
+                          PyObject **args, int nargs)
 {
     glupy_private_t *priv = this->private;
     glupy_task_t *t = glupy_task_new();
@@ -1033,6 +1033,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     if (!t) {
         for (int i = 0; i < nargs; i++)
             Py_XDECREF(args[i]);
+        Py_DECREF(binding);
         Py_BEGIN_ALLOW_THREADS
         glupy_unwind_error(slot, frame, ENOMEM);
         Py_END_ALLOW_THREADS
@@ -1047,8 +1048,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     t->state = GLUPY_RUNNING;
     t->results = &t->result1;
     t->recs = &t->rec1;
-    t->inst = glupy_priv_load(priv, inst);
-    Py_XINCREF(t->inst);
+    t->inst = Py_NewRef(PyTuple_GET_ITEM(binding, 0));
     t->holders = 2; /* the entry's and the task's */
     /* where the child answered the last time: inside the entry, the arguments are
        left as they are (detached only if the task outlives the entry); else they are
@@ -1059,7 +1059,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     for (int i = 0; i < nargs; i++)
         ok = ok && args[i];
     if (ok) {
-        PyObject *method = PyList_GET_ITEM(glupy_priv_load(priv, methods), slot);
+        PyObject *method = PyList_GET_ITEM(PyTuple_GET_ITEM(binding, 1), slot);
         Py_INCREF(method);
         /* args[-1] is free (the entry's array): the bound method puts self there */
         coro = PyObject_Vectorcall(method, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
@@ -1067,6 +1067,7 @@ glupy_task_t *glupy_start(xlator_t *this, int slot, call_frame_t *frame, PyObjec
     } else if (!PyErr_Occurred()) {
         PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
     }
+    Py_DECREF(binding);
     if (nargs <= GLUPY_ENTRY_ARGS_MAX) {
         memcpy(t->args, args, nargs * sizeof(*args)); /* references kept until detached */
         t->nargs = nargs;
