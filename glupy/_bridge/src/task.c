@@ -1055,7 +1055,7 @@ glupy_task_t *glupy_start(xlator_t *this, PyObject *binding, int slot, call_fram
        detached when the coroutine first suspends, and the entry ends without the GIL */
     t->entry_pending = __atomic_load_n(&priv->done_in_entry[slot], __ATOMIC_RELAXED);
     t->entry_thread = glupy_thread_id();
-    int ok = t->inst != NULL;
+    int ok = 1;
     for (int i = 0; i < nargs; i++)
         ok = ok && args[i];
     if (ok) {
@@ -1065,7 +1065,7 @@ glupy_task_t *glupy_start(xlator_t *this, PyObject *binding, int slot, call_fram
         coro = PyObject_Vectorcall(method, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(method);
     } else if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_RuntimeError, "glupy: fop for an instance that is not ready");
+        PyErr_SetString(PyExc_RuntimeError, "glupy: a fop argument did not convert");
     }
     Py_DECREF(binding);
     if (nargs <= GLUPY_ENTRY_ARGS_MAX) {
