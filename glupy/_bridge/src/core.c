@@ -8,7 +8,8 @@
 #include "core-module.h"
 
 /* each part of the module init fills its entries (core-module.h) */
-static glupy_core_api_t glupy_core_api = {.abi = GLUPY_CORE_ABI};
+static glupy_core_api_t glupy_core_api = {.abi = GLUPY_CORE_ABI,
+                                           .free_threaded = GLUPY_FREE_THREADED};
 
 static PyObject *hand_over(PyObject *unused, PyObject *obj)
 {

@@ -16,7 +16,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 9
+#define GLUPY_CORE_ABI 10
 
 /* -------------------------------------------------------- free threading */
 /* GLUPY_FREE_THREADED: state shared between threads is guarded without the GIL.
@@ -207,6 +207,7 @@ typedef struct {
 
 typedef struct {
     int abi;
+    int free_threaded; /* GLUPY_FREE_THREADED: the bridge's must match */
     PyTypeObject *fop_error;
     PyTypeObject *reply;
     PyTypeObject *vector;
@@ -254,6 +255,12 @@ static inline glupy_core_api_t *glupy_core_import(void)
     if (api && api->abi != GLUPY_CORE_ABI) {
         PyErr_Format(PyExc_ImportError, "glupy._core has ABI %d, the bridge expects %d: "
                      "rebuild both (python -m glupy._build)", api->abi, GLUPY_CORE_ABI);
+        return NULL;
+    }
+    if (api && api->free_threaded != GLUPY_FREE_THREADED) {
+        PyErr_Format(PyExc_ImportError, "glupy._core was built %s GLUPY_FREE_THREADED, the "
+                     "bridge %s: rebuild both (python -m glupy._build)",
+                     api->free_threaded ? "with" : "without", GLUPY_FREE_THREADED ? "with" : "without");
         return NULL;
     }
     return api;
