@@ -343,6 +343,7 @@ def cdef() -> str:
         out.append(f"{_unwind_proto(f)};")
     out.append("void glupy_unwind_error(int slot, call_frame_t *frame, int32_t op_errno);")
     out.append("int glupy_driver_setup(void);")
+    out.append("const char *glupy_driver_setup_error(void);")
     out.append("void glupy_resume(uintptr_t handle);")
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")

@@ -367,7 +367,8 @@ def _setup_driver() -> None:
     })
     _core._hand_over(_driver_config)
     if lib.glupy_driver_setup() != 0:
-        raise RuntimeError("glupy: the C driver refused its setup (see the log)")
+        why = ffi.string(lib.glupy_driver_setup_error()).decode(errors="replace")
+        raise RuntimeError(f"glupy: the C driver refused its setup: {why or 'no reason given'}")
 
 
 def _fast_attr(descriptor: Any) -> Any:

@@ -94,6 +94,23 @@ def test_the_switch_reaches_both_modules(switched_copy):
         assert Path(path).is_relative_to(where) and flag == expected, out.stdout
 
 
+def test_a_bridge_and_core_built_apart_refuse_each_other(glupy_mount, switched_copy, tmp_path):
+    """The switched bridge beside an unswitched glupy._core (whose free lists would be
+    shared without a lock): the mount fails and the log says which was built how."""
+    mixed = tmp_path / "mixed"
+    shutil.copytree(switched_copy, mixed, ignore=shutil.ignore_patterns("__pycache__"))
+    for core in (mixed / "glupy").glob("_core.*.so"):
+        core.unlink()
+    for core in (CHECKOUT / "glupy").glob("_core.*.so"):
+        shutil.copy2(core, mixed / "glupy" / core.name)
+    so = mixed / "glupy" / "_bridge" / "glupy.so"
+    with pytest.raises(process.MountError) as info:
+        glupy_mount([PASS], glupy_type=os.path.relpath(so.with_suffix(""), volfile.xlatordir()),
+                    timeout=20)
+    assert ("the C driver refused its setup: ImportError: glupy._core was built without "
+            "GLUPY_FREE_THREADED, the bridge with: rebuild both" in str(info.value)), str(info.value)
+
+
 @pytest.mark.parametrize("passing", [PASS, HANDING_OFF], ids=["await", "hand-off"])
 def test_every_fuse_fop_through_the_switched_bridge(glupy_mount, switched, passing):
     m = glupy_mount([passing], glupy_type=switched)

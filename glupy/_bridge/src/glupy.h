@@ -169,6 +169,7 @@ long glupy_failures_finished_in_c(void);
 int glupy_free_threaded(void); /* built with GLUPY_FREE_THREADED (core.h) */
 call_frame_t *glupy_current_frame(void);
 int glupy_driver_setup(void);
+const char *glupy_driver_setup_error(void); /* why it failed: "Type: message" */
 
 /* --------------------------------------------------- the GIL per thread */
 /* Every GlusterFS thread that enters Python keeps one Python thread state for

@@ -49,8 +49,33 @@ static int glupy_check_class(PyObject *cls, PyTypeObject *base)
 
 /* ``config`` (a dict built by glupy.runtime.driver.attach) hands the driver its
  * Python objects; the driver puts its functions into it (set_methods, ...).
- * Returns 0, or -1 with an exception printed. */
+ * Returns 0, or -1 with the exception kept for glupy_driver_setup_error. */
 static int glupy_driver_setup_locked(glupy_core_api_t *core, PyObject *c);
+
+/* why the last glupy_driver_setup failed: the driver raises it into the log */
+static char glupy_setup_error[512];
+
+const char *glupy_driver_setup_error(void)
+{
+    return glupy_setup_error;
+}
+
+/* the pending exception, as "Type: message", into glupy_setup_error (cleared) */
+static void glupy_keep_setup_error(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *msg = text ? PyUnicode_AsUTF8(text) : NULL;
+    snprintf(glupy_setup_error, sizeof(glupy_setup_error), "%s: %s",
+             type ? ((PyTypeObject *)type)->tp_name : "error", msg ? msg : "(no message)");
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
 
 /* The config comes through glupy._core._hand_over (core.h). */
 int glupy_driver_setup(void)
@@ -66,8 +91,9 @@ int glupy_driver_setup(void)
         r = glupy_driver_setup_locked(core, config);
     else if (core)
         PyErr_SetString(PyExc_TypeError, "glupy driver setup: no config handed over");
+    glupy_setup_error[0] = '\0';
     if (r < 0 && PyErr_Occurred())
-        PyErr_Print();
+        glupy_keep_setup_error();
     Py_XDECREF(config); /* the caller (glupy.runtime.driver) keeps it */
     PyGILState_Release(gs);
     return r;
