@@ -110,10 +110,12 @@ def libpython() -> str:
 
 def compile_flags() -> tuple[list[tuple[str, str | None]], list[str]]:
     """The macros and compiler flags every C file of the bridge is built with."""
-    # the bridge uses the full C API (PyConfig): no limited API
-    defines = DEFINES + [("_CFFI_NO_LIMITED_API", None),
-                         ("GLUPY_PYTHON", '"%s"' % sys.executable),
+    defines = DEFINES + [("GLUPY_PYTHON", '"%s"' % sys.executable),
                          ("GLUPY_LIBPYTHON", '"%s"' % libpython())]
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        # the bridge uses the full C API (PyConfig): no limited API (on a free-threaded
+        # CPython, which has none, cffi's generated source defines this itself)
+        defines.append(("_CFFI_NO_LIMITED_API", None))
     if os.environ.get("GLUPY_FREE_THREADED") == "1":  # as setup.py builds glupy._core
         defines.append(("GLUPY_FREE_THREADED", "1"))
     flags = ["-Wall", "-Wno-unused-function", "-Werror=incompatible-pointer-types",

@@ -73,6 +73,8 @@ def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
         "failures_finished_in_c": int(lib.glupy_failures_finished_in_c()),
         # the bridge guards its shared state without the GIL (core.h GLUPY_FREE_THREADED)
         "free_threaded": bool(lib.glupy_free_threaded()),
+        # on a free-threaded CPython: whether a module imported since made it take the GIL
+        "gil_enabled": sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True,
         "translators": [describe(i, lib) for i in list(instances.values())],
     }
 
