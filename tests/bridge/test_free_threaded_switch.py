@@ -2,7 +2,8 @@
 GIL interpreter: the shared state is then guarded without the GIL (atomic counters,
 no shared free lists, no cached wind target, a reload's old methods kept), and the
 fops must come out the same.  No free-threaded CPython is packaged for the Debian
-releases tested here, so this is how that code runs at all.
+releases tested here: .ci/free-threaded.sh builds one (3.13t, from Debian's source)
+and runs this folder with it, where the switch is on by itself and the GIL is off.
 
 A copy of this checkout is built with GLUPY_FREE_THREADED=1 (glupy._core and the
 bridge, ~12 s) and mounted in real glusterfs processes: FUSE -> Python -> posix for
@@ -19,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import threading
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from glupy.runtime.procstatus import STATUS_XATTR
 from glupy.testing import require_mount_privileges
 
 CHECKOUT = Path(glupy.__file__).resolve().parent.parent
+FREE_THREADED_CPYTHON = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HERE = Path(__file__).parent
 COPIED = ("setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
 PASS = ("glupy.library.passthrough:PassThrough", {"track-ctx": "on"})
@@ -87,13 +90,15 @@ def _status(mnt: Path) -> dict:
 
 def test_the_switch_reaches_both_modules(switched_copy):
     probe = "import glupy._core as c; print(c.__file__, c.FREE_THREADED)"
-    for where, expected in ((switched_copy, "1"), (CHECKOUT, "0")):
+    on_by_itself = "1" if FREE_THREADED_CPYTHON else "0"
+    for where, expected in ((switched_copy, "1"), (CHECKOUT, on_by_itself)):
         out = subprocess.run([sys.executable, "-c", probe], cwd=where, capture_output=True,
                              text=True, env=dict(os.environ, PYTHONPATH=str(where)), check=True)
         path, flag = out.stdout.split()
         assert Path(path).is_relative_to(where) and flag == expected, out.stdout
 
 
+@pytest.mark.skipif(FREE_THREADED_CPYTHON, reason="a free-threaded CPython switches every build")
 def test_a_bridge_and_core_built_apart_refuse_each_other(glupy_mount, switched_copy, tmp_path):
     """The switched bridge beside an unswitched glupy._core (whose free lists would be
     shared without a lock): the mount fails and the log says which was built how."""
@@ -111,6 +116,20 @@ def test_a_bridge_and_core_built_apart_refuse_each_other(glupy_mount, switched_c
             "GLUPY_FREE_THREADED, the bridge with: rebuild both" in str(info.value)), str(info.value)
 
 
+@pytest.mark.skipif(not FREE_THREADED_CPYTHON,
+                    reason="a GIL CPython (.ci/free-threaded.sh builds one without)")
+def test_a_free_threaded_cpython_serves_fops_without_the_gil(glupy_mount):
+    """This tree's own bridge on a free-threaded CPython: switched by itself, and nothing
+    the translator and the driver import (cffi's modules, glupy._core) brings the GIL
+    back, so the fops of this whole folder run with threads truly in parallel."""
+    m = glupy_mount([PASS])
+    before = _status(m.mountpoint)
+    assert before["free_threaded"] is True and before["gil_enabled"] is False, before
+    assert exercise_all(str(m.mountpoint))
+    after = _status(m.mountpoint)
+    assert after["gil_enabled"] is False and after["tasks_in_flight"] == 0, after
+
+
 @pytest.mark.parametrize("passing", [PASS, HANDING_OFF], ids=["await", "hand-off"])
 def test_every_fuse_fop_through_the_switched_bridge(glupy_mount, switched, passing):
     m = glupy_mount([passing], glupy_type=switched)
@@ -123,6 +142,69 @@ def test_every_fuse_fop_through_the_switched_bridge(glupy_mount, switched, passi
     assert calls.get("release", 0) > 0 and calls.get("releasedir", 0) > 0
     status = _status(m.mountpoint)
     assert status["tasks_in_flight"] == 0, status
+
+
+# one reply object returned by every getxattr of one name, its dict replaced now and then:
+# with io-threads above, fops enter Python on four threads at once (without a GIL, truly)
+SHARED_REPLY = '''
+from glupy import Dict, Translator, replies
+
+VALUES = (b"one", b"two")
+
+
+class SharedReply(Translator):
+    def init(self):
+        self.calls = 0
+        self.shared = replies.GetxattrReply(Dict.from_mapping({"user.shared": VALUES[0]}), None,
+                                            op_ret=3)
+
+    async def getxattr(self, loc, name, xdata):
+        if name != "user.shared":
+            return self.child.getxattr(loc, name, xdata)
+        self.calls += 1
+        if self.calls % 5 == 0:
+            self.shared.dict = Dict.from_mapping({"user.shared": VALUES[self.calls % 2]})
+        assert self.shared.xdata is None
+        return self.shared
+'''
+
+
+def test_one_reply_returned_by_fops_on_several_threads(tmp_path, switched):
+    """Reading a reply's field stores it, setting one changes the reply, and returning it
+    converts its fields: the reply's own lock (core.h GLUPY_BEGIN_OBJECT_LOCK) keeps each
+    fop's answer whole while other threads do the same to that one object."""
+    require_mount_privileges()
+    mods, backend, mnt = tmp_path / "mods", tmp_path / "backend", tmp_path / "mnt"
+    for d in (mods, backend, mnt):
+        d.mkdir()
+    (mods / "shared_reply_ft.py").write_text(SHARED_REPLY)
+    g = Graph()
+    g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
+    g.add(Volume("py", switched, {"module": "shared_reply_ft:SharedReply",
+                                  "python-path": str(mods)}, ["posix"]))
+    g.add(Volume("iot", "performance/io-threads", {"thread-count": "4"}, ["py"]))
+    with process.mounted(g, mnt, source_dir=backend, state_dir=tmp_path / "state"):
+        seen: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                for _ in range(300):
+                    seen.append(os.getxattr(mnt, "user.shared"))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        assert len(seen) == 1200 and set(seen) <= {b"one", b"two"}, set(seen)
+        status = _status(mnt)
+        assert status["tasks_in_flight"] == 0, status
+        (mine,) = status["translators"]
+        assert mine["errors"] == 0 and mine["python_calls"]["getxattr"] >= 1200, mine
 
 
 @pytest.fixture

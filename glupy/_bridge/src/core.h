@@ -43,6 +43,18 @@
 #define glupy_count_add(p, n) ((void)(*(p) += (n)))
 #endif
 
+/* One object's own lock around a stretch that reads or changes it, such as a reply
+ * that tasks on several threads may hold: CPython 3.13's critical sections, which
+ * lock only without the GIL (and step aside while the thread waits or releases it);
+ * before 3.13 there is always a GIL, and nothing to do. */
+#ifdef Py_BEGIN_CRITICAL_SECTION
+#define GLUPY_BEGIN_OBJECT_LOCK(op) Py_BEGIN_CRITICAL_SECTION(op)
+#define GLUPY_END_OBJECT_LOCK() Py_END_CRITICAL_SECTION()
+#else
+#define GLUPY_BEGIN_OBJECT_LOCK(op) {
+#define GLUPY_END_OBJECT_LOCK() }
+#endif
+
 /* ---------------------------------------------------------------- spares */
 /* Objects freed and kept for the next allocation of their kind, which skips the
  * allocator (and the GC's bookkeeping) per fop: a free list of fixed capacity.

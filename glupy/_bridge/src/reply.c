@@ -170,14 +170,10 @@ static int field_check(PyObject *obj)
     return -1;
 }
 
-static PyObject *field_get(PyObject *self, PyObject *obj, PyObject *type)
+/* field_get and field_set hold the reply's lock: reading a field converts and stores
+ * it, so two tasks reading one reply both change it */
+static PyObject *field_get_locked(glupy_reply_t *r, glupy_field_t *f)
 {
-    glupy_field_t *f = (glupy_field_t *)self;
-    if (!obj || obj == Py_None)
-        return Py_NewRef(self);
-    if (field_check(obj) < 0)
-        return NULL;
-    glupy_reply_t *r = (glupy_reply_t *)obj;
     PyObject *vals = field_vals(r, f);
     if (!vals)
         return NULL;
@@ -199,16 +195,21 @@ static PyObject *field_get(PyObject *self, PyObject *obj, PyObject *type)
     return v;
 }
 
-static int field_set(PyObject *self, PyObject *obj, PyObject *value)
+static PyObject *field_get(PyObject *self, PyObject *obj, PyObject *type)
 {
-    glupy_field_t *f = (glupy_field_t *)self;
-    if (!value) {
-        PyErr_SetString(PyExc_AttributeError, "reply fields cannot be deleted");
-        return -1;
-    }
+    if (!obj || obj == Py_None)
+        return Py_NewRef(self);
     if (field_check(obj) < 0)
-        return -1;
-    glupy_reply_t *r = (glupy_reply_t *)obj;
+        return NULL;
+    PyObject *v;
+    GLUPY_BEGIN_OBJECT_LOCK(obj);
+    v = field_get_locked((glupy_reply_t *)obj, (glupy_field_t *)self);
+    GLUPY_END_OBJECT_LOCK();
+    return v;
+}
+
+static int field_set_locked(glupy_reply_t *r, glupy_field_t *f, PyObject *value)
+{
     PyObject *vals = field_vals(r, f);
     if (!vals)
         return -1;
@@ -228,6 +229,21 @@ static int field_set(PyObject *self, PyObject *obj, PyObject *value)
         return -1;
     Py_XSETREF(r->dirty, m);
     return 0;
+}
+
+static int field_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "reply fields cannot be deleted");
+        return -1;
+    }
+    if (field_check(obj) < 0)
+        return -1;
+    int r;
+    GLUPY_BEGIN_OBJECT_LOCK(obj);
+    r = field_set_locked((glupy_reply_t *)obj, (glupy_field_t *)self, value);
+    GLUPY_END_OBJECT_LOCK();
+    return r;
 }
 
 static PyObject *field_bit(PyObject *self, void *unused)
@@ -349,8 +365,10 @@ static int glupy_reply_detach(PyObject *self)
         }
     }
     Py_DECREF(names);
+    GLUPY_BEGIN_OBJECT_LOCK(self);
     Py_XSETREF(reply->raw, Py_NewRef(Py_None));
     Py_XSETREF(reply->dirty, Py_NewRef(Py_True));
+    GLUPY_END_OBJECT_LOCK();
     return 0;
 }
 

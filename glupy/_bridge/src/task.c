@@ -403,17 +403,27 @@ static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
     Py_END_ALLOW_THREADS
 }
 
-/* reply unchanged since the child sent it: its C arguments, else NULL */
-static PyObject *glupy_clean_raw(PyObject *reply, int slot)
+/* reply unchanged since the child sent it: its C arguments (a new reference), with
+ * its op_ret and op_errno; else NULL (an exception set if those are not ints).  Read
+ * under the reply's lock: a reply may be returned by tasks on several threads. */
+static PyObject *glupy_clean_raw(PyObject *reply, int slot, long *op_ret, long *op_errno)
 {
     if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
         return NULL;
-    PyObject *raw = ((glupy_reply_t *)reply)->raw;
-    PyObject *dirty = ((glupy_reply_t *)reply)->dirty;
-    if (!raw || raw == Py_None || dirty != Py_False)
-        return NULL;
+    glupy_reply_t *r = (glupy_reply_t *)reply;
+    PyObject *raw = NULL;
+    GLUPY_BEGIN_OBJECT_LOCK(reply);
+    if (r->raw && r->raw != Py_None && r->dirty == Py_False) {
+        *op_ret = r->op_ret ? PyLong_AsLong(r->op_ret) : -1;
+        *op_errno = r->op_errno ? PyLong_AsLong(r->op_errno) : EIO;
+        if (!PyErr_Occurred())
+            raw = Py_NewRef(r->raw);
+    }
+    GLUPY_END_OBJECT_LOCK();
     return raw;
 }
+
+static int glupy_finish_part_locked(glupy_task_t *t, glupy_reply_t *reply);
 
 /* A child's reply with some fields set (``_dirty``: an int, bit i = field i): the set
  * fields converted in C, the others as the child sent them; or a reply Python built
@@ -421,10 +431,18 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot)
  * no error pending): Python's _finish_slow does it. */
 static int glupy_finish_part(glupy_task_t *t, PyObject *value)
 {
-    glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
     if ((PyObject *)Py_TYPE(value) != G.reply_cls[t->slot])
         return -1;
-    glupy_reply_t *reply = (glupy_reply_t *)value;
+    int r;
+    GLUPY_BEGIN_OBJECT_LOCK(value);
+    r = glupy_finish_part_locked(t, (glupy_reply_t *)value);
+    GLUPY_END_OBJECT_LOCK();
+    return r;
+}
+
+static int glupy_finish_part_locked(glupy_task_t *t, glupy_reply_t *reply)
+{
+    glupy_reply_unwinder_t unwind = glupy_reply_unwinders[t->slot];
     PyObject *raw = reply->raw, *dirty = reply->dirty, *vals = reply->vals;
     PyObject *ret = reply->op_ret, *err = reply->op_errno;
     if (!raw || !dirty || !vals || !PyList_CheckExact(vals) || !ret || !err)
@@ -465,15 +483,16 @@ static void glupy_finish(glupy_task_t *t, PyObject *value)
         glupy_crash(t); /* the arguments did not convert: logged, EIO */
         return;
     }
-    PyObject *raw = glupy_clean_raw(value, t->slot);
+    long op_ret, op_errno;
+    PyObject *raw = glupy_clean_raw(value, t->slot, &op_ret, &op_errno);
     if (raw) { /* the hot path: the child's reply, passed on unchanged */
-        PyObject *ret = ((glupy_reply_t *)value)->op_ret;
-        PyObject *err = ((glupy_reply_t *)value)->op_errno;
-        long op_ret = ret ? PyLong_AsLong(ret) : -1;
-        long op_errno = err ? PyLong_AsLong(err) : EIO;
-        if (!PyErr_Occurred() && glupy_unwind_raw(t, op_ret, op_errno, raw) == 0)
+        int r = glupy_unwind_raw(t, op_ret, op_errno, raw);
+        Py_DECREF(raw);
+        if (r == 0)
             return;
         PyErr_Clear();
+    } else if (PyErr_Occurred()) {
+        PyErr_Clear(); /* op_ret or op_errno not an int: _finish_slow says so */
     } else if (glupy_finish_part(t, value) == 0) {
         return;
     }
@@ -519,8 +538,11 @@ static void glupy_fail(glupy_task_t *t)
     if (!reply || reply == Py_None) {
         glupy_unwind_errno(t, op_errno);
     } else {
-        PyObject *raw = glupy_clean_raw(reply, t->slot);
-        if (!raw || glupy_unwind_raw(t, -1, op_errno, raw) != 0) {
+        long child_ret, child_errno; /* the FopError's errno is the one unwound */
+        PyObject *raw = glupy_clean_raw(reply, t->slot, &child_ret, &child_errno);
+        int done = raw && glupy_unwind_raw(t, -1, op_errno, raw) == 0;
+        Py_XDECREF(raw);
+        if (!done) {
             PyErr_Clear();
             PyObject *frame = glupy_frame_obj(t);
             PyObject *r = frame ? PyObject_CallFunction(G.fail_slow, "OiOO", t->inst, t->slot,
