@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import os
 import stat as _stat
+import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -306,24 +307,28 @@ class _Ctx:
     """Per-translator context storage for inodes/fds, keyed by the C address (a view's
     ``_addr``; Inode.ctx and Fd.ctx read ``values`` directly).
     GlusterFS calls the translator's forget/release for pointers that carry our
-    marker, and the runtime drops the entry then."""
+    marker, and the runtime drops the entry then.  Setting holds ``lock``: the value
+    and the C marker change together (the marker calls let the GIL go, and a
+    free-threaded build has none), so a value never outlives its marker."""
 
-    __slots__ = ("mark", "unmark", "values")
+    __slots__ = ("lock", "mark", "unmark", "values")
 
     def __init__(self, mark: Any, unmark: Any) -> None:
         self.values: dict[Any, Any] = {}
         self.mark = mark
         self.unmark = unmark
+        self.lock = threading.Lock()
 
     def set(self, p: Any, xl: Any, value: Any) -> None:
         key = _cdata_address(p)
-        if value is None:
-            if self.values.pop(key, None) is not None:
-                self.unmark(p, xl)
-            return
-        if key not in self.values:
-            self.mark(p, xl)
-        self.values[key] = value
+        with self.lock:
+            if value is None:
+                if self.values.pop(key, None) is not None:
+                    self.unmark(p, xl)
+                return
+            if key not in self.values:
+                self.mark(p, xl)
+            self.values[key] = value
 
     def drop(self, p: Any) -> None:
         """GlusterFS forgot the inode / released the fd."""

@@ -665,15 +665,16 @@ def _migrate_contexts(inst: Instance, obj: Translator, reloaded: set[str]) -> di
             except BaseException:
                 inst.log.exception("migrate_ctx() of %s failed: the context is dropped", inst.spec)
                 new = None
-            if store.values.get(key) is not value:
-                continue  # forgotten/released or replaced meanwhile
-            if new is None:
-                # the C marker stays: forget/release then find nothing to drop
-                store.values.pop(key, None)
-                counts["dropped"] += 1
-            else:
-                store.values[key] = new
-                counts["migrated"] += 1
+            with store.lock:  # against a fop setting it meanwhile (_Ctx.set)
+                if store.values.get(key) is not value:
+                    continue  # forgotten/released or replaced meanwhile
+                if new is None:
+                    # the C marker stays: forget/release then find nothing to drop
+                    store.values.pop(key, None)
+                    counts["dropped"] += 1
+                else:
+                    store.values[key] = new
+                    counts["migrated"] += 1
     if counts["dropped"]:
         inst.log.warning("glupy: %s: reload dropped %d inode/fd contexts of classes from "
                          "reloaded modules (define migrate_ctx() to carry them over)",
