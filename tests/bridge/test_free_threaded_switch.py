@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from exercise import FUSE_REACHABLE_BY_EXERCISE, exercise_all
+from test_refs import statedump, wait_until
 
 import glupy
 from glupy.library.passthrough import COUNTERS_XATTR
@@ -205,6 +206,39 @@ def test_one_reply_returned_by_fops_on_several_threads(tmp_path, switched):
         assert status["tasks_in_flight"] == 0, status
         (mine,) = status["translators"]
         assert mine["errors"] == 0 and mine["python_calls"]["getxattr"] >= 1200, mine
+
+
+@pytest.mark.xfail(FREE_THREADED_CPYTHON, strict=True,
+                   reason="free-threaded CPython frees an object another thread dropped last "
+                          "only when its creator runs Python again (bench/ANALYSIS.md)")
+def test_a_quiet_process_lets_go_of_what_fops_referenced(tmp_path):
+    """Fops that enter on FUSE's thread and end on io-threads' (PassThrough awaiting, with
+    fd contexts): once nothing runs, GlusterFS holds no fd for them."""
+    require_mount_privileges()
+    backend, mnt = tmp_path / "backend", tmp_path / "mnt"
+    for d in (backend, mnt):
+        d.mkdir()
+    g = Graph()
+    g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
+    g.add(Volume("iot", "performance/io-threads", {"thread-count": "4"}, ["posix"]))
+    g.add(Volume("py", volfile.bridge_type(), {"module": PASS[0], **PASS[1]}, ["iot"]))
+    with process.mounted(g, mnt, source_dir=backend, state_dir=tmp_path / "state") as state:
+        def work(i: int) -> None:
+            for n in range(50):
+                p = mnt / f"f{i}-{n}"
+                p.write_bytes(b"x" * 100)
+                assert p.read_bytes() == b"x" * 100
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        dumps = tmp_path / "dumps"
+        quiet = wait_until(lambda: (d := statedump(state.pid, dumps)).pool("fd_t") == 0 and d, 10, 0.5)
+        assert quiet, f"fds still open in GlusterFS: {statedump(state.pid, dumps).pool('fd_t')}"
+        calls = json.loads(os.getxattr(mnt, COUNTERS_XATTR))
+        assert calls["create"] + calls["open"] >= 400, calls
 
 
 @pytest.fixture
