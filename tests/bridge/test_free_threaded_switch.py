@@ -170,10 +170,13 @@ class SharedReply(Translator):
 '''
 
 
-def test_one_reply_returned_by_fops_on_several_threads(tmp_path, switched):
+@pytest.mark.parametrize("which", ["switched", "this checkout's"])
+def test_one_reply_returned_by_fops_on_several_threads(tmp_path, switched, which):
     """Reading a reply's field stores it, setting one changes the reply, and returning it
-    converts its fields: the reply's own lock (core.h GLUPY_BEGIN_OBJECT_LOCK) keeps each
+    converts its fields and unwinds them without the GIL: the reply's own lock (core.h
+    GLUPY_BEGIN_OBJECT_LOCK) and the values held until the unwind returns keep each
     fop's answer whole while other threads do the same to that one object."""
+    bridge = switched if which == "switched" else volfile.bridge_type()
     require_mount_privileges()
     mods, backend, mnt = tmp_path / "mods", tmp_path / "backend", tmp_path / "mnt"
     for d in (mods, backend, mnt):
@@ -181,7 +184,7 @@ def test_one_reply_returned_by_fops_on_several_threads(tmp_path, switched):
     (mods / "shared_reply_ft.py").write_text(SHARED_REPLY)
     g = Graph()
     g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
-    g.add(Volume("py", switched, {"module": "shared_reply_ft:SharedReply",
+    g.add(Volume("py", bridge, {"module": "shared_reply_ft:SharedReply",
                                   "python-path": str(mods)}, ["posix"]))
     g.add(Volume("iot", "performance/io-threads", {"thread-count": "4"}, ["py"]))
     with process.mounted(g, mnt, source_dir=backend, state_dir=tmp_path / "state"):

@@ -458,11 +458,18 @@ static int glupy_finish_part_locked(glupy_task_t *t, glupy_reply_t *reply)
     }
     long op_ret = PyLong_AsLong(ret);
     long op_errno = PyLong_AsLong(err);
+    /* the field values and the child's arguments as they are now, held until the unwind
+       returns: it runs without the GIL, and a task that shares this reply may set a
+       field meanwhile (the old value, and what the unwind points into, would go) */
+    PyObject *held = PyErr_Occurred() ? NULL : PyList_GetSlice(vals, 0, PyList_GET_SIZE(vals));
     int r = -1;
-    if (!PyErr_Occurred()) {
+    if (held) {
         glupy_wind_rec_t keep = {0}; /* what converted fields point into, until unwound */
-        r = unwind(t->frame, op_ret, op_errno, raw, vals, mask, &keep, 0);
+        Py_XINCREF(raw);
+        r = unwind(t->frame, op_ret, op_errno, raw, held, mask, &keep, 0);
+        Py_XDECREF(raw);
         Py_XDECREF(keep.keep);
+        Py_DECREF(held);
     }
     PyErr_Clear();
     return r;
