@@ -154,9 +154,8 @@ void glupy_detach_reply(PyObject *result)
 
 void glupy_tail_take_releases(glupy_tail_t *tail, PyObject *hold)
 {
-    /* only views that go with the tuple: one kept elsewhere stays valid anyway.  Without
-       the GIL a reference count other threads may change is no proof of that */
-    if (GLUPY_FREE_THREADED || !PyTuple_CheckExact(hold) || Py_REFCNT(hold) != 1)
+    /* only views that go with the tuple: one kept elsewhere stays valid anyway */
+    if (!PyTuple_CheckExact(hold) || Py_REFCNT(hold) != 1)
         return;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(hold); i++) {
         PyObject *a = PyTuple_GET_ITEM(hold, i);
