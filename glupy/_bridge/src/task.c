@@ -404,8 +404,9 @@ static void glupy_unwind_errno(glupy_task_t *t, int op_errno)
 }
 
 /* reply unchanged since the child sent it: its C arguments (a new reference), with
- * its op_ret and op_errno; else NULL (an exception set if those are not ints).  Read
- * under the reply's lock: a reply may be returned by tasks on several threads. */
+ * its op_ret and op_errno when ``op_ret`` is given; else NULL (an exception set if
+ * those are not ints).  Read under the reply's lock: a reply may be returned by tasks
+ * on several threads. */
 static PyObject *glupy_clean_raw(PyObject *reply, int slot, long *op_ret, long *op_errno)
 {
     if ((PyObject *)Py_TYPE(reply) != G.reply_cls[slot])
@@ -414,8 +415,10 @@ static PyObject *glupy_clean_raw(PyObject *reply, int slot, long *op_ret, long *
     PyObject *raw = NULL;
     GLUPY_BEGIN_OBJECT_LOCK(reply);
     if (r->raw && r->raw != Py_None && r->dirty == Py_False) {
-        *op_ret = r->op_ret ? PyLong_AsLong(r->op_ret) : -1;
-        *op_errno = r->op_errno ? PyLong_AsLong(r->op_errno) : EIO;
+        if (op_ret) {
+            *op_ret = r->op_ret ? PyLong_AsLong(r->op_ret) : -1;
+            *op_errno = r->op_errno ? PyLong_AsLong(r->op_errno) : EIO;
+        }
         if (!PyErr_Occurred())
             raw = Py_NewRef(r->raw);
     }
@@ -545,8 +548,8 @@ static void glupy_fail(glupy_task_t *t)
     if (!reply || reply == Py_None) {
         glupy_unwind_errno(t, op_errno);
     } else {
-        long child_ret, child_errno; /* the FopError's errno is the one unwound */
-        PyObject *raw = glupy_clean_raw(reply, t->slot, &child_ret, &child_errno);
+        /* the FopError's errno is the one unwound, not the reply's */
+        PyObject *raw = glupy_clean_raw(reply, t->slot, NULL, NULL);
         int done = raw && glupy_unwind_raw(t, -1, op_errno, raw) == 0;
         Py_XDECREF(raw);
         if (!done) {
