@@ -7,10 +7,9 @@
 # (it supports free threading from 3.14, whose sources Debian 13 does not carry), so
 # its setup.py check is lifted here, and its modules still declare that they need no
 # GIL.  glupy's bridge and glupy._core are then built for that interpreter, where
-# GLUPY_FREE_THREADED is on by itself (core.h), and the bridge and stress suites run in
-# real glusterfs processes whose Python never takes the GIL (glupy status
-# ``gil_enabled``: tests/bridge/test_free_threaded_switch.py): the bridge suite, faults and
-# POSIX conformance.  Not here: crypt (`cryptography` has no build for 3.13t), and the
+# GLUPY_FREE_THREADED is on by itself (core.h), and the bridge suite, faults and POSIX
+# conformance run in real glusterfs processes whose Python never takes the GIL (glupy
+# status ``gil_enabled``: tests/bridge/test_free_threaded_switch.py).  Not here: crypt (`cryptography` has no build for 3.13t), and the
 # stress suite, whose check that no fd stays open after the run fails on this build (an
 # object another thread dropped last is freed when its creator next runs Python:
 # bench/ANALYSIS.md, "Free-threaded CPython").
