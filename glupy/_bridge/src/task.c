@@ -65,11 +65,20 @@ static void glupy_spares_key_create(void)
     pthread_key_create(&glupy_spares_key, glupy_spares_free);
 }
 
-/* A GlusterFS thread's first call into Python: its thread state, kept (glupy.h) */
+/* A thread's first call into Python: its thread state, kept (glupy.h).  A thread that
+ * Python made (a translator's threading.Thread, running GlusterFS code when it drops
+ * the last reference of an fd or inode view) already has one, attached or not: it is
+ * used as it is, since detaching it here would leave that thread's Python code
+ * running without one once GlusterFS returns. */
 void glupy_enter_thread_first(void)
 {
-    PyGILState_Ensure();
-    glupy_tstate = PyEval_SaveThread();
+    PyThreadState *own = PyGILState_GetThisThreadState();
+    if (own) {
+        glupy_tstate = own;
+    } else {
+        PyGILState_Ensure();
+        glupy_tstate = PyEval_SaveThread();
+    }
     glupy_thread_ready = 1;
     /* a non-NULL value, so that the key's destructor runs when the thread exits */
     pthread_once(&glupy_spares_once, glupy_spares_key_create);
