@@ -7,12 +7,10 @@
 # (it supports free threading from 3.14, whose sources Debian 13 does not carry), so
 # its setup.py check is lifted here, and its modules still declare that they need no
 # GIL.  glupy's bridge and glupy._core are then built for that interpreter, where
-# GLUPY_FREE_THREADED is on by itself (core.h), and the bridge suite, faults and POSIX
-# conformance run in real glusterfs processes whose Python never takes the GIL (glupy
-# status ``gil_enabled``: tests/bridge/test_free_threaded_switch.py).  Not here: crypt (`cryptography` has no build for 3.13t), and the
-# stress suite, whose check that no fd stays open after the run fails on this build (an
-# object another thread dropped last is freed when its creator next runs Python:
-# bench/ANALYSIS.md, "Free-threaded CPython").
+# GLUPY_FREE_THREADED is on by itself (core.h), and the bridge suite, faults, POSIX
+# conformance and stress run in real glusterfs processes whose Python never takes the
+# GIL (glupy status ``gil_enabled``: tests/bridge/test_free_threaded_switch.py).  Not
+# here: crypt (`cryptography` has no build for 3.13t).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(cut -d. -f1 /etc/debian_version)" != 13 ]; then
@@ -71,7 +69,8 @@ assert core.FREE_THREADED and not sys._is_gil_enabled(), "the GIL came back"'
 
 echo "== pytest (free-threaded)"
 rc=0
-$V -m pytest -q -p no:cacheprovider tests/bridge tests/faults tests/conformance -k "not crypt" "$@" \
+$V -m pytest -q -p no:cacheprovider tests/bridge tests/faults tests/conformance tests/stress \
+    tests/unit/test_latefrees.py -k "not crypt" "$@" \
     || rc=$?
 [ "$rc" -eq 5 ] && { echo "free-threaded.sh: pytest collected no tests" >&2; rc=1; }
 exit "$rc"

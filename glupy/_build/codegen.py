@@ -348,6 +348,7 @@ def cdef() -> str:
     out.append("call_frame_t *glupy_current_frame(void);")
     out.append("long glupy_tasks_in_flight(void);")
     out.append("long glupy_failures_finished_in_c(void);")
+    out.append("long glupy_tasks_ended_off_entry(void);")
     out.append("int glupy_free_threaded(void);")
     out.append(_cache_tables_cdef())
     return "\n".join(out) + "\n"

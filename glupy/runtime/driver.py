@@ -63,7 +63,7 @@ from glupy.fops import (
 from glupy.journal import Journal
 from glupy.misscache import MissCache
 from glupy.replies import REPLY_CLASSES, Reply
-from glupy.runtime import control, security
+from glupy.runtime import control, latefrees, security
 from glupy.runtime.loader import LoadError, begin_reload, load_class
 from glupy.runtime.procstatus import STATUS_XATTR, process_status, statedump
 from glupy.translator import Child, FopError, InitError, Option, Translator, _sync
@@ -583,6 +583,7 @@ def py_init(this: Any) -> int:
         inst.log.info("glupy: %s loaded %s (fops in Python: %s%s)", name, spec,
                       ", ".join(handled) or "none", _refused_text(obj))
         control.start(_instances)
+        latefrees.start(lib.glupy_tasks_ended_off_entry)
         return 1
     except InitError as e:
         log_to_gluster(name, logging.ERROR, f"glupy: {name}: {e}")

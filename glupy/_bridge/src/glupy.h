@@ -166,6 +166,7 @@ void glupy_reply(void *cookie, int slot, int32_t op_ret, int32_t op_errno, PyObj
 void glupy_resume(uintptr_t handle);
 long glupy_tasks_in_flight(void);
 long glupy_failures_finished_in_c(void);
+long glupy_tasks_ended_off_entry(void); /* glupy.runtime.latefrees */
 int glupy_free_threaded(void); /* built with GLUPY_FREE_THREADED (core.h) */
 call_frame_t *glupy_current_frame(void);
 int glupy_driver_setup(void);
