@@ -14,27 +14,13 @@ from pathlib import Path
 import pytest
 from test_refs import wait_until
 
-from glupy.local import process
-from glupy.local.volfile import Graph, Volume, bridge_type
-from glupy.testing import require_mount_privileges
-
 TRANSLATORS = str(Path(__file__).parent / "translators")
 FREE_THREADED_CPYTHON = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 @pytest.fixture
-def mnt(tmp_path):
-    require_mount_privileges()
-    backend, mnt = tmp_path / "b", tmp_path / "m"
-    backend.mkdir()
-    mnt.mkdir()
-    g = Graph()
-    g.add(Volume("posix", "storage/posix", {"directory": str(backend)}))
-    g.add(Volume("iot", "performance/io-threads", {}, ["posix"]))
-    g.add(Volume("tr", bridge_type(),
-                 {"module": "threadrelease:ThreadRelease", "python-path": TRANSLATORS}, ["iot"]))
-    with process.mounted(g, mnt, source_dir=backend, state_dir=tmp_path / "s"):
-        yield mnt
+def mnt(glupy_mount):
+    return glupy_mount([("threadrelease:ThreadRelease", {})], [TRANSLATORS]).mountpoint
 
 
 def _released(mnt: Path) -> list[str]:
