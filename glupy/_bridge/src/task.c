@@ -66,20 +66,18 @@ static void glupy_spares_key_create(void)
     pthread_key_create(&glupy_spares_key, glupy_spares_free);
 }
 
-/* A thread's first call into Python: its thread state, kept (glupy.h).  A thread that
- * Python made (a translator's threading.Thread, running GlusterFS code when it drops
- * the last reference of an fd or inode view) already has one, attached or not: it is
- * used as it is, since detaching it here would leave that thread's Python code
- * running without one once GlusterFS returns. */
+/* A thread's first call into Python: its thread state, kept (glupy.h): the one
+ * PyGILState_Ensure finds or makes, whose count then never drops back to zero.  A
+ * thread running Python already (one Python made, such as a translator's
+ * threading.Thread that drops the last reference of an fd view, so GlusterFS calls
+ * release there; or a cffi callback's) keeps its state attached: detaching it would
+ * leave that Python code running without one once GlusterFS returns. */
 void glupy_enter_thread_first(void)
 {
-    PyThreadState *own = PyGILState_GetThisThreadState();
-    if (own) {
-        glupy_tstate = own;
-    } else {
-        PyGILState_Ensure();
+    if (PyGILState_Ensure() == PyGILState_LOCKED)
+        glupy_tstate = PyThreadState_Get();
+    else
         glupy_tstate = PyEval_SaveThread();
-    }
     glupy_thread_ready = 1;
     /* a non-NULL value, so that the key's destructor runs when the thread exits */
     pthread_once(&glupy_spares_once, glupy_spares_key_create);
