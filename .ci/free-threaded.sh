@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The bridge on a free-threaded CPython with the GIL off, in a Debian 13 root:
 #   .ci/release-root.sh --release trixie . bash .ci/free-threaded.sh [PYTEST ARGS...]
+#   ... bash .ci/free-threaded.sh --build-only    # .venv ready, no tests (bench/gil-free-threaded.sh)
 # Debian packages no free-threaded CPython, so this builds one from the CPython source
 # of Debian's python3.13 package (./configure --disable-gil --enable-shared; ~5 min on
 # two cores) into /opt/python3.13t, with cffi 2.0 built for it: cffi refuses 3.13t
@@ -66,6 +67,8 @@ $V -m glupy._build
 # not installed as features/glupy: the tests load this tree's bridge by relative path
 $V -c 'import sys, glupy._core as core
 assert core.FREE_THREADED and not sys._is_gil_enabled(), "the GIL came back"'
+
+[ "${1:-}" = --build-only ] && exit 0
 
 echo "== pytest (free-threaded)"
 rc=0
