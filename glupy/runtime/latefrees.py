@@ -25,6 +25,7 @@ LONGEST = 10.0  # seconds at most between collections while such tasks keep endi
 
 _lock = threading.Lock()
 _started = False
+collections = 0  # run so far (glupy status ``late_free_collections``)
 
 
 def needed() -> bool:
@@ -46,6 +47,7 @@ def start(ended_off_entry: Callable[[], int]) -> bool:
 
 
 def _watch(ended_off_entry: Callable[[], int]) -> None:
+    global collections
     collected = seen = ended_off_entry()
     last = time.monotonic()
     while True:
@@ -55,4 +57,5 @@ def _watch(ended_off_entry: Callable[[], int]) -> None:
         seen = count
         if count != collected and (quiet or time.monotonic() - last >= LONGEST):
             gc.collect()
+            collections += 1
             collected, last = count, time.monotonic()

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from glupy.runtime import latefrees
+
 STATUS_XATTR = "glupy.status"
 
 
@@ -75,6 +77,8 @@ def process_status(instances: Mapping[Any, Any], lib: Any) -> dict[str, Any]:
         "free_threaded": bool(lib.glupy_free_threaded()),
         # on a free-threaded CPython: whether a module imported since made it take the GIL
         "gil_enabled": sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True,
+        # collections run to free what a free-threaded CPython's threads left (latefrees)
+        "late_free_collections": latefrees.collections,
         "translators": [describe(i, lib) for i in list(instances.values())],
     }
 

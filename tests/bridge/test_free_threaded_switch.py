@@ -241,6 +241,8 @@ def test_a_quiet_process_lets_go_of_what_fops_referenced(tmp_path):
         assert quiet, f"fds still open in GlusterFS: {statedump(state.pid, dumps).pool('fd_t')}"
         calls = json.loads(os.getxattr(mnt, COUNTERS_XATTR))
         assert calls["create"] + calls["open"] >= 400, calls
+        collections = _status(mnt)["late_free_collections"]
+        assert collections >= 1 if FREE_THREADED_CPYTHON else collections == 0, collections
 
 
 @pytest.fixture

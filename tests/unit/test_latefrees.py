@@ -32,6 +32,7 @@ def _collections(monkeypatch, counts: list[int]) -> list[int]:
     monkeypatch.setattr(latefrees.time, "sleep", sleep)
     monkeypatch.setattr(latefrees.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(latefrees.gc, "collect", lambda: collected.append(tick[0]))
+    monkeypatch.setattr(latefrees, "collections", 0)
     reads = iter(counts)
     with pytest.raises(_Done):
         latefrees._watch(lambda: next(reads))
@@ -45,6 +46,7 @@ def test_nothing_ended_off_entry_no_collection(monkeypatch):
 def test_one_collection_a_tick_after_the_last_task_ended(monkeypatch):
     # tasks end during ticks 1-3, then none: collected at tick 4, once
     assert _collections(monkeypatch, [0, 5, 9, 12, 12, 12, 12, 12]) == [4]
+    assert latefrees.collections == 1  # what glupy status reports
 
 
 def test_tasks_that_keep_ending_are_collected_every_longest_seconds(monkeypatch):
