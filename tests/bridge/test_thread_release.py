@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import sysconfig
 from pathlib import Path
 
 import pytest
+from test_free_threaded_switch import FREE_THREADED_CPYTHON
 from test_refs import wait_until
 
 TRANSLATORS = str(Path(__file__).parent / "translators")
-FREE_THREADED_CPYTHON = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@
 glupy_objects_t G;
 long glupy_tasks_live;
 long glupy_unhandled_finished;
-static long glupy_tasks_ended_elsewhere; /* glupy_count_add */
+/* counted only where it is read (glupy.runtime.latefrees, on a free-threaded CPython) */
+static long glupy_tasks_off_entry; /* glupy_count_add */
 __thread glupy_task_t *glupy_current __attribute__((tls_model("initial-exec")));
 __thread glupy_tail_t *glupy_tail __attribute__((tls_model("initial-exec")));
 /* tail winds issued inside one another on this thread (glupy_tail_run) */
@@ -163,8 +164,8 @@ static void glupy_task_unref(glupy_task_t *t)
     glupy_task_lock(t); /* the entry's end may be detaching them */
     glupy_release_args(t);
     glupy_task_unlock(t);
-    if (t->entry_thread != glupy_thread_id())
-        glupy_count_add(&glupy_tasks_ended_elsewhere, 1);
+    if (GLUPY_FREE_THREADED && t->entry_thread != glupy_thread_id())
+        glupy_count_add(&glupy_tasks_off_entry, 1);
     if (t->results != &t->result1) {
         free(t->results);
         free(t->recs);
@@ -1313,10 +1314,11 @@ long glupy_tasks_in_flight(void)
 }
 
 /* Tasks that ended on a thread other than their entry's, which made their argument
- * views (glupy.runtime.latefrees); a snapshot, read without the GIL. */
+ * views (glupy.runtime.latefrees); counted only when built GLUPY_FREE_THREADED (0
+ * otherwise); a snapshot, read without the GIL. */
 long glupy_tasks_ended_off_entry(void)
 {
-    return __atomic_load_n(&glupy_tasks_ended_elsewhere, __ATOMIC_RELAXED);
+    return __atomic_load_n(&glupy_tasks_off_entry, __ATOMIC_RELAXED);
 }
 
 /* Failed fops whose FopError was not raised through the translator's frame
