@@ -141,7 +141,10 @@ int glupy_view_ptr(glupy_view_t *v, int ct, void **out)
             *out = v->ptr;
             return 0;
         }
-        v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
+        GLUPY_BEGIN_OBJECT_LOCK((PyObject *)v); /* as view.c's view_cdata */
+        if (!v->p)
+            v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
+        GLUPY_END_OBJECT_LOCK();
         if (!v->p)
             return -1;
     }

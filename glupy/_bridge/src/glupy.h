@@ -187,13 +187,21 @@ static inline void glupy_enter_thread(void)
         glupy_enter_thread_first();
 }
 
+/* this thread's attached Python thread state, or NULL: public from 3.13 on; before,
+   only CPython's own exported name has it (CI runs 3.11, 3.12 and 3.13) */
+#if PY_VERSION_HEX >= 0x030D0000
+#define glupy_current_tstate() PyThreadState_GetUnchecked()
+#else
+#define glupy_current_tstate() _PyThreadState_UncheckedGet()
+#endif
+
 /* The GIL for a fop entry or a callback, with the thread state kept above:
    PyGILState_Ensure/Release without their thread-local lookups and counter.
    Returns 0 when this thread already holds it (then glupy_gil_release keeps it). */
 static inline int glupy_gil_ensure(void)
 {
     glupy_enter_thread();
-    if (__builtin_expect(_PyThreadState_UncheckedGet() == glupy_tstate, 0))
+    if (__builtin_expect(glupy_current_tstate() == glupy_tstate, 0))
         return 0;
     PyEval_RestoreThread(glupy_tstate);
     return 1;

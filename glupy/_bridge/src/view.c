@@ -52,26 +52,35 @@ static void view_dealloc(PyObject *self)
     view_free(self, view_clear);
 }
 
-/* _p: the cdata, made now for a view the bridge made of a C pointer (borrowed) */
+/* _p: the cdata (a new reference), made now for a view the bridge made of a C pointer
+ * (borrowed); under the view's lock, since two threads may ask for it at once */
 static PyObject *view_cdata(glupy_view_t *v)
 {
+    PyObject *p = NULL;
+    GLUPY_BEGIN_OBJECT_LOCK((PyObject *)v);
     if (!v->p && v->ptr) {
-        if (!core->view_cdata) {
+        if (core->view_cdata)
+            v->p = core->view_cdata(v->ptr, v->ct);
+        else
             PyErr_SetString(PyExc_RuntimeError, "a view's pointer without the glupy bridge");
-            return NULL;
-        }
-        v->p = core->view_cdata(v->ptr, v->ct);
     } else if (!v->p) {
         PyErr_SetString(PyExc_AttributeError, "_p"); /* never set: as an unset slot */
     }
-    return v->p;
+    p = Py_XNewRef(v->p);
+    GLUPY_END_OBJECT_LOCK();
+    return p;
 }
 
 static void view_set_cdata(glupy_view_t *v, PyObject *p)
 {
-    Py_XSETREF(v->p, Py_XNewRef(p));
+    PyObject *old;
+    GLUPY_BEGIN_OBJECT_LOCK((PyObject *)v);
+    old = v->p;
+    v->p = Py_XNewRef(p);
     v->ptr = NULL;
     v->addr = NULL;
+    GLUPY_END_OBJECT_LOCK();
+    Py_XDECREF(old); /* outside the lock: a cdata's finaliser may run */
 }
 
 void *glupy_view_address(PyObject *self)
@@ -121,7 +130,7 @@ static PyMethodDef view_functions[] = {
 
 static PyObject *view_get_p(PyObject *self, void *unused)
 {
-    return Py_XNewRef(view_cdata((glupy_view_t *)self));
+    return view_cdata((glupy_view_t *)self);
 }
 
 static int view_set_p(PyObject *self, PyObject *value, void *unused)
@@ -152,17 +161,23 @@ static PyObject *view_richcompare(PyObject *self, PyObject *other, int op)
     glupy_view_t *a = (glupy_view_t *)self, *b = (glupy_view_t *)other;
     if (!a->p && !b->p) /* both still C pointers */
         return PyBool_FromLong((a->ptr == b->ptr) == (op == Py_EQ)); /* as cdata compare */
-    if ((a->ptr && !view_cdata(a)) || (b->ptr && !view_cdata(b)))
-        return NULL;
-    return PyObject_RichCompare(a->p ? a->p : Py_None, b->p ? b->p : Py_None, op);
+    PyObject *pa = a->ptr || a->p ? view_cdata(a) : Py_NewRef(Py_None);
+    PyObject *pb = !pa ? NULL : b->ptr || b->p ? view_cdata(b) : Py_NewRef(Py_None);
+    PyObject *result = pa && pb ? PyObject_RichCompare(pa, pb, op) : NULL;
+    Py_XDECREF(pa);
+    Py_XDECREF(pb);
+    return result;
 }
 
 static Py_hash_t view_hash(PyObject *self)
 {
     glupy_view_t *v = (glupy_view_t *)self;
-    if (v->ptr && !view_cdata(v))
+    PyObject *p = v->ptr || v->p ? view_cdata(v) : Py_NewRef(Py_None);
+    if (!p)
         return -1;
-    return PyObject_Hash(v->p ? v->p : Py_None);
+    Py_hash_t h = PyObject_Hash(p);
+    Py_DECREF(p);
+    return h;
 }
 
 static PyObject *view_detach(PyObject *self, PyObject *unused)
