@@ -27,7 +27,7 @@ from glupy.testing import require_mount_privileges
 GLUPY = [sys.executable, "-m", "glupy.cli"]
 HERE = Path(__file__).parent / "translators"
 TOKEN = "tok-5d1c9e0a7b"  # a value to search for everywhere it must not be
-PIN = "4711"
+PIN = "730194628851"  # long enough never to turn up by chance (timestamps, pids)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ DIGEST = "glupy.probe.token-sha256"
 
 class SecretProbe(Translator):
     token = Option(str, default=None, secret=True, doc="an API token")
-    pin = Option(int, default=None, secret=True, min=0, max=9999, doc="a secret number")
+    pin = Option(int, default=None, secret=True, min=0, max=10**12 - 1, doc="a secret number")
 
     async def getxattr(self, loc, name, xdata):
         if name != DIGEST:
