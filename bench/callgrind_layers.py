@@ -41,6 +41,7 @@ Writes OUT/callgrind_results.json and OUT/CALLGRIND_RESULTS.md (OUT: bench/).
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
 import json
 import os
@@ -58,6 +59,7 @@ from typing import Any
 from benchlib import (
     BENCH_DIR,
     PY_TRANSLATORS,
+    REPO,
     Env,
     Sizes,
     build_c_passthrough,
@@ -507,6 +509,10 @@ def main(argv: list[str] | None = None) -> int:
             "source": source_state(), "python": sys.version.split()[0], "valgrind": vg,
             "n": [n1, n2], "graphs": graphs, "op": args.op}
     profiles: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    # the same start-up in every run: else the first Python graph's first run also
+    # compiles what changed since (a fresh copy of the tree: all of glupy, ~90M Ir)
+    for tree in (REPO / "glupy", PY_TRANSLATORS):
+        compileall.compile_dir(tree, quiet=1)
     try:
         cpt = build_c_passthrough(work / "build")
         for g in graphs:
