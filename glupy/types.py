@@ -22,7 +22,7 @@ from glupy import _core
 # GLUPY_CORE_ABI of glupy/_bridge/src/core.h (tests/unit/test_core_types.py compares).
 # glupy._core is built in place from a source checkout: one left by an older tree lacks
 # what this source needs, and failing here says so instead of a missing attribute later.
-CORE_ABI = 10
+CORE_ABI = 11
 if getattr(_core, "ABI", None) != CORE_ABI:
     raise ImportError(f"glupy._core ({_core.__file__}) was built from another glupy source "
                       f"(ABI {getattr(_core, 'ABI', 'unknown')}, this one needs {CORE_ABI}): "

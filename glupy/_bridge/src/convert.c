@@ -141,12 +141,10 @@ int glupy_view_ptr(glupy_view_t *v, int ct, void **out)
             *out = v->ptr;
             return 0;
         }
-        GLUPY_BEGIN_OBJECT_LOCK((PyObject *)v); /* as view.c's view_cdata */
-        if (!v->p)
-            v->p = glupy_ptr(v->ptr, v->ct); /* what _p reads: cffi checks the type */
-        GLUPY_END_OBJECT_LOCK();
-        if (!v->p)
+        PyObject *p = G.core->view_p((PyObject *)v); /* what _p reads: cffi checks the type */
+        if (!p)
             return -1;
+        Py_DECREF(p); /* the view holds it */
     }
     if (v->p == Py_None) {
         *out = NULL;

@@ -16,7 +16,7 @@
 #define GLUPY_CORE_CAPSULE "glupy._core._C_API"
 /* bumped when a struct below or glupy_core_api_t changes: a bridge and a
    glupy._core built from different sources refuse each other */
-#define GLUPY_CORE_ABI 10
+#define GLUPY_CORE_ABI 11
 
 /* -------------------------------------------------------- free threading */
 /* GLUPY_FREE_THREADED: state shared between threads is guarded without the GIL.
@@ -251,6 +251,10 @@ typedef struct {
     /* set by the bridge at its setup: the cdata of a view's ``ptr`` (its ``ct``), for
        _p; a new reference, or NULL with an exception set */
     PyObject *(*view_cdata)(void *ptr, int ct);
+    /* a view's _p (a new reference): its cdata, made once under the view's lock if
+       it still has only the bridge's pointer, or NULL with an exception set
+       (glupy._core's own) */
+    PyObject *(*view_p)(PyObject *view);
     /* Reply._detach: 0, or -1 with an exception set (glupy._core's own) */
     int (*detach_reply)(PyObject *reply);
     /* any value a fop or a reply holds made independent of its caller's memory: a

@@ -71,6 +71,18 @@ static PyObject *view_cdata(glupy_view_t *v)
     return p;
 }
 
+/* what == and hash compare: the cdata, or None for a view that points at nothing */
+static PyObject *view_cdata_or_none(glupy_view_t *v)
+{
+    return v->ptr || v->p ? view_cdata(v) : Py_NewRef(Py_None);
+}
+
+/* core->view_p (the bridge's wind arguments): the same cdata _p reads */
+static PyObject *view_p(PyObject *self)
+{
+    return view_cdata((glupy_view_t *)self);
+}
+
 static void view_set_cdata(glupy_view_t *v, PyObject *p)
 {
     PyObject *old;
@@ -161,8 +173,8 @@ static PyObject *view_richcompare(PyObject *self, PyObject *other, int op)
     glupy_view_t *a = (glupy_view_t *)self, *b = (glupy_view_t *)other;
     if (!a->p && !b->p) /* both still C pointers */
         return PyBool_FromLong((a->ptr == b->ptr) == (op == Py_EQ)); /* as cdata compare */
-    PyObject *pa = a->ptr || a->p ? view_cdata(a) : Py_NewRef(Py_None);
-    PyObject *pb = !pa ? NULL : b->ptr || b->p ? view_cdata(b) : Py_NewRef(Py_None);
+    PyObject *pa = view_cdata_or_none(a);
+    PyObject *pb = pa ? view_cdata_or_none(b) : NULL;
     PyObject *result = pa && pb ? PyObject_RichCompare(pa, pb, op) : NULL;
     Py_XDECREF(pa);
     Py_XDECREF(pb);
@@ -172,7 +184,7 @@ static PyObject *view_richcompare(PyObject *self, PyObject *other, int op)
 static Py_hash_t view_hash(PyObject *self)
 {
     glupy_view_t *v = (glupy_view_t *)self;
-    PyObject *p = v->ptr || v->p ? view_cdata(v) : Py_NewRef(Py_None);
+    PyObject *p = view_cdata_or_none(v);
     if (!p)
         return -1;
     Py_hash_t h = PyObject_Hash(p);
@@ -360,6 +372,7 @@ int glupy_view_module_init(PyObject *module, glupy_core_api_t *api)
     glupy_instance_view_type.tp_base = &glupy_view_type;
     glupy_dirents_view_type.tp_base = &glupy_instance_view_type;
     api->view = &glupy_view_type;
+    api->view_p = view_p;
     api->instance_view = &glupy_instance_view_type;
     api->dirents_view = &glupy_dirents_view_type;
     api->child = &glupy_child_type;
